@@ -1,0 +1,208 @@
+//! D8X pricing for stablecoin collateral: the pool's default probability q, the price with
+//! premium, rebate and half-spread, and the pool-capital target M* for a target q.
+//!
+//! Notation (mission.md, seed 002): K = traders' net position in base units (> 0: traders net
+//! long, the pool short K); L = traders' locked-in value (sum of entry notionals, quote units);
+//! M = pool capital at risk for this market; s = oracle price; σ = stdev of the log return over
+//! the pricing horizon. The pool defaults at the horizon when M + L − K·s·e^X < 0 with
+//! X ~ N(−σ²/2, σ²):
+//! - K > 0: q = Φ((ln(K·s/(L + M)) − σ²/2)/σ), and q = 1 if L + M ≤ 0;
+//! - K < 0: q = 0 if M ≥ −L, else q = Φ((ln((−L − M)/(|K|·s)) + σ²/2)/σ);
+//! - K = 0: q = 0 if M + L ≥ 0, else 1.
+//!
+//! A trade of k base units moves the state to K' = K + k, L' = L + k·s and is priced
+//! p = s·(1 + sgn(k − k*)·q(k) + sgn(k)·β), k* = −K. A trade that crosses k* is split into the
+//! part that flattens the pool and the part that opens new risk from flat.
+
+use crate::ln::ln_bits;
+use crate::normal::{norm_cdf_bits, norm_inv};
+use crate::exp::exp_bits;
+use crate::wide::{Rounding, div_q64, mul_q64};
+use crate::{Fix, MathError, MathResult, Prob};
+
+/// The traders' aggregate in one market, as the pool sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Exposure {
+    /// K: traders' net position in base units (> 0: traders net long).
+    pub net_position: Fix,
+    /// L: traders' locked-in value, quote units (Σ entry notionals, signed like K).
+    pub locked_value: Fix,
+    /// M: pool capital at risk for this market, quote units.
+    pub capital: Fix,
+}
+
+/// One priced part of a trade.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Leg {
+    /// Size in base units (> 0 buys, < 0 sells).
+    pub size: Fix,
+    /// q evaluated at the state after this leg.
+    pub q: Prob,
+    /// sgn(size − k*): +1 or −1 when the leg pays a premium or earns a rebate, 0 when it exactly
+    /// flattens the pool.
+    pub premium_sign: i8,
+    /// Execution price, rounded against the trader (up for buys, down for sells).
+    pub price: Fix,
+    /// Premium paid by the trader in quote units, q·s·|size|, negative for a rebate; rounded
+    /// toward +∞ (against the trader) either way.
+    pub premium: Fix,
+}
+
+/// The price of a whole trade: one leg, or two when it crosses k*.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quote {
+    /// The leg that reduces the pool's exposure up to flat (a crossing trade), if any.
+    pub flattening: Option<Leg>,
+    /// The leg priced from the state it starts in (the whole trade when it does not cross k*).
+    pub main: Leg,
+    /// Size-weighted average price, rounded against the trader.
+    pub average_price: Fix,
+}
+
+/// The pool's default probability q for a market in state (K, L, M) at price s.
+///
+/// Errors: Domain for s ≤ 0 or σ ≤ 0.
+pub fn default_probability(exposure: &Exposure, price: Fix, sigma: Fix) -> MathResult<Prob> {
+    let (k, l, m) = (
+        exposure.net_position.to_bits(),
+        exposure.locked_value.to_bits(),
+        exposure.capital.to_bits(),
+    );
+    let (s, sig) = (price.to_bits(), sigma.to_bits());
+    if s <= 0 || sig <= 0 {
+        return Err(MathError::Domain);
+    }
+    const ONE: u128 = 1 << 127;
+    let cover = l.checked_add(m).ok_or(MathError::Overflow)?; // L + M
+    let half_var = mul_q64(sig, sig, Rounding::Nearest)? >> 1;
+    let arg = match k.signum() {
+        0 => return Ok(Prob::from_bits(if cover >= 0 { 0 } else { ONE })),
+        1 => {
+            if cover <= 0 {
+                return Ok(Prob::from_bits(ONE));
+            }
+            // ln(K·s) − ln(L + M) − σ²/2, without forming K·s
+            ln_bits(k as u128, 64)? + ln_bits(s as u128, 64)? - ln_bits(cover as u128, 64)? - half_var
+        }
+        _ => {
+            if cover >= 0 {
+                return Ok(Prob::ZERO);
+            }
+            // ln(−L − M) − ln(|K|·s) + σ²/2
+            ln_bits(cover.unsigned_abs(), 64)? - ln_bits(k.unsigned_abs(), 64)? - ln_bits(s as u128, 64)?
+                + half_var
+        }
+    };
+    match div_q64(arg, sig, Rounding::Nearest) {
+        Ok(z) => norm_cdf_bits(z).map(Prob::from_bits),
+        Err(MathError::Overflow) => Ok(Prob::from_bits(if arg > 0 { ONE } else { 0 })),
+        Err(e) => Err(e),
+    }
+}
+
+/// The state after a trade of `size` base units at price s: K' = K + k, L' = L + k·s.
+pub fn after_trade(exposure: &Exposure, size: Fix, price: Fix) -> MathResult<Exposure> {
+    let notional = mul_q64(size.to_bits(), price.to_bits(), Rounding::Nearest)?;
+    Ok(Exposure {
+        net_position: Fix::from_bits(
+            exposure.net_position.to_bits().checked_add(size.to_bits()).ok_or(MathError::Overflow)?,
+        ),
+        locked_value: Fix::from_bits(
+            exposure.locked_value.to_bits().checked_add(notional).ok_or(MathError::Overflow)?,
+        ),
+        capital: exposure.capital,
+    })
+}
+
+/// q(k): the default probability after a trade of k base units.
+pub fn trade_probability(exposure: &Exposure, size: Fix, price: Fix, sigma: Fix) -> MathResult<Prob> {
+    default_probability(&after_trade(exposure, size, price)?, price, sigma)
+}
+
+/// Price a trade of `size` base units (≠ 0) with half-spread β ≥ 0.
+///
+/// Errors: Domain for size = 0, s ≤ 0, σ ≤ 0 or β < 0; Overflow on unrepresentable notionals.
+pub fn quote(exposure: &Exposure, size: Fix, price: Fix, sigma: Fix, half_spread: Fix) -> MathResult<Quote> {
+    if size == Fix::ZERO || half_spread.is_negative() {
+        return Err(MathError::Domain);
+    }
+    let k_star = -exposure.net_position.to_bits();
+    let k = size.to_bits();
+    let crosses = k_star != 0 && k.signum() == k_star.signum() && k.unsigned_abs() > k_star.unsigned_abs();
+    if !crosses {
+        let main = leg(exposure, size, price, sigma, half_spread)?;
+        return Ok(Quote { flattening: None, average_price: main.price, main });
+    }
+    let flat_size = Fix::from_bits(k_star);
+    let flattening = leg(exposure, flat_size, price, sigma, half_spread)?;
+    let flat = after_trade(exposure, flat_size, price)?;
+    let main = leg(&flat, Fix::from_bits(k - k_star), price, sigma, half_spread)?;
+    // average = (k1·p1 + k2·p2)/k; all three sizes share k's sign
+    let rounding = if k > 0 { Rounding::Up } else { Rounding::Down };
+    let v1 = mul_q64(k_star, flattening.price.to_bits(), rounding)?;
+    let v2 = mul_q64(k - k_star, main.price.to_bits(), rounding)?;
+    let total = v1.checked_add(v2).ok_or(MathError::Overflow)?;
+    let average_price = Fix::from_bits(div_q64(total, k, rounding)?);
+    Ok(Quote { flattening: Some(flattening), main, average_price })
+}
+
+/// One leg priced from `exposure`: p = s·(1 + sgn(k − k*)·q(k) + sgn(k)·β).
+fn leg(exposure: &Exposure, size: Fix, price: Fix, sigma: Fix, half_spread: Fix) -> MathResult<Leg> {
+    let k = size.to_bits();
+    let k_star = -exposure.net_position.to_bits();
+    let q = trade_probability(exposure, size, price, sigma)?;
+    let premium_sign = (k - k_star).signum() as i8;
+    let buy = k > 0;
+    let against_trader = if buy { Rounding::Up } else { Rounding::Down };
+    // q in Q64.64, rounded so that the price moves against the trader
+    let q_up = premium_sign as i128 * if buy { 1 } else { -1 } >= 0;
+    let q64 = prob_to_q64(q, q_up);
+    let factor = (1i128 << 64) + premium_sign as i128 * q64 + k.signum() * half_spread.to_bits();
+    let p = mul_q64(price.to_bits(), factor, against_trader)?;
+    // premium = sgn(k − k*)·q·s·k, rounded toward +∞ (against the trader)
+    let paid = premium_sign as i128 * k.signum() > 0;
+    let q_for_premium = prob_to_q64(q, paid);
+    let qs = mul_q64(q_for_premium, price.to_bits(), if paid { Rounding::Up } else { Rounding::Down })?;
+    let premium = mul_q64(premium_sign as i128 * qs, k, Rounding::Up)?;
+    Ok(Leg { size, q, premium_sign, price: Fix::from_bits(p), premium: Fix::from_bits(premium) })
+}
+
+/// A probability (127 fraction bits) as Q64.64 bits, rounded up or down.
+pub fn prob_to_q64(q: Prob, up: bool) -> i128 {
+    let bits = q.to_bits();
+    let mut r = bits >> 63;
+    if up && bits & ((1 << 63) - 1) != 0 {
+        r += 1;
+    }
+    r as i128
+}
+
+/// M*: the smallest pool capital for which the market's default probability is at most
+/// `target` (0 < target < 1/2), rounded up; 0 when no capital is needed.
+///
+/// K > 0: M* = K·s·e^(−σ·Φ⁻¹(q*) − σ²/2) − L; K < 0: M* = −L − |K|·s·e^(σ·Φ⁻¹(q*) − σ²/2);
+/// K = 0: M* = max(0, −L). Errors: Domain for s ≤ 0, σ ≤ 0 or a target outside (0, 1/2).
+pub fn capital_target(net_position: Fix, locked_value: Fix, price: Fix, sigma: Fix, target: Prob) -> MathResult<Fix> {
+    if price <= Fix::ZERO || sigma <= Fix::ZERO || target == Prob::ZERO || target >= Prob::from_num(0.5) {
+        return Err(MathError::Domain);
+    }
+    let (k, l, s, sig) = (net_position.to_bits(), locked_value.to_bits(), price.to_bits(), sigma.to_bits());
+    let dd = norm_inv(target)?.to_bits(); // < 0
+    let half_var = mul_q64(sig, sig, Rounding::Up)? >> 1;
+    let sig_dd = mul_q64(sig, dd, Rounding::Nearest)?;
+    // one ulp of slack on each factor keeps the target conservative
+    let m_star = match k.signum() {
+        0 => l.checked_neg().ok_or(MathError::Overflow)?,
+        1 => {
+            let growth = exp_bits(-sig_dd - half_var)? + 1;
+            let exposure = mul_q64(mul_q64(k, s, Rounding::Up)?, growth, Rounding::Up)?;
+            exposure.checked_sub(l).ok_or(MathError::Overflow)?
+        }
+        _ => {
+            let shrink = (exp_bits(sig_dd - half_var)? - 1).max(0);
+            let exposure = mul_q64(mul_q64(k.abs(), s, Rounding::Down)?, shrink, Rounding::Down)?;
+            (-l).checked_sub(exposure).ok_or(MathError::Overflow)?
+        }
+    };
+    Ok(Fix::from_bits(m_star.max(0)))
+}

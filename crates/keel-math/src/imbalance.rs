@@ -1,0 +1,182 @@
+//! Ostium's Imbalance Score IS = √(Kᵀ R K), K_i = B_i·σ_i, and the uncorrelated norm ||K||.
+//!
+//! R is passed compactly, as it is stored on-chain: the strict upper triangle, row-major,
+//! correlations scaled by [`CORR_SCALE`] (so 0.89 is exactly 890_000_000). The quadratic form is
+//! evaluated exactly in integers after scaling K by a power of two, and the square root is an
+//! exact integer square root, so the result is accurate to ~2^-60 relative.
+
+use crate::wide::{Rounding, mul_div_u128, mul_q64, shr_round_u128};
+use crate::{Fix, MathError, MathResult};
+
+/// The largest number of assets (markets) a score covers.
+pub const MAX_ASSETS: usize = 32;
+/// Fixed scale of stored correlations: ρ = value / 1e9.
+pub const CORR_SCALE: i64 = 1_000_000_000;
+
+/// Length of the strict upper triangle of an n×n matrix.
+pub const fn upper_len(n: usize) -> usize {
+    n * n.saturating_sub(1) / 2
+}
+
+/// ρ_ij from the strict upper triangle (i ≠ j), or CORR_SCALE on the diagonal.
+#[inline]
+pub fn corr_at(upper: &[i32], n: usize, i: usize, j: usize) -> i64 {
+    if i == j {
+        return CORR_SCALE;
+    }
+    let (a, b) = if i < j { (i, j) } else { (j, i) };
+    // rows 0..a hold (n−1) + (n−2) + … + (n−a) entries
+    let row_start = a * (2 * n - a - 1) / 2;
+    upper[row_start + (b - a - 1)] as i64
+}
+
+/// Check a full n×n correlation matrix (scaled by 1e9, row-major): square, at most 32 assets,
+/// unit diagonal, symmetric, every |ρ| ≤ 1. Positive semi-definiteness is checked where R is
+/// published (the risk model), not here.
+pub fn validate_full(full: &[i64], n: usize) -> MathResult<()> {
+    if n == 0 || n > MAX_ASSETS || full.len() != n * n {
+        return Err(MathError::Dimension);
+    }
+    for i in 0..n {
+        if full[i * n + i] != CORR_SCALE {
+            return Err(MathError::Domain);
+        }
+        for j in 0..i {
+            let (a, b) = (full[i * n + j], full[j * n + i]);
+            if a != b || a.abs() > CORR_SCALE {
+                return Err(MathError::Domain);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// K_i = B_i·σ_i (Q64.64 bits), checking the inputs.
+fn exposures(b: &[Fix], sigma: &[Fix], out: &mut [i128; MAX_ASSETS]) -> MathResult<usize> {
+    let n = b.len();
+    if n == 0 || n > MAX_ASSETS || sigma.len() != n {
+        return Err(MathError::Dimension);
+    }
+    for i in 0..n {
+        if sigma[i].is_negative() {
+            return Err(MathError::Domain);
+        }
+        out[i] = mul_q64(b[i].to_bits(), sigma[i].to_bits(), Rounding::Nearest)?;
+    }
+    Ok(n)
+}
+
+/// Scale K so that max |K̂| ∈ [2^54, 2^55): returns (K̂, shift) with K = K̂·2^shift.
+fn normalise(k: &[i128], out: &mut [i64; MAX_ASSETS]) -> Option<i32> {
+    let max = k.iter().map(|x| x.unsigned_abs()).max().unwrap_or(0);
+    if max == 0 {
+        return None;
+    }
+    let shift = (128 - max.leading_zeros()) as i32 - 55;
+    for (o, &x) in out.iter_mut().zip(k) {
+        let mag = if shift >= 0 {
+            shr_round_u128(x.unsigned_abs(), shift as u32, false, true)
+        } else {
+            x.unsigned_abs() << (-shift) as u32
+        } as i64;
+        *o = if x < 0 { -mag } else { mag };
+    }
+    Some(shift)
+}
+
+/// √(total · 2^extra / divisor) · 2^shift, as Q64.64 bits (total > 0).
+fn scaled_sqrt(total: u128, extra: u32, divisor: u128, shift: i32) -> MathResult<Fix> {
+    // lift the radicand to ≥ 2^124 by an even power of two so isqrt keeps 62+ bits
+    let bits = 128 - total.leading_zeros() as i32 + extra as i32 - (128 - divisor.leading_zeros() as i32);
+    let lift = ((125 - bits).max(0) / 2) as u32;
+    let radicand = mul_div_u128(total, 1u128 << (extra + 2 * lift), divisor, Rounding::Nearest)?;
+    let root = radicand.isqrt();
+    let shift = shift - lift as i32;
+    let bits = if shift >= 0 {
+        if root.leading_zeros() <= shift as u32 {
+            return Err(MathError::Overflow);
+        }
+        root << shift
+    } else {
+        shr_round_u128(root, (-shift) as u32, false, true)
+    };
+    i128::try_from(bits).map(Fix::from_bits).map_err(|_| MathError::Overflow)
+}
+
+/// IS = √(Σ_ij K_i ρ_ij K_j) with K_i = B_i·σ_i, in B's units.
+///
+/// `upper` is R's strict upper triangle scaled by 1e9 ([`corr_at`]). Errors: Dimension for
+/// mismatched lengths or more than 32 assets; Domain for σ < 0, |ρ| > 1, or a quadratic form
+/// that is clearly negative (R not positive semi-definite).
+pub fn imbalance_score(b: &[Fix], sigma: &[Fix], upper: &[i32]) -> MathResult<Fix> {
+    let mut k = [0i128; MAX_ASSETS];
+    let n = exposures(b, sigma, &mut k)?;
+    if upper.len() != upper_len(n) {
+        return Err(MathError::Dimension);
+    }
+    if upper.iter().any(|r| (*r as i64).abs() > CORR_SCALE) {
+        return Err(MathError::Domain);
+    }
+    let mut kh = [0i64; MAX_ASSETS];
+    let Some(shift) = normalise(&k[..n], &mut kh) else { return Ok(Fix::ZERO) };
+    // T = Σ_i K̂_i · round(S_i / 2^30), S_i = Σ_j ρ_ij K̂_j: |S_i| < 2^90, each product < 2^115
+    let mut total: i128 = 0;
+    for i in 0..n {
+        let mut s: i128 = 0;
+        for j in 0..n {
+            s += corr_at(upper, n, i, j) as i128 * kh[j] as i128;
+        }
+        total += kh[i] as i128 * ((s + (1 << 29)) >> 30);
+    }
+    if total <= 0 {
+        // a PSD R gives T ≥ 0; allow only the rounding of the exact zero (T ≥ −n·2^56)
+        if total < -((n as i128) << 56) {
+            return Err(MathError::Domain);
+        }
+        return Ok(Fix::ZERO);
+    }
+    // IS² = T · 2^30 / 1e9 · 2^(2·shift) in Q64.64²
+    scaled_sqrt(total as u128, 30, CORR_SCALE as u128, shift)
+}
+
+/// ||K|| = √(Σ K_i²), K_i = B_i·σ_i: the score if the assets were uncorrelated.
+pub fn exposure_norm(b: &[Fix], sigma: &[Fix]) -> MathResult<Fix> {
+    let mut k = [0i128; MAX_ASSETS];
+    let n = exposures(b, sigma, &mut k)?;
+    let mut kh = [0i64; MAX_ASSETS];
+    let Some(shift) = normalise(&k[..n], &mut kh) else { return Ok(Fix::ZERO) };
+    let total: u128 = kh[..n].iter().map(|&x| (x as i128 * x as i128) as u128).sum();
+    scaled_sqrt(total, 0, 1, shift)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn triangle_indexing() {
+        // 4×4: upper = [r01, r02, r03, r12, r13, r23]
+        let upper = [1, 2, 3, 4, 5, 6];
+        assert_eq!(corr_at(&upper, 4, 0, 1), 1);
+        assert_eq!(corr_at(&upper, 4, 3, 0), 3);
+        assert_eq!(corr_at(&upper, 4, 1, 2), 4);
+        assert_eq!(corr_at(&upper, 4, 2, 3), 6);
+        assert_eq!(corr_at(&upper, 4, 2, 2), CORR_SCALE);
+        assert_eq!(upper_len(32), 496);
+    }
+
+    #[test]
+    fn bad_inputs() {
+        let b = [Fix::ONE, Fix::ONE];
+        let s = [Fix::ONE, Fix::ONE];
+        assert_eq!(imbalance_score(&b, &s, &[]), Err(MathError::Dimension));
+        assert_eq!(imbalance_score(&b, &[Fix::ONE], &[0]), Err(MathError::Dimension));
+        assert_eq!(imbalance_score(&b, &[Fix::ONE, -Fix::ONE], &[0]), Err(MathError::Domain));
+        assert_eq!(imbalance_score(&b, &s, &[1_000_000_001]), Err(MathError::Domain));
+        assert_eq!(imbalance_score(&[], &[], &[]), Err(MathError::Dimension));
+        let full = [CORR_SCALE, 5, 6, CORR_SCALE];
+        assert_eq!(validate_full(&full, 2), Err(MathError::Domain));
+        assert_eq!(validate_full(&[CORR_SCALE, 5, 5, CORR_SCALE], 2), Ok(()));
+        assert_eq!(validate_full(&[2, 0, 0, CORR_SCALE], 2), Err(MathError::Domain));
+    }
+}
