@@ -1,0 +1,33 @@
+//! The Keel app: command-line client, calculator and studies for the Keel protocol suite.
+
+pub mod calc;
+
+use clap::{Parser, Subcommand};
+
+/// Keel: a Solana perp AMM with a digital-option premium and a multi-asset risk model, and an
+/// ALEX-style collateral rebalancing pool.
+#[derive(Parser, Debug)]
+#[command(name = "keel", version, about, long_about = None)]
+pub struct Cli {
+    /// Print machine-readable JSON instead of text
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Evaluate a math kernel exactly as the programs do (fixed-point, no floats)
+    Calc(calc::CalcArgs),
+}
+
+/// Run a parsed command line; returns what to print.
+pub fn run(cli: &Cli) -> anyhow::Result<String> {
+    match &cli.command {
+        Command::Calc(args) => {
+            let out = calc::run(args)?;
+            Ok(if cli.json { serde_json::to_string_pretty(&out.to_json())? + "\n" } else { out.to_text() })
+        }
+    }
+}
