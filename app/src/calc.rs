@@ -82,7 +82,12 @@ pub struct BsArgs {
     #[arg(long, allow_hyphen_values = true)]
     sigma: String,
     /// Time to expiry in years (or use --days)
-    #[arg(long, allow_hyphen_values = true, conflicts_with = "days", required_unless_present = "days")]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        conflicts_with = "days",
+        required_unless_present = "days"
+    )]
     t: Option<String>,
     /// Time to expiry in days of 365
     #[arg(long, allow_hyphen_values = true)]
@@ -148,7 +153,12 @@ pub struct SwapArgs {
     #[arg(long, allow_hyphen_values = true)]
     weight_out: String,
     /// Amount going in (gives the amount out)
-    #[arg(long, allow_hyphen_values = true, conflicts_with = "amount_out", required_unless_present = "amount_out")]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        conflicts_with = "amount_out",
+        required_unless_present = "amount_out"
+    )]
     amount_in: Option<String>,
     /// Amount coming out (gives the amount in)
     #[arg(long, allow_hyphen_values = true)]
@@ -164,10 +174,20 @@ pub struct SwapArgs {
 #[derive(Args, Debug)]
 pub struct ImbalanceArgs {
     /// Net imbalance per market B_i = long OI − short OI (comma-separated, any unit)
-    #[arg(long, allow_hyphen_values = true, value_delimiter = ',', required = true)]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_delimiter = ',',
+        required = true
+    )]
     b: Vec<String>,
     /// Volatility per market σ_i (comma-separated, ≥ 0)
-    #[arg(long, allow_hyphen_values = true, value_delimiter = ',', required = true)]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_delimiter = ',',
+        required = true
+    )]
     sigma: Vec<String>,
     /// Correlations: the full n×n matrix row by row, or its strict upper triangle (comma-separated)
     #[arg(long, allow_hyphen_values = true, value_delimiter = ',')]
@@ -232,7 +252,12 @@ pub struct Output {
 
 impl Output {
     fn new(kernel: &'static str) -> Self {
-        Output { kernel, inputs: vec![], results: vec![], notes: vec![] }
+        Output {
+            kernel,
+            inputs: vec![],
+            results: vec![],
+            notes: vec![],
+        }
     }
     fn input(mut self, name: &str, v: impl ToString) -> Self {
         self.inputs.push((name.into(), v.to_string()));
@@ -249,7 +274,12 @@ impl Output {
 
     pub fn to_json(&self) -> Value {
         let obj = |pairs: &[(String, String)]| {
-            Value::Object(pairs.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
+            Value::Object(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect(),
+            )
         };
         json!({ "kernel": self.kernel, "inputs": obj(&self.inputs), "results": obj(&self.results), "notes": self.notes })
     }
@@ -259,7 +289,11 @@ impl Output {
         let mut s = String::new();
         for (k, v) in &self.results {
             let human = short(v);
-            let significant = v.trim_start_matches(['-', '0', '.']).chars().filter(char::is_ascii_digit).count();
+            let significant = v
+                .trim_start_matches(['-', '0', '.'])
+                .chars()
+                .filter(char::is_ascii_digit)
+                .count();
             if human == *v || significant <= 15 {
                 s += &format!("{k:>width$}  {v}\n");
             } else {
@@ -278,7 +312,8 @@ pub fn run(args: &CalcArgs) -> Result<Output> {
     Ok(match &args.kernel {
         Kernel::Exp { x } => {
             let v = fx("x", x)?;
-            let r = keel_math::exp(v).map_err(|e| math(e, "exp(x) must stay below 2^63, i.e. x ≤ 43.668"))?;
+            let r = keel_math::exp(v)
+                .map_err(|e| math(e, "exp(x) must stay below 2^63, i.e. x ≤ 43.668"))?;
             Output::new("exp").input("x", v).result("exp(x)", r)
         }
         Kernel::Ln { x } => {
@@ -294,7 +329,10 @@ pub fn run(args: &CalcArgs) -> Result<Output> {
                 .input("x", a)
                 .input("y", b)
                 .result("x^y", r)
-                .result("pow_down", keel_math::pow_down(a, b).map_err(|e| math(e, ctx))?)
+                .result(
+                    "pow_down",
+                    keel_math::pow_down(a, b).map_err(|e| math(e, ctx))?,
+                )
                 .result("pow_up", keel_math::pow_up(a, b).map_err(|e| math(e, ctx))?)
         }
         Kernel::Sqrt { x } => {
@@ -311,18 +349,25 @@ pub fn run(args: &CalcArgs) -> Result<Output> {
         }
         Kernel::NormPdf { x } => {
             let v = fx("x", x)?;
-            Output::new("norm-pdf").input("x", v).result("phi(x)", keel_math::norm_pdf(v)?)
+            Output::new("norm-pdf")
+                .input("x", v)
+                .result("phi(x)", keel_math::norm_pdf(v)?)
         }
         Kernel::NormInv { p } => {
             let v = prob("p", p)?;
-            let r = keel_math::norm_inv(v).map_err(|e| math(e, "the inverse normal CDF needs 0 < p < 1"))?;
+            let r = keel_math::norm_inv(v)
+                .map_err(|e| math(e, "the inverse normal CDF needs 0 < p < 1"))?;
             Output::new("norm-inv").input("p", v).result("x", r)
         }
         Kernel::BsDelta(a) => bs_delta(a)?,
         Kernel::Premium(a) => premium(a)?,
         Kernel::CapitalTarget(a) => {
-            let (k, l, s, sig) =
-                (fx("exposure", &a.exposure)?, fx("locked", &a.locked)?, fx("price", &a.price)?, fx("sigma", &a.sigma)?);
+            let (k, l, s, sig) = (
+                fx("exposure", &a.exposure)?,
+                fx("locked", &a.locked)?,
+                fx("price", &a.price)?,
+                fx("sigma", &a.sigma)?,
+            );
             positive("price", s)?;
             positive("sigma", sig)?;
             let target = prob("target", &a.target)?;
@@ -340,9 +385,18 @@ pub fn run(args: &CalcArgs) -> Result<Output> {
         Kernel::Swap(a) => swap(a)?,
         Kernel::Imbalance(a) => imbalance(a)?,
         Kernel::Ema(a) => {
-            let (p, s, al) = (fx("prev", &a.prev)?, fx("sample", &a.sample)?, fx("alpha", &a.alpha)?);
-            let r = keel_math::ema_update(p, s, al).map_err(|e| math(e, "alpha must lie in [0, 1]"))?;
-            Output::new("ema").input("prev", p).input("sample", s).input("alpha", al).result("ema", r)
+            let (p, s, al) = (
+                fx("prev", &a.prev)?,
+                fx("sample", &a.sample)?,
+                fx("alpha", &a.alpha)?,
+            );
+            let r =
+                keel_math::ema_update(p, s, al).map_err(|e| math(e, "alpha must lie in [0, 1]"))?;
+            Output::new("ema")
+                .input("prev", p)
+                .input("sample", s)
+                .input("alpha", al)
+                .result("ema", r)
         }
     })
 }
@@ -355,7 +409,11 @@ fn positive(name: &str, v: Fix) -> Result<()> {
 }
 
 fn bs_delta(a: &BsArgs) -> Result<Output> {
-    let (s, k, sig) = (fx("spot", &a.spot)?, fx("strike", &a.strike)?, fx("sigma", &a.sigma)?);
+    let (s, k, sig) = (
+        fx("spot", &a.spot)?,
+        fx("strike", &a.strike)?,
+        fx("sigma", &a.sigma)?,
+    );
     positive("spot", s)?;
     positive("strike", k)?;
     if sig.is_negative() {
@@ -370,7 +428,11 @@ fn bs_delta(a: &BsArgs) -> Result<Output> {
         bail!("time to expiry must not be negative (got {t})");
     }
     let delta = keel_math::call_delta(s, k, sig, t)?;
-    let mut out = Output::new("bs-delta").input("spot", s).input("strike", k).input("sigma", sig).input("t_years", t);
+    let mut out = Output::new("bs-delta")
+        .input("spot", s)
+        .input("strike", k)
+        .input("sigma", sig)
+        .input("t_years", t);
     if let Ok(d1) = keel_math::d1(s, k, sig, t) {
         out = out.result("d1", d1);
     } else {
@@ -386,7 +448,11 @@ fn premium(a: &PremiumArgs) -> Result<Output> {
         locked_value: fx("locked", &a.locked)?,
         capital: fx("capital", &a.capital)?,
     };
-    let (s, sig, beta) = (fx("price", &a.price)?, fx("sigma", &a.sigma)?, fx("half-spread", &a.half_spread)?);
+    let (s, sig, beta) = (
+        fx("price", &a.price)?,
+        fx("sigma", &a.sigma)?,
+        fx("half-spread", &a.half_spread)?,
+    );
     if size == Fix::ZERO {
         bail!("k: the trade size must not be zero");
     }
@@ -398,7 +464,8 @@ fn premium(a: &PremiumArgs) -> Result<Output> {
     if exposure.capital.is_negative() {
         bail!("capital must not be negative (got {})", exposure.capital);
     }
-    let q = quote(&exposure, size, s, sig, beta).map_err(|e| math(e, "inputs out of the pricing domain"))?;
+    let q = quote(&exposure, size, s, sig, beta)
+        .map_err(|e| math(e, "inputs out of the pricing domain"))?;
     let mut out = Output::new("premium")
         .input("k", size)
         .input("exposure", exposure.net_position)
@@ -415,7 +482,11 @@ fn premium(a: &PremiumArgs) -> Result<Output> {
             -1 => "rebate",
             _ => "flat",
         };
-        let prefix = if q.flattening.is_some() { format!("{name}.") } else { String::new() };
+        let prefix = if q.flattening.is_some() {
+            format!("{name}.")
+        } else {
+            String::new()
+        };
         out = out
             .result(&format!("{prefix}size"), leg.size)
             .result(&format!("{prefix}q"), leg.q)
@@ -424,9 +495,13 @@ fn premium(a: &PremiumArgs) -> Result<Output> {
             .result(&format!("{prefix}premium"), leg.premium);
         premium_total += leg.premium;
     }
-    out = out.result("average_price", q.average_price).result("premium_total", premium_total);
+    out = out
+        .result("average_price", q.average_price)
+        .result("premium_total", premium_total);
     if q.flattening.is_some() {
-        out = out.note("the trade crosses k* = −K: split into the part that flattens the pool and the rest");
+        out = out.note(
+            "the trade crosses k* = −K: split into the part that flattens the pool and the rest",
+        );
     }
     Ok(out)
 }
@@ -438,9 +513,15 @@ fn native(name: &str, s: &str, decimals: u32) -> Result<u64> {
         bail!("{name} must not be negative (got {v})");
     }
     let scale = 10u128.checked_pow(decimals).context("too many decimals")?;
-    let units = keel_math::wide::mul_div_u128(v.to_bits() as u128, scale, 1 << 64, keel_math::Rounding::Down)
-        .map_err(|_| anyhow!("{name}: {v} with {decimals} decimals does not fit a u64 amount"))?;
-    u64::try_from(units).map_err(|_| anyhow!("{name}: {v} with {decimals} decimals does not fit a u64 amount"))
+    let units = keel_math::wide::mul_div_u128(
+        v.to_bits() as u128,
+        scale,
+        1 << 64,
+        keel_math::Rounding::Down,
+    )
+    .map_err(|_| anyhow!("{name}: {v} with {decimals} decimals does not fit a u64 amount"))?;
+    u64::try_from(units)
+        .map_err(|_| anyhow!("{name}: {v} with {decimals} decimals does not fit a u64 amount"))
 }
 
 fn tokens(units: u64, decimals: u32) -> String {
@@ -448,7 +529,12 @@ fn tokens(units: u64, decimals: u32) -> String {
         return units.to_string();
     }
     let scale = 10u64.pow(decimals);
-    format!("{}.{:0width$}", units / scale, units % scale, width = decimals as usize)
+    format!(
+        "{}.{:0width$}",
+        units / scale,
+        units % scale,
+        width = decimals as usize
+    )
 }
 
 fn swap(a: &SwapArgs) -> Result<Output> {
@@ -456,8 +542,14 @@ fn swap(a: &SwapArgs) -> Result<Output> {
         bail!("decimals must be at most 18");
     }
     let d = a.decimals;
-    let (bi, bo) = (native("balance-in", &a.balance_in, d)?, native("balance-out", &a.balance_out, d)?);
-    let (wi, wo) = (fx("weight-in", &a.weight_in)?, fx("weight-out", &a.weight_out)?);
+    let (bi, bo) = (
+        native("balance-in", &a.balance_in, d)?,
+        native("balance-out", &a.balance_out, d)?,
+    );
+    let (wi, wo) = (
+        fx("weight-in", &a.weight_in)?,
+        fx("weight-out", &a.weight_out)?,
+    );
     for (name, w) in [("weight-in", wi), ("weight-out", wo)] {
         if w <= Fix::ZERO || w > Fix::ONE {
             bail!("{name} must lie in (0, 1] (got {w})");
@@ -477,13 +569,20 @@ fn swap(a: &SwapArgs) -> Result<Output> {
         .input("decimals", d);
     if let Some(amount) = &a.amount_in {
         let gross = native("amount-in", amount, d)?;
-        let fee = fee_amount(gross, fee_rate).map_err(|e| math(e, "the fee rate must lie in [0, 1)"))?;
+        let fee =
+            fee_amount(gross, fee_rate).map_err(|e| math(e, "the fee rate must lie in [0, 1)"))?;
         let got = out_given_in(bi, wi, bo, wo, gross - fee).map_err(|e| math(e, ctx))?;
-        out = out.input("amount_in", tokens(gross, d)).result("fee", tokens(fee, d)).result("amount_out", tokens(got, d));
+        out = out
+            .input("amount_in", tokens(gross, d))
+            .result("fee", tokens(fee, d))
+            .result("amount_out", tokens(got, d));
     } else if let Some(amount) = &a.amount_out {
         let want = native("amount-out", amount, d)?;
         if want >= bo {
-            bail!("amount-out must be below the balance out ({})", tokens(bo, d));
+            bail!(
+                "amount-out must be below the balance out ({})",
+                tokens(bo, d)
+            );
         }
         let net = in_given_out(bi, wi, bo, wo, want).map_err(|e| math(e, ctx))?;
         // gross·(1 − f) ≥ net: gross = ceil(net/(1 − f))
@@ -491,11 +590,19 @@ fn swap(a: &SwapArgs) -> Result<Output> {
         if keep <= Fix::ZERO || fee_rate.is_negative() {
             bail!("the fee rate must lie in [0, 1)");
         }
-        let gross = keel_math::wide::mul_div_u128(net as u128, 1 << 64, keep.to_bits() as u128, keel_math::Rounding::Up)
-            .ok()
-            .and_then(|g| u64::try_from(g).ok())
-            .context("amount in does not fit a u64")?;
-        out = out.input("amount_out", tokens(want, d)).result("amount_in", tokens(gross, d)).result("fee", tokens(gross - net, d));
+        let gross = keel_math::wide::mul_div_u128(
+            net as u128,
+            1 << 64,
+            keep.to_bits() as u128,
+            keel_math::Rounding::Up,
+        )
+        .ok()
+        .and_then(|g| u64::try_from(g).ok())
+        .context("amount in does not fit a u64")?;
+        out = out
+            .input("amount_out", tokens(want, d))
+            .result("amount_in", tokens(gross, d))
+            .result("fee", tokens(gross - net, d));
     }
     out = out.result("spot_price", spot_price(bi, wi, bo, wo)?);
     if let Ok(v) = invariant(&[bi, bo], &[wi, wo]) {
@@ -512,7 +619,11 @@ fn imbalance(a: &ImbalanceArgs) -> Result<Output> {
         bail!("--b has {n} values but --sigma has {}", a.sigma.len());
     }
     let b: Vec<Fix> = a.b.iter().map(|v| fx("b", v)).collect::<Result<_>>()?;
-    let sigma: Vec<Fix> = a.sigma.iter().map(|v| fx("sigma", v)).collect::<Result<_>>()?;
+    let sigma: Vec<Fix> = a
+        .sigma
+        .iter()
+        .map(|v| fx("sigma", v))
+        .collect::<Result<_>>()?;
     if let Some(s) = sigma.iter().find(|s| s.is_negative()) {
         bail!("volatilities must not be negative (got {s})");
     }
@@ -534,7 +645,10 @@ fn imbalance(a: &ImbalanceArgs) -> Result<Output> {
         validate_full(&scaled, n).map_err(|_| {
             anyhow!("the correlation matrix must be symmetric with a unit diagonal and |ρ| ≤ 1")
         })?;
-        (0..n).flat_map(|i| (i + 1..n).map(move |j| (i, j))).map(|(i, j)| scaled[i * n + j] as i32).collect()
+        (0..n)
+            .flat_map(|i| (i + 1..n).map(move |j| (i, j)))
+            .map(|(i, j)| scaled[i * n + j] as i32)
+            .collect()
     } else if scaled.len() == upper_len(n) {
         if scaled.iter().any(|r| r.abs() > CORR_SCALE) {
             bail!("correlations must satisfy |ρ| ≤ 1");
@@ -548,15 +662,25 @@ fn imbalance(a: &ImbalanceArgs) -> Result<Output> {
             scaled.len()
         );
     };
-    let is = imbalance_score(&b, &sigma, &upper)
-        .map_err(|e| math(e, "the correlation matrix is not positive semi-definite (Kᵀ R K < 0)"))?;
+    let is = imbalance_score(&b, &sigma, &upper).map_err(|e| {
+        math(
+            e,
+            "the correlation matrix is not positive semi-definite (Kᵀ R K < 0)",
+        )
+    })?;
     let norm = exposure_norm(&b, &sigma)?;
     let mut out = Output::new("imbalance");
     for i in 0..n {
-        out = out.input(&format!("b[{i}]"), b[i]).input(&format!("sigma[{i}]"), sigma[i]);
+        out = out
+            .input(&format!("b[{i}]"), b[i])
+            .input(&format!("sigma[{i}]"), sigma[i]);
     }
-    Ok(out
-        .result("IS", is)
-        .result("||K||", norm)
-        .result("IS/||K||", if norm > Fix::ZERO { is / norm } else { Fix::ZERO }))
+    Ok(out.result("IS", is).result("||K||", norm).result(
+        "IS/||K||",
+        if norm > Fix::ZERO {
+            is / norm
+        } else {
+            Fix::ZERO
+        },
+    ))
 }

@@ -27,7 +27,11 @@ pub fn run(cli: &Cli) -> anyhow::Result<String> {
     match &cli.command {
         Command::Calc(args) => {
             let out = calc::run(args)?;
-            Ok(if cli.json { serde_json::to_string_pretty(&out.to_json())? + "\n" } else { out.to_text() })
+            Ok(if cli.json {
+                serde_json::to_string_pretty(&out.to_json())? + "\n"
+            } else {
+                out.to_text()
+            })
         }
     }
 }

@@ -50,7 +50,11 @@ fn d1_parts(spot: Fix, strike: Fix, sigma: Fix, t_years: Fix) -> MathResult<(i12
     if s <= 0 || k <= 0 || sigma.is_negative() || t_years.is_negative() {
         return Err(MathError::Domain);
     }
-    let ln_sk = if s == k { 0 } else { ln_bits(s as u128, 64)? - ln_bits(k as u128, 64)? };
+    let ln_sk = if s == k {
+        0
+    } else {
+        ln_bits(s as u128, 64)? - ln_bits(k as u128, 64)?
+    };
     let sqrt_t = sqrt_q64_bits(t_years.to_bits() as u128) as i128;
     let vol = mul_q64(sigma.to_bits(), sqrt_t, Rounding::Nearest)?;
     Ok((ln_sk, vol))

@@ -14,9 +14,9 @@
 //! p = s·(1 + sgn(k − k*)·q(k) + sgn(k)·β), k* = −K. A trade that crosses k* is split into the
 //! part that flattens the pool and the part that opens new risk from flat.
 
+use crate::exp::exp_bits;
 use crate::ln::ln_bits;
 use crate::normal::{norm_cdf_bits, norm_inv};
-use crate::exp::exp_bits;
 use crate::wide::{Rounding, div_q64, mul_q64};
 use crate::{Fix, MathError, MathResult, Prob};
 
@@ -82,14 +82,18 @@ pub fn default_probability(exposure: &Exposure, price: Fix, sigma: Fix) -> MathR
                 return Ok(Prob::from_bits(ONE));
             }
             // ln(K·s) − ln(L + M) − σ²/2, without forming K·s
-            ln_bits(k as u128, 64)? + ln_bits(s as u128, 64)? - ln_bits(cover as u128, 64)? - half_var
+            ln_bits(k as u128, 64)? + ln_bits(s as u128, 64)?
+                - ln_bits(cover as u128, 64)?
+                - half_var
         }
         _ => {
             if cover >= 0 {
                 return Ok(Prob::ZERO);
             }
             // ln(−L − M) − ln(|K|·s) + σ²/2
-            ln_bits(cover.unsigned_abs(), 64)? - ln_bits(k.unsigned_abs(), 64)? - ln_bits(s as u128, 64)?
+            ln_bits(cover.unsigned_abs(), 64)?
+                - ln_bits(k.unsigned_abs(), 64)?
+                - ln_bits(s as u128, 64)?
                 + half_var
         }
     };
@@ -105,33 +109,57 @@ pub fn after_trade(exposure: &Exposure, size: Fix, price: Fix) -> MathResult<Exp
     let notional = mul_q64(size.to_bits(), price.to_bits(), Rounding::Nearest)?;
     Ok(Exposure {
         net_position: Fix::from_bits(
-            exposure.net_position.to_bits().checked_add(size.to_bits()).ok_or(MathError::Overflow)?,
+            exposure
+                .net_position
+                .to_bits()
+                .checked_add(size.to_bits())
+                .ok_or(MathError::Overflow)?,
         ),
         locked_value: Fix::from_bits(
-            exposure.locked_value.to_bits().checked_add(notional).ok_or(MathError::Overflow)?,
+            exposure
+                .locked_value
+                .to_bits()
+                .checked_add(notional)
+                .ok_or(MathError::Overflow)?,
         ),
         capital: exposure.capital,
     })
 }
 
 /// q(k): the default probability after a trade of k base units.
-pub fn trade_probability(exposure: &Exposure, size: Fix, price: Fix, sigma: Fix) -> MathResult<Prob> {
+pub fn trade_probability(
+    exposure: &Exposure,
+    size: Fix,
+    price: Fix,
+    sigma: Fix,
+) -> MathResult<Prob> {
     default_probability(&after_trade(exposure, size, price)?, price, sigma)
 }
 
 /// Price a trade of `size` base units (≠ 0) with half-spread β ≥ 0.
 ///
 /// Errors: Domain for size = 0, s ≤ 0, σ ≤ 0 or β < 0; Overflow on unrepresentable notionals.
-pub fn quote(exposure: &Exposure, size: Fix, price: Fix, sigma: Fix, half_spread: Fix) -> MathResult<Quote> {
+pub fn quote(
+    exposure: &Exposure,
+    size: Fix,
+    price: Fix,
+    sigma: Fix,
+    half_spread: Fix,
+) -> MathResult<Quote> {
     if size == Fix::ZERO || half_spread.is_negative() {
         return Err(MathError::Domain);
     }
     let k_star = -exposure.net_position.to_bits();
     let k = size.to_bits();
-    let crosses = k_star != 0 && k.signum() == k_star.signum() && k.unsigned_abs() > k_star.unsigned_abs();
+    let crosses =
+        k_star != 0 && k.signum() == k_star.signum() && k.unsigned_abs() > k_star.unsigned_abs();
     if !crosses {
         let main = leg(exposure, size, price, sigma, half_spread)?;
-        return Ok(Quote { flattening: None, average_price: main.price, main });
+        return Ok(Quote {
+            flattening: None,
+            average_price: main.price,
+            main,
+        });
     }
     let flat_size = Fix::from_bits(k_star);
     let flattening = leg(exposure, flat_size, price, sigma, half_spread)?;
@@ -143,11 +171,21 @@ pub fn quote(exposure: &Exposure, size: Fix, price: Fix, sigma: Fix, half_spread
     let v2 = mul_q64(k - k_star, main.price.to_bits(), rounding)?;
     let total = v1.checked_add(v2).ok_or(MathError::Overflow)?;
     let average_price = Fix::from_bits(div_q64(total, k, rounding)?);
-    Ok(Quote { flattening: Some(flattening), main, average_price })
+    Ok(Quote {
+        flattening: Some(flattening),
+        main,
+        average_price,
+    })
 }
 
 /// One leg priced from `exposure`: p = s·(1 + sgn(k − k*)·q(k) + sgn(k)·β).
-fn leg(exposure: &Exposure, size: Fix, price: Fix, sigma: Fix, half_spread: Fix) -> MathResult<Leg> {
+fn leg(
+    exposure: &Exposure,
+    size: Fix,
+    price: Fix,
+    sigma: Fix,
+    half_spread: Fix,
+) -> MathResult<Leg> {
     let k = size.to_bits();
     let k_star = -exposure.net_position.to_bits();
     let q = trade_probability(exposure, size, price, sigma)?;
@@ -162,9 +200,19 @@ fn leg(exposure: &Exposure, size: Fix, price: Fix, sigma: Fix, half_spread: Fix)
     // premium = sgn(k − k*)·q·s·k, rounded toward +∞ (against the trader)
     let paid = premium_sign as i128 * k.signum() > 0;
     let q_for_premium = prob_to_q64(q, paid);
-    let qs = mul_q64(q_for_premium, price.to_bits(), if paid { Rounding::Up } else { Rounding::Down })?;
+    let qs = mul_q64(
+        q_for_premium,
+        price.to_bits(),
+        if paid { Rounding::Up } else { Rounding::Down },
+    )?;
     let premium = mul_q64(premium_sign as i128 * qs, k, Rounding::Up)?;
-    Ok(Leg { size, q, premium_sign, price: Fix::from_bits(p), premium: Fix::from_bits(premium) })
+    Ok(Leg {
+        size,
+        q,
+        premium_sign,
+        price: Fix::from_bits(p),
+        premium: Fix::from_bits(premium),
+    })
 }
 
 /// A probability (127 fraction bits) as Q64.64 bits, rounded up or down.
@@ -182,11 +230,26 @@ pub fn prob_to_q64(q: Prob, up: bool) -> i128 {
 ///
 /// K > 0: M* = K·s·e^(−σ·Φ⁻¹(q*) − σ²/2) − L; K < 0: M* = −L − |K|·s·e^(σ·Φ⁻¹(q*) − σ²/2);
 /// K = 0: M* = max(0, −L). Errors: Domain for s ≤ 0, σ ≤ 0 or a target outside (0, 1/2).
-pub fn capital_target(net_position: Fix, locked_value: Fix, price: Fix, sigma: Fix, target: Prob) -> MathResult<Fix> {
-    if price <= Fix::ZERO || sigma <= Fix::ZERO || target == Prob::ZERO || target >= Prob::from_num(0.5) {
+pub fn capital_target(
+    net_position: Fix,
+    locked_value: Fix,
+    price: Fix,
+    sigma: Fix,
+    target: Prob,
+) -> MathResult<Fix> {
+    if price <= Fix::ZERO
+        || sigma <= Fix::ZERO
+        || target == Prob::ZERO
+        || target >= Prob::from_num(0.5)
+    {
         return Err(MathError::Domain);
     }
-    let (k, l, s, sig) = (net_position.to_bits(), locked_value.to_bits(), price.to_bits(), sigma.to_bits());
+    let (k, l, s, sig) = (
+        net_position.to_bits(),
+        locked_value.to_bits(),
+        price.to_bits(),
+        sigma.to_bits(),
+    );
     let dd = norm_inv(target)?.to_bits(); // < 0
     let half_var = mul_q64(sig, sig, Rounding::Up)? >> 1;
     let sig_dd = mul_q64(sig, dd, Rounding::Nearest)?;

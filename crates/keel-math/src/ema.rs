@@ -11,7 +11,10 @@ pub fn ema_update(previous: Fix, sample: Fix, alpha: Fix) -> MathResult<Fix> {
     if alpha.is_negative() || alpha > Fix::ONE {
         return Err(MathError::Domain);
     }
-    let diff = sample.to_bits().checked_sub(previous.to_bits()).ok_or(MathError::Overflow)?;
+    let diff = sample
+        .to_bits()
+        .checked_sub(previous.to_bits())
+        .ok_or(MathError::Overflow)?;
     let step = mul_q64(alpha.to_bits(), diff, Rounding::Nearest)?;
     Ok(Fix::from_bits(previous.to_bits() + step))
 }
@@ -28,7 +31,13 @@ mod tests {
         let mid = ema_update(p, s, Fix::from_num(0.5)).unwrap();
         assert!((mid - Fix::from_num(9) / 20).abs() <= Fix::DELTA * 2);
         assert_eq!(ema_update(p, s, Fix::from_num(1.5)), Err(MathError::Domain));
-        assert_eq!(ema_update(p, s, Fix::from_num(-0.1)), Err(MathError::Domain));
-        assert_eq!(ema_update(Fix::MIN, Fix::MAX, Fix::ONE), Err(MathError::Overflow));
+        assert_eq!(
+            ema_update(p, s, Fix::from_num(-0.1)),
+            Err(MathError::Domain)
+        );
+        assert_eq!(
+            ema_update(Fix::MIN, Fix::MAX, Fix::ONE),
+            Err(MathError::Overflow)
+        );
     }
 }

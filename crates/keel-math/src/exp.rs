@@ -5,7 +5,9 @@
 //! relative). The reduction subtracts N·ln2/64 at 96 fractional bits, so the reduced argument is
 //! exact to ~2^-65 for any |x| ≤ 2^20.
 
-use crate::tables::{EXP2_FRAC_Q63, EXP_POLY_Q64, EXPM1_POLY_Q64, INV_LN2_MUL64_Q32, LN2_DIV64_Q96};
+use crate::tables::{
+    EXP_POLY_Q64, EXP2_FRAC_Q63, EXPM1_POLY_Q64, INV_LN2_MUL64_Q32, LN2_DIV64_Q96,
+};
 use crate::wide::shr_round_u128;
 use crate::{Fix, MathError, MathResult};
 
@@ -41,7 +43,10 @@ pub(crate) fn exp_parts(x: i128) -> MathResult<(u64, i32)> {
     let prod = p63 * EXP2_FRAC_Q63[j] as u128; // Q2.126, value in [0.99, 2.02)
     // normalise: value = prod·2^-126 ∈ [2^(b−126), 2^(b−125)) with b = bit length of prod
     let top = 128 - prod.leading_zeros() as i32; // 126, 127 or 128
-    let (mut m, mut e) = (shr_round_u128(prod, (top - 64) as u32, false, true), k + top - 127);
+    let (mut m, mut e) = (
+        shr_round_u128(prod, (top - 64) as u32, false, true),
+        k + top - 127,
+    );
     if m >> 64 != 0 {
         m >>= 1;
         e += 1;

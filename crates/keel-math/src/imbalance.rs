@@ -87,9 +87,15 @@ fn normalise(k: &[i128], out: &mut [i64; MAX_ASSETS]) -> Option<i32> {
 /// √(total · 2^extra / divisor) · 2^shift, as Q64.64 bits (total > 0).
 fn scaled_sqrt(total: u128, extra: u32, divisor: u128, shift: i32) -> MathResult<Fix> {
     // lift the radicand to ≥ 2^124 by an even power of two so isqrt keeps 62+ bits
-    let bits = 128 - total.leading_zeros() as i32 + extra as i32 - (128 - divisor.leading_zeros() as i32);
+    let bits =
+        128 - total.leading_zeros() as i32 + extra as i32 - (128 - divisor.leading_zeros() as i32);
     let lift = ((125 - bits).max(0) / 2) as u32;
-    let radicand = mul_div_u128(total, 1u128 << (extra + 2 * lift), divisor, Rounding::Nearest)?;
+    let radicand = mul_div_u128(
+        total,
+        1u128 << (extra + 2 * lift),
+        divisor,
+        Rounding::Nearest,
+    )?;
     let root = radicand.isqrt();
     let shift = shift - lift as i32;
     let bits = if shift >= 0 {
@@ -100,7 +106,9 @@ fn scaled_sqrt(total: u128, extra: u32, divisor: u128, shift: i32) -> MathResult
     } else {
         shr_round_u128(root, (-shift) as u32, false, true)
     };
-    i128::try_from(bits).map(Fix::from_bits).map_err(|_| MathError::Overflow)
+    i128::try_from(bits)
+        .map(Fix::from_bits)
+        .map_err(|_| MathError::Overflow)
 }
 
 /// IS = √(Σ_ij K_i ρ_ij K_j) with K_i = B_i·σ_i, in B's units.
@@ -118,15 +126,22 @@ pub fn imbalance_score(b: &[Fix], sigma: &[Fix], upper: &[i32]) -> MathResult<Fi
         return Err(MathError::Domain);
     }
     let mut kh = [0i64; MAX_ASSETS];
-    let Some(shift) = normalise(&k[..n], &mut kh) else { return Ok(Fix::ZERO) };
-    // T = Σ_i K̂_i · round(S_i / 2^30), S_i = Σ_j ρ_ij K̂_j: |S_i| < 2^90, each product < 2^115
+    let Some(shift) = normalise(&k[..n], &mut kh) else {
+        return Ok(Fix::ZERO);
+    };
+    // T = Σ_i K̂_i · round((1e9·K̂_i + 2·S_i) / 2^30) with S_i = Σ_{j>i} ρ_ij K̂_j: one pass over
+    // the stored triangle, row by row. |S_i| < 2^90 and each product < 2^116.
     let mut total: i128 = 0;
+    let mut row = upper;
     for i in 0..n {
+        let (this_row, rest) = row.split_at(n - 1 - i);
+        row = rest;
         let mut s: i128 = 0;
-        for j in 0..n {
-            s += corr_at(upper, n, i, j) as i128 * kh[j] as i128;
+        for (rho, kj) in this_row.iter().zip(&kh[i + 1..n]) {
+            s += *rho as i128 * *kj as i128;
         }
-        total += kh[i] as i128 * ((s + (1 << 29)) >> 30);
+        let inner = CORR_SCALE as i128 * kh[i] as i128 + 2 * s;
+        total += kh[i] as i128 * ((inner + (1 << 29)) >> 30);
     }
     if total <= 0 {
         // a PSD R gives T ≥ 0; allow only the rounding of the exact zero (T ≥ −n·2^56)
@@ -144,8 +159,13 @@ pub fn exposure_norm(b: &[Fix], sigma: &[Fix]) -> MathResult<Fix> {
     let mut k = [0i128; MAX_ASSETS];
     let n = exposures(b, sigma, &mut k)?;
     let mut kh = [0i64; MAX_ASSETS];
-    let Some(shift) = normalise(&k[..n], &mut kh) else { return Ok(Fix::ZERO) };
-    let total: u128 = kh[..n].iter().map(|&x| (x as i128 * x as i128) as u128).sum();
+    let Some(shift) = normalise(&k[..n], &mut kh) else {
+        return Ok(Fix::ZERO);
+    };
+    let total: u128 = kh[..n]
+        .iter()
+        .map(|&x| (x as i128 * x as i128) as u128)
+        .sum();
     scaled_sqrt(total, 0, 1, shift)
 }
 
@@ -170,13 +190,25 @@ mod tests {
         let b = [Fix::ONE, Fix::ONE];
         let s = [Fix::ONE, Fix::ONE];
         assert_eq!(imbalance_score(&b, &s, &[]), Err(MathError::Dimension));
-        assert_eq!(imbalance_score(&b, &[Fix::ONE], &[0]), Err(MathError::Dimension));
-        assert_eq!(imbalance_score(&b, &[Fix::ONE, -Fix::ONE], &[0]), Err(MathError::Domain));
-        assert_eq!(imbalance_score(&b, &s, &[1_000_000_001]), Err(MathError::Domain));
+        assert_eq!(
+            imbalance_score(&b, &[Fix::ONE], &[0]),
+            Err(MathError::Dimension)
+        );
+        assert_eq!(
+            imbalance_score(&b, &[Fix::ONE, -Fix::ONE], &[0]),
+            Err(MathError::Domain)
+        );
+        assert_eq!(
+            imbalance_score(&b, &s, &[1_000_000_001]),
+            Err(MathError::Domain)
+        );
         assert_eq!(imbalance_score(&[], &[], &[]), Err(MathError::Dimension));
         let full = [CORR_SCALE, 5, 6, CORR_SCALE];
         assert_eq!(validate_full(&full, 2), Err(MathError::Domain));
         assert_eq!(validate_full(&[CORR_SCALE, 5, 5, CORR_SCALE], 2), Ok(()));
-        assert_eq!(validate_full(&[2, 0, 0, CORR_SCALE], 2), Err(MathError::Domain));
+        assert_eq!(
+            validate_full(&[2, 0, 0, CORR_SCALE], 2),
+            Err(MathError::Domain)
+        );
     }
 }

@@ -6,7 +6,7 @@
 //! Arguments within 1/128 of 1 skip the table and use u = x − 1 exactly with 10 terms, so ln
 //! keeps relative precision next to 1 where the table would cancel.
 
-use crate::tables::{LN1P_POLY_Q64, LN2_Q112, LN_D_Q64, LN_L_Q64};
+use crate::tables::{LN_D_Q64, LN_L_Q64, LN1P_POLY_Q64, LN2_Q112};
 use crate::wide::{mul_hi_u64, shr_round_u128};
 use crate::{Fix, MathError, MathResult};
 
@@ -30,7 +30,11 @@ pub fn ln_bits(bits: u128, frac_bits: u32) -> MathResult<i128> {
         return Err(MathError::Domain);
     }
     let one = 1u128 << frac_bits;
-    let (dist, below) = if bits >= one { (bits - one, false) } else { (one - bits, true) };
+    let (dist, below) = if bits >= one {
+        (bits - one, false)
+    } else {
+        (one - bits, true)
+    };
     if dist < one >> 7 {
         // |x − 1| < 1/128: u = x − 1 exactly, at Q0.64
         let mag = if frac_bits >= 64 {

@@ -106,7 +106,8 @@ pub fn norm_inv(p: Prob) -> MathResult<Fix> {
         let r = R_CONST - mul_q64(q, q, Rounding::Nearest)?;
         let num = horner(&AS241_A, r)?;
         let den = horner(&AS241_B, r)?;
-        return div_q64(mul_q64(q, num, Rounding::Nearest)?, den, Rounding::Nearest).map(Fix::from_bits);
+        return div_q64(mul_q64(q, num, Rounding::Nearest)?, den, Rounding::Nearest)
+            .map(Fix::from_bits);
     }
     // r = √(−ln tail)
     let neg_ln = -ln_bits(tail, 127)?;
@@ -115,10 +116,18 @@ pub fn norm_inv(p: Prob) -> MathResult<Fix> {
     let x = if r <= R_SPLIT {
         const SHIFT: i128 = 29_514_790_517_935_282_586; // 1.6 · 2^64
         let r = r - SHIFT;
-        div_q64(horner(&AS241_C, r)?, horner(&AS241_D, r)?, Rounding::Nearest)?
+        div_q64(
+            horner(&AS241_C, r)?,
+            horner(&AS241_D, r)?,
+            Rounding::Nearest,
+        )?
     } else {
         let r = r - R_SPLIT;
-        div_q64(horner(&AS241_E, r)?, horner(&AS241_F, r)?, Rounding::Nearest)?
+        div_q64(
+            horner(&AS241_E, r)?,
+            horner(&AS241_F, r)?,
+            Rounding::Nearest,
+        )?
     };
     Ok(Fix::from_bits(if upper { x } else { -x }))
 }

@@ -2,7 +2,7 @@
 
 use crate::exp::exp_bits;
 use crate::ln::ln_bits;
-use crate::wide::{Rounding, div_wide, mul_q64, mul_u128_wide};
+use crate::wide::{Rounding, mul_q64, mul_u128_wide};
 use crate::{Fix, MathError, MathResult};
 
 /// x^y for x ≥ 0 and any y, rounded to nearest (faithful: relative error below
@@ -86,13 +86,12 @@ pub(crate) fn sqrt_q64_bits(x: u128) -> u128 {
     if x >> 64 == 0 {
         return (x << 64).isqrt();
     }
-    // N = x·2^64 has up to 192 bits. Start below √N and take one integer Newton step, which
-    // lands on ⌊√N⌋ or just above it; then step down while r² > N.
-    let r0 = x.isqrt() << 32;
-    let (q, _, _) = match div_wide(x, 64, r0) {
-        Ok(v) => v,
-        Err(_) => return u128::MAX, // unreachable: r0 ≥ 2^64 keeps the quotient below 2^128
-    };
+    // N = x·2^64 has up to 192 bits. Start from r0 = ⌊√x⌋·2^32 ≤ √N (error < 2^32) and take one
+    // integer Newton step, which lands on ⌊√N⌋ or just above it; then step down while r² > N.
+    // ⌊N/r0⌋ = ⌊x·2^32/a⌋ with a = ⌊√x⌋ < 2^64: a 192-by-64-bit schoolbook division.
+    let a = x.isqrt() as u64;
+    let r0 = (a as u128) << 32;
+    let q = div_u192_by_u64(x >> 32, (x << 96) >> 64, a);
     let mut r = (r0 >> 1) + (q >> 1) + (r0 & q & 1);
     let (n_hi, n_lo) = (x >> 64, x << 64);
     loop {
@@ -102,6 +101,18 @@ pub(crate) fn sqrt_q64_bits(x: u128) -> u128 {
         }
         r -= 1;
     }
+}
+
+/// ⌊(hi·2^64 + lo)/d⌋ for a numerator with hi < d·2^64 and lo < 2^64 (so the quotient fits
+/// 128 bits): two 128-by-64-bit division steps.
+fn div_u192_by_u64(hi: u128, lo: u128, d: u64) -> u128 {
+    let d = d as u128;
+    let (h1, h0) = (hi >> 64, hi & (u64::MAX as u128));
+    debug_assert!(h1 < d);
+    let n1 = ((h1 % d) << 64) | h0;
+    let (q1, r) = (n1 / d, n1 % d);
+    let n0 = (r << 64) | lo;
+    (q1 << 64) | (n0 / d)
 }
 
 #[cfg(test)]
@@ -118,7 +129,10 @@ mod tests {
         assert_eq!(pow(Fix::ONE, Fix::from_num(1000)).unwrap(), Fix::ONE);
         assert_eq!(pow(two, Fix::from_num(70)), Err(MathError::Overflow));
         assert_eq!(pow(two, Fix::from_num(-70)).unwrap(), Fix::ZERO);
-        assert_eq!(pow(Fix::from_num(1_000_000), Fix::from_num(-1_000_000_000)).unwrap(), Fix::ZERO);
+        assert_eq!(
+            pow(Fix::from_num(1_000_000), Fix::from_num(-1_000_000_000)).unwrap(),
+            Fix::ZERO
+        );
         // ALEX's pow gives 0.171 for this; the exact value is 0.1
         let hundredth: Fix = "0.01".parse().unwrap();
         let r = pow(hundredth, Fix::from_num(0.5)).unwrap();
@@ -127,7 +141,18 @@ mod tests {
 
     #[test]
     fn sqrt_is_floor() {
-        for x in [0u128, 1, 2, 3, 1 << 64, (1 << 64) + 1, 2 << 64, u64::MAX as u128, u128::MAX >> 1, 12345 << 70] {
+        for x in [
+            0u128,
+            1,
+            2,
+            3,
+            1 << 64,
+            (1 << 64) + 1,
+            2 << 64,
+            u64::MAX as u128,
+            u128::MAX >> 1,
+            12345 << 70,
+        ] {
             let r = sqrt_q64_bits(x);
             let (h, l) = mul_u128_wide(r, r);
             assert!((h, l) <= (x >> 64, x << 64), "r² > x for {x}");

@@ -21,9 +21,12 @@ use crate::{Fix, MathError, MathResult};
 fn error_margin(v: i128, exponent: i128) -> i128 {
     let e = (exponent.unsigned_abs() >> 64) + 1;
     let mag = v.unsigned_abs();
-    let relative = mul_div_u128(mag, 256 * (e + 2), 1 << 64, Rounding::Up).unwrap_or(u128::MAX >> 2);
+    let relative =
+        mul_div_u128(mag, 256 * (e + 2), 1 << 64, Rounding::Up).unwrap_or(u128::MAX >> 2);
     let absolute = 2 * (e + 2) * (1 + (mag >> 64));
-    relative.saturating_add(absolute).min(i128::MAX as u128 >> 1) as i128
+    relative
+        .saturating_add(absolute)
+        .min(i128::MAX as u128 >> 1) as i128
 }
 
 fn check_weight(w: Fix) -> MathResult<u128> {
@@ -43,7 +46,11 @@ fn check_balance(b: u64) -> MathResult<u128> {
 /// `num/den` in Q64.64 bits with the given rounding (`num`, `den` > 0).
 fn ratio(num: u128, den: u128, rounding: Rounding) -> MathResult<i128> {
     let (q, rem, _) = div_wide(num, 64, den)?;
-    let q = if rem != 0 && rounding == Rounding::Up { q + 1 } else { q };
+    let q = if rem != 0 && rounding == Rounding::Up {
+        q + 1
+    } else {
+        q
+    };
     i128::try_from(q).map_err(|_| MathError::Overflow)
 }
 
@@ -51,7 +58,13 @@ fn ratio(num: u128, den: u128, rounding: Rounding) -> MathResult<i128> {
 /// rounded down.
 ///
 /// Errors: Domain for a zero balance or a weight outside (0, 1].
-pub fn out_given_in(balance_in: u64, weight_in: Fix, balance_out: u64, weight_out: Fix, amount_in: u64) -> MathResult<u64> {
+pub fn out_given_in(
+    balance_in: u64,
+    weight_in: Fix,
+    balance_out: u64,
+    weight_out: Fix,
+    amount_in: u64,
+) -> MathResult<u64> {
     let (bi, bo) = (check_balance(balance_in)?, check_balance(balance_out)?);
     let (wi, wo) = (check_weight(weight_in)?, check_weight(weight_out)?);
     if amount_in == 0 {
@@ -72,7 +85,13 @@ pub fn out_given_in(balance_in: u64, weight_in: Fix, balance_out: u64, weight_ou
 ///
 /// Errors: Domain for a zero balance, a weight outside (0, 1] or A_o ≥ B_o; Overflow when the
 /// amount exceeds u64.
-pub fn in_given_out(balance_in: u64, weight_in: Fix, balance_out: u64, weight_out: Fix, amount_out: u64) -> MathResult<u64> {
+pub fn in_given_out(
+    balance_in: u64,
+    weight_in: Fix,
+    balance_out: u64,
+    weight_out: Fix,
+    amount_out: u64,
+) -> MathResult<u64> {
     let (bi, bo) = (check_balance(balance_in)?, check_balance(balance_out)?);
     let (wi, wo) = (check_weight(weight_in)?, check_weight(weight_out)?);
     if amount_out as u128 >= bo {
@@ -86,18 +105,27 @@ pub fn in_given_out(balance_in: u64, weight_in: Fix, balance_out: u64, weight_ou
     let exponent = ratio(wo, wi, Rounding::Up)?;
     let z = mul_q64(exponent, ln_bits(base as u128, 64)?, Rounding::Up)?;
     let growth = expm1_bits(z)?;
-    let growth = growth.checked_add(error_margin(growth, exponent)).ok_or(MathError::Overflow)?;
+    let growth = growth
+        .checked_add(error_margin(growth, exponent))
+        .ok_or(MathError::Overflow)?;
     let amount = mul_div_u128(bi, growth as u128, 1 << 64, Rounding::Up)?;
     u64::try_from(amount).map_err(|_| MathError::Overflow)
 }
 
 /// Spot price of the out token in units of the in token, (B_i/w_i)/(B_o/w_o), rounded to nearest.
-pub fn spot_price(balance_in: u64, weight_in: Fix, balance_out: u64, weight_out: Fix) -> MathResult<Fix> {
+pub fn spot_price(
+    balance_in: u64,
+    weight_in: Fix,
+    balance_out: u64,
+    weight_out: Fix,
+) -> MathResult<Fix> {
     let (bi, bo) = (check_balance(balance_in)?, check_balance(balance_out)?);
     let (wi, wo) = (check_weight(weight_in)?, check_weight(weight_out)?);
     // (B_i·2^64)·w_o / (B_o·w_i): w bits carry 2^64, so the quotient is the Q64.64 price
     let p = mul_div_u128(bi << 64, wo, bo * wi, Rounding::Nearest)?;
-    i128::try_from(p).map(Fix::from_bits).map_err(|_| MathError::Overflow)
+    i128::try_from(p)
+        .map(Fix::from_bits)
+        .map_err(|_| MathError::Overflow)
 }
 
 /// The invariant V = Π Bᵢ^wᵢ, rounded to nearest.
@@ -125,6 +153,11 @@ pub fn fee_amount(amount: u64, fee_rate: Fix) -> MathResult<u64> {
     if fee_rate.is_negative() || fee_rate >= Fix::ONE {
         return Err(MathError::Domain);
     }
-    let fee = mul_div_u128(amount as u128, fee_rate.to_bits() as u128, 1 << 64, Rounding::Up)?;
+    let fee = mul_div_u128(
+        amount as u128,
+        fee_rate.to_bits() as u128,
+        1 << 64,
+        Rounding::Up,
+    )?;
     Ok(fee as u64)
 }

@@ -49,26 +49,13 @@ pub(crate) fn shr_round_u128(x: u128, shift: u32, up: bool, nearest: bool) -> u1
         return x;
     }
     if shift >= 128 {
-        return if up && x != 0 {
-            1
-        } else if nearest && shift == 128 && x >> 127 == 1 {
-            1
-        } else {
-            0
-        };
+        let half_or_more = shift == 128 && x >> 127 == 1;
+        return ((up && x != 0) || (nearest && half_or_more)) as u128;
     }
     let q = x >> shift;
     let rem = x & ((1u128 << shift) - 1);
-    if rem == 0 {
-        return q;
-    }
-    if up {
-        q + 1
-    } else if nearest && rem >> (shift - 1) == 1 {
-        q + 1
-    } else {
-        q
-    }
+    let bump = rem != 0 && (up || (nearest && rem >> (shift - 1) == 1));
+    q + bump as u128
 }
 
 /// Whether the magnitude should round up, given the sign of the true result.
@@ -221,7 +208,10 @@ mod tests {
             (u128::MAX, u128::MAX),
             (u128::MAX, 1),
             (1 << 64, 1 << 64),
-            (0x1234_5678_9abc_def0_1122_3344_5566_7788, 0xffee_ddcc_bbaa_9988_7766_5544_3322_1100),
+            (
+                0x1234_5678_9abc_def0_1122_3344_5566_7788,
+                0xffee_ddcc_bbaa_9988_7766_5544_3322_1100,
+            ),
         ];
         for (a, b) in cases {
             let (hi, lo) = mul_u128_wide(a, b);
@@ -244,7 +234,10 @@ mod tests {
         let third = div_q64(1 << 64, 3 << 64, Rounding::Down).unwrap();
         assert_eq!(third, 0x5555_5555_5555_5555);
         assert_eq!(div_q64(1 << 64, 3 << 64, Rounding::Up).unwrap(), third + 1);
-        assert_eq!(div_q64(-(1 << 64), 3 << 64, Rounding::Down).unwrap(), -third - 1);
+        assert_eq!(
+            div_q64(-(1 << 64), 3 << 64, Rounding::Down).unwrap(),
+            -third - 1
+        );
         assert_eq!(div_q64(-(1 << 64), 3 << 64, Rounding::Up).unwrap(), -third);
         // 1.5 * 1.5 = 2.25 exactly
         let x = 3i128 << 63;
@@ -253,8 +246,14 @@ mod tests {
         assert_eq!(mul_q64(1, 1, Rounding::Down).unwrap(), 0);
         assert_eq!(mul_q64(1, 1, Rounding::Up).unwrap(), 1);
         assert_eq!(mul_q64(-1, 1, Rounding::Down).unwrap(), -1);
-        assert_eq!(mul_q64(i128::MAX, 2 << 64, Rounding::Down), Err(MathError::Overflow));
-        assert_eq!(div_q64(1, 0, Rounding::Down), Err(MathError::DivisionByZero));
+        assert_eq!(
+            mul_q64(i128::MAX, 2 << 64, Rounding::Down),
+            Err(MathError::Overflow)
+        );
+        assert_eq!(
+            div_q64(1, 0, Rounding::Down),
+            Err(MathError::DivisionByZero)
+        );
     }
 
     #[test]
@@ -273,10 +272,16 @@ mod tests {
 
     #[test]
     fn mul_div_is_exact() {
-        assert_eq!(mul_div_u128(u128::MAX, u128::MAX, u128::MAX, Rounding::Down).unwrap(), u128::MAX);
+        assert_eq!(
+            mul_div_u128(u128::MAX, u128::MAX, u128::MAX, Rounding::Down).unwrap(),
+            u128::MAX
+        );
         assert_eq!(mul_div_u128(10, 10, 3, Rounding::Down).unwrap(), 33);
         assert_eq!(mul_div_u128(10, 10, 3, Rounding::Up).unwrap(), 34);
         assert_eq!(mul_div_u128(10, 10, 3, Rounding::Nearest).unwrap(), 33);
-        assert_eq!(mul_div_u128(u128::MAX, 2, 1, Rounding::Down), Err(MathError::Overflow));
+        assert_eq!(
+            mul_div_u128(u128::MAX, 2, 1, Rounding::Down),
+            Err(MathError::Overflow)
+        );
     }
 }

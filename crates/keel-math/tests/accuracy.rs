@@ -16,7 +16,10 @@ const ULP127: f64 = 5.877471754111438e-39; // 2^-127
 fn rows(name: &str) -> Vec<Vec<String>> {
     let path = format!("{}/tests/data/{name}.csv", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    text.lines().skip(1).map(|l| l.split(',').map(str::to_owned).collect()).collect()
+    text.lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect()
 }
 
 fn fix(bits: &str) -> Fix {
@@ -63,7 +66,12 @@ fn report(kernel: &str, what: &str, s: &Stat, target: f64) {
         target,
         if s.max <= target { "met" } else { "MISSED" }
     );
-    assert!(s.max <= target, "{kernel} {what}: {:.3e} > {target:e} at {}", s.max, s.at);
+    assert!(
+        s.max <= target,
+        "{kernel} {what}: {:.3e} > {target:e} at {}",
+        s.max,
+        s.at
+    );
 }
 
 #[test]
@@ -80,7 +88,12 @@ fn exp_accuracy() {
             ulp.add(d, || r[0].clone());
         }
     }
-    report("exp", "relative error, result >= 2^-20 (x >= -13.8)", &rel, 1e-13);
+    report(
+        "exp",
+        "relative error, result >= 2^-20 (x >= -13.8)",
+        &rel,
+        1e-13,
+    );
     report("exp", "ulps, result < 2^-20 (x < -13.8)", &ulp, 1.0);
 }
 
@@ -121,7 +134,12 @@ fn pow_accuracy_and_brackets() {
             bracket_misses += 1;
         }
     }
-    report("pow", "relative error, base 1e-6..1e6, |y| 0.01..100", &rel, 1e-12);
+    report(
+        "pow",
+        "relative error, base 1e-6..1e6, |y| 0.01..100",
+        &rel,
+        1e-12,
+    );
     assert_eq!(bracket_misses, 0, "pow_down <= exact <= pow_up");
 }
 
@@ -134,7 +152,7 @@ fn norm_cdf_accuracy() {
         let d = ulps_prob(ours, &r[1]).unsigned_abs() as f64;
         let reference = f(&r[1]);
         let xv: f64 = x.to_num();
-        if xv >= -8.0 && xv <= 8.0 {
+        if (-8.0..=8.0).contains(&xv) {
             abs.add(d * ULP127, || x.to_string());
         }
         if reference >= 2f64.powi(-80) && xv <= -5.0 {
@@ -142,7 +160,12 @@ fn norm_cdf_accuracy() {
         }
     }
     report("norm_cdf", "absolute error on [-8, 8]", &abs, 1e-12);
-    report("norm_cdf", "relative error in the tail, x <= -5 (Phi >= 2^-80)", &tail, 1e-12);
+    report(
+        "norm_cdf",
+        "relative error in the tail, x <= -5 (Phi >= 2^-80)",
+        &tail,
+        1e-12,
+    );
 }
 
 #[test]
@@ -155,7 +178,12 @@ fn norm_inv_accuracy() {
         let reference = f(&r[1]).abs().max(1e-3);
         rel.add(d * ULP64 / reference, || p.to_string());
     }
-    report("norm_inv", "relative error (absolute when |x| < 1e-3), p >= 1e-37", &rel, 1e-13);
+    report(
+        "norm_inv",
+        "relative error (absolute when |x| < 1e-3), p >= 1e-37",
+        &rel,
+        1e-13,
+    );
 }
 
 #[test]
@@ -167,14 +195,23 @@ fn bs_delta_accuracy() {
         let d = ulps_prob(ours, &r[4]).unsigned_abs() as f64;
         abs.add(d * ULP127, || format!("S={s} K={k} sigma={sig} T={t}"));
     }
-    report("bs_delta", "absolute error, S/K 0.2..5, sigma 0.05..2, T 1d..2y", &abs, 1e-11);
+    report(
+        "bs_delta",
+        "absolute error, S/K 0.2..5, sigma 0.05..2, T 1d..2y",
+        &abs,
+        1e-11,
+    );
 }
 
 #[test]
 fn d8x_q_accuracy() {
     let mut abs = Stat::default();
     for r in rows("d8x_q") {
-        let e = Exposure { net_position: fix(&r[0]), locked_value: fix(&r[1]), capital: fix(&r[2]) };
+        let e = Exposure {
+            net_position: fix(&r[0]),
+            locked_value: fix(&r[1]),
+            capital: fix(&r[2]),
+        };
         let ours = default_probability(&e, fix(&r[3]), fix(&r[4])).unwrap();
         let d = ulps_prob(ours, &r[5]).unsigned_abs() as f64;
         abs.add(d * ULP127, || format!("{e:?}"));
@@ -188,7 +225,11 @@ fn imbalance_accuracy() {
     for r in rows("imbalance") {
         let b: Vec<Fix> = r[0].split(' ').map(fix).collect();
         let sig: Vec<Fix> = r[1].split(' ').map(fix).collect();
-        let upper: Vec<i32> = if r[2].is_empty() { vec![] } else { r[2].split(' ').map(|v| v.parse().unwrap()).collect() };
+        let upper: Vec<i32> = if r[2].is_empty() {
+            vec![]
+        } else {
+            r[2].split(' ').map(|v| v.parse().unwrap()).collect()
+        };
         let ours = imbalance_score(&b, &sig, &upper).unwrap();
         let d = ulps_fix(ours, &r[3]).unsigned_abs() as f64;
         is_rel.add(d * ULP64 / f(&r[3]), || format!("n={}", b.len()));
@@ -196,7 +237,12 @@ fn imbalance_accuracy() {
         let d = ulps_fix(norm, &r[4]).unsigned_abs() as f64;
         norm_rel.add(d * ULP64 / f(&r[4]), || format!("n={}", b.len()));
     }
-    report("imbalance score", "relative error, n = 2..32, random PSD R", &is_rel, 1e-12);
+    report(
+        "imbalance score",
+        "relative error, n = 2..32, random PSD R",
+        &is_rel,
+        1e-12,
+    );
     report("||K||", "relative error, n = 2..32", &norm_rel, 1e-12);
 }
 
@@ -220,7 +266,11 @@ fn weighted_pool_rounds_for_the_pool() {
         let ao: u64 = r[6].parse().unwrap();
         let out = out_given_in(bi, wi, bo, wo, ai).unwrap() as u128;
         let (fl, _) = floor_ceil(&r[5]);
-        assert!(out <= fl, "out-given-in pays more than the exact amount: {out} > {}", r[5]);
+        assert!(
+            out <= fl,
+            "out-given-in pays more than the exact amount: {out} > {}",
+            r[5]
+        );
         out_gap.add((fl - out) as f64 / bo as f64, || r.join(","));
         let (_, cl) = floor_ceil(&r[7]);
         if cl > u64::MAX as u128 {
@@ -228,9 +278,23 @@ fn weighted_pool_rounds_for_the_pool() {
             continue;
         }
         let inn = in_given_out(bi, wi, bo, wo, ao).unwrap() as u128;
-        assert!(inn >= cl, "in-given-out asks less than the exact amount: {inn} < {}", r[7]);
+        assert!(
+            inn >= cl,
+            "in-given-out asks less than the exact amount: {inn} < {}",
+            r[7]
+        );
         in_gap.add((inn - cl) as f64 / f(&r[7]).max(bi as f64), || r.join(","));
     }
-    report("weighted out-given-in", "(floor(exact) - out)/B_out; never negative", &out_gap, 1e-15);
-    report("weighted in-given-out", "(in - ceil(exact))/max(exact, B_in); never neg.", &in_gap, 1e-15);
+    report(
+        "weighted out-given-in",
+        "(floor(exact) - out)/B_out; never negative",
+        &out_gap,
+        1e-15,
+    );
+    report(
+        "weighted in-given-out",
+        "(in - ceil(exact))/max(exact, B_in); never neg.",
+        &in_gap,
+        1e-15,
+    );
 }

@@ -136,6 +136,15 @@ proptest! {
         prop_assert!(v >= prev.min(sample) && v <= prev.max(sample));
     }
 
+    /// sqrt is the exact floor: r² ≤ x < (r + ulp)², checked in big integers.
+    #[test]
+    fn sqrt_is_the_exact_floor(bits in 0i128..i128::MAX) {
+        let r = sqrt(Fix::from_bits(bits)).unwrap().to_bits() as u128;
+        let n = BigUint::from(bits as u128) << 64u32;
+        prop_assert!(BigUint::from(r) * BigUint::from(r) <= n);
+        prop_assert!(BigUint::from(r + 1) * BigUint::from(r + 1) > n);
+    }
+
     #[test]
     fn exp_ln_round_trip(x in fix_range(1e-9, 1e12)) {
         let back = exp(ln(x).unwrap()).unwrap();

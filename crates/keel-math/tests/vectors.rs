@@ -63,7 +63,10 @@ fn assert_digits(actual: &str, printed: &str) {
     }
     let rounded: String = kept.iter().map(|d| (b'0' + d) as char).collect();
     let rounded = rounded.trim_start_matches('0');
-    assert_eq!(rounded, p_sig, "{actual} rounds to {rounded}, printed {printed}");
+    assert_eq!(
+        rounded, p_sig,
+        "{actual} rounds to {rounded}, printed {printed}"
+    );
 }
 
 #[test]
@@ -88,32 +91,66 @@ fn normal_cdf_table() {
 fn black_scholes_table() {
     for (s, k, sigma, t, d1_printed, delta_printed) in [
         ("100", "100", "0.8", "0.25", "0.2", "0.579259709439103"),
-        ("80", "100", "0.8", "0.5", "-0.111623083306196", "0.455561134284896"),
+        (
+            "80",
+            "100",
+            "0.8",
+            "0.5",
+            "-0.111623083306196",
+            "0.455561134284896",
+        ),
     ] {
         let args = (fx(s), fx(k), fx(sigma), fx(t));
-        assert_digits(&decimal(d1(args.0, args.1, args.2, args.3).unwrap()), d1_printed);
-        assert_digits(&decimal(call_delta(args.0, args.1, args.2, args.3).unwrap()), delta_printed);
+        assert_digits(
+            &decimal(d1(args.0, args.1, args.2, args.3).unwrap()),
+            d1_printed,
+        );
+        assert_digits(
+            &decimal(call_delta(args.0, args.1, args.2, args.3).unwrap()),
+            delta_printed,
+        );
     }
     // T = 30/365 years
     let t = Fix::from_num(30) / Fix::from_num(365);
     let (s, k, sigma) = (fx("130"), fx("100"), fx("0.5"));
     assert_digits(&decimal(d1(s, k, sigma, t).unwrap()), "1.90196519541092");
-    assert_digits(&decimal(call_delta(s, k, sigma, t).unwrap()), "0.971412147561231");
+    assert_digits(
+        &decimal(call_delta(s, k, sigma, t).unwrap()),
+        "0.971412147561231",
+    );
 }
 
 #[test]
 fn d8x_single_position() {
     // net long K·s = 1,000,000 with L = K·s, M = 250,000, σ = 0.05 (K = 10,000 at s = 100)
-    let long = Exposure { net_position: fx("10000"), locked_value: fx("1000000"), capital: fx("250000") };
-    assert_digits(&decimal(default_probability(&long, fx("100"), fx("0.05")).unwrap()), "3.59692278188393e-6");
-    let short = Exposure { net_position: fx("-10000"), locked_value: fx("-1000000"), capital: fx("250000") };
-    assert_digits(&decimal(default_probability(&short, fx("100"), fx("0.05")).unwrap()), "5.06190590337441e-9");
+    let long = Exposure {
+        net_position: fx("10000"),
+        locked_value: fx("1000000"),
+        capital: fx("250000"),
+    };
+    assert_digits(
+        &decimal(default_probability(&long, fx("100"), fx("0.05")).unwrap()),
+        "3.59692278188393e-6",
+    );
+    let short = Exposure {
+        net_position: fx("-10000"),
+        locked_value: fx("-1000000"),
+        capital: fx("250000"),
+    };
+    assert_digits(
+        &decimal(default_probability(&short, fx("100"), fx("0.05")).unwrap()),
+        "5.06190590337441e-9",
+    );
 }
 
 /// mission.md's worked pool: s = 100, σ = 0.05, M = 100, K = 10, L = 1000, k* = −10.
 #[test]
 fn d8x_pool_table() {
-    let pool = Exposure { net_position: fx("10"), locked_value: fx("1000"), capital: fx("100") };
+    let pool = Exposure {
+        net_position: fx("10"),
+        locked_value: fx("1000"),
+        capital: fx("100"),
+    };
     let (s, sigma) = (fx("100"), fx("0.05"));
     for (k, q_printed, price_printed) in [
         ("1", "0.038763", "103.876"),
@@ -146,7 +183,10 @@ fn d8x_pool_table() {
     // k = −15 crosses k*: flatten 10 at the index, then 5 short from flat
     let cross = quote(&pool, fx("-15"), s, sigma, Fix::ZERO).unwrap();
     let flat = cross.flattening.expect("a crossing trade is split");
-    assert_eq!((flat.size, flat.premium_sign, flat.price), (fx("-10"), 0, s));
+    assert_eq!(
+        (flat.size, flat.premium_sign, flat.price),
+        (fx("-10"), 0, s)
+    );
     assert_eq!(cross.main.size, fx("-5"));
     assert_digits(&decimal(cross.average_price), "99.99985");
 }
@@ -163,17 +203,28 @@ fn weighted_pool_vector() {
     let out = out_given_in(1000 * unit, w_x, 1000 * unit, w_y, 10 * unit).unwrap();
     // exact 39.01965551718371717…, floored in the pool's favour
     assert_eq!(out, 390_196_555_171_837);
-    assert_digits(&format!("{}.{:013}", out / unit, out % unit), "39.0196555171837");
+    assert_digits(
+        &format!("{}.{:013}", out / unit, out % unit),
+        "39.0196555171837",
+    );
     let back = in_given_out(1000 * unit, w_x, 1000 * unit, w_y, out).unwrap();
     assert_digits(&format!("{}.{:013}", back / unit, back % unit), "10");
-    assert!(back <= 10 * unit, "the floored out never costs more than the original 10");
+    assert!(
+        back <= 10 * unit,
+        "the floored out never costs more than the original 10"
+    );
     // spot price: 4 y per x
     // (0.8 and 0.2 are not binary fractions: the ratio is 4 to within a few ulps)
     let spot = spot_price(1000, w_y, 1000, w_x).unwrap();
-    assert!((spot - Fix::from_num(4)).abs() <= Fix::from_bits(8), "{spot}");
+    assert!(
+        (spot - Fix::from_num(4)).abs() <= Fix::from_bits(8),
+        "{spot}"
+    );
     assert_digits(&decimal(spot), "4");
     // the invariant of a balanced pool is its balance
-    assert!((invariant(&[1000, 1000], &[w_x, w_y]).unwrap() - Fix::from_num(1000)).abs() < fx("1e-15"));
+    assert!(
+        (invariant(&[1000, 1000], &[w_x, w_y]).unwrap() - Fix::from_num(1000)).abs() < fx("1e-15")
+    );
 }
 
 #[test]
@@ -187,12 +238,18 @@ fn imbalance_scenarios() {
     assert_digits(&decimal(is2), "8.68331733843696");
     assert_digits(&decimal(is2 * is2), "75.4");
     for b in [[fx("500"), fx("200")], [fx("-500"), fx("200")]] {
-        assert_digits(&decimal(imbalance::exposure_norm(&b, &sigma).unwrap()), "17");
+        assert_digits(
+            &decimal(imbalance::exposure_norm(&b, &sigma).unwrap()),
+            "17",
+        );
     }
 }
 
 #[test]
 fn inverse_normal_dd() {
     // D8X's distance to default for a 1 % target
-    assert_digits(&decimal(norm_inv(Prob::from_num(1) / 100).unwrap()), "-2.32634787404084");
+    assert_digits(
+        &decimal(norm_inv(Prob::from_num(1) / 100).unwrap()),
+        "-2.32634787404084",
+    );
 }
