@@ -237,11 +237,22 @@ pub fn capital_target(
     sigma: Fix,
     target: Prob,
 ) -> MathResult<Fix> {
-    if price <= Fix::ZERO
-        || sigma <= Fix::ZERO
-        || target == Prob::ZERO
-        || target >= Prob::from_num(0.5)
-    {
+    if target == Prob::ZERO || target >= Prob::from_num(0.5) {
+        return Err(MathError::Domain);
+    }
+    capital_target_dd(net_position, locked_value, price, sigma, norm_inv(target)?)
+}
+
+/// [`capital_target`] with the distance to default Φ⁻¹(q*) (< 0) given, so a program that fixes
+/// q* computes Φ⁻¹ once and each target costs one exp.
+pub fn capital_target_dd(
+    net_position: Fix,
+    locked_value: Fix,
+    price: Fix,
+    sigma: Fix,
+    distance_to_default: Fix,
+) -> MathResult<Fix> {
+    if price <= Fix::ZERO || sigma <= Fix::ZERO || distance_to_default >= Fix::ZERO {
         return Err(MathError::Domain);
     }
     let (k, l, s, sig) = (
@@ -250,7 +261,7 @@ pub fn capital_target(
         price.to_bits(),
         sigma.to_bits(),
     );
-    let dd = norm_inv(target)?.to_bits(); // < 0
+    let dd = distance_to_default.to_bits();
     let half_var = mul_q64(sig, sig, Rounding::Up)? >> 1;
     let sig_dd = mul_q64(sig, dd, Rounding::Nearest)?;
     // one ulp of slack on each factor keeps the target conservative

@@ -1,0 +1,561 @@
+//! The trading engine: funding, fills priced with the D8X premium, margin, liquidation and the
+//! pool's valuation. Instructions load accounts, call these, and emit events.
+//!
+//! Cash never appears or vanishes: every amount moves between the pool's three balances
+//! (`lp_capital`, `default_fund`, `total_collateral` = Σ position collateral) or through the vault.
+
+use anchor_lang::prelude::*;
+use keel_math::d8x::{Exposure, capital_target_dd, quote};
+use keel_math::wide::Rounding;
+use keel_math::{Fix, Prob};
+
+use crate::constants::SECONDS_PER_DAY;
+use crate::errors::PerpError;
+use crate::math::{bps_up, e9, fix_e9, fix_int, notional, overflow, to_int, to_u64};
+use crate::state::{MarketParams, MarketSlot, OraclePrice, Pool, Position};
+
+/// Bring a market's funding indices up to `now` at `price`: the crowded side pays
+/// rate = max_rate · |long − short|/(long + short) per day on its notional, to the pool (which
+/// carries the opposite of the skew). The increment per base unit rounds up.
+pub fn accrue_funding(
+    slot: &mut MarketSlot,
+    params: &MarketParams,
+    price: Fix,
+    now: i64,
+) -> Result<()> {
+    let dt = now.saturating_sub(slot.last_funding_ts);
+    if dt <= 0 {
+        return Ok(());
+    }
+    slot.last_funding_ts = now;
+    let (long, short) = (slot.long_oi as u128, slot.short_oi as u128);
+    if long == short || params.max_funding_rate_e9 == 0 {
+        return Ok(());
+    }
+    // per-unit increment = price · max_rate · skew · dt / day
+    let skew = Fix::from_bits(
+        keel_math::wide::mul_div_u128(long.abs_diff(short), 1 << 64, long + short, Rounding::Up)
+            .map_err(|_| overflow())? as i128,
+    );
+    let per_day = price
+        .checked_mul(fix_e9(params.max_funding_rate_e9))
+        .and_then(|v| v.checked_mul(skew))
+        .ok_or_else(overflow)?;
+    let increment = per_day
+        .checked_mul(fix_int(dt as i128)?)
+        .and_then(|v| v.checked_div(Fix::from_num(SECONDS_PER_DAY)))
+        .ok_or_else(overflow)?
+        + Fix::DELTA;
+    let index = if long > short {
+        &mut slot.long_funding_index
+    } else {
+        &mut slot.short_funding_index
+    };
+    index.set_fix(index.fix().checked_add(increment).ok_or_else(overflow)?);
+    Ok(())
+}
+
+fn side_index(slot: &MarketSlot, long: bool) -> Fix {
+    if long {
+        slot.long_funding_index.fix()
+    } else {
+        slot.short_funding_index.fix()
+    }
+}
+
+/// Funding the position owes since its snapshot, rounded up (quote native).
+pub fn funding_owed(slot: &MarketSlot, pos: &Position) -> Result<u64> {
+    if pos.size == 0 {
+        return Ok(0);
+    }
+    let delta = side_index(slot, pos.is_long()) - pos.funding_snapshot.fix();
+    let owed = notional(pos.size.unsigned_abs() as i128, delta, Rounding::Up)?;
+    to_u64(owed.max(0))
+}
+
+/// Move the position's snapshot to the current index, keeping the side's Σ|size|·snapshot.
+fn resnapshot(slot: &mut MarketSlot, pos: &mut Position) -> Result<()> {
+    let long = pos.is_long();
+    let index = side_index(slot, long);
+    let size = fix_int(pos.size.unsigned_abs() as i128)?;
+    let step = size
+        .checked_mul(index - pos.funding_snapshot.fix())
+        .ok_or_else(overflow)?;
+    let sum = if long {
+        &mut slot.long_funding_snap_sum
+    } else {
+        &mut slot.short_funding_snap_sum
+    };
+    sum.set_fix(sum.fix().checked_add(step).ok_or_else(overflow)?);
+    pos.funding_snapshot.set_fix(index);
+    Ok(())
+}
+
+/// Change the side's Σ|size|·snapshot for a size change at the current snapshot.
+fn snap_sum_resize(
+    slot: &mut MarketSlot,
+    long: bool,
+    snapshot: Fix,
+    old_abs: u64,
+    new_abs: u64,
+) -> Result<()> {
+    let delta = fix_int(new_abs as i128 - old_abs as i128)?;
+    let step = delta.checked_mul(snapshot).ok_or_else(overflow)?;
+    let sum = if long {
+        &mut slot.long_funding_snap_sum
+    } else {
+        &mut slot.short_funding_snap_sum
+    };
+    sum.set_fix(sum.fix().checked_add(step).ok_or_else(overflow)?);
+    Ok(())
+}
+
+/// Credit the pool with `amount` of trading fees: the LP share to LP capital, the rest to the
+/// default fund.
+fn credit_fees(pool: &mut Pool, amount: u64) -> Result<()> {
+    let to_lp =
+        (amount as u128 * pool.lp_fee_share_bps as u128 / crate::constants::BPS as u128) as u64;
+    pool.lp_capital = pool.lp_capital.checked_add(to_lp).ok_or_else(overflow)?;
+    pool.default_fund = pool
+        .default_fund
+        .checked_add(amount - to_lp)
+        .ok_or_else(overflow)?;
+    Ok(())
+}
+
+/// A loss the pool booked but could not collect (a trader's loss beyond their collateral):
+/// the default fund compensates LP capital first; LPs bear the rest. Returns the part the
+/// default fund covered.
+pub fn cover_bad_debt(pool: &mut Pool, shortfall: u64) -> u64 {
+    let covered = shortfall.min(pool.default_fund);
+    pool.default_fund -= covered;
+    pool.lp_capital = pool.lp_capital.saturating_add(covered);
+    covered
+}
+
+/// Pay `amount` from LP capital to a trader's collateral (profits and rebates); if LP capital
+/// runs out the default fund pays, and beyond both the payout is cut. Returns what was paid.
+fn pay_from_pool(pool: &mut Pool, amount: u64) -> u64 {
+    let from_lp = amount.min(pool.lp_capital);
+    pool.lp_capital -= from_lp;
+    let from_df = (amount - from_lp).min(pool.default_fund);
+    pool.default_fund -= from_df;
+    from_lp + from_df
+}
+
+/// What a fill did, for events and tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FillOutcome {
+    /// q charged (or rebated) on the leg that sets it: the risk-taking leg when there is one.
+    pub q: Prob,
+    /// Premium paid by the trader, negative for a rebate (quote native).
+    pub premium: i64,
+    /// Trading fee plus half-spread (quote native).
+    pub fees: u64,
+    pub funding_paid: u64,
+    /// PnL realised on the part of the position that was reduced.
+    pub realized_pnl: i64,
+    /// Size-weighted D8X price in quote native per base native.
+    pub price: Fix,
+    /// Loss beyond the position's collateral (bad debt), and the part the default fund covered.
+    pub bad_debt: u64,
+    pub bad_debt_covered: u64,
+}
+
+/// Capital at risk M for a market: LP capital × the market's share.
+pub fn capital_at_risk(pool: &Pool, slot: &MarketSlot) -> Result<Fix> {
+    fix_int(e9(
+        pool.lp_capital as u128,
+        slot.capital_share_e9,
+        Rounding::Down,
+    )? as i128)
+}
+
+/// How a fill is priced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pricing {
+    /// A trader's order: the D8X price with premium/rebate and half-spread, a trading fee, and
+    /// `limit`, the worst acceptable average price (quote native per base native): a ceiling
+    /// for buys and a floor for sells.
+    Market { limit: Fix, fee_bps: u32 },
+    /// A liquidation: the oracle price, no premium, rebate or trading fee (the keeper's reward
+    /// is paid separately).
+    Liquidation,
+}
+
+/// Execute a fill of `size` base units on `pos`: settle funding, price the trade, charge fees,
+/// realise PnL on any reduced part and update the pool's aggregates. Margin checks are the
+/// caller's.
+pub fn fill(
+    pool: &mut Pool,
+    index: u8,
+    params: &MarketParams,
+    pos: &mut Position,
+    size: i64,
+    oracle: &OraclePrice,
+    now: i64,
+    pricing: Pricing,
+) -> Result<FillOutcome> {
+    require!(size != 0, PerpError::ZeroAmount);
+    let old = pos.size;
+    let new = old.checked_add(size).ok_or_else(overflow)?;
+    // a fill may open, add to, reduce or close a position, never flip it
+    require!(
+        old == 0 || new == 0 || (old > 0) == (new > 0),
+        PerpError::InvalidSize
+    );
+    let s = oracle.price;
+
+    let mut out = FillOutcome::default();
+    let slot = pool.slot_mut(index)?;
+    accrue_funding(slot, params, s, now)?;
+    out.funding_paid = funding_owed(slot, pos)?;
+    if old != 0 {
+        resnapshot(slot, pos)?;
+    } else {
+        pos.funding_snapshot.set_fix(side_index(slot, new > 0));
+    }
+
+    if let Pricing::Market { limit, fee_bps } = pricing {
+        price_with_premium(pool, index, params, size, s, limit, fee_bps, &mut out)?;
+    } else {
+        out.price = s;
+    }
+
+    // position and aggregates move by the same integers
+    let slot = pool.slot_mut(index)?;
+    if old == 0 || (old > 0) == (size > 0) {
+        let entry =
+            i64::try_from(notional(size as i128, s, Rounding::Up)?).map_err(|_| overflow())?;
+        pos.entry_notional = pos.entry_notional.checked_add(entry).ok_or_else(overflow)?;
+        if size > 0 {
+            slot.long_oi = slot.long_oi.checked_add(size as u64).ok_or_else(overflow)?;
+            slot.long_entry = slot
+                .long_entry
+                .checked_add(entry as u64)
+                .ok_or_else(overflow)?;
+        } else {
+            slot.short_oi = slot
+                .short_oi
+                .checked_add(size.unsigned_abs())
+                .ok_or_else(overflow)?;
+            slot.short_entry = slot
+                .short_entry
+                .checked_add(entry.unsigned_abs())
+                .ok_or_else(overflow)?;
+        }
+    } else {
+        // reduce: remove entry pro rata (rounded toward +∞) and realise PnL on the removed part
+        let removed = -size; // same sign as the position
+        let entry_removed = keel_math::wide::mul_div_u128(
+            pos.entry_notional.unsigned_abs() as u128,
+            removed.unsigned_abs() as u128,
+            old.unsigned_abs() as u128,
+            if old > 0 {
+                Rounding::Up
+            } else {
+                Rounding::Down
+            },
+        )
+        .map_err(|_| overflow())? as i64;
+        let entry_removed = if old > 0 {
+            entry_removed
+        } else {
+            -entry_removed
+        };
+        let value =
+            i64::try_from(notional(removed as i128, s, Rounding::Down)?).map_err(|_| overflow())?;
+        out.realized_pnl = value.checked_sub(entry_removed).ok_or_else(overflow)?;
+        pos.entry_notional -= entry_removed;
+        if old > 0 {
+            slot.long_oi -= removed as u64;
+            slot.long_entry -= entry_removed as u64;
+        } else {
+            slot.short_oi -= removed.unsigned_abs();
+            slot.short_entry -= entry_removed.unsigned_abs();
+        }
+    }
+    let snapshot = pos.funding_snapshot.fix();
+    snap_sum_resize(
+        slot,
+        new > 0 || (new == 0 && old > 0),
+        snapshot,
+        old.unsigned_abs(),
+        new.unsigned_abs(),
+    )?;
+    pos.size = new;
+
+    settle_cash(pool, pos, &mut out)?;
+    Ok(out)
+}
+
+/// The D8X part of a market fill: q, premium or rebate, the default-probability cap, the
+/// slippage check and the fees.
+#[allow(clippy::too_many_arguments)]
+fn price_with_premium(
+    pool: &Pool,
+    index: u8,
+    params: &MarketParams,
+    size: i64,
+    s: Fix,
+    limit: Fix,
+    fee_bps: u32,
+    out: &mut FillOutcome,
+) -> Result<()> {
+    let slot = pool.slot(index)?;
+    let exposure = Exposure {
+        net_position: fix_int(slot.net_position())?,
+        locked_value: fix_int(slot.locked_value())?,
+        capital: capital_at_risk(pool, slot)?,
+    };
+    let q = quote(
+        &exposure,
+        fix_int(size as i128)?,
+        s,
+        fix_e9(params.sigma_e9),
+        fix_e9(params.half_spread_e9),
+    )
+    .map_err(|e| error!(PerpError::from(e)))?;
+    out.q = q.main.q;
+    out.price = q.average_price;
+    // a leg that adds to the pool's risk (premium_sign·size > 0) may not push q past the cap
+    if (q.main.premium_sign as i64) * size.signum() > 0 {
+        let cap = keel_math::wide::mul_div_u128(
+            params.max_default_prob_e9 as u128,
+            1 << 127,
+            crate::constants::E9 as u128,
+            Rounding::Down,
+        )
+        .map_err(|_| overflow())?;
+        require!(
+            q.main.q <= Prob::from_bits(cap),
+            PerpError::DefaultProbabilityCap
+        );
+    }
+    let premium_total = q.flattening.map_or(Fix::ZERO, |l| l.premium) + q.main.premium;
+    out.premium = i64::try_from(to_int(premium_total, Rounding::Up)).map_err(|_| overflow())?;
+    if size > 0 {
+        require!(q.average_price <= limit, PerpError::SlippageExceeded);
+    } else {
+        require!(q.average_price >= limit, PerpError::SlippageExceeded);
+    }
+    let traded = notional(size.unsigned_abs() as i128, s, Rounding::Up)? as u128;
+    let spread = e9(traded, params.half_spread_e9, Rounding::Up)?;
+    let fee = bps_up(traded, fee_bps as u64)?;
+    out.fees = u64::try_from(spread + fee).map_err(|_| overflow())?;
+    Ok(())
+}
+
+/// Settle the position's funding (accrue the market to `now`, pay what is owed from the
+/// collateral to the pool). Returns the amount owed; any part beyond the collateral is bad debt.
+pub fn settle_funding(
+    pool: &mut Pool,
+    index: u8,
+    params: &MarketParams,
+    pos: &mut Position,
+    price: Fix,
+    now: i64,
+) -> Result<FillOutcome> {
+    let slot = pool.slot_mut(index)?;
+    accrue_funding(slot, params, price, now)?;
+    let mut out = FillOutcome {
+        funding_paid: funding_owed(slot, pos)?,
+        price,
+        ..Default::default()
+    };
+    if pos.size != 0 {
+        resnapshot(slot, pos)?;
+    }
+    settle_cash(pool, pos, &mut out)?;
+    Ok(out)
+}
+
+/// Apply a fill's cash flows to the position's collateral and the pool's balances.
+fn settle_cash(pool: &mut Pool, pos: &mut Position, out: &mut FillOutcome) -> Result<()> {
+    // what the trader owes the pool (funding, fees, premium, losses) and what the pool owes back
+    let mut owes = out.funding_paid as i128 + out.fees as i128;
+    let mut gets: i128 = 0;
+    if out.premium >= 0 {
+        owes += out.premium as i128
+    } else {
+        gets += out.premium.unsigned_abs() as i128
+    }
+    if out.realized_pnl >= 0 {
+        gets += out.realized_pnl as i128
+    } else {
+        owes += out.realized_pnl.unsigned_abs() as i128
+    }
+
+    // the pool pays first (so a profit can cover fees), then collects from the collateral
+    let paid = pay_from_pool(pool, to_u64(gets)?);
+    let available = pos.collateral as i128 + paid as i128;
+    let collected = owes.min(available);
+    let shortfall = to_u64(owes - collected)?;
+    pos.collateral = to_u64(available - collected)?;
+    pool.total_collateral = to_u64(pool.total_collateral as i128 + paid as i128 - collected)?;
+
+    // collected money: fees split LP/default fund, everything else is LP capital
+    let fees_collected = (out.fees as i128).min(collected);
+    credit_fees(pool, to_u64(fees_collected)?)?;
+    pool.lp_capital = pool
+        .lp_capital
+        .checked_add(to_u64(collected - fees_collected)?)
+        .ok_or_else(overflow)?;
+    if shortfall > 0 {
+        out.bad_debt = shortfall;
+        out.bad_debt_covered = cover_bad_debt(pool, shortfall);
+    }
+    Ok(())
+}
+
+/// Equity of a position at `price`: collateral + unrealised PnL − funding owed (quote native).
+pub fn equity(slot: &MarketSlot, pos: &Position, price: Fix) -> Result<i128> {
+    let value = notional(pos.size as i128, price, Rounding::Down)?;
+    Ok(pos.collateral as i128 + value
+        - pos.entry_notional as i128
+        - funding_owed(slot, pos)? as i128)
+}
+
+/// |size|·price, rounded up (quote native).
+pub fn position_notional(pos: &Position, price: Fix) -> Result<u128> {
+    Ok(notional(pos.size.unsigned_abs() as i128, price, Rounding::Up)? as u128)
+}
+
+/// Initial margin: notional ≤ equity × max leverage.
+pub fn check_initial_margin(
+    slot: &MarketSlot,
+    pos: &Position,
+    params: &MarketParams,
+    price: Fix,
+) -> Result<()> {
+    let eq = equity(slot, pos, price)?;
+    let need = position_notional(pos, price)? as i128;
+    require!(
+        eq > 0
+            && eq
+                .checked_mul(params.max_leverage as i128)
+                .ok_or_else(overflow)?
+                >= need,
+        PerpError::MaxLeverage
+    );
+    Ok(())
+}
+
+/// Equity below maintenance margin (the liquidation test).
+pub fn below_maintenance(
+    slot: &MarketSlot,
+    pos: &Position,
+    params: &MarketParams,
+    price: Fix,
+) -> Result<bool> {
+    let eq = equity(slot, pos, price)?;
+    let need = bps_up(
+        position_notional(pos, price)?,
+        params.maintenance_margin_bps as u64,
+    )? as i128;
+    Ok(eq < need)
+}
+
+/// Which way to lean when valuing the pool for LP actions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Valuation {
+    /// Deposits: value the pool high (traders' PnL at the confidence edge that is worst for
+    /// them, accrued funding counted), so a depositor never buys shares cheaply.
+    High,
+    /// Withdrawals: value it low (traders' PnL at their best edge, unsettled funding ignored),
+    /// so a leaver never takes more than their share.
+    Low,
+}
+
+/// Pool value for LP shares: LP capital − traders' unrealised PnL (+ accrued funding when
+/// valuing high). `prices[i]` is the price of slot i (ignored for inactive slots). Traders'
+/// aggregate losses count as pool assets only up to their total collateral.
+pub fn pool_value(
+    pool: &Pool,
+    prices: &[Option<OraclePrice>],
+    valuation: Valuation,
+) -> Result<i128> {
+    let mut traders_pnl: i128 = 0;
+    let mut accrued_funding: i128 = 0;
+    for (slot, price) in pool.markets.iter().zip(prices) {
+        if slot.active == 0 || (slot.long_oi == 0 && slot.short_oi == 0) {
+            continue;
+        }
+        let p = price.ok_or_else(|| error!(PerpError::MarketAccountsMismatch))?;
+        let net = slot.net_position();
+        // the traders' net side gains when the price moves its way: lean by the confidence
+        let lean_up = (net > 0) == (valuation == Valuation::Low);
+        let edge = if lean_up {
+            p.price + p.conf
+        } else {
+            (p.price - p.conf).max(Fix::DELTA)
+        };
+        let value = notional(
+            net,
+            edge,
+            if valuation == Valuation::Low {
+                Rounding::Up
+            } else {
+                Rounding::Down
+            },
+        )?;
+        traders_pnl += value - slot.locked_value();
+        if valuation == Valuation::High {
+            for (index, snap, oi) in [
+                (
+                    slot.long_funding_index.fix(),
+                    slot.long_funding_snap_sum.fix(),
+                    slot.long_oi,
+                ),
+                (
+                    slot.short_funding_index.fix(),
+                    slot.short_funding_snap_sum.fix(),
+                    slot.short_oi,
+                ),
+            ] {
+                let accrued = fix_int(oi as i128)?
+                    .checked_mul(index)
+                    .ok_or_else(overflow)?
+                    - snap;
+                accrued_funding += to_int(accrued, Rounding::Down).max(0);
+            }
+        }
+    }
+    let traders_pnl = traders_pnl.max(-(pool.total_collateral as i128));
+    Ok(pool.lp_capital as i128 - traders_pnl + accrued_funding)
+}
+
+/// LP capital the pool must keep: the largest, over markets, of M*/share, where M* is the
+/// capital at which the market's default probability equals the pool's target q*.
+pub fn reserved_capital(pool: &Pool, prices: &[Option<OraclePrice>]) -> Result<u128> {
+    let mut required: u128 = 0;
+    for (slot, price) in pool.markets.iter().zip(prices) {
+        if slot.active == 0 || (slot.long_oi == 0 && slot.short_oi == 0) {
+            continue;
+        }
+        let p = price.ok_or_else(|| error!(PerpError::MarketAccountsMismatch))?;
+        let m_star = capital_target_dd(
+            fix_int(slot.net_position())?,
+            fix_int(slot.locked_value())?,
+            p.price,
+            fix_e9(slot.sigma_e9),
+            pool.distance_to_default(),
+        )
+        .map_err(|e| error!(PerpError::from(e)))?;
+        let m_star = to_int(m_star, Rounding::Up) as u128;
+        let need = keel_math::wide::mul_div_u128(
+            m_star,
+            crate::constants::E9 as u128,
+            slot.capital_share_e9 as u128,
+            Rounding::Up,
+        )
+        .map_err(|_| overflow())?;
+        required = required.max(need);
+    }
+    Ok(required)
+}
+
+/// `amount · bps / 10_000` rounded up, as u64.
+pub fn bps_or_zero(amount: u128, bps: u32) -> Result<u64> {
+    u64::try_from(bps_up(amount, bps as u64)?).map_err(|_| overflow())
+}

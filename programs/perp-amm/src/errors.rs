@@ -1,0 +1,114 @@
+use anchor_lang::prelude::*;
+
+/// Perp AMM errors. Append-only: codes are part of the interface (6000 + position).
+#[error_code]
+pub enum PerpError {
+    /// 6000
+    #[msg("Math overflow")]
+    MathOverflow,
+    /// 6001
+    #[msg("Amount must be greater than zero")]
+    ZeroAmount,
+    /// 6002
+    #[msg("Signer is not the pool authority")]
+    Unauthorized,
+    /// 6003
+    #[msg("Account belongs to another pool")]
+    WrongPool,
+    /// 6004
+    #[msg("Account belongs to another market")]
+    WrongMarket,
+    /// 6005
+    #[msg("Wrong mint")]
+    WrongMint,
+    /// 6006
+    #[msg("Wrong vault")]
+    WrongVault,
+    /// 6007
+    #[msg("Wrong oracle account")]
+    WrongOracle,
+    /// 6008
+    #[msg("Oracle price is stale")]
+    StaleOracle,
+    /// 6009
+    #[msg("Oracle confidence interval is too wide")]
+    OracleConfidence,
+    /// 6010
+    #[msg("Oracle price is not positive")]
+    InvalidOraclePrice,
+    /// 6011
+    #[msg("Instruction group is paused")]
+    Paused,
+    /// 6012
+    #[msg("Invalid parameter")]
+    InvalidParameter,
+    /// 6013
+    #[msg("Pool holds the maximum number of markets")]
+    TooManyMarkets,
+    /// 6014
+    #[msg("Leverage above the market maximum")]
+    MaxLeverage,
+    /// 6015
+    #[msg("Open interest cap exceeded")]
+    OpenInterestCap,
+    /// 6016
+    #[msg("Execution price beyond the limit price")]
+    SlippageExceeded,
+    /// 6017
+    #[msg("Position is below maintenance margin")]
+    BelowMaintenanceMargin,
+    /// 6018
+    #[msg("Position is not liquidatable")]
+    NotLiquidatable,
+    /// 6019
+    #[msg("Not enough LP shares")]
+    InsufficientShares,
+    /// 6020
+    #[msg("Withdrawal would take capital reserved for open positions")]
+    CapitalReserved,
+    /// 6021
+    #[msg("Pool default probability would exceed the market's maximum")]
+    DefaultProbabilityCap,
+    /// 6022
+    #[msg("Trade would flip or exceed the position")]
+    InvalidSize,
+    /// 6023
+    #[msg("Not enough collateral")]
+    InsufficientCollateral,
+    /// 6024
+    #[msg("Signer is not the position owner")]
+    NotPositionOwner,
+    /// 6025
+    #[msg("Signer is not the pending authority")]
+    NotPendingAuthority,
+    /// 6026
+    #[msg("Signer is not the oracle authority")]
+    NotOracleAuthority,
+    /// 6027
+    #[msg("Remaining accounts do not match the pool's markets")]
+    MarketAccountsMismatch,
+    /// 6028
+    #[msg("Deposit too small")]
+    DepositTooSmall,
+    /// 6029
+    #[msg("Pool value is not positive")]
+    PoolInsolvent,
+    /// 6030
+    #[msg("Oracle timestamp went backwards")]
+    OracleNotMonotonic,
+    /// 6031
+    #[msg("Market is not active")]
+    MarketInactive,
+    /// 6032
+    #[msg("Position size is below the market minimum")]
+    DustPosition,
+}
+
+impl From<keel_math::MathError> for PerpError {
+    fn from(e: keel_math::MathError) -> Self {
+        match e {
+            keel_math::MathError::Domain => PerpError::InvalidParameter,
+            _ => PerpError::MathOverflow,
+        }
+    }
+}

@@ -1,0 +1,81 @@
+use anchor_lang::prelude::*;
+
+/// A trade: open, increase, decrease or close. Prices are Fix bits (quote native per base native).
+#[event]
+pub struct FillEvent {
+    pub pool: Pubkey,
+    pub market: Pubkey,
+    pub owner: Pubkey,
+    pub size: i64,
+    pub position_size: i64,
+    pub oracle_price: i128,
+    pub fill_price: i128,
+    /// q at the state after the trade, U1F127 bits.
+    pub q: u128,
+    /// Premium paid (negative: rebate), quote native.
+    pub premium: i64,
+    pub fees: u64,
+    pub funding_paid: u64,
+    pub realized_pnl: i64,
+    pub bad_debt: u64,
+    pub long_oi: u64,
+    pub short_oi: u64,
+}
+
+#[event]
+pub struct LpEvent {
+    pub pool: Pubkey,
+    pub owner: Pubkey,
+    pub deposit: bool,
+    pub amount: u64,
+    pub shares: u64,
+    pub pool_value: i128,
+    pub lp_capital: u64,
+}
+
+#[event]
+pub struct CollateralEvent {
+    pub position: Pubkey,
+    pub owner: Pubkey,
+    pub amount: i64,
+    pub collateral: u64,
+}
+
+#[event]
+pub struct FundingEvent {
+    pub pool: Pubkey,
+    pub market: Pubkey,
+    pub long_index: i128,
+    pub short_index: i128,
+    pub timestamp: i64,
+}
+
+#[event]
+pub struct LiquidationEvent {
+    pub pool: Pubkey,
+    pub market: Pubkey,
+    pub owner: Pubkey,
+    pub keeper: Pubkey,
+    pub size: i64,
+    pub oracle_price: i128,
+    pub keeper_reward: u64,
+    pub returned_to_owner: u64,
+    pub bad_debt: u64,
+    pub bad_debt_covered: u64,
+}
+
+#[event]
+pub struct MarketEvent {
+    pub pool: Pubkey,
+    pub market: Pubkey,
+    pub index: u8,
+    pub added: bool,
+}
+
+#[event]
+pub struct AdminEvent {
+    pub pool: Pubkey,
+    pub kind: u8,
+    pub value: Pubkey,
+    pub flags: u8,
+}

@@ -1,0 +1,13 @@
+pub mod add_market;
+pub mod init_pool;
+pub mod push_oracle;
+pub mod set_pause;
+pub mod transfer_authority;
+pub mod update_market;
+
+pub use add_market::*;
+pub use init_pool::*;
+pub use push_oracle::*;
+pub use set_pause::*;
+pub use transfer_authority::*;
+pub use update_market::*;

@@ -1,0 +1,58 @@
+use anchor_lang::prelude::*;
+
+use crate::errors::PerpError;
+use crate::events::AdminEvent;
+use crate::state::Pool;
+
+#[derive(Accounts)]
+pub struct ProposeAuthority<'info> {
+    pub authority: Signer<'info>,
+    #[account(mut, has_one = authority @ PerpError::Unauthorized)]
+    pub pool: AccountLoader<'info, Pool>,
+}
+
+/// Step one: name the next authority (default pubkey cancels a pending transfer).
+pub fn handle_propose_authority(
+    ctx: Context<ProposeAuthority>,
+    new_authority: Pubkey,
+) -> Result<()> {
+    ctx.accounts.pool.load_mut()?.pending_authority = new_authority;
+    emit!(AdminEvent {
+        pool: ctx.accounts.pool.key(),
+        kind: 1,
+        value: new_authority,
+        flags: 0
+    });
+    Ok(())
+}
+
+#[derive(Accounts)]
+pub struct AcceptAuthority<'info> {
+    pub new_authority: Signer<'info>,
+    #[account(mut)]
+    pub pool: AccountLoader<'info, Pool>,
+}
+
+/// Step two: the proposed authority signs to take over.
+pub fn handle_accept_authority(ctx: Context<AcceptAuthority>) -> Result<()> {
+    let mut pool = ctx.accounts.pool.load_mut()?;
+    let signer = ctx.accounts.new_authority.key();
+    require!(
+        pool.pending_authority != Pubkey::default(),
+        PerpError::NotPendingAuthority
+    );
+    require_keys_eq!(
+        pool.pending_authority,
+        signer,
+        PerpError::NotPendingAuthority
+    );
+    pool.authority = signer;
+    pool.pending_authority = Pubkey::default();
+    emit!(AdminEvent {
+        pool: ctx.accounts.pool.key(),
+        kind: 2,
+        value: signer,
+        flags: 0
+    });
+    Ok(())
+}

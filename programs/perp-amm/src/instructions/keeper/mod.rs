@@ -1,0 +1,5 @@
+pub mod liquidate;
+pub mod update_funding;
+
+pub use liquidate::*;
+pub use update_funding::*;

@@ -1,0 +1,5 @@
+pub mod deposit;
+pub mod withdraw;
+
+pub use deposit::*;
+pub use withdraw::*;

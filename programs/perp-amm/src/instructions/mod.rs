@@ -1,0 +1,10 @@
+pub mod admin;
+pub mod keeper;
+pub mod lp;
+pub mod shared;
+pub mod trader;
+
+pub use admin::*;
+pub use keeper::*;
+pub use lp::*;
+pub use trader::*;

@@ -1,0 +1,157 @@
+//! Pieces every instruction group uses: the pool's signer seeds, token moves, price loading.
+
+use anchor_lang::prelude::*;
+use anchor_spl::token::{self, Burn, MintTo, Token, Transfer};
+
+use crate::constants::{MAX_MARKETS, POOL_SEED};
+use crate::errors::PerpError;
+use crate::state::{OraclePrice, OracleUse, Pool, load_price};
+
+/// Signer seeds of the pool PDA (authority of the vault and the LP mint).
+pub struct PoolSeeds {
+    quote_mint: Pubkey,
+    pool_id: [u8; 8],
+    bump: [u8; 1],
+}
+
+impl PoolSeeds {
+    pub fn of(pool: &Pool) -> Self {
+        PoolSeeds {
+            quote_mint: pool.quote_mint,
+            pool_id: pool.pool_id.to_le_bytes(),
+            bump: [pool.bump],
+        }
+    }
+    pub fn seeds(&self) -> [&[u8]; 4] {
+        [
+            POOL_SEED,
+            self.quote_mint.as_ref(),
+            &self.pool_id,
+            &self.bump,
+        ]
+    }
+}
+
+/// Move `amount` from a user's token account into the vault, signed by the user.
+pub fn transfer_in<'info>(
+    token_program: &Program<'info, Token>,
+    from: AccountInfo<'info>,
+    vault: AccountInfo<'info>,
+    owner: AccountInfo<'info>,
+    amount: u64,
+) -> Result<()> {
+    token::transfer(
+        CpiContext::new(
+            token_program.key(),
+            Transfer {
+                from,
+                to: vault,
+                authority: owner,
+            },
+        ),
+        amount,
+    )
+}
+
+/// Move `amount` out of the vault, signed by the pool PDA.
+pub fn transfer_out<'info>(
+    token_program: &Program<'info, Token>,
+    vault: AccountInfo<'info>,
+    to: AccountInfo<'info>,
+    pool: AccountInfo<'info>,
+    seeds: &PoolSeeds,
+    amount: u64,
+) -> Result<()> {
+    if amount == 0 {
+        return Ok(());
+    }
+    let s = seeds.seeds();
+    let signer: &[&[&[u8]]] = &[&s];
+    token::transfer(
+        CpiContext::new_with_signer(
+            token_program.key(),
+            Transfer {
+                from: vault,
+                to,
+                authority: pool,
+            },
+            signer,
+        ),
+        amount,
+    )
+}
+
+pub fn mint_shares<'info>(
+    token_program: &Program<'info, Token>,
+    mint: AccountInfo<'info>,
+    to: AccountInfo<'info>,
+    pool: AccountInfo<'info>,
+    seeds: &PoolSeeds,
+    amount: u64,
+) -> Result<()> {
+    let s = seeds.seeds();
+    let signer: &[&[&[u8]]] = &[&s];
+    token::mint_to(
+        CpiContext::new_with_signer(
+            token_program.key(),
+            MintTo {
+                mint,
+                to,
+                authority: pool,
+            },
+            signer,
+        ),
+        amount,
+    )
+}
+
+pub fn burn_shares<'info>(
+    token_program: &Program<'info, Token>,
+    mint: AccountInfo<'info>,
+    from: AccountInfo<'info>,
+    owner: AccountInfo<'info>,
+    amount: u64,
+) -> Result<()> {
+    token::burn(
+        CpiContext::new(
+            token_program.key(),
+            Burn {
+                mint,
+                from,
+                authority: owner,
+            },
+        ),
+        amount,
+    )
+}
+
+/// Prices of every active market for pool-wide valuation: `oracles` must hold one account per
+/// active slot, in slot order. Risk-increasing validity applies (LP actions need fresh prices).
+pub fn load_pool_prices(
+    pool: &Pool,
+    pool_key: &Pubkey,
+    oracles: &[AccountInfo],
+    now: i64,
+) -> Result<[Option<OraclePrice>; MAX_MARKETS]> {
+    let mut prices = [None; MAX_MARKETS];
+    let mut next = oracles.iter();
+    for (i, slot) in pool.markets.iter().enumerate() {
+        if slot.active == 0 {
+            continue;
+        }
+        let info = next
+            .next()
+            .ok_or_else(|| error!(PerpError::MarketAccountsMismatch))?;
+        require_keys_eq!(*info.key, slot.oracle, PerpError::MarketAccountsMismatch);
+        prices[i] = Some(load_price(
+            info,
+            &slot.oracle_spec(),
+            pool_key,
+            pool.quote_decimals,
+            now,
+            OracleUse::RiskIncreasing,
+        )?);
+    }
+    require!(next.next().is_none(), PerpError::MarketAccountsMismatch);
+    Ok(prices)
+}

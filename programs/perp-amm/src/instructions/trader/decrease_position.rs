@@ -1,0 +1,79 @@
+use anchor_lang::prelude::*;
+
+use crate::engine::{Pricing, below_maintenance, fill};
+use crate::errors::PerpError;
+use crate::instructions::trader::{Trade, check_slot, emit_fill};
+use crate::state::{OracleUse, limit_price, load_price, pause};
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
+pub struct DecreasePositionArgs {
+    /// Base native units to remove (a positive amount, less than the position's size; use
+    /// `close_position` to close it all).
+    pub size: u64,
+    /// Worst acceptable average price, quote per base ×1e9 (a floor when selling out of a long,
+    /// a ceiling when buying back a short; 0 or u64::MAX for none).
+    pub price_limit_e9: u64,
+}
+
+/// Reduce a position; the realised PnL stays in its collateral (withdraw it with
+/// `remove_collateral`).
+pub fn handle_decrease_position(ctx: Context<Trade>, args: DecreasePositionArgs) -> Result<()> {
+    require!(args.size > 0, PerpError::ZeroAmount);
+    let a = &mut *ctx.accounts;
+    let current = a.position.size;
+    require!(args.size < current.unsigned_abs(), PerpError::InvalidSize);
+    let now = Clock::get()?.unix_timestamp;
+    let pool_key = a.pool.key();
+    let market = &a.market;
+    let (price, limit) = {
+        let pool = a.pool.load()?;
+        pool.require_not_paused(pause::CLOSE)?;
+        check_slot(&pool, market)?;
+        let price = load_price(
+            &a.oracle,
+            &market.oracle_spec(),
+            &pool_key,
+            pool.quote_decimals,
+            now,
+            OracleUse::RiskReducing,
+        )?;
+        (
+            price,
+            limit_price(
+                args.price_limit_e9,
+                market.base_decimals,
+                pool.quote_decimals,
+            )?,
+        )
+    };
+    let size = if current > 0 {
+        -(args.size as i64)
+    } else {
+        args.size as i64
+    };
+    let position = &mut a.position;
+    let mut pool = a.pool.load_mut()?;
+    let out = fill(
+        &mut pool,
+        market.index,
+        &market.params,
+        position,
+        size,
+        &price,
+        now,
+        Pricing::Market {
+            limit,
+            fee_bps: market.params.close_fee_bps,
+        },
+    )?;
+    require!(
+        position.size.unsigned_abs() >= market.params.min_position_size,
+        PerpError::DustPosition
+    );
+    let slot = pool.slot(market.index)?;
+    require!(
+        !below_maintenance(slot, position, &market.params, price.price)?,
+        PerpError::BelowMaintenanceMargin
+    );
+    emit_fill(&pool, pool_key, market, position, size, &price, &out)
+}

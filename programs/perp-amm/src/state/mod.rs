@@ -1,0 +1,9 @@
+pub mod market;
+pub mod oracle;
+pub mod pool;
+pub mod position;
+
+pub use market::*;
+pub use oracle::*;
+pub use pool::*;
+pub use position::*;

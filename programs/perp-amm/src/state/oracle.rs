@@ -1,0 +1,251 @@
+//! Prices: a push oracle for localnet/tests and Pyth pull-oracle `PriceUpdateV2` accounts, read
+//! into one form with per-action validity checks.
+
+use anchor_lang::prelude::*;
+use keel_math::Fix;
+use keel_math::wide::{Rounding, mul_div_u128};
+
+use crate::constants::BPS;
+use crate::errors::PerpError;
+use crate::state::{Market, OracleKind};
+
+/// Price account written by the pool's oracle authority: PDA [PUSH_ORACLE_SEED, pool, feed_id].
+/// Same fields as a Pyth price message, so both kinds convert the same way.
+#[account]
+#[derive(InitSpace)]
+pub struct PushOracle {
+    pub pool: Pubkey,
+    pub feed_id: [u8; 32],
+    pub price: i64,
+    pub conf: u64,
+    pub expo: i32,
+    pub publish_time: i64,
+    pub bump: u8,
+}
+
+/// The Pyth Solana Receiver program, owner of every `PriceUpdateV2` account.
+pub const PYTH_RECEIVER_ID: Pubkey = pubkey!("rec5EKMGg6MxZYaMdyBfgwp4d5rB9T1VQH5pJv5LtFJ");
+/// sha256("account:PriceUpdateV2")[..8].
+pub const PRICE_UPDATE_V2_DISCRIMINATOR: [u8; 8] = [34, 241, 35, 99, 157, 126, 244, 205];
+
+/// What the price is for: risk-increasing actions need a fresh, tight price; risk-reducing ones
+/// accept an older price (`max_age_close_secs`) and twice the confidence interval, so traders
+/// can always get out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OracleUse {
+    RiskIncreasing,
+    RiskReducing,
+}
+
+/// A price message as both oracle kinds carry it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RawPrice {
+    pub feed_id: [u8; 32],
+    pub price: i64,
+    pub conf: u64,
+    pub expo: i32,
+    pub publish_time: i64,
+}
+
+/// A validated price in quote native units per base native unit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OraclePrice {
+    pub price: Fix,
+    pub conf: Fix,
+    pub publish_time: i64,
+}
+
+/// Read the raw message of `info`, checking its owner and type.
+pub fn read_raw(info: &AccountInfo, kind: OracleKind, pool: &Pubkey) -> Result<RawPrice> {
+    let data = info.try_borrow_data()?;
+    match kind {
+        OracleKind::Push => {
+            require_keys_eq!(*info.owner, crate::ID, PerpError::WrongOracle);
+            let oracle = PushOracle::try_deserialize(&mut &data[..])
+                .map_err(|_| error!(PerpError::WrongOracle))?;
+            require_keys_eq!(oracle.pool, *pool, PerpError::WrongOracle);
+            Ok(RawPrice {
+                feed_id: oracle.feed_id,
+                price: oracle.price,
+                conf: oracle.conf,
+                expo: oracle.expo,
+                publish_time: oracle.publish_time,
+            })
+        }
+        OracleKind::Pyth => {
+            require_keys_eq!(*info.owner, PYTH_RECEIVER_ID, PerpError::WrongOracle);
+            parse_price_update_v2(&data)
+        }
+    }
+}
+
+/// Borsh layout of `PriceUpdateV2`: discriminator, write_authority (32), verification_level
+/// (enum: 0 = Partial{u8}, 1 = Full), price message (feed_id, price, conf, exponent,
+/// publish_time, prev_publish_time, ema_price, ema_conf), posted_slot. Only fully verified
+/// updates are accepted.
+fn parse_price_update_v2(data: &[u8]) -> Result<RawPrice> {
+    let bad = || error!(PerpError::WrongOracle);
+    if data.len() < 8 + 32 + 1 || data[..8] != PRICE_UPDATE_V2_DISCRIMINATOR {
+        return Err(bad());
+    }
+    // Partial verification (fewer guardian signatures) is refused.
+    if data[40] != 1 {
+        return Err(bad());
+    }
+    let msg = data.get(41..41 + 32 + 8 + 8 + 4 + 8).ok_or_else(bad)?;
+    let mut feed_id = [0u8; 32];
+    feed_id.copy_from_slice(&msg[..32]);
+    let word = |at: usize, n: usize| -> [u8; 8] {
+        let mut b = [0u8; 8];
+        b[..n].copy_from_slice(&msg[at..at + n]);
+        b
+    };
+    Ok(RawPrice {
+        feed_id,
+        price: i64::from_le_bytes(word(32, 8)),
+        conf: u64::from_le_bytes(word(40, 8)),
+        expo: i32::from_le_bytes(word(48, 4)[..4].try_into().map_err(|_| bad())?),
+        publish_time: i64::from_le_bytes(word(52, 8)),
+    })
+}
+
+/// `mantissa · 10^exp10` as Fix, rounded to nearest.
+pub fn scale_pow10(mantissa: u64, exp10: i32) -> Result<Fix> {
+    let overflow = || error!(PerpError::MathOverflow);
+    if exp10 >= 0 {
+        let factor = 10u128.checked_pow(exp10 as u32).ok_or_else(overflow)?;
+        let v = (mantissa as u128)
+            .checked_mul(factor)
+            .ok_or_else(overflow)?;
+        Fix::checked_from_num(v).ok_or_else(overflow)
+    } else {
+        let div = 10u128
+            .checked_pow(exp10.unsigned_abs())
+            .ok_or_else(overflow)?;
+        let bits = mul_div_u128(mantissa as u128, 1 << 64, div, Rounding::Nearest)
+            .map_err(|_| overflow())?;
+        Ok(Fix::from_bits(
+            i128::try_from(bits).map_err(|_| overflow())?,
+        ))
+    }
+}
+
+/// Which account to read and how strictly to validate it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OracleSpec {
+    pub key: Pubkey,
+    pub kind: OracleKind,
+    /// Checked when known (markets); pool-wide reads rely on the pinned account address.
+    pub feed_id: Option<[u8; 32]>,
+    pub base_decimals: u8,
+    pub max_age_open_secs: u32,
+    pub max_age_close_secs: u32,
+    pub max_conf_bps: u32,
+}
+
+impl Market {
+    pub fn oracle_spec(&self) -> OracleSpec {
+        OracleSpec {
+            key: self.oracle,
+            kind: self.oracle_kind,
+            feed_id: Some(self.feed_id),
+            base_decimals: self.base_decimals,
+            max_age_open_secs: self.params.max_age_open_secs,
+            max_age_close_secs: self.params.max_age_close_secs,
+            max_conf_bps: self.params.max_conf_bps,
+        }
+    }
+}
+
+/// Read and validate a price for `usage` at time `now`.
+pub fn load_price(
+    info: &AccountInfo,
+    spec: &OracleSpec,
+    pool: &Pubkey,
+    quote_decimals: u8,
+    now: i64,
+    usage: OracleUse,
+) -> Result<OraclePrice> {
+    require_keys_eq!(*info.key, spec.key, PerpError::WrongOracle);
+    let raw = read_raw(info, spec.kind, pool)?;
+    if let Some(feed_id) = spec.feed_id {
+        require!(raw.feed_id == feed_id, PerpError::WrongOracle);
+    }
+    validate_raw(&raw, spec, now, usage)?;
+    // quote native per base native = price · 10^(expo + quote_decimals − base_decimals)
+    let exp10 = raw.expo + quote_decimals as i32 - spec.base_decimals as i32;
+    let price = scale_pow10(raw.price as u64, exp10)?;
+    require!(price > Fix::ZERO, PerpError::InvalidOraclePrice);
+    Ok(OraclePrice {
+        price,
+        conf: scale_pow10(raw.conf, exp10)?,
+        publish_time: raw.publish_time,
+    })
+}
+
+/// A user's limit price (quote per base in whole units, ×1e9) in quote native per base native.
+/// 0 and u64::MAX mean "no limit" for sells and buys.
+pub fn limit_price(limit_e9: u64, base_decimals: u8, quote_decimals: u8) -> Result<Fix> {
+    match limit_e9 {
+        0 => Ok(Fix::ZERO),
+        u64::MAX => Ok(Fix::MAX),
+        v => scale_pow10(v, quote_decimals as i32 - base_decimals as i32 - 9),
+    }
+}
+
+pub fn validate_raw(raw: &RawPrice, spec: &OracleSpec, now: i64, usage: OracleUse) -> Result<()> {
+    require!(raw.price > 0, PerpError::InvalidOraclePrice);
+    let (max_age, conf_bps) = match usage {
+        OracleUse::RiskIncreasing => (spec.max_age_open_secs, spec.max_conf_bps as u128),
+        OracleUse::RiskReducing => (spec.max_age_close_secs, 2 * spec.max_conf_bps as u128),
+    };
+    let age = now.saturating_sub(raw.publish_time);
+    require!(age <= max_age as i64, PerpError::StaleOracle);
+    require!(
+        raw.conf as u128 * BPS as u128 <= conf_bps * raw.price as u128,
+        PerpError::OracleConfidence
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn price_update(level: u8, price: i64, expo: i32) -> Vec<u8> {
+        let mut d = PRICE_UPDATE_V2_DISCRIMINATOR.to_vec();
+        d.extend_from_slice(&[7u8; 32]); // write authority
+        d.push(level);
+        if level == 0 {
+            d.push(5); // Partial { num_signatures }
+        }
+        d.extend_from_slice(&[9u8; 32]); // feed id
+        d.extend_from_slice(&price.to_le_bytes());
+        d.extend_from_slice(&12u64.to_le_bytes());
+        d.extend_from_slice(&expo.to_le_bytes());
+        d.extend_from_slice(&1_700_000_000i64.to_le_bytes());
+        d.extend_from_slice(&[0u8; 8 + 8 + 8 + 8]);
+        d
+    }
+
+    #[test]
+    fn parses_full_updates_only() {
+        let raw = parse_price_update_v2(&price_update(1, 6_500_012_345_678, -8)).unwrap();
+        assert_eq!(
+            (raw.price, raw.conf, raw.expo, raw.publish_time),
+            (6_500_012_345_678, 12, -8, 1_700_000_000)
+        );
+        assert_eq!(raw.feed_id, [9u8; 32]);
+        assert!(parse_price_update_v2(&price_update(0, 1, -8)).is_err());
+        let mut wrong = price_update(1, 1, -8);
+        wrong[0] ^= 1;
+        assert!(parse_price_update_v2(&wrong).is_err());
+    }
+
+    #[test]
+    fn decimal_scaling() {
+        assert_eq!(scale_pow10(12345, 2).unwrap(), Fix::from_num(1_234_500));
+        let hundredth = scale_pow10(12345, -2).unwrap();
+        assert!((hundredth - Fix::from_num(12345) / 100).abs() <= Fix::DELTA);
+    }
+}

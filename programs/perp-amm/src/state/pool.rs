@@ -1,0 +1,176 @@
+use anchor_lang::prelude::*;
+use keel_math::Fix;
+
+use crate::constants::MAX_MARKETS;
+use crate::errors::PerpError;
+use crate::math::WrappedI128;
+
+/// Pause switches, one bit per instruction group.
+pub mod pause {
+    pub const LP: u8 = 1 << 0;
+    pub const OPEN: u8 = 1 << 1;
+    pub const CLOSE: u8 = 1 << 2;
+    pub const LIQUIDATE: u8 = 1 << 3;
+    pub const FUNDING: u8 = 1 << 4;
+    pub const ALL: u8 = LP | OPEN | CLOSE | LIQUIDATE | FUNDING;
+}
+
+/// The counterparty pool: its vault, LP mint, accounting and the aggregates of every market.
+///
+/// Money in the vault is split three ways and the vault always holds exactly their sum:
+/// `lp_capital` (owned by LPs, the counterparty to every trade), `default_fund` (absorbs bad
+/// debt before LPs) and `total_collateral` (traders' margin, Σ position.collateral).
+#[account(zero_copy)]
+#[repr(C)]
+pub struct Pool {
+    pub version: u8,
+    pub bump: u8,
+    pub vault_bump: u8,
+    pub lp_mint_bump: u8,
+    pub quote_decimals: u8,
+    pub market_count: u8,
+    /// [`pause`] bits.
+    pub paused: u8,
+    pub _pad0: u8,
+    pub pool_id: u64,
+    pub authority: Pubkey,
+    /// Two-step transfer: the proposed authority, default when none.
+    pub pending_authority: Pubkey,
+    /// Signs push-oracle updates (localnet, tests, sandbox).
+    pub oracle_authority: Pubkey,
+    pub quote_mint: Pubkey,
+    pub vault: Pubkey,
+    pub lp_mint: Pubkey,
+
+    pub lp_capital: u64,
+    pub default_fund: u64,
+    pub total_collateral: u64,
+    /// LP shares locked by the first deposit (never redeemable).
+    pub dead_shares: u64,
+
+    /// Share of trading fees that goes to LP capital; the rest feeds the default fund.
+    pub lp_fee_share_bps: u64,
+    /// The default probability q* that reserves are sized for (1e9 scale).
+    pub target_default_prob_e9: u64,
+    /// Φ⁻¹(q*) (Fix bits, negative): computed once at init so reserves need only an exp.
+    pub distance_to_default: WrappedI128,
+    /// Smallest LP deposit, quote native units.
+    pub min_deposit: u64,
+    pub _reserved_params: [u64; 7],
+
+    pub markets: [MarketSlot; MAX_MARKETS],
+    pub reserved: [u8; 512],
+}
+
+/// Per-market aggregates kept in the pool, so pool-wide value and risk need no market accounts.
+#[zero_copy]
+#[repr(C)]
+pub struct MarketSlot {
+    /// The market account; default when the slot is empty.
+    pub market: Pubkey,
+    /// The oracle account the market reads.
+    pub oracle: Pubkey,
+    /// Open interest in base native units.
+    pub long_oi: u64,
+    pub short_oi: u64,
+    /// Σ entry notionals (quote native) of longs and of shorts (positive numbers).
+    pub long_entry: u64,
+    pub short_entry: u64,
+    /// Cumulative funding paid per base native unit by each side (Fix bits, quote native).
+    pub long_funding_index: WrappedI128,
+    pub short_funding_index: WrappedI128,
+    /// Σ |size|·(funding index at the position's last settlement), per side (Fix bits), so that
+    /// funding accrued but not yet settled is index·oi − snapshot_sum.
+    pub long_funding_snap_sum: WrappedI128,
+    pub short_funding_snap_sum: WrappedI128,
+    pub last_funding_ts: i64,
+    /// Copies of the market's risk parameters needed pool-wide (1e9 scale).
+    pub capital_share_e9: u64,
+    pub sigma_e9: u64,
+    pub active: u8,
+    /// Copies of the market's oracle settings, so LP valuation reads prices from the pool alone
+    /// (as an [`crate::state::OracleKind`] discriminant).
+    pub oracle_kind: u8,
+    pub base_decimals: u8,
+    pub _pad: [u8; 5],
+    pub max_age_open_secs: u32,
+    pub max_conf_bps: u32,
+    pub reserved: [u8; 24],
+}
+
+const _: () = assert!(core::mem::size_of::<MarketSlot>() == 224);
+const _: () = assert!(core::mem::size_of::<Pool>() == 8016);
+
+impl Pool {
+    pub const SIZE: usize = 8 + core::mem::size_of::<Pool>();
+
+    pub fn is_paused(&self, group: u8) -> bool {
+        self.paused & group != 0
+    }
+
+    pub fn require_not_paused(&self, group: u8) -> Result<()> {
+        require!(!self.is_paused(group), PerpError::Paused);
+        Ok(())
+    }
+
+    pub fn distance_to_default(&self) -> Fix {
+        self.distance_to_default.fix()
+    }
+
+    /// Total LP shares for pricing: the mint's supply plus the locked dead shares.
+    pub fn total_shares(&self, mint_supply: u64) -> u128 {
+        mint_supply as u128 + self.dead_shares as u128
+    }
+
+    pub fn slot(&self, index: u8) -> Result<&MarketSlot> {
+        self.markets
+            .get(index as usize)
+            .ok_or_else(|| error!(PerpError::WrongMarket))
+    }
+
+    pub fn slot_mut(&mut self, index: u8) -> Result<&mut MarketSlot> {
+        self.markets
+            .get_mut(index as usize)
+            .ok_or_else(|| error!(PerpError::WrongMarket))
+    }
+}
+
+impl MarketSlot {
+    /// How to read and validate this slot's price (LP actions use the risk-increasing rules).
+    pub fn oracle_spec(&self) -> crate::state::OracleSpec {
+        crate::state::OracleSpec {
+            key: self.oracle,
+            kind: if self.oracle_kind == 1 {
+                crate::state::OracleKind::Pyth
+            } else {
+                crate::state::OracleKind::Push
+            },
+            feed_id: None,
+            base_decimals: self.base_decimals,
+            max_age_open_secs: self.max_age_open_secs,
+            max_age_close_secs: self.max_age_open_secs,
+            max_conf_bps: self.max_conf_bps,
+        }
+    }
+
+    /// Copy the settings of `market` that pool-wide computations need.
+    pub fn sync_from(&mut self, market: &crate::state::Market) {
+        self.oracle = market.oracle;
+        self.capital_share_e9 = market.params.capital_share_e9;
+        self.sigma_e9 = market.params.sigma_e9;
+        self.oracle_kind = market.oracle_kind as u8;
+        self.base_decimals = market.base_decimals;
+        self.max_age_open_secs = market.params.max_age_open_secs;
+        self.max_conf_bps = market.params.max_conf_bps;
+    }
+
+    /// Traders' net position K (base native, > 0: net long).
+    pub fn net_position(&self) -> i128 {
+        self.long_oi as i128 - self.short_oi as i128
+    }
+
+    /// Traders' locked-in value L (quote native, signed like K).
+    pub fn locked_value(&self) -> i128 {
+        self.long_entry as i128 - self.short_entry as i128
+    }
+}

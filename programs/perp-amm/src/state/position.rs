@@ -1,0 +1,30 @@
+use anchor_lang::prelude::*;
+
+use crate::math::WrappedI128;
+
+/// One trader's position in one market: PDA [POSITION_SEED, market, owner].
+#[account]
+#[derive(InitSpace)]
+pub struct Position {
+    pub pool: Pubkey,
+    pub market: Pubkey,
+    pub owner: Pubkey,
+    /// Base native units, > 0 long, < 0 short.
+    pub size: i64,
+    /// Σ fill size × index price (quote native), signed like `size`, rounded toward +∞ at every
+    /// fill so unrealised PnL = size·s − entry_notional never favours the trader.
+    pub entry_notional: i64,
+    /// Margin held for this position (quote native).
+    pub collateral: u64,
+    /// The side's funding index at the last settlement (Fix bits).
+    pub funding_snapshot: WrappedI128,
+    pub opened_at: i64,
+    pub bump: u8,
+    pub reserved: [u8; 32],
+}
+
+impl Position {
+    pub fn is_long(&self) -> bool {
+        self.size > 0
+    }
+}

@@ -1,0 +1,419 @@
+//! A pool with markets on push oracles, and the everyday actions on it.
+
+use anchor_lang::prelude::Pubkey;
+use perp_amm::instructions::*;
+use perp_amm::state::OracleKind;
+use solana_signer::Signer;
+
+use crate::{TestContext, TxError, User, ix};
+
+pub const E6: u64 = 1_000_000;
+pub const E9: u64 = 1_000_000_000;
+pub use perp_amm::state::MarketParams;
+
+/// Parameters for tests: 5 % σ, no spread, 0.1 % fees, 20x, 2.5 % maintenance.
+pub fn default_params() -> MarketParams {
+    MarketParams {
+        max_age_open_secs: 60,
+        max_age_close_secs: 600,
+        max_conf_bps: 100,
+        sigma_e9: 50_000_000,
+        half_spread_e9: 0,
+        open_fee_bps: 10,
+        close_fee_bps: 10,
+        max_leverage: 20,
+        maintenance_margin_bps: 250,
+        liquidation_fee_bps: 50,
+        max_long_oi: 1_000_000 * E6,
+        max_short_oi: 1_000_000 * E6,
+        min_position_size: 1_000,
+        capital_share_e9: E9 / 2,
+        max_default_prob_e9: E9 / 5,
+        max_funding_rate_e9: E9 / 1000,
+    }
+}
+
+pub struct MarketFixture {
+    pub key: Pubkey,
+    pub index: u8,
+    pub oracle: Pubkey,
+    pub feed_id: [u8; 32],
+}
+
+pub struct PerpFixture {
+    pub pool: Pubkey,
+    pub vault: Pubkey,
+    pub lp_mint: Pubkey,
+    pub markets: Vec<MarketFixture>,
+}
+
+/// Push-oracle prices in tests carry 6 decimals (expo −6); base assets have 6 decimals too, so
+/// a price of 100.0 is 100 quote native per base native.
+pub const PRICE_EXPO: i32 = -6;
+pub const BASE_DECIMALS: u8 = 6;
+
+pub fn price(v: f64) -> i64 {
+    (v * 1e6).round() as i64
+}
+
+impl PerpFixture {
+    /// A pool with one market per entry of `prices` (whole quote per base), default parameters.
+    pub async fn new(t: &mut TestContext, prices: &[f64]) -> Self {
+        Self::with_params(t, prices, default_params()).await
+    }
+
+    pub async fn with_params(t: &mut TestContext, prices: &[f64], params: MarketParams) -> Self {
+        let admin = t.admin.insecure_clone();
+        let args = InitPoolArgs {
+            pool_id: 0,
+            lp_fee_share_bps: 8_000,
+            target_default_prob_e9: E9 / 100,
+            min_deposit: 10 * E6,
+            oracle_authority: t.oracle_authority.pubkey(),
+        };
+        let mint = t.quote_mint;
+        t.send(&[ix::init_pool(&admin.pubkey(), &mint, args)], &[&admin])
+            .await
+            .unwrap();
+        let pool = ix::pool_pda(&mint, 0);
+        let mut f = PerpFixture {
+            pool,
+            vault: ix::vault_pda(&pool),
+            lp_mint: ix::lp_mint_pda(&pool),
+            markets: vec![],
+        };
+        for &p in prices {
+            f.add_market(t, p, params).await;
+        }
+        f
+    }
+
+    pub async fn add_market(
+        &mut self,
+        t: &mut TestContext,
+        initial_price: f64,
+        params: MarketParams,
+    ) -> u8 {
+        let index = self.markets.len() as u8;
+        let mut feed_id = [0u8; 32];
+        feed_id[0] = index;
+        feed_id[1] = 0xfe;
+        let oracle_auth = t.oracle_authority.insecure_clone();
+        t.send(
+            &[ix::init_push_oracle(
+                &oracle_auth.pubkey(),
+                &self.pool,
+                feed_id,
+                PRICE_EXPO,
+            )],
+            &[&oracle_auth],
+        )
+        .await
+        .unwrap();
+        let oracle = ix::push_oracle_pda(&self.pool, &feed_id);
+        let m = MarketFixture {
+            key: ix::market_pda(&self.pool, index),
+            index,
+            oracle,
+            feed_id,
+        };
+        self.markets.push(m);
+        self.set_price(t, index, initial_price, 0.0).await;
+        let mut symbol = [0u8; 16];
+        symbol[..4].copy_from_slice(b"TEST");
+        symbol[4] = b'0' + index % 10;
+        let args = AddMarketArgs {
+            symbol,
+            base_decimals: BASE_DECIMALS,
+            oracle_kind: OracleKind::Push,
+            feed_id,
+            params,
+        };
+        let admin = t.admin.insecure_clone();
+        t.send(
+            &[ix::add_market(
+                &admin.pubkey(),
+                &self.pool,
+                index,
+                &oracle,
+                args,
+            )],
+            &[&admin],
+        )
+        .await
+        .unwrap();
+        index
+    }
+
+    /// Publish a price (whole quote per base) with a confidence interval, stamped now.
+    pub async fn set_price(&self, t: &mut TestContext, market: u8, value: f64, conf: f64) {
+        let m = &self.markets[market as usize];
+        let args = PushPriceArgs {
+            price: price(value),
+            conf: (conf * 1e6).round() as u64,
+            publish_time: t.now,
+        };
+        let oracle_auth = t.oracle_authority.insecure_clone();
+        t.send(
+            &[ix::update_push_oracle(
+                &oracle_auth.pubkey(),
+                &self.pool,
+                &m.oracle,
+                args,
+            )],
+            &[&oracle_auth],
+        )
+        .await
+        .unwrap();
+    }
+
+    /// Re-publish every market's current price at the current time (keeps them fresh).
+    pub async fn refresh_prices(&self, t: &mut TestContext) {
+        for m in 0..self.markets.len() {
+            let data = t.account_data(&self.markets[m].oracle).await.unwrap();
+            let oracle: perp_amm::state::PushOracle =
+                anchor_lang::AccountDeserialize::try_deserialize(&mut &data[..]).unwrap();
+            self.set_price(
+                t,
+                m as u8,
+                oracle.price as f64 / 1e6,
+                oracle.conf as f64 / 1e6,
+            )
+            .await;
+        }
+    }
+
+    pub fn oracles(&self) -> Vec<Pubkey> {
+        self.markets.iter().map(|m| m.oracle).collect()
+    }
+
+    pub fn position(&self, market: u8, owner: &Pubkey) -> Pubkey {
+        ix::position_pda(&self.markets[market as usize].key, owner)
+    }
+
+    pub async fn lp_account(&self, t: &mut TestContext, user: &User) -> Pubkey {
+        let mint = self.lp_mint;
+        t.create_token_account(&mint, &user.key()).await
+    }
+
+    pub async fn deposit(
+        &self,
+        t: &mut TestContext,
+        user: &User,
+        lp: &Pubkey,
+        amount: u64,
+    ) -> Result<(), TxError> {
+        let i = ix::deposit(
+            &user.key(),
+            &self.pool,
+            &user.quote,
+            lp,
+            &self.oracles(),
+            DepositArgs {
+                amount,
+                min_shares: 0,
+            },
+        );
+        t.send(&[i], &[&user.kp]).await
+    }
+
+    pub async fn withdraw(
+        &self,
+        t: &mut TestContext,
+        user: &User,
+        lp: &Pubkey,
+        shares: u64,
+    ) -> Result<(), TxError> {
+        let i = ix::withdraw(
+            &user.key(),
+            &self.pool,
+            &user.quote,
+            lp,
+            &self.oracles(),
+            WithdrawArgs {
+                shares,
+                min_amount: 0,
+            },
+        );
+        t.send(&[i], &[&user.kp]).await
+    }
+
+    pub async fn open(
+        &self,
+        t: &mut TestContext,
+        user: &User,
+        market: u8,
+        size: i64,
+        collateral: u64,
+    ) -> Result<(), TxError> {
+        let m = &self.markets[market as usize];
+        let limit = if size > 0 { u64::MAX } else { 0 };
+        let args = OpenPositionArgs {
+            size,
+            collateral,
+            price_limit_e9: limit,
+        };
+        t.send(
+            &[ix::open_position(
+                &user.key(),
+                &self.pool,
+                &m.key,
+                &m.oracle,
+                &user.quote,
+                args,
+            )],
+            &[&user.kp],
+        )
+        .await
+    }
+
+    pub async fn increase(
+        &self,
+        t: &mut TestContext,
+        user: &User,
+        market: u8,
+        size: i64,
+        collateral: u64,
+    ) -> Result<(), TxError> {
+        let m = &self.markets[market as usize];
+        let limit = if size > 0 { u64::MAX } else { 0 };
+        let args = IncreasePositionArgs {
+            size,
+            collateral,
+            price_limit_e9: limit,
+        };
+        t.send(
+            &[ix::increase_position(
+                &user.key(),
+                &self.pool,
+                &m.key,
+                &m.oracle,
+                &user.quote,
+                args,
+            )],
+            &[&user.kp],
+        )
+        .await
+    }
+
+    pub async fn decrease(
+        &self,
+        t: &mut TestContext,
+        user: &User,
+        market: u8,
+        size: u64,
+        long: bool,
+    ) -> Result<(), TxError> {
+        let m = &self.markets[market as usize];
+        let limit = if long { 0 } else { u64::MAX };
+        let args = DecreasePositionArgs {
+            size,
+            price_limit_e9: limit,
+        };
+        t.send(
+            &[ix::decrease_position(
+                &user.key(),
+                &self.pool,
+                &m.key,
+                &m.oracle,
+                &user.quote,
+                args,
+            )],
+            &[&user.kp],
+        )
+        .await
+    }
+
+    pub async fn close(
+        &self,
+        t: &mut TestContext,
+        user: &User,
+        market: u8,
+        long: bool,
+    ) -> Result<(), TxError> {
+        let m = &self.markets[market as usize];
+        let limit = if long { 0 } else { u64::MAX };
+        t.send(
+            &[ix::close_position(
+                &user.key(),
+                &self.pool,
+                &m.key,
+                &m.oracle,
+                &user.quote,
+                limit,
+            )],
+            &[&user.kp],
+        )
+        .await
+    }
+
+    pub async fn add_collateral(
+        &self,
+        t: &mut TestContext,
+        user: &User,
+        market: u8,
+        amount: u64,
+    ) -> Result<(), TxError> {
+        let m = &self.markets[market as usize];
+        t.send(
+            &[ix::add_collateral(
+                &user.key(),
+                &self.pool,
+                &m.key,
+                &m.oracle,
+                &user.quote,
+                amount,
+            )],
+            &[&user.kp],
+        )
+        .await
+    }
+
+    pub async fn remove_collateral(
+        &self,
+        t: &mut TestContext,
+        user: &User,
+        market: u8,
+        amount: u64,
+    ) -> Result<(), TxError> {
+        let m = &self.markets[market as usize];
+        t.send(
+            &[ix::remove_collateral(
+                &user.key(),
+                &self.pool,
+                &m.key,
+                &m.oracle,
+                &user.quote,
+                amount,
+            )],
+            &[&user.kp],
+        )
+        .await
+    }
+
+    pub async fn liquidate(
+        &self,
+        t: &mut TestContext,
+        keeper: &User,
+        market: u8,
+        owner: &User,
+    ) -> Result<(), TxError> {
+        let m = &self.markets[market as usize];
+        let i = ix::liquidate(
+            &keeper.key(),
+            &self.pool,
+            &m.key,
+            &owner.key(),
+            &m.oracle,
+            &keeper.quote,
+            &owner.quote,
+        );
+        t.send(&[i], &[&keeper.kp]).await
+    }
+
+    pub async fn update_funding(&self, t: &mut TestContext, market: u8) -> Result<(), TxError> {
+        let m = &self.markets[market as usize];
+        t.send(&[ix::update_funding(&self.pool, &m.key, &m.oracle)], &[])
+            .await
+    }
+}

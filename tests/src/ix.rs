@@ -1,0 +1,378 @@
+//! One client helper per perp-amm instruction. Each derives its PDAs from the program's seed
+//! constants and returns the `Instruction`, so tests can also build bad variants by hand.
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::AccountMeta;
+use anchor_lang::{InstructionData, ToAccountMetas, system_program};
+use anchor_spl::token::spl_token;
+use perp_amm::constants::{
+    LP_MINT_SEED, MARKET_SEED, POOL_SEED, POSITION_SEED, PUSH_ORACLE_SEED, VAULT_SEED,
+};
+use perp_amm::instructions::*;
+use perp_amm::state::MarketParams;
+use solana_instruction::Instruction;
+
+pub fn pool_pda(quote_mint: &Pubkey, pool_id: u64) -> Pubkey {
+    Pubkey::find_program_address(
+        &[POOL_SEED, quote_mint.as_ref(), &pool_id.to_le_bytes()],
+        &perp_amm::ID,
+    )
+    .0
+}
+pub fn vault_pda(pool: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[VAULT_SEED, pool.as_ref()], &perp_amm::ID).0
+}
+pub fn lp_mint_pda(pool: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[LP_MINT_SEED, pool.as_ref()], &perp_amm::ID).0
+}
+pub fn market_pda(pool: &Pubkey, index: u8) -> Pubkey {
+    Pubkey::find_program_address(&[MARKET_SEED, pool.as_ref(), &[index]], &perp_amm::ID).0
+}
+pub fn position_pda(market: &Pubkey, owner: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(
+        &[POSITION_SEED, market.as_ref(), owner.as_ref()],
+        &perp_amm::ID,
+    )
+    .0
+}
+pub fn push_oracle_pda(pool: &Pubkey, feed_id: &[u8; 32]) -> Pubkey {
+    Pubkey::find_program_address(&[PUSH_ORACLE_SEED, pool.as_ref(), feed_id], &perp_amm::ID).0
+}
+
+fn ix(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
+    Instruction {
+        program_id: perp_amm::ID,
+        accounts: accounts.to_account_metas(None),
+        data: data.data(),
+    }
+}
+
+pub fn init_pool(authority: &Pubkey, quote_mint: &Pubkey, args: InitPoolArgs) -> Instruction {
+    let pool = pool_pda(quote_mint, args.pool_id);
+    ix(
+        perp_amm::accounts::InitPool {
+            authority: *authority,
+            quote_mint: *quote_mint,
+            pool,
+            vault: vault_pda(&pool),
+            lp_mint: lp_mint_pda(&pool),
+            token_program: spl_token::ID,
+            system_program: system_program::ID,
+        },
+        perp_amm::instruction::InitPool { args },
+    )
+}
+
+pub fn add_market(
+    authority: &Pubkey,
+    pool: &Pubkey,
+    index: u8,
+    oracle: &Pubkey,
+    args: AddMarketArgs,
+) -> Instruction {
+    ix(
+        perp_amm::accounts::AddMarket {
+            authority: *authority,
+            pool: *pool,
+            market: market_pda(pool, index),
+            oracle: *oracle,
+            system_program: system_program::ID,
+        },
+        perp_amm::instruction::AddMarket { args },
+    )
+}
+
+pub fn update_market(
+    authority: &Pubkey,
+    pool: &Pubkey,
+    market: &Pubkey,
+    params: MarketParams,
+) -> Instruction {
+    ix(
+        perp_amm::accounts::UpdateMarket {
+            authority: *authority,
+            pool: *pool,
+            market: *market,
+        },
+        perp_amm::instruction::UpdateMarket { params },
+    )
+}
+
+pub fn set_pause(authority: &Pubkey, pool: &Pubkey, flags: u8) -> Instruction {
+    ix(
+        perp_amm::accounts::SetPause {
+            authority: *authority,
+            pool: *pool,
+        },
+        perp_amm::instruction::SetPause { flags },
+    )
+}
+
+pub fn propose_authority(authority: &Pubkey, pool: &Pubkey, new_authority: Pubkey) -> Instruction {
+    ix(
+        perp_amm::accounts::ProposeAuthority {
+            authority: *authority,
+            pool: *pool,
+        },
+        perp_amm::instruction::ProposeAuthority { new_authority },
+    )
+}
+
+pub fn accept_authority(new_authority: &Pubkey, pool: &Pubkey) -> Instruction {
+    ix(
+        perp_amm::accounts::AcceptAuthority {
+            new_authority: *new_authority,
+            pool: *pool,
+        },
+        perp_amm::instruction::AcceptAuthority {},
+    )
+}
+
+pub fn init_push_oracle(
+    oracle_authority: &Pubkey,
+    pool: &Pubkey,
+    feed_id: [u8; 32],
+    expo: i32,
+) -> Instruction {
+    ix(
+        perp_amm::accounts::InitPushOracle {
+            oracle_authority: *oracle_authority,
+            pool: *pool,
+            oracle: push_oracle_pda(pool, &feed_id),
+            system_program: system_program::ID,
+        },
+        perp_amm::instruction::InitPushOracle { feed_id, expo },
+    )
+}
+
+pub fn update_push_oracle(
+    oracle_authority: &Pubkey,
+    pool: &Pubkey,
+    oracle: &Pubkey,
+    args: PushPriceArgs,
+) -> Instruction {
+    ix(
+        perp_amm::accounts::UpdatePushOracle {
+            oracle_authority: *oracle_authority,
+            pool: *pool,
+            oracle: *oracle,
+        },
+        perp_amm::instruction::UpdatePushOracle { args },
+    )
+}
+
+fn with_oracles(mut ix: Instruction, oracles: &[Pubkey]) -> Instruction {
+    ix.accounts
+        .extend(oracles.iter().map(|k| AccountMeta::new_readonly(*k, false)));
+    ix
+}
+
+pub fn deposit(
+    owner: &Pubkey,
+    pool: &Pubkey,
+    owner_quote: &Pubkey,
+    owner_lp: &Pubkey,
+    oracles: &[Pubkey],
+    args: DepositArgs,
+) -> Instruction {
+    with_oracles(
+        ix(
+            perp_amm::accounts::Deposit {
+                owner: *owner,
+                pool: *pool,
+                vault: vault_pda(pool),
+                lp_mint: lp_mint_pda(pool),
+                owner_quote: *owner_quote,
+                owner_lp: *owner_lp,
+                token_program: spl_token::ID,
+            },
+            perp_amm::instruction::Deposit { args },
+        ),
+        oracles,
+    )
+}
+
+pub fn withdraw(
+    owner: &Pubkey,
+    pool: &Pubkey,
+    owner_quote: &Pubkey,
+    owner_lp: &Pubkey,
+    oracles: &[Pubkey],
+    args: WithdrawArgs,
+) -> Instruction {
+    with_oracles(
+        ix(
+            perp_amm::accounts::Withdraw {
+                owner: *owner,
+                pool: *pool,
+                vault: vault_pda(pool),
+                lp_mint: lp_mint_pda(pool),
+                owner_quote: *owner_quote,
+                owner_lp: *owner_lp,
+                token_program: spl_token::ID,
+            },
+            perp_amm::instruction::Withdraw { args },
+        ),
+        oracles,
+    )
+}
+
+pub fn open_position(
+    owner: &Pubkey,
+    pool: &Pubkey,
+    market: &Pubkey,
+    oracle: &Pubkey,
+    owner_quote: &Pubkey,
+    args: OpenPositionArgs,
+) -> Instruction {
+    ix(
+        perp_amm::accounts::OpenPosition {
+            owner: *owner,
+            pool: *pool,
+            market: *market,
+            position: position_pda(market, owner),
+            oracle: *oracle,
+            vault: vault_pda(pool),
+            owner_quote: *owner_quote,
+            token_program: spl_token::ID,
+            system_program: system_program::ID,
+        },
+        perp_amm::instruction::OpenPosition { args },
+    )
+}
+
+fn trade_accounts(
+    owner: &Pubkey,
+    pool: &Pubkey,
+    market: &Pubkey,
+    oracle: &Pubkey,
+    owner_quote: &Pubkey,
+) -> perp_amm::accounts::Trade {
+    perp_amm::accounts::Trade {
+        owner: *owner,
+        pool: *pool,
+        market: *market,
+        position: position_pda(market, owner),
+        oracle: *oracle,
+        vault: vault_pda(pool),
+        owner_quote: *owner_quote,
+        token_program: spl_token::ID,
+    }
+}
+
+pub fn increase_position(
+    owner: &Pubkey,
+    pool: &Pubkey,
+    market: &Pubkey,
+    oracle: &Pubkey,
+    owner_quote: &Pubkey,
+    args: IncreasePositionArgs,
+) -> Instruction {
+    ix(
+        trade_accounts(owner, pool, market, oracle, owner_quote),
+        perp_amm::instruction::IncreasePosition { args },
+    )
+}
+
+pub fn decrease_position(
+    owner: &Pubkey,
+    pool: &Pubkey,
+    market: &Pubkey,
+    oracle: &Pubkey,
+    owner_quote: &Pubkey,
+    args: DecreasePositionArgs,
+) -> Instruction {
+    ix(
+        trade_accounts(owner, pool, market, oracle, owner_quote),
+        perp_amm::instruction::DecreasePosition { args },
+    )
+}
+
+pub fn add_collateral(
+    owner: &Pubkey,
+    pool: &Pubkey,
+    market: &Pubkey,
+    oracle: &Pubkey,
+    owner_quote: &Pubkey,
+    amount: u64,
+) -> Instruction {
+    ix(
+        trade_accounts(owner, pool, market, oracle, owner_quote),
+        perp_amm::instruction::AddCollateral { amount },
+    )
+}
+
+pub fn remove_collateral(
+    owner: &Pubkey,
+    pool: &Pubkey,
+    market: &Pubkey,
+    oracle: &Pubkey,
+    owner_quote: &Pubkey,
+    amount: u64,
+) -> Instruction {
+    ix(
+        trade_accounts(owner, pool, market, oracle, owner_quote),
+        perp_amm::instruction::RemoveCollateral { amount },
+    )
+}
+
+pub fn close_position(
+    owner: &Pubkey,
+    pool: &Pubkey,
+    market: &Pubkey,
+    oracle: &Pubkey,
+    owner_quote: &Pubkey,
+    price_limit_e9: u64,
+) -> Instruction {
+    ix(
+        perp_amm::accounts::ClosePosition {
+            owner: *owner,
+            pool: *pool,
+            market: *market,
+            position: position_pda(market, owner),
+            oracle: *oracle,
+            vault: vault_pda(pool),
+            owner_quote: *owner_quote,
+            token_program: spl_token::ID,
+        },
+        perp_amm::instruction::ClosePosition { price_limit_e9 },
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn liquidate(
+    keeper: &Pubkey,
+    pool: &Pubkey,
+    market: &Pubkey,
+    owner: &Pubkey,
+    oracle: &Pubkey,
+    keeper_quote: &Pubkey,
+    owner_quote: &Pubkey,
+) -> Instruction {
+    ix(
+        perp_amm::accounts::Liquidate {
+            keeper: *keeper,
+            pool: *pool,
+            market: *market,
+            position: position_pda(market, owner),
+            owner: *owner,
+            oracle: *oracle,
+            vault: vault_pda(pool),
+            keeper_quote: *keeper_quote,
+            owner_quote: *owner_quote,
+            token_program: spl_token::ID,
+        },
+        perp_amm::instruction::Liquidate {},
+    )
+}
+
+pub fn update_funding(pool: &Pubkey, market: &Pubkey, oracle: &Pubkey) -> Instruction {
+    ix(
+        perp_amm::accounts::UpdateFunding {
+            pool: *pool,
+            market: *market,
+            oracle: *oracle,
+        },
+        perp_amm::instruction::UpdateFunding {},
+    )
+}

@@ -1,0 +1,320 @@
+//! Test harness for the Keel programs on the real Solana runtime: solana-program-test with the
+//! programs run natively and the real SPL Token program doing every token CPI.
+//!
+//! Mango/openbook style: [`TestContext`] builds the bank, fixtures create mints and users, and
+//! `ix::*` has one client helper per instruction that derives the PDAs itself.
+
+pub mod fixture;
+pub mod ix;
+
+use anchor_lang::prelude::{AccountInfo, Clock, Pubkey};
+use anchor_lang::solana_program::{program_pack::Pack, system_instruction};
+use anchor_lang::{AccountDeserialize, Discriminator};
+use anchor_spl::token::spl_token;
+use perp_amm::state::{Market, Pool, Position};
+use solana_instruction::{Instruction, error::InstructionError};
+use solana_keypair::Keypair;
+use solana_program_test::{BanksClientError, ProgramTest, ProgramTestContext, processor};
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+use solana_transaction_error::TransactionError;
+
+/// solana-program-test's `processor!` takes `fn(&Pubkey, &[AccountInfo], &[u8])` with independent
+/// lifetimes; Anchor 1.x's `entry` ties them to one `'info`. Re-borrowing the slice with that
+/// lifetime is sound: nothing outlives this synchronous call.
+fn perp_amm_entry(
+    program_id: &Pubkey,
+    accounts: &[AccountInfo],
+    data: &[u8],
+) -> anchor_lang::solana_program::entrypoint::ProgramResult {
+    let accounts: &[AccountInfo] = unsafe { core::mem::transmute(accounts) };
+    perp_amm::entry(program_id, accounts, data)
+}
+
+pub const QUOTE_DECIMALS: u8 = 6;
+/// Start of the bank clock in tests (2026-01-01).
+pub const START_TIME: i64 = 1_767_225_600;
+
+/// An error a transaction failed with: the custom code (Anchor or program) if it had one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxError {
+    Custom(u32),
+    Other(String),
+}
+
+impl TxError {
+    pub fn code(&self) -> Option<u32> {
+        match self {
+            TxError::Custom(c) => Some(*c),
+            TxError::Other(_) => None,
+        }
+    }
+}
+
+/// The custom code of a program error.
+pub fn perp(e: perp_amm::errors::PerpError) -> u32 {
+    anchor_lang::error::ERROR_CODE_OFFSET + e as u32
+}
+
+/// The custom code of an Anchor framework error.
+pub fn anchor(e: anchor_lang::error::ErrorCode) -> u32 {
+    e as u32
+}
+
+/// Assert a transaction failed with exactly `code`.
+#[track_caller]
+pub fn assert_code(result: Result<(), TxError>, code: u32) {
+    match result {
+        Err(TxError::Custom(c)) => assert_eq!(c, code, "expected error {code}, got {c}"),
+        other => panic!("expected custom error {code}, got {other:?}"),
+    }
+}
+
+pub struct User {
+    pub kp: Keypair,
+    pub quote: Pubkey,
+}
+
+impl User {
+    pub fn key(&self) -> Pubkey {
+        self.kp.pubkey()
+    }
+}
+
+pub struct TestContext {
+    pub ctx: ProgramTestContext,
+    pub quote_mint: Pubkey,
+    pub mint_authority: Keypair,
+    pub admin: Keypair,
+    pub oracle_authority: Keypair,
+    pub now: i64,
+}
+
+impl TestContext {
+    pub async fn new() -> Self {
+        let mut pt = ProgramTest::new("perp_amm", perp_amm::ID, processor!(perp_amm_entry));
+        pt.prefer_bpf(false);
+        let ctx = pt.start_with_context().await;
+        let mut t = TestContext {
+            ctx,
+            quote_mint: Pubkey::default(),
+            mint_authority: Keypair::new(),
+            admin: Keypair::new(),
+            oracle_authority: Keypair::new(),
+            now: START_TIME,
+        };
+        t.set_time(START_TIME);
+        let mint_authority = t.mint_authority.pubkey();
+        t.quote_mint = t.create_mint(&mint_authority, QUOTE_DECIMALS).await;
+        for kp in [t.admin.pubkey(), t.oracle_authority.pubkey()] {
+            t.airdrop(&kp, 10_000_000_000).await;
+        }
+        t
+    }
+
+    pub fn payer(&self) -> &Keypair {
+        &self.ctx.payer
+    }
+
+    /// Set the bank clock's unix timestamp.
+    pub fn set_time(&mut self, ts: i64) {
+        self.now = ts;
+        let clock = Clock {
+            unix_timestamp: ts,
+            slot: 1 + (ts - START_TIME).max(0) as u64,
+            ..Default::default()
+        };
+        self.ctx.set_sysvar(&clock);
+    }
+
+    pub fn advance(&mut self, secs: i64) {
+        self.set_time(self.now + secs);
+    }
+
+    /// Send instructions signed by the payer and `signers`.
+    pub async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), TxError> {
+        let blockhash = self
+            .ctx
+            .get_new_latest_blockhash()
+            .await
+            .map_err(|e| TxError::Other(e.to_string()))?;
+        let mut all: Vec<&Keypair> = vec![&self.ctx.payer];
+        all.extend_from_slice(signers);
+        let tx = Transaction::new_signed_with_payer(
+            ixs,
+            Some(&self.ctx.payer.pubkey()),
+            &all,
+            blockhash,
+        );
+        match self.ctx.banks_client.process_transaction(tx).await {
+            Ok(()) => Ok(()),
+            Err(BanksClientError::TransactionError(TransactionError::InstructionError(
+                _,
+                InstructionError::Custom(c),
+            )))
+            | Err(BanksClientError::SimulationError {
+                err: TransactionError::InstructionError(_, InstructionError::Custom(c)),
+                ..
+            }) => Err(TxError::Custom(c)),
+            Err(e) => Err(TxError::Other(format!("{e:?}"))),
+        }
+    }
+
+    pub async fn airdrop(&mut self, to: &Pubkey, lamports: u64) {
+        let ix = system_instruction::transfer(&self.ctx.payer.pubkey(), to, lamports);
+        self.send(&[ix], &[]).await.unwrap();
+    }
+
+    pub async fn create_mint(&mut self, authority: &Pubkey, decimals: u8) -> Pubkey {
+        let mint = Keypair::new();
+        let rent = self.ctx.banks_client.get_rent().await.unwrap();
+        let ixs = [
+            system_instruction::create_account(
+                &self.ctx.payer.pubkey(),
+                &mint.pubkey(),
+                rent.minimum_balance(spl_token::state::Mint::LEN),
+                spl_token::state::Mint::LEN as u64,
+                &spl_token::ID,
+            ),
+            spl_token::instruction::initialize_mint2(
+                &spl_token::ID,
+                &mint.pubkey(),
+                authority,
+                None,
+                decimals,
+            )
+            .unwrap(),
+        ];
+        self.send(&ixs, &[&mint]).await.unwrap();
+        mint.pubkey()
+    }
+
+    pub async fn create_token_account(&mut self, mint: &Pubkey, owner: &Pubkey) -> Pubkey {
+        let account = Keypair::new();
+        let rent = self.ctx.banks_client.get_rent().await.unwrap();
+        let ixs = [
+            system_instruction::create_account(
+                &self.ctx.payer.pubkey(),
+                &account.pubkey(),
+                rent.minimum_balance(spl_token::state::Account::LEN),
+                spl_token::state::Account::LEN as u64,
+                &spl_token::ID,
+            ),
+            spl_token::instruction::initialize_account3(
+                &spl_token::ID,
+                &account.pubkey(),
+                mint,
+                owner,
+            )
+            .unwrap(),
+        ];
+        self.send(&ixs, &[&account]).await.unwrap();
+        account.pubkey()
+    }
+
+    pub async fn mint_quote(&mut self, to: &Pubkey, amount: u64) {
+        let ix = spl_token::instruction::mint_to(
+            &spl_token::ID,
+            &self.quote_mint,
+            to,
+            &self.mint_authority.pubkey(),
+            &[],
+            amount,
+        )
+        .unwrap();
+        let authority = self.mint_authority.insecure_clone();
+        self.send(&[ix], &[&authority]).await.unwrap();
+    }
+
+    /// A funded user: SOL for fees and rent, and `quote` native units of the quote token.
+    pub async fn user(&mut self, quote: u64) -> User {
+        let kp = Keypair::new();
+        self.airdrop(&kp.pubkey(), 1_000_000_000).await;
+        let mint = self.quote_mint;
+        let account = self.create_token_account(&mint, &kp.pubkey()).await;
+        if quote > 0 {
+            self.mint_quote(&account, quote).await;
+        }
+        User { kp, quote: account }
+    }
+
+    pub async fn balance(&mut self, token_account: &Pubkey) -> u64 {
+        let acc = self
+            .ctx
+            .banks_client
+            .get_account(*token_account)
+            .await
+            .unwrap()
+            .expect("token account");
+        spl_token::state::Account::unpack(&acc.data).unwrap().amount
+    }
+
+    pub async fn account_data(&mut self, key: &Pubkey) -> Option<Vec<u8>> {
+        self.ctx
+            .banks_client
+            .get_account(*key)
+            .await
+            .unwrap()
+            .map(|a| a.data)
+    }
+
+    pub async fn pool(&mut self, pool: &Pubkey) -> Pool {
+        let data = self.account_data(pool).await.expect("pool account");
+        assert_eq!(&data[..8], Pool::DISCRIMINATOR);
+        bytemuck::pod_read_unaligned(&data[8..8 + core::mem::size_of::<Pool>()])
+    }
+
+    pub async fn market(&mut self, market: &Pubkey) -> Market {
+        let data = self.account_data(market).await.expect("market account");
+        Market::try_deserialize(&mut &data[..]).unwrap()
+    }
+
+    pub async fn position(&mut self, position: &Pubkey) -> Option<Position> {
+        let data = self.account_data(position).await?;
+        Some(Position::try_deserialize(&mut &data[..]).unwrap())
+    }
+
+    pub async fn lp_supply(&mut self, lp_mint: &Pubkey) -> u64 {
+        let data = self.account_data(lp_mint).await.unwrap();
+        spl_token::state::Mint::unpack(&data).unwrap().supply
+    }
+
+    /// The vault holds exactly LP capital + default fund + traders' collateral.
+    pub async fn assert_vault_balanced(&mut self, pool_key: &Pubkey) {
+        let pool = self.pool(pool_key).await;
+        let vault = self.balance(&pool.vault).await;
+        assert_eq!(
+            vault as u128,
+            pool.lp_capital as u128 + pool.default_fund as u128 + pool.total_collateral as u128,
+            "vault {vault} != lp {} + df {} + collateral {}",
+            pool.lp_capital,
+            pool.default_fund,
+            pool.total_collateral
+        );
+    }
+
+    /// Money is conserved: the vault is balanced and the collateral total equals the sum over
+    /// `positions` (every open position of the pool).
+    pub async fn assert_conservation(&mut self, pool_key: &Pubkey, positions: &[Pubkey]) {
+        let pool = self.pool(pool_key).await;
+        let vault = self.balance(&pool.vault).await;
+        assert_eq!(
+            vault as u128,
+            pool.lp_capital as u128 + pool.default_fund as u128 + pool.total_collateral as u128,
+            "vault {vault} != lp {} + df {} + collateral {}",
+            pool.lp_capital,
+            pool.default_fund,
+            pool.total_collateral
+        );
+        let mut sum = 0u64;
+        for p in positions {
+            if let Some(pos) = self.position(p).await {
+                sum += pos.collateral;
+            }
+        }
+        assert_eq!(
+            sum, pool.total_collateral,
+            "Σ position collateral != pool total"
+        );
+    }
+}
