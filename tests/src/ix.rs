@@ -376,3 +376,21 @@ pub fn update_funding(pool: &Pubkey, market: &Pubkey, oracle: &Pubkey) -> Instru
         perp_amm::instruction::UpdateFunding {},
     )
 }
+
+pub fn fund_default_fund(
+    funder: &Pubkey,
+    pool: &Pubkey,
+    funder_quote: &Pubkey,
+    amount: u64,
+) -> Instruction {
+    ix(
+        perp_amm::accounts::FundDefaultFund {
+            funder: *funder,
+            pool: *pool,
+            vault: vault_pda(pool),
+            funder_quote: *funder_quote,
+            token_program: spl_token::ID,
+        },
+        perp_amm::instruction::FundDefaultFund { amount },
+    )
+}

@@ -279,6 +279,23 @@ impl TestContext {
         spl_token::state::Mint::unpack(&data).unwrap().supply
     }
 
+    /// Raw state (lamports and data) of `keys`, to assert that a failed instruction changed
+    /// nothing.
+    pub async fn snapshot(&mut self, keys: &[Pubkey]) -> Vec<Option<(u64, Vec<u8>)>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            out.push(
+                self.ctx
+                    .banks_client
+                    .get_account(*k)
+                    .await
+                    .unwrap()
+                    .map(|a| (a.lamports, a.data)),
+            );
+        }
+        out
+    }
+
     /// The vault holds exactly LP capital + default fund + traders' collateral.
     pub async fn assert_vault_balanced(&mut self, pool_key: &Pubkey) {
         let pool = self.pool(pool_key).await;

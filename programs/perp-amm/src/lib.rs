@@ -79,6 +79,11 @@ pub mod perp_amm {
         instructions::lp::withdraw::handle_withdraw(ctx, args)
     }
 
+    /// Add to the default fund (permissionless; the fund is never withdrawn).
+    pub fn fund_default_fund(ctx: Context<FundDefaultFund>, amount: u64) -> Result<()> {
+        instructions::lp::fund_default_fund::handle_fund_default_fund(ctx, amount)
+    }
+
     /// Open a position with margin, at the D8X price.
     pub fn open_position(ctx: Context<OpenPosition>, args: OpenPositionArgs) -> Result<()> {
         instructions::trader::open_position::handle_open_position(ctx, args)
