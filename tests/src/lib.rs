@@ -32,6 +32,9 @@ fn perp_amm_entry(
 }
 
 pub const QUOTE_DECIMALS: u8 = 6;
+/// The compute-budget program (a builtin of every bank).
+const COMPUTE_BUDGET_ID: Pubkey =
+    anchor_lang::pubkey!("ComputeBudget111111111111111111111111111111");
 /// Start of the bank clock in tests (2026-01-01).
 pub const START_TIME: i64 = 1_767_225_600;
 
@@ -88,6 +91,7 @@ pub struct TestContext {
     pub admin: Keypair,
     pub oracle_authority: Keypair,
     pub now: i64,
+    nonce: u64,
 }
 
 impl TestContext {
@@ -102,6 +106,7 @@ impl TestContext {
             admin: Keypair::new(),
             oracle_authority: Keypair::new(),
             now: START_TIME,
+            nonce: 0,
         };
         t.set_time(START_TIME);
         let mint_authority = t.mint_authority.pubkey();
@@ -132,21 +137,37 @@ impl TestContext {
     }
 
     /// Send instructions signed by the payer and `signers`.
+    ///
+    /// Every transaction gets a distinct compute-unit price (a counter), so identical
+    /// instructions sent twice are distinct transactions without waiting for a new blockhash.
     pub async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), TxError> {
-        let blockhash = self
-            .ctx
-            .get_new_latest_blockhash()
-            .await
-            .map_err(|e| TxError::Other(e.to_string()))?;
+        self.nonce += 1;
+        let mut data = vec![3u8]; // ComputeBudgetInstruction::SetComputeUnitPrice
+        data.extend_from_slice(&self.nonce.to_le_bytes());
+        let unique = Instruction {
+            program_id: COMPUTE_BUDGET_ID,
+            accounts: vec![],
+            data,
+        };
+        let mut all_ixs = Vec::with_capacity(ixs.len() + 1);
+        all_ixs.push(unique);
+        all_ixs.extend_from_slice(ixs);
         let mut all: Vec<&Keypair> = vec![&self.ctx.payer];
         all.extend_from_slice(signers);
+        let blockhash = self.ctx.last_blockhash;
         let tx = Transaction::new_signed_with_payer(
-            ixs,
+            &all_ixs,
             Some(&self.ctx.payer.pubkey()),
             &all,
             blockhash,
         );
-        match self.ctx.banks_client.process_transaction(tx).await {
+        match self
+            .ctx
+            .banks_client
+            .process_transaction_with_metadata(tx)
+            .await
+            .and_then(|r| r.result.map_err(Into::into))
+        {
             Ok(()) => Ok(()),
             Err(BanksClientError::TransactionError(TransactionError::InstructionError(
                 _,
