@@ -300,6 +300,19 @@ impl TestContext {
         spl_token::state::Mint::unpack(&data).unwrap().supply
     }
 
+    /// Write an account directly into the bank (fake or third-party accounts, e.g. Pyth updates).
+    pub fn set_account(&mut self, key: &Pubkey, owner: &Pubkey, data: Vec<u8>) {
+        let account = solana_account::Account {
+            lamports: 1_000_000_000,
+            data,
+            owner: *owner,
+            executable: false,
+            rent_epoch: 0,
+        };
+        self.ctx
+            .set_account(key, &solana_account::AccountSharedData::from(account));
+    }
+
     /// Raw state (lamports and data) of `keys`, to assert that a failed instruction changed
     /// nothing.
     pub async fn snapshot(&mut self, keys: &[Pubkey]) -> Vec<Option<(u64, Vec<u8>)>> {
