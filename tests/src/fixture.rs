@@ -63,9 +63,19 @@ impl PerpFixture {
     }
 
     pub async fn with_params(t: &mut TestContext, prices: &[f64], params: MarketParams) -> Self {
+        Self::with_id(t, 0, prices, params).await
+    }
+
+    /// A pool with id `pool_id` (several pools may share one bank and quote mint).
+    pub async fn with_id(
+        t: &mut TestContext,
+        pool_id: u64,
+        prices: &[f64],
+        params: MarketParams,
+    ) -> Self {
         let admin = t.admin.insecure_clone();
         let args = InitPoolArgs {
-            pool_id: 0,
+            pool_id,
             lp_fee_share_bps: 8_000,
             target_default_prob_e9: E9 / 100,
             min_deposit: 10 * E6,
@@ -75,7 +85,7 @@ impl PerpFixture {
         t.send(&[ix::init_pool(&admin.pubkey(), &mint, args)], &[&admin])
             .await
             .unwrap();
-        let pool = ix::pool_pda(&mint, 0);
+        let pool = ix::pool_pda(&mint, pool_id);
         let mut f = PerpFixture {
             pool,
             vault: ix::vault_pda(&pool),
@@ -95,6 +105,7 @@ impl PerpFixture {
         params: MarketParams,
     ) -> u8 {
         let index = self.markets.len() as u8;
+        // feed ids only need to be unique per pool (the push-oracle PDA includes the pool)
         let mut feed_id = [0u8; 32];
         feed_id[0] = index;
         feed_id[1] = 0xfe;

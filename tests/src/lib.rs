@@ -154,31 +154,54 @@ impl TestContext {
         all_ixs.extend_from_slice(ixs);
         let mut all: Vec<&Keypair> = vec![&self.ctx.payer];
         all.extend_from_slice(signers);
-        let blockhash = self.ctx.last_blockhash;
-        let tx = Transaction::new_signed_with_payer(
-            &all_ixs,
-            Some(&self.ctx.payer.pubkey()),
-            &all,
-            blockhash,
-        );
-        match self
-            .ctx
-            .banks_client
-            .process_transaction_with_metadata(tx)
-            .await
-            .and_then(|r| r.result.map_err(Into::into))
-        {
-            Ok(()) => Ok(()),
-            Err(BanksClientError::TransactionError(TransactionError::InstructionError(
-                _,
-                InstructionError::Custom(c),
-            )))
-            | Err(BanksClientError::SimulationError {
-                err: TransactionError::InstructionError(_, InstructionError::Custom(c)),
-                ..
-            }) => Err(TxError::Custom(c)),
-            Err(e) => Err(TxError::Other(format!("{e:?}"))),
+        // the bank keeps producing slots: take its latest blockhash now and then, and once more
+        // if ours has expired
+        if self.nonce % 64 == 1 {
+            self.ctx.last_blockhash = self
+                .ctx
+                .banks_client
+                .get_latest_blockhash()
+                .await
+                .map_err(|e| TxError::Other(e.to_string()))?;
         }
+        for attempt in 0..2 {
+            let tx = Transaction::new_signed_with_payer(
+                &all_ixs,
+                Some(&self.ctx.payer.pubkey()),
+                &all,
+                self.ctx.last_blockhash,
+            );
+            let result = self
+                .ctx
+                .banks_client
+                .process_transaction_with_metadata(tx)
+                .await
+                .and_then(|r| r.result.map_err(Into::into));
+            return match result {
+                Ok(()) => Ok(()),
+                Err(BanksClientError::TransactionError(TransactionError::BlockhashNotFound))
+                    if attempt == 0 =>
+                {
+                    self.ctx.last_blockhash = self
+                        .ctx
+                        .banks_client
+                        .get_latest_blockhash()
+                        .await
+                        .map_err(|e| TxError::Other(e.to_string()))?;
+                    continue;
+                }
+                Err(BanksClientError::TransactionError(TransactionError::InstructionError(
+                    _,
+                    InstructionError::Custom(c),
+                )))
+                | Err(BanksClientError::SimulationError {
+                    err: TransactionError::InstructionError(_, InstructionError::Custom(c)),
+                    ..
+                }) => Err(TxError::Custom(c)),
+                Err(e) => Err(TxError::Other(format!("{e:?}"))),
+            };
+        }
+        unreachable!("the loop returns on its second attempt")
     }
 
     pub async fn airdrop(&mut self, to: &Pubkey, lamports: u64) {

@@ -1,0 +1,506 @@
+//! Randomised sequences of LP deposits and withdrawals, trades, collateral moves, price moves,
+//! funding and liquidations on the real runtime. After every step:
+//! - the vault holds exactly LP capital + default fund + traders' collateral, the collateral
+//!   total is the sum over positions, and each market's aggregates are the sums over positions;
+//! - a rejected step changed nothing, and was rejected with one of the errors its inputs allow;
+//! - every close pays exactly what the rules give: collateral + (size·s − entry) − funding −
+//!   fees − premium, recomputed here from the pre-trade state with keel-math.
+//!
+//! At the end every position is closed and every LP leaves: positions, open interest and trader
+//! collateral drain to zero; what remains is the default fund and the capital of the dead
+//! shares, by design.
+//!
+//! `KEEL_RANDOM_SEQUENCES` (default 2,000, split over four test threads) and
+//! `KEEL_RANDOM_STEPS` (default 24) size the run; the seed of a failing sequence is printed.
+
+use anchor_lang::prelude::Pubkey;
+use keel_math::d8x::{Exposure, quote};
+use keel_math::{Fix, Rounding};
+use keel_tests::fixture::{E6, E9, PerpFixture, default_params};
+use keel_tests::{TestContext, TxError, User, perp};
+use perp_amm::errors::PerpError;
+use perp_amm::state::{MarketParams, Pool, Position, PushOracle};
+
+/// SplitMix64: small, fast and reproducible.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+const PRICES: [f64; 3] = [100.0, 2_000.0, 1.0];
+
+fn params() -> MarketParams {
+    MarketParams {
+        half_spread_e9: E9 / 2_000,
+        sigma_e9: 30_000_000,
+        ..default_params()
+    }
+}
+
+/// What the sequences did, to show the run exercised every path.
+#[derive(Default, Debug)]
+struct Stats {
+    ok: std::collections::BTreeMap<&'static str, u64>,
+    rejected: std::collections::BTreeMap<&'static str, u64>,
+    closes_checked: u64,
+    liquidations: u64,
+}
+
+struct Sequence {
+    stats: Stats,
+    f: PerpFixture,
+    lps: Vec<(User, Pubkey)>,
+    traders: Vec<User>,
+    keeper: User,
+    rng: Rng,
+}
+
+/// Quote native per base native of a push-oracle price, as the program converts it.
+fn native_price(oracle: &PushOracle) -> Fix {
+    let bits =
+        keel_math::wide::mul_div_u128(oracle.price as u128, 1 << 64, 1_000_000, Rounding::Nearest)
+            .unwrap();
+    Fix::from_bits(bits as i128)
+}
+
+fn notional(size: i64, price: Fix, rounding: Rounding) -> i128 {
+    let exact = Fix::from_num(size).checked_mul(price).unwrap();
+    let bits = exact.to_bits();
+    match rounding {
+        Rounding::Down => bits >> 64,
+        _ => (bits >> 64) + ((bits & (u64::MAX as i128)) != 0) as i128,
+    }
+}
+
+/// What closing `pos` pays its owner, from the pool state just before the close (funding is
+/// already accrued to now, so the close accrues nothing).
+fn expected_close_payout(
+    pool: &Pool,
+    index: usize,
+    pos: &Position,
+    oracle: &PushOracle,
+    p: &MarketParams,
+) -> u64 {
+    let s = native_price(oracle);
+    let slot = &pool.markets[index];
+    let size = pos.size;
+    let value = notional(size, s, Rounding::Down);
+    let pnl = value - pos.entry_notional as i128;
+    let index_now = if size > 0 {
+        slot.long_funding_index.fix()
+    } else {
+        slot.short_funding_index.fix()
+    };
+    let funding = notional(
+        size.abs(),
+        index_now - pos.funding_snapshot.fix(),
+        Rounding::Up,
+    )
+    .max(0);
+    let capital = Fix::from_num(
+        (pool.lp_capital as u128 * slot.capital_share_e9 as u128 / E9 as u128) as u64,
+    );
+    let exposure = Exposure {
+        net_position: Fix::from_num(slot.long_oi as i128 - slot.short_oi as i128),
+        locked_value: Fix::from_num(slot.long_entry as i128 - slot.short_entry as i128),
+        capital,
+    };
+    let sigma = Fix::from_bits((((p.sigma_e9 as u128) << 64).div_ceil(E9 as u128)) as i128);
+    let beta = Fix::from_bits((((p.half_spread_e9 as u128) << 64).div_ceil(E9 as u128)) as i128);
+    let q = quote(&exposure, Fix::from_num(-size), s, sigma, beta).unwrap();
+    let premium_fix = q.flattening.map_or(Fix::ZERO, |l| l.premium) + q.main.premium;
+    let premium = premium_fix.ceil().to_num::<i128>();
+    let traded = notional(size.abs(), s, Rounding::Up) as u128;
+    let spread = (traded * p.half_spread_e9 as u128).div_ceil(E9 as u128);
+    let fee = (traded * p.close_fee_bps as u128).div_ceil(10_000);
+    let payout = pos.collateral as i128 + pnl - funding - spread as i128 - fee as i128 - premium;
+    payout.max(0) as u64
+}
+
+impl Sequence {
+    async fn new(t: &mut TestContext, id: u64, seed: u64) -> Self {
+        let f = PerpFixture::with_id(t, id, &PRICES, params()).await;
+        let mut lps = vec![];
+        for _ in 0..2 {
+            let u = t.user(1_000_000 * E6).await;
+            let acct = f.lp_account(t, &u).await;
+            lps.push((u, acct));
+        }
+        let mut traders = vec![];
+        for _ in 0..4 {
+            traders.push(t.user(100_000 * E6).await);
+        }
+        let keeper = t.user(0).await;
+        Sequence {
+            stats: Stats::default(),
+            f,
+            lps,
+            traders,
+            keeper,
+            rng: Rng(seed),
+        }
+    }
+
+    fn positions(&self) -> Vec<Pubkey> {
+        let mut v = vec![];
+        for m in 0..PRICES.len() as u8 {
+            for tr in &self.traders {
+                v.push(self.f.position(m, &tr.key()));
+            }
+        }
+        v
+    }
+
+    fn watched(&self) -> Vec<Pubkey> {
+        let mut v = vec![self.f.pool, self.f.vault, self.f.lp_mint, self.keeper.quote];
+        v.extend(self.positions());
+        v.extend(self.traders.iter().map(|t| t.quote));
+        v.extend(self.lps.iter().flat_map(|(u, a)| [u.quote, *a]));
+        v
+    }
+
+    /// Conservation and aggregate consistency.
+    async fn check(&self, t: &mut TestContext) {
+        t.assert_conservation(&self.f.pool, &self.positions()).await;
+        let pool = t.pool(&self.f.pool).await;
+        for m in 0..PRICES.len() {
+            let (mut long, mut short, mut long_entry, mut short_entry) = (0u64, 0u64, 0u64, 0u64);
+            for tr in &self.traders {
+                if let Some(pos) = t.position(&self.f.position(m as u8, &tr.key())).await {
+                    if pos.size > 0 {
+                        long += pos.size as u64;
+                        long_entry += pos.entry_notional as u64;
+                    } else {
+                        short += pos.size.unsigned_abs();
+                        short_entry += pos.entry_notional.unsigned_abs();
+                    }
+                }
+            }
+            let slot = &pool.markets[m];
+            assert_eq!(
+                (slot.long_oi, slot.short_oi),
+                (long, short),
+                "market {m} open interest"
+            );
+            assert_eq!(
+                (slot.long_entry, slot.short_entry),
+                (long_entry, short_entry),
+                "market {m} entries"
+            );
+        }
+    }
+
+    async fn oracle(&self, t: &mut TestContext, m: usize) -> PushOracle {
+        let data = t.account_data(&self.f.markets[m].oracle).await.unwrap();
+        anchor_lang::AccountDeserialize::try_deserialize(&mut &data[..]).unwrap()
+    }
+
+    /// Close `tr`'s position in market `m` and check the payout against the rules.
+    async fn close_checked(
+        &mut self,
+        t: &mut TestContext,
+        tr: usize,
+        m: usize,
+    ) -> Result<(), TxError> {
+        let trader = &self.traders[tr];
+        let pos_key = self.f.position(m as u8, &trader.key());
+        let Some(pos) = t.position(&pos_key).await else {
+            return Ok(());
+        };
+        // accrue funding first so the close itself accrues nothing
+        self.f.update_funding(t, m as u8).await.unwrap();
+        let pos = t.position(&pos_key).await.unwrap_or(pos);
+        let pool = t.pool(&self.f.pool).await;
+        let oracle = self.oracle(t, m).await;
+        let expected = expected_close_payout(&pool, m, &pos, &oracle, &params());
+        let before = t.balance(&trader.quote).await;
+        let r = self.f.close(t, trader, m as u8, pos.size > 0).await;
+        if r.is_ok() {
+            let paid = t.balance(&trader.quote).await - before;
+            let pool_after = t.pool(&self.f.pool).await;
+            // the pool pays profits from LP capital then the default fund; never more than the rules
+            if pool_after.lp_capital > 0 || pool_after.default_fund > 0 {
+                assert_eq!(
+                    paid, expected,
+                    "close payout differs from the rules: size {} entry {} collateral {}",
+                    pos.size, pos.entry_notional, pos.collateral
+                );
+            } else {
+                assert!(paid <= expected);
+            }
+            self.stats.closes_checked += 1;
+        }
+        r
+    }
+
+    /// One random step; returns the result and the errors it was allowed to fail with.
+    async fn step(
+        &mut self,
+        t: &mut TestContext,
+    ) -> (&'static str, Result<(), TxError>, Vec<PerpError>) {
+        use PerpError::*;
+        let m = self.rng.below(PRICES.len() as u64) as usize;
+        let tr = self.rng.below(self.traders.len() as u64) as usize;
+        let lp = self.rng.below(self.lps.len() as u64) as usize;
+        let scale = (1_000.0 / PRICES[m]).max(1.0) as u64; // base units per ~1,000 quote
+        let kind = self.rng.below(100);
+        let label = match kind {
+            0..=11 => "deposit",
+            12..=19 => "withdraw",
+            20..=44 => "open/increase",
+            45..=54 => "decrease",
+            55..=64 => "close",
+            65..=69 => "collateral",
+            70..=89 => "price+funding",
+            _ => "liquidation sweep",
+        };
+        let (r, allowed) = match kind {
+            0..=11 => {
+                let amount = (1 + self.rng.below(50_000)) * E6;
+                let (u, a) = &self.lps[lp];
+                (self.f.deposit(t, u, a, amount).await, vec![])
+            }
+            12..=19 => {
+                let (u, a) = &self.lps[lp];
+                let shares = t.balance(a).await;
+                let take = shares / (1 + self.rng.below(4)) + self.rng.below(2);
+                (
+                    self.f.withdraw(t, u, a, take).await,
+                    vec![ZeroAmount, CapitalReserved, InsufficientShares],
+                )
+            }
+            20..=44 => {
+                let trader = &self.traders[tr];
+                let long = self.rng.chance(50);
+                let size = ((1 + self.rng.below(20 * scale)) * E6 / 10) as i64;
+                let size = if long { size } else { -size };
+                // leverage 2x–19x on the notional, so some positions do get liquidated
+                let notional = (size.unsigned_abs() as f64 * PRICES[m]) as u64;
+                let collateral = (notional / (2 + self.rng.below(18))).max(10 * E6);
+                let pos = t.position(&self.f.position(m as u8, &trader.key())).await;
+                let allowed = vec![
+                    MaxLeverage,
+                    DefaultProbabilityCap,
+                    OpenInterestCap,
+                    DustPosition,
+                    InvalidSize,
+                ];
+                match pos {
+                    None => (
+                        self.f.open(t, trader, m as u8, size, collateral).await,
+                        allowed,
+                    ),
+                    Some(p) => {
+                        let size = if p.size > 0 { size.abs() } else { -size.abs() };
+                        (
+                            self.f
+                                .increase(t, trader, m as u8, size, collateral / 4)
+                                .await,
+                            allowed,
+                        )
+                    }
+                }
+            }
+            45..=54 => {
+                let trader = &self.traders[tr];
+                match t.position(&self.f.position(m as u8, &trader.key())).await {
+                    Some(p) if p.size != 0 => {
+                        let cut = 1 + self.rng.below(p.size.unsigned_abs());
+                        (
+                            self.f.decrease(t, trader, m as u8, cut, p.size > 0).await,
+                            vec![InvalidSize, DustPosition, BelowMaintenanceMargin],
+                        )
+                    }
+                    _ => (Ok(()), vec![]),
+                }
+            }
+            55..=64 => (self.close_checked(t, tr, m).await, vec![]),
+            65..=69 => {
+                let trader = &self.traders[tr];
+                if t.position(&self.f.position(m as u8, &trader.key()))
+                    .await
+                    .is_none()
+                {
+                    return (label, Ok(()), vec![]);
+                }
+                if self.rng.chance(50) {
+                    (
+                        self.f
+                            .add_collateral(t, trader, m as u8, (1 + self.rng.below(500)) * E6)
+                            .await,
+                        vec![],
+                    )
+                } else {
+                    let amount = (1 + self.rng.below(500)) * E6;
+                    (
+                        self.f.remove_collateral(t, trader, m as u8, amount).await,
+                        vec![InsufficientCollateral, MaxLeverage],
+                    )
+                }
+            }
+            70..=89 => {
+                // time passes and prices move up to ±8 %; funding accrues
+                t.advance(self.rng.below(6 * 3_600) as i64);
+                for i in 0..PRICES.len() {
+                    let o = self.oracle(t, i).await;
+                    let factor = 0.92 + 0.16 * (self.rng.below(10_001) as f64 / 10_000.0);
+                    let p = (o.price as f64 / 1e6 * factor).max(PRICES[i] / 4.0);
+                    self.f.set_price(t, i as u8, p, 0.0).await;
+                }
+                (self.f.update_funding(t, m as u8).await, vec![])
+            }
+            _ => {
+                // the keeper tries every position of every market; only liquidatable ones go
+                for (i, m) in
+                    (0..self.traders.len()).flat_map(|i| (0..PRICES.len()).map(move |m| (i, m)))
+                {
+                    let owner = &self.traders[i];
+                    if t.position(&self.f.position(m as u8, &owner.key()))
+                        .await
+                        .is_some()
+                    {
+                        let r = self.f.liquidate(t, &self.keeper, m as u8, owner).await;
+                        self.stats.liquidations += r.is_ok() as u64;
+                        if let Err(e) = r {
+                            assert_eq!(
+                                e.code(),
+                                Some(perp(NotLiquidatable)),
+                                "liquidation failed: {e:?}"
+                            );
+                        }
+                    }
+                }
+                (Ok(()), vec![])
+            }
+        };
+        (label, r, allowed)
+    }
+
+    /// Close everything and let every LP leave; check that it all drains.
+    async fn drain(&mut self, t: &mut TestContext) {
+        self.f.refresh_prices(t).await;
+        for tr in 0..self.traders.len() {
+            for m in 0..PRICES.len() {
+                self.close_checked(t, tr, m).await.unwrap();
+            }
+        }
+        for (u, a) in &self.lps {
+            let shares = t.balance(a).await;
+            if shares > 0 {
+                self.f.withdraw(t, u, a, shares).await.unwrap();
+            }
+        }
+        self.check(t).await;
+        let pool = t.pool(&self.f.pool).await;
+        assert_eq!(pool.total_collateral, 0);
+        assert_eq!(
+            t.lp_supply(&self.f.lp_mint).await,
+            0,
+            "every LP share burned"
+        );
+        for slot in &pool.markets[..PRICES.len()] {
+            assert_eq!(
+                (
+                    slot.long_oi,
+                    slot.short_oi,
+                    slot.long_entry,
+                    slot.short_entry
+                ),
+                (0, 0, 0, 0)
+            );
+        }
+        // what stays: the default fund and the dead shares' capital
+        let vault = t.balance(&self.f.vault).await;
+        assert_eq!(vault, pool.lp_capital + pool.default_fund);
+    }
+}
+
+async fn run(thread: u64, sequences: u64) {
+    let steps = env("KEEL_RANDOM_STEPS", 24);
+    let mut t = TestContext::new().await;
+    let mut total = Stats::default();
+    for i in 0..sequences {
+        let seed = 0x5eed_0000 + thread * 1_000_000 + i;
+        let mut s = Sequence::new(&mut t, thread * 1_000_000 + i, seed).await;
+        for step in 0..steps {
+            let keys = s.watched();
+            let before = t.snapshot(&keys).await;
+            let (label, result, allowed) = s.step(&mut t).await;
+            *if result.is_ok() {
+                s.stats.ok.entry(label)
+            } else {
+                s.stats.rejected.entry(label)
+            }
+            .or_default() += 1;
+            if let Err(e) = result {
+                let ok = e
+                    .code()
+                    .is_some_and(|c| allowed.iter().any(|a| perp(*a) == c));
+                assert!(
+                    ok,
+                    "seed {seed:#x} step {step}: unexpected rejection {e:?} (allowed {allowed:?})"
+                );
+                assert!(
+                    before == t.snapshot(&keys).await,
+                    "seed {seed:#x} step {step}: a rejected step changed state"
+                );
+            }
+            s.check(&mut t).await;
+        }
+        s.drain(&mut t).await;
+        for (k, v) in std::mem::take(&mut s.stats.ok) {
+            *total.ok.entry(k).or_default() += v;
+        }
+        for (k, v) in std::mem::take(&mut s.stats.rejected) {
+            *total.rejected.entry(k).or_default() += v;
+        }
+        total.closes_checked += s.stats.closes_checked;
+        total.liquidations += s.stats.liquidations;
+    }
+    println!("thread {thread}: {sequences} sequences × {steps} steps: {total:?}");
+    assert!(total.closes_checked > 0 && total.ok.get("open/increase").copied().unwrap_or(0) > 0);
+}
+
+fn share() -> u64 {
+    env("KEEL_RANDOM_SEQUENCES", 2_000).div_ceil(4)
+}
+
+#[tokio::test]
+async fn random_sequences_conserve_money_0() {
+    run(0, share()).await;
+}
+
+#[tokio::test]
+async fn random_sequences_conserve_money_1() {
+    run(1, share()).await;
+}
+
+#[tokio::test]
+async fn random_sequences_conserve_money_2() {
+    run(2, share()).await;
+}
+
+#[tokio::test]
+async fn random_sequences_conserve_money_3() {
+    run(3, share()).await;
+}
