@@ -97,6 +97,9 @@ pub struct TestContext {
 impl TestContext {
     pub async fn new() -> Self {
         let mut pt = ProgramTest::new("perp_amm", perp_amm::ID, processor!(perp_amm_entry));
+        // program-test installs a logger that prints every instruction at DEBUG; replace it so
+        // test output stays readable unless the caller asks for more with RUST_LOG
+        agave_logger::setup_with_default("error");
         pt.prefer_bpf(false);
         let ctx = pt.start_with_context().await;
         let mut t = TestContext {
@@ -112,7 +115,7 @@ impl TestContext {
         let mint_authority = t.mint_authority.pubkey();
         t.quote_mint = t.create_mint(&mint_authority, QUOTE_DECIMALS).await;
         for kp in [t.admin.pubkey(), t.oracle_authority.pubkey()] {
-            t.airdrop(&kp, 10_000_000_000).await;
+            t.airdrop(&kp, 1_000_000_000_000).await; // 1,000 SOL: many pools per bank in the random test
         }
         t
     }
