@@ -38,6 +38,8 @@ pub struct MarketFixture {
     pub index: u8,
     pub oracle: Pubkey,
     pub feed_id: [u8; 32],
+    /// Decimal exponent of the push oracle's prices.
+    pub expo: i32,
 }
 
 pub struct PerpFixture {
@@ -51,10 +53,6 @@ pub struct PerpFixture {
 /// a price of 100.0 is 100 quote native per base native.
 pub const PRICE_EXPO: i32 = -6;
 pub const BASE_DECIMALS: u8 = 6;
-
-pub fn price(v: f64) -> i64 {
-    (v * 1e6).round() as i64
-}
 
 impl PerpFixture {
     /// A pool with one market per entry of `prices` (whole quote per base), default parameters.
@@ -104,6 +102,19 @@ impl PerpFixture {
         initial_price: f64,
         params: MarketParams,
     ) -> u8 {
+        self.add_market_with(t, initial_price, params, BASE_DECIMALS, PRICE_EXPO)
+            .await
+    }
+
+    /// A market with its own base decimals and push-oracle exponent.
+    pub async fn add_market_with(
+        &mut self,
+        t: &mut TestContext,
+        initial_price: f64,
+        params: MarketParams,
+        base_decimals: u8,
+        expo: i32,
+    ) -> u8 {
         let index = self.markets.len() as u8;
         // feed ids only need to be unique per pool (the push-oracle PDA includes the pool)
         let mut feed_id = [0u8; 32];
@@ -115,7 +126,7 @@ impl PerpFixture {
                 &oracle_auth.pubkey(),
                 &self.pool,
                 feed_id,
-                PRICE_EXPO,
+                expo,
             )],
             &[&oracle_auth],
         )
@@ -127,6 +138,7 @@ impl PerpFixture {
             index,
             oracle,
             feed_id,
+            expo,
         };
         self.markets.push(m);
         self.set_price(t, index, initial_price, 0.0).await;
@@ -135,7 +147,7 @@ impl PerpFixture {
         symbol[4] = b'0' + index % 10;
         let args = AddMarketArgs {
             symbol,
-            base_decimals: BASE_DECIMALS,
+            base_decimals,
             oracle_kind: OracleKind::Push,
             feed_id,
             params,
@@ -159,9 +171,10 @@ impl PerpFixture {
     /// Publish a price (whole quote per base) with a confidence interval, stamped now.
     pub async fn set_price(&self, t: &mut TestContext, market: u8, value: f64, conf: f64) {
         let m = &self.markets[market as usize];
+        let scale = 10f64.powi(-m.expo);
         let args = PushPriceArgs {
-            price: price(value),
-            conf: (conf * 1e6).round() as u64,
+            price: (value * scale).round() as i64,
+            conf: (conf * scale).round() as u64,
             publish_time: t.now,
         };
         let oracle_auth = t.oracle_authority.insecure_clone();
@@ -184,11 +197,12 @@ impl PerpFixture {
             let data = t.account_data(&self.markets[m].oracle).await.unwrap();
             let oracle: perp_amm::state::PushOracle =
                 anchor_lang::AccountDeserialize::try_deserialize(&mut &data[..]).unwrap();
+            let scale = 10f64.powi(-self.markets[m].expo);
             self.set_price(
                 t,
                 m as u8,
-                oracle.price as f64 / 1e6,
-                oracle.conf as f64 / 1e6,
+                oracle.price as f64 / scale,
+                oracle.conf as f64 / scale,
             )
             .await;
         }

@@ -6,6 +6,7 @@
 
 pub mod fixture;
 pub mod ix;
+pub mod markets;
 
 use anchor_lang::prelude::{AccountInfo, Clock, Pubkey};
 use anchor_lang::solana_program::{program_pack::Pack, system_instruction};

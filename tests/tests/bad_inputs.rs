@@ -546,6 +546,16 @@ async fn deposit_bad_inputs() {
         anchor(AnchorError::ConstraintTokenOwner),
         w.t.send(&[wrong], &[&lp]).await
     );
+    // a vault that is not the pool's
+    let mut wrong = dep(100 * E6, 0, &oracles);
+    wrong.accounts[2].pubkey = second_quote;
+    rejects!(
+        w,
+        perp(PerpError::WrongVault),
+        w.t.send(&[wrong], &[&lp]).await
+    );
+    // more than the LP holds: the SPL Token program refuses the transfer (InsufficientFunds)
+    rejects!(w, 1, w.t.send(&[dep(u64::MAX, 0, &oracles)], &[&lp]).await);
     // paused
     let admin = w.t.admin.insecure_clone();
     w.t.send(
@@ -558,6 +568,16 @@ async fn deposit_bad_inputs() {
         w,
         perp(PerpError::Paused),
         w.t.send(&[dep(100 * E6, 0, &oracles)], &[&lp]).await
+    );
+    let lp_quote = w.lp.quote;
+    rejects!(
+        w,
+        perp(PerpError::Paused),
+        w.t.send(
+            &[ix::fund_default_fund(&lp.pubkey(), &pool, &lp_quote, E6)],
+            &[&lp]
+        )
+        .await
     );
 }
 
