@@ -320,3 +320,70 @@ async fn operator_pauses_and_transfers_authority() {
         keel_tests::perp(perp_amm::errors::PerpError::Unauthorized),
     );
 }
+
+#[tokio::test]
+async fn margin_withdrawals_ignore_unrealised_profit() {
+    let mut t = TestContext::new().await;
+    let f = PerpFixture::new(&mut t, &[100.0]).await;
+    let lp = t.user(100_000 * E6).await;
+    let lp_acct = f.lp_account(&mut t, &lp).await;
+    f.deposit(&mut t, &lp, &lp_acct, 100_000 * E6)
+        .await
+        .unwrap();
+    let trader = t.user(1_000 * E6).await;
+    let pos_key = f.position(0, &trader.key());
+    f.open(&mut t, &trader, 0, 10 * E6 as i64, 100 * E6)
+        .await
+        .unwrap(); // 99 left after the fee
+    // +200 unrealised at 120; the initial margin at 20x is 1,200/20 = 60
+    f.set_price(&mut t, 0, 120.0, 0.0).await;
+    let before = t.snapshot(&[f.pool, f.vault, pos_key, trader.quote]).await;
+    let r = f.remove_collateral(&mut t, &trader, 0, 90 * E6).await;
+    keel_tests::assert_code(
+        r,
+        keel_tests::perp(perp_amm::errors::PerpError::MaxLeverage),
+    );
+    assert_eq!(
+        before,
+        t.snapshot(&[f.pool, f.vault, pos_key, trader.quote]).await
+    );
+    // against realised money only: 99 − 38 = 61 ≥ 60 is fine, 99 − 40 = 59 is not
+    f.remove_collateral(&mut t, &trader, 0, 38 * E6)
+        .await
+        .unwrap();
+    let r = f.remove_collateral(&mut t, &trader, 0, 2 * E6).await;
+    keel_tests::assert_code(
+        r,
+        keel_tests::perp(perp_amm::errors::PerpError::MaxLeverage),
+    );
+    t.assert_conservation(&f.pool, &[pos_key]).await;
+}
+
+#[tokio::test]
+async fn an_idle_market_with_a_paused_oracle_does_not_block_lps() {
+    let mut t = TestContext::new().await;
+    // market 1 stands for an RWA market whose oracle stops over the weekend
+    let f = PerpFixture::new(&mut t, &[100.0, 1.08]).await;
+    let lp = t.user(100_000 * E6).await;
+    let lp_acct = f.lp_account(&mut t, &lp).await;
+    f.deposit(&mut t, &lp, &lp_acct, 50_000 * E6).await.unwrap();
+    let trader = t.user(1_000 * E6).await;
+    f.open(&mut t, &trader, 0, 10 * E6 as i64, 100 * E6)
+        .await
+        .unwrap();
+    t.advance(3_600);
+    f.set_price(&mut t, 0, 101.0, 0.0).await; // only market 0 keeps publishing
+    f.deposit(&mut t, &lp, &lp_acct, 1_000 * E6).await.unwrap();
+    // once market 1 has open interest its price matters again
+    f.set_price(&mut t, 1, 1.08, 0.0).await;
+    f.open(&mut t, &trader, 1, 1_000 * E6 as i64, 100 * E6)
+        .await
+        .unwrap();
+    t.advance(3_600);
+    f.set_price(&mut t, 0, 101.0, 0.0).await;
+    let r = f.deposit(&mut t, &lp, &lp_acct, 1_000 * E6).await;
+    keel_tests::assert_code(
+        r,
+        keel_tests::perp(perp_amm::errors::PerpError::StaleOracle),
+    );
+}

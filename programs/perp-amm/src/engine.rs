@@ -441,6 +441,29 @@ pub fn check_initial_margin(
     Ok(())
 }
 
+/// Initial margin for taking margin out: like [`check_initial_margin`], but unrealised profit
+/// does not count (losses do), so margin can only be withdrawn against realised money.
+pub fn check_withdrawal_margin(
+    slot: &MarketSlot,
+    pos: &Position,
+    params: &MarketParams,
+    price: Fix,
+) -> Result<()> {
+    let value = notional(pos.size as i128, price, Rounding::Down)?;
+    let pnl = (value - pos.entry_notional as i128).min(0);
+    let eq = pos.collateral as i128 + pnl - funding_owed(slot, pos)? as i128;
+    let need = position_notional(pos, price)? as i128;
+    require!(
+        eq > 0
+            && eq
+                .checked_mul(params.max_leverage as i128)
+                .ok_or_else(overflow)?
+                >= need,
+        PerpError::MaxLeverage
+    );
+    Ok(())
+}
+
 /// Equity below maintenance margin (the liquidation test).
 pub fn below_maintenance(
     slot: &MarketSlot,

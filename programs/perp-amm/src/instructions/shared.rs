@@ -126,7 +126,9 @@ pub fn burn_shares<'info>(
 }
 
 /// Prices of every active market for pool-wide valuation: `oracles` must hold one account per
-/// active slot, in slot order. Risk-increasing validity applies (LP actions need fresh prices).
+/// active slot, in slot order. Markets with open interest need a fresh, tight price; markets
+/// without any are not priced (their account is still checked), so an idle market whose oracle
+/// has paused (FX, gold and oil over the weekend) does not block LP actions.
 pub fn load_pool_prices(
     pool: &Pool,
     pool_key: &Pubkey,
@@ -143,6 +145,9 @@ pub fn load_pool_prices(
             .next()
             .ok_or_else(|| error!(PerpError::MarketAccountsMismatch))?;
         require_keys_eq!(*info.key, slot.oracle, PerpError::MarketAccountsMismatch);
+        if slot.long_oi == 0 && slot.short_oi == 0 {
+            continue;
+        }
         prices[i] = Some(load_price(
             info,
             &slot.oracle_spec(),

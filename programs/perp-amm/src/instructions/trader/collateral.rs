@@ -1,6 +1,6 @@
 use anchor_lang::prelude::*;
 
-use crate::engine::{check_initial_margin, settle_funding};
+use crate::engine::{check_withdrawal_margin, settle_funding};
 use crate::errors::PerpError;
 use crate::events::CollateralEvent;
 use crate::instructions::shared::{PoolSeeds, transfer_in, transfer_out};
@@ -43,7 +43,7 @@ pub fn handle_add_collateral(ctx: Context<Trade>, amount: u64) -> Result<()> {
 }
 
 /// Take margin out: funding is settled first, and the position must still meet the initial
-/// margin (max leverage) at a fresh price.
+/// margin (max leverage) at a fresh price without counting unrealised profit.
 pub fn handle_remove_collateral(ctx: Context<Trade>, amount: u64) -> Result<()> {
     require!(amount > 0, PerpError::ZeroAmount);
     let now = Clock::get()?.unix_timestamp;
@@ -82,7 +82,7 @@ pub fn handle_remove_collateral(ctx: Context<Trade>, amount: u64) -> Result<()> 
         position.collateral -= amount;
         pool.total_collateral -= amount;
         if position.size != 0 {
-            check_initial_margin(
+            check_withdrawal_margin(
                 pool.slot(market.index)?,
                 position,
                 &market.params,
