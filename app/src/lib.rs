@@ -1,6 +1,7 @@
 //! The Keel app: command-line client, calculator and studies for the Keel protocol suite.
 
 pub mod calc;
+pub mod client;
 
 use clap::{Parser, Subcommand};
 

@@ -5,8 +5,9 @@
 //! `ix::*` has one client helper per instruction that derives the PDAs itself.
 
 pub mod fixture;
-pub mod ix;
-pub mod markets;
+
+pub use keel::client::markets;
+pub use keel::client::perp as ix;
 
 use anchor_lang::prelude::{AccountInfo, Clock, Pubkey};
 use anchor_lang::solana_program::{program_pack::Pack, system_instruction};

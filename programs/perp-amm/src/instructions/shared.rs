@@ -134,8 +134,9 @@ pub fn load_pool_prices(
     pool_key: &Pubkey,
     oracles: &[AccountInfo],
     now: i64,
-) -> Result<[Option<OraclePrice>; MAX_MARKETS]> {
-    let mut prices = [None; MAX_MARKETS];
+) -> Result<Vec<Option<OraclePrice>>> {
+    // on the heap: 32 prices are ~1.5 KB, and SBF stack frames are limited to 4 KB
+    let mut prices = vec![None; MAX_MARKETS];
     let mut next = oracles.iter();
     for (i, slot) in pool.markets.iter().enumerate() {
         if slot.active == 0 {

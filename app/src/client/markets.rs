@@ -1,6 +1,5 @@
 //! The default market set: five crypto and five real-world-asset perps, with parameters a
-//! conservative operator would start from. The client library (issue #7) takes these over for
-//! migrations and the sandbox.
+//! conservative operator would start from (migrations and the sandbox build on it).
 //!
 //! How the numbers are chosen:
 //! - σ is the stdev of the daily log return (the pricing horizon is one day), rounded up from

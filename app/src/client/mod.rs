@@ -1,0 +1,5 @@
+//! Client library: instruction builders, PDAs and presets shared by the CLI, the tests and the
+//! compute-unit benchmark.
+
+pub mod markets;
+pub mod perp;
