@@ -29,6 +29,15 @@ const START: i64 = 1_767_225_600;
 
 type Instruction = anchor_lang::solana_program::instruction::Instruction;
 
+/// Deterministic keypairs: PDA bump searches cost ~1.5k CU per attempt, so random keys would
+/// make every run's figures differ; fixed keys make the table reproducible.
+fn key(n: &mut u8) -> Keypair {
+    *n += 1;
+    let mut secret = [0x5eu8; 32];
+    secret[0] = *n;
+    Keypair::new_from_array(secret)
+}
+
 /// ComputeBudgetInstruction::SetComputeUnitLimit.
 fn compute_limit(units: u32) -> Instruction {
     let mut data = vec![2u8];
@@ -54,6 +63,7 @@ struct Bench {
     now: i64,
     rows: Vec<Row>,
     failures: Vec<String>,
+    keys: u8,
 }
 
 fn params() -> MarketParams {
@@ -81,12 +91,13 @@ impl Bench {
     fn new(so: &[u8]) -> Self {
         let mut svm = litesvm::LiteSVM::new();
         svm.add_program(perp_amm::ID, so).expect("load perp_amm.so");
-        let payer = Keypair::new();
-        let (admin, oracle_auth, mint_auth) = (Keypair::new(), Keypair::new(), Keypair::new());
+        let mut keys = 0u8;
+        let payer = key(&mut keys);
+        let (admin, oracle_auth, mint_auth) = (key(&mut keys), key(&mut keys), key(&mut keys));
         for k in [&payer, &admin, &oracle_auth, &mint_auth] {
             svm.airdrop(&k.pubkey(), 10_000 * E9).expect("airdrop");
         }
-        let mut b = Bench { svm, payer, admin, oracle_auth, mint_auth, mint: Pubkey::default(), now: START, rows: vec![], failures: vec![] };
+        let mut b = Bench { svm, payer, admin, oracle_auth, mint_auth, mint: Pubkey::default(), now: START, rows: vec![], failures: vec![], keys };
         b.set_time(START);
         b.mint = b.create_mint(6);
         b
@@ -145,7 +156,7 @@ impl Bench {
     }
 
     fn create_mint(&mut self, decimals: u8) -> Pubkey {
-        let mint = Keypair::new();
+        let mint = key(&mut self.keys);
         let rent = self.svm.minimum_balance_for_rent_exemption(spl_token::state::Mint::LEN);
         let ixs = [
             system_instruction::create_account(&self.payer.pubkey(), &mint.pubkey(), rent, spl_token::state::Mint::LEN as u64, &spl_token::ID),
@@ -156,7 +167,7 @@ impl Bench {
     }
 
     fn token_account(&mut self, mint: &Pubkey, owner: &Pubkey) -> Pubkey {
-        let acct = Keypair::new();
+        let acct = key(&mut self.keys);
         let rent = self.svm.minimum_balance_for_rent_exemption(spl_token::state::Account::LEN);
         let ixs = [
             system_instruction::create_account(&self.payer.pubkey(), &acct.pubkey(), rent, spl_token::state::Account::LEN as u64, &spl_token::ID),
@@ -167,7 +178,7 @@ impl Bench {
     }
 
     fn user(&mut self, quote: u64) -> (Keypair, Pubkey) {
-        let kp = Keypair::new();
+        let kp = key(&mut self.keys);
         self.svm.airdrop(&kp.pubkey(), 10 * E9).expect("airdrop");
         let mint = self.mint;
         let acct = self.token_account(&mint, &kp.pubkey());
@@ -316,7 +327,7 @@ fn kernels(so: &[u8]) -> Vec<(String, Vec<u64>, Vec<u64>)> {
     use math_bench::Kernel as K;
     let mut svm = litesvm::LiteSVM::new();
     svm.add_program(math_bench::ID, so).expect("load math_bench.so");
-    let payer = Keypair::new();
+    let payer = key(&mut 200);
     svm.airdrop(&payer.pubkey(), 1_000 * E9).unwrap();
     let mut run = |kernel: K, args: Vec<i128>| -> u64 {
         let mut cu = [0u64; 2];

@@ -127,13 +127,14 @@ mod tests {
     }
 
     #[test]
-    fn notional_rounds_by_sign() {
+    fn notional_rounds_by_sign() -> Result<()> {
         let p = Fix::from_num(1) / 3; // 0.333…
-        assert_eq!(notional(10, p, Rounding::Down).unwrap(), 3);
-        assert_eq!(notional(10, p, Rounding::Up).unwrap(), 4);
-        assert_eq!(notional(-10, p, Rounding::Down).unwrap(), -4);
-        assert_eq!(notional(-10, p, Rounding::Up).unwrap(), -3);
+        assert_eq!(notional(10, p, Rounding::Down)?, 3);
+        assert_eq!(notional(10, p, Rounding::Up)?, 4);
+        assert_eq!(notional(-10, p, Rounding::Down)?, -4);
+        assert_eq!(notional(-10, p, Rounding::Up)?, -3);
         assert_eq!(to_int(Fix::from_num(-2.5), Rounding::Down), -3);
         assert_eq!(to_int(Fix::from_num(-2.5), Rounding::Up), -2);
+        Ok(())
     }
 }

@@ -229,8 +229,8 @@ mod tests {
     }
 
     #[test]
-    fn parses_full_updates_only() {
-        let raw = parse_price_update_v2(&price_update(1, 6_500_012_345_678, -8)).unwrap();
+    fn parses_full_updates_only() -> Result<()> {
+        let raw = parse_price_update_v2(&price_update(1, 6_500_012_345_678, -8))?;
         assert_eq!(
             (raw.price, raw.conf, raw.expo, raw.publish_time),
             (6_500_012_345_678, 12, -8, 1_700_000_000)
@@ -240,12 +240,14 @@ mod tests {
         let mut wrong = price_update(1, 1, -8);
         wrong[0] ^= 1;
         assert!(parse_price_update_v2(&wrong).is_err());
+        Ok(())
     }
 
     #[test]
-    fn decimal_scaling() {
-        assert_eq!(scale_pow10(12345, 2).unwrap(), Fix::from_num(1_234_500));
-        let hundredth = scale_pow10(12345, -2).unwrap();
+    fn decimal_scaling() -> Result<()> {
+        assert_eq!(scale_pow10(12345, 2)?, Fix::from_num(1_234_500));
+        let hundredth = scale_pow10(12345, -2)?;
         assert!((hundredth - Fix::from_num(12345) / 100).abs() <= Fix::DELTA);
+        Ok(())
     }
 }

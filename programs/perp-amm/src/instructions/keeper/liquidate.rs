@@ -5,9 +5,9 @@ use crate::constants::POSITION_SEED;
 use crate::engine::{Pricing, below_maintenance, bps_or_zero, fill, position_notional};
 use crate::errors::PerpError;
 use crate::events::LiquidationEvent;
-use crate::instructions::shared::{PoolSeeds, transfer_out};
-use crate::instructions::trader::check_slot;
-use crate::state::{Market, OracleUse, Pool, Position, load_price, pause};
+use crate::instructions::shared::transfer_out;
+use crate::instructions::trader::market_context;
+use crate::state::{Market, OracleUse, Pool, Position, pause};
 
 #[derive(Accounts)]
 pub struct Liquidate<'info> {
@@ -49,20 +49,15 @@ pub fn handle_liquidate(ctx: Context<Liquidate>) -> Result<()> {
     let a = &mut *ctx.accounts;
     let pool_key = a.pool.key();
     let market = &a.market;
-    let (price, seeds) = {
-        let pool = a.pool.load()?;
-        pool.require_not_paused(pause::LIQUIDATE)?;
-        check_slot(&pool, market)?;
-        let price = load_price(
-            &a.oracle,
-            &market.oracle_spec(),
-            &pool_key,
-            pool.quote_decimals,
-            now,
-            OracleUse::RiskIncreasing,
-        )?;
-        (price, PoolSeeds::of(&pool))
-    };
+    let mc = market_context(
+        &a.pool,
+        market,
+        &a.oracle,
+        pause::LIQUIDATE,
+        OracleUse::RiskIncreasing,
+        now,
+    )?;
+    let (price, seeds) = (mc.price, mc.seeds);
     let (reward, returned, event) = {
         let position = &mut a.position;
         let mut pool = a.pool.load_mut()?;

@@ -31,6 +31,41 @@ pub struct Trade<'info> {
     pub token_program: Program<'info, Token>,
 }
 
+/// What every market action starts with: its instruction group is not paused, the market sits
+/// in the slot its index names, and its price is valid for `usage`.
+pub struct MarketContext {
+    pub price: crate::state::OraclePrice,
+    pub quote_decimals: u8,
+    pub seeds: crate::instructions::shared::PoolSeeds,
+}
+
+pub fn market_context(
+    pool: &AccountLoader<Pool>,
+    market: &Account<Market>,
+    oracle: &AccountInfo,
+    group: u8,
+    usage: crate::state::OracleUse,
+    now: i64,
+) -> Result<MarketContext> {
+    let pool_key = pool.key();
+    let pool = pool.load()?;
+    pool.require_not_paused(group)?;
+    check_slot(&pool, market)?;
+    let price = crate::state::load_price(
+        oracle,
+        &market.oracle_spec(),
+        &pool_key,
+        pool.quote_decimals,
+        now,
+        usage,
+    )?;
+    Ok(MarketContext {
+        price,
+        quote_decimals: pool.quote_decimals,
+        seeds: crate::instructions::shared::PoolSeeds::of(&pool),
+    })
+}
+
 /// The market must occupy the slot its index names, and be active.
 pub fn check_slot(pool: &Pool, market: &Account<Market>) -> Result<()> {
     let slot = pool.slot(market.index)?;

@@ -4,9 +4,9 @@ use anchor_spl::token::{Token, TokenAccount};
 use crate::constants::POSITION_SEED;
 use crate::engine::{Pricing, fill};
 use crate::errors::PerpError;
-use crate::instructions::shared::{PoolSeeds, transfer_out};
-use crate::instructions::trader::{check_slot, emit_fill};
-use crate::state::{Market, OracleUse, Pool, Position, limit_price, load_price, pause};
+use crate::instructions::shared::transfer_out;
+use crate::instructions::trader::{emit_fill, market_context};
+use crate::state::{Market, OracleUse, Pool, Position, limit_price, pause};
 
 #[derive(Accounts)]
 pub struct ClosePosition<'info> {
@@ -42,24 +42,16 @@ pub fn handle_close_position(ctx: Context<ClosePosition>, price_limit_e9: u64) -
     let a = &mut *ctx.accounts;
     let pool_key = a.pool.key();
     let market = &a.market;
-    let (price, limit, seeds) = {
-        let pool = a.pool.load()?;
-        pool.require_not_paused(pause::CLOSE)?;
-        check_slot(&pool, market)?;
-        let price = load_price(
-            &a.oracle,
-            &market.oracle_spec(),
-            &pool_key,
-            pool.quote_decimals,
-            now,
-            OracleUse::RiskReducing,
-        )?;
-        (
-            price,
-            limit_price(price_limit_e9, market.base_decimals, pool.quote_decimals)?,
-            PoolSeeds::of(&pool),
-        )
-    };
+    let mc = market_context(
+        &a.pool,
+        market,
+        &a.oracle,
+        pause::CLOSE,
+        OracleUse::RiskReducing,
+        now,
+    )?;
+    let limit = limit_price(price_limit_e9, market.base_decimals, mc.quote_decimals)?;
+    let (price, seeds) = (mc.price, mc.seeds);
     let size = -a.position.size;
     let payout = {
         let position = &mut a.position;

@@ -3,9 +3,9 @@ use anchor_lang::prelude::*;
 use crate::engine::{check_withdrawal_margin, settle_funding};
 use crate::errors::PerpError;
 use crate::events::CollateralEvent;
-use crate::instructions::shared::{PoolSeeds, transfer_in, transfer_out};
-use crate::instructions::trader::{Trade, check_slot};
-use crate::state::{OracleUse, load_price, pause};
+use crate::instructions::shared::{transfer_in, transfer_out};
+use crate::instructions::trader::{Trade, check_slot, market_context};
+use crate::state::{OracleUse, pause};
 
 /// Post more margin. Needs no price: it only makes the position safer.
 pub fn handle_add_collateral(ctx: Context<Trade>, amount: u64) -> Result<()> {
@@ -48,22 +48,16 @@ pub fn handle_remove_collateral(ctx: Context<Trade>, amount: u64) -> Result<()> 
     require!(amount > 0, PerpError::ZeroAmount);
     let now = Clock::get()?.unix_timestamp;
     let a = &mut *ctx.accounts;
-    let pool_key = a.pool.key();
     let market = &a.market;
-    let (price, seeds) = {
-        let pool = a.pool.load()?;
-        pool.require_not_paused(pause::OPEN)?;
-        check_slot(&pool, market)?;
-        let price = load_price(
-            &a.oracle,
-            &market.oracle_spec(),
-            &pool_key,
-            pool.quote_decimals,
-            now,
-            OracleUse::RiskIncreasing,
-        )?;
-        (price, PoolSeeds::of(&pool))
-    };
+    let mc = market_context(
+        &a.pool,
+        market,
+        &a.oracle,
+        pause::OPEN,
+        OracleUse::RiskIncreasing,
+        now,
+    )?;
+    let (price, seeds) = (mc.price, mc.seeds);
     {
         let position = &mut a.position;
         let mut pool = a.pool.load_mut()?;

@@ -2,8 +2,8 @@ use anchor_lang::prelude::*;
 
 use crate::engine::{Pricing, below_maintenance, fill};
 use crate::errors::PerpError;
-use crate::instructions::trader::{Trade, check_slot, emit_fill};
-use crate::state::{OracleUse, limit_price, load_price, pause};
+use crate::instructions::trader::{Trade, emit_fill, market_context};
+use crate::state::{OracleUse, limit_price, pause};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
 pub struct DecreasePositionArgs {
@@ -25,27 +25,18 @@ pub fn handle_decrease_position(ctx: Context<Trade>, args: DecreasePositionArgs)
     let now = Clock::get()?.unix_timestamp;
     let pool_key = a.pool.key();
     let market = &a.market;
-    let (price, limit) = {
-        let pool = a.pool.load()?;
-        pool.require_not_paused(pause::CLOSE)?;
-        check_slot(&pool, market)?;
-        let price = load_price(
-            &a.oracle,
-            &market.oracle_spec(),
-            &pool_key,
-            pool.quote_decimals,
-            now,
-            OracleUse::RiskReducing,
-        )?;
-        (
-            price,
-            limit_price(
-                args.price_limit_e9,
-                market.base_decimals,
-                pool.quote_decimals,
-            )?,
-        )
-    };
+    let mc = market_context(
+        &a.pool,
+        market,
+        &a.oracle,
+        pause::CLOSE,
+        OracleUse::RiskReducing,
+        now,
+    )?;
+    let (price, limit) = (
+        mc.price,
+        limit_price(args.price_limit_e9, market.base_decimals, mc.quote_decimals)?,
+    );
     let size = if current > 0 {
         -(args.size as i64)
     } else {

@@ -3,8 +3,8 @@ use anchor_lang::prelude::*;
 use crate::engine::{Pricing, fill};
 use crate::errors::PerpError;
 use crate::instructions::shared::transfer_in;
-use crate::instructions::trader::{Trade, check_after_increase, check_slot, emit_fill};
-use crate::state::{OracleUse, limit_price, load_price, pause};
+use crate::instructions::trader::{Trade, check_after_increase, emit_fill, market_context};
+use crate::state::{OracleUse, limit_price, pause};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
 pub struct IncreasePositionArgs {
@@ -26,27 +26,18 @@ pub fn handle_increase_position(ctx: Context<Trade>, args: IncreasePositionArgs)
     let now = Clock::get()?.unix_timestamp;
     let pool_key = a.pool.key();
     let market = &a.market;
-    let (price, limit) = {
-        let pool = a.pool.load()?;
-        pool.require_not_paused(pause::OPEN)?;
-        check_slot(&pool, market)?;
-        let price = load_price(
-            &a.oracle,
-            &market.oracle_spec(),
-            &pool_key,
-            pool.quote_decimals,
-            now,
-            OracleUse::RiskIncreasing,
-        )?;
-        (
-            price,
-            limit_price(
-                args.price_limit_e9,
-                market.base_decimals,
-                pool.quote_decimals,
-            )?,
-        )
-    };
+    let mc = market_context(
+        &a.pool,
+        market,
+        &a.oracle,
+        pause::OPEN,
+        OracleUse::RiskIncreasing,
+        now,
+    )?;
+    let (price, limit) = (
+        mc.price,
+        limit_price(args.price_limit_e9, market.base_decimals, mc.quote_decimals)?,
+    );
     if args.collateral > 0 {
         transfer_in(
             &a.token_program,

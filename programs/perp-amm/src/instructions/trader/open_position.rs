@@ -5,8 +5,8 @@ use crate::constants::POSITION_SEED;
 use crate::engine::{Pricing, fill};
 use crate::errors::PerpError;
 use crate::instructions::shared::transfer_in;
-use crate::instructions::trader::{check_after_increase, check_slot, emit_fill};
-use crate::state::{Market, OracleUse, Pool, Position, limit_price, load_price, pause};
+use crate::instructions::trader::{check_after_increase, emit_fill, market_context};
+use crate::state::{Market, OracleUse, Pool, Position, limit_price, pause};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
 pub struct OpenPositionArgs {
@@ -51,27 +51,18 @@ pub fn handle_open_position(ctx: Context<OpenPosition>, args: OpenPositionArgs) 
     let a = &mut *ctx.accounts;
     let pool_key = a.pool.key();
     let market = &a.market;
-    let (price, limit) = {
-        let pool = a.pool.load()?;
-        pool.require_not_paused(pause::OPEN)?;
-        check_slot(&pool, market)?;
-        let price = load_price(
-            &a.oracle,
-            &market.oracle_spec(),
-            &pool_key,
-            pool.quote_decimals,
-            now,
-            OracleUse::RiskIncreasing,
-        )?;
-        (
-            price,
-            limit_price(
-                args.price_limit_e9,
-                market.base_decimals,
-                pool.quote_decimals,
-            )?,
-        )
-    };
+    let mc = market_context(
+        &a.pool,
+        market,
+        &a.oracle,
+        pause::OPEN,
+        OracleUse::RiskIncreasing,
+        now,
+    )?;
+    let (price, limit) = (
+        mc.price,
+        limit_price(args.price_limit_e9, market.base_decimals, mc.quote_decimals)?,
+    );
     transfer_in(
         &a.token_program,
         a.owner_quote.to_account_info(),
