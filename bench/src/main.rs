@@ -386,6 +386,10 @@ fn kernels(so: &[u8]) -> Vec<(String, Vec<u64>, Vec<u64>)> {
         vec![],
     );
     row("weighted out_given_in", vec![(K::WeightedOut, vec![1_000_000_000_000, f("0.8"), 1_000_000_000_000, f("0.2"), 10_000_000_000])], vec![]);
+    // profiling primitives (operands > 2^64 so the u128 paths do full work)
+    row("mul_q64 (256-bit product)", vec![(K::MulQ64, vec![f("12345.678"), f("-9.87654321")])], vec![]);
+    row("u128 multiply", vec![(K::MulU128, vec![f("12345.678"), f("9.87654321")])], vec![]);
+    row("64x64 high word, 32-bit limbs", vec![(K::MulHiLimbs, vec![0x9e37_79b9_7f4a_7c15, 0xbf58_476d_1ce4_e5b9])], vec![]);
     for n in [8usize, 16, 32] {
         let mut args = vec![n as i128];
         args.extend((0..n).map(|i| Fix::from_num(1_000_000 * (i as i64 % 5 - 2) + 12_345).to_bits()));

@@ -30,6 +30,25 @@ pub enum Kernel {
     SolNormCdf,
     SolNormInv,
     SolBsDelta,
+    /// Profiling primitives: a Q64.64 product (256-bit intermediate), a plain u128 product
+    /// (`__multi3` on SBF), and the high word of a 64×64 product from 32-bit limbs.
+    MulQ64,
+    MulU128,
+    MulHiLimbs,
+}
+
+/// High 64 bits of a 64×64-bit product from four 32×32 products: what a kernel could use on SBF
+/// instead of a u128 multiply.
+#[inline(never)]
+fn mul_hi_limbs(a: u64, b: u64) -> u64 {
+    let (a1, a0) = (a >> 32, a & 0xffff_ffff);
+    let (b1, b0) = (b >> 32, b & 0xffff_ffff);
+    let p00 = a0 * b0;
+    let p01 = a0 * b1;
+    let p10 = a1 * b0;
+    let p11 = a1 * b1;
+    let mid = (p00 >> 32) + (p01 & 0xffff_ffff) + (p10 & 0xffff_ffff);
+    p11 + (p01 >> 32) + (p10 >> 32) + (mid >> 32)
 }
 
 #[derive(Accounts)]
@@ -82,6 +101,15 @@ pub mod math_bench {
             Kernel::SolSqrt => solmath::fp_sqrt(a(0) as u128).is_ok(),
             Kernel::SolNormCdf => solmath::norm_cdf_poly(a(0)).is_ok(),
             Kernel::SolNormInv => solmath::inverse_norm_cdf(a(0)).is_ok(),
+            Kernel::MulQ64 => {
+                keel_math::wide::mul_q64(a(0), a(1), keel_math::Rounding::Nearest).is_ok()
+            }
+            Kernel::MulU128 => {
+                core::hint::black_box((a(0) as u128).wrapping_mul(a(1) as u128)) != 1
+            }
+            Kernel::MulHiLimbs => {
+                core::hint::black_box(mul_hi_limbs(a(0) as u64, a(1) as u64)) != 1
+            }
             Kernel::SolBsDelta => {
                 solmath::bs_delta(a(0) as u128, a(1) as u128, 0, a(2) as u128, a(3) as u128).is_ok()
             }
