@@ -387,3 +387,36 @@ async fn an_idle_market_with_a_paused_oracle_does_not_block_lps() {
         keel_tests::perp(perp_amm::errors::PerpError::StaleOracle),
     );
 }
+
+#[tokio::test]
+async fn payouts_are_cut_when_the_pool_is_exhausted() {
+    // a small pool behind a trader whose market moves tenfold: the pool pays what it holds
+    let mut t = TestContext::new().await;
+    let f = PerpFixture::new(&mut t, &[100.0]).await;
+    let lp = t.user(1_000 * E6).await;
+    let lp_acct = f.lp_account(&mut t, &lp).await;
+    f.deposit(&mut t, &lp, &lp_acct, 200 * E6).await.unwrap();
+    let trader = t.user(1_000 * E6).await;
+    f.open(&mut t, &trader, 0, E6 as i64, 50 * E6)
+        .await
+        .unwrap();
+    let pos = t.position(&f.position(0, &trader.key())).await.unwrap();
+    let before = t.pool(&f.pool).await;
+    f.set_price(&mut t, 0, 1_000.0, 0.0).await; // +900 of profit against ~200 of capital
+    let balance = t.balance(&trader.quote).await;
+    f.close(&mut t, &trader, 0, true).await.unwrap();
+    let paid = t.balance(&trader.quote).await - balance;
+    let after = t.pool(&f.pool).await;
+    // everything the pool held for LPs and the fund went to the trader, less the close fee,
+    // which the pool then kept: the vault still balances and nothing was created
+    assert_eq!(
+        after.lp_capital + after.default_fund + paid,
+        before.lp_capital + before.default_fund + pos.collateral
+    );
+    assert!(paid < pos.collateral + 900 * E6, "the payout was cut");
+    assert!(
+        after.lp_capital + after.default_fund <= 10 * E6,
+        "the pool is exhausted except the close fee"
+    );
+    t.assert_conservation(&f.pool, &[]).await;
+}
