@@ -389,6 +389,7 @@ fn kernels(so: &[u8]) -> Vec<(String, Vec<u64>, Vec<u64>)> {
     // profiling primitives (operands > 2^64 so the u128 paths do full work)
     row("mul_q64 (256-bit product)", vec![(K::MulQ64, vec![f("12345.678"), f("-9.87654321")])], vec![]);
     row("u128 multiply", vec![(K::MulU128, vec![f("12345.678"), f("9.87654321")])], vec![]);
+    row("harness: reading one argument", vec![(K::ArgOnly, vec![f("2.5")])], vec![]);
     row("64x64 high word, 32-bit limbs", vec![(K::MulHiLimbs, vec![0x9e37_79b9_7f4a_7c15, 0xbf58_476d_1ce4_e5b9])], vec![]);
     for n in [8usize, 16, 32] {
         let mut args = vec![n as i128];
@@ -422,6 +423,9 @@ fn main() {
         println!();
     } else {
         eprintln!("{math_path} not found: skipping the kernel table (bash bench/run.sh builds it)");
+    }
+    if std::env::var_os("KEEL_BENCH_KERNELS_ONLY").is_some() {
+        return;
     }
     let mut b = Bench::new(&so);
     for (i, n) in [1u8, 10, 16, 32].into_iter().enumerate() {

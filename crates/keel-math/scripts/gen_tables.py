@@ -33,62 +33,78 @@ emit("//! Constants and coefficient tables (mpmath, 60 digits, rounded to neares
 emit("#![allow(clippy::unreadable_literal)]")
 emit("")
 
-# ---- exp: e^x = 2^k * 2^(j/64) * e^r, |r| <= ln2/128 -------------------------------------
+# ---- exp: e^x = e^i * e^(j/256) * e^r, x = i + j/256 + r, 0 <= r < 2^-8 ----------------------
 ln2 = mp.log(2)
 emit("/// ln 2 in Q0.112 (u128).")
 emit(f"pub const LN2_Q112: u128 = {q(ln2, 112)};")
-emit("/// ln(2)/64 in Q0.96 (the exp range-reduction step).")
-emit(f"pub const LN2_DIV64_Q96: u128 = {q(ln2 / 64, 96)};")
-emit("/// 64/ln(2) in Q.32 (an approximate multiplier: only picks the reduction index).")
-emit(f"pub const INV_LN2_MUL64_Q32: u128 = {q(64 / ln2, 32)};")
-emit("/// 2^(j/64), j = 0..63, in Q1.63.")
-emit("pub const EXP2_FRAC_Q63: [u64; 64] = [")
-for j in range(64):
-    emit(f"    {q(mp.mpf(2) ** (mp.mpf(j) / 64), 63)},")
+EXP_INT_MIN, EXP_INT_MAX = -96, 47
+emit(f"/// Smallest and largest integer part the exp tables cover.")
+emit(f"pub const EXP_INT_MIN: i64 = {EXP_INT_MIN};")
+emit(f"pub const EXP_INT_MAX: i64 = {EXP_INT_MAX};")
+mants, exps = [], []
+for i in range(EXP_INT_MIN, EXP_INT_MAX + 1):
+    v = mp.exp(i)
+    e = int(mp.floor(mp.log(v, 2)))
+    m = q(v / mp.mpf(2) ** e, 63)
+    if m == 2 ** 64:  # rounding reached 2: renormalise
+        m, e = 2 ** 63, e + 1
+    assert 2 ** 63 <= m < 2 ** 64
+    mants.append(m)
+    exps.append(e)
+emit("/// e^i = EXP_INT_MANT[i − EXP_INT_MIN] · 2^(EXP_INT_EXP[i − EXP_INT_MIN] − 63), mantissa in [2^63, 2^64).")
+emit(f"pub const EXP_INT_MANT: [u64; {len(mants)}] = [")
+for m in mants:
+    emit(f"    {m},")
 emit("];")
-emit("/// Taylor coefficients of e^r, 1/n! for n = 0..=6, in Q.64 (i128); truncation < 3e-20.")
-emit("pub const EXP_POLY_Q64: [i128; 7] = [")
-for n in range(7):
-    emit(f"    {q(1 / mp.factorial(n), 64)},")
+emit(f"pub const EXP_INT_EXP: [i16; {len(exps)}] = [" + ", ".join(str(e) for e in exps) + "];")
+emit("/// e^(j/256), j = 0..255, in Q2.62.")
+emit("pub const EXP_FRAC_Q62: [u64; 256] = [")
+for j in range(256):
+    emit(f"    {q(mp.exp(mp.mpf(j) / 256), 62)},")
 emit("];")
-emit("/// 1/(k+1)! for k = 0..=8, in Q.64: expm1(x) = x·Σ x^k/(k+1)! for |x| < 1/32 (truncation < 2e-20).")
-emit("pub const EXPM1_POLY_Q64: [i128; 9] = [")
-for k in range(9):
+emit("/// 1/n! for n = 2..=6 in Q0.64: e^r − 1 = r + r²·(1/2 + r/6 + … + r⁴/720) for 0 ≤ r < 2^-8")
+emit("/// (truncation below r⁷/5040 < 2^-68).")
+emit("pub const EXP_POLY_Q64: [u64; 5] = [" + ", ".join(str(q(1 / mp.factorial(n), 64)) for n in range(2, 7)) + "];")
+emit("/// 1/(k+1)! for k = 2..=8, in Q0.64: expm1(x) = x + x²/2 + x³·Σ_k x^(k−2)/(k+1)! for |x| < 1/32")
+emit("/// (truncation < 2e-20).")
+emit("pub const EXPM1_POLY_Q64: [i64; 7] = [")
+for k in range(2, 9):
     emit(f"    {q(1 / mp.factorial(k + 1), 64)},")
 emit("];")
 emit("")
 
-# ---- ln: x = 2^e * m, m = c_i * (1 + u), |u| < 2^-8 ------------------------------------------
-# Table entry i covers m in [1 + i/128, 1 + (i+1)/128); inv_c = 1 - d approximates 1/c at the
+# ---- ln: x = 2^e * m, m = c_i * (1 + u), |u| < 2^-9 ------------------------------------------
+# Table entry i covers m in [1 + i/256, 1 + (i+1)/256); inv_c = 1 - d approximates 1/c at the
 # midpoint. u = f - d - f*d is computed exactly enough, ln(m) = L_i + ln(1+u), L_i = -ln(1-d).
-emit("/// For m in [1 + i/128, 1 + (i+1)/128): d_i in Q0.64 with 1 - d_i ~ 1/(1 + (i + 1/2)/128).")
-emit("pub const LN_D_Q64: [u64; 128] = [")
+emit("/// For m in [1 + i/256, 1 + (i+1)/256): d_i in Q0.64 with 1 - d_i ~ 1/(1 + (i + 1/2)/256).")
+emit("pub const LN_D_Q64: [u64; 256] = [")
 ds = []
-for i in range(128):
-    c = 1 + (mp.mpf(i) + mp.mpf(1) / 2) / 128
+for i in range(256):
+    c = 1 + (mp.mpf(i) + mp.mpf(1) / 2) / 256
     d = rnd((1 - 1 / c) * TWO64)
     ds.append(d)
     emit(f"    {d},")
 emit("];")
 emit("/// L_i = -ln(1 - d_i) with d_i exactly as stored above, in Q0.64.")
-emit("pub const LN_L_Q64: [u64; 128] = [")
+emit("pub const LN_L_Q64: [u64; 256] = [")
 for d in ds:
     emit(f"    {rnd(-mp.log(1 - mp.mpf(d) / TWO64) * TWO64)},")
 emit("];")
-emit("/// Taylor coefficients of ln(1+u) = sum (-1)^(n+1) u^n / n, n = 1..=10, in Q.64 (i128).")
-emit("pub const LN1P_POLY_Q64: [i128; 10] = [")
-for n in range(1, 11):
+emit("/// Taylor coefficients of ln(1+u) = u − u²/2 + u³·Σ_n (−1)^(n+1) u^(n−3)/n, n = 3..=10, in Q0.64 (i64).")
+emit("pub const LN1P_POLY_Q64: [i64; 8] = [")
+for n in range(3, 11):
     emit(f"    {(-1) ** (n + 1) * q(mp.mpf(1) / n, 64)},")
 emit("];")
 emit("")
 
 # ---- normal upper tail: Q(t) = g(t) * e^{-t^2/2}, g(t) = erfcx(t/sqrt2)/2 --------------------
-# y = 4/(4+t) in (0, 1]; 32 equal pieces in y; on piece i, u = 64 y - (2i+1) in [-1, 1) and
-# g = sum_k c_k u^k (Chebyshev fit, degree 8, converted to monomials in u). Pieces that lie
+# y = 4/(4+t) in (0, 1]; 64 equal pieces in y; on piece i, u = 128 y - (2i+1) in [-1, 1) and
+# g = sum_k c_k u^k (Chebyshev fit, degree 6, converted to monomials in u). Pieces that lie
 # wholly at t > T_MAX are never used and hold zeros.
 A = 4
 T_MAX = mp.mpf("13.5")
-DEG = 8
+DEG = 6
+PIECES = 64
 
 
 def g(t):
@@ -99,11 +115,11 @@ ymin = mp.mpf(A) / (A + T_MAX)
 emit(f"/// Upper limit of the tail evaluation: Q(t) < 2^-128 beyond it, so Phi rounds to 0 or 1.")
 emit(f"pub const NORM_T_MAX_Q64: i128 = {q(T_MAX, 64)};")
 emit(f"/// g(y) = Phi(-t) e^(t^2/2), t = 4/y - 4, per piece i: coefficients c_0..c_{DEG} of u, Q0.63.")
-emit(f"pub const NORM_G_POLY_Q63: [[i64; {DEG + 1}]; 32] = [")
+emit(f"pub const NORM_G_POLY_Q63: [[i64; {DEG + 1}]; {PIECES}] = [")
 worst = mp.mpf(0)
-for i in range(32):
-    y0 = mp.mpf(i) / 32
-    y1 = mp.mpf(i + 1) / 32
+for i in range(PIECES):
+    y0 = mp.mpf(i) / PIECES
+    y1 = mp.mpf(i + 1) / PIECES
     if y1 < ymin:
         emit("    [0; %d]," % (DEG + 1))
         continue
@@ -115,12 +131,12 @@ for i in range(32):
         return g(A / y - A)
 
     poly, err = mp.chebyfit(f, [-1, 1], DEG + 1, error=True)
-    worst = max(worst, err)
+    worst = max(worst, err / g(A / y0 - A) if y0 > 0 else err)
     coeffs = list(reversed(poly))  # chebyfit returns highest degree first
     assert all(abs(c) < mp.mpf("0.5") for c in coeffs)
     emit("    [" + ", ".join(str(q(c, 63)) for c in coeffs) + "],")
 emit("];")
-emit(f"// largest absolute fit error of g over the used pieces: {mp.nstr(worst, 3)}")
+emit(f"// largest relative fit error of g over the used pieces: {mp.nstr(worst, 3)}")
 emit("")
 
 # ---- inverse normal: Wichura AS241 (PPND16) coefficients, in Q64.64 ------------------------

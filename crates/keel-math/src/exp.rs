@@ -1,57 +1,56 @@
 //! e^x.
 //!
-//! x = N·ln2/64 + r with N = round(64x/ln2) and |r| ≤ ln2/128; e^x = 2^(N>>6) · 2^((N&63)/64) · e^r,
-//! with 2^(j/64) from a table and e^r from its Taylor polynomial of degree 6 (truncation < 3e-20
-//! relative). The reduction subtracts N·ln2/64 at 96 fractional bits, so the reduced argument is
-//! exact to ~2^-65 for any |x| ≤ 2^20.
+//! x = i + j/256 + r with i = ⌊x⌋, j the next 8 bits and 0 ≤ r < 2^-8; e^x = e^i · e^(j/256) · e^r
+//! with e^i (mantissa and binary exponent) and e^(j/256) from tables and e^r − 1 from its Taylor
+//! polynomial of degree 6 (truncation < 2^-68). Everything runs on 64-bit words with exact
+//! 64×64 → 128-bit products, which SBF builds from native multiplies: no 128-bit multiply, no
+//! division, no loop. The integer-part table covers x ∈ [−96, 48).
 
 use crate::tables::{
-    EXP_POLY_Q64, EXP2_FRAC_Q63, EXPM1_POLY_Q64, INV_LN2_MUL64_Q32, LN2_DIV64_Q96,
+    EXP_FRAC_Q62, EXP_INT_EXP, EXP_INT_MANT, EXP_INT_MAX, EXP_INT_MIN, EXP_POLY_Q64, EXPM1_POLY_Q64,
 };
-use crate::wide::shr_round_u128;
+use crate::wide::{mul_hi, mul_hi_approx, mul_hi_signed, mul_round_signed};
 use crate::{Fix, MathError, MathResult};
 
 /// Largest argument (Q64.64 bits) whose exponential is below 2^63 (the I64F64 maximum).
 const EXP_MAX_ARG: i128 = 805_537_444_647_767_306_566; // floor(63·ln2·2^64) ≈ 43.668
 /// Below this argument e^x < 2^-65, half an ulp of I64F64, and rounds to 0.
 const EXP_ZERO_ARG: i128 = -831_110_061_938_172_617_887; // floor(-65·ln2·2^64) ≈ -45.05
-/// |x| limit of the mantissa/exponent form (keeps the reduction index exact).
-const PARTS_LIMIT: i128 = 1 << 84;
 
 /// e^x as a normalised mantissa and exponent: e^x ≈ m · 2^(e − 63) with m ∈ [2^63, 2^64).
 ///
-/// Relative error below 2^-62 for every |x| ≤ 2^20 (Q64.64 bits of x), so callers that need
-/// relative precision for tiny results (the normal tails, pow) keep it.
+/// Relative error below 24·2^-64 for x ∈ [−96, 48) (Q64.64 bits of x): e^r − 1 to 6 units of
+/// 2^-64, the two tables to half a unit, the two products' floors to 4 and 8 units of 2^-64
+/// relative. So callers that need
+/// relative precision for tiny results (the normal tails) keep it. Errors: Overflow outside.
 pub(crate) fn exp_parts(x: i128) -> MathResult<(u64, i32)> {
-    if !(-PARTS_LIMIT..=PARTS_LIMIT).contains(&x) {
+    let int = x >> 64;
+    if int < EXP_INT_MIN as i128 || int > EXP_INT_MAX as i128 {
         return Err(MathError::Overflow);
     }
-    // N = round(x · 64/ln2), from an approximate multiplier: any nearby integer only moves r a
-    // hair, and r is then computed exactly from N.
-    let n = ((x >> 32) * INV_LN2_MUL64_Q32 as i128 + (1 << 63)) >> 64;
-    let r_q96 = (x << 32) - n * LN2_DIV64_Q96 as i128;
-    let r = (r_q96 + (1 << 31)) >> 32; // Q0.64, |r| < 2^57
-
-    let mut acc = EXP_POLY_Q64[6];
-    for c in EXP_POLY_Q64[..6].iter().rev() {
-        acc = c + ((acc * r) >> 64);
+    let index = (int as i64 - EXP_INT_MIN) as usize;
+    let frac = x as u64;
+    let j = (frac >> 56) as usize;
+    let r = frac & ((1 << 56) - 1);
+    // e^r − 1 = r + r²·(1/2 + r/6 + r²/24 + r³/120 + r⁴/720), every term positive and < 1;
+    // the inner products' few units of 2^-64 are far below the 2^-60 target
+    let mut p = EXP_POLY_Q64[4];
+    for &c in EXP_POLY_Q64[..4].iter().rev() {
+        p = c.wrapping_add(mul_hi_approx(p, r));
     }
-    // acc = e^r in Q.64 (∈ 0.994..1.006); take it to Q1.63 and multiply by 2^(j/64) (Q1.63).
-    let j = (n & 63) as usize;
-    let k = (n >> 6) as i32;
-    let p63 = ((acc + 1) >> 1) as u128;
-    let prod = p63 * EXP2_FRAC_Q63[j] as u128; // Q2.126, value in [0.99, 2.02)
-    // normalise: value = prod·2^-126 ∈ [2^(b−126), 2^(b−125)) with b = bit length of prod
-    let top = 128 - prod.leading_zeros() as i32; // 126, 127 or 128
-    let (mut m, mut e) = (
-        shr_round_u128(prod, (top - 64) as u32, false, true),
-        k + top - 127,
-    );
-    if m >> 64 != 0 {
-        m >>= 1;
-        e += 1;
-    }
-    Ok((m as u64, e))
+    let em1 = r.wrapping_add(mul_hi(mul_hi_approx(p, r), r));
+    // e^(j/256)·e^r in Q2.62 (< e), then times e^i's mantissa (Q1.63): Q3.61 in [1, 8)
+    let t = EXP_FRAC_Q62[j];
+    let v = t.wrapping_add(mul_hi(t, em1));
+    let w = mul_hi(v, EXP_INT_MANT[index]);
+    let e = EXP_INT_EXP[index] as i32;
+    Ok(if w >> 63 != 0 {
+        (w, e + 2)
+    } else if w >> 62 != 0 {
+        (w << 1, e + 1)
+    } else {
+        (w << 2, e)
+    })
 }
 
 /// e^x, rounded to nearest (faithful: error ≤ 0.5 ulp + 2^-62 relative).
@@ -87,25 +86,30 @@ pub(crate) fn expm1_bits(x: i128) -> MathResult<i128> {
     if x.unsigned_abs() >= SMALL as u128 {
         return Ok(exp_bits(x)? - (1 << 64));
     }
-    // x·(1 + x/2 + x²/6 + … + x^8/9!): coefficients 1/(k+1)!, Horner in Q0.64
-    let mut acc = EXPM1_POLY_Q64[8];
-    for c in EXPM1_POLY_Q64[..8].iter().rev() {
-        acc = c + ((acc * x) >> 64);
+    // x + x·s with s = x/2 + x²·(1/3! + x/4! + … + x^6/9!): Horner on Q0.64 words (|x| < 2^-5)
+    let x = x as i64;
+    let mut acc = EXPM1_POLY_Q64[6];
+    for &c in EXPM1_POLY_Q64[..6].iter().rev() {
+        acc = c.wrapping_add(mul_hi_signed(acc, x));
     }
-    Ok((acc * x + (1 << 63)) >> 64)
+    let s = (x >> 1).wrapping_add(mul_hi_signed(mul_hi_signed(acc, x), x));
+    Ok(x as i128 + mul_round_signed(s, x) as i128)
 }
 
 /// `m · 2^shift` as Q64.64 bits, rounded to nearest; Overflow if it reaches 2^127.
 pub(crate) fn scale_mantissa_q64(m: u64, shift: i32) -> MathResult<i128> {
-    let bits = if shift >= 0 {
+    if shift >= 0 {
         if shift > 63 {
             return Err(MathError::Overflow);
         }
-        (m as u128) << shift
-    } else {
-        shr_round_u128(m as u128, shift.unsigned_abs(), false, true)
-    };
-    i128::try_from(bits).map_err(|_| MathError::Overflow)
+        return Ok(((m as u128) << shift) as i128);
+    }
+    let s = shift.unsigned_abs();
+    Ok(match s {
+        1..=63 => ((m >> s) + ((m >> (s - 1)) & 1)) as i128,
+        64 => (m >> 63) as i128,
+        _ => 0,
+    })
 }
 
 #[cfg(test)]
@@ -127,6 +131,8 @@ mod tests {
         assert_eq!(exp_bits(EXP_MAX_ARG + 1), Err(MathError::Overflow));
         assert_eq!(exp_bits(EXP_ZERO_ARG - 1), Ok(0));
         assert!(exp_bits(EXP_ZERO_ARG + (1 << 60)).unwrap() >= 1);
-        assert_eq!(exp_parts(PARTS_LIMIT + 1), Err(MathError::Overflow));
+        assert_eq!(exp_parts(48 << 64), Err(MathError::Overflow));
+        assert_eq!(exp_parts((-97) << 64), Err(MathError::Overflow));
+        assert!(exp_parts(-(96 << 64)).is_ok());
     }
 }

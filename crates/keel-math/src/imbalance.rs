@@ -5,7 +5,7 @@
 //! evaluated exactly in integers after scaling K by a power of two, and the square root is an
 //! exact integer square root, so the result is accurate to ~2^-60 relative.
 
-use crate::wide::{Rounding, mul_div_u128, mul_q64, shr_round_u128};
+use crate::wide::{Rounding, mul_div_u128, mul_i64_wide, mul_q64, shr_round_u128};
 use crate::{Fix, MathError, MathResult};
 
 /// The largest number of assets (markets) a score covers.
@@ -66,13 +66,17 @@ fn exposures(b: &[Fix], sigma: &[Fix], out: &mut [i128; MAX_ASSETS]) -> MathResu
     Ok(n)
 }
 
-/// Scale K so that max |K̂| ∈ [2^54, 2^55): returns (K̂, shift) with K = K̂·2^shift.
+/// Bit length of the normalised exposures: max |K̂| ∈ [2^51, 2^52).
+const KHAT_BITS: i32 = 52;
+
+/// Scale K so that max |K̂| ∈ [2^51, 2^52): returns (K̂, shift) with K ≈ K̂·2^shift (rounded
+/// to nearest, so the relative error of each K̂ is below 2^-52 of the largest).
 fn normalise(k: &[i128], out: &mut [i64; MAX_ASSETS]) -> Option<i32> {
     let max = k.iter().map(|x| x.unsigned_abs()).max().unwrap_or(0);
     if max == 0 {
         return None;
     }
-    let shift = (128 - max.leading_zeros()) as i32 - 55;
+    let shift = (128 - max.leading_zeros()) as i32 - KHAT_BITS;
     for (o, &x) in out.iter_mut().zip(k) {
         let mag = if shift >= 0 {
             shr_round_u128(x.unsigned_abs(), shift as u32, false, true)
@@ -130,22 +134,35 @@ pub fn imbalance_score(b: &[Fix], sigma: &[Fix], upper: &[i32]) -> MathResult<Fi
         return Ok(Fix::ZERO);
     };
     // T = Σ_i K̂_i · round((1e9·K̂_i + 2·S_i) / 2^30) with S_i = Σ_{j>i} ρ_ij K̂_j: one pass over
-    // the stored triangle, row by row. |S_i| < 2^90 and each product < 2^116.
+    // the stored triangle, row by row. Each K̂_j is split as high·2^24 + low (|high| < 2^28,
+    // 0 ≤ low < 2^24) so that every ρ·part is a native 64-bit product (< 2^58) and each row's
+    // two partial sums stay below 2^63: no 128-bit multiply in the O(n²) loop.
+    let mut high = [0i64; MAX_ASSETS];
+    let mut low = [0i64; MAX_ASSETS];
+    for i in 0..n {
+        high[i] = kh[i] >> 24;
+        low[i] = kh[i] & ((1 << 24) - 1);
+    }
     let mut total: i128 = 0;
     let mut row = upper;
     for i in 0..n {
         let (this_row, rest) = row.split_at(n - 1 - i);
         row = rest;
-        let mut s: i128 = 0;
-        for (rho, kj) in this_row.iter().zip(&kh[i + 1..n]) {
-            s += *rho as i128 * *kj as i128;
+        let (mut s_high, mut s_low) = (0i64, 0i64);
+        for ((rho, h), l) in this_row.iter().zip(&high[i + 1..n]).zip(&low[i + 1..n]) {
+            let rho = *rho as i64;
+            s_high = s_high.wrapping_add(rho.wrapping_mul(*h));
+            s_low = s_low.wrapping_add(rho.wrapping_mul(*l));
         }
+        let s = ((s_high as i128) << 24) + s_low as i128;
+        // |inner| < 2^88, so the rounded quotient fits i64 and the product i128
         let inner = CORR_SCALE as i128 * kh[i] as i128 + 2 * s;
-        total += kh[i] as i128 * ((inner + (1 << 29)) >> 30);
+        let scaled = ((inner + (1 << 29)) >> 30) as i64;
+        total += mul_i64_wide(kh[i], scaled);
     }
     if total <= 0 {
-        // a PSD R gives T ≥ 0; allow only the rounding of the exact zero (T ≥ −n·2^56)
-        if total < -((n as i128) << 56) {
+        // a PSD R gives T ≥ 0; allow only the rounding of the exact zero (T ≥ −n·2^53)
+        if total < -((n as i128) << 53) {
             return Err(MathError::Domain);
         }
         return Ok(Fix::ZERO);
@@ -162,10 +179,7 @@ pub fn exposure_norm(b: &[Fix], sigma: &[Fix]) -> MathResult<Fix> {
     let Some(shift) = normalise(&k[..n], &mut kh) else {
         return Ok(Fix::ZERO);
     };
-    let total: u128 = kh[..n]
-        .iter()
-        .map(|&x| (x as i128 * x as i128) as u128)
-        .sum();
+    let total: u128 = kh[..n].iter().map(|&x| mul_i64_wide(x, x) as u128).sum();
     scaled_sqrt(total, 0, 1, shift)
 }
 

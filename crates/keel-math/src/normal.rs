@@ -1,8 +1,8 @@
 //! The standard normal distribution: Φ, its density and its inverse.
 //!
 //! Φ(−t) = g(t)·e^(−t²/2) for t ≥ 0, where g(t) = erfcx(t/√2)/2 is smooth and slowly varying.
-//! g is tabulated as 32 degree-8 polynomials in y = 4/(4 + t) (Chebyshev fits, largest error
-//! 1e-20, `scripts/gen_tables.py`), and e^(−t²/2) comes from the exp kernel in mantissa/exponent
+//! g is tabulated as 64 degree-6 polynomials in y = 4/(4 + t) (Chebyshev fits, largest relative
+//! error 2.5e-17, `scripts/gen_tables.py`), and e^(−t²/2) comes from the exp kernel in mantissa/exponent
 //! form. The product keeps relative precision all the way into the tail, and the result is a
 //! [`Prob`] with 127 fraction bits, so Φ(−12) ≈ 1.8e-33 still carries ~17 significant digits.
 //! Beyond |x| = 13.5 the tail is below 2^-128 and Φ is exactly 0 or 1.
@@ -14,7 +14,10 @@ use crate::tables::{
     AS241_A, AS241_B, AS241_C, AS241_D, AS241_E, AS241_F, INV_SQRT_2PI_Q64, NORM_G_POLY_Q63,
     NORM_T_MAX_Q64,
 };
-use crate::wide::{Rounding, div_q64, mul_q64, shr_round_u128};
+use crate::wide::{
+    Rounding, clz64, div_q64, div_u128_by_u64, mul_hi_signed_approx, mul_q64, mul_shr63_signed,
+    mul_u64_wide, shr_round_u128,
+};
 use crate::{Fix, MathError, MathResult, Prob};
 
 const PROB_ONE: u128 = 1 << 127;
@@ -53,23 +56,45 @@ fn upper_tail_bits(t: i128) -> MathResult<u128> {
     if t >= NORM_T_MAX_Q64 {
         return Ok(0);
     }
-    // y = 1/(1 + t/4) in Q0.64 (u128::MAX/den is within one unit of 2^128/den)
-    let den = (1u128 << 64) + ((t as u128) >> 2);
-    let y = (u128::MAX / den) as u64;
-    let piece = (y >> 59) as usize;
-    // local variable u = 64y − (2·piece + 1) ∈ [−1, 1), Q0.63
-    let u = (((y as i128) << 6) - (((2 * piece + 1) as i128) << 64)) >> 1;
+    // y = 1/(1 + t/4) in Q0.64 = 2^125 / D with D = 2^61 + t/32 (Q3.61 of 1 + t/4, < 2^64),
+    // D rounded up so that y < 1: one 128/64-bit division on native words
+    let d = (1u64 << 61) + (((t as u128) + 31) >> 5) as u64;
+    let s = clz64(d);
+    let (y, _) = div_u128_by_u64(1u64 << (61 + s), 0, d << s);
+    let piece = (y >> 58) as usize;
+    // local variable u = 128y − (2·piece + 1) ∈ [−1, 1), Q0.63
+    let u = ((y & ((1 << 58) - 1)) << 6).wrapping_sub(1 << 63) as i64;
     let c = &NORM_G_POLY_Q63[piece];
-    let mut g = c[8] as i128;
-    for &ck in c[..8].iter().rev() {
-        g = ck as i128 + ((g * u) >> 63);
+    let mut g = c[6];
+    for &ck in c[1..6].iter().rev() {
+        g = ck.wrapping_add(mul_hi_signed_approx(g, u) << 1);
     }
-    // e^(−t²/2) as mantissa · 2^(e − 63)
-    let half_t2 = mul_q64(t, t, Rounding::Nearest)? >> 1;
+    let g = c[0].wrapping_add(mul_shr63_signed(g, u));
+    // e^(−t²/2) as mantissa · 2^(e − 63); t < 16 is taken at Q4.60 (t² exact from there)
+    let t60 = (t >> 4) as u64;
+    let (hi, lo) = mul_u64_wide(t60, t60);
+    let half_t2 = (((hi as u128) << 64 | lo as u128) >> 57) as i128;
     let (m, e) = exp_parts(-half_t2)?;
     // Q = g·m·2^(e − 126); U1F127 bits = g·m·2^(e + 1), and e ≤ −1 for t > 0
-    let prod = (g as u128) * (m as u128);
-    Ok(shr_round_u128(prod, (-(e + 1)) as u32, false, true))
+    let (hi, lo) = mul_u64_wide(g.max(0) as u64, m);
+    Ok(shr_round_words(hi, lo, (-(e + 1)) as u32))
+}
+
+/// `(hi·2^64 + lo) >> s` rounded to nearest (ties up), on 64-bit words (a variable 128-bit
+/// shift is a long sequence on SBF).
+#[inline(always)]
+fn shr_round_words(hi: u64, lo: u64, s: u32) -> u128 {
+    match s {
+        0 => (hi as u128) << 64 | lo as u128,
+        1..=63 => {
+            let low = (lo >> s | hi << (64 - s)) as u128 | ((hi >> s) as u128) << 64;
+            low + ((lo >> (s - 1)) & 1) as u128
+        }
+        64 => hi as u128 + (lo >> 63) as u128,
+        65..=127 => ((hi >> (s - 64)) + ((hi >> (s - 65)) & 1)) as u128,
+        128 => (hi >> 63) as u128,
+        _ => 0,
+    }
 }
 
 /// φ(x) = e^(−x²/2)/√(2π), the standard normal density, rounded to nearest.

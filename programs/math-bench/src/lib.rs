@@ -35,6 +35,8 @@ pub enum Kernel {
     MulQ64,
     MulU128,
     MulHiLimbs,
+    /// Reads one argument and does nothing else: the harness's own cost inside every row.
+    ArgOnly,
 }
 
 /// High 64 bits of a 64×64-bit product from four 32×32 products: what a kernel could use on SBF
@@ -110,6 +112,7 @@ pub mod math_bench {
             Kernel::MulHiLimbs => {
                 core::hint::black_box(mul_hi_limbs(a(0) as u64, a(1) as u64)) != 1
             }
+            Kernel::ArgOnly => core::hint::black_box(fx(0)) != Fix::ONE,
             Kernel::SolBsDelta => {
                 solmath::bs_delta(a(0) as u128, a(1) as u128, 0, a(2) as u128, a(3) as u128).is_ok()
             }
