@@ -146,6 +146,13 @@ pub(crate) fn mul_i64_wide(a: i64, b: i64) -> i128 {
     ((mul_hi_signed(a, b) as i128) << 64) | lo as i128
 }
 
+/// The exact product of two `u64` (one word product; see [`mul_u64_wide`]).
+#[inline(always)]
+pub fn mul_u64(a: u64, b: u64) -> u128 {
+    let (hi, lo) = mul_u64_wide(a, b);
+    ((hi as u128) << 64) | lo as u128
+}
+
 /// The full 256-bit product of two `u128`, as `(high, low)`: four 64×64-bit products.
 #[inline]
 pub(crate) fn mul_u128_wide(a: u128, b: u128) -> (u128, u128) {
@@ -431,6 +438,16 @@ pub fn mul_div_u128(a: u128, b: u128, d: u128, rounding: Rounding) -> MathResult
     if hi >= d {
         return Err(MathError::Overflow);
     }
+    if d.is_power_of_two() {
+        // a shift (Q64.64 rescaling divides by 2^64): no division at all
+        let k = d.trailing_zeros();
+        let (q, rem) = if k == 0 {
+            (lo, 0)
+        } else {
+            (hi << (128 - k) | lo >> k, lo & (d - 1))
+        };
+        return round_quotient(q, rem, d, rounding);
+    }
     let (q, rem) = div_u256_by_u128(hi, lo, d);
     round_quotient(q, rem, d, rounding)
 }
@@ -651,6 +668,23 @@ mod tests {
         assert_eq!(mul_div_u128(10, 10, 3, Rounding::Down).unwrap(), 33);
         assert_eq!(mul_div_u128(10, 10, 3, Rounding::Up).unwrap(), 34);
         assert_eq!(mul_div_u128(10, 10, 3, Rounding::Nearest).unwrap(), 33);
+        // power-of-two divisors take the shift path: same results as the division
+        let mut rng = Rng(7);
+        for _ in 0..20_000 {
+            let (a, b) = (rng.u128(), rng.u128());
+            let k = (rng.next() % 128) as u32;
+            let d = 1u128 << k;
+            let (hi, lo) = mul_reference(a, b);
+            for r in [Rounding::Down, Rounding::Up, Rounding::Nearest] {
+                let expect = if hi >= d {
+                    Err(MathError::Overflow)
+                } else {
+                    let (q, rem) = div_reference(hi, lo, d);
+                    round_quotient(q, rem, d, r)
+                };
+                assert_eq!(mul_div_u128(a, b, d, r), expect, "{a} {b} 2^{k} {r:?}");
+            }
+        }
         assert_eq!(
             mul_div_u128(u128::MAX, 2, 1, Rounding::Down),
             Err(MathError::Overflow)

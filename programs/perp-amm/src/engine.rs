@@ -6,7 +6,7 @@
 
 use anchor_lang::prelude::*;
 use keel_math::d8x::{Exposure, capital_target_dd, quote};
-use keel_math::wide::Rounding;
+use keel_math::wide::{Rounding, mul_q64};
 use keel_math::{Fix, Prob};
 
 use crate::constants::SECONDS_PER_DAY;
@@ -536,10 +536,11 @@ pub fn pool_value(
                     slot.short_oi,
                 ),
             ] {
-                let accrued = fix_int(oi as i128)?
-                    .checked_mul(index)
-                    .ok_or_else(overflow)?
-                    - snap;
+                // oi·index − Σ snapshots; floor, as the fixed crate's product would round
+                let accrued = Fix::from_bits(
+                    mul_q64((oi as i128) << 64, index.to_bits(), Rounding::Down)
+                        .map_err(|_| overflow())?,
+                ) - snap;
                 accrued_funding += to_int(accrued, Rounding::Down).max(0);
             }
         }

@@ -3,10 +3,11 @@
 
 use anchor_lang::prelude::*;
 use keel_math::Fix;
-use keel_math::wide::{Rounding, mul_div_u128};
+use keel_math::wide::{Rounding, mul_div_u128, mul_u64};
 
 use crate::constants::BPS;
 use crate::errors::PerpError;
+use crate::math::eq32;
 use crate::state::{Market, OracleKind};
 
 /// Price account written by the pool's oracle authority: PDA [PUSH_ORACLE_SEED, pool, feed_id].
@@ -61,22 +62,36 @@ pub fn read_raw(info: &AccountInfo, kind: OracleKind, pool: &Pubkey) -> Result<R
     match kind {
         OracleKind::Push => {
             require_keys_eq!(*info.owner, crate::ID, PerpError::WrongOracle);
-            let oracle = PushOracle::try_deserialize(&mut &data[..])
-                .map_err(|_| error!(PerpError::WrongOracle))?;
-            require_keys_eq!(oracle.pool, *pool, PerpError::WrongOracle);
-            Ok(RawPrice {
-                feed_id: oracle.feed_id,
-                price: oracle.price,
-                conf: oracle.conf,
-                expo: oracle.expo,
-                publish_time: oracle.publish_time,
-            })
+            parse_push_oracle(&data, pool)
         }
         OracleKind::Pyth => {
             require_keys_eq!(*info.owner, PYTH_RECEIVER_ID, PerpError::WrongOracle);
             parse_price_update_v2(&data)
         }
     }
+}
+
+/// Read a `PushOracle` at its fixed Borsh offsets (discriminator, pool, feed_id, price, conf,
+/// expo, publish_time): what `try_deserialize` does, without copying the whole account, which
+/// matters when an LP action reads 32 of them.
+fn parse_push_oracle(data: &[u8], pool: &Pubkey) -> Result<RawPrice> {
+    let bad = || error!(PerpError::WrongOracle);
+    let disc = PushOracle::DISCRIMINATOR;
+    if data.len() < 8 + PushOracle::INIT_SPACE || data[..disc.len()] != *disc {
+        return Err(bad());
+    }
+    let owner_pool: &[u8; 32] = data[8..40].try_into().map_err(|_| bad())?;
+    require!(eq32(owner_pool, &pool.to_bytes()), PerpError::WrongOracle);
+    let word = |at: usize| -> [u8; 8] { data[at..at + 8].try_into().unwrap_or([0; 8]) };
+    let mut feed_id = [0u8; 32];
+    feed_id.copy_from_slice(&data[40..72]);
+    Ok(RawPrice {
+        feed_id,
+        price: i64::from_le_bytes(word(72)),
+        conf: u64::from_le_bytes(word(80)),
+        expo: i32::from_le_bytes(data[88..92].try_into().map_err(|_| bad())?),
+        publish_time: i64::from_le_bytes(word(92)),
+    })
 }
 
 /// Borsh layout of `PriceUpdateV2`: discriminator, write_authority (32), verification_level
@@ -109,20 +124,30 @@ fn parse_price_update_v2(data: &[u8]) -> Result<RawPrice> {
     })
 }
 
+/// 10^k for k = 0..=38 (every power that fits u128): a lookup instead of a multiply loop.
+const POW10: [u128; 39] = {
+    let mut t = [1u128; 39];
+    let mut k = 1;
+    while k < 39 {
+        t[k] = t[k - 1] * 10;
+        k += 1;
+    }
+    t
+};
+
 /// `mantissa · 10^exp10` as Fix, rounded to nearest.
 pub fn scale_pow10(mantissa: u64, exp10: i32) -> Result<Fix> {
     let overflow = || error!(PerpError::MathOverflow);
+    let factor = *POW10
+        .get(exp10.unsigned_abs() as usize)
+        .ok_or_else(overflow)?;
     if exp10 >= 0 {
-        let factor = 10u128.checked_pow(exp10 as u32).ok_or_else(overflow)?;
-        let v = (mantissa as u128)
-            .checked_mul(factor)
-            .ok_or_else(overflow)?;
+        // an integer result must fit I64F64's 63 integer bits
+        let v =
+            mul_div_u128(mantissa as u128, factor, 1, Rounding::Down).map_err(|_| overflow())?;
         Fix::checked_from_num(v).ok_or_else(overflow)
     } else {
-        let div = 10u128
-            .checked_pow(exp10.unsigned_abs())
-            .ok_or_else(overflow)?;
-        let bits = mul_div_u128(mantissa as u128, 1 << 64, div, Rounding::Nearest)
+        let bits = mul_div_u128(mantissa as u128, 1 << 64, factor, Rounding::Nearest)
             .map_err(|_| overflow())?;
         Ok(Fix::from_bits(
             i128::try_from(bits).map_err(|_| overflow())?,
@@ -169,7 +194,7 @@ pub fn load_price(
     require_keys_eq!(*info.key, spec.key, PerpError::WrongOracle);
     let raw = read_raw(info, spec.kind, pool)?;
     if let Some(feed_id) = spec.feed_id {
-        require!(raw.feed_id == feed_id, PerpError::WrongOracle);
+        require!(eq32(&raw.feed_id, &feed_id), PerpError::WrongOracle);
     }
     validate_raw(&raw, spec, now, usage)?;
     // quote native per base native = price · 10^(expo + quote_decimals − base_decimals)
@@ -196,13 +221,13 @@ pub fn limit_price(limit_e9: u64, base_decimals: u8, quote_decimals: u8) -> Resu
 pub fn validate_raw(raw: &RawPrice, spec: &OracleSpec, now: i64, usage: OracleUse) -> Result<()> {
     require!(raw.price > 0, PerpError::InvalidOraclePrice);
     let (max_age, conf_bps) = match usage {
-        OracleUse::RiskIncreasing => (spec.max_age_open_secs, spec.max_conf_bps as u128),
-        OracleUse::RiskReducing => (spec.max_age_close_secs, 2 * spec.max_conf_bps as u128),
+        OracleUse::RiskIncreasing => (spec.max_age_open_secs, spec.max_conf_bps as u64),
+        OracleUse::RiskReducing => (spec.max_age_close_secs, 2 * spec.max_conf_bps as u64),
     };
     let age = now.saturating_sub(raw.publish_time);
     require!(age <= max_age as i64, PerpError::StaleOracle);
     require!(
-        raw.conf as u128 * BPS as u128 <= conf_bps * raw.price as u128,
+        mul_u64(raw.conf, BPS) <= mul_u64(conf_bps, raw.price as u64),
         PerpError::OracleConfidence
     );
     Ok(())
@@ -226,6 +251,32 @@ mod tests {
         d.extend_from_slice(&1_700_000_000i64.to_le_bytes());
         d.extend_from_slice(&[0u8; 8 + 8 + 8 + 8]);
         d
+    }
+
+    #[test]
+    fn push_oracle_offsets_match_its_borsh_layout() -> Result<()> {
+        let pool = Pubkey::new_unique();
+        let oracle = PushOracle {
+            pool,
+            feed_id: [3u8; 32],
+            price: -5,
+            conf: 77,
+            expo: -8,
+            publish_time: 1_700_000_123,
+            bump: 254,
+        };
+        let mut data = Vec::new();
+        oracle.try_serialize(&mut data)?;
+        let raw = parse_push_oracle(&data, &pool)?;
+        assert_eq!(
+            (raw.feed_id, raw.price, raw.conf, raw.expo, raw.publish_time),
+            ([3u8; 32], -5, 77, -8, 1_700_000_123)
+        );
+        assert!(parse_push_oracle(&data, &Pubkey::new_unique()).is_err());
+        assert!(parse_push_oracle(&data[..100], &pool).is_err());
+        data[0] ^= 1;
+        assert!(parse_push_oracle(&data, &pool).is_err());
+        Ok(())
     }
 
     #[test]
