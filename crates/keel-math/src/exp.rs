@@ -33,7 +33,7 @@ pub(crate) fn exp_parts(x: i128) -> MathResult<(u64, i32)> {
     let j = (frac >> 56) as usize;
     let r = frac & ((1 << 56) - 1);
     // e^r − 1 = r + r²·(1/2 + r/6 + r²/24 + r³/120 + r⁴/720), every term positive and < 1;
-    // the inner products' few units of 2^-64 are far below the 2^-60 target
+    // the inner products' few units of 2^-64 are within the 24·2^-64 bound below
     let mut p = EXP_POLY_Q64[4];
     for &c in EXP_POLY_Q64[..4].iter().rev() {
         p = c.wrapping_add(mul_hi_approx(p, r));
@@ -53,7 +53,8 @@ pub(crate) fn exp_parts(x: i128) -> MathResult<(u64, i32)> {
     })
 }
 
-/// e^x, rounded to nearest (faithful: error ≤ 0.5 ulp + 2^-62 relative).
+/// e^x, rounded to nearest (faithful: error ≤ 0.5 ulp + 24·2^-64 relative; 10·2^-64 is the
+/// largest seen on 3,000 random arguments against mpmath).
 ///
 /// Errors: [`MathError::Overflow`] when e^x ≥ 2^63 (x > 43.668). Arguments below −45.05 give 0.
 pub fn exp(x: Fix) -> MathResult<Fix> {
@@ -72,9 +73,9 @@ pub(crate) fn exp_bits(x: i128) -> MathResult<i128> {
     scale_mantissa_q64(m, e + 1)
 }
 
-/// e^x − 1 without the cancellation of exp(x) − 1 near 0, rounded to nearest (relative error
-/// below 2^-60 for |x| < 1/32, where it sums the Taylor series; exp(x) − 1 elsewhere, where the
-/// result is at least 0.03 in magnitude).
+/// e^x − 1 without the cancellation of exp(x) − 1 near 0, rounded to nearest (within a few units
+/// of 2^-64 for |x| < 1/32, where it sums the Taylor series on 64-bit words; exp(x) − 1
+/// elsewhere, where the result is at least 0.03 in magnitude).
 ///
 /// Errors: [`MathError::Overflow`] as for [`exp`].
 pub fn expm1(x: Fix) -> MathResult<Fix> {

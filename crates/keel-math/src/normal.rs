@@ -15,8 +15,8 @@ use crate::tables::{
     NORM_T_MAX_Q64,
 };
 use crate::wide::{
-    Rounding, clz64, div_q64, div_u128_by_u64, mul_hi_signed_approx, mul_q64, mul_shr63_signed,
-    mul_u64_wide, shr_round_u128,
+    Rounding, clz64, div_q64, div_u128_by_u64_norm, mul_hi_signed_approx, mul_q64,
+    mul_shr63_signed, mul_u64_wide, shr_round_u128,
 };
 use crate::{Fix, MathError, MathResult, Prob};
 
@@ -24,8 +24,8 @@ const PROB_ONE: u128 = 1 << 127;
 
 /// Φ(x), the standard normal CDF, rounded to nearest in [`Prob`] (127 fraction bits).
 ///
-/// Absolute error below 1e-18 everywhere and relative error below 1e-16 in the lower tail down
-/// to Φ ≈ 1e-35. Never fails; returns `Result` for a uniform kernel interface.
+/// Absolute error below 3e-18 everywhere and relative error below 3e-16 in the lower tail down
+/// to Φ ≈ 1e-35 (measured 2.1e-18 and 1.8e-16). Never fails; returns `Result` for a uniform kernel interface.
 pub fn norm_cdf(x: Fix) -> MathResult<Prob> {
     norm_cdf_bits(x.to_bits()).map(Prob::from_bits)
 }
@@ -60,7 +60,7 @@ fn upper_tail_bits(t: i128) -> MathResult<u128> {
     // D rounded up so that y < 1: one 128/64-bit division on native words
     let d = (1u64 << 61) + (((t as u128) + 31) >> 5) as u64;
     let s = clz64(d);
-    let (y, _) = div_u128_by_u64(1u64 << (61 + s), 0, d << s);
+    let (y, _) = div_u128_by_u64_norm(1u64 << (61 + s), 0, d << s);
     let piece = (y >> 58) as usize;
     // local variable u = 128y − (2·piece + 1) ∈ [−1, 1), Q0.63
     let u = ((y & ((1 << 58) - 1)) << 6).wrapping_sub(1 << 63) as i64;

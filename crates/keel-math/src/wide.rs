@@ -195,7 +195,7 @@ pub(crate) fn mul_u128_wide(a: u128, b: u128) -> (u128, u128) {
 /// on Solana this is Hacker's Delight `divlu`: two 64/32-bit quotient digits, each estimated
 /// with one native division and corrected at most twice.
 #[inline(always)]
-fn div_u128_by_u64_norm(u1: u64, u0: u64, v: u64) -> (u64, u64) {
+pub(crate) fn div_u128_by_u64_norm(u1: u64, u0: u64, v: u64) -> (u64, u64) {
     debug_assert!(u1 < v && v >> 63 == 1);
     #[cfg(target_os = "solana")]
     {
@@ -206,12 +206,6 @@ fn div_u128_by_u64_norm(u1: u64, u0: u64, v: u64) -> (u64, u64) {
         let n = ((u1 as u128) << 64) | u0 as u128;
         ((n / v as u128) as u64, (n % v as u128) as u64)
     }
-}
-
-/// `⌊(u1·2^64 + u0) / v⌋` and the remainder for a normalised `v` (top bit set) and `u1 < v`.
-#[inline(always)]
-pub(crate) fn div_u128_by_u64(u1: u64, u0: u64, v: u64) -> (u64, u64) {
-    div_u128_by_u64_norm(u1, u0, v)
 }
 
 #[cfg_attr(not(target_os = "solana"), allow(dead_code))]

@@ -113,16 +113,6 @@ pub fn sub_u64(a: u64, b: u64) -> Result<u64> {
     a.checked_sub(b).ok_or_else(overflow)
 }
 
-/// Equality of two 32-byte values (keys, feed ids) as four 64-bit word compares: the generic
-/// byte-slice compare is a byte loop on SBF, and LP actions compare two per market.
-#[inline(always)]
-pub fn eq32(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    let word = |x: &[u8; 32], i: usize| {
-        u64::from_le_bytes(x[8 * i..8 * i + 8].try_into().unwrap_or_default())
-    };
-    (0..4).all(|i| word(a, i) == word(b, i))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,16 +136,5 @@ mod tests {
         assert_eq!(to_int(Fix::from_num(-2.5), Rounding::Down), -3);
         assert_eq!(to_int(Fix::from_num(-2.5), Rounding::Up), -2);
         Ok(())
-    }
-
-    #[test]
-    fn eq32_compares_every_byte() {
-        let a = [7u8; 32];
-        assert!(eq32(&a, &a));
-        for i in 0..32 {
-            let mut b = a;
-            b[i] ^= 0x80;
-            assert!(!eq32(&a, &b), "byte {i}");
-        }
     }
 }

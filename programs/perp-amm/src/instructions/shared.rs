@@ -5,7 +5,6 @@ use anchor_spl::token::{self, Burn, MintTo, Token, Transfer};
 
 use crate::constants::{MAX_MARKETS, POOL_SEED};
 use crate::errors::PerpError;
-use crate::math::eq32;
 use crate::state::{OraclePrice, OracleUse, Pool, load_price};
 
 /// Signer seeds of the pool PDA (authority of the vault and the LP mint).
@@ -146,10 +145,7 @@ pub fn load_pool_prices(
         let info = next
             .next()
             .ok_or_else(|| error!(PerpError::MarketAccountsMismatch))?;
-        require!(
-            eq32(&info.key.to_bytes(), &slot.oracle.to_bytes()),
-            PerpError::MarketAccountsMismatch
-        );
+        require_keys_eq!(*info.key, slot.oracle, PerpError::MarketAccountsMismatch);
         if slot.long_oi == 0 && slot.short_oi == 0 {
             continue;
         }

@@ -7,7 +7,6 @@ use keel_math::wide::{Rounding, mul_div_u128, mul_u64};
 
 use crate::constants::BPS;
 use crate::errors::PerpError;
-use crate::math::eq32;
 use crate::state::{Market, OracleKind};
 
 /// Price account written by the pool's oracle authority: PDA [PUSH_ORACLE_SEED, pool, feed_id].
@@ -80,8 +79,7 @@ fn parse_push_oracle(data: &[u8], pool: &Pubkey) -> Result<RawPrice> {
     if data.len() < 8 + PushOracle::INIT_SPACE || data[..disc.len()] != *disc {
         return Err(bad());
     }
-    let owner_pool: &[u8; 32] = data[8..40].try_into().map_err(|_| bad())?;
-    require!(eq32(owner_pool, &pool.to_bytes()), PerpError::WrongOracle);
+    require!(data[8..40] == pool.as_ref()[..], PerpError::WrongOracle);
     let word = |at: usize| -> [u8; 8] { data[at..at + 8].try_into().unwrap_or([0; 8]) };
     let mut feed_id = [0u8; 32];
     feed_id.copy_from_slice(&data[40..72]);
@@ -142,9 +140,9 @@ pub fn scale_pow10(mantissa: u64, exp10: i32) -> Result<Fix> {
         .get(exp10.unsigned_abs() as usize)
         .ok_or_else(overflow)?;
     if exp10 >= 0 {
-        // an integer result must fit I64F64's 63 integer bits
-        let v =
-            mul_div_u128(mantissa as u128, factor, 1, Rounding::Down).map_err(|_| overflow())?;
+        let v = (mantissa as u128)
+            .checked_mul(factor)
+            .ok_or_else(overflow)?;
         Fix::checked_from_num(v).ok_or_else(overflow)
     } else {
         let bits = mul_div_u128(mantissa as u128, 1 << 64, factor, Rounding::Nearest)
@@ -194,7 +192,7 @@ pub fn load_price(
     require_keys_eq!(*info.key, spec.key, PerpError::WrongOracle);
     let raw = read_raw(info, spec.kind, pool)?;
     if let Some(feed_id) = spec.feed_id {
-        require!(eq32(&raw.feed_id, &feed_id), PerpError::WrongOracle);
+        require!(raw.feed_id == feed_id, PerpError::WrongOracle);
     }
     validate_raw(&raw, spec, now, usage)?;
     // quote native per base native = price · 10^(expo + quote_decimals − base_decimals)
