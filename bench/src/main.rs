@@ -42,7 +42,11 @@ fn key(n: &mut u8) -> Keypair {
 fn compute_limit(units: u32) -> Instruction {
     let mut data = vec![2u8];
     data.extend_from_slice(&units.to_le_bytes());
-    Instruction { program_id: anchor_lang::pubkey!("ComputeBudget111111111111111111111111111111"), accounts: vec![], data }
+    Instruction {
+        program_id: anchor_lang::pubkey!("ComputeBudget111111111111111111111111111111"),
+        accounts: vec![],
+        data,
+    }
 }
 
 struct Row {
@@ -97,7 +101,18 @@ impl Bench {
         for k in [&payer, &admin, &oracle_auth, &mint_auth] {
             svm.airdrop(&k.pubkey(), 10_000 * E9).expect("airdrop");
         }
-        let mut b = Bench { svm, payer, admin, oracle_auth, mint_auth, mint: Pubkey::default(), now: START, rows: vec![], failures: vec![], keys };
+        let mut b = Bench {
+            svm,
+            payer,
+            admin,
+            oracle_auth,
+            mint_auth,
+            mint: Pubkey::default(),
+            now: START,
+            rows: vec![],
+            failures: vec![],
+            keys,
+        };
         b.set_time(START);
         b.mint = b.create_mint(6);
         b
@@ -105,7 +120,11 @@ impl Bench {
 
     fn set_time(&mut self, ts: i64) {
         self.now = ts;
-        let clock = Clock { unix_timestamp: ts, slot: (ts - START + 1) as u64, ..Default::default() };
+        let clock = Clock {
+            unix_timestamp: ts,
+            slot: (ts - START + 1) as u64,
+            ..Default::default()
+        };
         self.svm.set_sysvar(&clock);
     }
 
@@ -119,14 +138,32 @@ impl Bench {
         self.svm.expire_blockhash();
         match result {
             Ok(meta) => Ok(meta.compute_units_consumed),
-            Err(e) => Err(format!("{:?}: {}", e.err, e.meta.logs.iter().rev().take(3).cloned().collect::<Vec<_>>().join(" | "))),
+            Err(e) => Err(format!(
+                "{:?}: {}",
+                e.err,
+                e.meta
+                    .logs
+                    .iter()
+                    .rev()
+                    .take(3)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            )),
         }
     }
 
     /// Send, record the CU under `instruction`/`scenario`, note failures. The transaction asks
     /// for 1.4M CU so costs beyond the default 200k per instruction are still measured (and
     /// flagged); the compute-budget instruction's own cost is subtracted.
-    fn measure(&mut self, instruction: &'static str, scenario: impl Into<String>, budget: Option<u64>, ixs: &[Instruction], signers: &[&Keypair]) {
+    fn measure(
+        &mut self,
+        instruction: &'static str,
+        scenario: impl Into<String>,
+        budget: Option<u64>,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+    ) {
         let scenario = scenario.into();
         let mut with_limit = vec![compute_limit(1_400_000)];
         with_limit.extend_from_slice(ixs);
@@ -134,19 +171,37 @@ impl Bench {
         match self.send(&with_limit, signers) {
             Ok(cu) => {
                 let cu = cu - overhead;
-                let note = if cu > 200_000 { "over the default 200k limit".to_string() } else { String::new() };
-                self.rows.push(Row { instruction, scenario, cu: Some(cu), budget, note })
+                let note = if cu > 200_000 {
+                    "over the default 200k limit".to_string()
+                } else {
+                    String::new()
+                };
+                self.rows.push(Row {
+                    instruction,
+                    scenario,
+                    cu: Some(cu),
+                    budget,
+                    note,
+                })
             }
             Err(e) => {
-                self.failures.push(format!("{instruction} ({scenario}): {e}"));
-                self.rows.push(Row { instruction, scenario, cu: None, budget, note: "FAILED".into() });
+                self.failures
+                    .push(format!("{instruction} ({scenario}): {e}"));
+                self.rows.push(Row {
+                    instruction,
+                    scenario,
+                    cu: None,
+                    budget,
+                    note: "FAILED".into(),
+                });
             }
         }
     }
 
     /// CU of a transaction holding only the compute-limit instruction.
     fn limit_overhead(&mut self) -> u64 {
-        self.send(&[compute_limit(1_400_000)], &[]).expect("compute-budget instruction")
+        self.send(&[compute_limit(1_400_000)], &[])
+            .expect("compute-budget instruction")
     }
 
     fn must(&mut self, what: &str, ixs: &[Instruction], signers: &[&Keypair]) {
@@ -157,10 +212,25 @@ impl Bench {
 
     fn create_mint(&mut self, decimals: u8) -> Pubkey {
         let mint = key(&mut self.keys);
-        let rent = self.svm.minimum_balance_for_rent_exemption(spl_token::state::Mint::LEN);
+        let rent = self
+            .svm
+            .minimum_balance_for_rent_exemption(spl_token::state::Mint::LEN);
         let ixs = [
-            system_instruction::create_account(&self.payer.pubkey(), &mint.pubkey(), rent, spl_token::state::Mint::LEN as u64, &spl_token::ID),
-            spl_token::instruction::initialize_mint2(&spl_token::ID, &mint.pubkey(), &self.mint_auth.pubkey(), None, decimals).unwrap(),
+            system_instruction::create_account(
+                &self.payer.pubkey(),
+                &mint.pubkey(),
+                rent,
+                spl_token::state::Mint::LEN as u64,
+                &spl_token::ID,
+            ),
+            spl_token::instruction::initialize_mint2(
+                &spl_token::ID,
+                &mint.pubkey(),
+                &self.mint_auth.pubkey(),
+                None,
+                decimals,
+            )
+            .unwrap(),
         ];
         self.must("create mint", &ixs, &[&mint]);
         mint.pubkey()
@@ -168,10 +238,24 @@ impl Bench {
 
     fn token_account(&mut self, mint: &Pubkey, owner: &Pubkey) -> Pubkey {
         let acct = key(&mut self.keys);
-        let rent = self.svm.minimum_balance_for_rent_exemption(spl_token::state::Account::LEN);
+        let rent = self
+            .svm
+            .minimum_balance_for_rent_exemption(spl_token::state::Account::LEN);
         let ixs = [
-            system_instruction::create_account(&self.payer.pubkey(), &acct.pubkey(), rent, spl_token::state::Account::LEN as u64, &spl_token::ID),
-            spl_token::instruction::initialize_account3(&spl_token::ID, &acct.pubkey(), mint, owner).unwrap(),
+            system_instruction::create_account(
+                &self.payer.pubkey(),
+                &acct.pubkey(),
+                rent,
+                spl_token::state::Account::LEN as u64,
+                &spl_token::ID,
+            ),
+            spl_token::instruction::initialize_account3(
+                &spl_token::ID,
+                &acct.pubkey(),
+                mint,
+                owner,
+            )
+            .unwrap(),
         ];
         self.must("create token account", &ixs, &[&acct]);
         acct.pubkey()
@@ -182,7 +266,15 @@ impl Bench {
         self.svm.airdrop(&kp.pubkey(), 10 * E9).expect("airdrop");
         let mint = self.mint;
         let acct = self.token_account(&mint, &kp.pubkey());
-        let mint_to = spl_token::instruction::mint_to(&spl_token::ID, &mint, &acct, &self.mint_auth.pubkey(), &[], quote).unwrap();
+        let mint_to = spl_token::instruction::mint_to(
+            &spl_token::ID,
+            &mint,
+            &acct,
+            &self.mint_auth.pubkey(),
+            &[],
+            quote,
+        )
+        .unwrap();
         let auth = self.mint_auth.insecure_clone();
         self.must("mint", &[mint_to], &[&auth]);
         (kp, acct)
@@ -205,32 +297,74 @@ impl Bench {
     }
 
     fn push_price(&mut self, pool: &Pubkey, oracle: &Pubkey, price: f64) -> Instruction {
-        let args = PushPriceArgs { price: (price * 1e6) as i64, conf: 0, publish_time: self.now };
+        let args = PushPriceArgs {
+            price: (price * 1e6) as i64,
+            conf: 0,
+            publish_time: self.now,
+        };
         ix::update_push_oracle(&self.oracle_auth.pubkey(), pool, oracle, args)
     }
 
     /// A pool with `n` markets at price 100, LP capital, and open interest in every market.
     fn scenario(&mut self, n: u8, pool_id: u64) {
-        let label = |what: &str| format!("{n} active market{}{what}", if n == 1 { "" } else { "s" });
+        let label =
+            |what: &str| format!("{n} active market{}{what}", if n == 1 { "" } else { "s" });
         let admin = self.admin.insecure_clone();
         let oracle_auth = self.oracle_auth.insecure_clone();
         let mint = self.mint;
         let init = ix::init_pool(
             &admin.pubkey(),
             &mint,
-            InitPoolArgs { pool_id, lp_fee_share_bps: 8_000, target_default_prob_e9: E9 / 100, min_deposit: 10 * E6, oracle_authority: oracle_auth.pubkey() },
+            InitPoolArgs {
+                pool_id,
+                lp_fee_share_bps: 8_000,
+                target_default_prob_e9: E9 / 100,
+                min_deposit: 10 * E6,
+                oracle_authority: oracle_auth.pubkey(),
+            },
         );
-        if n == 1 { self.measure("init_pool", "vault, LP mint, 8 KB pool", None, &[init], &[&admin]) } else { self.must("init_pool", &[init], &[&admin]) }
+        if n == 1 {
+            self.measure(
+                "init_pool",
+                "vault, LP mint, 9 KB pool",
+                None,
+                &[init],
+                &[&admin],
+            )
+        } else {
+            self.must("init_pool", &[init], &[&admin])
+        }
         let pool = ix::pool_pda(&mint, pool_id);
         let mut oracles = vec![];
         for i in 0..n {
-            let feed_id = [i, 0xfe, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+            let feed_id = [
+                i, 0xfe, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                0, 0, 0, 0, 0,
+            ];
             let init_oracle = ix::init_push_oracle(&oracle_auth.pubkey(), &pool, feed_id, -6);
             let oracle = ix::push_oracle_pda(&pool, &feed_id);
             let price = self.push_price(&pool, &oracle, 100.0);
-            let add = ix::add_market(&admin.pubkey(), &pool, i, &oracle, AddMarketArgs { symbol: [0; 16], base_decimals: 6, oracle_kind: OracleKind::Push, feed_id, params: params() });
+            let add = ix::add_market(
+                &admin.pubkey(),
+                &pool,
+                i,
+                &oracle,
+                AddMarketArgs {
+                    symbol: [0; 16],
+                    base_decimals: 6,
+                    oracle_kind: OracleKind::Push,
+                    feed_id,
+                    params: params(),
+                },
+            );
             if n == 1 {
-                self.measure("init_push_oracle", "", None, &[init_oracle], &[&oracle_auth]);
+                self.measure(
+                    "init_push_oracle",
+                    "",
+                    None,
+                    &[init_oracle],
+                    &[&oracle_auth],
+                );
                 self.measure("update_push_oracle", "", None, &[price], &[&oracle_auth]);
                 self.measure("add_market", "first market", None, &[add], &[&admin]);
             } else if i == n - 1 && n == 32 {
@@ -245,7 +379,17 @@ impl Bench {
         let (lp, lp_quote) = self.user(10_000_000 * E6);
         let lp_mint = ix::lp_mint_pda(&pool);
         let lp_acct = self.token_account(&lp_mint, &lp.pubkey());
-        let first = ix::deposit(&lp.pubkey(), &pool, &lp_quote, &lp_acct, &oracles, DepositArgs { amount: 5_000_000 * E6, min_shares: 0 });
+        let first = ix::deposit(
+            &lp.pubkey(),
+            &pool,
+            &lp_quote,
+            &lp_acct,
+            &oracles,
+            DepositArgs {
+                amount: 5_000_000 * E6,
+                min_shares: 0,
+            },
+        );
         self.must("first deposit", &[first], &[&lp]);
 
         // open interest in every market, so pool valuation prices each one
@@ -253,9 +397,26 @@ impl Bench {
         let mut positions = vec![];
         for i in 0..n {
             let market = ix::market_pda(&pool, i);
-            let open = ix::open_position(&trader.pubkey(), &pool, &market, &oracles[i as usize], &quote, OpenPositionArgs { size: 10 * E6 as i64, collateral: 200 * E6, price_limit_e9: u64::MAX });
+            let open = ix::open_position(
+                &trader.pubkey(),
+                &pool,
+                &market,
+                &oracles[i as usize],
+                &quote,
+                OpenPositionArgs {
+                    size: 10 * E6 as i64,
+                    collateral: 200 * E6,
+                    price_limit_e9: u64::MAX,
+                },
+            );
             if i == n - 1 {
-                self.measure("open_position", label(""), if n == 16 { Some(45_000) } else { None }, &[open], &[&trader]);
+                self.measure(
+                    "open_position",
+                    label(""),
+                    if n == 16 { Some(45_000) } else { None },
+                    &[open],
+                    &[&trader],
+                );
             } else {
                 self.must("open", &[open], &[&trader]);
             }
@@ -263,9 +424,30 @@ impl Bench {
         }
         let m = ix::market_pda(&pool, n - 1);
         let o = oracles[(n - 1) as usize];
-        let inc = ix::increase_position(&trader.pubkey(), &pool, &m, &o, &quote, IncreasePositionArgs { size: 5 * E6 as i64, collateral: 50 * E6, price_limit_e9: u64::MAX });
+        let inc = ix::increase_position(
+            &trader.pubkey(),
+            &pool,
+            &m,
+            &o,
+            &quote,
+            IncreasePositionArgs {
+                size: 5 * E6 as i64,
+                collateral: 50 * E6,
+                price_limit_e9: u64::MAX,
+            },
+        );
         self.measure("increase_position", label(""), None, &[inc], &[&trader]);
-        let dec = ix::decrease_position(&trader.pubkey(), &pool, &m, &o, &quote, DecreasePositionArgs { size: 5 * E6, price_limit_e9: 0 });
+        let dec = ix::decrease_position(
+            &trader.pubkey(),
+            &pool,
+            &m,
+            &o,
+            &quote,
+            DecreasePositionArgs {
+                size: 5 * E6,
+                price_limit_e9: 0,
+            },
+        );
         self.measure("decrease_position", label(""), None, &[dec], &[&trader]);
         let add = ix::add_collateral(&trader.pubkey(), &pool, &m, &o, &quote, 10 * E6);
         self.measure("add_collateral", label(""), None, &[add], &[&trader]);
@@ -273,37 +455,128 @@ impl Bench {
         self.measure("remove_collateral", label(""), None, &[rem], &[&trader]);
 
         let budget_lp = if n == 32 { Some(60_000) } else { None };
-        let dep = ix::deposit(&lp.pubkey(), &pool, &lp_quote, &lp_acct, &oracles, DepositArgs { amount: 1_000 * E6, min_shares: 0 });
-        self.measure("deposit", label(" with open interest"), budget_lp, &[dep], &[&lp]);
-        let wd = ix::withdraw(&lp.pubkey(), &pool, &lp_quote, &lp_acct, &oracles, WithdrawArgs { shares: 1_000 * E6, min_amount: 0 });
-        self.measure("withdraw", label(" with open interest"), budget_lp, &[wd], &[&lp]);
+        let dep = ix::deposit(
+            &lp.pubkey(),
+            &pool,
+            &lp_quote,
+            &lp_acct,
+            &oracles,
+            DepositArgs {
+                amount: 1_000 * E6,
+                min_shares: 0,
+            },
+        );
+        self.measure(
+            "deposit",
+            label(" with open interest"),
+            budget_lp,
+            &[dep],
+            &[&lp],
+        );
+        let wd = ix::withdraw(
+            &lp.pubkey(),
+            &pool,
+            &lp_quote,
+            &lp_acct,
+            &oracles,
+            WithdrawArgs {
+                shares: 1_000 * E6,
+                min_amount: 0,
+            },
+        );
+        self.measure(
+            "withdraw",
+            label(" with open interest"),
+            budget_lp,
+            &[wd],
+            &[&lp],
+        );
 
         // a day later: funding, then a leveraged position that the keeper liquidates
         self.set_time(self.now + 86_400);
-        let refresh: Vec<Instruction> = oracles.clone().iter().map(|o| self.push_price(&pool, o, 100.0)).collect();
+        let refresh: Vec<Instruction> = oracles
+            .clone()
+            .iter()
+            .map(|o| self.push_price(&pool, o, 100.0))
+            .collect();
         for chunk in refresh.chunks(8) {
             self.must("refresh prices", chunk, &[&oracle_auth]);
         }
-        self.measure("update_funding", label(", one day of skew"), None, &[ix::update_funding(&pool, &m, &o)], &[]);
+        self.measure(
+            "update_funding",
+            label(", one day of skew"),
+            None,
+            &[ix::update_funding(&pool, &m, &o)],
+            &[],
+        );
         let (risky, risky_quote) = self.user(1_000 * E6);
-        let open = ix::open_position(&risky.pubkey(), &pool, &m, &o, &risky_quote, OpenPositionArgs { size: 10 * E6 as i64, collateral: 60 * E6, price_limit_e9: u64::MAX });
+        let open = ix::open_position(
+            &risky.pubkey(),
+            &pool,
+            &m,
+            &o,
+            &risky_quote,
+            OpenPositionArgs {
+                size: 10 * E6 as i64,
+                collateral: 60 * E6,
+                price_limit_e9: u64::MAX,
+            },
+        );
         self.must("risky open", &[open], &[&risky]);
         let drop = self.push_price(&pool, &o, 96.0);
         self.must("price drop", &[drop], &[&oracle_auth]);
         let (keeper, keeper_quote) = self.user(0);
-        let liq = ix::liquidate(&keeper.pubkey(), &pool, &m, &risky.pubkey(), &o, &keeper_quote, &risky_quote);
+        let liq = ix::liquidate(
+            &keeper.pubkey(),
+            &pool,
+            &m,
+            &risky.pubkey(),
+            &o,
+            &keeper_quote,
+            &risky_quote,
+        );
         self.measure("liquidate", label(""), Some(45_000), &[liq], &[&keeper]);
         let back = self.push_price(&pool, &o, 100.0);
         self.must("price back", &[back], &[&oracle_auth]);
         let close = ix::close_position(&trader.pubkey(), &pool, &m, &o, &quote, 0);
-        self.measure("close_position", label(""), Some(40_000), &[close], &[&trader]);
+        self.measure(
+            "close_position",
+            label(""),
+            Some(40_000),
+            &[close],
+            &[&trader],
+        );
 
         if n == 1 {
             let admin_key = admin.pubkey();
-            self.measure("update_market", "", None, &[ix::update_market(&admin_key, &pool, &m, params())], &[&admin]);
-            self.measure("set_pause", "", None, &[ix::set_pause(&admin_key, &pool, 0)], &[&admin]);
-            self.measure("propose_authority", "", None, &[ix::propose_authority(&admin_key, &pool, admin_key)], &[&admin]);
-            self.measure("accept_authority", "", None, &[ix::accept_authority(&admin_key, &pool)], &[&admin]);
+            self.measure(
+                "update_market",
+                "",
+                None,
+                &[ix::update_market(&admin_key, &pool, &m, params())],
+                &[&admin],
+            );
+            self.measure(
+                "set_pause",
+                "",
+                None,
+                &[ix::set_pause(&admin_key, &pool, 0)],
+                &[&admin],
+            );
+            self.measure(
+                "propose_authority",
+                "",
+                None,
+                &[ix::propose_authority(&admin_key, &pool, admin_key)],
+                &[&admin],
+            );
+            self.measure(
+                "accept_authority",
+                "",
+                None,
+                &[ix::accept_authority(&admin_key, &pool)],
+                &[&admin],
+            );
             let fund = ix::fund_default_fund(&lp.pubkey(), &pool, &lp_quote, 100 * E6);
             self.measure("fund_default_fund", "", None, &[fund], &[&lp]);
         }
@@ -311,12 +584,23 @@ impl Bench {
         // smoke: the vault holds exactly the pool's accounting; collateral sums over positions
         let p = self.pool(&pool);
         let vault = self.balance(&ix::vault_pda(&pool));
-        if vault as u128 != p.lp_capital as u128 + p.default_fund as u128 + p.total_collateral as u128 {
-            self.failures.push(format!("{}: vault {vault} != accounting", label("")));
+        if vault as u128
+            != p.lp_capital as u128 + p.default_fund as u128 + p.total_collateral as u128
+        {
+            self.failures
+                .push(format!("{}: vault {vault} != accounting", label("")));
         }
-        let collateral: u64 = positions.iter().filter_map(|k| self.position(k)).map(|p| p.collateral).sum();
+        let collateral: u64 = positions
+            .iter()
+            .filter_map(|k| self.position(k))
+            .map(|p| p.collateral)
+            .sum();
         if collateral != p.total_collateral {
-            self.failures.push(format!("{}: Σ collateral {collateral} != {}", label(""), p.total_collateral));
+            self.failures.push(format!(
+                "{}: Σ collateral {collateral} != {}",
+                label(""),
+                p.total_collateral
+            ));
         }
     }
 }
@@ -326,7 +610,8 @@ fn kernels(so: &[u8]) -> Vec<(String, Vec<u64>, Vec<u64>)> {
     use keel_math::Fix;
     use math_bench::Kernel as K;
     let mut svm = litesvm::LiteSVM::new();
-    svm.add_program(math_bench::ID, so).expect("load math_bench.so");
+    svm.add_program(math_bench::ID, so)
+        .expect("load math_bench.so");
     let payer = key(&mut 200);
     svm.airdrop(&payer.pubkey(), 1_000 * E9).unwrap();
     let mut run = |kernel: K, args: Vec<i128>| -> u64 {
@@ -334,11 +619,23 @@ fn kernels(so: &[u8]) -> Vec<(String, Vec<u64>, Vec<u64>)> {
         for (slot, k) in [(0, K::Noop), (1, kernel)] {
             let ix = Instruction {
                 program_id: math_bench::ID,
-                accounts: anchor_lang::ToAccountMetas::to_account_metas(&math_bench::accounts::Run {}, None),
-                data: anchor_lang::InstructionData::data(&math_bench::instruction::Run { kernel: k, args: args.clone() }),
+                accounts: anchor_lang::ToAccountMetas::to_account_metas(
+                    &math_bench::accounts::Run {},
+                    None,
+                ),
+                data: anchor_lang::InstructionData::data(&math_bench::instruction::Run {
+                    kernel: k,
+                    args: args.clone(),
+                }),
             };
-            let tx = Transaction::new(&[&payer], Message::new(&[ix], Some(&payer.pubkey())), svm.latest_blockhash());
-            let meta = svm.send_transaction(tx).unwrap_or_else(|e| panic!("{kernel:?} {args:?}: {:?} {:?}", e.err, e.meta.logs));
+            let tx = Transaction::new(
+                &[&payer],
+                Message::new(&[ix], Some(&payer.pubkey())),
+                svm.latest_blockhash(),
+            );
+            let meta = svm
+                .send_transaction(tx)
+                .unwrap_or_else(|e| panic!("{kernel:?} {args:?}: {:?} {:?}", e.err, e.meta.logs));
             svm.expire_blockhash();
             cu[slot] = meta.compute_units_consumed;
         }
@@ -354,47 +651,149 @@ fn kernels(so: &[u8]) -> Vec<(String, Vec<u64>, Vec<u64>)> {
         rows.push((name.to_string(), a, b));
     };
     let xs = ["-10", "-1", "0.5", "3", "20"];
-    row("exp", xs.iter().map(|x| (K::Exp, vec![f(x)])).collect(), xs.iter().map(|x| (K::SolExp, vec![e12(x.parse().unwrap())])).collect());
+    row(
+        "exp",
+        xs.iter().map(|x| (K::Exp, vec![f(x)])).collect(),
+        xs.iter()
+            .map(|x| (K::SolExp, vec![e12(x.parse().unwrap())]))
+            .collect(),
+    );
     let ls = ["0.000001", "0.01", "0.9", "1.5", "1000"];
-    row("ln", ls.iter().map(|x| (K::Ln, vec![f(x)])).collect(), ls.iter().map(|x| (K::SolLn, vec![e12(x.parse().unwrap())])).collect());
-    let ps = [("0.01", "0.5"), ("1.5", "2.5"), ("1000", "0.37"), ("0.8", "4")];
+    row(
+        "ln",
+        ls.iter().map(|x| (K::Ln, vec![f(x)])).collect(),
+        ls.iter()
+            .map(|x| (K::SolLn, vec![e12(x.parse().unwrap())]))
+            .collect(),
+    );
+    let ps = [
+        ("0.01", "0.5"),
+        ("1.5", "2.5"),
+        ("1000", "0.37"),
+        ("0.8", "4"),
+    ];
     row(
         "pow",
         ps.iter().map(|(x, y)| (K::Pow, vec![f(x), f(y)])).collect(),
-        ps.iter().map(|(x, y)| (K::SolPow, vec![e12(x.parse().unwrap()), e12(y.parse().unwrap())])).collect(),
+        ps.iter()
+            .map(|(x, y)| {
+                (
+                    K::SolPow,
+                    vec![e12(x.parse().unwrap()), e12(y.parse().unwrap())],
+                )
+            })
+            .collect(),
     );
     let ss = ["0.000001", "2", "12345.678", "1000000000"];
-    row("sqrt", ss.iter().map(|x| (K::Sqrt, vec![f(x)])).collect(), ss.iter().map(|x| (K::SolSqrt, vec![e12(x.parse().unwrap())])).collect());
+    row(
+        "sqrt",
+        ss.iter().map(|x| (K::Sqrt, vec![f(x)])).collect(),
+        ss.iter()
+            .map(|x| (K::SolSqrt, vec![e12(x.parse().unwrap())]))
+            .collect(),
+    );
     let cs = ["-6", "-1", "0.25", "2.5"];
-    row("norm_cdf", cs.iter().map(|x| (K::NormCdf, vec![f(x)])).collect(), cs.iter().map(|x| (K::SolNormCdf, vec![e12(x.parse().unwrap())])).collect());
+    row(
+        "norm_cdf",
+        cs.iter().map(|x| (K::NormCdf, vec![f(x)])).collect(),
+        cs.iter()
+            .map(|x| (K::SolNormCdf, vec![e12(x.parse().unwrap())]))
+            .collect(),
+    );
     let qs = ["0.000000001", "0.01", "0.3", "0.9"];
-    row("norm_inv", qs.iter().map(|p| (K::NormInv, vec![prob(p)])).collect(), qs.iter().map(|p| (K::SolNormInv, vec![e12(p.parse().unwrap())])).collect());
-    let bs = [("100", "100", "0.8", "0.25"), ("80", "100", "0.8", "0.5"), ("130", "100", "0.5", "0.0821917808")];
+    row(
+        "norm_inv",
+        qs.iter().map(|p| (K::NormInv, vec![prob(p)])).collect(),
+        qs.iter()
+            .map(|p| (K::SolNormInv, vec![e12(p.parse().unwrap())]))
+            .collect(),
+    );
+    let bs = [
+        ("100", "100", "0.8", "0.25"),
+        ("80", "100", "0.8", "0.5"),
+        ("130", "100", "0.5", "0.0821917808"),
+    ];
     row(
         "bs_delta",
-        bs.iter().map(|(s, k, v, t)| (K::BsDelta, vec![f(s), f(k), f(v), f(t)])).collect(),
         bs.iter()
-            .map(|(s, k, v, t)| (K::SolBsDelta, vec![e12(s.parse().unwrap()), e12(k.parse().unwrap()), e12(v.parse().unwrap()), e12(t.parse().unwrap())]))
+            .map(|(s, k, v, t)| (K::BsDelta, vec![f(s), f(k), f(v), f(t)]))
+            .collect(),
+        bs.iter()
+            .map(|(s, k, v, t)| {
+                (
+                    K::SolBsDelta,
+                    vec![
+                        e12(s.parse().unwrap()),
+                        e12(k.parse().unwrap()),
+                        e12(v.parse().unwrap()),
+                        e12(t.parse().unwrap()),
+                    ],
+                )
+            })
             .collect(),
     );
     row(
         "d8x q",
         vec![
-            (K::D8xQ, vec![f("11"), f("1100"), f("100"), f("100"), f("0.05")]),
-            (K::D8xQ, vec![f("-5"), f("-500"), f("100"), f("100"), f("0.05")]),
+            (
+                K::D8xQ,
+                vec![f("11"), f("1100"), f("100"), f("100"), f("0.05")],
+            ),
+            (
+                K::D8xQ,
+                vec![f("-5"), f("-500"), f("100"), f("100"), f("0.05")],
+            ),
         ],
         vec![],
     );
-    row("weighted out_given_in", vec![(K::WeightedOut, vec![1_000_000_000_000, f("0.8"), 1_000_000_000_000, f("0.2"), 10_000_000_000])], vec![]);
+    row(
+        "weighted out_given_in",
+        vec![(
+            K::WeightedOut,
+            vec![
+                1_000_000_000_000,
+                f("0.8"),
+                1_000_000_000_000,
+                f("0.2"),
+                10_000_000_000,
+            ],
+        )],
+        vec![],
+    );
     // profiling primitives (operands > 2^64 so the u128 paths do full work)
-    row("mul_q64 (256-bit product)", vec![(K::MulQ64, vec![f("12345.678"), f("-9.87654321")])], vec![]);
-    row("u128 multiply", vec![(K::MulU128, vec![f("12345.678"), f("9.87654321")])], vec![]);
-    row("harness: reading one argument", vec![(K::ArgOnly, vec![f("2.5")])], vec![]);
-    row("64x64 high word, 32-bit limbs", vec![(K::MulHiLimbs, vec![0x9e37_79b9_7f4a_7c15, 0xbf58_476d_1ce4_e5b9])], vec![]);
+    row(
+        "mul_q64 (256-bit product)",
+        vec![(K::MulQ64, vec![f("12345.678"), f("-9.87654321")])],
+        vec![],
+    );
+    row(
+        "u128 multiply",
+        vec![(K::MulU128, vec![f("12345.678"), f("9.87654321")])],
+        vec![],
+    );
+    row(
+        "harness: reading one argument",
+        vec![(K::ArgOnly, vec![f("2.5")])],
+        vec![],
+    );
+    row(
+        "64x64 high word, 32-bit limbs",
+        vec![(
+            K::MulHiLimbs,
+            vec![0x9e37_79b9_7f4a_7c15, 0xbf58_476d_1ce4_e5b9],
+        )],
+        vec![],
+    );
     for n in [8usize, 16, 32] {
         let mut args = vec![n as i128];
-        args.extend((0..n).map(|i| Fix::from_num(1_000_000 * (i as i64 % 5 - 2) + 12_345).to_bits()));
-        row(&format!("imbalance score n={n}"), vec![(K::Imbalance, args)], vec![]);
+        args.extend(
+            (0..n).map(|i| Fix::from_num(1_000_000 * (i as i64 % 5 - 2) + 12_345).to_bits()),
+        );
+        row(
+            &format!("imbalance score n={n}"),
+            vec![(K::Imbalance, args)],
+            vec![],
+        );
     }
     rows
 }
@@ -408,17 +807,37 @@ fn span(v: &[u64]) -> String {
 }
 
 fn main() {
-    let so_path = std::env::args().nth(1).unwrap_or_else(|| "target/deploy/perp_amm.so".into());
-    let so = std::fs::read(&so_path).unwrap_or_else(|e| panic!("{so_path}: {e} (build it first: bash bench/run.sh)"));
-    let math_path = std::env::args().nth(2).unwrap_or_else(|| "target/deploy/math_bench.so".into());
+    let so_path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "target/deploy/perp_amm.so".into());
+    let so = std::fs::read(&so_path)
+        .unwrap_or_else(|e| panic!("{so_path}: {e} (build it first: bash bench/run.sh)"));
+    let math_path = std::env::args()
+        .nth(2)
+        .unwrap_or_else(|| "target/deploy/math_bench.so".into());
     if let Ok(math_so) = std::fs::read(&math_path) {
-        let budgets = [("exp", 700), ("ln", 450), ("pow", 1_800), ("norm_cdf", 700), ("imbalance score n=32", 40_000)];
-        println!("math kernels, CU per call on SBF (same harness and build; min–max over the inputs)\n");
+        let budgets = [
+            ("exp", 700),
+            ("ln", 450),
+            ("pow", 1_800),
+            ("norm_cdf", 700),
+            ("imbalance score n=32", 40_000),
+        ];
+        println!(
+            "math kernels, CU per call on SBF (same harness and build; min–max over the inputs)\n"
+        );
         println!("| kernel | keel-math CU | solmath 0.2.0 CU | budget |");
         println!("|---|---:|---:|---:|");
         for (name, ours, theirs) in kernels(&math_so) {
-            let budget = budgets.iter().find(|(k, _)| *k == name).map_or(String::new(), |(_, b)| format!("≤ {b}"));
-            println!("| {name} | {} | {} | {budget} |", span(&ours), span(&theirs));
+            let budget = budgets
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map_or(String::new(), |(_, b)| format!("≤ {b}"));
+            println!(
+                "| {name} | {} | {} | {budget} |",
+                span(&ours),
+                span(&theirs)
+            );
         }
         println!();
     } else {
@@ -443,10 +862,15 @@ fn main() {
             (Some(_), Some(_)) => "OVER",
             _ => r.note.as_str(),
         };
-        println!("| {} | {} | {cu} | {budget} | {verdict} |", r.instruction, r.scenario);
+        println!(
+            "| {} | {} | {cu} | {budget} | {verdict} |",
+            r.instruction, r.scenario
+        );
     }
     if b.failures.is_empty() {
-        println!("\nsmoke: every instruction ran on the SBF build and the vault equals the pool's accounting");
+        println!(
+            "\nsmoke: every instruction ran on the SBF build and the vault equals the pool's accounting"
+        );
     } else {
         eprintln!("\nsmoke FAILED:");
         for f in &b.failures {
