@@ -661,6 +661,22 @@ async fn withdrawal_cannot_take_reserved_capital() {
         .unwrap();
     let r = f.withdraw(&mut t, &lp, &lp_acct, shares / 10).await;
     assert_code(r, perp(PerpError::CapitalReserved));
+    // the reserve follows σ: at 1 % it is ≈ 2·23 and the same withdrawal goes through
+    let admin = t.admin.insecure_clone();
+    t.send(
+        &[ix::update_market(
+            &admin.pubkey(),
+            &f.pool,
+            &f.markets[0].key,
+            params_with(|p| p.sigma_e9 = E9 / 100),
+        )],
+        &[&admin],
+    )
+    .await
+    .unwrap();
+    f.withdraw(&mut t, &lp, &lp_acct, shares / 10)
+        .await
+        .unwrap();
     t.assert_vault_balanced(&f.pool).await;
 }
 

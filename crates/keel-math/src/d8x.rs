@@ -252,31 +252,98 @@ pub fn capital_target_dd(
     sigma: Fix,
     distance_to_default: Fix,
 ) -> MathResult<Fix> {
-    if price <= Fix::ZERO || sigma <= Fix::ZERO || distance_to_default >= Fix::ZERO {
+    if price <= Fix::ZERO {
         return Err(MathError::Domain);
     }
-    let (k, l, s, sig) = (
-        net_position.to_bits(),
-        locked_value.to_bits(),
-        price.to_bits(),
-        sigma.to_bits(),
-    );
-    let dd = distance_to_default.to_bits();
-    let half_var = mul_q64(sig, sig, Rounding::Up)? >> 1;
-    let sig_dd = mul_q64(sig, dd, Rounding::Nearest)?;
-    // one ulp of slack on each factor keeps the target conservative
-    let m_star = match k.signum() {
-        0 => l.checked_neg().ok_or(MathError::Overflow)?,
-        1 => {
-            let growth = exp_bits(-sig_dd - half_var)? + 1;
-            let exposure = mul_q64(mul_q64(k, s, Rounding::Up)?, growth, Rounding::Up)?;
-            exposure.checked_sub(l).ok_or(MathError::Overflow)?
-        }
-        _ => {
-            let shrink = (exp_bits(sig_dd - half_var)? - 1).max(0);
-            let exposure = mul_q64(mul_q64(k.abs(), s, Rounding::Down)?, shrink, Rounding::Down)?;
-            (-l).checked_sub(exposure).ok_or(MathError::Overflow)?
-        }
+    let factors = CapitalFactors::new(sigma, distance_to_default)?;
+    let k = net_position.to_bits();
+    // K·s rounded so the target only grows: up for a net long, toward zero for a net short
+    let notional = if k >= 0 {
+        mul_q64(k, price.to_bits(), Rounding::Up)?
+    } else {
+        -mul_q64(k.abs(), price.to_bits(), Rounding::Down)?
     };
-    Ok(Fix::from_bits(m_star.max(0)))
+    factors.capital_target(Fix::from_bits(notional), locked_value)
+}
+
+/// The parts of M* that depend only on σ and Φ⁻¹(q*), so a program can keep them per market and
+/// size a reserve with one product instead of an exp: `growth` = e^(−σ·Φ⁻¹(q*) − σ²/2) and
+/// `shrink` = e^(σ·Φ⁻¹(q*) − σ²/2), Q64.64 bits, each with one ulp of slack toward a larger M*.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CapitalFactors {
+    pub growth: i128,
+    pub shrink: i128,
+}
+
+impl CapitalFactors {
+    /// Errors: Domain for σ ≤ 0 or Φ⁻¹(q*) ≥ 0.
+    pub fn new(sigma: Fix, distance_to_default: Fix) -> MathResult<Self> {
+        if sigma <= Fix::ZERO || distance_to_default >= Fix::ZERO {
+            return Err(MathError::Domain);
+        }
+        let (sig, dd) = (sigma.to_bits(), distance_to_default.to_bits());
+        let half_var = mul_q64(sig, sig, Rounding::Up)? >> 1;
+        let sig_dd = mul_q64(sig, dd, Rounding::Nearest)?;
+        Ok(CapitalFactors {
+            growth: exp_bits(-sig_dd - half_var)? + 1,
+            shrink: (exp_bits(sig_dd - half_var)? - 1).max(0),
+        })
+    }
+
+    /// M* for a net notional K·s (signed like K; round it up for a net long and toward zero
+    /// for a net short, so M* is not understated) and locked value L; 0 when no capital is
+    /// needed. K > 0: K·s·growth − L; K < 0: −L − |K·s|·shrink; K·s = 0: −L.
+    pub fn capital_target(&self, net_notional: Fix, locked_value: Fix) -> MathResult<Fix> {
+        let (n, l) = (net_notional.to_bits(), locked_value.to_bits());
+        let m_star = match n.signum() {
+            0 => l.checked_neg().ok_or(MathError::Overflow)?,
+            1 => mul_q64(n, self.growth, Rounding::Up)?
+                .checked_sub(l)
+                .ok_or(MathError::Overflow)?,
+            _ => (-l)
+                .checked_sub(mul_q64(n.abs(), self.shrink, Rounding::Down)?)
+                .ok_or(MathError::Overflow)?,
+        };
+        Ok(Fix::from_bits(m_star.max(0)))
+    }
+
+    /// [`Self::capital_target`] for whole quote units, rounded up: `⌈M*⌉` for an integer net
+    /// notional and locked value. The same bits, from two word products instead of a 256-bit
+    /// one when the notional fits a word (a program sizes 32 reserves per withdrawal).
+    pub fn capital_target_units(&self, net_notional: i128, locked_value: i128) -> MathResult<u128> {
+        let magnitude = net_notional.unsigned_abs();
+        if magnitude >> 64 != 0 || self.growth < 0 || self.shrink < 0 {
+            let to_fix = |v: i128| {
+                v.checked_mul(1 << 64)
+                    .map(Fix::from_bits)
+                    .ok_or(MathError::Overflow)
+            };
+            let m = self.capital_target(to_fix(net_notional)?, to_fix(locked_value)?)?;
+            return Ok((m.to_bits() as u128).div_ceil(1 << 64));
+        }
+        let factor = if net_notional > 0 {
+            self.growth
+        } else {
+            self.shrink
+        } as u128;
+        // |N|·factor = |N|·lo + (|N|·hi)·2^64, as 2^64·whole + fraction
+        let low = crate::wide::mul_u64(magnitude as u64, factor as u64);
+        let high = crate::wide::mul_u64(magnitude as u64, (factor >> 64) as u64);
+        let whole = high.checked_add(low >> 64).ok_or(MathError::Overflow)?;
+        let fraction = low as u64;
+        let whole = i128::try_from(whole).map_err(|_| MathError::Overflow)?;
+        let m_star = match net_notional.signum() {
+            0 => locked_value.checked_neg().ok_or(MathError::Overflow)?,
+            // ⌈N·growth⌉ − L
+            1 => (whole + (fraction != 0) as i128)
+                .checked_sub(locked_value)
+                .ok_or(MathError::Overflow)?,
+            // −L − ⌊|N|·shrink⌋
+            _ => locked_value
+                .checked_neg()
+                .and_then(|v| v.checked_sub(whole))
+                .ok_or(MathError::Overflow)?,
+        };
+        Ok(m_star.max(0) as u128)
+    }
 }

@@ -446,6 +446,16 @@ pub fn mul_div_u128(a: u128, b: u128, d: u128, rounding: Rounding) -> MathResult
     round_quotient(q, rem, d, rounding)
 }
 
+/// `round(n / d)` for unsigned integers (a decimal rescale, for instance): one 128/128-bit
+/// division, which on SBF is two native-digit steps when `d` fits a word.
+pub fn div_u128(n: u128, d: u128, rounding: Rounding) -> MathResult<u128> {
+    if d == 0 {
+        return Err(MathError::DivisionByZero);
+    }
+    let (q, rem) = div_u256_by_u128(0, n, d);
+    round_quotient(q, rem, d, rounding)
+}
+
 fn round_quotient(q: u128, rem: u128, d: u128, rounding: Rounding) -> MathResult<u128> {
     let bump = rem != 0
         && match rounding {
@@ -682,6 +692,29 @@ mod tests {
         assert_eq!(
             mul_div_u128(u128::MAX, 2, 1, Rounding::Down),
             Err(MathError::Overflow)
+        );
+    }
+
+    #[test]
+    fn div_u128_rounds_like_u128_division() {
+        let mut rng = Rng(11);
+        for i in 0..20_000 {
+            let n = rng.u128();
+            // word-sized divisors (powers of ten among them) and wide ones
+            let d = match i % 3 {
+                0 => 10u128.pow((rng.next() % 39) as u32),
+                1 => (rng.next() | 1) as u128,
+                _ => rng.u128() | 1,
+            };
+            let (q, rem) = (n / d, n % d);
+            assert_eq!(div_u128(n, d, Rounding::Down), Ok(q));
+            assert_eq!(div_u128(n, d, Rounding::Up), Ok(q + (rem != 0) as u128));
+            let nearest = q + (rem != 0 && rem >= d - rem) as u128;
+            assert_eq!(div_u128(n, d, Rounding::Nearest), Ok(nearest));
+        }
+        assert_eq!(
+            div_u128(1, 0, Rounding::Down),
+            Err(MathError::DivisionByZero)
         );
     }
 }

@@ -64,6 +64,70 @@ proptest! {
         prop_assert!(qa <= qb, "q({a}) = {qa} > q({b}) = {qb}");
     }
 
+    /// M* is the capital at which the default probability reaches the target: q(M*) ≤ q* and,
+    /// a little below M*, q > q* (the book here always needs capital: L = K·s·(1 ∓ 5%)). The
+    /// per-market factors give the same bits as the one-shot target.
+    #[test]
+    fn capital_target_meets_the_default_target(
+        k_units in 1i64..1_000_000,
+        long in any::<bool>(),
+        price in fix_range(0.01, 100_000.0),
+        sigma in fix_range(0.01, 0.5),
+        target_e6 in 10u32..100_000,
+    ) {
+        let sign = if long { 1 } else { -1 };
+        let k = Fix::from_num(sign * k_units) / 100;
+        // a book 5% in the traders' favour (entered 5% better than s)
+        let locked = k * price * (Fix::ONE - Fix::from_num(sign) / 20);
+        let target = Prob::from_num(Fix::from_num(target_e6) / 1_000_000);
+        let dd = norm_inv(target).unwrap();
+        let m_star = d8x::capital_target_dd(k, locked, price, sigma, dd).unwrap();
+        prop_assert!(m_star > Fix::ZERO);
+        let q = |capital| {
+            let e = d8x::Exposure { net_position: k, locked_value: locked, capital };
+            d8x::default_probability(&e, price, sigma).unwrap()
+        };
+        // tolerances: Φ⁻¹ and exp are accurate to ~1e-15 relative; q* ≥ 1e-5
+        let slack = target / 1_000_000u128;
+        prop_assert!(q(m_star) <= target + slack, "q(M*) = {} > {target}", q(m_star));
+        let below = m_star - m_star / 1_000_000;
+        prop_assert!(q(below) > target, "q(0.999999·M*) = {} ≤ {target}", q(below));
+
+        let factors = d8x::CapitalFactors::new(sigma, dd).unwrap();
+        let notional = if sign > 0 {
+            Fix::from_bits(keel_math::wide::mul_q64(k.to_bits(), price.to_bits(), Rounding::Up).unwrap())
+        } else {
+            -Fix::from_bits(keel_math::wide::mul_q64(-k.to_bits(), price.to_bits(), Rounding::Down).unwrap())
+        };
+        prop_assert_eq!(factors.capital_target(notional, locked).unwrap(), m_star);
+    }
+
+    /// The whole-unit reserve is ⌈M*⌉ of the Fix one, on both of its paths (inputs kept where
+    /// the Fix version's intermediates fit: |K·s|·growth and |L| well inside 2^63).
+    #[test]
+    fn capital_target_units_is_the_ceiling(
+        // word-sized notionals (the fast path), small ones, and wide ones (the Fix path, which
+        // overflows there like the Fix version)
+        notional in prop_oneof![
+            -(1i128 << 58)..(1i128 << 58),
+            -(1i128 << 40)..(1i128 << 40),
+            (1i128 << 64)..(1i128 << 66),
+        ],
+        locked in -(1i128 << 58)..(1i128 << 58),
+        sigma in fix_range(0.01, 0.5),
+        target_e6 in 1u32..400_000,
+    ) {
+        let target = Prob::from_num(Fix::from_num(target_e6) / 1_000_000);
+        let factors = d8x::CapitalFactors::new(sigma, norm_inv(target).unwrap()).unwrap();
+        let expect = match notional.checked_mul(1 << 64) {
+            None => Err(MathError::Overflow),
+            Some(n) => factors
+                .capital_target(Fix::from_bits(n), Fix::from_bits(locked << 64))
+                .map(|m| (m.to_bits() as u128).div_ceil(1 << 64)),
+        };
+        prop_assert_eq!(factors.capital_target_units(notional, locked), expect);
+    }
+
     /// A swap never gives more than the spot price and never lowers the invariant
     /// (checked exactly with big integers: weights are a/64 and b/64).
     #[test]

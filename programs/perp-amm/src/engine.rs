@@ -5,14 +5,14 @@
 //! (`lp_capital`, `default_fund`, `total_collateral` = Σ position collateral) or through the vault.
 
 use anchor_lang::prelude::*;
-use keel_math::d8x::{Exposure, capital_target_dd, quote};
-use keel_math::wide::{Rounding, mul_q64};
+use keel_math::d8x::{Exposure, quote};
+use keel_math::wide::{Rounding, mul_q64, mul_u64};
 use keel_math::{Fix, Prob};
 
 use crate::constants::SECONDS_PER_DAY;
 use crate::errors::PerpError;
 use crate::math::{bps_up, e9, fix_e9, fix_int, notional, overflow, to_int, to_u64};
-use crate::state::{MarketParams, MarketSlot, OraclePrice, Pool, Position};
+use crate::state::{Mark, MarketParams, MarketSlot, OraclePrice, Pool, Position, rescale_pow10};
 
 /// Bring a market's funding indices up to `now` at `price`: the crowded side pays
 /// rate = max_rate · |long − short|/(long + short) per day on its notional, to the pool (which
@@ -490,93 +490,157 @@ pub enum Valuation {
     Low,
 }
 
-/// Pool value for LP shares: LP capital − traders' unrealised PnL (+ accrued funding when
-/// valuing high). `prices[i]` is the price of slot i (ignored for inactive slots). Traders'
-/// aggregate losses count as pool assets only up to their total collateral.
-pub fn pool_value(
+/// What an LP action sees of the pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolValuation {
+    /// LP capital − traders' unrealised PnL (+ accrued funding when valuing high), quote native.
+    pub value: i128,
+    /// Withdrawals only (`Valuation::Low`): the LP capital the pool must keep, the largest over
+    /// markets of M*/share, where M* is the capital at which the market's default probability
+    /// equals the pool's target q*.
+    pub reserved: Option<u128>,
+}
+
+/// Value the pool for an LP action. `marks[i]` is the mark of slot i (ignored for inactive
+/// slots). Traders' aggregate losses count as pool assets only up to their total collateral.
+///
+/// Each market with open interest costs one product and one decimal rescale: its value is
+/// net·edge·10^exp10 rounded once, at the confidence edge that favours the pool. A withdrawal's
+/// reserve reuses that notional (the edge worst for the pool, so M* is never understated) with
+/// the slot's precomputed σ/q* factors.
+pub fn value_pool(
     pool: &Pool,
-    prices: &[Option<OraclePrice>],
+    marks: &[Option<Mark>],
     valuation: Valuation,
-) -> Result<i128> {
+) -> Result<PoolValuation> {
+    let high = valuation == Valuation::High;
     let mut traders_pnl: i128 = 0;
     let mut accrued_funding: i128 = 0;
-    for (slot, price) in pool.markets.iter().zip(prices) {
+    let mut largest_reserve = (!high).then_some(LargestRatio::default());
+    for (slot, mark) in pool.markets.iter().zip(marks) {
         if slot.active == 0 || (slot.long_oi == 0 && slot.short_oi == 0) {
             continue;
         }
-        let p = price.ok_or_else(|| error!(PerpError::MarketAccountsMismatch))?;
-        let net = slot.net_position();
-        // the traders' net side gains when the price moves its way: lean by the confidence
-        let lean_up = (net > 0) == (valuation == Valuation::Low);
-        let edge = if lean_up {
-            p.price + p.conf
+        let m = mark.ok_or_else(|| error!(PerpError::MarketAccountsMismatch))?;
+        let net_long = slot.long_oi >= slot.short_oi;
+        let net = slot.long_oi.abs_diff(slot.short_oi);
+        // the traders' net side gains when the price moves its way: lean by the confidence, and
+        // round the value's magnitude the same way
+        let lean_up = net_long != high;
+        let (edge, rounding) = if lean_up {
+            (
+                m.price.checked_add(m.conf).ok_or_else(overflow)?,
+                Rounding::Up,
+            )
         } else {
-            (p.price - p.conf).max(Fix::DELTA)
+            (m.price.saturating_sub(m.conf), Rounding::Down)
         };
-        let value = notional(
-            net,
-            edge,
-            if valuation == Valuation::Low {
-                Rounding::Up
-            } else {
-                Rounding::Down
-            },
-        )?;
-        traders_pnl += value - slot.locked_value();
-        if valuation == Valuation::High {
-            for (index, snap, oi) in [
-                (
-                    slot.long_funding_index.fix(),
-                    slot.long_funding_snap_sum.fix(),
-                    slot.long_oi,
-                ),
-                (
-                    slot.short_funding_index.fix(),
-                    slot.short_funding_snap_sum.fix(),
-                    slot.short_oi,
-                ),
-            ] {
-                // oi·index − Σ snapshots; floor, as the fixed crate's product would round
-                let accrued = Fix::from_bits(
-                    mul_q64((oi as i128) << 64, index.to_bits(), Rounding::Down)
-                        .map_err(|_| overflow())?,
-                ) - snap;
-                accrued_funding += to_int(accrued, Rounding::Down).max(0);
-            }
+        let magnitude = rescale_pow10(mul_u64(net, edge), m.exp10, rounding)?;
+        let magnitude = i128::try_from(magnitude).map_err(|_| overflow())?;
+        let value = if net_long { magnitude } else { -magnitude };
+        let locked = slot.locked_value();
+        traders_pnl = traders_pnl
+            .checked_add(value - locked)
+            .ok_or_else(overflow)?;
+        if high {
+            accrued_funding += accrued_funding_of(
+                slot.long_oi,
+                slot.long_funding_index.get(),
+                slot.long_funding_snap_sum.get(),
+            )?;
+            accrued_funding += accrued_funding_of(
+                slot.short_oi,
+                slot.short_funding_index.get(),
+                slot.short_funding_snap_sum.get(),
+            )?;
+        }
+        if let Some(largest) = largest_reserve.as_mut() {
+            // valuing low, the edge is up for a net long and down for a net short, with the
+            // magnitude rounded the same way: what `capital_target` asks of the notional
+            let m_star = slot
+                .capital_factors()
+                .capital_target_units(value, locked)
+                .map_err(|e| error!(PerpError::from(e)))?;
+            largest.consider(m_star, slot.capital_share_e9)?;
         }
     }
     let traders_pnl = traders_pnl.max(-(pool.total_collateral as i128));
-    Ok(pool.lp_capital as i128 - traders_pnl + accrued_funding)
+    let reserved = match largest_reserve {
+        // M*/share in 1e9 units, rounded up: one division for the whole pool
+        Some(r) => Some(
+            keel_math::wide::mul_div_u128(
+                r.numerator,
+                crate::constants::E9 as u128,
+                r.denominator as u128,
+                Rounding::Up,
+            )
+            .map_err(|_| overflow())?,
+        ),
+        None => None,
+    };
+    Ok(PoolValuation {
+        value: pool.lp_capital as i128 - traders_pnl + accrued_funding,
+        reserved,
+    })
 }
 
-/// LP capital the pool must keep: the largest, over markets, of M*/share, where M* is the
-/// capital at which the market's default probability equals the pool's target q*.
-pub fn reserved_capital(pool: &Pool, prices: &[Option<OraclePrice>]) -> Result<u128> {
-    let mut required: u128 = 0;
-    for (slot, price) in pool.markets.iter().zip(prices) {
-        if slot.active == 0 || (slot.long_oi == 0 && slot.short_oi == 0) {
-            continue;
+/// The largest of a set of ratios n/d (d > 0), compared by cross products so that only the
+/// winner is divided.
+#[derive(Clone, Copy, Debug)]
+struct LargestRatio {
+    numerator: u128,
+    denominator: u64,
+}
+
+impl Default for LargestRatio {
+    fn default() -> Self {
+        LargestRatio {
+            numerator: 0,
+            denominator: 1,
         }
-        let p = price.ok_or_else(|| error!(PerpError::MarketAccountsMismatch))?;
-        let m_star = capital_target_dd(
-            fix_int(slot.net_position())?,
-            fix_int(slot.locked_value())?,
-            p.price,
-            fix_e9(slot.sigma_e9),
-            pool.distance_to_default(),
-        )
-        .map_err(|e| error!(PerpError::from(e)))?;
-        let m_star = to_int(m_star, Rounding::Up) as u128;
-        let need = keel_math::wide::mul_div_u128(
-            m_star,
-            crate::constants::E9 as u128,
-            slot.capital_share_e9 as u128,
-            Rounding::Up,
-        )
-        .map_err(|_| overflow())?;
-        required = required.max(need);
     }
-    Ok(required)
+}
+
+impl LargestRatio {
+    fn consider(&mut self, numerator: u128, denominator: u64) -> Result<()> {
+        require!(denominator > 0, PerpError::InvalidParameter);
+        let times = |n: u128, d: u64| -> Result<u128> {
+            if n >> 64 == 0 {
+                Ok(mul_u64(n as u64, d))
+            } else {
+                n.checked_mul(d as u128).ok_or_else(overflow)
+            }
+        };
+        if times(numerator, self.denominator)? > times(self.numerator, denominator)? {
+            *self = LargestRatio {
+                numerator,
+                denominator,
+            };
+        }
+        Ok(())
+    }
+}
+
+/// Funding a side has accrued but not settled, oi·index − Σ snapshots (Fix bits), floored to
+/// whole quote units and never negative.
+fn accrued_funding_of(oi: u64, index: i128, snap_sum: i128) -> Result<i128> {
+    // oi·index exactly from two word products (index = hi·2^64 + lo, lo unsigned)
+    let hi = index >> 64;
+    let owed = if hi >= 0 {
+        let high = mul_u64(oi, hi as u64);
+        if high >> 63 != 0 {
+            return Err(overflow());
+        }
+        let total = (high << 64)
+            .checked_add(mul_u64(oi, index as u64))
+            .ok_or_else(overflow)?;
+        i128::try_from(total).map_err(|_| overflow())?
+    } else {
+        // a negative index (never produced: indices only grow from zero)
+        mul_q64((oi as i128) << 64, index, Rounding::Down).map_err(|_| overflow())?
+    };
+    let accrued = owed.checked_sub(snap_sum).ok_or_else(overflow)?;
+    Ok((accrued >> 64).max(0))
 }
 
 /// `amount · bps / 10_000` rounded up, as u64.

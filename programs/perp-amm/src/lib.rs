@@ -7,6 +7,7 @@
 
 use anchor_lang::prelude::*;
 
+pub mod bytes;
 pub mod constants;
 pub mod engine;
 pub mod errors;

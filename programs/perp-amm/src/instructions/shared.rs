@@ -3,9 +3,10 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{self, Burn, MintTo, Token, Transfer};
 
+use crate::bytes::{Aligned, keys_eq};
 use crate::constants::{MAX_MARKETS, POOL_SEED};
 use crate::errors::PerpError;
-use crate::state::{OraclePrice, OracleUse, Pool, load_price};
+use crate::state::{Mark, Pool, read_mark};
 
 /// Signer seeds of the pool PDA (authority of the vault and the LP mint).
 pub struct PoolSeeds {
@@ -125,18 +126,20 @@ pub fn burn_shares<'info>(
     )
 }
 
-/// Prices of every active market for pool-wide valuation: `oracles` must hold one account per
+/// Marks of every active market for pool-wide valuation: `oracles` must hold one account per
 /// active slot, in slot order. Markets with open interest need a fresh, tight price; markets
 /// without any are not priced (their account is still checked), so an idle market whose oracle
 /// has paused (FX, gold and oil over the weekend) does not block LP actions.
-pub fn load_pool_prices(
+pub fn load_pool_marks(
     pool: &Pool,
     pool_key: &Pubkey,
     oracles: &[AccountInfo],
     now: i64,
-) -> Result<Vec<Option<OraclePrice>>> {
-    // on the heap: 32 prices are ~1.5 KB, and SBF stack frames are limited to 4 KB
-    let mut prices = vec![None; MAX_MARKETS];
+) -> Result<Vec<Option<Mark>>> {
+    // on the heap: SBF stack frames are limited to 4 KB
+    let mut marks = vec![None; MAX_MARKETS];
+    // every oracle read compares this key: an aligned copy keeps those compares to word loads
+    let pool_key = Aligned(*pool_key);
     let mut next = oracles.iter();
     for (i, slot) in pool.markets.iter().enumerate() {
         if slot.active == 0 {
@@ -145,19 +148,23 @@ pub fn load_pool_prices(
         let info = next
             .next()
             .ok_or_else(|| error!(PerpError::MarketAccountsMismatch))?;
-        require_keys_eq!(*info.key, slot.oracle, PerpError::MarketAccountsMismatch);
+        require!(
+            keys_eq(info.key, &slot.oracle),
+            PerpError::MarketAccountsMismatch
+        );
         if slot.long_oi == 0 && slot.short_oi == 0 {
             continue;
         }
-        prices[i] = Some(load_price(
+        // the pool-wide read needs no feed id: the slot pins the oracle account itself
+        marks[i] = Some(read_mark(
             info,
-            &slot.oracle_spec(),
-            pool_key,
-            pool.quote_decimals,
+            slot.oracle_kind(),
+            &pool_key.0,
+            None,
+            slot.mark_limits(pool.quote_decimals),
             now,
-            OracleUse::RiskIncreasing,
         )?);
     }
     require!(next.next().is_none(), PerpError::MarketAccountsMismatch);
-    Ok(prices)
+    Ok(marks)
 }

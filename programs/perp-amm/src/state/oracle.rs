@@ -5,6 +5,7 @@ use anchor_lang::prelude::*;
 use keel_math::Fix;
 use keel_math::wide::{Rounding, mul_div_u128, mul_u64};
 
+use crate::bytes::{Aligned, bytes_eq, keys_eq, le_word, read_u32, read_u64};
 use crate::constants::BPS;
 use crate::errors::PerpError;
 use crate::state::{Market, OracleKind};
@@ -28,6 +29,12 @@ pub const PYTH_RECEIVER_ID: Pubkey = pubkey!("rec5EKMGg6MxZYaMdyBfgwp4d5rB9T1VQH
 /// sha256("account:PriceUpdateV2")[..8].
 pub const PRICE_UPDATE_V2_DISCRIMINATOR: [u8; 8] = [34, 241, 35, 99, 157, 126, 244, 205];
 
+// Owners and discriminators as the words they are compared with (see `crate::bytes`).
+static PERP_PROGRAM_ID: Aligned<Pubkey> = Aligned(crate::ID);
+static PYTH_RECEIVER: Aligned<Pubkey> = Aligned(PYTH_RECEIVER_ID);
+const PUSH_ORACLE_DISC: u64 = le_word(PushOracle::DISCRIMINATOR);
+const PRICE_UPDATE_V2_DISC: u64 = le_word(&PRICE_UPDATE_V2_DISCRIMINATOR);
+
 /// What the price is for: risk-increasing actions need a fresh, tight price; risk-reducing ones
 /// accept an older price (`max_age_close_secs`) and twice the confidence interval, so traders
 /// can always get out.
@@ -37,10 +44,9 @@ pub enum OracleUse {
     RiskReducing,
 }
 
-/// A price message as both oracle kinds carry it.
+/// A price message as both oracle kinds carry it (its feed id is checked while reading).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RawPrice {
-    pub feed_id: [u8; 32],
     pub price: i64,
     pub conf: u64,
     pub expo: i32,
@@ -52,19 +58,39 @@ pub struct RawPrice {
 pub struct OraclePrice {
     pub price: Fix,
     pub conf: Fix,
-    pub publish_time: i64,
 }
 
-/// Read the raw message of `info`, checking its owner and type.
-pub fn read_raw(info: &AccountInfo, kind: OracleKind, pool: &Pubkey) -> Result<RawPrice> {
+/// Read the raw message of `info`, checking its owner, type and, when given, its feed id.
+pub fn read_raw(
+    info: &AccountInfo,
+    kind: OracleKind,
+    pool: &Pubkey,
+    feed_id: Option<&[u8; 32]>,
+) -> Result<RawPrice> {
     let data = info.try_borrow_data()?;
+    let feed_at = match kind {
+        OracleKind::Push => 40,
+        OracleKind::Pyth => 41,
+    };
+    if let Some(feed_id) = feed_id {
+        let found = data
+            .get(feed_at..feed_at + 32)
+            .ok_or(PerpError::WrongOracle)?;
+        require!(bytes_eq(found, feed_id), PerpError::WrongOracle);
+    }
     match kind {
         OracleKind::Push => {
-            require_keys_eq!(*info.owner, crate::ID, PerpError::WrongOracle);
+            require!(
+                keys_eq(info.owner, &PERP_PROGRAM_ID.0),
+                PerpError::WrongOracle
+            );
             parse_push_oracle(&data, pool)
         }
         OracleKind::Pyth => {
-            require_keys_eq!(*info.owner, PYTH_RECEIVER_ID, PerpError::WrongOracle);
+            require!(
+                keys_eq(info.owner, &PYTH_RECEIVER.0),
+                PerpError::WrongOracle
+            );
             parse_price_update_v2(&data)
         }
     }
@@ -75,20 +101,19 @@ pub fn read_raw(info: &AccountInfo, kind: OracleKind, pool: &Pubkey) -> Result<R
 /// matters when an LP action reads 32 of them.
 fn parse_push_oracle(data: &[u8], pool: &Pubkey) -> Result<RawPrice> {
     let bad = || error!(PerpError::WrongOracle);
-    let disc = PushOracle::DISCRIMINATOR;
-    if data.len() < 8 + PushOracle::INIT_SPACE || data[..disc.len()] != *disc {
+    if data.len() < 8 + PushOracle::INIT_SPACE || read_u64(data, 0) != Some(PUSH_ORACLE_DISC) {
         return Err(bad());
     }
-    require!(data[8..40] == pool.as_ref()[..], PerpError::WrongOracle);
-    let word = |at: usize| -> [u8; 8] { data[at..at + 8].try_into().unwrap_or([0; 8]) };
-    let mut feed_id = [0u8; 32];
-    feed_id.copy_from_slice(&data[40..72]);
+    require!(
+        bytes_eq(&data[8..40], pool.as_ref()),
+        PerpError::WrongOracle
+    );
+    let word = |at: usize| read_u64(data, at).ok_or_else(bad);
     Ok(RawPrice {
-        feed_id,
-        price: i64::from_le_bytes(word(72)),
-        conf: u64::from_le_bytes(word(80)),
-        expo: i32::from_le_bytes(data[88..92].try_into().map_err(|_| bad())?),
-        publish_time: i64::from_le_bytes(word(92)),
+        price: word(72)? as i64,
+        conf: word(80)?,
+        expo: read_u32(data, 88).ok_or_else(bad)? as i32,
+        publish_time: word(92)? as i64,
     })
 }
 
@@ -98,27 +123,20 @@ fn parse_push_oracle(data: &[u8], pool: &Pubkey) -> Result<RawPrice> {
 /// updates are accepted.
 fn parse_price_update_v2(data: &[u8]) -> Result<RawPrice> {
     let bad = || error!(PerpError::WrongOracle);
-    if data.len() < 8 + 32 + 1 || data[..8] != PRICE_UPDATE_V2_DISCRIMINATOR {
+    if data.len() < 8 + 32 + 1 || read_u64(data, 0) != Some(PRICE_UPDATE_V2_DISC) {
         return Err(bad());
     }
     // Partial verification (fewer guardian signatures) is refused.
     if data[40] != 1 {
         return Err(bad());
     }
-    let msg = data.get(41..41 + 32 + 8 + 8 + 4 + 8).ok_or_else(bad)?;
-    let mut feed_id = [0u8; 32];
-    feed_id.copy_from_slice(&msg[..32]);
-    let word = |at: usize, n: usize| -> [u8; 8] {
-        let mut b = [0u8; 8];
-        b[..n].copy_from_slice(&msg[at..at + n]);
-        b
-    };
+    // the message starts at 41 (feed id), so its integers are unaligned
+    let word = |at: usize| read_u64(data, 41 + at).ok_or_else(bad);
     Ok(RawPrice {
-        feed_id,
-        price: i64::from_le_bytes(word(32, 8)),
-        conf: u64::from_le_bytes(word(40, 8)),
-        expo: i32::from_le_bytes(word(48, 4)[..4].try_into().map_err(|_| bad())?),
-        publish_time: i64::from_le_bytes(word(52, 8)),
+        price: word(32)? as i64,
+        conf: word(40)?,
+        expo: read_u32(data, 41 + 48).ok_or_else(bad)? as i32,
+        publish_time: word(52)? as i64,
     })
 }
 
@@ -180,6 +198,100 @@ impl Market {
     }
 }
 
+/// A validated price kept as the oracle's integers: quote native per base native is
+/// `price · 10^exp10`, and likewise for `conf`. Pool-wide valuation works on these directly, so
+/// each market's value is one product and one directed decimal rescale.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Mark {
+    /// Positive (validated).
+    pub price: u64,
+    pub conf: u64,
+    pub exp10: i32,
+}
+
+impl Mark {
+    /// The price in quote native per base native, rounded to nearest.
+    pub fn price_fix(&self) -> Result<Fix> {
+        scale_pow10(self.price, self.exp10)
+    }
+}
+
+/// `value · 10^exp10` rounded as asked (quote native amounts from oracle integers).
+pub fn rescale_pow10(value: u128, exp10: i32, rounding: Rounding) -> Result<u128> {
+    let overflow = || error!(PerpError::MathOverflow);
+    let factor = *POW10
+        .get(exp10.unsigned_abs() as usize)
+        .ok_or_else(overflow)?;
+    if exp10 >= 0 {
+        value.checked_mul(factor).ok_or_else(overflow)
+    } else {
+        keel_math::wide::div_u128(value, factor, rounding).map_err(|_| overflow())
+    }
+}
+
+/// The limits a read is checked against.
+#[derive(Clone, Copy, Debug)]
+pub struct MarkLimits {
+    pub max_age_secs: u32,
+    pub max_conf_bps: u64,
+    /// quote_decimals − base_decimals: quote native per base native = price · 10^(expo + this).
+    pub decimals_shift: i32,
+}
+
+impl OracleSpec {
+    pub fn limits(&self, quote_decimals: u8, usage: OracleUse) -> MarkLimits {
+        let (max_age_secs, max_conf_bps) = match usage {
+            OracleUse::RiskIncreasing => (self.max_age_open_secs, self.max_conf_bps as u64),
+            OracleUse::RiskReducing => (self.max_age_close_secs, 2 * self.max_conf_bps as u64),
+        };
+        MarkLimits {
+            max_age_secs,
+            max_conf_bps,
+            decimals_shift: quote_decimals as i32 - self.base_decimals as i32,
+        }
+    }
+}
+
+/// Read `info` (owner, type, pool and, when given, feed id) and check the price against
+/// `limits` at time `now`. The caller has matched `info`'s address to the market.
+#[inline(always)]
+pub fn read_mark(
+    info: &AccountInfo,
+    kind: OracleKind,
+    pool: &Pubkey,
+    feed_id: Option<&[u8; 32]>,
+    limits: MarkLimits,
+    now: i64,
+) -> Result<Mark> {
+    let raw = read_raw(info, kind, pool, feed_id)?;
+    require!(raw.price > 0, PerpError::InvalidOraclePrice);
+    let age = now.saturating_sub(raw.publish_time);
+    require!(age <= limits.max_age_secs as i64, PerpError::StaleOracle);
+    require!(
+        mul_u64(raw.conf, BPS) <= mul_u64(limits.max_conf_bps, raw.price as u64),
+        PerpError::OracleConfidence
+    );
+    Ok(Mark {
+        price: raw.price as u64,
+        conf: raw.conf,
+        exp10: raw.expo + limits.decimals_shift,
+    })
+}
+
+/// Read and validate an oracle for `usage` at time `now`, keeping its integers.
+pub fn load_mark(
+    info: &AccountInfo,
+    spec: &OracleSpec,
+    pool: &Pubkey,
+    quote_decimals: u8,
+    now: i64,
+    usage: OracleUse,
+) -> Result<Mark> {
+    require!(keys_eq(info.key, &spec.key), PerpError::WrongOracle);
+    let limits = spec.limits(quote_decimals, usage);
+    read_mark(info, spec.kind, pool, spec.feed_id.as_ref(), limits, now)
+}
+
 /// Read and validate a price for `usage` at time `now`.
 pub fn load_price(
     info: &AccountInfo,
@@ -189,20 +301,12 @@ pub fn load_price(
     now: i64,
     usage: OracleUse,
 ) -> Result<OraclePrice> {
-    require_keys_eq!(*info.key, spec.key, PerpError::WrongOracle);
-    let raw = read_raw(info, spec.kind, pool)?;
-    if let Some(feed_id) = spec.feed_id {
-        require!(raw.feed_id == feed_id, PerpError::WrongOracle);
-    }
-    validate_raw(&raw, spec, now, usage)?;
-    // quote native per base native = price · 10^(expo + quote_decimals − base_decimals)
-    let exp10 = raw.expo + quote_decimals as i32 - spec.base_decimals as i32;
-    let price = scale_pow10(raw.price as u64, exp10)?;
+    let mark = load_mark(info, spec, pool, quote_decimals, now, usage)?;
+    let price = mark.price_fix()?;
     require!(price > Fix::ZERO, PerpError::InvalidOraclePrice);
     Ok(OraclePrice {
         price,
-        conf: scale_pow10(raw.conf, exp10)?,
-        publish_time: raw.publish_time,
+        conf: scale_pow10(mark.conf, mark.exp10)?,
     })
 }
 
@@ -214,21 +318,6 @@ pub fn limit_price(limit_e9: u64, base_decimals: u8, quote_decimals: u8) -> Resu
         u64::MAX => Ok(Fix::MAX),
         v => scale_pow10(v, quote_decimals as i32 - base_decimals as i32 - 9),
     }
-}
-
-pub fn validate_raw(raw: &RawPrice, spec: &OracleSpec, now: i64, usage: OracleUse) -> Result<()> {
-    require!(raw.price > 0, PerpError::InvalidOraclePrice);
-    let (max_age, conf_bps) = match usage {
-        OracleUse::RiskIncreasing => (spec.max_age_open_secs, spec.max_conf_bps as u64),
-        OracleUse::RiskReducing => (spec.max_age_close_secs, 2 * spec.max_conf_bps as u64),
-    };
-    let age = now.saturating_sub(raw.publish_time);
-    require!(age <= max_age as i64, PerpError::StaleOracle);
-    require!(
-        mul_u64(raw.conf, BPS) <= mul_u64(conf_bps, raw.price as u64),
-        PerpError::OracleConfidence
-    );
-    Ok(())
 }
 
 #[cfg(test)]
@@ -267,8 +356,13 @@ mod tests {
         oracle.try_serialize(&mut data)?;
         let raw = parse_push_oracle(&data, &pool)?;
         assert_eq!(
-            (raw.feed_id, raw.price, raw.conf, raw.expo, raw.publish_time),
-            ([3u8; 32], -5, 77, -8, 1_700_000_123)
+            (raw.price, raw.conf, raw.expo, raw.publish_time),
+            (-5, 77, -8, 1_700_000_123)
+        );
+        assert_eq!(
+            &data[40..72],
+            &[3u8; 32],
+            "feed id where read_raw checks it"
         );
         assert!(parse_push_oracle(&data, &Pubkey::new_unique()).is_err());
         assert!(parse_push_oracle(&data[..100], &pool).is_err());
@@ -284,7 +378,11 @@ mod tests {
             (raw.price, raw.conf, raw.expo, raw.publish_time),
             (6_500_012_345_678, 12, -8, 1_700_000_000)
         );
-        assert_eq!(raw.feed_id, [9u8; 32]);
+        assert_eq!(
+            &price_update(1, 1, -8)[41..73],
+            &[9u8; 32],
+            "feed id offset"
+        );
         assert!(parse_price_update_v2(&price_update(0, 1, -8)).is_err());
         let mut wrong = price_update(1, 1, -8);
         wrong[0] ^= 1;

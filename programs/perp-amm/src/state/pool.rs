@@ -1,5 +1,6 @@
 use anchor_lang::prelude::*;
 use keel_math::Fix;
+use keel_math::d8x::CapitalFactors;
 
 use crate::constants::MAX_MARKETS;
 use crate::errors::PerpError;
@@ -95,11 +96,16 @@ pub struct MarketSlot {
     pub _pad: [u8; 5],
     pub max_age_open_secs: u32,
     pub max_conf_bps: u32,
+    /// The σ- and q*-dependent factors of the reserve M* (keel-math `CapitalFactors`, Q64.64
+    /// bits), computed when σ is set so that a withdrawal sizes each market's reserve with one
+    /// product instead of an exp.
+    pub reserve_growth: WrappedI128,
+    pub reserve_shrink: WrappedI128,
     pub reserved: [u8; 24],
 }
 
-const _: () = assert!(core::mem::size_of::<MarketSlot>() == 224);
-const _: () = assert!(core::mem::size_of::<Pool>() == 8016);
+const _: () = assert!(core::mem::size_of::<MarketSlot>() == 256);
+const _: () = assert!(core::mem::size_of::<Pool>() == 9040);
 
 impl Pool {
     pub const SIZE: usize = 8 + core::mem::size_of::<Pool>();
@@ -136,25 +142,37 @@ impl Pool {
 }
 
 impl MarketSlot {
-    /// How to read and validate this slot's price (LP actions use the risk-increasing rules).
-    pub fn oracle_spec(&self) -> crate::state::OracleSpec {
-        crate::state::OracleSpec {
-            key: self.oracle,
-            kind: if self.oracle_kind == 1 {
-                crate::state::OracleKind::Pyth
-            } else {
-                crate::state::OracleKind::Push
-            },
-            feed_id: None,
-            base_decimals: self.base_decimals,
-            max_age_open_secs: self.max_age_open_secs,
-            max_age_close_secs: self.max_age_open_secs,
-            max_conf_bps: self.max_conf_bps,
+    /// How LP valuation reads this slot's price: the market's risk-increasing rules.
+    pub fn oracle_kind(&self) -> crate::state::OracleKind {
+        if self.oracle_kind == 1 {
+            crate::state::OracleKind::Pyth
+        } else {
+            crate::state::OracleKind::Push
         }
     }
 
-    /// Copy the settings of `market` that pool-wide computations need.
-    pub fn sync_from(&mut self, market: &crate::state::Market) {
+    pub fn mark_limits(&self, quote_decimals: u8) -> crate::state::MarkLimits {
+        crate::state::MarkLimits {
+            max_age_secs: self.max_age_open_secs,
+            max_conf_bps: self.max_conf_bps as u64,
+            decimals_shift: quote_decimals as i32 - self.base_decimals as i32,
+        }
+    }
+
+    /// Copy the settings of `market` that pool-wide computations need, and the reserve factors
+    /// for its σ at the pool's distance to default.
+    pub fn sync_from(
+        &mut self,
+        market: &crate::state::Market,
+        distance_to_default: Fix,
+    ) -> Result<()> {
+        let factors = CapitalFactors::new(
+            crate::math::fix_e9(market.params.sigma_e9),
+            distance_to_default,
+        )
+        .map_err(|e| error!(PerpError::from(e)))?;
+        self.reserve_growth.set(factors.growth);
+        self.reserve_shrink.set(factors.shrink);
         self.oracle = market.oracle;
         self.capital_share_e9 = market.params.capital_share_e9;
         self.sigma_e9 = market.params.sigma_e9;
@@ -162,6 +180,14 @@ impl MarketSlot {
         self.base_decimals = market.base_decimals;
         self.max_age_open_secs = market.params.max_age_open_secs;
         self.max_conf_bps = market.params.max_conf_bps;
+        Ok(())
+    }
+
+    pub fn capital_factors(&self) -> CapitalFactors {
+        CapitalFactors {
+            growth: self.reserve_growth.get(),
+            shrink: self.reserve_shrink.get(),
+        }
     }
 
     /// Traders' net position K (base native, > 0: net long).

@@ -38,12 +38,12 @@ pub fn handle_add_market(ctx: Context<AddMarket>, args: AddMarketArgs) -> Result
     args.params.validate()?;
     require!(args.base_decimals <= 18, PerpError::InvalidParameter);
     let pool_key = ctx.accounts.pool.key();
-    let raw = read_raw(
+    read_raw(
         &ctx.accounts.oracle.to_account_info(),
         args.oracle_kind,
         &pool_key,
+        Some(&args.feed_id),
     )?;
-    require!(raw.feed_id == args.feed_id, PerpError::WrongOracle);
 
     let mut pool = ctx.accounts.pool.load_mut()?;
     let index = pool.market_count;
@@ -60,9 +60,10 @@ pub fn handle_add_market(ctx: Context<AddMarket>, args: AddMarketArgs) -> Result
     market.params = args.params;
 
     let now = Clock::get()?.unix_timestamp;
+    let distance_to_default = pool.distance_to_default();
     let slot = pool.slot_mut(index)?;
     slot.market = market.key();
-    slot.sync_from(market);
+    slot.sync_from(market, distance_to_default)?;
     slot.last_funding_ts = now;
     slot.active = 1;
     pool.market_count += 1;

@@ -18,9 +18,10 @@ pub fn handle_update_market(ctx: Context<UpdateMarket>, params: MarketParams) ->
     let market = &mut ctx.accounts.market;
     market.params = params;
     let mut pool = ctx.accounts.pool.load_mut()?;
+    let distance_to_default = pool.distance_to_default();
     let slot = pool.slot_mut(market.index)?;
     require_keys_eq!(slot.market, market.key(), PerpError::WrongMarket);
-    slot.sync_from(market);
+    slot.sync_from(market, distance_to_default)?;
     emit!(MarketEvent {
         pool: ctx.accounts.pool.key(),
         market: market.key(),

@@ -4,10 +4,10 @@ use keel_math::Rounding;
 use keel_math::wide::mul_div_u128;
 
 use crate::constants::DEAD_SHARES;
-use crate::engine::{Valuation, pool_value};
+use crate::engine::{Valuation, value_pool};
 use crate::errors::PerpError;
 use crate::events::LpEvent;
-use crate::instructions::shared::{PoolSeeds, load_pool_prices, mint_shares, transfer_in};
+use crate::instructions::shared::{PoolSeeds, load_pool_marks, mint_shares, transfer_in};
 use crate::state::{Pool, pause};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
@@ -43,8 +43,8 @@ pub fn handle_deposit<'info>(ctx: Context<'info, Deposit<'info>>, args: DepositA
         let pool = ctx.accounts.pool.load()?;
         pool.require_not_paused(pause::LP)?;
         require!(args.amount >= pool.min_deposit, PerpError::DepositTooSmall);
-        let prices = load_pool_prices(&pool, &pool_key, ctx.remaining_accounts, now)?;
-        let value = pool_value(&pool, &prices, Valuation::High)?;
+        let marks = load_pool_marks(&pool, &pool_key, ctx.remaining_accounts, now)?;
+        let value = value_pool(&pool, &marks, Valuation::High)?.value;
         let total = pool.total_shares(ctx.accounts.lp_mint.supply);
         let shares = if total == 0 {
             // first deposit: shares 1:1, of which DEAD_SHARES are locked in the pool forever

@@ -3,10 +3,10 @@ use anchor_spl::token::{Mint, Token, TokenAccount};
 use keel_math::Rounding;
 use keel_math::wide::mul_div_u128;
 
-use crate::engine::{Valuation, pool_value, reserved_capital};
+use crate::engine::{Valuation, value_pool};
 use crate::errors::PerpError;
 use crate::events::LpEvent;
-use crate::instructions::shared::{PoolSeeds, burn_shares, load_pool_prices, transfer_out};
+use crate::instructions::shared::{PoolSeeds, burn_shares, load_pool_marks, transfer_out};
 use crate::state::{Pool, pause};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
@@ -48,15 +48,16 @@ pub fn handle_withdraw<'info>(
     let (amount, value, seeds) = {
         let pool = ctx.accounts.pool.load()?;
         pool.require_not_paused(pause::LP)?;
-        let prices = load_pool_prices(&pool, &pool_key, ctx.remaining_accounts, now)?;
-        let value = pool_value(&pool, &prices, Valuation::Low)?;
+        let marks = load_pool_marks(&pool, &pool_key, ctx.remaining_accounts, now)?;
+        let valuation = value_pool(&pool, &marks, Valuation::Low)?;
+        let value = valuation.value;
         require!(value > 0, PerpError::PoolInsolvent);
         let total = pool.total_shares(ctx.accounts.lp_mint.supply);
         let amount = mul_div_u128(args.shares as u128, value as u128, total, Rounding::Down)
             .map_err(|_| error!(PerpError::MathOverflow))?;
         let amount = u64::try_from(amount).map_err(|_| error!(PerpError::MathOverflow))?;
         // never more than the free LP capital: traders' open positions keep their reserve
-        let reserved = reserved_capital(&pool, &prices)?;
+        let reserved = valuation.reserved.unwrap_or(0);
         require!(
             amount as u128 + reserved <= pool.lp_capital as u128,
             PerpError::CapitalReserved
