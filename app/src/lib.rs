@@ -2,6 +2,7 @@
 
 pub mod calc;
 pub mod client;
+pub mod risk;
 
 use clap::{Parser, Subcommand};
 

@@ -547,6 +547,62 @@ impl Bench {
             &[&trader],
         );
 
+        // the risk model: σ and an equicorrelated R (ρ = 0.5, positive definite) for n markets,
+        // staged in transaction-sized writes and committed (its PSD check grows as n³)
+        let publisher = key(&mut self.keys);
+        let init_risk = ix::init_risk_model(
+            &admin.pubkey(),
+            &pool,
+            InitRiskModelArgs {
+                risk_authority: publisher.pubkey(),
+                max_sigma_step_bps: 2_000,
+                max_corr_step_e9: 100_000_000,
+                psd_tolerance_e9: 1_000,
+            },
+        );
+        let m_count = n as usize;
+        let mut full = vec![0.5; m_count * m_count];
+        for i in 0..m_count {
+            full[i * m_count + i] = 1.0;
+        }
+        let upper = keel::risk::corr_upper_e9(&full, m_count);
+        let lower = keel::risk::cholesky_certificate(&full, m_count).expect("PSD");
+        let writes = ix::stage_risk_writes(
+            &publisher.pubkey(),
+            &pool,
+            &vec![50_000_000; m_count],
+            &upper,
+            &lower,
+        )
+        .expect("fits");
+        if n == 1 {
+            self.measure("init_risk_model", "", None, &[init_risk], &[&admin]);
+            self.measure(
+                "stage_risk",
+                format!("{} bytes", ix::RISK_STAGE_CHUNK),
+                None,
+                &writes[..1],
+                &[&publisher],
+            );
+        } else {
+            self.must("init_risk_model", &[init_risk], &[&admin]);
+            self.must("stage_risk", &writes[..1], &[&publisher]);
+        }
+        for w in &writes[1..] {
+            self.must("stage_risk", std::slice::from_ref(w), &[&publisher]);
+        }
+        let commit = ix::commit_risk(&publisher.pubkey(), &pool, self.now - 60);
+        self.measure(
+            "commit_risk",
+            format!(
+                "{n} market{}, PSD certificate",
+                if n == 1 { "" } else { "s" }
+            ),
+            None,
+            &[commit],
+            &[&publisher],
+        );
+
         if n == 1 {
             let admin_key = admin.pubkey();
             self.measure(

@@ -6,7 +6,8 @@ use anchor_lang::solana_program::instruction::AccountMeta;
 use anchor_lang::{InstructionData, ToAccountMetas, system_program};
 use anchor_spl::token::spl_token;
 use perp_amm::constants::{
-    LP_MINT_SEED, MARKET_SEED, POOL_SEED, POSITION_SEED, PUSH_ORACLE_SEED, VAULT_SEED,
+    LP_MINT_SEED, MARKET_SEED, POOL_SEED, POSITION_SEED, PUSH_ORACLE_SEED, RISK_MODEL_SEED,
+    VAULT_SEED,
 };
 use perp_amm::instructions::*;
 use perp_amm::state::MarketParams;
@@ -393,4 +394,90 @@ pub fn fund_default_fund(
         },
         perp_amm::instruction::FundDefaultFund { amount },
     )
+}
+
+pub fn risk_model_pda(pool: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[RISK_MODEL_SEED, pool.as_ref()], &perp_amm::ID).0
+}
+
+pub fn init_risk_model(authority: &Pubkey, pool: &Pubkey, args: InitRiskModelArgs) -> Instruction {
+    ix(
+        perp_amm::accounts::InitRiskModel {
+            authority: *authority,
+            pool: *pool,
+            risk_model: risk_model_pda(pool),
+            system_program: system_program::ID,
+        },
+        perp_amm::instruction::InitRiskModel { args },
+    )
+}
+
+pub fn stage_risk(
+    risk_authority: &Pubkey,
+    pool: &Pubkey,
+    offset: u32,
+    bytes: Vec<u8>,
+) -> Instruction {
+    ix(
+        perp_amm::accounts::StageRisk {
+            authority: *risk_authority,
+            risk_model: risk_model_pda(pool),
+        },
+        perp_amm::instruction::StageRisk {
+            args: StageRiskArgs { offset, bytes },
+        },
+    )
+}
+
+pub fn commit_risk(risk_authority: &Pubkey, pool: &Pubkey, as_of: i64) -> Instruction {
+    ix(
+        perp_amm::accounts::CommitRisk {
+            authority: *risk_authority,
+            pool: *pool,
+            risk_model: risk_model_pda(pool),
+        },
+        perp_amm::instruction::CommitRisk { as_of },
+    )
+}
+
+/// Bytes per `stage_risk` write: with the accounts and signature, one write fits a transaction.
+pub const RISK_STAGE_CHUNK: usize = 900;
+
+/// The `stage_risk` writes that publish σ (1e9 scale), R (strict upper triangle for
+/// `sigma.len()` markets, 1e9 scale) and its certificate L (lower triangle with the diagonal,
+/// 2^30 scale): the whole staging area, so nothing from an earlier attempt survives. One
+/// instruction per transaction; `commit_risk` follows.
+pub fn stage_risk_writes(
+    risk_authority: &Pubkey,
+    pool: &Pubkey,
+    sigma_e9: &[u64],
+    corr_upper: &[i32],
+    chol_lower: &[i32],
+) -> Result<Vec<Instruction>, String> {
+    use perp_amm::state::StagedRisk;
+    let mut staged: StagedRisk = bytemuck::Zeroable::zeroed();
+    let fits = sigma_e9.len() <= staged.params.sigma_e9.len()
+        && corr_upper.len() <= staged.params.corr_upper.len()
+        && chol_lower.len() <= staged.chol_lower.len();
+    if !fits {
+        return Err(format!(
+            "risk model for {} markets does not fit",
+            sigma_e9.len()
+        ));
+    }
+    staged.params.sigma_e9[..sigma_e9.len()].copy_from_slice(sigma_e9);
+    staged.params.corr_upper[..corr_upper.len()].copy_from_slice(corr_upper);
+    staged.chol_lower[..chol_lower.len()].copy_from_slice(chol_lower);
+    Ok(bytemuck::bytes_of(&staged)
+        .chunks(RISK_STAGE_CHUNK)
+        .enumerate()
+        .map(|(i, chunk)| {
+            stage_risk(
+                risk_authority,
+                pool,
+                (i * RISK_STAGE_CHUNK) as u32,
+                chunk.to_vec(),
+            )
+        })
+        .collect())
 }

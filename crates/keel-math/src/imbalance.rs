@@ -52,6 +52,89 @@ pub fn validate_full(full: &[i64], n: usize) -> MathResult<()> {
     Ok(())
 }
 
+/// Fraction bits of a Cholesky certificate's entries: L_ij = value / 2^30 (|L_ij| ≤ 1 fits i32).
+pub const CHOL_FRAC_BITS: u32 = 30;
+
+/// Length of the lower triangle of an n×n matrix, diagonal included.
+pub const fn lower_len(n: usize) -> usize {
+    n * (n + 1) / 2
+}
+
+/// Check that `lower` (a factor L: its lower triangle with the diagonal, row-major, entries
+/// scaled by 2^30) certifies the correlation matrix R (strict upper triangle `upper`, scaled by
+/// 1e9) as positive semi-definite: |(L·Lᵀ)_ij − ρ_ij| ≤ tol_e9/1e9 for every i ≥ j, against 1 on
+/// the diagonal. Then R = L·Lᵀ + E with every |E_ij| ≤ tol, and since ‖E‖₂ ≤ n·max|E_ij| the
+/// smallest eigenvalue of R is at least −n·tol: R is PSD up to that tolerance.
+///
+/// Finding L (a Cholesky factorisation) needs square roots and divisions; checking it needs only
+/// ~n³/6 native 64-bit products, which a program can afford where the factorisation would not.
+/// Errors: Dimension for mismatched lengths or more than 32 assets; Domain when L does not
+/// certify R or the tolerance is outside [0, 1e-3].
+pub fn check_psd_certificate(
+    upper: &[i32],
+    lower: &[i32],
+    n: usize,
+    tol_e9: i64,
+) -> MathResult<()> {
+    if n == 0 || n > MAX_ASSETS || upper.len() != upper_len(n) || lower.len() != lower_len(n) {
+        return Err(MathError::Dimension);
+    }
+    // the loop's no-overflow argument needs row norms within √(1 + 1e-3)
+    if !(0..=1_000_000).contains(&tol_e9) {
+        return Err(MathError::Domain);
+    }
+    let row = |i: usize| &lower[lower_len(i)..lower_len(i + 1)];
+    let tolerance = (tol_e9 as i128) << (2 * CHOL_FRAC_BITS);
+    let off_by = |dot: i64, rho: i64| {
+        // |dot/2^60 − ρ/1e9| ≤ tol/1e9  ⇔  |dot·1e9 − ρ·2^60| ≤ tol·2^60
+        let diff = mul_i64_wide(dot, CORR_SCALE) - ((rho as i128) << (2 * CHOL_FRAC_BITS));
+        diff.abs() > tolerance
+    };
+    // diagonals first, in i128 (any input): each row of L must have norm ≈ 1
+    for i in 0..n {
+        let norm: i128 = row(i)
+            .iter()
+            .map(|a| mul_i64_wide(*a as i64, *a as i64))
+            .sum();
+        let norm = i64::try_from(norm).map_err(|_| MathError::Domain)?;
+        if off_by(norm, CORR_SCALE) {
+            return Err(MathError::Domain);
+        }
+    }
+    // then every row norm is below √(1 + 1e-3), and by Cauchy–Schwarz each partial sum of
+    // L_ik·L_jk is below 2^61: native 64-bit products and sums, no overflow possible (this is
+    // the n³/6 loop; checked 128-bit arithmetic here cost ~60 CU a term on SBF)
+    for i in 1..n {
+        let row_i = row(i);
+        for j in 0..i {
+            let dot = dot_i32(&row_i[..=j], row(j));
+            if off_by(dot, corr_at(upper, n, i, j)) {
+                return Err(MathError::Domain);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Σ a_k·b_k over equal-length rows, four terms a step, in wrapping 64-bit arithmetic (exact
+/// when the caller has bounded the partial sums, as [`check_psd_certificate`] does).
+#[inline(always)]
+fn dot_i32(a: &[i32], b: &[i32]) -> i64 {
+    let term = |x: i32, y: i32| (x as i64).wrapping_mul(y as i64);
+    let (a4, b4) = (a.chunks_exact(4), b.chunks_exact(4));
+    let (a_rest, b_rest) = (a4.remainder(), b4.remainder());
+    let mut acc = 0i64;
+    for (x, y) in a4.zip(b4) {
+        let pair = term(x[0], y[0]).wrapping_add(term(x[1], y[1]));
+        let pair2 = term(x[2], y[2]).wrapping_add(term(x[3], y[3]));
+        acc = acc.wrapping_add(pair).wrapping_add(pair2);
+    }
+    for (x, y) in a_rest.iter().zip(b_rest) {
+        acc = acc.wrapping_add(term(*x, *y));
+    }
+    acc
+}
+
 /// K_i = B_i·σ_i (Q64.64 bits), checking the inputs.
 fn exposures(b: &[Fix], sigma: &[Fix], out: &mut [i128; MAX_ASSETS]) -> MathResult<usize> {
     let n = b.len();
@@ -198,6 +281,58 @@ mod tests {
         assert_eq!(corr_at(&upper, 4, 2, 3), 6);
         assert_eq!(corr_at(&upper, 4, 2, 2), CORR_SCALE);
         assert_eq!(upper_len(32), 496);
+    }
+
+    /// L scaled to 2^30 from exact decimals (rounded to nearest).
+    fn chol<const N: usize>(entries: [(i64, i64); N]) -> [i32; N] {
+        entries.map(|(num, den)| {
+            (((num as i128) << 30) + den as i128 / 2).div_euclid(den as i128) as i32
+        })
+    }
+
+    #[test]
+    fn psd_certificates() {
+        // L rows (1,0,0), (0.6,0.8,0), (0,0.6,0.8): R = [[1,.6,0],[.6,1,.48],[0,.48,1]]
+        let lower = chol([(1, 1), (6, 10), (8, 10), (0, 1), (6, 10), (8, 10)]);
+        let upper = [600_000_000, 0, 480_000_000];
+        assert_eq!(check_psd_certificate(&upper, &lower, 3, 1_000), Ok(()));
+        // the 2^-30 rounding of L is ~1e-9 of R: a zero tolerance refuses it
+        assert_eq!(
+            check_psd_certificate(&upper, &lower, 3, 0),
+            Err(MathError::Domain)
+        );
+        // a correlation the factor does not reproduce
+        let off = [600_000_000, 0, 490_000_000];
+        assert_eq!(
+            check_psd_certificate(&off, &lower, 3, 1_000),
+            Err(MathError::Domain)
+        );
+        // ρ = (.9, −.9, .9) is not PSD (x = (1, −1, 1) gives xᵀRx = 3 − 5.4 < 0); no L certifies
+        // it, and the nearest-looking factor is refused
+        let not_psd = [900_000_000, -900_000_000, 900_000_000];
+        let attempt = chol([(1, 1), (9, 10), (436, 1000), (-9, 10), (1, 1), (0, 1)]);
+        assert_eq!(
+            check_psd_certificate(&not_psd, &attempt, 3, 1_000_000),
+            Err(MathError::Domain)
+        );
+        assert_eq!(
+            check_psd_certificate(&upper, &lower[..5], 3, 1_000),
+            Err(MathError::Dimension)
+        );
+        assert_eq!(
+            check_psd_certificate(&[], &[], 0, 1_000),
+            Err(MathError::Dimension)
+        );
+        // entries far beyond 1 (rows whose products would overflow a word) are refused
+        let huge = [i32::MAX; 6];
+        assert_eq!(
+            check_psd_certificate(&upper, &huge, 3, 1_000),
+            Err(MathError::Domain)
+        );
+        assert_eq!(
+            check_psd_certificate(&upper, &lower, 3, 1_000_001),
+            Err(MathError::Domain)
+        );
     }
 
     #[test]

@@ -24,3 +24,5 @@ pub const E9: u64 = 1_000_000_000;
 pub const DEAD_SHARES: u64 = 1_000;
 /// Seconds per day (funding rates are quoted per day).
 pub const SECONDS_PER_DAY: i64 = 86_400;
+/// Risk-model PDA: [RISK_MODEL_SEED, pool].
+pub const RISK_MODEL_SEED: &[u8] = b"risk_model";

@@ -102,6 +102,27 @@ pub enum PerpError {
     /// 6032
     #[msg("Position size is below the market minimum")]
     DustPosition,
+    /// 6033
+    #[msg("Risk model: sigma must be in (0, 5] for every covered market")]
+    RiskSigma,
+    /// 6034
+    #[msg("Risk model: a correlation is outside [-1, 1]")]
+    RiskCorrelation,
+    /// 6035
+    #[msg("Risk model: the certificate does not show R positive semi-definite")]
+    RiskNotPositiveSemidefinite,
+    /// 6036
+    #[msg("Risk model: a parameter moved more than one update allows")]
+    RiskStepTooLarge,
+    /// 6037
+    #[msg("Risk model: the data time is not newer than the current model, or in the future")]
+    RiskStale,
+    /// 6038
+    #[msg("Risk model: the staged write is outside the staging area")]
+    RiskStageOutOfRange,
+    /// 6039
+    #[msg("Signer is not the risk model's publisher")]
+    NotRiskAuthority,
 }
 
 impl From<keel_math::MathError> for PerpError {

@@ -79,3 +79,12 @@ pub struct AdminEvent {
     pub value: Pubkey,
     pub flags: u8,
 }
+
+/// A risk model commit: σ and R now cover `market_count` markets, estimated from data up to
+/// `as_of`.
+#[event]
+pub struct RiskEvent {
+    pub pool: Pubkey,
+    pub market_count: u8,
+    pub as_of: i64,
+}

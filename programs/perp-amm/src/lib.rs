@@ -124,4 +124,20 @@ pub mod perp_amm {
     pub fn update_funding(ctx: Context<UpdateFunding>) -> Result<()> {
         instructions::keeper::update_funding::handle_update_funding(ctx)
     }
+
+    /// Create the pool's risk model (σ and correlations for the Imbalance Score) and name its
+    /// publisher.
+    pub fn init_risk_model(ctx: Context<InitRiskModel>, args: InitRiskModelArgs) -> Result<()> {
+        instructions::risk::init_risk_model::handle_init_risk_model(ctx, args)
+    }
+
+    /// Risk publisher: write a piece of the next σ, R and its PSD certificate.
+    pub fn stage_risk(ctx: Context<StageRisk>, args: StageRiskArgs) -> Result<()> {
+        instructions::risk::stage_risk::handle_stage_risk(ctx, args)
+    }
+
+    /// Risk publisher: validate the staged model and make it current.
+    pub fn commit_risk(ctx: Context<CommitRisk>, as_of: i64) -> Result<()> {
+        instructions::risk::commit_risk::handle_commit_risk(ctx, as_of)
+    }
 }

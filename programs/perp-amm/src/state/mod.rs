@@ -2,8 +2,10 @@ pub mod market;
 pub mod oracle;
 pub mod pool;
 pub mod position;
+pub mod risk;
 
 pub use market::*;
 pub use oracle::*;
 pub use pool::*;
 pub use position::*;
+pub use risk::*;

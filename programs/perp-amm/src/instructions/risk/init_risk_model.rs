@@ -1,0 +1,54 @@
+use anchor_lang::prelude::*;
+
+use crate::constants::{BPS, E9, RISK_MODEL_SEED};
+use crate::errors::PerpError;
+use crate::state::{Pool, RiskModel};
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
+pub struct InitRiskModelArgs {
+    /// Who publishes σ and R (a keeper).
+    pub risk_authority: Pubkey,
+    /// Largest relative σ change per commit, bps (1..=10,000).
+    pub max_sigma_step_bps: u32,
+    /// Largest correlation change per commit, 1e9 scale (1..=2e9).
+    pub max_corr_step_e9: u32,
+    /// Positive semi-definiteness tolerance, 1e9 scale (at most 1e-3).
+    pub psd_tolerance_e9: u32,
+}
+
+#[derive(Accounts)]
+pub struct InitRiskModel<'info> {
+    #[account(mut)]
+    pub authority: Signer<'info>,
+    #[account(has_one = authority @ PerpError::Unauthorized)]
+    pub pool: AccountLoader<'info, Pool>,
+    #[account(
+        init,
+        payer = authority,
+        space = RiskModel::SIZE,
+        seeds = [RISK_MODEL_SEED, pool.key().as_ref()],
+        bump,
+    )]
+    pub risk_model: AccountLoader<'info, RiskModel>,
+    pub system_program: Program<'info, System>,
+}
+
+/// The pool authority creates the risk model and names its publisher; it holds no parameters
+/// until the first `commit_risk`.
+pub fn handle_init_risk_model(ctx: Context<InitRiskModel>, args: InitRiskModelArgs) -> Result<()> {
+    require!(
+        (1..=BPS as u32).contains(&args.max_sigma_step_bps)
+            && (1..=2 * E9 as u32).contains(&args.max_corr_step_e9)
+            && args.psd_tolerance_e9 <= 1_000_000,
+        PerpError::InvalidParameter
+    );
+    let mut model = ctx.accounts.risk_model.load_init()?;
+    model.pool = ctx.accounts.pool.key();
+    model.authority = args.risk_authority;
+    model.version = 1;
+    model.bump = ctx.bumps.risk_model;
+    model.max_sigma_step_bps = args.max_sigma_step_bps;
+    model.max_corr_step_e9 = args.max_corr_step_e9;
+    model.psd_tolerance_e9 = args.psd_tolerance_e9;
+    Ok(())
+}

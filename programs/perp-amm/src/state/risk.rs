@@ -1,0 +1,84 @@
+use anchor_lang::prelude::*;
+use keel_math::imbalance::{lower_len, upper_len};
+
+use crate::constants::MAX_MARKETS;
+
+/// R's strict upper triangle for the largest pool.
+pub const CORR_LEN: usize = upper_len(MAX_MARKETS);
+/// A Cholesky certificate's lower triangle (with its diagonal) for the largest pool.
+pub const CHOL_LEN: usize = lower_len(MAX_MARKETS);
+/// σ above this (500 % per period) is refused as a units mistake.
+pub const MAX_RISK_SIGMA_E9: u64 = 5_000_000_000;
+
+/// The pool's multi-asset risk model: σ per market and the correlation matrix R that the
+/// Imbalance Score IS = √(Kᵀ R K), K_i = B_i·σ_i, is computed with.
+///
+/// The risk authority (a keeper) publishes in two steps, because R for 32 markets (~2 KB) plus
+/// its certificate do not fit one transaction: `stage_risk` writes pieces of [`StagedRisk`],
+/// then `commit_risk` validates the whole (σ range, |ρ| ≤ 1, positive semi-definiteness, bounded
+/// change from the current model, a newer data time) and makes it current.
+#[account(zero_copy)]
+#[repr(C)]
+pub struct RiskModel {
+    pub pool: Pubkey,
+    /// Publishes σ and R.
+    pub authority: Pubkey,
+    pub version: u8,
+    pub bump: u8,
+    /// Markets (slots 0..market_count) the current parameters cover; 0 before the first commit.
+    pub market_count: u8,
+    pub _pad: [u8; 5],
+    /// Time of the data the current parameters were estimated from (unix seconds), and when
+    /// they were committed.
+    pub as_of: i64,
+    pub committed_at: i64,
+    /// Largest change one commit may make to a covered market: σ relative, in bps.
+    pub max_sigma_step_bps: u32,
+    /// Largest change one commit may make to a correlation, 1e9 scale.
+    pub max_corr_step_e9: u32,
+    /// Tolerance of the positive semi-definiteness certificate, 1e9 scale (R's smallest
+    /// eigenvalue is then ≥ −n·tolerance).
+    pub psd_tolerance_e9: u32,
+    pub _pad2: u32,
+    pub current: RiskParams,
+    pub staged: StagedRisk,
+    pub reserved: [u8; 256],
+}
+
+/// σ and R for markets 0..n.
+#[zero_copy]
+#[repr(C)]
+pub struct RiskParams {
+    /// σ per market, 1e9 scale (one horizon for all markets; the keeper publishes daily σ).
+    pub sigma_e9: [u64; MAX_MARKETS],
+    /// R's strict upper triangle for n markets, row-major, 1e9 scale (the
+    /// `keel_math::imbalance` layout), in the first `upper_len(n)` entries.
+    pub corr_upper: [i32; CORR_LEN],
+}
+
+/// What `stage_risk` writes and `commit_risk` reads.
+#[zero_copy]
+#[repr(C)]
+pub struct StagedRisk {
+    pub params: RiskParams,
+    /// A factor L with L·Lᵀ ≈ R (lower triangle with the diagonal, row-major, 2^30 scale, first
+    /// `lower_len(n)` entries): the certificate that R is positive semi-definite.
+    pub chol_lower: [i32; CHOL_LEN],
+}
+
+const _: () = assert!(core::mem::size_of::<RiskParams>() == 2240);
+const _: () = assert!(core::mem::size_of::<StagedRisk>() == 4352);
+const _: () = assert!(core::mem::size_of::<RiskModel>() == 6952);
+
+impl RiskModel {
+    pub const SIZE: usize = 8 + core::mem::size_of::<RiskModel>();
+
+    /// σ and R of the markets the model covers.
+    pub fn covered(&self) -> (&[u64], &[i32]) {
+        let n = self.market_count as usize;
+        (
+            &self.current.sigma_e9[..n],
+            &self.current.corr_upper[..upper_len(n)],
+        )
+    }
+}
