@@ -22,11 +22,23 @@ pub struct Cli {
 pub enum Command {
     /// Evaluate a math kernel exactly as the programs do (fixed-point, no floats)
     Calc(calc::CalcArgs),
+    /// The risk keeper: σ and correlations from price files, as the risk model stores them
+    Risk(risk::RiskArgs),
 }
 
 /// Run a parsed command line; returns what to print.
 pub fn run(cli: &Cli) -> anyhow::Result<String> {
     match &cli.command {
+        Command::Risk(args) => match &args.command {
+            risk::RiskCommand::Estimate(e) => {
+                let report = risk::run_estimate(e)?;
+                Ok(if cli.json {
+                    serde_json::to_string_pretty(&report)? + "\n"
+                } else {
+                    report.to_text()
+                })
+            }
+        },
         Command::Calc(args) => {
             let out = calc::run(args)?;
             Ok(if cli.json {
