@@ -3,6 +3,7 @@
 pub mod calc;
 pub mod client;
 pub mod risk;
+pub mod study;
 
 use clap::{Parser, Subcommand};
 
@@ -24,6 +25,8 @@ pub enum Command {
     Calc(calc::CalcArgs),
     /// The risk keeper: σ and correlations from price files, as the risk model stores them
     Risk(risk::RiskArgs),
+    /// Studies on real price data, with figures and tables
+    Study(study::StudyArgs),
 }
 
 /// Run a parsed command line; returns what to print.
@@ -32,6 +35,16 @@ pub fn run(cli: &Cli) -> anyhow::Result<String> {
         Command::Risk(args) => match &args.command {
             risk::RiskCommand::Estimate(e) => {
                 let report = risk::run_estimate(e)?;
+                Ok(if cli.json {
+                    serde_json::to_string_pretty(&report)? + "\n"
+                } else {
+                    report.to_text()
+                })
+            }
+        },
+        Command::Study(args) => match &args.study {
+            study::Study::Imbalance(a) => {
+                let report = study::run_imbalance(a)?;
                 Ok(if cli.json {
                     serde_json::to_string_pretty(&report)? + "\n"
                 } else {
