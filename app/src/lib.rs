@@ -3,6 +3,7 @@
 pub mod calc;
 pub mod client;
 pub mod risk;
+pub mod stress;
 pub mod study;
 
 use clap::{Parser, Subcommand};
@@ -27,6 +28,8 @@ pub enum Command {
     Risk(risk::RiskArgs),
     /// Studies on real price data, with figures and tables
     Study(study::StudyArgs),
+    /// The pool's book against history (worst day, VaR, expected shortfall) and shocks
+    Stress(stress::StressArgs),
 }
 
 /// Run a parsed command line; returns what to print.
@@ -52,6 +55,14 @@ pub fn run(cli: &Cli) -> anyhow::Result<String> {
                 })
             }
         },
+        Command::Stress(args) => {
+            let report = stress::run_stress(args)?;
+            Ok(if cli.json {
+                serde_json::to_string_pretty(&report)? + "\n"
+            } else {
+                report.to_text()
+            })
+        }
         Command::Calc(args) => {
             let out = calc::run(args)?;
             Ok(if cli.json {

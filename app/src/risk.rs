@@ -116,8 +116,11 @@ pub struct Estimate {
     pub corr: Vec<f64>,
 }
 
-/// Estimate σ (sample stdev of simple returns P_t/P_{t−1} − 1) and R (Pearson) of `series`.
-pub fn estimate(series: &[PriceSeries], opts: &EstimateOptions) -> anyhow::Result<Estimate> {
+/// The returns the estimate uses: per series, on one set of end dates (returned too).
+pub fn joined_returns(
+    series: &[PriceSeries],
+    opts: &EstimateOptions,
+) -> anyhow::Result<(Vec<Vec<f64>>, Vec<String>)> {
     ensure!(!series.is_empty(), "no price series");
     ensure!(
         opts.interval >= 1,
@@ -133,46 +136,53 @@ pub fn estimate(series: &[PriceSeries], opts: &EstimateOptions) -> anyhow::Resul
             );
         }
     }
-    // returns[i] = (end date, return) per series, on a common set of end dates
-    let returns: Vec<Vec<f64>> = match opts.join {
+    // per series, (end date, return) of each return, then kept on the dates all share
+    let own: Vec<Vec<(&str, f64)>> = match opts.join {
         Join::Common => {
             let common = common_dates(windows.iter().map(|w| w.iter().map(|(d, _)| *d)));
             windows
                 .iter()
                 .map(|w| {
-                    let closes: Vec<f64> = w
+                    let kept: Vec<(&str, f64)> = w
                         .iter()
                         .filter(|(d, _)| common.contains(d))
-                        .map(|(_, c)| *c)
+                        .copied()
                         .collect();
-                    simple_returns(&closes, opts.interval)
+                    with_end_dates(&kept, opts.interval)
                 })
                 .collect()
         }
-        Join::Returns => {
-            let own: Vec<Vec<(&str, f64)>> = windows
-                .iter()
-                .map(|w| {
-                    let closes: Vec<f64> = w.iter().map(|(_, c)| *c).collect();
-                    let r = simple_returns(&closes, opts.interval);
-                    // the return ending at observation (k+1)·interval
-                    r.into_iter()
-                        .enumerate()
-                        .map(|(k, v)| (w[(k + 1) * opts.interval].0, v))
-                        .collect()
-                })
-                .collect();
-            let common = common_dates(own.iter().map(|r| r.iter().map(|(d, _)| *d)));
-            own.iter()
-                .map(|r| {
-                    r.iter()
-                        .filter(|(d, _)| common.contains(d))
-                        .map(|(_, v)| *v)
-                        .collect()
-                })
-                .collect()
-        }
+        Join::Returns => windows
+            .iter()
+            .map(|w| with_end_dates(w, opts.interval))
+            .collect(),
     };
+    let common = common_dates(own.iter().map(|r| r.iter().map(|(d, _)| *d)));
+    let returns = own
+        .iter()
+        .map(|r| {
+            r.iter()
+                .filter(|(d, _)| common.contains(d))
+                .map(|(_, v)| *v)
+                .collect()
+        })
+        .collect();
+    Ok((returns, common.into_iter().map(String::from).collect()))
+}
+
+/// Non-overlapping simple returns every `interval` observations, each with its end date.
+fn with_end_dates<'a>(obs: &[(&'a str, f64)], interval: usize) -> Vec<(&'a str, f64)> {
+    let closes: Vec<f64> = obs.iter().map(|(_, c)| *c).collect();
+    simple_returns(&closes, interval)
+        .into_iter()
+        .enumerate()
+        .map(|(k, v)| (obs[(k + 1) * interval].0, v))
+        .collect()
+}
+
+/// Estimate σ (sample stdev of simple returns P_t/P_{t−1} − 1) and R (Pearson) of `series`.
+pub fn estimate(series: &[PriceSeries], opts: &EstimateOptions) -> anyhow::Result<Estimate> {
+    let (returns, _) = joined_returns(series, opts)?;
     let n_returns = returns[0].len();
     if n_returns < 2 {
         bail!("fewer than 2 returns in the window: nothing to estimate");
