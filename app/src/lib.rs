@@ -37,39 +37,31 @@ pub fn run(cli: &Cli) -> anyhow::Result<String> {
     match &cli.command {
         Command::Risk(args) => match &args.command {
             risk::RiskCommand::Estimate(e) => {
-                let report = risk::run_estimate(e)?;
-                Ok(if cli.json {
-                    serde_json::to_string_pretty(&report)? + "\n"
-                } else {
-                    report.to_text()
-                })
+                render(cli.json, &risk::run_estimate(e)?, |r| r.to_text())
             }
         },
         Command::Study(args) => match &args.study {
             study::Study::Imbalance(a) => {
-                let report = study::run_imbalance(a)?;
-                Ok(if cli.json {
-                    serde_json::to_string_pretty(&report)? + "\n"
-                } else {
-                    report.to_text()
-                })
+                render(cli.json, &study::run_imbalance(a)?, |r| r.to_text())
             }
         },
-        Command::Stress(args) => {
-            let report = stress::run_stress(args)?;
-            Ok(if cli.json {
-                serde_json::to_string_pretty(&report)? + "\n"
-            } else {
-                report.to_text()
-            })
-        }
+        Command::Stress(args) => render(cli.json, &stress::run_stress(args)?, |r| r.to_text()),
         Command::Calc(args) => {
             let out = calc::run(args)?;
-            Ok(if cli.json {
-                serde_json::to_string_pretty(&out.to_json())? + "\n"
-            } else {
-                out.to_text()
-            })
+            render(cli.json, &out.to_json(), |_| out.to_text())
         }
     }
+}
+
+/// A report as pretty JSON (`--json`) or as its text.
+fn render<T: serde::Serialize>(
+    json: bool,
+    report: &T,
+    text: impl FnOnce(&T) -> String,
+) -> anyhow::Result<String> {
+    Ok(if json {
+        serde_json::to_string_pretty(report)? + "\n"
+    } else {
+        text(report)
+    })
 }

@@ -1,21 +1,10 @@
 //! `keel calc`: every kernel answers in text and in JSON, and bad input fails with a clear
 //! message and a non-zero exit.
 
-use assert_cmd::Command;
-use serde_json::Value;
+mod common;
 
-fn keel(args: &[&str]) -> (bool, String, String) {
-    let out = Command::cargo_bin("keel")
-        .unwrap()
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
+use common::keel;
+use serde_json::Value;
 
 /// Run with --json and return `results`.
 fn json(args: &[&str]) -> Value {

@@ -1,38 +1,14 @@
 //! `keel risk estimate`: σ and R from price files in text and JSON, and bad input refused with a
 //! clear message and a non-zero exit.
 
-use assert_cmd::Command;
+mod common;
+
+use common::{hand_made_prices, keel};
 use serde_json::Value;
 
-fn keel(args: &[&str]) -> (bool, String, String) {
-    let out = Command::cargo_bin("keel")
-        .unwrap()
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
-/// A directory with two small price files (the unit tests' hand-made pair).
+/// The hand-made pair, and a file with the wrong header.
 fn prices() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("keel-risk-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("A.csv"),
-        "date,close\n2024-01-02,100\n2024-01-03,110\n2024-01-04,99\n2024-01-05,108.9\n\
-         2024-01-06,50\n2024-01-07,200\n2024-01-08,119.79\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("B.csv"),
-        "date,close\n2024-01-02,10\n2024-01-03,10.5\n2024-01-04,10.5\n2024-01-05,11.025\n\
-         2024-01-08,10.47375\n",
-    )
-    .unwrap();
+    let dir = hand_made_prices("risk-cli");
     std::fs::write(dir.join("bad.csv"), "when,price\n").unwrap();
     dir
 }

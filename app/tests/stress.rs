@@ -1,39 +1,14 @@
 //! `keel stress`: a two-market book on hand-made prices, every figure checked by hand, and bad
 //! input refused with a clear message.
 
-use assert_cmd::Command;
-use serde_json::Value;
+mod common;
 
-fn keel(args: &[&str]) -> (bool, String, String) {
-    let out = Command::cargo_bin("keel")
-        .unwrap()
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
+use common::{hand_made_prices, keel};
+use serde_json::Value;
 
 /// On the common dates A returns (.1, −.1, .1, .1) and B (.05, 0, .05, −.05).
 fn prices() -> String {
-    let dir = std::env::temp_dir().join(format!("keel-stress-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("A.csv"),
-        "date,close\n2024-01-02,100\n2024-01-03,110\n2024-01-04,99\n2024-01-05,108.9\n\
-         2024-01-06,50\n2024-01-07,200\n2024-01-08,119.79\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("B.csv"),
-        "date,close\n2024-01-02,10\n2024-01-03,10.5\n2024-01-04,10.5\n2024-01-05,11.025\n\
-         2024-01-08,10.47375\n",
-    )
-    .unwrap();
-    dir.to_str().unwrap().to_string()
+    hand_made_prices("stress").to_str().unwrap().to_string()
 }
 
 fn close(a: &Value, b: f64) {
