@@ -603,6 +603,15 @@ impl Bench {
             &[&publisher],
         );
 
+        let refresh = ix::refresh_imbalance(&pool, &oracles);
+        self.measure(
+            "refresh_imbalance",
+            label(" with open interest"),
+            None,
+            &[refresh],
+            &[],
+        );
+
         if n == 1 {
             let admin_key = admin.pubkey();
             self.measure(

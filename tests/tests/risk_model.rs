@@ -276,3 +276,96 @@ async fn init_risk_model_bad_inputs() {
     }
     assert!(t.account_data(&ix::risk_model_pda(&f.pool)).await.is_none());
 }
+
+/// The article's scenarios on chain: BTC at 100 and ETH at 2,000 (quote and base with 6
+/// decimals), σ = (0.03, 0.04), ρ = 0.89. Long 5 BTC and 0.1 ETH make B = (500, 200) USD:
+/// IS = 22.4187, ||K|| = 17. Flipping BTC short makes B = (−500, 200): IS = 8.6833.
+#[tokio::test]
+async fn imbalance_score_on_chain_matches_the_math_crate_and_the_article() {
+    use keel_math::Fix;
+    use keel_math::imbalance::{exposure_norm, imbalance_score};
+    use keel_tests::fixture::E6;
+
+    let mut t = TestContext::new().await;
+    let f = PerpFixture::new(&mut t, &[100.0, 2_000.0]).await;
+    let lp = t.user(200_000 * E6).await;
+    let lp_acct = f.lp_account(&mut t, &lp).await;
+    f.deposit(&mut t, &lp, &lp_acct, 100_000 * E6)
+        .await
+        .unwrap();
+    let admin = t.admin.insecure_clone();
+    let publisher = Keypair::new();
+    t.send(
+        &[ix::init_risk_model(
+            &admin.pubkey(),
+            &f.pool,
+            init_args(&publisher),
+        )],
+        &[&admin],
+    )
+    .await
+    .unwrap();
+    let (sigma, upper) = ([30_000_000u64, 40_000_000], [890_000_000i32]);
+    let lower = cholesky_certificate(&corr_full_from_upper(&upper, 2), 2).unwrap();
+    for w in ix::stage_risk_writes(&publisher.pubkey(), &f.pool, &sigma, &upper, &lower).unwrap() {
+        t.send(&[w], &[&publisher]).await.unwrap();
+    }
+    let refresh = ix::refresh_imbalance(&f.pool, &f.oracles());
+    // no committed model yet: nothing to score with
+    assert_code(
+        t.send(std::slice::from_ref(&refresh), &[]).await,
+        perp(PerpError::MarketInactive),
+    );
+    let now = t.now;
+    t.send(
+        &[ix::commit_risk(&publisher.pubkey(), &f.pool, now)],
+        &[&publisher],
+    )
+    .await
+    .unwrap();
+
+    let trader = t.user(10_000 * E6).await;
+    f.open(&mut t, &trader, 0, 5 * E6 as i64, 100 * E6)
+        .await
+        .unwrap();
+    f.open(&mut t, &trader, 1, 100_000, 100 * E6).await.unwrap();
+    t.send(std::slice::from_ref(&refresh), &[]).await.unwrap();
+    let usd = |v: f64| Fix::from_num(v * E6 as f64);
+    // σ as the program reads it from the model (1e9 scale to Fix, rounded up)
+    let sig = sigma.map(perp_amm::math::fix_e9);
+    let check = |pool: &perp_amm::state::Pool, b: [f64; 2], article_is: f64| {
+        let b = [usd(b[0]), usd(b[1])];
+        let is = imbalance_score(&b, &sig, &upper).unwrap();
+        let norm = exposure_norm(&b, &sig).unwrap();
+        assert_eq!(pool.imbalance_score.fix(), is, "IS on chain = keel-math");
+        assert_eq!(pool.exposure_norm.fix(), norm);
+        let is_usd = is.to_num::<f64>() / E6 as f64;
+        assert!(
+            (is_usd - article_is).abs() < 1e-4,
+            "IS {is_usd} vs the article's {article_is}"
+        );
+        assert!((norm.to_num::<f64>() / E6 as f64 - 17.0).abs() < 1e-9);
+    };
+    let pool = t.pool(&f.pool).await;
+    check(&pool, [500.0, 200.0], 22.4187);
+    assert_eq!(pool.imbalance_ts, t.now);
+
+    // scenario 2: BTC flipped to a 5-unit short
+    f.close(&mut t, &trader, 0, true).await.unwrap();
+    f.open(&mut t, &trader, 0, -5 * E6 as i64, 100 * E6)
+        .await
+        .unwrap();
+    t.send(std::slice::from_ref(&refresh), &[]).await.unwrap();
+    check(&t.pool(&f.pool).await, [-500.0, 200.0], 8.6833);
+
+    // the oracle list must match the active markets
+    let mut bad = ix::refresh_imbalance(&f.pool, &f.oracles()[..1]);
+    let before = t.snapshot(&[f.pool]).await;
+    assert_code(
+        t.send(std::slice::from_ref(&bad), &[]).await,
+        perp(PerpError::MarketAccountsMismatch),
+    );
+    bad.accounts[1].pubkey = f.pool; // not this pool's risk model
+    assert!(t.send(&[bad], &[]).await.is_err());
+    assert!(before == t.snapshot(&[f.pool]).await);
+}

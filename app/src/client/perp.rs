@@ -481,3 +481,17 @@ pub fn stage_risk_writes(
         })
         .collect())
 }
+
+/// `oracles`: every active market's oracle, in market order.
+pub fn refresh_imbalance(pool: &Pubkey, oracles: &[Pubkey]) -> Instruction {
+    with_oracles(
+        ix(
+            perp_amm::accounts::RefreshImbalance {
+                pool: *pool,
+                risk_model: risk_model_pda(pool),
+            },
+            perp_amm::instruction::RefreshImbalance {},
+        ),
+        oracles,
+    )
+}

@@ -88,3 +88,13 @@ pub struct RiskEvent {
     pub market_count: u8,
     pub as_of: i64,
 }
+
+/// The pool's Imbalance Score and ||K|| (Fix bits, quote native per period) over the markets its
+/// risk model covers.
+#[event]
+pub struct ImbalanceEvent {
+    pub pool: Pubkey,
+    pub market_count: u8,
+    pub imbalance_score: i128,
+    pub exposure_norm: i128,
+}

@@ -125,6 +125,11 @@ pub mod perp_amm {
         instructions::keeper::update_funding::handle_update_funding(ctx)
     }
 
+    /// Permissionless: recompute the pool's Imbalance Score from every market's oracle.
+    pub fn refresh_imbalance<'info>(ctx: Context<'info, RefreshImbalance<'info>>) -> Result<()> {
+        instructions::keeper::refresh_imbalance::handle_refresh_imbalance(ctx)
+    }
+
     /// Create the pool's risk model (σ and correlations for the Imbalance Score) and name its
     /// publisher.
     pub fn init_risk_model(ctx: Context<InitRiskModel>, args: InitRiskModelArgs) -> Result<()> {

@@ -60,7 +60,13 @@ pub struct Pool {
     pub _reserved_params: [u64; 7],
 
     pub markets: [MarketSlot; MAX_MARKETS],
-    pub reserved: [u8; 512],
+    /// The Imbalance Score √(Kᵀ R K) and ||K|| of the covered markets (K_i = B_i·σ_i, B_i the
+    /// net open interest at the last `refresh_imbalance` price; quote native per period, Fix
+    /// bits) and when they were computed.
+    pub imbalance_score: WrappedI128,
+    pub exposure_norm: WrappedI128,
+    pub imbalance_ts: i64,
+    pub reserved: [u8; 472],
 }
 
 /// Per-market aggregates kept in the pool, so pool-wide value and risk need no market accounts.

@@ -1,5 +1,7 @@
 pub mod liquidate;
+pub mod refresh_imbalance;
 pub mod update_funding;
 
 pub use liquidate::*;
+pub use refresh_imbalance::*;
 pub use update_funding::*;
