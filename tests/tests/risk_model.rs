@@ -23,6 +23,18 @@ struct RiskWorld {
 async fn world() -> RiskWorld {
     let mut t = TestContext::new().await;
     let f = PerpFixture::new(&mut t, &[100.0, 2_000.0, 1.1]).await;
+    let publisher = init_model(&mut t, &f).await;
+    let model = ix::risk_model_pda(&f.pool);
+    RiskWorld {
+        t,
+        f,
+        publisher,
+        model,
+    }
+}
+
+/// The pool authority creates the pool's risk model; returns its publisher.
+async fn init_model(t: &mut TestContext, f: &PerpFixture) -> Keypair {
     let publisher = Keypair::new();
     let admin = t.admin.insecure_clone();
     t.send(
@@ -35,13 +47,7 @@ async fn world() -> RiskWorld {
     )
     .await
     .unwrap();
-    let model = ix::risk_model_pda(&f.pool);
-    RiskWorld {
-        t,
-        f,
-        publisher,
-        model,
-    }
+    publisher
 }
 
 fn init_args(publisher: &Keypair) -> InitRiskModelArgs {
@@ -293,18 +299,7 @@ async fn imbalance_score_on_chain_matches_the_math_crate_and_the_article() {
     f.deposit(&mut t, &lp, &lp_acct, 100_000 * E6)
         .await
         .unwrap();
-    let admin = t.admin.insecure_clone();
-    let publisher = Keypair::new();
-    t.send(
-        &[ix::init_risk_model(
-            &admin.pubkey(),
-            &f.pool,
-            init_args(&publisher),
-        )],
-        &[&admin],
-    )
-    .await
-    .unwrap();
+    let publisher = init_model(&mut t, &f).await;
     let (sigma, upper) = ([30_000_000u64, 40_000_000], [890_000_000i32]);
     let lower = cholesky_certificate(&corr_full_from_upper(&upper, 2), 2).unwrap();
     for w in ix::stage_risk_writes(&publisher.pubkey(), &f.pool, &sigma, &upper, &lower).unwrap() {
