@@ -603,6 +603,26 @@ impl Bench {
             &[&publisher],
         );
 
+        // an update a day later (σ +10 %): the step bounds are checked against the current model
+        let writes = ix::stage_risk_writes(
+            &publisher.pubkey(),
+            &pool,
+            &vec![55_000_000; m_count],
+            &upper,
+            &lower,
+        )
+        .expect("fits");
+        for w in &writes {
+            self.must("stage_risk", std::slice::from_ref(w), &[&publisher]);
+        }
+        let update = ix::commit_risk(&publisher.pubkey(), &pool, self.now - 30);
+        self.measure(
+            "commit_risk",
+            format!("update, {}", label(", step bounds checked")),
+            None,
+            &[update],
+            &[&publisher],
+        );
         let refresh = ix::refresh_imbalance(&pool, &oracles);
         self.measure(
             "refresh_imbalance",

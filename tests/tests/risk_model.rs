@@ -145,6 +145,33 @@ async fn publish_and_update() {
     let m = w.model().await;
     assert_eq!(m.covered().0, &sigma[..]);
     assert_eq!(m.covered().1[0], 790_000_000);
+
+    // a fourth market joins: its σ and ρ are new (unbounded), the first three still are bounded
+    w.f.add_market(&mut w.t, 50.0, keel_tests::fixture::default_params())
+        .await;
+    let four = |rho01: f64| {
+        let full = [
+            1.0, rho01, 0.1, 0.3, //
+            rho01, 1.0, -0.05, 0.2, //
+            0.1, -0.05, 1.0, -0.4, //
+            0.3, 0.2, -0.4, 1.0,
+        ];
+        let upper = corr_upper_e9(&full, 4);
+        let lower = cholesky_certificate(&corr_full_from_upper(&upper, 4), 4).unwrap();
+        (upper, lower)
+    };
+    let sigma4 = [48_000_000, 50_000_000, 5_000_000, 90_000_000];
+    let (upper, lower) = four(0.60); // ρ01 0.79 → 0.60: past the 0.1 step
+    w.stage(&sigma4, &upper, &lower).await;
+    w.commit_rejected(now + 86_300, PerpError::RiskStepTooLarge)
+        .await;
+    let (upper, lower) = four(0.75);
+    w.stage(&sigma4, &upper, &lower).await;
+    w.commit(now + 86_300).await.unwrap();
+    let m = w.model().await;
+    assert_eq!(m.market_count, 4);
+    assert_eq!(m.covered().0, &sigma4[..]);
+    assert_eq!(m.covered().1, &upper[..]);
 }
 
 #[tokio::test]

@@ -103,18 +103,36 @@ pub fn check_psd_certificate(
     }
     // then every row norm is below √(1 + 1e-3), and by Cauchy–Schwarz each partial sum of
     // L_ik·L_jk is below 2^61: native 64-bit products and sums, no overflow possible (this is
-    // the n³/6 loop; checked 128-bit arithmetic here cost ~60 CU a term on SBF)
+    // the n³/6 loop; checked 128-bit arithmetic here cost ~60 CU a term on SBF). Each dot is
+    // compared with ρ·2^60/1e9 in native words too: ρ·⌊2^60/1e9⌋ + ρ·(the fraction, to 2^-30),
+    // within 2 units of 2^-60 of exact, against a tolerance of ~1.15e9 such units per 1e-9.
+    let tolerance = tol_e9.wrapping_mul(TWO_60_PER_E9 + 1);
+    let rho_scaled = |rho: i32| {
+        let rho = rho as i64;
+        rho.wrapping_mul(TWO_60_PER_E9) + ((rho * TWO_60_PER_E9_FRACTION_Q30) >> 30)
+    };
+    // where each row of R's strict upper triangle starts
+    let mut row_start = [0usize; MAX_ASSETS];
+    for (a, start) in row_start.iter_mut().enumerate().take(n) {
+        *start = a * (2 * n - a - 1) / 2;
+    }
     for i in 1..n {
         let row_i = row(i);
         for j in 0..i {
             let dot = dot_i32(&row_i[..=j], row(j));
-            if off_by(dot, corr_at(upper, n, i, j)) {
+            let rho = upper[row_start[j] + (i - j - 1)];
+            if (dot - rho_scaled(rho)).abs() > tolerance {
                 return Err(MathError::Domain);
             }
         }
     }
     Ok(())
 }
+
+/// ⌊2^60 / 1e9⌋, and the fraction it drops (0.606846976) in units of 2^-30, rounded.
+const TWO_60_PER_E9: i64 = 1_152_921_504;
+const TWO_60_PER_E9_FRACTION_Q30: i64 = 651_596_979;
+const _: () = assert!(TWO_60_PER_E9 == (1i64 << 60) / 1_000_000_000);
 
 /// Σ a_k·b_k over equal-length rows, four terms a step, in wrapping 64-bit arithmetic (exact
 /// when the caller has bounded the partial sums, as [`check_psd_certificate`] does).
@@ -288,6 +306,18 @@ mod tests {
         entries.map(|(num, den)| {
             (((num as i128) << 30) + den as i128 / 2).div_euclid(den as i128) as i32
         })
+    }
+
+    #[test]
+    fn rho_in_the_certificates_scale_is_within_2_units() {
+        let scaled = |rho: i64| rho * TWO_60_PER_E9 + ((rho * TWO_60_PER_E9_FRACTION_Q30) >> 30);
+        let mut rho = -1_000_000_000i64;
+        while rho <= 1_000_000_000 {
+            let exact = ((rho as i128) << 60) / 1_000_000_000;
+            assert!((scaled(rho) as i128 - exact).abs() <= 2, "{rho}");
+            rho += 999_983; // a prime step: many residues
+        }
+        assert!((scaled(1_000_000_000) as i128 - (1i128 << 60)).abs() <= 2);
     }
 
     #[test]
