@@ -336,7 +336,7 @@ async fn imbalance_score_on_chain_matches_the_math_crate_and_the_article() {
     // no committed model yet: nothing to score with
     assert_code(
         t.send(std::slice::from_ref(&refresh), &[]).await,
-        perp(PerpError::MarketInactive),
+        perp(PerpError::RiskNotCommitted),
     );
     let now = t.now;
     t.send(
@@ -381,13 +381,39 @@ async fn imbalance_score_on_chain_matches_the_math_crate_and_the_article() {
     check(&t.pool(&f.pool).await, [-500.0, 200.0], 8.6833);
 
     // the oracle list must match the active markets
-    let mut bad = ix::refresh_imbalance(&f.pool, &f.oracles()[..1]);
+    let bad = ix::refresh_imbalance(&f.pool, &f.oracles()[..1]);
     let before = t.snapshot(&[f.pool]).await;
     assert_code(
         t.send(std::slice::from_ref(&bad), &[]).await,
         perp(PerpError::MarketAccountsMismatch),
     );
-    bad.accounts[1].pubkey = f.pool; // not this pool's risk model
-    assert!(t.send(&[bad], &[]).await.is_err());
     assert!(before == t.snapshot(&[f.pool]).await);
+    // another pool's risk model, for refreshing or for committing: WrongPool
+    let other = PerpFixture::with_id(
+        &mut t,
+        2,
+        &[100.0, 2_000.0],
+        keel_tests::fixture::default_params(),
+    )
+    .await;
+    let other_publisher = init_model(&mut t, &other).await;
+    let watched = [
+        f.pool,
+        ix::risk_model_pda(&f.pool),
+        ix::risk_model_pda(&other.pool),
+    ];
+    let before_wrong_pool = t.snapshot(&watched).await;
+    let mut refresh_other = ix::refresh_imbalance(&f.pool, &f.oracles());
+    refresh_other.accounts[1].pubkey = ix::risk_model_pda(&other.pool);
+    assert_code(
+        t.send(&[refresh_other], &[]).await,
+        perp(PerpError::WrongPool),
+    );
+    let mut commit_other = ix::commit_risk(&other_publisher.pubkey(), &f.pool, t.now);
+    commit_other.accounts[2].pubkey = ix::risk_model_pda(&other.pool);
+    assert_code(
+        t.send(&[commit_other], &[&other_publisher]).await,
+        perp(PerpError::WrongPool),
+    );
+    assert!(before_wrong_pool == t.snapshot(&watched).await);
 }

@@ -123,6 +123,9 @@ pub enum PerpError {
     /// 6039
     #[msg("Signer is not the risk model's publisher")]
     NotRiskAuthority,
+    /// 6040
+    #[msg("The risk model has no committed parameters yet")]
+    RiskNotCommitted,
 }
 
 impl From<keel_math::MathError> for PerpError {

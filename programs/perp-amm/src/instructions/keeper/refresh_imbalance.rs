@@ -26,7 +26,7 @@ pub fn handle_refresh_imbalance<'info>(ctx: Context<'info, RefreshImbalance<'inf
     let pool_key = ctx.accounts.pool.key();
     let model = ctx.accounts.risk_model.load()?;
     let n = model.market_count as usize;
-    require!(n > 0, PerpError::MarketInactive);
+    require!(n > 0, PerpError::RiskNotCommitted);
     let mut pool = ctx.accounts.pool.load_mut()?;
     let marks = load_pool_marks(&pool, &pool_key, ctx.remaining_accounts, now)?;
     let (mut b, mut sigma) = ([Fix::ZERO; MAX_ASSETS], [Fix::ZERO; MAX_ASSETS]);
