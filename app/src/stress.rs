@@ -41,10 +41,13 @@ pub struct StressArgs {
     /// Default fund, USD
     #[arg(long, default_value_t = 0.0)]
     pub default_fund: f64,
+    /// First date of the history and of the σ/R estimate (inclusive, YYYY-MM-DD)
     #[arg(long)]
     pub from: Option<String>,
+    /// Last date (inclusive, YYYY-MM-DD)
     #[arg(long)]
     pub to: Option<String>,
+    /// How series with different calendars are joined
     #[arg(long, value_enum, default_value_t = Join::Common)]
     pub join: Join,
 }

@@ -48,9 +48,10 @@ pub struct ImbalanceArgs {
     /// Seed of the draws (the figures are reproducible)
     #[arg(long, default_value_t = 2024)]
     pub seed: u64,
-    /// Estimation window, as in the article
+    /// First date of the σ/R estimation window (the article's window by default)
     #[arg(long, default_value = "2021-09-01")]
     pub from: String,
+    /// Last date of the estimation window
     #[arg(long, default_value = "2023-09-30")]
     pub to: String,
 }

@@ -148,7 +148,7 @@ impl Pool {
 }
 
 impl MarketSlot {
-    /// How LP valuation reads this slot's price: the market's risk-increasing rules.
+    /// The kind of oracle account the slot's market reads.
     pub fn oracle_kind(&self) -> crate::state::OracleKind {
         if self.oracle_kind == 1 {
             crate::state::OracleKind::Pyth
@@ -157,6 +157,7 @@ impl MarketSlot {
         }
     }
 
+    /// How LP valuation checks this slot's price: the market's risk-increasing rules.
     pub fn mark_limits(&self, quote_decimals: u8) -> crate::state::MarkLimits {
         crate::state::MarkLimits {
             max_age_secs: self.max_age_open_secs,

@@ -57,6 +57,7 @@ pub fn handle_withdraw<'info>(
             .map_err(|_| error!(PerpError::MathOverflow))?;
         let amount = u64::try_from(amount).map_err(|_| error!(PerpError::MathOverflow))?;
         // never more than the free LP capital: traders' open positions keep their reserve
+        // valuing low always sizes the reserve (`None` only when valuing high, for deposits)
         let reserved = valuation.reserved.unwrap_or(0);
         require!(
             amount as u128 + reserved <= pool.lp_capital as u128,
