@@ -47,6 +47,8 @@ pub struct PerpFixture {
     pub vault: Pubkey,
     pub lp_mint: Pubkey,
     pub markets: Vec<MarketFixture>,
+    /// The pool's risk model once created: every fill then passes it.
+    pub risk_model: Option<Pubkey>,
 }
 
 /// Push-oracle prices in tests carry 6 decimals (expo −6); base assets have 6 decimals too, so
@@ -89,6 +91,7 @@ impl PerpFixture {
             vault: ix::vault_pda(&pool),
             lp_mint: ix::lp_mint_pda(&pool),
             markets: vec![],
+            risk_model: None,
         };
         for &p in prices {
             f.add_market(t, p, params).await;
@@ -286,6 +289,7 @@ impl PerpFixture {
                 &m.oracle,
                 &user.quote,
                 args,
+                self.risk_model,
             )],
             &[&user.kp],
         )
@@ -315,6 +319,7 @@ impl PerpFixture {
                 &m.oracle,
                 &user.quote,
                 args,
+                self.risk_model,
             )],
             &[&user.kp],
         )
@@ -343,6 +348,7 @@ impl PerpFixture {
                 &m.oracle,
                 &user.quote,
                 args,
+                self.risk_model,
             )],
             &[&user.kp],
         )
@@ -366,6 +372,7 @@ impl PerpFixture {
                 &m.oracle,
                 &user.quote,
                 limit,
+                self.risk_model,
             )],
             &[&user.kp],
         )
@@ -432,6 +439,7 @@ impl PerpFixture {
             &m.oracle,
             &keeper.quote,
             &owner.quote,
+            self.risk_model,
         );
         t.send(&[i], &[&keeper.kp]).await
     }
@@ -440,5 +448,72 @@ impl PerpFixture {
         let m = &self.markets[market as usize];
         t.send(&[ix::update_funding(&self.pool, &m.key, &m.oracle)], &[])
             .await
+    }
+
+    /// The pool authority creates the pool's risk model (σ may move 20 % and ρ 0.1 per commit)
+    /// with `limits`; from now on the fixture's fills pass it. Returns the publisher.
+    pub async fn init_risk_model(
+        &mut self,
+        t: &mut TestContext,
+        limits: RiskLimits,
+    ) -> solana_keypair::Keypair {
+        let publisher = solana_keypair::Keypair::new();
+        let admin = t.admin.insecure_clone();
+        let args = InitRiskModelArgs {
+            risk_authority: publisher.pubkey(),
+            max_sigma_step_bps: 2_000,
+            max_corr_step_e9: 100_000_000,
+            psd_tolerance_e9: 1_000,
+            limits,
+        };
+        t.send(
+            &[ix::init_risk_model(&admin.pubkey(), &self.pool, args)],
+            &[&admin],
+        )
+        .await
+        .unwrap();
+        self.risk_model = Some(ix::risk_model_pda(&self.pool));
+        publisher
+    }
+
+    /// Stage σ (1e9) and R (strict upper triangle, 1e9) with a Cholesky certificate computed
+    /// off-chain, and commit them with data time `as_of`.
+    pub async fn publish_risk(
+        &self,
+        t: &mut TestContext,
+        publisher: &solana_keypair::Keypair,
+        sigma_e9: &[u64],
+        corr_upper: &[i32],
+        as_of: i64,
+    ) -> Result<(), TxError> {
+        let n = sigma_e9.len();
+        let lower =
+            keel::risk::cholesky_certificate(&keel::risk::corr_full_from_upper(corr_upper, n), n)
+                .expect("a positive definite R");
+        let writes = ix::stage_risk_writes(
+            &publisher.pubkey(),
+            &self.pool,
+            sigma_e9,
+            corr_upper,
+            &lower,
+        )
+        .expect("the model fits");
+        for w in writes {
+            t.send(&[w], &[publisher]).await?;
+        }
+        t.send(
+            &[ix::commit_risk(&publisher.pubkey(), &self.pool, as_of)],
+            &[publisher],
+        )
+        .await
+    }
+}
+
+/// Risk limits that never bind: IS up to 100 % of LP capital, D8X pricing.
+pub fn loose_limits() -> RiskLimits {
+    RiskLimits {
+        max_imbalance_bps: 10_000,
+        premium_mode: perp_amm::state::premium_mode::PER_MARKET,
+        premium_horizon_secs: 86_400,
     }
 }

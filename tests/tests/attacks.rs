@@ -58,6 +58,7 @@ async fn duplicate_mutable_accounts_are_refused() {
         &m.oracle,
         &f.vault,
         &trader.quote,
+        None,
     );
     assert_code(
         t.send(&[liq], &[&lp.kp]).await,
@@ -128,7 +129,15 @@ async fn pdas_of_another_pool_or_user_are_refused() {
         t.send(&[steal], &[&thief.kp]).await,
         anchor(AnchorError::ConstraintSeeds),
     );
-    let mut close = ix::close_position(&thief.key(), &f.pool, &m.key, &m.oracle, &thief.quote, 0);
+    let mut close = ix::close_position(
+        &thief.key(),
+        &f.pool,
+        &m.key,
+        &m.oracle,
+        &thief.quote,
+        0,
+        None,
+    );
     close.accounts[3].pubkey = victim_pos;
     assert_code(
         t.send(&[close], &[&thief.kp]).await,
@@ -146,6 +155,7 @@ async fn pdas_of_another_pool_or_user_are_refused() {
         &m.oracle,
         &thief_reward,
         &thief.quote,
+        None,
     );
     liq.accounts[3].pubkey = victim_pos;
     assert_code(
@@ -226,6 +236,7 @@ async fn pdas_of_another_pool_or_user_are_refused() {
             collateral: 100 * E6,
             price_limit_e9: u64::MAX,
         },
+        None,
     );
     assert_code(
         t.send(&[open], &[&thief.kp]).await,
@@ -243,6 +254,7 @@ async fn pdas_of_another_pool_or_user_are_refused() {
             collateral: 100 * E6,
             price_limit_e9: u64::MAX,
         },
+        None,
     );
     assert_code(
         t.send(&[open], &[&thief.kp]).await,
@@ -492,6 +504,7 @@ async fn pyth_updates_are_checked_for_owner_feed_and_verification() {
                 collateral: 100 * E6,
                 price_limit_e9: u64::MAX,
             },
+            None,
         )
     };
     t.send(&[open(1_000_000)], &[&trader.kp]).await.unwrap();
@@ -517,6 +530,7 @@ async fn pyth_updates_are_checked_for_owner_feed_and_verification() {
             collateral: 0,
             price_limit_e9: u64::MAX,
         },
+        None,
     );
     assert_code(
         t.send(&[m], &[&trader.kp]).await,
@@ -542,7 +556,15 @@ async fn closed_positions_cannot_be_reused_or_revived() {
     let watched = [f.pool, f.vault, pos_key, trader.quote];
     let before = t.snapshot(&watched).await;
     let revive = [
-        ix::close_position(&trader.key(), &f.pool, &m.key, &m.oracle, &trader.quote, 0),
+        ix::close_position(
+            &trader.key(),
+            &f.pool,
+            &m.key,
+            &m.oracle,
+            &trader.quote,
+            0,
+            None,
+        ),
         system_instruction::transfer(&trader.key(), &pos_key, rent),
         ix::add_collateral(&trader.key(), &f.pool, &m.key, &m.oracle, &trader.quote, E6),
     ];

@@ -699,6 +699,7 @@ async fn open_position_bad_inputs() {
                 collateral,
                 price_limit_e9: limit,
             },
+            None,
         )
     };
     rejects!(
@@ -757,6 +758,7 @@ async fn open_position_bad_inputs() {
             collateral: 100 * E6,
             price_limit_e9: u64::MAX,
         },
+        None,
     );
     rejects!(
         w,
@@ -857,6 +859,7 @@ async fn position_changes_bad_inputs() {
                 collateral,
                 price_limit_e9: if size > 0 { u64::MAX } else { 0 },
             },
+            None,
         )
     };
     let dec = |size: u64, limit: u64| {
@@ -870,6 +873,7 @@ async fn position_changes_bad_inputs() {
                 size,
                 price_limit_e9: limit,
             },
+            None,
         )
     };
     rejects!(
@@ -996,7 +1000,7 @@ async fn position_changes_bad_inputs() {
         perp(PerpError::Paused),
         w.t.send(&[add(E6)], &[&trader]).await
     );
-    let close = ix::close_position(&trader.pubkey(), &pool, &market, &oracle, &quote, 0);
+    let close = ix::close_position(&trader.pubkey(), &pool, &market, &oracle, &quote, 0, None);
     rejects!(
         w,
         perp(PerpError::Paused),
@@ -1015,14 +1019,22 @@ async fn close_position_bad_inputs() {
         w.trader.quote,
     );
     // selling out of a long: a floor above the price
-    let close = ix::close_position(&trader.pubkey(), &pool, &market, &oracle, &quote, 101 * E9);
+    let close = ix::close_position(
+        &trader.pubkey(),
+        &pool,
+        &market,
+        &oracle,
+        &quote,
+        101 * E9,
+        None,
+    );
     rejects!(
         w,
         perp(PerpError::SlippageExceeded),
         w.t.send(&[close], &[&trader]).await
     );
     w.t.advance(601);
-    let close = ix::close_position(&trader.pubkey(), &pool, &market, &oracle, &quote, 0);
+    let close = ix::close_position(&trader.pubkey(), &pool, &market, &oracle, &quote, 0, None);
     rejects!(
         w,
         perp(PerpError::StaleOracle),
@@ -1045,6 +1057,7 @@ async fn liquidate_and_funding_bad_inputs() {
             &oracle,
             &keeper_quote,
             owner_quote,
+            None,
         )
     };
     rejects!(

@@ -3,10 +3,10 @@
 
 use anchor_lang::prelude::Pubkey;
 use keel::risk::{cholesky_certificate, corr_full_from_upper, corr_upper_e9};
-use keel_tests::fixture::{E9, PerpFixture};
+use keel_tests::fixture::{E9, PerpFixture, loose_limits};
 use keel_tests::{TestContext, TxError, assert_code, ix, perp};
 use perp_amm::errors::PerpError;
-use perp_amm::instructions::InitRiskModelArgs;
+use perp_amm::instructions::{InitRiskModelArgs, RiskLimits};
 use perp_amm::state::RiskModel;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -22,8 +22,8 @@ struct RiskWorld {
 /// publisher may move σ by 20 % and ρ by 0.1 per commit.
 async fn world() -> RiskWorld {
     let mut t = TestContext::new().await;
-    let f = PerpFixture::new(&mut t, &[100.0, 2_000.0, 1.1]).await;
-    let publisher = init_model(&mut t, &f).await;
+    let mut f = PerpFixture::new(&mut t, &[100.0, 2_000.0, 1.1]).await;
+    let publisher = f.init_risk_model(&mut t, loose_limits()).await;
     let model = ix::risk_model_pda(&f.pool);
     RiskWorld {
         t,
@@ -33,29 +33,13 @@ async fn world() -> RiskWorld {
     }
 }
 
-/// The pool authority creates the pool's risk model; returns its publisher.
-async fn init_model(t: &mut TestContext, f: &PerpFixture) -> Keypair {
-    let publisher = Keypair::new();
-    let admin = t.admin.insecure_clone();
-    t.send(
-        &[ix::init_risk_model(
-            &admin.pubkey(),
-            &f.pool,
-            init_args(&publisher),
-        )],
-        &[&admin],
-    )
-    .await
-    .unwrap();
-    publisher
-}
-
 fn init_args(publisher: &Keypair) -> InitRiskModelArgs {
     InitRiskModelArgs {
         risk_authority: publisher.pubkey(),
         max_sigma_step_bps: 2_000,
         max_corr_step_e9: 100_000_000,
         psd_tolerance_e9: 1_000,
+        limits: loose_limits(),
     }
 }
 
@@ -298,6 +282,27 @@ async fn init_risk_model_bad_inputs() {
             psd_tolerance_e9: 1_000_001,
             ..init_args(&publisher)
         },
+        InitRiskModelArgs {
+            limits: RiskLimits {
+                max_imbalance_bps: 0,
+                ..loose_limits()
+            },
+            ..init_args(&publisher)
+        },
+        InitRiskModelArgs {
+            limits: RiskLimits {
+                premium_mode: 2,
+                ..loose_limits()
+            },
+            ..init_args(&publisher)
+        },
+        InitRiskModelArgs {
+            limits: RiskLimits {
+                premium_horizon_secs: 3_599,
+                ..loose_limits()
+            },
+            ..init_args(&publisher)
+        },
     ] {
         let r = t
             .send(
@@ -308,112 +313,5 @@ async fn init_risk_model_bad_inputs() {
         assert_code(r, perp(PerpError::InvalidParameter));
     }
     assert!(t.account_data(&ix::risk_model_pda(&f.pool)).await.is_none());
-}
-
-/// The article's scenarios on chain: BTC at 100 and ETH at 2,000 (quote and base with 6
-/// decimals), σ = (0.03, 0.04), ρ = 0.89. Long 5 BTC and 0.1 ETH make B = (500, 200) USD:
-/// IS = 22.4187, ||K|| = 17. Flipping BTC short makes B = (−500, 200): IS = 8.6833.
-#[tokio::test]
-async fn imbalance_score_on_chain_matches_the_math_crate_and_the_article() {
-    use keel_math::Fix;
-    use keel_math::imbalance::{exposure_norm, imbalance_score};
-    use keel_tests::fixture::E6;
-
-    let mut t = TestContext::new().await;
-    let f = PerpFixture::new(&mut t, &[100.0, 2_000.0]).await;
-    let lp = t.user(200_000 * E6).await;
-    let lp_acct = f.lp_account(&mut t, &lp).await;
-    f.deposit(&mut t, &lp, &lp_acct, 100_000 * E6)
-        .await
-        .unwrap();
-    let publisher = init_model(&mut t, &f).await;
-    let (sigma, upper) = ([30_000_000u64, 40_000_000], [890_000_000i32]);
-    let lower = cholesky_certificate(&corr_full_from_upper(&upper, 2), 2).unwrap();
-    for w in ix::stage_risk_writes(&publisher.pubkey(), &f.pool, &sigma, &upper, &lower).unwrap() {
-        t.send(&[w], &[&publisher]).await.unwrap();
-    }
-    let refresh = ix::refresh_imbalance(&f.pool, &f.oracles());
-    // no committed model yet: nothing to score with
-    assert_code(
-        t.send(std::slice::from_ref(&refresh), &[]).await,
-        perp(PerpError::RiskNotCommitted),
-    );
-    let now = t.now;
-    t.send(
-        &[ix::commit_risk(&publisher.pubkey(), &f.pool, now)],
-        &[&publisher],
-    )
-    .await
-    .unwrap();
-
-    let trader = t.user(10_000 * E6).await;
-    f.open(&mut t, &trader, 0, 5 * E6 as i64, 100 * E6)
-        .await
-        .unwrap();
-    f.open(&mut t, &trader, 1, 100_000, 100 * E6).await.unwrap();
-    t.send(std::slice::from_ref(&refresh), &[]).await.unwrap();
-    let usd = |v: f64| Fix::from_num(v * E6 as f64);
-    // σ as the program reads it from the model (1e9 scale to Fix, rounded up)
-    let sig = sigma.map(perp_amm::math::fix_e9);
-    let check = |pool: &perp_amm::state::Pool, b: [f64; 2], article_is: f64| {
-        let b = [usd(b[0]), usd(b[1])];
-        let is = imbalance_score(&b, &sig, &upper).unwrap();
-        let norm = exposure_norm(&b, &sig).unwrap();
-        assert_eq!(pool.imbalance_score.fix(), is, "IS on chain = keel-math");
-        assert_eq!(pool.exposure_norm.fix(), norm);
-        let is_usd = is.to_num::<f64>() / E6 as f64;
-        assert!(
-            (is_usd - article_is).abs() < 1e-4,
-            "IS {is_usd} vs the article's {article_is}"
-        );
-        assert!((norm.to_num::<f64>() / E6 as f64 - 17.0).abs() < 1e-9);
-    };
-    let pool = t.pool(&f.pool).await;
-    check(&pool, [500.0, 200.0], 22.4187);
-    assert_eq!(pool.imbalance_ts, t.now);
-
-    // scenario 2: BTC flipped to a 5-unit short
-    f.close(&mut t, &trader, 0, true).await.unwrap();
-    f.open(&mut t, &trader, 0, -5 * E6 as i64, 100 * E6)
-        .await
-        .unwrap();
-    t.send(std::slice::from_ref(&refresh), &[]).await.unwrap();
-    check(&t.pool(&f.pool).await, [-500.0, 200.0], 8.6833);
-
-    // the oracle list must match the active markets
-    let bad = ix::refresh_imbalance(&f.pool, &f.oracles()[..1]);
-    let before = t.snapshot(&[f.pool]).await;
-    assert_code(
-        t.send(std::slice::from_ref(&bad), &[]).await,
-        perp(PerpError::MarketAccountsMismatch),
-    );
-    assert!(before == t.snapshot(&[f.pool]).await);
-    // another pool's risk model, for refreshing or for committing: WrongPool
-    let other = PerpFixture::with_id(
-        &mut t,
-        2,
-        &[100.0, 2_000.0],
-        keel_tests::fixture::default_params(),
-    )
-    .await;
-    let other_publisher = init_model(&mut t, &other).await;
-    let watched = [
-        f.pool,
-        ix::risk_model_pda(&f.pool),
-        ix::risk_model_pda(&other.pool),
-    ];
-    let before_wrong_pool = t.snapshot(&watched).await;
-    let mut refresh_other = ix::refresh_imbalance(&f.pool, &f.oracles());
-    refresh_other.accounts[1].pubkey = ix::risk_model_pda(&other.pool);
-    assert_code(
-        t.send(&[refresh_other], &[]).await,
-        perp(PerpError::WrongPool),
-    );
-    let mut commit_other = ix::commit_risk(&other_publisher.pubkey(), &f.pool, t.now);
-    commit_other.accounts[2].pubkey = ix::risk_model_pda(&other.pool);
-    assert_code(
-        t.send(&[commit_other], &[&other_publisher]).await,
-        perp(PerpError::WrongPool),
-    );
-    assert!(before_wrong_pool == t.snapshot(&watched).await);
+    assert_eq!(t.pool(&f.pool).await.risk.model, Pubkey::default());
 }

@@ -225,6 +225,7 @@ pub fn open_position(
     oracle: &Pubkey,
     owner_quote: &Pubkey,
     args: OpenPositionArgs,
+    risk_model: Option<Pubkey>,
 ) -> Instruction {
     ix(
         perp_amm::accounts::OpenPosition {
@@ -237,6 +238,7 @@ pub fn open_position(
             owner_quote: *owner_quote,
             token_program: spl_token::ID,
             system_program: system_program::ID,
+            risk_model,
         },
         perp_amm::instruction::OpenPosition { args },
     )
@@ -248,6 +250,7 @@ fn trade_accounts(
     market: &Pubkey,
     oracle: &Pubkey,
     owner_quote: &Pubkey,
+    risk_model: Option<Pubkey>,
 ) -> perp_amm::accounts::Trade {
     perp_amm::accounts::Trade {
         owner: *owner,
@@ -258,6 +261,7 @@ fn trade_accounts(
         vault: vault_pda(pool),
         owner_quote: *owner_quote,
         token_program: spl_token::ID,
+        risk_model,
     }
 }
 
@@ -268,9 +272,10 @@ pub fn increase_position(
     oracle: &Pubkey,
     owner_quote: &Pubkey,
     args: IncreasePositionArgs,
+    risk_model: Option<Pubkey>,
 ) -> Instruction {
     ix(
-        trade_accounts(owner, pool, market, oracle, owner_quote),
+        trade_accounts(owner, pool, market, oracle, owner_quote, risk_model),
         perp_amm::instruction::IncreasePosition { args },
     )
 }
@@ -282,9 +287,10 @@ pub fn decrease_position(
     oracle: &Pubkey,
     owner_quote: &Pubkey,
     args: DecreasePositionArgs,
+    risk_model: Option<Pubkey>,
 ) -> Instruction {
     ix(
-        trade_accounts(owner, pool, market, oracle, owner_quote),
+        trade_accounts(owner, pool, market, oracle, owner_quote, risk_model),
         perp_amm::instruction::DecreasePosition { args },
     )
 }
@@ -298,7 +304,7 @@ pub fn add_collateral(
     amount: u64,
 ) -> Instruction {
     ix(
-        trade_accounts(owner, pool, market, oracle, owner_quote),
+        trade_accounts(owner, pool, market, oracle, owner_quote, None),
         perp_amm::instruction::AddCollateral { amount },
     )
 }
@@ -312,7 +318,7 @@ pub fn remove_collateral(
     amount: u64,
 ) -> Instruction {
     ix(
-        trade_accounts(owner, pool, market, oracle, owner_quote),
+        trade_accounts(owner, pool, market, oracle, owner_quote, None),
         perp_amm::instruction::RemoveCollateral { amount },
     )
 }
@@ -324,6 +330,7 @@ pub fn close_position(
     oracle: &Pubkey,
     owner_quote: &Pubkey,
     price_limit_e9: u64,
+    risk_model: Option<Pubkey>,
 ) -> Instruction {
     ix(
         perp_amm::accounts::ClosePosition {
@@ -335,6 +342,7 @@ pub fn close_position(
             vault: vault_pda(pool),
             owner_quote: *owner_quote,
             token_program: spl_token::ID,
+            risk_model,
         },
         perp_amm::instruction::ClosePosition { price_limit_e9 },
     )
@@ -349,6 +357,7 @@ pub fn liquidate(
     oracle: &Pubkey,
     keeper_quote: &Pubkey,
     owner_quote: &Pubkey,
+    risk_model: Option<Pubkey>,
 ) -> Instruction {
     ix(
         perp_amm::accounts::Liquidate {
@@ -362,6 +371,7 @@ pub fn liquidate(
             keeper_quote: *keeper_quote,
             owner_quote: *owner_quote,
             token_program: spl_token::ID,
+            risk_model,
         },
         perp_amm::instruction::Liquidate {},
     )
@@ -409,6 +419,16 @@ pub fn init_risk_model(authority: &Pubkey, pool: &Pubkey, args: InitRiskModelArg
             system_program: system_program::ID,
         },
         perp_amm::instruction::InitRiskModel { args },
+    )
+}
+
+pub fn set_risk_limits(authority: &Pubkey, pool: &Pubkey, limits: RiskLimits) -> Instruction {
+    ix(
+        perp_amm::accounts::SetRiskLimits {
+            authority: *authority,
+            pool: *pool,
+        },
+        perp_amm::instruction::SetRiskLimits { limits },
     )
 }
 

@@ -16,6 +16,7 @@ pub mod d8x;
 pub mod ema;
 pub mod exp;
 pub mod imbalance;
+pub mod imbalance_book;
 pub mod ln;
 pub mod normal;
 pub mod pow;

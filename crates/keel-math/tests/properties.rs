@@ -194,6 +194,57 @@ proptest! {
         prop_assert!((is_id - norm).abs() <= Fix::from_bits(norm.to_bits() >> 52) + Fix::from_bits(4), "{is_id} vs {norm}");
     }
 
+    /// The integer book: a running T stays equal to a fresh evaluation through any sequence of
+    /// single-market moves, and its score agrees with the Fix [`imbalance_score`] of the same
+    /// book to within the rounding of K to whole units (|ΔIS| ≤ √λmax·||ΔK|| ≤ n units, plus
+    /// one for the upward rounding of the root).
+    #[test]
+    fn imbalance_book_tracks_the_score(
+        n in 1usize..=32,
+        notionals in prop::collection::vec(-2_000_000_000_000i64..2_000_000_000_000, 32),
+        sigmas in prop::collection::vec(1_000_000u64..200_000_000, 32),
+        loadings in prop::collection::vec(-1000i32..1000, 32 * 3),
+        moves in prop::collection::vec((0usize..32, -2_000_000_000_000i64..2_000_000_000_000), 1..40),
+    ) {
+        use keel_math::imbalance_book as book;
+        let f = |i: usize| [loadings[3 * i] as f64, loadings[3 * i + 1] as f64, loadings[3 * i + 2] as f64];
+        let cov = |i: usize, j: usize| -> f64 {
+            let (x, y) = (f(i), f(j));
+            x[0] * y[0] + x[1] * y[1] + x[2] * y[2] + if i == j { 250_000.0 } else { 0.0 }
+        };
+        let mut upper = Vec::with_capacity(upper_len(n));
+        for i in 0..n {
+            for j in i + 1..n {
+                upper.push((cov(i, j) / (cov(i, i) * cov(j, j)).sqrt() * 1e9).round() as i32);
+            }
+        }
+        // B in USDC native units (6 decimals), up to $2M per market
+        let mut b: Vec<i64> = notionals[..n].to_vec();
+        let units = |b: i64, i: usize| book::exposure_units(b, sigmas[i], 6).unwrap();
+        let mut k: Vec<i64> = (0..n).map(|i| units(b[i], i)).collect();
+        let mut t = book::quadratic_form(&upper, &k).unwrap();
+        let mut sum: u128 = k.iter().map(|x| (*x as i128 * *x as i128) as u128).sum();
+        for (i, new_b) in moves {
+            let i = i % n;
+            let new_k = units(new_b, i);
+            let row = book::row_product(&upper, &k, i).unwrap();
+            t = book::quadratic_form_step(t, row, new_k - k[i]).unwrap();
+            sum = book::norm_squared_step(sum, k[i], new_k).unwrap();
+            (b[i], k[i]) = (new_b, new_k);
+            prop_assert_eq!(t, book::quadratic_form(&upper, &k).unwrap());
+        }
+        let score = book::score(t).unwrap() as i128;
+        let fix_b: Vec<Fix> = b.iter().map(|x| Fix::from_num(*x)).collect();
+        let fix_s: Vec<Fix> = sigmas[..n].iter().map(|s| Fix::from_num(*s) / 1_000_000_000).collect();
+        // Fix score in native units → milli-dollars
+        let reference = imbalance_score(&fix_b, &fix_s, &upper).unwrap() / 1000;
+        let diff = (Fix::from_num(score) - reference).abs();
+        prop_assert!(diff <= Fix::from_num(n as i64 + 1), "{score} vs {reference}");
+        let norm = book::norm(sum).unwrap() as i128;
+        let reference = exposure_norm(&fix_b, &fix_s).unwrap() / 1000;
+        prop_assert!((Fix::from_num(norm) - reference).abs() <= Fix::from_num(n as i64 + 1));
+    }
+
     #[test]
     fn ema_stays_between(prev in fix_range(-1e6, 1e6), sample in fix_range(-1e6, 1e6), alpha in fix_range(0.0, 1.0)) {
         let v = ema_update(prev, sample, alpha).unwrap();

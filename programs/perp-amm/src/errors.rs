@@ -126,6 +126,15 @@ pub enum PerpError {
     /// 6040
     #[msg("The risk model has no committed parameters yet")]
     RiskNotCommitted,
+    /// 6041
+    #[msg("The trade would raise the Imbalance Score above the pool's limit")]
+    ImbalanceLimit,
+    /// 6042
+    #[msg("Risk model account missing, or not the pool's")]
+    WrongRiskModel,
+    /// 6043
+    #[msg("The market is not covered by the pool's risk model yet: positions may only shrink")]
+    MarketNotInRiskModel,
 }
 
 impl From<keel_math::MathError> for PerpError {

@@ -20,6 +20,10 @@ pub struct FillEvent {
     pub bad_debt: u64,
     pub long_oi: u64,
     pub short_oi: u64,
+    /// The pool's Imbalance Score and ||K|| after the fill, 10^-3 quote tokens (0 without a
+    /// risk model).
+    pub imbalance_score: u64,
+    pub exposure_norm: u64,
 }
 
 #[event]
@@ -89,12 +93,12 @@ pub struct RiskEvent {
     pub as_of: i64,
 }
 
-/// The pool's Imbalance Score and ||K|| (Fix bits, quote native per period) over the markets its
-/// risk model covers.
+/// The pool's Imbalance Score and ||K|| (10^-3 quote tokens, one-period standard deviation)
+/// over the markets its risk model covers, after `refresh_imbalance` re-marked them all.
 #[event]
 pub struct ImbalanceEvent {
     pub pool: Pubkey,
     pub market_count: u8,
-    pub imbalance_score: i128,
-    pub exposure_norm: i128,
+    pub imbalance_score: u64,
+    pub exposure_norm: u64,
 }

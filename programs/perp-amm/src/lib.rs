@@ -14,6 +14,7 @@ pub mod errors;
 pub mod events;
 pub mod instructions;
 pub mod math;
+pub mod risk;
 pub mod state;
 
 use instructions::*;
@@ -144,5 +145,10 @@ pub mod perp_amm {
     /// Risk publisher: validate the staged model and make it current.
     pub fn commit_risk(ctx: Context<CommitRisk>, as_of: i64) -> Result<()> {
         instructions::risk::commit_risk::handle_commit_risk(ctx, as_of)
+    }
+
+    /// Change the pool's Imbalance Score limit and premium mode (pool authority).
+    pub fn set_risk_limits(ctx: Context<SetRiskLimits>, limits: RiskLimits) -> Result<()> {
+        instructions::risk::set_risk_limits::handle_set_risk_limits(ctx, limits)
     }
 }

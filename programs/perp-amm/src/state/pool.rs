@@ -60,13 +60,53 @@ pub struct Pool {
     pub _reserved_params: [u64; 7],
 
     pub markets: [MarketSlot; MAX_MARKETS],
-    /// The Imbalance Score √(Kᵀ R K) and ||K|| of the covered markets (K_i = B_i·σ_i, B_i the
-    /// net open interest at the last `refresh_imbalance` price; quote native per period, Fix
-    /// bits) and when they were computed.
-    pub imbalance_score: WrappedI128,
-    pub exposure_norm: WrappedI128,
-    pub imbalance_ts: i64,
-    pub reserved: [u8; 472],
+    pub risk: PoolRisk,
+    pub reserved: [u8; 392],
+}
+
+/// How fills are priced.
+pub mod premium_mode {
+    /// D8X: q from each market's own default probability (its share of capital, its skew).
+    pub const PER_MARKET: u8 = 0;
+    /// q from the whole pool's default probability: a Gaussian PnL with standard deviation
+    /// IS·√h against the pool's capital, so a trade's premium reflects its correlation with
+    /// the rest of the book.
+    pub const PORTFOLIO: u8 = 1;
+}
+
+/// The pool's Imbalance Score, kept on every fill (see `keel_math::imbalance_book`).
+///
+/// K_i = B_i·σ_i per covered market, in 10^-3 quote tokens, with B_i the market's net open
+/// interest marked at its oracle price at its last fill (or at the last `refresh_imbalance`,
+/// which re-marks every market). T = 1e9·Kᵀ R K and Σ K² are exact integers, updated in O(n)
+/// per fill, so they always equal a fresh evaluation of the stored K.
+#[zero_copy]
+#[repr(C)]
+pub struct PoolRisk {
+    /// The pool's risk model; default when the pool has none (no IS, no limit).
+    pub model: Pubkey,
+    /// The model revision the stored K and T were computed with; a newer commit makes the next
+    /// fill (or refresh) recompute them.
+    pub revision: u64,
+    /// T = 1e9 · Kᵀ R K (i128) and Σ K² (u128 as i128).
+    pub imbalance_sq: WrappedI128,
+    pub exposure_sq: WrappedI128,
+    /// IS = √(Kᵀ R K) and ||K||, 10^-3 quote tokens, rounded up.
+    pub imbalance_score: u64,
+    pub exposure_norm: u64,
+    /// When IS was last changed by a fill or a refresh.
+    pub updated_ts: i64,
+    /// Opens and increases that raise IS may not take it above this share of LP capital (bps).
+    pub max_imbalance_bps: u32,
+    /// Markets 0..covered are in the stored IS (the model's market count at `revision`).
+    pub covered: u8,
+    /// A [`premium_mode`] constant.
+    pub premium_mode: u8,
+    pub _pad: [u8; 2],
+    /// √h of the portfolio premium's horizon h in days, 1e9 scale.
+    pub premium_sqrt_horizon_e9: u64,
+    pub premium_horizon_secs: u32,
+    pub _pad2: u32,
 }
 
 /// Per-market aggregates kept in the pool, so pool-wide value and risk need no market accounts.
@@ -107,10 +147,16 @@ pub struct MarketSlot {
     /// product instead of an exp.
     pub reserve_growth: WrappedI128,
     pub reserve_shrink: WrappedI128,
-    pub reserved: [u8; 24],
+    /// B: net open interest marked at the oracle price of the market's last fill (or refresh),
+    /// quote native, rounded away from zero.
+    pub risk_notional: i64,
+    /// K = B·σ under the pool's risk model at `PoolRisk::revision`, 10^-3 quote tokens.
+    pub risk_exposure: i64,
+    pub reserved: [u8; 8],
 }
 
 const _: () = assert!(core::mem::size_of::<MarketSlot>() == 256);
+const _: () = assert!(core::mem::size_of::<PoolRisk>() == 120);
 const _: () = assert!(core::mem::size_of::<Pool>() == 9040);
 
 impl Pool {

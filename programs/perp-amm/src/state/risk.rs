@@ -42,7 +42,9 @@ pub struct RiskModel {
     pub _pad2: u32,
     pub current: RiskParams,
     pub staged: StagedRisk,
-    pub reserved: [u8; 256],
+    /// Counts commits: pools compare it with the revision their stored IS was computed with.
+    pub revision: u64,
+    pub reserved: [u8; 248],
 }
 
 /// σ and R for markets 0..n.

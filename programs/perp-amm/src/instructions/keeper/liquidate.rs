@@ -6,8 +6,8 @@ use crate::engine::{Pricing, below_maintenance, bps_or_zero, fill, position_noti
 use crate::errors::PerpError;
 use crate::events::LiquidationEvent;
 use crate::instructions::shared::transfer_out;
-use crate::instructions::trader::market_context;
-use crate::state::{Market, OracleUse, Pool, Position, pause};
+use crate::instructions::trader::{market_context, pool_risk_model, track_imbalance};
+use crate::state::{Market, OracleUse, Pool, Position, RiskModel, pause};
 
 #[derive(Accounts)]
 pub struct Liquidate<'info> {
@@ -38,6 +38,8 @@ pub struct Liquidate<'info> {
     #[account(mut, constraint = owner_quote.mint == pool.load()?.quote_mint @ PerpError::WrongMint, token::authority = owner)]
     pub owner_quote: Box<Account<'info, TokenAccount>>,
     pub token_program: Program<'info, Token>,
+    /// The pool's risk model, required when it has one (see `Trade::risk_model`).
+    pub risk_model: Option<AccountLoader<'info, RiskModel>>,
 }
 
 /// Close a position below maintenance margin at the oracle price. The keeper earns
@@ -58,6 +60,7 @@ pub fn handle_liquidate(ctx: Context<Liquidate>) -> Result<()> {
         now,
     )?;
     let (price, seeds) = (mc.price, mc.seeds);
+    let model = pool_risk_model(&*a.pool.load()?, &a.risk_model)?;
     let (reward, returned, event) = {
         let position = &mut a.position;
         let mut pool = a.pool.load_mut()?;
@@ -83,6 +86,15 @@ pub fn handle_liquidate(ctx: Context<Liquidate>) -> Result<()> {
             &price,
             now,
             Pricing::Liquidation,
+        )?;
+        track_imbalance(
+            &mut pool,
+            model.as_deref(),
+            market,
+            -size,
+            price.price,
+            now,
+            false,
         )?;
         // the reward comes from what is left of the collateral, topped up by the default fund
         let from_collateral = fee.min(position.collateral);

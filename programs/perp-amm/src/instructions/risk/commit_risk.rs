@@ -83,6 +83,9 @@ pub fn handle_commit_risk(ctx: Context<CommitRisk>, as_of: i64) -> Result<()> {
     model.market_count = n as u8;
     model.as_of = as_of;
     model.committed_at = now;
+    // the pool's stored K and T were computed under the previous revision: the next fill or
+    // refresh recomputes them
+    model.revision += 1;
     emit!(RiskEvent {
         pool: model.pool,
         market_count: n as u8,

@@ -14,13 +14,15 @@ pub struct InitRiskModelArgs {
     pub max_corr_step_e9: u32,
     /// Positive semi-definiteness tolerance, 1e9 scale (at most 1e-3).
     pub psd_tolerance_e9: u32,
+    /// The IS limit and premium mode (see `set_risk_limits`).
+    pub limits: crate::instructions::RiskLimits,
 }
 
 #[derive(Accounts)]
 pub struct InitRiskModel<'info> {
     #[account(mut)]
     pub authority: Signer<'info>,
-    #[account(has_one = authority @ PerpError::Unauthorized)]
+    #[account(mut, has_one = authority @ PerpError::Unauthorized)]
     pub pool: AccountLoader<'info, Pool>,
     #[account(
         init,
@@ -34,7 +36,8 @@ pub struct InitRiskModel<'info> {
 }
 
 /// The pool authority creates the risk model and names its publisher; it holds no parameters
-/// until the first `commit_risk`.
+/// until the first `commit_risk`. From now on every fill must pass the model and moves the
+/// pool's Imbalance Score, and opens wait for the first commit (`MarketNotInRiskModel`).
 pub fn handle_init_risk_model(ctx: Context<InitRiskModel>, args: InitRiskModelArgs) -> Result<()> {
     require!(
         (1..=BPS as u32).contains(&args.max_sigma_step_bps)
@@ -42,6 +45,9 @@ pub fn handle_init_risk_model(ctx: Context<InitRiskModel>, args: InitRiskModelAr
             && args.psd_tolerance_e9 <= 1_000_000,
         PerpError::InvalidParameter
     );
+    let mut pool = ctx.accounts.pool.load_mut()?;
+    args.limits.apply(&mut pool)?;
+    pool.risk.model = ctx.accounts.risk_model.key();
     let mut model = ctx.accounts.risk_model.load_init()?;
     model.pool = ctx.accounts.pool.key();
     model.authority = args.risk_authority;

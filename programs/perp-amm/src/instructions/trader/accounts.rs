@@ -3,7 +3,7 @@ use anchor_spl::token::{Token, TokenAccount};
 
 use crate::constants::POSITION_SEED;
 use crate::errors::PerpError;
-use crate::state::{Market, Pool, Position};
+use crate::state::{Market, Pool, Position, RiskModel};
 
 /// Accounts of every action on an existing position.
 #[derive(Accounts)]
@@ -29,6 +29,61 @@ pub struct Trade<'info> {
     #[account(mut, constraint = owner_quote.mint == pool.load()?.quote_mint @ PerpError::WrongMint, token::authority = owner)]
     pub owner_quote: Box<Account<'info, TokenAccount>>,
     pub token_program: Program<'info, Token>,
+    /// The pool's risk model: required when the pool has one (every fill moves its Imbalance
+    /// Score), absent otherwise. Collateral moves do not read it.
+    pub risk_model: Option<AccountLoader<'info, RiskModel>>,
+}
+
+/// The pool's risk model, loaded: it must be passed exactly when the pool has one.
+pub fn pool_risk_model<'a>(
+    pool: &Pool,
+    account: &'a Option<AccountLoader<'_, RiskModel>>,
+) -> Result<Option<core::cell::Ref<'a, RiskModel>>> {
+    match account {
+        None => {
+            require!(
+                pool.risk.model == Pubkey::default(),
+                PerpError::WrongRiskModel
+            );
+            Ok(None)
+        }
+        Some(loader) => {
+            require_keys_eq!(loader.key(), pool.risk.model, PerpError::WrongRiskModel);
+            Ok(Some(loader.load()?))
+        }
+    }
+}
+
+/// Opens and increases need the market in the model: exposure it cannot see, it cannot limit.
+pub fn require_covered(model: Option<&RiskModel>, market: &Market) -> Result<()> {
+    if let Some(model) = model {
+        require!(
+            market.index < model.market_count,
+            PerpError::MarketNotInRiskModel
+        );
+    }
+    Ok(())
+}
+
+/// Move the pool's Imbalance Score for a fill of `size` (after the fill has updated the OI);
+/// for opens and increases (`limited`), refuse one that raises IS above the pool's cap.
+pub fn track_imbalance(
+    pool: &mut Pool,
+    model: Option<&RiskModel>,
+    market: &Market,
+    size: i64,
+    price: keel_math::Fix,
+    now: i64,
+    limited: bool,
+) -> Result<()> {
+    let Some(model) = model else {
+        return Ok(());
+    };
+    let change = crate::risk::record_fill(pool, model, market.index, size, price, now)?;
+    if limited {
+        crate::risk::check_imbalance_limit(pool, &change)?;
+    }
+    Ok(())
 }
 
 /// What every market action starts with: its instruction group is not paused, the market sits
@@ -121,6 +176,8 @@ pub fn emit_fill(
         bad_debt: out.bad_debt,
         long_oi: slot.long_oi,
         short_oi: slot.short_oi,
+        imbalance_score: pool.risk.imbalance_score,
+        exposure_norm: pool.risk.exposure_norm,
     });
     Ok(())
 }

@@ -5,8 +5,8 @@ use crate::constants::POSITION_SEED;
 use crate::engine::{Pricing, fill};
 use crate::errors::PerpError;
 use crate::instructions::shared::transfer_out;
-use crate::instructions::trader::{emit_fill, market_context};
-use crate::state::{Market, OracleUse, Pool, Position, limit_price, pause};
+use crate::instructions::trader::{emit_fill, market_context, pool_risk_model, track_imbalance};
+use crate::state::{Market, OracleUse, Pool, Position, RiskModel, limit_price, pause};
 
 #[derive(Accounts)]
 pub struct ClosePosition<'info> {
@@ -33,6 +33,8 @@ pub struct ClosePosition<'info> {
     #[account(mut, constraint = owner_quote.mint == pool.load()?.quote_mint @ PerpError::WrongMint, token::authority = owner)]
     pub owner_quote: Box<Account<'info, TokenAccount>>,
     pub token_program: Program<'info, Token>,
+    /// The pool's risk model, required when it has one (see `Trade::risk_model`).
+    pub risk_model: Option<AccountLoader<'info, RiskModel>>,
 }
 
 /// Close the whole position at the D8X price and pay out its remaining collateral.
@@ -53,6 +55,7 @@ pub fn handle_close_position(ctx: Context<ClosePosition>, price_limit_e9: u64) -
     let limit = limit_price(price_limit_e9, market.base_decimals, mc.quote_decimals)?;
     let (price, seeds) = (mc.price, mc.seeds);
     let size = -a.position.size;
+    let model = pool_risk_model(&*a.pool.load()?, &a.risk_model)?;
     let payout = {
         let position = &mut a.position;
         let mut pool = a.pool.load_mut()?;
@@ -73,6 +76,17 @@ pub fn handle_close_position(ctx: Context<ClosePosition>, price_limit_e9: u64) -
         } else {
             Default::default()
         };
+        if size != 0 {
+            track_imbalance(
+                &mut pool,
+                model.as_deref(),
+                market,
+                size,
+                price.price,
+                now,
+                false,
+            )?;
+        }
         let payout = position.collateral;
         position.collateral = 0;
         pool.total_collateral -= payout;

@@ -2,7 +2,9 @@ use anchor_lang::prelude::*;
 
 use crate::engine::{Pricing, below_maintenance, fill};
 use crate::errors::PerpError;
-use crate::instructions::trader::{Trade, emit_fill, market_context};
+use crate::instructions::trader::{
+    Trade, emit_fill, market_context, pool_risk_model, track_imbalance,
+};
 use crate::state::{OracleUse, limit_price, pause};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
@@ -42,6 +44,7 @@ pub fn handle_decrease_position(ctx: Context<Trade>, args: DecreasePositionArgs)
     } else {
         args.size as i64
     };
+    let model = pool_risk_model(&*a.pool.load()?, &a.risk_model)?;
     let position = &mut a.position;
     let mut pool = a.pool.load_mut()?;
     let out = fill(
@@ -66,5 +69,14 @@ pub fn handle_decrease_position(ctx: Context<Trade>, args: DecreasePositionArgs)
         !below_maintenance(slot, position, &market.params, price.price)?,
         PerpError::BelowMaintenanceMargin
     );
+    track_imbalance(
+        &mut pool,
+        model.as_deref(),
+        market,
+        size,
+        price.price,
+        now,
+        false,
+    )?;
     emit_fill(&pool, pool_key, market, position, size, &price, &out)
 }

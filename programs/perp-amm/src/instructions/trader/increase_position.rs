@@ -3,7 +3,10 @@ use anchor_lang::prelude::*;
 use crate::engine::{Pricing, fill};
 use crate::errors::PerpError;
 use crate::instructions::shared::transfer_in;
-use crate::instructions::trader::{Trade, check_after_increase, emit_fill, market_context};
+use crate::instructions::trader::{
+    Trade, check_after_increase, emit_fill, market_context, pool_risk_model, require_covered,
+    track_imbalance,
+};
 use crate::state::{OracleUse, limit_price, pause};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
@@ -38,6 +41,8 @@ pub fn handle_increase_position(ctx: Context<Trade>, args: IncreasePositionArgs)
         mc.price,
         limit_price(args.price_limit_e9, market.base_decimals, mc.quote_decimals)?,
     );
+    let model = pool_risk_model(&*a.pool.load()?, &a.risk_model)?;
+    require_covered(model.as_deref(), market)?;
     if args.collateral > 0 {
         transfer_in(
             &a.token_program,
@@ -71,5 +76,14 @@ pub fn handle_increase_position(ctx: Context<Trade>, args: IncreasePositionArgs)
         },
     )?;
     check_after_increase(&pool, market, position, price.price)?;
+    track_imbalance(
+        &mut pool,
+        model.as_deref(),
+        market,
+        args.size,
+        price.price,
+        now,
+        true,
+    )?;
     emit_fill(&pool, pool_key, market, position, args.size, &price, &out)
 }

@@ -5,8 +5,11 @@ use crate::constants::POSITION_SEED;
 use crate::engine::{Pricing, fill};
 use crate::errors::PerpError;
 use crate::instructions::shared::transfer_in;
-use crate::instructions::trader::{check_after_increase, emit_fill, market_context};
-use crate::state::{Market, OracleUse, Pool, Position, limit_price, pause};
+use crate::instructions::trader::{
+    check_after_increase, emit_fill, market_context, pool_risk_model, require_covered,
+    track_imbalance,
+};
+use crate::state::{Market, OracleUse, Pool, Position, RiskModel, limit_price, pause};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
 pub struct OpenPositionArgs {
@@ -43,6 +46,8 @@ pub struct OpenPosition<'info> {
     pub owner_quote: Box<Account<'info, TokenAccount>>,
     pub token_program: Program<'info, Token>,
     pub system_program: Program<'info, System>,
+    /// The pool's risk model, required when it has one (see `Trade::risk_model`).
+    pub risk_model: Option<AccountLoader<'info, RiskModel>>,
 }
 
 pub fn handle_open_position(ctx: Context<OpenPosition>, args: OpenPositionArgs) -> Result<()> {
@@ -63,6 +68,8 @@ pub fn handle_open_position(ctx: Context<OpenPosition>, args: OpenPositionArgs) 
         mc.price,
         limit_price(args.price_limit_e9, market.base_decimals, mc.quote_decimals)?,
     );
+    let model = pool_risk_model(&*a.pool.load()?, &a.risk_model)?;
+    require_covered(model.as_deref(), market)?;
     transfer_in(
         &a.token_program,
         a.owner_quote.to_account_info(),
@@ -98,5 +105,14 @@ pub fn handle_open_position(ctx: Context<OpenPosition>, args: OpenPositionArgs) 
         },
     )?;
     check_after_increase(&pool, market, position, price.price)?;
+    track_imbalance(
+        &mut pool,
+        model.as_deref(),
+        market,
+        args.size,
+        price.price,
+        now,
+        true,
+    )?;
     emit_fill(&pool, pool_key, market, position, args.size, &price, &out)
 }

@@ -1,0 +1,450 @@
+//! The Imbalance Score on every fill: its value against the math crate and Ostium's scenarios,
+//! the correlation-aware limit, the accounts it needs, and a new risk model taking over.
+
+use anchor_lang::prelude::Pubkey;
+use keel_math::Fix;
+use keel_math::imbalance::{exposure_norm, imbalance_score};
+use keel_math::imbalance_book as book;
+use keel_tests::fixture::{E6, PerpFixture, default_params, loose_limits};
+use keel_tests::{TestContext, User, assert_code, ix, perp};
+use perp_amm::errors::PerpError;
+use perp_amm::instructions::{OpenPositionArgs, RiskLimits};
+use perp_amm::state::{Pool, RiskModel};
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+/// The article's pair: BTC at 100 and ETH at 2,000 (6-decimal base and quote), σ = (0.03,
+/// 0.04), ρ = 0.89, and 100,000 USD of LP capital.
+const SIGMA: [u64; 2] = [30_000_000, 40_000_000];
+const UPPER: [i32; 1] = [890_000_000];
+
+struct World {
+    t: TestContext,
+    f: PerpFixture,
+    publisher: Keypair,
+}
+
+async fn world() -> World {
+    let mut t = TestContext::new().await;
+    let mut f = PerpFixture::new(&mut t, &[100.0, 2_000.0]).await;
+    let lp = t.user(200_000 * E6).await;
+    let lp_acct = f.lp_account(&mut t, &lp).await;
+    f.deposit(&mut t, &lp, &lp_acct, 100_000 * E6)
+        .await
+        .unwrap();
+    let publisher = f.init_risk_model(&mut t, loose_limits()).await;
+    let now = t.now;
+    f.publish_risk(&mut t, &publisher, &SIGMA, &UPPER, now)
+        .await
+        .unwrap();
+    World { t, f, publisher }
+}
+
+impl World {
+    async fn model(&mut self) -> RiskModel {
+        let data = self
+            .t
+            .account_data(&ix::risk_model_pda(&self.f.pool))
+            .await
+            .unwrap();
+        bytemuck::pod_read_unaligned(&data[8..8 + core::mem::size_of::<RiskModel>()])
+    }
+
+    async fn set_limits(&mut self, limits: RiskLimits) {
+        let admin = self.t.admin.insecure_clone();
+        self.t
+            .send(
+                &[ix::set_risk_limits(&admin.pubkey(), &self.f.pool, limits)],
+                &[&admin],
+            )
+            .await
+            .unwrap();
+    }
+
+    /// Check the pool's stored score against a fresh evaluation of its own marks: K_i from
+    /// each B_i under the model, T and Σ K² from the math crate. Returns the pool.
+    async fn assert_score_is_fresh(&mut self) -> Pool {
+        let pool = self.t.pool(&self.f.pool).await;
+        let model = self.model().await;
+        let (sigma, upper) = model.covered();
+        let k: Vec<i64> = sigma
+            .iter()
+            .zip(&pool.markets)
+            .map(|(s, slot)| book::exposure_units(slot.risk_notional, *s, 6).unwrap())
+            .collect();
+        for (slot, k) in pool.markets.iter().zip(&k) {
+            assert_eq!(slot.risk_exposure, *k, "stored K = B·σ");
+        }
+        let t = book::quadratic_form(upper, &k).unwrap();
+        assert_eq!(
+            pool.risk.imbalance_sq.get(),
+            t,
+            "running T = a fresh Kᵀ R K"
+        );
+        assert_eq!(pool.risk.imbalance_score, book::score(t).unwrap());
+        let sum: i128 = k.iter().map(|x| *x as i128 * *x as i128).sum();
+        assert_eq!(pool.risk.exposure_sq.get(), sum);
+        assert_eq!(pool.risk.exposure_norm, book::norm(sum as u128).unwrap());
+        pool
+    }
+}
+
+/// IS and ||K|| in USD from the pool.
+fn usd(v: u64) -> f64 {
+    v as f64 / 1_000.0
+}
+
+/// The Fix kernel (no rounding of K) agrees with the on-chain integers to the rounding of K.
+fn assert_near_fix_kernel(pool: &Pool, b_usd: [f64; 2]) {
+    let b = b_usd.map(|v| Fix::from_num(v));
+    let sigma = SIGMA.map(perp_amm::math::fix_e9);
+    let is = imbalance_score(&b, &sigma, &UPPER).unwrap().to_num::<f64>();
+    let norm = exposure_norm(&b, &sigma).unwrap().to_num::<f64>();
+    // each K rounds up by under 10^-3 USD, and IS by under 10^-3 more
+    assert!((usd(pool.risk.imbalance_score) - is).abs() <= 0.003, "{is}");
+    assert!(
+        (usd(pool.risk.exposure_norm) - norm).abs() <= 0.003,
+        "{norm}"
+    );
+}
+
+/// Ostium's scenarios, scored by the fills themselves: long 5 BTC and 0.1 ETH make
+/// B = (500, 200) USD, IS = 22.4187, ||K|| = 17; BTC flipped short makes IS = 8.6833. A refresh
+/// re-marks every market and finds the same.
+#[tokio::test]
+async fn every_fill_scores_the_pool_as_the_article_does() {
+    let mut w = world().await;
+    let trader = w.t.user(10_000 * E6).await;
+    w.f.open(&mut w.t, &trader, 0, 5 * E6 as i64, 100 * E6)
+        .await
+        .unwrap();
+    let pool = w.assert_score_is_fresh().await;
+    assert_eq!(pool.risk.imbalance_score, 15_000, "BTC alone: 500 · 0.03");
+    w.f.open(&mut w.t, &trader, 1, 100_000, 100 * E6)
+        .await
+        .unwrap();
+    let pool = w.assert_score_is_fresh().await;
+    assert_eq!(
+        (pool.risk.imbalance_score, pool.risk.exposure_norm),
+        (22_419, 17_000),
+        "√502.6e6 = 22,418.7 rounded up; ||K|| = √(15,000² + 8,000²)"
+    );
+    assert_near_fix_kernel(&pool, [500.0, 200.0]);
+    assert_eq!(pool.risk.updated_ts, w.t.now);
+    assert!((usd(pool.risk.imbalance_score) - 22.4187).abs() < 1e-3);
+
+    let refresh = ix::refresh_imbalance(&w.f.pool, &w.f.oracles());
+    w.t.send(std::slice::from_ref(&refresh), &[]).await.unwrap();
+    let refreshed = w.assert_score_is_fresh().await;
+    assert_eq!(
+        refreshed.risk.imbalance_sq.get(),
+        pool.risk.imbalance_sq.get()
+    );
+
+    // scenario 2: BTC flipped to a 5-unit short
+    w.f.close(&mut w.t, &trader, 0, true).await.unwrap();
+    let pool = w.assert_score_is_fresh().await;
+    assert_eq!(pool.risk.imbalance_score, 8_000, "ETH alone: 200 · 0.04");
+    w.f.open(&mut w.t, &trader, 0, -5 * E6 as i64, 100 * E6)
+        .await
+        .unwrap();
+    let pool = w.assert_score_is_fresh().await;
+    assert_eq!(
+        pool.risk.imbalance_score, 8_684,
+        "√75.4e6 = 8,683.3 rounded up"
+    );
+    assert_near_fix_kernel(&pool, [-500.0, 200.0]);
+    assert!((usd(pool.risk.imbalance_score) - 8.6833).abs() < 1e-3);
+
+    // a price move is seen by the market's next fill, and by a refresh for all markets
+    w.f.set_price(&mut w.t, 1, 2_200.0, 0.0).await;
+    w.t.send(std::slice::from_ref(&refresh), &[]).await.unwrap();
+    let pool = w.assert_score_is_fresh().await;
+    assert_eq!(pool.markets[1].risk_notional, 220 * E6 as i64);
+    assert_near_fix_kernel(&pool, [-500.0, 220.0]);
+}
+
+/// With IS capped at 1 bp of LP capital (10 USD): IS-raising opens and increases are refused
+/// and change nothing; IS-reducing ones pass even while IS stays above the cap; exits are
+/// never refused, even one that raises IS by removing a hedge.
+#[tokio::test]
+async fn the_limit_refuses_raising_trades_and_admits_reducing_ones() {
+    let mut w = world().await;
+    let (a, b, c) = (
+        w.t.user(10_000 * E6).await,
+        w.t.user(10_000 * E6).await,
+        w.t.user(10_000 * E6).await,
+    );
+    // IS = 15 USD under the loose limit, then the cap drops to 10 USD
+    w.f.open(&mut w.t, &a, 0, 5 * E6 as i64, 100 * E6)
+        .await
+        .unwrap();
+    w.set_limits(RiskLimits {
+        max_imbalance_bps: 1,
+        ..loose_limits()
+    })
+    .await;
+    let watched = |w: &World, users: &[&User]| {
+        let mut keys = vec![w.f.pool, w.f.vault];
+        keys.extend(users.iter().map(|u| u.quote));
+        keys
+    };
+
+    // long ETH adds to the correlated BTC long: 15 → 22.4 USD, refused
+    let keys = watched(&w, &[&b]);
+    let before = w.t.snapshot(&keys).await;
+    assert_code(
+        w.f.open(&mut w.t, &b, 1, 100_000, 100 * E6).await,
+        perp(PerpError::ImbalanceLimit),
+    );
+    assert!(
+        before == w.t.snapshot(&keys).await,
+        "a refused open moved state"
+    );
+
+    // short 0.05 ETH hedges it: 15 → 11.6 USD, still above the cap, admitted
+    w.f.open(&mut w.t, &b, 1, -50_000, 100 * E6).await.unwrap();
+    let pool = w.assert_score_is_fresh().await;
+    assert_eq!(pool.risk.imbalance_score, 11_585, "√134.2e6");
+    assert!(pool.risk.imbalance_score > ix_cap(&pool));
+
+    // raising it again, by a new open or an increase, is refused
+    let keys = watched(&w, &[&a, &c]);
+    let before = w.t.snapshot(&keys).await;
+    assert_code(
+        w.f.open(&mut w.t, &c, 0, 1_000, 100 * E6).await,
+        perp(PerpError::ImbalanceLimit),
+    );
+    assert_code(
+        w.f.increase(&mut w.t, &a, 0, 1_000, 0).await,
+        perp(PerpError::ImbalanceLimit),
+    );
+    assert!(before == w.t.snapshot(&keys).await);
+
+    // more of the hedge, by an increase, lowers IS and passes: 11.6 → 8.7 USD
+    w.f.increase(&mut w.t, &b, 1, -50_000, 0).await.unwrap();
+    let pool = w.assert_score_is_fresh().await;
+    assert_eq!(pool.risk.imbalance_score, 8_684);
+    // now under the cap, a small raise fits: 8.7 → 9.0 USD
+    w.f.open(&mut w.t, &c, 0, 100_000, 100 * E6).await.unwrap();
+    assert!(w.assert_score_is_fresh().await.risk.imbalance_score <= 10_000);
+
+    // the hedge leaves: IS jumps back above the cap, and exits are never refused
+    w.f.decrease(&mut w.t, &b, 1, 50_000, false).await.unwrap();
+    w.f.close(&mut w.t, &b, 1, false).await.unwrap();
+    let pool = w.assert_score_is_fresh().await;
+    assert!(pool.risk.imbalance_score > ix_cap(&pool));
+    w.t.assert_vault_balanced(&w.f.pool).await;
+}
+
+/// The cap in 10^-3 USD, as the program computes it.
+fn ix_cap(pool: &Pool) -> u64 {
+    (pool.lp_capital as u128 * pool.risk.max_imbalance_bps as u128 / 10_000 / 1_000) as u64
+}
+
+/// A pool with a model needs it on every fill, and only its own; markets the model does not
+/// cover take no new exposure, but their positions can always be reduced and closed.
+#[tokio::test]
+async fn fills_need_the_pools_own_model() {
+    let mut t = TestContext::new().await;
+    let mut f = PerpFixture::new(&mut t, &[100.0, 2_000.0]).await;
+    let lp = t.user(200_000 * E6).await;
+    let lp_acct = f.lp_account(&mut t, &lp).await;
+    f.deposit(&mut t, &lp, &lp_acct, 100_000 * E6)
+        .await
+        .unwrap();
+    let trader = t.user(10_000 * E6).await;
+    // a position from before the pool had a risk model
+    f.open(&mut t, &trader, 1, 100_000, 100 * E6).await.unwrap();
+    let publisher = f.init_risk_model(&mut t, loose_limits()).await;
+    let m = &f.markets[0];
+    let open = |risk_model: Option<Pubkey>| {
+        ix::open_position(
+            &trader.key(),
+            &f.pool,
+            &m.key,
+            &m.oracle,
+            &trader.quote,
+            OpenPositionArgs {
+                size: E6 as i64,
+                collateral: 100 * E6,
+                price_limit_e9: u64::MAX,
+            },
+            risk_model,
+        )
+    };
+    let other = PerpFixture::with_id(&mut t, 2, &[100.0], default_params()).await;
+    let mut other = other;
+    other.init_risk_model(&mut t, loose_limits()).await;
+    let keys = [f.pool, f.vault, trader.quote, ix::risk_model_pda(&f.pool)];
+    let before = t.snapshot(&keys).await;
+    for (model, code) in [
+        (None, PerpError::WrongRiskModel),
+        (other.risk_model, PerpError::WrongRiskModel),
+        // the model exists but has never been committed: it covers no market yet
+        (f.risk_model, PerpError::MarketNotInRiskModel),
+    ] {
+        let r = t.send(&[open(model)], &[&trader.kp]).await;
+        assert_code(r, perp(code));
+    }
+    assert!(before == t.snapshot(&keys).await);
+    // exits are never blocked: the pre-model position shrinks and closes
+    f.decrease(&mut t, &trader, 1, 50_000, true).await.unwrap();
+    f.close(&mut t, &trader, 1, true).await.unwrap();
+    assert_eq!(t.pool(&f.pool).await.risk.imbalance_score, 0);
+
+    // after a commit covering both markets, opens pass; a third market added later does not
+    let now = t.now;
+    f.publish_risk(&mut t, &publisher, &SIGMA, &UPPER, now)
+        .await
+        .unwrap();
+    t.send(&[open(f.risk_model)], &[&trader.kp]).await.unwrap();
+    f.add_market(&mut t, 50.0, default_params()).await;
+    let before = t.snapshot(&keys).await;
+    assert_code(
+        f.open(&mut t, &trader, 2, E6 as i64, 100 * E6).await,
+        perp(PerpError::MarketNotInRiskModel),
+    );
+    assert!(before == t.snapshot(&keys).await);
+    t.assert_vault_balanced(&f.pool).await;
+}
+
+/// A new commit (σ up 20 %) makes the next fill recompute every K from the stored marks; the
+/// score then equals a fresh evaluation under the new model.
+#[tokio::test]
+async fn a_new_commit_rescores_the_book() {
+    let mut w = world().await;
+    let trader = w.t.user(10_000 * E6).await;
+    w.f.open(&mut w.t, &trader, 0, 5 * E6 as i64, 100 * E6)
+        .await
+        .unwrap();
+    w.f.open(&mut w.t, &trader, 1, 100_000, 100 * E6)
+        .await
+        .unwrap();
+    let revision = w.model().await.revision;
+    w.t.advance(3_600);
+    w.f.set_price(&mut w.t, 0, 100.0, 0.0).await;
+    w.f.set_price(&mut w.t, 1, 2_000.0, 0.0).await;
+    let publisher = w.publisher.insecure_clone();
+    let now = w.t.now;
+    w.f.publish_risk(&mut w.t, &publisher, &[36_000_000, 48_000_000], &UPPER, now)
+        .await
+        .unwrap();
+    assert_eq!(w.model().await.revision, revision + 1);
+    let stale = w.t.pool(&w.f.pool).await;
+    assert_eq!(
+        stale.risk.revision, revision,
+        "the pool waits for its next fill"
+    );
+    w.f.increase(&mut w.t, &trader, 1, 1_000, 0).await.unwrap();
+    let pool = w.assert_score_is_fresh().await;
+    assert_eq!(pool.risk.revision, revision + 1);
+    assert_eq!(pool.markets[0].risk_exposure, 18_000, "BTC: 500 · 0.036");
+}
+
+#[tokio::test]
+async fn set_risk_limits_bad_inputs() {
+    let mut w = world().await;
+    let admin = w.t.admin.insecure_clone();
+    let intruder = w.t.user(0).await;
+    let keys = [w.f.pool];
+    let before = w.t.snapshot(&keys).await;
+    let r =
+        w.t.send(
+            &[ix::set_risk_limits(
+                &intruder.key(),
+                &w.f.pool,
+                loose_limits(),
+            )],
+            &[&intruder.kp],
+        )
+        .await;
+    assert_code(r, perp(PerpError::Unauthorized));
+    for bad in [
+        RiskLimits {
+            max_imbalance_bps: 0,
+            ..loose_limits()
+        },
+        RiskLimits {
+            max_imbalance_bps: 10_001,
+            ..loose_limits()
+        },
+        RiskLimits {
+            premium_mode: 2,
+            ..loose_limits()
+        },
+        RiskLimits {
+            premium_horizon_secs: 30 * 86_400 + 1,
+            ..loose_limits()
+        },
+    ] {
+        let r =
+            w.t.send(
+                &[ix::set_risk_limits(&admin.pubkey(), &w.f.pool, bad)],
+                &[&admin],
+            )
+            .await;
+        assert_code(r, perp(PerpError::InvalidParameter));
+    }
+    assert!(before == w.t.snapshot(&keys).await);
+    // a pool without a risk model has no limits to set
+    let bare = PerpFixture::with_id(&mut w.t, 3, &[100.0], default_params()).await;
+    let r =
+        w.t.send(
+            &[ix::set_risk_limits(
+                &admin.pubkey(),
+                &bare.pool,
+                loose_limits(),
+            )],
+            &[&admin],
+        )
+        .await;
+    assert_code(r, perp(PerpError::WrongRiskModel));
+}
+
+#[tokio::test]
+async fn refresh_imbalance_bad_inputs() {
+    let mut t = TestContext::new().await;
+    let mut f = PerpFixture::new(&mut t, &[100.0, 2_000.0]).await;
+    let publisher = f.init_risk_model(&mut t, loose_limits()).await;
+    let refresh = ix::refresh_imbalance(&f.pool, &f.oracles());
+    // no committed model yet: nothing to score with
+    assert_code(
+        t.send(std::slice::from_ref(&refresh), &[]).await,
+        perp(PerpError::RiskNotCommitted),
+    );
+    let now = t.now;
+    f.publish_risk(&mut t, &publisher, &SIGMA, &UPPER, now)
+        .await
+        .unwrap();
+    // the oracle list must match the active markets
+    let bad = ix::refresh_imbalance(&f.pool, &f.oracles()[..1]);
+    let before = t.snapshot(&[f.pool]).await;
+    assert_code(
+        t.send(std::slice::from_ref(&bad), &[]).await,
+        perp(PerpError::MarketAccountsMismatch),
+    );
+    assert!(before == t.snapshot(&[f.pool]).await);
+    // another pool's risk model, for refreshing or for committing: WrongPool
+    let mut other = PerpFixture::with_id(&mut t, 2, &[100.0, 2_000.0], default_params()).await;
+    let other_publisher = other.init_risk_model(&mut t, loose_limits()).await;
+    let watched = [
+        f.pool,
+        ix::risk_model_pda(&f.pool),
+        ix::risk_model_pda(&other.pool),
+    ];
+    let before = t.snapshot(&watched).await;
+    let mut refresh_other = ix::refresh_imbalance(&f.pool, &f.oracles());
+    refresh_other.accounts[1].pubkey = ix::risk_model_pda(&other.pool);
+    assert_code(
+        t.send(&[refresh_other], &[]).await,
+        perp(PerpError::WrongPool),
+    );
+    let mut commit_other = ix::commit_risk(&other_publisher.pubkey(), &f.pool, t.now);
+    commit_other.accounts[2].pubkey = ix::risk_model_pda(&other.pool);
+    assert_code(
+        t.send(&[commit_other], &[&other_publisher]).await,
+        perp(PerpError::WrongPool),
+    );
+    assert!(before == t.snapshot(&watched).await);
+}
