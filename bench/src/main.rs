@@ -17,7 +17,7 @@ use anchor_lang::{AccountDeserialize, Discriminator};
 use anchor_spl::token::spl_token;
 use keel::client::perp as ix;
 use perp_amm::instructions::*;
-use perp_amm::state::{MarketParams, OracleKind, Pool, Position};
+use perp_amm::state::{MarketParams, OracleKind, Pool, Position, premium_mode};
 use solana_keypair::Keypair;
 use solana_message::Message;
 use solana_signer::Signer;
@@ -392,6 +392,70 @@ impl Bench {
         );
         self.must("first deposit", &[first], &[&lp]);
 
+        // the risk model before any trading: σ and an equicorrelated R (ρ = 0.5, positive definite)
+        // for n markets, staged in transaction-sized writes and committed (its PSD check grows as
+        // n³); from here every fill passes it and moves the pool's Imbalance Score
+        let publisher = key(&mut self.keys);
+        let init_risk = ix::init_risk_model(
+            &admin.pubkey(),
+            &pool,
+            InitRiskModelArgs {
+                risk_authority: publisher.pubkey(),
+                max_sigma_step_bps: 2_000,
+                max_corr_step_e9: 100_000_000,
+                psd_tolerance_e9: 1_000,
+                limits: RiskLimits {
+                    max_imbalance_bps: 10_000,
+                    premium_mode: premium_mode::PER_MARKET,
+                    premium_horizon_secs: 86_400,
+                },
+            },
+        );
+        let m_count = n as usize;
+        let mut full = vec![0.5; m_count * m_count];
+        for i in 0..m_count {
+            full[i * m_count + i] = 1.0;
+        }
+        let upper = keel::risk::corr_upper_e9(&full, m_count);
+        let lower = keel::risk::cholesky_certificate(&full, m_count).expect("PSD");
+        let writes = ix::stage_risk_writes(
+            &publisher.pubkey(),
+            &pool,
+            &vec![50_000_000; m_count],
+            &upper,
+            &lower,
+        )
+        .expect("fits");
+        if n == 1 {
+            self.measure("init_risk_model", "", None, &[init_risk], &[&admin]);
+            self.measure(
+                "stage_risk",
+                format!("{} bytes", ix::RISK_STAGE_CHUNK),
+                None,
+                &writes[..1],
+                &[&publisher],
+            );
+        } else {
+            self.must("init_risk_model", &[init_risk], &[&admin]);
+            self.must("stage_risk", &writes[..1], &[&publisher]);
+        }
+        for w in &writes[1..] {
+            self.must("stage_risk", std::slice::from_ref(w), &[&publisher]);
+        }
+        let commit = ix::commit_risk(&publisher.pubkey(), &pool, self.now);
+        self.measure(
+            "commit_risk",
+            format!(
+                "{n} market{}, PSD certificate",
+                if n == 1 { "" } else { "s" }
+            ),
+            None,
+            &[commit],
+            &[&publisher],
+        );
+
+        let risk_model = Some(ix::risk_model_pda(&pool));
+
         // open interest in every market, so pool valuation prices each one
         let (trader, quote) = self.user(1_000_000 * E6);
         let mut positions = vec![];
@@ -408,6 +472,7 @@ impl Bench {
                     collateral: 200 * E6,
                     price_limit_e9: u64::MAX,
                 },
+                risk_model,
             );
             if i == n - 1 {
                 self.measure(
@@ -435,6 +500,7 @@ impl Bench {
                 collateral: 50 * E6,
                 price_limit_e9: u64::MAX,
             },
+            risk_model,
         );
         self.measure("increase_position", label(""), None, &[inc], &[&trader]);
         let dec = ix::decrease_position(
@@ -447,6 +513,7 @@ impl Bench {
                 size: 5 * E6,
                 price_limit_e9: 0,
             },
+            risk_model,
         );
         self.measure("decrease_position", label(""), None, &[dec], &[&trader]);
         let add = ix::add_collateral(&trader.pubkey(), &pool, &m, &o, &quote, 10 * E6);
@@ -521,6 +588,7 @@ impl Bench {
                 collateral: 60 * E6,
                 price_limit_e9: u64::MAX,
             },
+            risk_model,
         );
         self.must("risky open", &[open], &[&risky]);
         let drop = self.push_price(&pool, &o, 96.0);
@@ -534,73 +602,18 @@ impl Bench {
             &o,
             &keeper_quote,
             &risky_quote,
+            risk_model,
         );
         self.measure("liquidate", label(""), Some(45_000), &[liq], &[&keeper]);
         let back = self.push_price(&pool, &o, 100.0);
         self.must("price back", &[back], &[&oracle_auth]);
-        let close = ix::close_position(&trader.pubkey(), &pool, &m, &o, &quote, 0);
+        let close = ix::close_position(&trader.pubkey(), &pool, &m, &o, &quote, 0, risk_model);
         self.measure(
             "close_position",
             label(""),
             Some(40_000),
             &[close],
             &[&trader],
-        );
-
-        // the risk model: σ and an equicorrelated R (ρ = 0.5, positive definite) for n markets,
-        // staged in transaction-sized writes and committed (its PSD check grows as n³)
-        let publisher = key(&mut self.keys);
-        let init_risk = ix::init_risk_model(
-            &admin.pubkey(),
-            &pool,
-            InitRiskModelArgs {
-                risk_authority: publisher.pubkey(),
-                max_sigma_step_bps: 2_000,
-                max_corr_step_e9: 100_000_000,
-                psd_tolerance_e9: 1_000,
-            },
-        );
-        let m_count = n as usize;
-        let mut full = vec![0.5; m_count * m_count];
-        for i in 0..m_count {
-            full[i * m_count + i] = 1.0;
-        }
-        let upper = keel::risk::corr_upper_e9(&full, m_count);
-        let lower = keel::risk::cholesky_certificate(&full, m_count).expect("PSD");
-        let writes = ix::stage_risk_writes(
-            &publisher.pubkey(),
-            &pool,
-            &vec![50_000_000; m_count],
-            &upper,
-            &lower,
-        )
-        .expect("fits");
-        if n == 1 {
-            self.measure("init_risk_model", "", None, &[init_risk], &[&admin]);
-            self.measure(
-                "stage_risk",
-                format!("{} bytes", ix::RISK_STAGE_CHUNK),
-                None,
-                &writes[..1],
-                &[&publisher],
-            );
-        } else {
-            self.must("init_risk_model", &[init_risk], &[&admin]);
-            self.must("stage_risk", &writes[..1], &[&publisher]);
-        }
-        for w in &writes[1..] {
-            self.must("stage_risk", std::slice::from_ref(w), &[&publisher]);
-        }
-        let commit = ix::commit_risk(&publisher.pubkey(), &pool, self.now - 60);
-        self.measure(
-            "commit_risk",
-            format!(
-                "{n} market{}, PSD certificate",
-                if n == 1 { "" } else { "s" }
-            ),
-            None,
-            &[commit],
-            &[&publisher],
         );
 
         // an update a day later (σ +10 %): the step bounds are checked against the current model
@@ -623,6 +636,29 @@ impl Bench {
             &[update],
             &[&publisher],
         );
+        // the first fill after a commit recomputes every K and T (O(n²)); later fills are O(n)
+        let (late, late_quote) = self.user(1_000 * E6);
+        let open = ix::open_position(
+            &late.pubkey(),
+            &pool,
+            &m,
+            &o,
+            &late_quote,
+            OpenPositionArgs {
+                size: E6 as i64,
+                collateral: 100 * E6,
+                price_limit_e9: u64::MAX,
+            },
+            risk_model,
+        );
+        self.measure(
+            "open_position",
+            label(", first fill after a risk commit"),
+            if n == 16 { Some(45_000) } else { None },
+            &[open],
+            &[&late],
+        );
+        positions.push(ix::position_pda(&m, &late.pubkey()));
         let refresh = ix::refresh_imbalance(&pool, &oracles);
         self.measure(
             "refresh_imbalance",
@@ -879,6 +915,14 @@ fn kernels(so: &[u8]) -> Vec<(String, Vec<u64>, Vec<u64>)> {
             vec![(K::Imbalance, args)],
             vec![],
         );
+        // the program's exact integer form: K in 10^-3 USD, up to ±$2M of one-day σ
+        let mut args = vec![n as i128];
+        args.extend((0..n).map(|i| 1_000_000_000 * (i as i128 % 5 - 2) + 12_345));
+        row(
+            &format!("imbalance score n={n}, integer book"),
+            vec![(K::ImbalanceBook, args)],
+            vec![],
+        );
     }
     rows
 }
@@ -907,6 +951,7 @@ fn main() {
             ("pow", 1_800),
             ("norm_cdf", 700),
             ("imbalance score n=32", 40_000),
+            ("imbalance score n=32, integer book", 40_000),
         ];
         println!(
             "math kernels, CU per call on SBF (same harness and build; min–max over the inputs)\n"

@@ -30,6 +30,8 @@ pub enum Kernel {
     SolNormCdf,
     SolNormInv,
     SolBsDelta,
+    /// The integer book the program keeps: T = Kᵀ R K afresh, IS and ||K|| (a rebuild).
+    ImbalanceBook,
     /// Profiling primitives: a Q64.64 product (256-bit intermediate), a plain u128 product
     /// (`__multi3` on SBF), and the high word of a 64×64 product from 32-bit limbs.
     MulQ64,
@@ -113,6 +115,18 @@ pub mod math_bench {
                 core::hint::black_box(mul_hi_limbs(a(0) as u64, a(1) as u64)) != 1
             }
             Kernel::ArgOnly => core::hint::black_box(fx(0)) != Fix::ONE,
+            Kernel::ImbalanceBook => {
+                // args: n, then n exposures K (10^-3 quote units); ρ = 0.5 everywhere
+                use keel_math::imbalance_book as book;
+                let n = a(0) as usize;
+                let k: Vec<i64> = (0..n).map(|i| a(1 + i) as i64).collect();
+                let upper = vec![500_000_000i32; keel_math::imbalance::upper_len(n)];
+                let sum: i128 = k.iter().map(|x| *x as i128 * *x as i128).sum();
+                book::quadratic_form(&upper, &k)
+                    .and_then(book::score)
+                    .and_then(|_| book::norm(sum as u128))
+                    .is_ok()
+            }
             Kernel::SolBsDelta => {
                 solmath::bs_delta(a(0) as u128, a(1) as u128, 0, a(2) as u128, a(3) as u128).is_ok()
             }
