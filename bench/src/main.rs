@@ -659,6 +659,44 @@ impl Bench {
             &[&late],
         );
         positions.push(ix::position_pda(&m, &late.pubkey()));
+
+        // the portfolio premium: q from the whole book's IS against the pool's capital
+        let portfolio = ix::set_risk_limits(
+            &admin.pubkey(),
+            &pool,
+            RiskLimits {
+                max_imbalance_bps: 10_000,
+                premium_mode: premium_mode::PORTFOLIO,
+                premium_horizon_secs: 86_400,
+            },
+        );
+        if n == 1 {
+            self.measure("set_risk_limits", "", None, &[portfolio], &[&admin]);
+        } else {
+            self.must("set_risk_limits", &[portfolio], &[&admin]);
+        }
+        let (hedger, hedger_quote) = self.user(1_000 * E6);
+        let open = ix::open_position(
+            &hedger.pubkey(),
+            &pool,
+            &m,
+            &o,
+            &hedger_quote,
+            OpenPositionArgs {
+                size: -(E6 as i64),
+                collateral: 100 * E6,
+                price_limit_e9: 0,
+            },
+            risk_model,
+        );
+        self.measure(
+            "open_position",
+            label(", portfolio premium"),
+            if n == 16 { Some(45_000) } else { None },
+            &[open],
+            &[&hedger],
+        );
+        positions.push(ix::position_pda(&m, &hedger.pubkey()));
         let refresh = ix::refresh_imbalance(&pool, &oracles);
         self.measure(
             "refresh_imbalance",

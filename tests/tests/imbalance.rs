@@ -448,3 +448,104 @@ async fn refresh_imbalance_bad_inputs() {
     );
     assert!(before == t.snapshot(&watched).await);
 }
+
+/// The same three trades on two pools, one priced per market (D8X), one by the whole book
+/// (portfolio mode, one-day horizon), each with 2,000 USD of LP capital. BTC and ETH are 0.89
+/// correlated, so:
+/// 1. long 300 BTC: both pools charge a premium (the portfolio q is computed here off-chain and
+///    matches the program to the unit);
+/// 2. short 15 ETH hedges it: D8X charges (ETH's own skew grows), the portfolio rebates (IS
+///    falls from 900 to 572 USD);
+/// 3. long 15 ETH undoes the hedge: D8X rebates (ETH's skew closes; q after a flattening trade
+///    is 0, so the rebate is 0), the portfolio charges (IS back to 900).
+#[tokio::test]
+async fn portfolio_premium_prices_correlation_where_d8x_cannot() {
+    use keel_math::d8x::{portfolio_probability, priced_leg};
+    let mut t = TestContext::new().await;
+    let params = perp_amm::state::MarketParams {
+        capital_share_e9: 1_000_000_000,
+        ..default_params()
+    };
+    let mut pools = vec![];
+    for (id, mode) in [(0, 0u8), (1, 1u8)] {
+        let mut f = PerpFixture::with_id(&mut t, id, &[100.0, 2_000.0], params).await;
+        let lp = t.user(10_000 * E6).await;
+        let lp_acct = f.lp_account(&mut t, &lp).await;
+        f.deposit(&mut t, &lp, &lp_acct, 2_000 * E6).await.unwrap();
+        let publisher = f
+            .init_risk_model(
+                &mut t,
+                RiskLimits {
+                    premium_mode: mode,
+                    ..loose_limits()
+                },
+            )
+            .await;
+        let now = t.now;
+        f.publish_risk(&mut t, &publisher, &SIGMA, &UPPER, now)
+            .await
+            .unwrap();
+        pools.push(f);
+    }
+    let trades: [(u8, i64); 3] = [
+        (0, 300 * E6 as i64),
+        (1, -15 * E6 as i64),
+        (1, 15 * E6 as i64),
+    ];
+    let collateral = 5_000 * E6;
+    let mut premia = [[0i64; 3]; 2];
+    for (p, f) in pools.iter().enumerate() {
+        for (n, (market, size)) in trades.iter().enumerate() {
+            let trader = t.user(10_000 * E6).await;
+            let capital_before = t.pool(&f.pool).await.lp_capital;
+            f.open(&mut t, &trader, *market, *size, collateral)
+                .await
+                .unwrap();
+            let position = t
+                .position(&f.position(*market, &trader.key()))
+                .await
+                .unwrap();
+            let fees = (size.unsigned_abs() * [100, 2_000][*market as usize]).div_ceil(1_000);
+            premia[p][n] = collateral as i64 - position.collateral as i64 - fees as i64;
+            if p == 1 && n == 0 {
+                // IS' = 300·100·0.03 = 900 USD; C = LP capital (the new position is at par)
+                let q = portfolio_probability(
+                    Fix::from_num(capital_before),
+                    Fix::from_num(900 * E6),
+                    Fix::ONE,
+                )
+                .unwrap();
+                let leg =
+                    priced_leg(Fix::from_num(*size), Fix::from_num(100), q, 1, Fix::ZERO).unwrap();
+                let expected = leg.premium.ceil().to_num::<i64>();
+                assert_eq!(
+                    premia[p][n], expected,
+                    "portfolio premium = Φ(−C/IS)·notional"
+                );
+            }
+        }
+    }
+    println!("trade | D8X premium | portfolio premium (USD)");
+    for (n, (market, size)) in trades.iter().enumerate() {
+        println!(
+            "{} {:+} | {:.4} | {:.4}",
+            ["BTC", "ETH"][*market as usize],
+            *size as f64 / E6 as f64,
+            premia[0][n] as f64 / E6 as f64,
+            premia[1][n] as f64 / E6 as f64
+        );
+    }
+    let [d8x, portfolio] = premia;
+    assert!(d8x[0] > 0 && portfolio[0] > 0, "both charge the first risk");
+    assert!(
+        d8x[1] > 0 && portfolio[1] < 0,
+        "the hedge: D8X charges, portfolio rebates"
+    );
+    assert!(
+        d8x[2] <= 0 && portfolio[2] > 0,
+        "the un-hedge: D8X rebates, portfolio charges"
+    );
+    for f in &pools {
+        t.assert_vault_balanced(&f.pool).await;
+    }
+}

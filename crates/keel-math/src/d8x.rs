@@ -189,7 +189,54 @@ fn leg(
     let k = size.to_bits();
     let k_star = -exposure.net_position.to_bits();
     let q = trade_probability(exposure, size, price, sigma)?;
-    let premium_sign = (k - k_star).signum() as i8;
+    priced_leg(size, price, q, (k - k_star).signum() as i8, half_spread)
+}
+
+/// The pool's default probability from a Gaussian PnL over the horizon (the portfolio premium):
+/// q = Φ(−C / (IS·√h)), with C the pool's capital, IS the one-period standard deviation of its
+/// PnL (the Imbalance Score, same units as C) and √h the horizon in periods. q = 1 when C ≤ 0
+/// and 0 when IS = 0 < C.
+///
+/// This is D8X's q for a whole book: for one market, C = M + L − K·s and IS·√h = K·s·σ give
+/// q = Φ(−(M + L − K·s)/(K·s·σ)), the first-order expansion of D8X's lognormal
+/// Φ((ln(K·s/(L + M)) − σ²/2)/σ) around K·s = L + M. Correlations enter through IS.
+///
+/// Errors: Domain for IS < 0 or √h ≤ 0.
+pub fn portfolio_probability(capital: Fix, score: Fix, sqrt_horizon: Fix) -> MathResult<Prob> {
+    const ONE: u128 = 1 << 127;
+    if score.is_negative() || sqrt_horizon <= Fix::ZERO {
+        return Err(MathError::Domain);
+    }
+    if capital <= Fix::ZERO {
+        return Ok(Prob::from_bits(ONE));
+    }
+    let spread = mul_q64(score.to_bits(), sqrt_horizon.to_bits(), Rounding::Down)?;
+    if spread == 0 {
+        return Ok(Prob::ZERO);
+    }
+    // z = −C/(IS·√h), rounded toward zero (q up: against the trader)
+    match div_q64(capital.to_bits(), spread, Rounding::Down) {
+        Ok(z) => norm_cdf_bits(-z).map(Prob::from_bits),
+        Err(MathError::Overflow) => Ok(Prob::ZERO),
+        Err(e) => Err(e),
+    }
+}
+
+/// A leg of `size` at oracle price s with a given q: p = s·(1 + sign·q + sgn(k)·β), where
+/// `premium_sign` plays D8X's sgn(k − k*): the leg pays q when premium_sign·sgn(k) > 0 (it adds
+/// to the pool's risk) and earns q when it is < 0 (it removes risk). The premium is q·s·|k|
+/// with that sign; prices and premia round against the trader.
+pub fn priced_leg(
+    size: Fix,
+    price: Fix,
+    q: Prob,
+    premium_sign: i8,
+    half_spread: Fix,
+) -> MathResult<Leg> {
+    let k = size.to_bits();
+    if k == 0 || half_spread.is_negative() || !(-1..=1).contains(&premium_sign) {
+        return Err(MathError::Domain);
+    }
     let buy = k > 0;
     let against_trader = if buy { Rounding::Up } else { Rounding::Down };
     // q in Q64.64, rounded so that the price moves against the trader
@@ -345,5 +392,68 @@ impl CapitalFactors {
                 .ok_or(MathError::Overflow)?,
         };
         Ok(m_star.max(0) as u128)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn portfolio_probability_is_the_gaussian_default_probability() {
+        let f = |v: f64| Fix::from_num(v);
+        assert_eq!(
+            portfolio_probability(f(0.0), f(50.0), f(1.0)),
+            Ok(Prob::from_bits(1 << 127))
+        );
+        assert_eq!(
+            portfolio_probability(f(100.0), f(0.0), f(1.0)),
+            Ok(Prob::ZERO)
+        );
+        assert_eq!(
+            portfolio_probability(f(100.0), f(-1.0), f(1.0)),
+            Err(MathError::Domain)
+        );
+        // C = 100 against IS·√h = 50: Φ(−2) = 0.0227501319…
+        let q = portfolio_probability(f(100.0), f(25.0), f(2.0)).unwrap();
+        assert!((q.to_num::<f64>() - 0.022_750_131_948_179).abs() < 1e-15);
+        // one market, K·s = 1,000, L = 1,000, M = 100, σ = 5 %: D8X's lognormal q is 0.0267,
+        // the first-order Gaussian (C = M + L − K·s = 100, IS = K·s·σ = 50) gives 0.0228
+        let d8x = default_probability(
+            &Exposure {
+                net_position: f(10.0),
+                locked_value: f(1_000.0),
+                capital: f(100.0),
+            },
+            f(100.0),
+            f(0.05),
+        )
+        .unwrap()
+        .to_num::<f64>();
+        let gauss = portfolio_probability(f(100.0), f(50.0), f(1.0))
+            .unwrap()
+            .to_num::<f64>();
+        assert!((d8x - 0.026_74).abs() < 1e-4, "{d8x}");
+        assert!((gauss - 0.022_75).abs() < 1e-4, "{gauss}");
+    }
+
+    #[test]
+    fn priced_leg_pays_when_adding_risk_and_earns_when_removing_it() {
+        let f = |v: f64| Fix::from_num(v);
+        let q = Prob::from_num(0.01);
+        let buy_adds = priced_leg(f(2.0), f(100.0), q, 1, Fix::ZERO).unwrap();
+        assert!(buy_adds.price >= f(101.0) && buy_adds.premium >= f(2.0));
+        assert!(buy_adds.price - f(101.0) < f(1e-12));
+        let sell_adds = priced_leg(f(-2.0), f(100.0), q, -1, Fix::ZERO).unwrap();
+        assert!(sell_adds.price <= f(99.0) && sell_adds.premium >= f(2.0));
+        let buy_removes = priced_leg(f(2.0), f(100.0), q, -1, Fix::ZERO).unwrap();
+        // 0.01 is not a binary fraction: allow its representation error
+        assert!((buy_removes.price - f(99.0)).abs() < f(1e-12));
+        assert!((buy_removes.premium + f(2.0)).abs() < f(1e-12));
+        assert!(buy_removes.premium < Fix::ZERO);
+        assert_eq!(
+            priced_leg(f(0.0), f(100.0), q, 1, Fix::ZERO),
+            Err(MathError::Domain)
+        );
     }
 }

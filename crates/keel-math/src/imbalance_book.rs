@@ -183,6 +183,11 @@ pub fn norm(sum_squares: u128) -> MathResult<u64> {
 }
 
 fn ceil_sqrt(x: u128) -> MathResult<u64> {
+    // a 64-bit root when the radicand fits a word: SBF has native 64-bit arithmetic only
+    if let Ok(small) = u64::try_from(x) {
+        let root = small.isqrt();
+        return Ok(if root * root < small { root + 1 } else { root });
+    }
     let root = x.isqrt();
     let root = if root * root < x { root + 1 } else { root };
     u64::try_from(root).map_err(|_| MathError::Overflow)

@@ -5,14 +5,17 @@
 //! (`lp_capital`, `default_fund`, `total_collateral` = Σ position collateral) or through the vault.
 
 use anchor_lang::prelude::*;
-use keel_math::d8x::{Exposure, quote};
+use keel_math::d8x::{Exposure, Quote, priced_leg, quote};
 use keel_math::wide::{Rounding, mul_q64, mul_u64};
 use keel_math::{Fix, Prob};
 
 use crate::constants::SECONDS_PER_DAY;
 use crate::errors::PerpError;
 use crate::math::{bps_up, e9, fix_e9, fix_int, notional, overflow, to_int, to_u64};
-use crate::state::{Mark, MarketParams, MarketSlot, OraclePrice, Pool, Position, rescale_pow10};
+use crate::state::{
+    Mark, MarketParams, MarketSlot, OraclePrice, Pool, Position, RiskModel, premium_mode,
+    rescale_pow10,
+};
 
 /// Bring a market's funding indices up to `now` at `price`: the crowded side pays
 /// rate = max_rate · |long − short|/(long + short) per day on its notional, to the pool (which
@@ -195,8 +198,12 @@ pub fn fill(
     oracle: &OraclePrice,
     now: i64,
     pricing: Pricing,
+    model: Option<&RiskModel>,
 ) -> Result<FillOutcome> {
     require!(size != 0, PerpError::ZeroAmount);
+    if let Some(model) = model {
+        crate::risk::sync_with_model(pool, model)?;
+    }
     let old = pos.size;
     let new = old.checked_add(size).ok_or_else(overflow)?;
     // a fill may open, add to, reduce or close a position, never flip it
@@ -217,7 +224,9 @@ pub fn fill(
     }
 
     if let Pricing::Market { limit, fee_bps } = pricing {
-        price_with_premium(pool, index, params, size, s, limit, fee_bps, &mut out)?;
+        price_with_premium(
+            pool, index, params, size, s, limit, fee_bps, model, &mut out,
+        )?;
     } else {
         out.price = s;
     }
@@ -300,22 +309,43 @@ fn price_with_premium(
     s: Fix,
     limit: Fix,
     fee_bps: u32,
+    model: Option<&RiskModel>,
     out: &mut FillOutcome,
 ) -> Result<()> {
     let slot = pool.slot(index)?;
-    let exposure = Exposure {
-        net_position: fix_int(slot.net_position())?,
-        locked_value: fix_int(slot.locked_value())?,
-        capital: capital_at_risk(pool, slot)?,
+    let portfolio = model
+        .filter(|_| pool.risk.premium_mode == premium_mode::PORTFOLIO && index < pool.risk.covered);
+    let q = if let Some(model) = portfolio {
+        // the whole pool's default probability, and the sign of the fill's effect on IS
+        let (q, sign) = crate::risk::portfolio_pricing(pool, model, index, size, s)?;
+        let main = priced_leg(
+            fix_int(size as i128)?,
+            s,
+            q,
+            sign,
+            fix_e9(params.half_spread_e9),
+        )
+        .map_err(|e| error!(PerpError::from(e)))?;
+        Quote {
+            flattening: None,
+            average_price: main.price,
+            main,
+        }
+    } else {
+        let exposure = Exposure {
+            net_position: fix_int(slot.net_position())?,
+            locked_value: fix_int(slot.locked_value())?,
+            capital: capital_at_risk(pool, slot)?,
+        };
+        quote(
+            &exposure,
+            fix_int(size as i128)?,
+            s,
+            fix_e9(params.sigma_e9),
+            fix_e9(params.half_spread_e9),
+        )
+        .map_err(|e| error!(PerpError::from(e)))?
     };
-    let q = quote(
-        &exposure,
-        fix_int(size as i128)?,
-        s,
-        fix_e9(params.sigma_e9),
-        fix_e9(params.half_spread_e9),
-    )
-    .map_err(|e| error!(PerpError::from(e)))?;
     out.q = q.main.q;
     out.price = q.average_price;
     // a leg that adds to the pool's risk (premium_sign·size > 0) may not push q past the cap

@@ -25,17 +25,12 @@ fn math(e: keel_math::MathError) -> Error {
     error!(PerpError::from(e))
 }
 
-/// IS (10^-3 quote tokens) without a fill and with it, both at the fill's oracle price.
+/// A fill's effect on IS: whether it raised Kᵀ R K (against the book without the fill, both at
+/// the fill's oracle price) and the score after it (10^-3 quote tokens).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ImbalanceChange {
-    pub before: u64,
+    pub raises: bool,
     pub after: u64,
-}
-
-impl ImbalanceChange {
-    pub fn raises(&self) -> bool {
-        self.after > self.before
-    }
 }
 
 /// B = net × price in quote native units, rounded away from zero.
@@ -78,18 +73,60 @@ pub fn rebuild(pool: &mut Pool, model: &RiskModel) -> Result<()> {
     let t =
         book::quadratic_form(&model.current.corr_upper[..upper_len(n)], &k[..n]).map_err(math)?;
     let sum: i128 = k[..n].iter().map(|x| *x as i128 * *x as i128).sum();
-    store(pool, t, sum)?;
+    pool.risk.imbalance_sq.set(t);
+    pool.risk.exposure_sq.set(sum);
     pool.risk.revision = model.revision;
     pool.risk.covered = n as u8;
     Ok(())
 }
 
-fn store(pool: &mut Pool, t: i128, sum_squares: i128) -> Result<()> {
-    pool.risk.imbalance_sq.set(t);
-    pool.risk.exposure_sq.set(sum_squares);
-    pool.risk.imbalance_score = book::score(t).map_err(math)?;
-    pool.risk.exposure_norm = book::norm(sum_squares as u128).map_err(math)?;
+/// IS and ||K|| from the stored T and Σ K² (the square roots are left to the one place that
+/// reports them, so a fill pays for two and a rebuild inside it for none).
+pub fn store_scores(pool: &mut Pool) -> Result<()> {
+    pool.risk.imbalance_score = book::score(pool.risk.imbalance_sq.get()).map_err(math)?;
+    pool.risk.exposure_norm = book::norm(pool.risk.exposure_sq.get() as u128).map_err(math)?;
     Ok(())
+}
+
+/// What moving market `index` from net OI `net_before` to `net_after` at `price` does to the
+/// pool's quadratic form, from the stored K of the other markets.
+pub struct Effect {
+    pub b_after: i64,
+    pub k_after: i64,
+    k_stored: i64,
+    pub t_before: i128,
+    pub t_after: i128,
+}
+
+/// The effect of a fill on a covered market (the pool already synced with `model`).
+pub fn fill_effect(
+    pool: &Pool,
+    model: &RiskModel,
+    index: u8,
+    net_before: i128,
+    net_after: i128,
+    price: Fix,
+) -> Result<Effect> {
+    let (i, n) = (index as usize, pool.risk.covered as usize);
+    let (sigma, quote_decimals) = (model.current.sigma_e9[i], pool.quote_decimals);
+    let b_before = marked_notional(net_before, price)?;
+    let b_after = marked_notional(net_after, price)?;
+    let k_before = book::exposure_units(b_before, sigma, quote_decimals).map_err(math)?;
+    let k_after = book::exposure_units(b_after, sigma, quote_decimals).map_err(math)?;
+    let mut k = [0i64; MAX_ASSETS];
+    for (kj, slot) in k.iter_mut().zip(&pool.markets[..n]) {
+        *kj = slot.risk_exposure;
+    }
+    let row =
+        book::row_product(&model.current.corr_upper[..upper_len(n)], &k[..n], i).map_err(math)?;
+    let t = pool.risk.imbalance_sq.get();
+    Ok(Effect {
+        b_after,
+        k_after,
+        k_stored: k[i],
+        t_before: book::quadratic_form_step(t, row, k_before - k[i]).map_err(math)?,
+        t_after: book::quadratic_form_step(t, row, k_after - k[i]).map_err(math)?,
+    })
 }
 
 /// After a fill of `size` base units in market `index` at oracle `price` (the slot's OI already
@@ -104,43 +141,85 @@ pub fn record_fill(
     now: i64,
 ) -> Result<ImbalanceChange> {
     sync_with_model(pool, model)?;
-    let i = index as usize;
     let net = pool.slot(index)?.net_position();
-    let b_after = marked_notional(net, price)?;
-    pool.slot_mut(index)?.risk_notional = b_after;
-    let n = pool.risk.covered as usize;
-    if i >= n {
-        let is = pool.risk.imbalance_score;
+    if index >= pool.risk.covered {
+        pool.slot_mut(index)?.risk_notional = marked_notional(net, price)?;
+        store_scores(pool)?;
         return Ok(ImbalanceChange {
-            before: is,
-            after: is,
+            raises: false,
+            after: pool.risk.imbalance_score,
         });
     }
-    let b_before = marked_notional(net - size as i128, price)?;
-    let (sigma, quote_decimals) = (model.current.sigma_e9[i], pool.quote_decimals);
-    let k_before = book::exposure_units(b_before, sigma, quote_decimals).map_err(math)?;
-    let k_after = book::exposure_units(b_after, sigma, quote_decimals).map_err(math)?;
-
-    let mut k = [0i64; MAX_ASSETS];
-    for (kj, slot) in k.iter_mut().zip(&pool.markets[..n]) {
-        *kj = slot.risk_exposure;
-    }
-    let k_stored = k[i];
-    let row =
-        book::row_product(&model.current.corr_upper[..upper_len(n)], &k[..n], i).map_err(math)?;
-    let t = pool.risk.imbalance_sq.get();
-    let t_before = book::quadratic_form_step(t, row, k_before - k_stored).map_err(math)?;
-    let t_after = book::quadratic_form_step(t, row, k_after - k_stored).map_err(math)?;
-    let sum = book::norm_squared_step(pool.risk.exposure_sq.get() as u128, k_stored, k_after)
-        .map_err(math)?;
-    let before = book::score(t_before).map_err(math)?;
-    pool.slot_mut(index)?.risk_exposure = k_after;
-    store(pool, t_after, sum as i128)?;
+    let effect = fill_effect(pool, model, index, net - size as i128, net, price)?;
+    let sum = book::norm_squared_step(
+        pool.risk.exposure_sq.get() as u128,
+        effect.k_stored,
+        effect.k_after,
+    )
+    .map_err(math)?;
+    let slot = pool.slot_mut(index)?;
+    slot.risk_notional = effect.b_after;
+    slot.risk_exposure = effect.k_after;
+    pool.risk.imbalance_sq.set(effect.t_after);
+    pool.risk.exposure_sq.set(sum as i128);
+    store_scores(pool)?;
     pool.risk.updated_ts = now;
     Ok(ImbalanceChange {
-        before,
+        raises: effect.t_after > effect.t_before,
         after: pool.risk.imbalance_score,
     })
+}
+
+/// The portfolio premium's q and sign for a fill of `size` in market `index` (covered, pool
+/// synced): q = Φ(−C/(IS'·√h)) with IS' the score after the fill and C the pool's capital
+/// marked to market, LP capital + Σ_j (L_j − B_j), this market at the fill's state. The sign
+/// is D8X's: the fill pays q when it raises Kᵀ R K and earns it when it lowers it.
+pub fn portfolio_pricing(
+    pool: &Pool,
+    model: &RiskModel,
+    index: u8,
+    size: i64,
+    price: Fix,
+) -> Result<(keel_math::Prob, i8)> {
+    let slot = pool.slot(index)?;
+    let net = slot.net_position();
+    let effect = fill_effect(pool, model, index, net, net + size as i128, price)?;
+    // C in quote native units
+    let mut capital = pool.lp_capital as i128;
+    for (j, other) in pool.markets[..pool.market_count as usize]
+        .iter()
+        .enumerate()
+    {
+        if j == index as usize {
+            let locked = other.locked_value() + notional(size as i128, price, Rounding::Up)?;
+            capital += locked - effect.b_after as i128;
+        } else if other.active == 1 {
+            capital += other.locked_value() - other.risk_notional as i128;
+        }
+    }
+    let score = book::score(effect.t_after).map_err(math)?;
+    let shift = pool.quote_decimals as i32 - book::EXPOSURE_DECIMALS as i32;
+    let to_native = |v: i128| -> Result<Fix> {
+        let scaled = if shift >= 0 {
+            v.checked_mul(10i128.pow(shift as u32))
+        } else {
+            Some(v / 10i128.pow((-shift) as u32))
+        };
+        scaled.and_then(Fix::checked_from_num).ok_or_else(overflow)
+    };
+    let q = keel_math::d8x::portfolio_probability(
+        Fix::checked_from_num(capital).ok_or_else(overflow)?,
+        to_native(score as i128)?,
+        crate::math::fix_e9(pool.risk.premium_sqrt_horizon_e9),
+    )
+    .map_err(math)?;
+    let direction = size.signum() as i8;
+    let sign = match effect.t_after.cmp(&effect.t_before) {
+        core::cmp::Ordering::Greater => direction,
+        core::cmp::Ordering::Less => -direction,
+        core::cmp::Ordering::Equal => 0,
+    };
+    Ok((q, sign))
 }
 
 /// The largest IS an IS-raising open may leave, 10^-3 quote tokens (rounded down).
@@ -158,7 +237,7 @@ pub fn imbalance_cap(pool: &Pool) -> Result<u64> {
 
 /// Refuse an open or increase that raises IS above the cap; one that lowers it always passes.
 pub fn check_imbalance_limit(pool: &Pool, change: &ImbalanceChange) -> Result<()> {
-    if change.raises() {
+    if change.raises {
         require!(
             change.after <= imbalance_cap(pool)?,
             PerpError::ImbalanceLimit

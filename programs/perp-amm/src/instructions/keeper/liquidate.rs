@@ -86,6 +86,7 @@ pub fn handle_liquidate(ctx: Context<Liquidate>) -> Result<()> {
             &price,
             now,
             Pricing::Liquidation,
+            None,
         )?;
         track_imbalance(
             &mut pool,

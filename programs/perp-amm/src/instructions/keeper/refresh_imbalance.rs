@@ -3,7 +3,7 @@ use anchor_lang::prelude::*;
 use crate::errors::PerpError;
 use crate::events::ImbalanceEvent;
 use crate::instructions::shared::load_pool_marks;
-use crate::risk::{marked_notional, rebuild};
+use crate::risk::{marked_notional, rebuild, store_scores};
 use crate::state::{Pool, RiskModel};
 
 /// Remaining accounts: the oracle of every active market, in market order (as for deposits).
@@ -33,6 +33,7 @@ pub fn handle_refresh_imbalance<'info>(ctx: Context<'info, RefreshImbalance<'inf
         }
     }
     rebuild(&mut pool, &model)?;
+    store_scores(&mut pool)?;
     pool.risk.updated_ts = now;
     emit!(ImbalanceEvent {
         pool: pool_key,

@@ -72,6 +72,7 @@ pub fn handle_close_position(ctx: Context<ClosePosition>, price_limit_e9: u64) -
                     limit,
                     fee_bps: market.params.close_fee_bps,
                 },
+                model.as_deref(),
             )?
         } else {
             Default::default()

@@ -59,6 +59,7 @@ pub fn handle_decrease_position(ctx: Context<Trade>, args: DecreasePositionArgs)
             limit,
             fee_bps: market.params.close_fee_bps,
         },
+        model.as_deref(),
     )?;
     require!(
         position.size.unsigned_abs() >= market.params.min_position_size,

@@ -74,6 +74,7 @@ pub fn handle_increase_position(ctx: Context<Trade>, args: IncreasePositionArgs)
             limit,
             fee_bps: market.params.open_fee_bps,
         },
+        model.as_deref(),
     )?;
     check_after_increase(&pool, market, position, price.price)?;
     track_imbalance(

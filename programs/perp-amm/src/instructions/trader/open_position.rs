@@ -103,6 +103,7 @@ pub fn handle_open_position(ctx: Context<OpenPosition>, args: OpenPositionArgs) 
             limit,
             fee_bps: market.params.open_fee_bps,
         },
+        model.as_deref(),
     )?;
     check_after_increase(&pool, market, position, price.price)?;
     track_imbalance(
