@@ -315,3 +315,56 @@ async fn init_risk_model_bad_inputs() {
     assert!(t.account_data(&ix::risk_model_pda(&f.pool)).await.is_none());
     assert_eq!(t.pool(&f.pool).await.risk.model, Pubkey::default());
 }
+
+/// The risk keeper's path end to end: `keel risk estimate` over `date,close` files, its
+/// integers staged and committed through the client, and the model holding exactly them.
+#[tokio::test]
+async fn the_keepers_estimate_is_published_as_computed() {
+    use keel::risk::{EstimateArgs, Join, run_estimate};
+    let dir = std::env::temp_dir().join(format!("keel-publish-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let files = [
+        ("BTC", "100,104,101,107,103,110,108,115"),
+        ("ETH", "20,21,20.1,21.6,20.5,22.3,21.5,23.4"),
+        ("EUR", "1.10,1.101,1.103,1.100,1.104,1.102,1.099,1.101"),
+    ];
+    for (name, closes) in files {
+        let mut text = String::from("date,close\n");
+        for (d, c) in closes.split(',').enumerate() {
+            text.push_str(&format!("2024-01-{:02},{c}\n", d + 2));
+        }
+        std::fs::write(dir.join(format!("{name}.csv")), text).unwrap();
+    }
+    let report = run_estimate(&EstimateArgs {
+        prices: dir.clone(),
+        markets: files.iter().map(|(n, _)| n.to_string()).collect(),
+        from: None,
+        to: None,
+        interval: 1,
+        join: Join::Common,
+    })
+    .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(report.psd_certified);
+    assert!(
+        report.estimate.corr[1] > 0.9,
+        "BTC and ETH move together here"
+    );
+
+    let mut w = world().await;
+    let publisher = w.publisher.insecure_clone();
+    let now = w.t.now;
+    w.f.publish_risk(
+        &mut w.t,
+        &publisher,
+        &report.sigma_e9,
+        &report.corr_upper_e9,
+        now,
+    )
+    .await
+    .unwrap();
+    let m = w.model().await;
+    assert_eq!(m.covered().0, &report.sigma_e9[..]);
+    assert_eq!(m.covered().1, &report.corr_upper_e9[..]);
+    assert_eq!(m.as_of, now);
+}
