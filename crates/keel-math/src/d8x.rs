@@ -399,60 +399,67 @@ impl CapitalFactors {
 mod tests {
     use super::*;
 
+    /// Fixed-point helpers: no floating point in this crate, tests included.
+    fn f(v: i64) -> Fix {
+        Fix::from_num(v)
+    }
+    fn ratio(num: i64, den: i64) -> Fix {
+        Fix::from_num(num) / Fix::from_num(den)
+    }
+    fn q64(q: Prob) -> Fix {
+        Fix::from_bits(prob_to_q64(q, false))
+    }
+
     #[test]
     fn portfolio_probability_is_the_gaussian_default_probability() {
-        let f = |v: f64| Fix::from_num(v);
         assert_eq!(
-            portfolio_probability(f(0.0), f(50.0), f(1.0)),
+            portfolio_probability(f(0), f(50), f(1)),
             Ok(Prob::from_bits(1 << 127))
         );
+        assert_eq!(portfolio_probability(f(100), f(0), f(1)), Ok(Prob::ZERO));
         assert_eq!(
-            portfolio_probability(f(100.0), f(0.0), f(1.0)),
-            Ok(Prob::ZERO)
-        );
-        assert_eq!(
-            portfolio_probability(f(100.0), f(-1.0), f(1.0)),
+            portfolio_probability(f(100), f(-1), f(1)),
             Err(MathError::Domain)
         );
-        // C = 100 against IS·√h = 50: Φ(−2) = 0.0227501319…
-        let q = portfolio_probability(f(100.0), f(25.0), f(2.0)).unwrap();
-        assert!((q.to_num::<f64>() - 0.022_750_131_948_179).abs() < 1e-15);
+        // C = 100 against IS·√h = 50: Φ(−2) = 0.0227501319481792072… (its Q64.64 bits below),
+        // to 1e-15
+        let q = q64(portfolio_probability(f(100), f(25), f(2)).unwrap());
+        let phi_minus_2 = Fix::from_bits(419_665_861_691_185_126);
+        assert!((q - phi_minus_2).abs() < Fix::from_bits(18_447), "{q}");
         // one market, K·s = 1,000, L = 1,000, M = 100, σ = 5 %: D8X's lognormal q is 0.0267,
         // the first-order Gaussian (C = M + L − K·s = 100, IS = K·s·σ = 50) gives 0.0228
-        let d8x = default_probability(
+        let d8x = q64(default_probability(
             &Exposure {
-                net_position: f(10.0),
-                locked_value: f(1_000.0),
-                capital: f(100.0),
+                net_position: f(10),
+                locked_value: f(1_000),
+                capital: f(100),
             },
-            f(100.0),
-            f(0.05),
+            f(100),
+            ratio(5, 100),
         )
-        .unwrap()
-        .to_num::<f64>();
-        let gauss = portfolio_probability(f(100.0), f(50.0), f(1.0))
-            .unwrap()
-            .to_num::<f64>();
-        assert!((d8x - 0.026_74).abs() < 1e-4, "{d8x}");
-        assert!((gauss - 0.022_75).abs() < 1e-4, "{gauss}");
+        .unwrap());
+        let gauss = q64(portfolio_probability(f(100), f(50), f(1)).unwrap());
+        let within = |x: Fix, target: Fix| (x - target).abs() < ratio(1, 10_000);
+        assert!(within(d8x, ratio(2_674, 100_000)), "{d8x}");
+        assert!(within(gauss, ratio(2_275, 100_000)), "{gauss}");
     }
 
     #[test]
     fn priced_leg_pays_when_adding_risk_and_earns_when_removing_it() {
-        let f = |v: f64| Fix::from_num(v);
-        let q = Prob::from_num(0.01);
-        let buy_adds = priced_leg(f(2.0), f(100.0), q, 1, Fix::ZERO).unwrap();
-        assert!(buy_adds.price >= f(101.0) && buy_adds.premium >= f(2.0));
-        assert!(buy_adds.price - f(101.0) < f(1e-12));
-        let sell_adds = priced_leg(f(-2.0), f(100.0), q, -1, Fix::ZERO).unwrap();
-        assert!(sell_adds.price <= f(99.0) && sell_adds.premium >= f(2.0));
-        let buy_removes = priced_leg(f(2.0), f(100.0), q, -1, Fix::ZERO).unwrap();
-        // 0.01 is not a binary fraction: allow its representation error
-        assert!((buy_removes.price - f(99.0)).abs() < f(1e-12));
-        assert!((buy_removes.premium + f(2.0)).abs() < f(1e-12));
-        assert!(buy_removes.premium < Fix::ZERO);
+        let q = Prob::from_bits((1u128 << 127) / 100); // 0.01, rounded down
+        // q is 0.01 to 2^-127: prices and premia are exact to far below 1e-12
+        let tiny = ratio(1, 1_000_000_000_000);
+        let buy_adds = priced_leg(f(2), f(100), q, 1, Fix::ZERO).unwrap();
+        assert!((buy_adds.price - f(101)).abs() < tiny);
+        assert!((buy_adds.premium - f(2)).abs() < tiny && buy_adds.premium > Fix::ZERO);
+        let sell_adds = priced_leg(f(-2), f(100), q, -1, Fix::ZERO).unwrap();
+        assert!((sell_adds.price - f(99)).abs() < tiny);
+        assert!((sell_adds.premium - f(2)).abs() < tiny && sell_adds.premium > Fix::ZERO);
+        let buy_removes = priced_leg(f(2), f(100), q, -1, Fix::ZERO).unwrap();
+        assert!((buy_removes.price - f(99)).abs() < tiny);
+        assert!((buy_removes.premium + f(2)).abs() < tiny && buy_removes.premium < Fix::ZERO);
         assert_eq!(
-            priced_leg(f(0.0), f(100.0), q, 1, Fix::ZERO),
+            priced_leg(f(0), f(100), q, 1, Fix::ZERO),
             Err(MathError::Domain)
         );
     }

@@ -203,7 +203,8 @@ pub fn portfolio_pricing(
         let scaled = if shift >= 0 {
             v.checked_mul(10i128.pow(shift as u32))
         } else {
-            Some(v / 10i128.pow((-shift) as u32))
+            // IS rounds up here too: a larger IS only raises q
+            Some((v + 10i128.pow((-shift) as u32) - 1) / 10i128.pow((-shift) as u32))
         };
         scaled.and_then(Fix::checked_from_num).ok_or_else(overflow)
     };
@@ -222,8 +223,8 @@ pub fn portfolio_pricing(
     Ok((q, sign))
 }
 
-/// The largest IS an IS-raising open may leave, 10^-3 quote tokens (rounded down).
-pub fn imbalance_cap(pool: &Pool) -> Result<u64> {
+/// The largest IS an IS-raising open may leave, 10^-3 quote tokens (rounded down, saturating).
+pub fn imbalance_cap(pool: &Pool) -> u64 {
     // lp_capital (native) × bps / 1e4 in 10^-3 tokens = lp_capital × bps / (1e4 · 10^(qd − 3))
     let scaled = pool.lp_capital as u128 * pool.risk.max_imbalance_bps as u128;
     let shift = pool.quote_decimals as i32 - book::EXPOSURE_DECIMALS as i32;
@@ -232,14 +233,14 @@ pub fn imbalance_cap(pool: &Pool) -> Result<u64> {
     } else {
         scaled * 10u128.pow((-shift) as u32) / BPS as u128
     };
-    Ok(u64::try_from(cap).unwrap_or(u64::MAX))
+    u64::try_from(cap).unwrap_or(u64::MAX)
 }
 
 /// Refuse an open or increase that raises IS above the cap; one that lowers it always passes.
 pub fn check_imbalance_limit(pool: &Pool, change: &ImbalanceChange) -> Result<()> {
     if change.raises {
         require!(
-            change.after <= imbalance_cap(pool)?,
+            change.after <= imbalance_cap(pool),
             PerpError::ImbalanceLimit
         );
     }
