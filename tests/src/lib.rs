@@ -4,6 +4,7 @@
 //! Mango/openbook style: [`TestContext`] builds the bank, fixtures create mints and users, and
 //! `ix::*` has one client helper per instruction that derives the PDAs itself.
 
+pub mod crp;
 pub mod fixture;
 
 pub use keel::client::markets;
@@ -31,6 +32,16 @@ fn perp_amm_entry(
 ) -> anchor_lang::solana_program::entrypoint::ProgramResult {
     let accounts: &[AccountInfo] = unsafe { core::mem::transmute(accounts) };
     perp_amm::entry(program_id, accounts, data)
+}
+
+fn collateral_pool_entry(
+    program_id: &Pubkey,
+    accounts: &[AccountInfo],
+    data: &[u8],
+) -> anchor_lang::solana_program::entrypoint::ProgramResult {
+    // SAFETY: as for `perp_amm_entry`
+    let accounts: &[AccountInfo] = unsafe { core::mem::transmute(accounts) };
+    collateral_pool::entry(program_id, accounts, data)
 }
 
 pub const QUOTE_DECIMALS: u8 = 6;
@@ -64,6 +75,11 @@ pub fn perp(e: perp_amm::errors::PerpError) -> u32 {
 /// The custom code of an Anchor framework error.
 pub fn anchor(e: anchor_lang::error::ErrorCode) -> u32 {
     e as u32
+}
+
+/// The custom code of a collateral-pool error.
+pub fn crp(e: collateral_pool::errors::CrpError) -> u32 {
+    anchor_lang::error::ERROR_CODE_OFFSET + e as u32
 }
 
 /// Assert a transaction failed with exactly `code`.
@@ -102,6 +118,11 @@ impl TestContext {
         // program-test installs a logger that prints every instruction at DEBUG; replace it so
         // test output stays readable unless the caller asks for more with RUST_LOG
         agave_logger::setup_with_default("error");
+        pt.add_program(
+            "collateral_pool",
+            collateral_pool::ID,
+            processor!(collateral_pool_entry),
+        );
         pt.prefer_bpf(false);
         let ctx = pt.start_with_context().await;
         let mut t = TestContext {
@@ -262,9 +283,15 @@ impl TestContext {
     }
 
     pub async fn mint_quote(&mut self, to: &Pubkey, amount: u64) {
+        let mint = self.quote_mint;
+        self.mint_to(&mint, to, amount).await
+    }
+
+    /// Mint `amount` of a mint whose authority is `mint_authority` (every test mint's).
+    pub async fn mint_to(&mut self, mint: &Pubkey, to: &Pubkey, amount: u64) {
         let ix = spl_token::instruction::mint_to(
             &spl_token::ID,
-            &self.quote_mint,
+            mint,
             to,
             &self.mint_authority.pubkey(),
             &[],
@@ -321,6 +348,14 @@ impl TestContext {
     pub async fn position(&mut self, position: &Pubkey) -> Option<Position> {
         let data = self.account_data(position).await?;
         Some(Position::try_deserialize(&mut &data[..]).unwrap())
+    }
+
+    pub async fn crp_pool(&mut self, pool: &Pubkey) -> collateral_pool::state::CrpPool {
+        let data = self.account_data(pool).await.expect("pool account");
+        assert_eq!(&data[..8], collateral_pool::state::CrpPool::DISCRIMINATOR);
+        bytemuck::pod_read_unaligned(
+            &data[8..8 + core::mem::size_of::<collateral_pool::state::CrpPool>()],
+        )
     }
 
     pub async fn lp_supply(&mut self, lp_mint: &Pubkey) -> u64 {

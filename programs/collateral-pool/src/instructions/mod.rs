@@ -1,0 +1,20 @@
+pub mod admin;
+pub mod borrow;
+pub mod init_pool;
+pub mod lend;
+pub mod rebalance;
+pub mod redeem;
+pub mod settle;
+pub mod shared;
+pub mod swap;
+pub mod trigger_conversion;
+
+pub use admin::*;
+pub use borrow::*;
+pub use init_pool::*;
+pub use lend::*;
+pub use rebalance::*;
+pub use redeem::*;
+pub use settle::*;
+pub use swap::*;
+pub use trigger_conversion::*;

@@ -1,0 +1,199 @@
+//! Pieces every instruction uses: the pool's signer seeds, token moves, valuation.
+
+use anchor_lang::prelude::*;
+use anchor_spl::token::{self, Burn, MintTo, Token, Transfer};
+use keel_math::Rounding;
+use keel_math::crp::risky_value;
+
+use crate::constants::{BPS, CRP_POOL_SEED};
+use crate::errors::{CrpError, math};
+use crate::events::FlightToQualityEvent;
+use crate::oracle::Prices;
+use crate::state::{CrpPool, status};
+
+/// Signer seeds of the pool PDA (authority of both vaults and both claim mints).
+pub struct PoolSeeds {
+    risky_mint: Pubkey,
+    riskless_mint: Pubkey,
+    expiry: [u8; 8],
+    bump: [u8; 1],
+}
+
+impl PoolSeeds {
+    pub fn of(pool: &CrpPool) -> Self {
+        PoolSeeds {
+            risky_mint: pool.risky_mint,
+            riskless_mint: pool.riskless_mint,
+            expiry: pool.expiry.to_le_bytes(),
+            bump: [pool.bump],
+        }
+    }
+    pub fn seeds(&self) -> [&[u8]; 5] {
+        [
+            CRP_POOL_SEED,
+            self.risky_mint.as_ref(),
+            self.riskless_mint.as_ref(),
+            &self.expiry,
+            &self.bump,
+        ]
+    }
+}
+
+/// Move `amount` from a user's account into a vault, signed by the user.
+pub fn transfer_in<'info>(
+    token_program: &Program<'info, Token>,
+    from: AccountInfo<'info>,
+    vault: AccountInfo<'info>,
+    owner: AccountInfo<'info>,
+    amount: u64,
+) -> Result<()> {
+    if amount == 0 {
+        return Ok(());
+    }
+    token::transfer(
+        CpiContext::new(
+            token_program.key(),
+            Transfer {
+                from,
+                to: vault,
+                authority: owner,
+            },
+        ),
+        amount,
+    )
+}
+
+/// Move `amount` out of a vault, signed by the pool PDA.
+pub fn transfer_out<'info>(
+    token_program: &Program<'info, Token>,
+    vault: AccountInfo<'info>,
+    to: AccountInfo<'info>,
+    pool: AccountInfo<'info>,
+    seeds: &PoolSeeds,
+    amount: u64,
+) -> Result<()> {
+    if amount == 0 {
+        return Ok(());
+    }
+    let s = seeds.seeds();
+    let signer: &[&[&[u8]]] = &[&s];
+    token::transfer(
+        CpiContext::new_with_signer(
+            token_program.key(),
+            Transfer {
+                from: vault,
+                to,
+                authority: pool,
+            },
+            signer,
+        ),
+        amount,
+    )
+}
+
+pub fn mint_claims<'info>(
+    token_program: &Program<'info, Token>,
+    mint: AccountInfo<'info>,
+    to: AccountInfo<'info>,
+    pool: AccountInfo<'info>,
+    seeds: &PoolSeeds,
+    amount: u64,
+) -> Result<()> {
+    let s = seeds.seeds();
+    let signer: &[&[&[u8]]] = &[&s];
+    token::mint_to(
+        CpiContext::new_with_signer(
+            token_program.key(),
+            MintTo {
+                mint,
+                to,
+                authority: pool,
+            },
+            signer,
+        ),
+        amount,
+    )
+}
+
+pub fn burn_claims<'info>(
+    token_program: &Program<'info, Token>,
+    mint: AccountInfo<'info>,
+    from: AccountInfo<'info>,
+    owner: AccountInfo<'info>,
+    amount: u64,
+) -> Result<()> {
+    token::burn(
+        CpiContext::new(
+            token_program.key(),
+            Burn {
+                mint,
+                from,
+                authority: owner,
+            },
+        ),
+        amount,
+    )
+}
+
+pub fn add(a: u64, b: u64) -> Result<u64> {
+    a.checked_add(b)
+        .ok_or_else(|| error!(CrpError::MathOverflow))
+}
+
+pub fn sub(a: u64, b: u64) -> Result<u64> {
+    a.checked_sub(b)
+        .ok_or_else(|| error!(CrpError::MathOverflow))
+}
+
+/// The pool's value in riskless native units, its risky side at `price` rounded as asked.
+pub fn pool_value(pool: &CrpPool, price: keel_math::Fix, rounding: Rounding) -> Result<u64> {
+    let risky = risky_value(pool.risky_balance, price, rounding).map_err(math)?;
+    add(risky, pool.riskless_balance)
+}
+
+/// Debt over pool value (bps, saturating), the pool valued at the low end of the oracle's
+/// confidence interval.
+pub fn pool_ltv_bps(pool: &CrpPool, prices: &Prices) -> Result<u64> {
+    let value = pool_value(pool, prices.low, Rounding::Down)?;
+    if value == 0 {
+        return Ok(if pool.debt_face == 0 { 0 } else { u64::MAX });
+    }
+    let ltv = keel_math::wide::mul_div_u128(
+        pool.debt_face as u128,
+        BPS as u128,
+        value as u128,
+        Rounding::Up,
+    )
+    .map_err(math)?;
+    Ok(ltv.min(u64::MAX as u128) as u64)
+}
+
+/// Start the flight to quality when the loan-to-value has reached the conversion threshold;
+/// returns whether it did. A pool with nothing risky left is converted at once.
+pub fn start_conversion_if_due(
+    pool: &mut CrpPool,
+    pool_key: Pubkey,
+    prices: &Prices,
+    now: i64,
+) -> Result<bool> {
+    let ltv = pool_ltv_bps(pool, prices)?;
+    if pool.debt_face == 0 || ltv < pool.params.conversion_ltv_bps {
+        return Ok(false);
+    }
+    pool.status = if pool.risky_balance == 0 {
+        status::CONVERTED
+    } else {
+        status::CONVERTING
+    };
+    pool.conversion_ts = now;
+    emit!(FlightToQualityEvent {
+        pool: pool_key,
+        price: prices.mid.to_bits(),
+        pool_ltv_bps: ltv,
+        risky_balance: pool.risky_balance,
+        riskless_balance: pool.riskless_balance,
+        completed: pool.status == status::CONVERTED,
+        ts: now,
+    });
+    Ok(true)
+}

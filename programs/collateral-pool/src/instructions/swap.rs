@@ -1,0 +1,236 @@
+use anchor_lang::prelude::*;
+use anchor_spl::token::{Token, TokenAccount};
+use keel_math::Fix;
+use keel_math::crp::{Balances, Swap, conversion, sale_price, swap_exact_in, swap_exact_out};
+use keel_math::wide::{Rounding, mul_div_u128};
+
+use crate::constants::BPS;
+use crate::errors::{CrpError, math};
+use crate::events::{FlightToQualityEvent, SwapEvent};
+use crate::instructions::shared::{PoolSeeds, add, sub, transfer_in, transfer_out};
+use crate::oracle::load_prices;
+use crate::state::{CrpPool, pause, status};
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
+pub struct SwapArgs {
+    /// Risky in, riskless out (a sale to the pool); otherwise riskless in, risky out.
+    pub risky_in: bool,
+    /// `amount` is what comes in and `limit` the least that may go out; otherwise `amount` is what
+    /// goes out and `limit` the most that may come in.
+    pub exact_in: bool,
+    pub amount: u64,
+    pub limit: u64,
+}
+
+#[derive(Accounts)]
+pub struct SwapTokens<'info> {
+    pub trader: Signer<'info>,
+    #[account(
+        mut,
+        has_one = risky_vault @ CrpError::WrongVault,
+        has_one = riskless_vault @ CrpError::WrongVault,
+    )]
+    pub pool: AccountLoader<'info, CrpPool>,
+    /// CHECK: the pool's oracle; read only by the conversion sale (`load_prices` checks it).
+    pub oracle: UncheckedAccount<'info>,
+    #[account(mut)]
+    pub risky_vault: Box<Account<'info, TokenAccount>>,
+    #[account(mut)]
+    pub riskless_vault: Box<Account<'info, TokenAccount>>,
+    #[account(mut, constraint = trader_risky.mint == pool.load()?.risky_mint @ CrpError::WrongMint, token::authority = trader)]
+    pub trader_risky: Box<Account<'info, TokenAccount>>,
+    #[account(mut, constraint = trader_riskless.mint == pool.load()?.riskless_mint @ CrpError::WrongMint, token::authority = trader)]
+    pub trader_riskless: Box<Account<'info, TokenAccount>>,
+    pub token_program: Program<'info, Token>,
+}
+
+/// Trade against the pool. While active: through the weighted invariant at the current weights,
+/// a fee on the riskless leg of which a share goes to the reserve fund, and no more in or out
+/// than `max_trade_ratio_bps` of the balance. While converting (flight to quality, or settling a
+/// debt the riskless side does not cover): only riskless in, risky out, at the oracle price less
+/// the conversion discount.
+pub fn handle_swap(ctx: Context<SwapTokens>, args: SwapArgs) -> Result<()> {
+    require!(args.amount > 0, CrpError::ZeroAmount);
+    let now = Clock::get()?.unix_timestamp;
+    let pool_key = ctx.accounts.pool.key();
+    let (swap, seeds) = {
+        let mut pool = ctx.accounts.pool.load_mut()?;
+        pool.require_not_paused(pause::SWAP)?;
+        let (swap, reserve_cut, conversion) = match pool.status {
+            status::CONVERTING | status::SETTLING => (
+                sell_risky(&mut pool, pool_key, &ctx.accounts.oracle, &args, now)?,
+                0,
+                true,
+            ),
+            _ => {
+                pool.require_active(now)?;
+                let (swap, cut) = weighted_swap(&mut pool, &args)?;
+                (swap, cut, false)
+            }
+        };
+        emit!(SwapEvent {
+            pool: pool_key,
+            trader: ctx.accounts.trader.key(),
+            risky_in: args.risky_in,
+            conversion,
+            amount_in: swap.amount_in,
+            amount_out: swap.amount_out,
+            fee: swap.fee,
+            reserve_cut,
+            risky_balance: pool.risky_balance,
+            riskless_balance: pool.riskless_balance,
+        });
+        if args.exact_in {
+            require!(swap.amount_out >= args.limit, CrpError::SlippageExceeded);
+        } else {
+            require!(swap.amount_in <= args.limit, CrpError::SlippageExceeded);
+        }
+        (swap, PoolSeeds::of(&pool))
+    };
+
+    let a = &ctx.accounts;
+    let (from, vault_in, vault_out, to) = if args.risky_in {
+        (
+            &a.trader_risky,
+            &a.risky_vault,
+            &a.riskless_vault,
+            &a.trader_riskless,
+        )
+    } else {
+        (
+            &a.trader_riskless,
+            &a.riskless_vault,
+            &a.risky_vault,
+            &a.trader_risky,
+        )
+    };
+    transfer_in(
+        &a.token_program,
+        from.to_account_info(),
+        vault_in.to_account_info(),
+        a.trader.to_account_info(),
+        swap.amount_in,
+    )?;
+    transfer_out(
+        &a.token_program,
+        vault_out.to_account_info(),
+        to.to_account_info(),
+        a.pool.to_account_info(),
+        &seeds,
+        swap.amount_out,
+    )?;
+    Ok(())
+}
+
+/// Returns the swap and the fee's reserve share.
+fn weighted_swap(pool: &mut CrpPool, args: &SwapArgs) -> Result<(Swap, u64)> {
+    require!(
+        pool.risky_balance > 0 && pool.riskless_balance > 0,
+        CrpError::WrongState
+    );
+    let balances = Balances {
+        risky: pool.risky_balance,
+        riskless: pool.riskless_balance,
+        risky_weight: pool.risky_weight.fix(),
+    };
+    // the fee rate rounded up, in the pool's favour
+    let fee_rate =
+        Fix::from_bits(((pool.params.fee_bps as u128) << 64).div_ceil(BPS as u128) as i128);
+    let (balance_in, balance_out) = if args.risky_in {
+        (pool.risky_balance, pool.riskless_balance)
+    } else {
+        (pool.riskless_balance, pool.risky_balance)
+    };
+    // the ratio caps apply before pricing, so an oversized exact-out fails as too large rather
+    // than on the invariant's domain
+    let cap =
+        |balance: u64| (balance as u128 * pool.params.max_trade_ratio_bps as u128) / BPS as u128;
+    if args.exact_in {
+        require!(
+            args.amount as u128 <= cap(balance_in),
+            CrpError::TradeTooLarge
+        );
+    } else {
+        require!(
+            args.amount as u128 <= cap(balance_out),
+            CrpError::TradeTooLarge
+        );
+    }
+    let swap = if args.exact_in {
+        swap_exact_in(&balances, args.risky_in, args.amount, fee_rate)
+    } else {
+        swap_exact_out(&balances, args.risky_in, args.amount, fee_rate)
+    }
+    .map_err(math)?;
+    require!(
+        swap.amount_in as u128 <= cap(balance_in) && swap.amount_out as u128 <= cap(balance_out),
+        CrpError::TradeTooLarge
+    );
+    require!(swap.amount_out > 0, CrpError::ZeroAmount);
+    // the fee stays in the pool except the reserve's share (rounded down: the rest is the pool's)
+    let reserve_cut = mul_div_u128(
+        swap.fee as u128,
+        pool.params.reserve_share_bps as u128,
+        BPS as u128,
+        Rounding::Down,
+    )
+    .map_err(math)? as u64;
+    if args.risky_in {
+        pool.risky_balance = add(pool.risky_balance, swap.amount_in)?;
+        pool.riskless_balance = sub(pool.riskless_balance, add(swap.amount_out, reserve_cut)?)?;
+    } else {
+        pool.riskless_balance = add(pool.riskless_balance, sub(swap.amount_in, reserve_cut)?)?;
+        pool.risky_balance = sub(pool.risky_balance, swap.amount_out)?;
+    }
+    pool.reserve = add(pool.reserve, reserve_cut)?;
+    pool.reserve_premiums = add(pool.reserve_premiums, reserve_cut)?;
+    Ok((swap, reserve_cut))
+}
+
+/// The conversion sale: riskless in, risky out at the discounted oracle price. Settling sells
+/// only what covers the debt; flight to quality sells everything and then freezes the pool.
+fn sell_risky(
+    pool: &mut CrpPool,
+    pool_key: Pubkey,
+    oracle: &AccountInfo,
+    args: &SwapArgs,
+    now: i64,
+) -> Result<Swap> {
+    require!(!args.risky_in, CrpError::Converting);
+    let prices = load_prices(pool, oracle, now)?;
+    let price = sale_price(prices.mid, pool.params.conversion_discount_bps).map_err(math)?;
+    let available = if pool.status == status::SETTLING {
+        let short = sub(pool.debt_face, pool.riskless_balance.min(pool.debt_face))?;
+        let needed = mul_div_u128(
+            (short as u128) << 64,
+            1,
+            price.to_bits() as u128,
+            Rounding::Up,
+        )
+        .map_err(math)?;
+        needed.min(pool.risky_balance as u128) as u64
+    } else {
+        pool.risky_balance
+    };
+    require!(available > 0, CrpError::WrongState);
+    let swap = conversion(price, available, args.exact_in, args.amount).map_err(math)?;
+    require!(
+        swap.amount_out > 0 && swap.amount_in > 0,
+        CrpError::ZeroAmount
+    );
+    pool.riskless_balance = add(pool.riskless_balance, swap.amount_in)?;
+    pool.risky_balance = sub(pool.risky_balance, swap.amount_out)?;
+    if pool.status == status::CONVERTING && pool.risky_balance == 0 {
+        pool.status = status::CONVERTED;
+        emit!(FlightToQualityEvent {
+            pool: pool_key,
+            price: prices.mid.to_bits(),
+            pool_ltv_bps: 0,
+            risky_balance: 0,
+            riskless_balance: pool.riskless_balance,
+            completed: true,
+            ts: now,
+        });
+    }
+    Ok(swap)
+}

@@ -1,0 +1,101 @@
+//! Prices for the pool, read by the perp program's oracle code (push oracles and Pyth
+//! `PriceUpdateV2`, with the same owner, feed, staleness and confidence checks), its errors
+//! mapped onto this program's codes.
+
+use anchor_lang::error::ERROR_CODE_OFFSET;
+use anchor_lang::prelude::*;
+use keel_math::Fix;
+use perp_amm::bytes::keys_eq;
+use perp_amm::errors::PerpError;
+use perp_amm::state::{MarkLimits, OracleKind, read_mark, scale_pow10};
+
+use crate::errors::CrpError;
+use crate::state::CrpPool;
+
+/// The oracle price in riskless native per risky native, and the ends of its confidence
+/// interval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Prices {
+    pub mid: Fix,
+    pub low: Fix,
+    pub high: Fix,
+}
+
+pub fn oracle_kind(kind: u8) -> OracleKind {
+    if kind == 0 {
+        OracleKind::Push
+    } else {
+        OracleKind::Pyth
+    }
+}
+
+/// Read the pool's oracle at `now`: its address, owner, feed id, age and confidence checked.
+pub fn load_prices(pool: &CrpPool, info: &AccountInfo, now: i64) -> Result<Prices> {
+    require!(keys_eq(info.key, &pool.oracle), CrpError::WrongOracle);
+    read_prices(
+        info,
+        pool.oracle_kind,
+        &pool.oracle_pool,
+        &pool.feed_id,
+        pool.params.max_age_secs,
+        pool.params.max_conf_bps,
+        pool.riskless_decimals as i32 - pool.risky_decimals as i32,
+        now,
+    )
+}
+
+/// [`load_prices`] from explicit settings (pool creation reads the oracle before the pool exists).
+pub fn read_prices(
+    info: &AccountInfo,
+    kind: u8,
+    oracle_pool: &Pubkey,
+    feed_id: &[u8; 32],
+    max_age_secs: u64,
+    max_conf_bps: u64,
+    decimals_shift: i32,
+    now: i64,
+) -> Result<Prices> {
+    let limits = MarkLimits {
+        max_age_secs: max_age_secs.min(u32::MAX as u64) as u32,
+        max_conf_bps,
+        decimals_shift,
+    };
+    let mark = read_mark(
+        info,
+        oracle_kind(kind),
+        oracle_pool,
+        Some(feed_id),
+        limits,
+        now,
+    )
+    .map_err(from_perp)?;
+    let at = |v: u64| scale_pow10(v, mark.exp10).map_err(from_perp);
+    // the confidence check bounds conf to a fraction of the price, so price − conf > 0
+    Ok(Prices {
+        mid: at(mark.price)?,
+        low: at(mark.price - mark.conf.min(mark.price - 1))?,
+        high: at(mark.price.saturating_add(mark.conf))?,
+    })
+}
+
+/// The perp program's oracle errors as this program's codes.
+fn from_perp(e: Error) -> Error {
+    let code = match &e {
+        Error::AnchorError(a) => a.error_code_number,
+        Error::ProgramError(_) => return e,
+    };
+    let is = |p: PerpError| code == ERROR_CODE_OFFSET + p as u32;
+    if is(PerpError::WrongOracle) {
+        error!(CrpError::WrongOracle)
+    } else if is(PerpError::StaleOracle) {
+        error!(CrpError::StaleOracle)
+    } else if is(PerpError::OracleConfidence) {
+        error!(CrpError::OracleConfidence)
+    } else if is(PerpError::InvalidOraclePrice) {
+        error!(CrpError::InvalidOraclePrice)
+    } else if is(PerpError::MathOverflow) {
+        error!(CrpError::MathOverflow)
+    } else {
+        e
+    }
+}
