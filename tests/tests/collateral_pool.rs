@@ -56,8 +56,14 @@ async fn settle_fully(t: &mut TestContext, fx: &CrpFixture, arb: &CrpUser) {
         };
         fx.swap(t, arb, false, true, 2 * short, 0).await.unwrap();
         let p = fx.pool(t).await;
-        assert!(p.riskless_balance >= p.debt_face, "the sale covered the debt");
-        assert!(p.riskless_balance - p.debt_face < 1_000, "and sold no more than that");
+        assert!(
+            p.riskless_balance >= p.debt_face,
+            "the sale covered the debt"
+        );
+        assert!(
+            p.riskless_balance - p.debt_face < 1_000,
+            "and sold no more than that"
+        );
         fx.assert_conserved(t).await;
         fx.settle(t, arb).await.unwrap();
     }
@@ -163,7 +169,9 @@ async fn lend_borrow_trade_rebalance_and_settle() {
     // 20,000 of the lent cash stayed unlent: its interest (246.41) is the reserve fund's to pay,
     // which the operator seeds
     let operator = fx.user(&mut t, 0, 1_000 * ONE).await;
-    fx.fund_reserve(&mut t, &operator, 1_000 * ONE).await.unwrap();
+    fx.fund_reserve(&mut t, &operator, 1_000 * ONE)
+        .await
+        .unwrap();
     let reserve_before = fx.pool(&mut t).await.reserve;
 
     // at expiry: lenders at par, the borrower the rest
