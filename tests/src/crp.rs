@@ -1,8 +1,9 @@
 //! A collateral rebalancing pool on a push oracle, its users, and the everyday actions on it.
 
 use anchor_lang::prelude::Pubkey;
+use collateral_pool::errors::CrpError;
 use collateral_pool::instructions::*;
-use collateral_pool::state::{CrpParams, CrpPool};
+use collateral_pool::state::{CrpParams, CrpPool, status};
 use keel::client::crp::{self as cix, PoolKeys};
 use perp_amm::state::OracleKind;
 use solana_keypair::Keypair;
@@ -245,6 +246,79 @@ impl CrpFixture {
     ) -> Result<(), TxError> {
         let ix = cix::fund_reserve(&u.key(), &self.keys, &u.riskless, amount);
         t.send(&[ix], &[&u.kp]).await
+    }
+
+    /// An arbitrageur trades the pool's price back to `price` (exact in, through the program);
+    /// a move too big for one trade under the ratio cap is left partly to the next day.
+    pub async fn arbitrage(&self, t: &mut TestContext, arb: &CrpUser, price: f64) {
+        let p = self.pool(t).await;
+        let w = p.risky_weight.fix().to_num::<f64>();
+        let (x, y) = (p.risky_balance as f64, p.riskless_balance as f64);
+        // invariant x^w y^(1−w) = L; at price P the balances satisfy y/x = P·(1 − w)/w
+        let l = x.powf(w) * y.powf(1.0 - w);
+        let ratio = price * (1.0 - w) / w;
+        let x_target = l / ratio.powf(1.0 - w);
+        let cap = p.params.max_trade_ratio_bps as f64 / 1e4;
+        // the pool's risky is dear: sell it some; or cheap: buy it with riskless
+        let risky_in = x_target > x;
+        let mut amount = if risky_in {
+            ((x_target - x) * 0.99).min(x * cap)
+        } else {
+            ((x_target * ratio - y) * 0.99).min(y * cap)
+        } as u64;
+        while amount > 0 {
+            match self.swap(t, arb, risky_in, true, amount, 0).await {
+                Ok(()) => break,
+                Err(e)
+                    if e.code() == Some(crate::crp(CrpError::TradeTooLarge))
+                        || e.code() == Some(crate::crp(CrpError::ZeroAmount)) =>
+                {
+                    amount /= 2
+                }
+                Err(e) => panic!("arbitrage failed: {e:?}"),
+            }
+        }
+    }
+
+    /// Settle at expiry: if the riskless side does not cover the debt, `arb` first buys the risky
+    /// the pool must sell (the sale caps itself at what covers the debt).
+    pub async fn settle_fully(&self, t: &mut TestContext, arb: &CrpUser) {
+        self.settle(t, arb).await.unwrap();
+        if self.pool(t).await.status == status::SETTLING {
+            let p = self.pool(t).await;
+            let short = p.debt_face - p.riskless_balance;
+            self.swap(t, arb, false, true, 2 * short + 1_000, 0)
+                .await
+                .unwrap();
+            let p = self.pool(t).await;
+            assert!(
+                p.riskless_balance >= p.debt_face,
+                "the sale covered the debt"
+            );
+            // and no more than that: the last risky unit sold is what crossed it
+            let last = self.swap_cost_of_one_unit(t).await;
+            assert!(
+                p.riskless_balance - p.debt_face <= last,
+                "the sale stopped at the debt"
+            );
+            self.assert_conserved(t).await;
+            self.settle(t, arb).await.unwrap();
+        }
+        assert_eq!(self.pool(t).await.status, status::SETTLED);
+    }
+
+    /// What one risky native unit costs in the conversion sale at the oracle's current price.
+    async fn swap_cost_of_one_unit(&self, t: &mut TestContext) -> u64 {
+        let data = t.account_data(&self.keys.oracle).await.unwrap();
+        let oracle =
+            <perp_amm::state::PushOracle as anchor_lang::AccountDeserialize>::try_deserialize(
+                &mut &data[..],
+            )
+            .unwrap();
+        let p = self.pool(t).await;
+        // price in riskless native per risky native (both 6 decimals), less the discount, up
+        let price = oracle.price as f64 * 10f64.powi(oracle.expo);
+        (price * (1.0 - p.params.conversion_discount_bps as f64 / 1e4)).ceil() as u64 + 1
     }
 
     /// Every account a failed instruction must leave untouched: the pool, both vaults, both

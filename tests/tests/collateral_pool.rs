@@ -18,58 +18,6 @@ fn pool_price(p: &collateral_pool::state::CrpPool) -> f64 {
     (p.riskless_balance as f64 / (1.0 - w)) / (p.risky_balance as f64 / w)
 }
 
-/// An arbitrageur trades the pool's price back to `price` (exact in, through the program).
-async fn arbitrage(t: &mut TestContext, fx: &CrpFixture, arb: &CrpUser, price: f64) {
-    let p = fx.pool(t).await;
-    let w = weight(p.risky_weight.fix());
-    let (x, y) = (p.risky_balance as f64, p.riskless_balance as f64);
-    // invariant x^w y^(1−w) = L; at price P the balances satisfy y/x = P·(1 − w)/w
-    let l = x.powf(w) * y.powf(1.0 - w);
-    let ratio = price * (1.0 - w) / w;
-    let x_target = l / ratio.powf(1.0 - w);
-    let cap = p.params.max_trade_ratio_bps as f64 / 1e4;
-    // the pool's risky is cheap: buy it with riskless; or dear: sell it
-    let risky_in = x_target > x;
-    let mut amount = if risky_in {
-        ((x_target - x) * 0.99).min(x * cap)
-    } else {
-        ((x_target * ratio - y) * 0.99).min(y * cap)
-    } as u64;
-    // a big move needs more than one trade under the ratio cap: the keeper's next day finishes it
-    while amount > 0 {
-        match fx.swap(t, arb, risky_in, true, amount, 0).await {
-            Ok(()) => break,
-            Err(e) if e.code() == Some(keel_tests::crp(CrpError::TradeTooLarge)) => amount /= 2,
-            Err(e) => panic!("arbitrage failed: {e:?}"),
-        }
-    }
-}
-
-/// Settle at expiry: if the riskless side does not cover the debt, an arbitrageur first buys the
-/// risky the pool must sell (the sale caps itself at what covers the debt).
-async fn settle_fully(t: &mut TestContext, fx: &CrpFixture, arb: &CrpUser) {
-    fx.settle(t, arb).await.unwrap();
-    if fx.pool(t).await.status == status::SETTLING {
-        let short = {
-            let p = fx.pool(t).await;
-            p.debt_face - p.riskless_balance
-        };
-        fx.swap(t, arb, false, true, 2 * short, 0).await.unwrap();
-        let p = fx.pool(t).await;
-        assert!(
-            p.riskless_balance >= p.debt_face,
-            "the sale covered the debt"
-        );
-        assert!(
-            p.riskless_balance - p.debt_face < 1_000,
-            "and sold no more than that"
-        );
-        fx.assert_conserved(t).await;
-        fx.settle(t, arb).await.unwrap();
-    }
-    assert_eq!(fx.pool(t).await.status, status::SETTLED);
-}
-
 /// A day passes: a new price, the keeper rebalances, arbitrage follows.
 async fn day(t: &mut TestContext, fx: &CrpFixture, arb: &CrpUser, price: f64) -> bool {
     t.advance(DAY);
@@ -83,7 +31,7 @@ async fn day(t: &mut TestContext, fx: &CrpFixture, arb: &CrpUser, price: f64) ->
         p.debt_face as f64 / (p.risky_balance as f64 * price + p.riskless_balance as f64)
     );
     if p.status == status::ACTIVE {
-        arbitrage(t, fx, arb, price).await;
+        fx.arbitrage(t, arb, price).await;
         fx.assert_conserved(t).await;
         false
     } else {
@@ -177,7 +125,7 @@ async fn lend_borrow_trade_rebalance_and_settle() {
     // at expiry: lenders at par, the borrower the rest
     t.set_time(fx.expiry);
     fx.set_price(&mut t, 110.0).await;
-    settle_fully(&mut t, &fx, &arb).await;
+    fx.settle_fully(&mut t, &arb).await;
     let s = fx.pool(&mut t).await;
     assert_eq!(s.status, status::SETTLED);
     assert_eq!(s.lender_assets, s.lender_face);
@@ -329,7 +277,7 @@ async fn rising_market_leaves_the_borrower_the_upside() {
 
     t.set_time(fx.expiry);
     fx.set_price(&mut t, price).await;
-    settle_fully(&mut t, &fx, &arb).await;
+    fx.settle_fully(&mut t, &arb).await;
     let claims = t.balance(&lender.claims).await;
     fx.redeem_lender(&mut t, &lender, claims).await.unwrap();
     assert_eq!(t.balance(&lender.riskless).await, claims, "lender at par");

@@ -19,35 +19,9 @@ use anchor_lang::prelude::Pubkey;
 use keel_math::d8x::{Exposure, quote};
 use keel_math::{Fix, Rounding};
 use keel_tests::fixture::{E6, E9, PerpFixture, default_params};
-use keel_tests::{TestContext, TxError, User, perp};
+use keel_tests::{Rng, TestContext, TxError, User, env, perp};
 use perp_amm::errors::PerpError;
 use perp_amm::state::{MarketParams, Pool, Position, PushOracle};
-
-/// SplitMix64: small, fast and reproducible.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 const PRICES: [f64; 3] = [100.0, 2_000.0, 1.0];
 
