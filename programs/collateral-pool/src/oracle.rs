@@ -32,39 +32,41 @@ pub fn oracle_kind(kind: u8) -> OracleKind {
 /// Read the pool's oracle at `now`: its address, owner, feed id, age and confidence checked.
 pub fn load_prices(pool: &CrpPool, info: &AccountInfo, now: i64) -> Result<Prices> {
     require!(keys_eq(info.key, &pool.oracle), CrpError::WrongOracle);
-    read_prices(
-        info,
-        pool.oracle_kind,
-        &pool.oracle_pool,
-        &pool.feed_id,
-        pool.params.max_age_secs,
-        pool.params.max_conf_bps,
-        pool.riskless_decimals as i32 - pool.risky_decimals as i32,
-        now,
-    )
+    let settings = OracleSettings {
+        kind: pool.oracle_kind,
+        oracle_pool: &pool.oracle_pool,
+        feed_id: &pool.feed_id,
+        max_age_secs: pool.params.max_age_secs,
+        max_conf_bps: pool.params.max_conf_bps,
+        decimals_shift: pool.riskless_decimals as i32 - pool.risky_decimals as i32,
+    };
+    read_prices(info, &settings, now)
+}
+
+/// How a pool reads its oracle.
+pub struct OracleSettings<'a> {
+    /// 0 = push oracle, 1 = Pyth.
+    pub kind: u8,
+    pub oracle_pool: &'a Pubkey,
+    pub feed_id: &'a [u8; 32],
+    pub max_age_secs: u64,
+    pub max_conf_bps: u64,
+    /// riskless decimals − risky decimals.
+    pub decimals_shift: i32,
 }
 
 /// [`load_prices`] from explicit settings (pool creation reads the oracle before the pool exists).
-pub fn read_prices(
-    info: &AccountInfo,
-    kind: u8,
-    oracle_pool: &Pubkey,
-    feed_id: &[u8; 32],
-    max_age_secs: u64,
-    max_conf_bps: u64,
-    decimals_shift: i32,
-    now: i64,
-) -> Result<Prices> {
+pub fn read_prices(info: &AccountInfo, s: &OracleSettings, now: i64) -> Result<Prices> {
     let limits = MarkLimits {
-        max_age_secs: max_age_secs.min(u32::MAX as u64) as u32,
-        max_conf_bps,
-        decimals_shift,
+        max_age_secs: s.max_age_secs.min(u32::MAX as u64) as u32,
+        max_conf_bps: s.max_conf_bps,
+        decimals_shift: s.decimals_shift,
     };
     let mark = read_mark(
         info,
-        oracle_kind(kind),
-        oracle_pool,
-        Some(feed_id),
+        oracle_kind(s.kind),
+        s.oracle_pool,
+        Some(s.feed_id),
         limits,
         now,
     )

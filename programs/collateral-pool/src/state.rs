@@ -171,4 +171,4 @@ impl CrpPool {
     }
 }
 
-const _: () = assert!(core::mem::size_of::<CrpPool>() % 8 == 0);
+const _: () = assert!(core::mem::size_of::<CrpPool>().is_multiple_of(8));

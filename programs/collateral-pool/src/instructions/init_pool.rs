@@ -9,7 +9,7 @@ use crate::constants::{
     RISKLESS_VAULT_SEED, RISKY_VAULT_SEED,
 };
 use crate::errors::{CrpError, math};
-use crate::oracle::read_prices;
+use crate::oracle::{OracleSettings, read_prices};
 use crate::state::{CrpParams, CrpPool, status};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
@@ -126,16 +126,15 @@ pub fn handle_init_pool(ctx: Context<InitCrpPool>, args: InitCrpPoolArgs) -> Res
         OracleKind::Pyth => 1,
     };
     let shift = a.riskless_mint.decimals as i32 - a.risky_mint.decimals as i32;
-    let prices = read_prices(
-        &a.oracle,
+    let settings = OracleSettings {
         kind,
-        &args.oracle_pool,
-        &args.feed_id,
-        args.params.max_age_secs,
-        args.params.max_conf_bps,
-        shift,
-        now,
-    )?;
+        oracle_pool: &args.oracle_pool,
+        feed_id: &args.feed_id,
+        max_age_secs: args.params.max_age_secs,
+        max_conf_bps: args.params.max_conf_bps,
+        decimals_shift: shift,
+    };
+    let prices = read_prices(&a.oracle, &settings, now)?;
     let p = &args.params;
     let strike = scale_pow10(p.strike_e9, shift - 9).map_err(|_| error!(CrpError::MathOverflow))?;
     require!(strike > Fix::ZERO, CrpError::InvalidParameter);
