@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Build perp-amm to an SBF ELF with ../shared/tools/sbf and measure every instruction's compute
-# units in litesvm. First run: the SBF toolchain set-up (~5-10 min), the SBF build (~2 min) and
+# Build perp-amm and collateral-pool to SBF ELFs with ../shared/tools/sbf and measure every
+# instruction's compute units in litesvm. First run: the SBF toolchain set-up (~5-10 min), the SBF build (~2 min) and
 # the bench's own dependencies (~10 min); afterwards seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SBF_TOOLS="${SBF_TOOLS:-../shared/tools/sbf}"
 bash "$SBF_TOOLS/setup.sh"
+# collateral-pool first: it links perp-amm as a library, and that build leaves an entrypoint-less
+# perp_amm.so in target/deploy which the perp-amm build then replaces
+bash "$SBF_TOOLS/build.sh" programs/collateral-pool
 bash "$SBF_TOOLS/build.sh" programs/perp-amm
 bash "$SBF_TOOLS/build.sh" programs/math-bench
 export CARGO_TARGET_DIR="${KEEL_BENCH_TARGET_DIR:-$HOME/.cache/keel/bench-target}"
-cargo run --release --manifest-path bench/Cargo.toml -- target/deploy/perp_amm.so target/deploy/math_bench.so
+cargo run --release --manifest-path bench/Cargo.toml -- target/deploy/perp_amm.so target/deploy/math_bench.so target/deploy/collateral_pool.so

@@ -10,7 +10,10 @@ use std::path::PathBuf;
 use anchor_lang_idl::build::IdlBuilder;
 use anyhow::{Context, Result};
 
-const PROGRAMS: &[(&str, &str)] = &[("programs/perp-amm", "perp_amm")];
+const PROGRAMS: &[(&str, &str)] = &[
+    ("programs/perp-amm", "perp_amm"),
+    ("programs/collateral-pool", "collateral_pool"),
+];
 
 fn main() -> Result<()> {
     // With RUSTUP_TOOLCHAIN set (as it is under `cargo run`), the builder tries to install that
