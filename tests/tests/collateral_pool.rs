@@ -160,6 +160,19 @@ async fn lend_borrow_trade_rebalance_and_settle() {
         s.riskless_balance
     );
     fx.assert_conserved(&mut t).await;
+    eprintln!(
+        "README example: w0 {delta:.6}, leg {leg}, debt {}, residual {}, bought {bought}, \
+         reserve fee {}, w {w0:.6} -> {w1:.6} (delta {d:.6}), settled: risky {} riskless {} \
+         lender {} reserve {} -> {}",
+        p.debt_face,
+        p.residual_supply,
+        q.reserve,
+        s.risky_balance,
+        s.riskless_balance,
+        s.lender_assets,
+        reserve_before,
+        s.reserve
+    );
     // what is left in the riskless vault is the reserve fund
     assert_eq!(t.balance(&fx.keys.riskless_vault).await, e.reserve);
 }
