@@ -5,6 +5,7 @@ pub mod client;
 pub mod risk;
 pub mod stress;
 pub mod study;
+pub mod study_crp;
 
 use clap::{Parser, Subcommand};
 
@@ -44,6 +45,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<String> {
             study::Study::Imbalance(a) => {
                 render(cli.json, &study::run_imbalance(a)?, |r| r.to_text())
             }
+            study::Study::Crp(a) => render(cli.json, &study_crp::run_crp(a)?, |r| r.to_text()),
         },
         Command::Stress(args) => render(cli.json, &stress::run_stress(args)?, |r| r.to_text()),
         Command::Calc(args) => {

@@ -26,6 +26,9 @@ pub struct StudyArgs {
 pub enum Study {
     /// Ostium's Imbalance Score simulation on real σ and R: histograms, IS against ||K||, R²
     Imbalance(ImbalanceArgs),
+    /// The collateral rebalancing pool over 3-month BTC paths: weight against delta, value
+    /// against single-asset collateral, when the flight to quality triggers
+    Crp(crate::study_crp::CrpArgs),
 }
 
 #[derive(clap::Args, Debug)]
