@@ -10,62 +10,21 @@ pub mod fixture;
 pub use keel::client::markets;
 pub use keel::client::perp as ix;
 
-use anchor_lang::prelude::{AccountInfo, Clock, Pubkey};
+use anchor_lang::prelude::{Clock, Pubkey};
 use anchor_lang::solana_program::{program_pack::Pack, system_instruction};
 use anchor_lang::{AccountDeserialize, Discriminator};
 use anchor_spl::token::spl_token;
 use perp_amm::state::{Market, Pool, Position};
-use solana_instruction::{Instruction, error::InstructionError};
+use solana_instruction::Instruction;
 use solana_keypair::Keypair;
-use solana_program_test::{BanksClientError, ProgramTest, ProgramTestContext, processor};
+use solana_program_test::ProgramTestContext;
 use solana_signer::Signer;
-use solana_transaction::Transaction;
-use solana_transaction_error::TransactionError;
-
-/// solana-program-test's `processor!` takes `fn(&Pubkey, &[AccountInfo], &[u8])` with independent
-/// lifetimes; Anchor 1.x's `entry` ties them to one `'info`. Re-borrowing the slice with that
-/// lifetime is sound: nothing outlives this synchronous call.
-fn perp_amm_entry(
-    program_id: &Pubkey,
-    accounts: &[AccountInfo],
-    data: &[u8],
-) -> anchor_lang::solana_program::entrypoint::ProgramResult {
-    let accounts: &[AccountInfo] = unsafe { core::mem::transmute(accounts) };
-    perp_amm::entry(program_id, accounts, data)
-}
-
-fn collateral_pool_entry(
-    program_id: &Pubkey,
-    accounts: &[AccountInfo],
-    data: &[u8],
-) -> anchor_lang::solana_program::entrypoint::ProgramResult {
-    // SAFETY: as for `perp_amm_entry`
-    let accounts: &[AccountInfo] = unsafe { core::mem::transmute(accounts) };
-    collateral_pool::entry(program_id, accounts, data)
-}
 
 pub const QUOTE_DECIMALS: u8 = 6;
-/// The compute-budget program (a builtin of every bank).
-const COMPUTE_BUDGET_ID: Pubkey =
-    anchor_lang::pubkey!("ComputeBudget111111111111111111111111111111");
 /// Start of the bank clock in tests (2026-01-01).
 pub const START_TIME: i64 = 1_767_225_600;
 
-/// An error a transaction failed with: the custom code (Anchor or program) if it had one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TxError {
-    Custom(u32),
-    Other(String),
-}
-
-impl TxError {
-    pub fn code(&self) -> Option<u32> {
-        match self {
-            TxError::Custom(c) => Some(*c),
-            TxError::Other(_) => None,
-        }
-    }
-}
+pub use keel::transport::TxError;
 
 /// SplitMix64: small, fast and reproducible.
 pub struct Rng(pub u64);
@@ -141,16 +100,7 @@ pub struct TestContext {
 
 impl TestContext {
     pub async fn new() -> Self {
-        let mut pt = ProgramTest::new("perp_amm", perp_amm::ID, processor!(perp_amm_entry));
-        // program-test installs a logger that prints every instruction at DEBUG; replace it so
-        // test output stays readable unless the caller asks for more with RUST_LOG
-        agave_logger::setup_with_default("error");
-        pt.add_program(
-            "collateral_pool",
-            collateral_pool::ID,
-            processor!(collateral_pool_entry),
-        );
-        pt.prefer_bpf(false);
+        let pt = keel::transport::program_test();
         let ctx = pt.start_with_context().await;
         let mut t = TestContext {
             ctx,
@@ -195,66 +145,7 @@ impl TestContext {
     /// instructions sent twice are distinct transactions without waiting for a new blockhash.
     pub async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), TxError> {
         self.nonce += 1;
-        let mut data = vec![3u8]; // ComputeBudgetInstruction::SetComputeUnitPrice
-        data.extend_from_slice(&self.nonce.to_le_bytes());
-        let unique = Instruction {
-            program_id: COMPUTE_BUDGET_ID,
-            accounts: vec![],
-            data,
-        };
-        let mut all_ixs = Vec::with_capacity(ixs.len() + 1);
-        all_ixs.push(unique);
-        all_ixs.extend_from_slice(ixs);
-        let mut all: Vec<&Keypair> = vec![&self.ctx.payer];
-        all.extend_from_slice(signers);
-        // the bank keeps producing slots: take its latest blockhash now and then, and once more
-        // if ours has expired
-        if self.nonce % 64 == 1 {
-            self.ctx.last_blockhash = self
-                .ctx
-                .banks_client
-                .get_latest_blockhash()
-                .await
-                .map_err(|e| TxError::Other(e.to_string()))?;
-        }
-        for attempt in 0..2 {
-            let tx = Transaction::new_signed_with_payer(
-                &all_ixs,
-                Some(&self.ctx.payer.pubkey()),
-                &all,
-                self.ctx.last_blockhash,
-            );
-            let result = self
-                .ctx
-                .banks_client
-                .process_transaction_with_metadata(tx)
-                .await
-                .and_then(|r| r.result.map_err(Into::into));
-            return match result {
-                Ok(()) => Ok(()),
-                Err(BanksClientError::TransactionError(TransactionError::BlockhashNotFound))
-                    if attempt == 0 =>
-                {
-                    self.ctx.last_blockhash = self
-                        .ctx
-                        .banks_client
-                        .get_latest_blockhash()
-                        .await
-                        .map_err(|e| TxError::Other(e.to_string()))?;
-                    continue;
-                }
-                Err(BanksClientError::TransactionError(TransactionError::InstructionError(
-                    _,
-                    InstructionError::Custom(c),
-                )))
-                | Err(BanksClientError::SimulationError {
-                    err: TransactionError::InstructionError(_, InstructionError::Custom(c)),
-                    ..
-                }) => Err(TxError::Custom(c)),
-                Err(e) => Err(TxError::Other(format!("{e:?}"))),
-            };
-        }
-        unreachable!("the loop returns on its second attempt")
+        keel::transport::send_in_context(&mut self.ctx, self.nonce, ixs, signers).await
     }
 
     pub async fn airdrop(&mut self, to: &Pubkey, lamports: u64) {

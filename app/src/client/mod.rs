@@ -2,5 +2,6 @@
 //! compute-unit benchmark.
 
 pub mod crp;
+pub mod decode;
 pub mod markets;
 pub mod perp;

@@ -1,0 +1,33 @@
+//! Account decoders for both programs: each checks the discriminator and reads the account as
+//! the program lays it out (zero-copy accounts byte for byte, Borsh accounts through Anchor).
+
+use anchor_lang::{AccountDeserialize, Discriminator};
+use collateral_pool::state::CrpPool;
+use perp_amm::state::{Market, Pool, Position};
+
+fn zero_copy<T: bytemuck::Pod + Discriminator>(data: &[u8], what: &str) -> anyhow::Result<T> {
+    let size = core::mem::size_of::<T>();
+    anyhow::ensure!(
+        data.len() >= 8 + size && &data[..8] == T::DISCRIMINATOR,
+        "not a {what} account"
+    );
+    Ok(bytemuck::pod_read_unaligned(&data[8..8 + size]))
+}
+
+/// A perp pool (zero-copy).
+pub fn perp_pool(data: &[u8]) -> anyhow::Result<Pool> {
+    zero_copy(data, "perp pool")
+}
+
+/// A collateral rebalancing pool (zero-copy).
+pub fn crp_pool(data: &[u8]) -> anyhow::Result<CrpPool> {
+    zero_copy(data, "collateral pool")
+}
+
+pub fn market(data: &[u8]) -> anyhow::Result<Market> {
+    Market::try_deserialize(&mut &data[..]).map_err(|e| anyhow::anyhow!("not a market: {e}"))
+}
+
+pub fn position(data: &[u8]) -> anyhow::Result<Position> {
+    Position::try_deserialize(&mut &data[..]).map_err(|e| anyhow::anyhow!("not a position: {e}"))
+}

@@ -1,0 +1,221 @@
+//! How the app reaches a chain: one [`Transport`] trait, and the embedded runtime that runs both
+//! programs with no validator (solana-program-test's bank, the programs natively, the real SPL
+//! Token program). The RPC transport to a cluster is the other implementation (issue #7).
+
+use anchor_lang::prelude::{AccountInfo, Clock, Pubkey};
+use anchor_lang::solana_program::entrypoint::ProgramResult;
+use solana_instruction::{Instruction, error::InstructionError};
+use solana_keypair::Keypair;
+use solana_program_test::{BanksClientError, ProgramTest, ProgramTestContext, processor};
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+use solana_transaction_error::TransactionError;
+
+/// Why a transaction failed: the custom code (Anchor's or a program's) when it had one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxError {
+    Custom(u32),
+    Other(String),
+}
+
+impl TxError {
+    pub fn code(&self) -> Option<u32> {
+        match self {
+            TxError::Custom(c) => Some(*c),
+            TxError::Other(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for TxError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TxError::Custom(c) => write!(f, "custom program error {c}"),
+            TxError::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+impl std::error::Error for TxError {}
+
+/// A chain the app can send transactions to and read accounts from.
+pub trait Transport {
+    /// The fee payer of every transaction.
+    fn payer(&self) -> &Keypair;
+    /// Send `ixs` in one transaction signed by the payer and `signers`.
+    fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), TxError>;
+    /// An account's data, `None` if it does not exist.
+    fn account_data(&mut self, key: &Pubkey) -> anyhow::Result<Option<Vec<u8>>>;
+    /// The cluster's clock.
+    fn unix_time(&mut self) -> anyhow::Result<i64>;
+}
+
+/// `processor!` takes `fn(&Pubkey, &[AccountInfo], &[u8])` with independent lifetimes; Anchor
+/// 1.x's `entry` ties them to one `'info`. Re-borrowing the slice with that lifetime is sound:
+/// nothing outlives this synchronous call (shared/docs/toolchain.md).
+fn perp_amm_entry(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
+    // SAFETY: see above
+    let accounts: &[AccountInfo] = unsafe { core::mem::transmute(accounts) };
+    perp_amm::entry(program_id, accounts, data)
+}
+
+fn collateral_pool_entry(
+    program_id: &Pubkey,
+    accounts: &[AccountInfo],
+    data: &[u8],
+) -> ProgramResult {
+    // SAFETY: as for `perp_amm_entry`
+    let accounts: &[AccountInfo] = unsafe { core::mem::transmute(accounts) };
+    collateral_pool::entry(program_id, accounts, data)
+}
+
+/// A bank with both programs loaded natively (the tests and the embedded transport share it).
+pub fn program_test() -> ProgramTest {
+    let mut pt = ProgramTest::new("perp_amm", perp_amm::ID, processor!(perp_amm_entry));
+    pt.add_program(
+        "collateral_pool",
+        collateral_pool::ID,
+        processor!(collateral_pool_entry),
+    );
+    // program-test installs a logger that prints every instruction at DEBUG; replace it so
+    // output stays readable unless RUST_LOG asks for more
+    agave_logger::setup_with_default("error");
+    pt.prefer_bpf(false);
+    pt
+}
+
+/// The compute-budget program (a builtin of every bank).
+const COMPUTE_BUDGET_ID: Pubkey =
+    anchor_lang::pubkey!("ComputeBudget111111111111111111111111111111");
+
+/// Send through a program-test context. Every transaction gets a distinct compute-unit price
+/// (`nonce`), so identical instructions sent twice are distinct transactions without waiting for
+/// a new blockhash.
+pub async fn send_in_context(
+    ctx: &mut ProgramTestContext,
+    nonce: u64,
+    ixs: &[Instruction],
+    signers: &[&Keypair],
+) -> Result<(), TxError> {
+    let mut data = vec![3u8]; // ComputeBudgetInstruction::SetComputeUnitPrice
+    data.extend_from_slice(&nonce.to_le_bytes());
+    let mut all_ixs = Vec::with_capacity(ixs.len() + 1);
+    all_ixs.push(Instruction {
+        program_id: COMPUTE_BUDGET_ID,
+        accounts: vec![],
+        data,
+    });
+    all_ixs.extend_from_slice(ixs);
+    let payer = ctx.payer.insecure_clone();
+    let mut all: Vec<&Keypair> = vec![&payer];
+    all.extend_from_slice(signers);
+    let other = |e: BanksClientError| TxError::Other(e.to_string());
+    // the bank keeps producing slots: take its latest blockhash now and then, and once more if
+    // ours has expired
+    if nonce % 64 == 1 {
+        ctx.last_blockhash = ctx
+            .banks_client
+            .get_latest_blockhash()
+            .await
+            .map_err(other)?;
+    }
+    for attempt in 0..2 {
+        let tx = Transaction::new_signed_with_payer(
+            &all_ixs,
+            Some(&payer.pubkey()),
+            &all,
+            ctx.last_blockhash,
+        );
+        let result = ctx
+            .banks_client
+            .process_transaction_with_metadata(tx)
+            .await
+            .and_then(|r| r.result.map_err(Into::into));
+        return match result {
+            Ok(()) => Ok(()),
+            Err(BanksClientError::TransactionError(TransactionError::BlockhashNotFound))
+                if attempt == 0 =>
+            {
+                ctx.last_blockhash = ctx
+                    .banks_client
+                    .get_latest_blockhash()
+                    .await
+                    .map_err(other)?;
+                continue;
+            }
+            Err(BanksClientError::TransactionError(TransactionError::InstructionError(
+                _,
+                InstructionError::Custom(c),
+            )))
+            | Err(BanksClientError::SimulationError {
+                err: TransactionError::InstructionError(_, InstructionError::Custom(c)),
+                ..
+            }) => Err(TxError::Custom(c)),
+            Err(e) => Err(TxError::Other(format!("{e:?}"))),
+        };
+    }
+    Err(TxError::Other("blockhash expired twice".into()))
+}
+
+/// The embedded runtime as a [`Transport`]: a bank in this process, driven synchronously.
+pub struct Embedded {
+    rt: tokio::runtime::Runtime,
+    pub ctx: ProgramTestContext,
+    nonce: u64,
+}
+
+impl Embedded {
+    /// Boot a bank with both programs, the clock at `unix_time`.
+    pub fn start(unix_time: i64) -> anyhow::Result<Self> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let ctx = rt.block_on(program_test().start_with_context());
+        let mut e = Embedded { rt, ctx, nonce: 0 };
+        e.set_time(unix_time);
+        Ok(e)
+    }
+
+    /// Set the bank clock (the sandbox replays history day by day).
+    pub fn set_time(&mut self, unix_time: i64) {
+        let clock = Clock {
+            unix_timestamp: unix_time,
+            slot: 1 + self.nonce,
+            ..Default::default()
+        };
+        self.ctx.set_sysvar(&clock);
+    }
+
+    /// Give `to` lamports from the payer.
+    pub fn airdrop(&mut self, to: &Pubkey, lamports: u64) -> Result<(), TxError> {
+        let ix = anchor_lang::solana_program::system_instruction::transfer(
+            &self.ctx.payer.pubkey(),
+            to,
+            lamports,
+        );
+        self.send(&[ix], &[])
+    }
+}
+
+impl Transport for Embedded {
+    fn payer(&self) -> &Keypair {
+        &self.ctx.payer
+    }
+
+    fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), TxError> {
+        self.nonce += 1;
+        let nonce = self.nonce;
+        self.rt
+            .block_on(send_in_context(&mut self.ctx, nonce, ixs, signers))
+    }
+
+    fn account_data(&mut self, key: &Pubkey) -> anyhow::Result<Option<Vec<u8>>> {
+        let account = self.rt.block_on(self.ctx.banks_client.get_account(*key))?;
+        Ok(account.map(|a| a.data))
+    }
+
+    fn unix_time(&mut self) -> anyhow::Result<i64> {
+        let clock: Clock = self.rt.block_on(self.ctx.banks_client.get_sysvar())?;
+        Ok(clock.unix_timestamp)
+    }
+}
