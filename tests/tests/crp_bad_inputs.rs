@@ -898,3 +898,88 @@ async fn set_pause_is_the_authority_s() {
     set_pause(&mut t, &fx, pause::ALL).await;
     assert_eq!(fx.pool(&mut t).await.paused, pause::ALL);
 }
+
+#[tokio::test]
+async fn expiry_settling_and_borrower_redemption_reject_bad_inputs() {
+    let mut t = TestContext::new().await;
+    let (fx, lender, borrower) = funded_pool(&mut t).await;
+    let w = fx.watched(&borrower);
+    // another account as the oracle of the permissionless trigger
+    let mut ix = cix::trigger_conversion(&borrower.key(), &fx.keys);
+    ix.accounts[2].pubkey = fx.perp.pool;
+    refused(&mut t, &w, ix, &borrower.kp, CrpError::WrongOracle).await;
+    // an arbitrageur sells the pool 280 risky: its riskless side (~51.8k) no longer covers the
+    // 60,739 of debt, so settlement must sell risky first
+    let arb = fx.user(&mut t, 1_000 * ONE, 1_000_000 * ONE).await;
+    fx.swap(&mut t, &arb, true, true, 280 * ONE, 0)
+        .await
+        .unwrap();
+    fx.fund_reserve(&mut t, &lender, 1_000 * ONE).await.unwrap();
+    let p = fx.pool(&mut t).await;
+    assert!(p.riskless_balance < p.debt_face);
+
+    t.set_time(fx.expiry);
+    fx.set_price(&mut t, 100.0).await;
+    let keeper = fx.keeper.insecure_clone();
+    refused(
+        &mut t,
+        &w,
+        cix::rebalance(&keeper.pubkey(), &fx.keys),
+        &keeper,
+        CrpError::Expired,
+    )
+    .await;
+    refused(
+        &mut t,
+        &w,
+        cix::trigger_conversion(&borrower.key(), &fx.keys),
+        &borrower.kp,
+        CrpError::Expired,
+    )
+    .await;
+    fx.settle(&mut t, &lender).await.unwrap();
+    assert_eq!(fx.pool(&mut t).await.status, status::SETTLING);
+    // while settling: settle again, sell the pool risky, redeem
+    let wa = fx.watched(&arb);
+    refused(
+        &mut t,
+        &wa,
+        cix::settle(&arb.key(), &fx.keys),
+        &arb.kp,
+        CrpError::Settling,
+    )
+    .await;
+    refused(
+        &mut t,
+        &wa,
+        swap_ix(&fx, &arb, true, true, ONE, 0),
+        &arb.kp,
+        CrpError::Settling,
+    )
+    .await;
+    let residual = t.balance(&borrower.residual).await;
+    let redeem = |claims| {
+        cix::redeem_borrower(
+            &borrower.key(),
+            &fx.keys,
+            (&borrower.residual, &borrower.risky, &borrower.riskless),
+            claims,
+        )
+    };
+    refused(
+        &mut t,
+        &w,
+        redeem(residual),
+        &borrower.kp,
+        CrpError::NotSettled,
+    )
+    .await;
+    fx.settle_fully(&mut t, &arb).await;
+    // settled: a zero redemption, and the lender-claims account offered as the residual one
+    refused(&mut t, &w, redeem(0), &borrower.kp, CrpError::ZeroAmount).await;
+    let mut ix = redeem(1);
+    ix.accounts[5].pubkey = borrower.claims;
+    refused(&mut t, &w, ix, &borrower.kp, CrpError::WrongMint).await;
+    t.send(&[redeem(residual)], &[&borrower.kp]).await.unwrap();
+    fx.assert_conserved(&mut t).await;
+}

@@ -104,7 +104,7 @@ pub fn handle_borrow(ctx: Context<Borrow>, args: BorrowArgs) -> Result<()> {
             a.riskless_vault.to_account_info(),
             a.borrower_riskless.to_account_info(),
             a.pool.to_account_info(),
-            &seeds,
+            &seeds.seeds(),
             args.loan - terms.leg,
         )?;
     } else {
@@ -121,7 +121,7 @@ pub fn handle_borrow(ctx: Context<Borrow>, args: BorrowArgs) -> Result<()> {
         a.residual_mint.to_account_info(),
         a.borrower_residual.to_account_info(),
         a.pool.to_account_info(),
-        &seeds,
+        &seeds.seeds(),
         terms.residual,
     )?;
     emit!(BorrowEvent {

@@ -64,7 +64,7 @@ pub fn handle_lend(ctx: Context<Lend>, args: LendArgs) -> Result<()> {
         a.lender_mint.to_account_info(),
         a.lender_claims.to_account_info(),
         a.pool.to_account_info(),
-        &seeds,
+        &seeds.seeds(),
         claims,
     )?;
     let mut pool = ctx.accounts.pool.load_mut()?;

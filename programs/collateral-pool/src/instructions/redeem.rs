@@ -48,7 +48,7 @@ pub fn handle_redeem_lender(ctx: Context<RedeemLender>, claims: u64) -> Result<(
         a.riskless_vault.to_account_info(),
         a.owner_riskless.to_account_info(),
         a.pool.to_account_info(),
-        &seeds,
+        &seeds.seeds(),
         payout,
     )?;
     emit!(RedeemEvent {
@@ -115,7 +115,7 @@ pub fn handle_redeem_borrower(ctx: Context<RedeemBorrower>, claims: u64) -> Resu
         a.risky_vault.to_account_info(),
         a.owner_risky.to_account_info(),
         a.pool.to_account_info(),
-        &seeds,
+        &seeds.seeds(),
         risky_out,
     )?;
     transfer_out(
@@ -123,7 +123,7 @@ pub fn handle_redeem_borrower(ctx: Context<RedeemBorrower>, claims: u64) -> Resu
         a.riskless_vault.to_account_info(),
         a.owner_riskless.to_account_info(),
         a.pool.to_account_info(),
-        &seeds,
+        &seeds.seeds(),
         riskless_out,
     )?;
     emit!(RedeemEvent {

@@ -1,7 +1,6 @@
 //! Pieces every instruction uses: the pool's signer seeds, token moves, valuation.
 
 use anchor_lang::prelude::*;
-use anchor_spl::token::{self, Burn, MintTo, Token, Transfer};
 use keel_math::Rounding;
 use keel_math::crp::risky_value;
 
@@ -39,101 +38,10 @@ impl PoolSeeds {
     }
 }
 
-/// Move `amount` from a user's account into a vault, signed by the user.
-pub fn transfer_in<'info>(
-    token_program: &Program<'info, Token>,
-    from: AccountInfo<'info>,
-    vault: AccountInfo<'info>,
-    owner: AccountInfo<'info>,
-    amount: u64,
-) -> Result<()> {
-    if amount == 0 {
-        return Ok(());
-    }
-    token::transfer(
-        CpiContext::new(
-            token_program.key(),
-            Transfer {
-                from,
-                to: vault,
-                authority: owner,
-            },
-        ),
-        amount,
-    )
-}
-
-/// Move `amount` out of a vault, signed by the pool PDA.
-pub fn transfer_out<'info>(
-    token_program: &Program<'info, Token>,
-    vault: AccountInfo<'info>,
-    to: AccountInfo<'info>,
-    pool: AccountInfo<'info>,
-    seeds: &PoolSeeds,
-    amount: u64,
-) -> Result<()> {
-    if amount == 0 {
-        return Ok(());
-    }
-    let s = seeds.seeds();
-    let signer: &[&[&[u8]]] = &[&s];
-    token::transfer(
-        CpiContext::new_with_signer(
-            token_program.key(),
-            Transfer {
-                from: vault,
-                to,
-                authority: pool,
-            },
-            signer,
-        ),
-        amount,
-    )
-}
-
-pub fn mint_claims<'info>(
-    token_program: &Program<'info, Token>,
-    mint: AccountInfo<'info>,
-    to: AccountInfo<'info>,
-    pool: AccountInfo<'info>,
-    seeds: &PoolSeeds,
-    amount: u64,
-) -> Result<()> {
-    let s = seeds.seeds();
-    let signer: &[&[&[u8]]] = &[&s];
-    token::mint_to(
-        CpiContext::new_with_signer(
-            token_program.key(),
-            MintTo {
-                mint,
-                to,
-                authority: pool,
-            },
-            signer,
-        ),
-        amount,
-    )
-}
-
-pub fn burn_claims<'info>(
-    token_program: &Program<'info, Token>,
-    mint: AccountInfo<'info>,
-    from: AccountInfo<'info>,
-    owner: AccountInfo<'info>,
-    amount: u64,
-) -> Result<()> {
-    token::burn(
-        CpiContext::new(
-            token_program.key(),
-            Burn {
-                mint,
-                from,
-                authority: owner,
-            },
-        ),
-        amount,
-    )
-}
+// Token moves are the perp program's helpers: one implementation of each CPI.
+pub use perp_amm::instructions::shared::{
+    burn_shares as burn_claims, mint_shares as mint_claims, transfer_in, transfer_out,
+};
 
 pub fn add(a: u64, b: u64) -> Result<u64> {
     a.checked_add(b)

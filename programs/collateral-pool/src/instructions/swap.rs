@@ -116,7 +116,7 @@ pub fn handle_swap(ctx: Context<SwapTokens>, args: SwapArgs) -> Result<()> {
         vault_out.to_account_info(),
         to.to_account_info(),
         a.pool.to_account_info(),
-        &seeds,
+        &seeds.seeds(),
         swap.amount_out,
     )?;
     Ok(())
@@ -196,7 +196,14 @@ fn sell_risky(
     args: &SwapArgs,
     now: i64,
 ) -> Result<Swap> {
-    require!(!args.risky_in, CrpError::Converting);
+    // the sale only buys riskless for risky
+    if args.risky_in {
+        return Err(if pool.status == status::SETTLING {
+            error!(CrpError::Settling)
+        } else {
+            error!(CrpError::Converting)
+        });
+    }
     let prices = load_prices(pool, oracle, now)?;
     let price = sale_price(prices.mid, pool.params.conversion_discount_bps).map_err(math)?;
     let available = if pool.status == status::SETTLING {

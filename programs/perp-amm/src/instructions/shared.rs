@@ -54,20 +54,20 @@ pub fn transfer_in<'info>(
     )
 }
 
-/// Move `amount` out of the vault, signed by the pool PDA.
+/// Move `amount` out of a vault, signed by the pool PDA whose `pool_seeds` are given (the
+/// collateral pool uses these helpers with its own seeds).
 pub fn transfer_out<'info>(
     token_program: &Program<'info, Token>,
     vault: AccountInfo<'info>,
     to: AccountInfo<'info>,
     pool: AccountInfo<'info>,
-    seeds: &PoolSeeds,
+    pool_seeds: &[&[u8]],
     amount: u64,
 ) -> Result<()> {
     if amount == 0 {
         return Ok(());
     }
-    let s = seeds.seeds();
-    let signer: &[&[&[u8]]] = &[&s];
+    let signer: &[&[&[u8]]] = &[pool_seeds];
     token::transfer(
         CpiContext::new_with_signer(
             token_program.key(),
@@ -82,16 +82,16 @@ pub fn transfer_out<'info>(
     )
 }
 
+/// Mint `amount` of a mint whose authority is the pool PDA with `pool_seeds`.
 pub fn mint_shares<'info>(
     token_program: &Program<'info, Token>,
     mint: AccountInfo<'info>,
     to: AccountInfo<'info>,
     pool: AccountInfo<'info>,
-    seeds: &PoolSeeds,
+    pool_seeds: &[&[u8]],
     amount: u64,
 ) -> Result<()> {
-    let s = seeds.seeds();
-    let signer: &[&[&[u8]]] = &[&s];
+    let signer: &[&[&[u8]]] = &[pool_seeds];
     token::mint_to(
         CpiContext::new_with_signer(
             token_program.key(),

@@ -123,7 +123,7 @@ pub fn handle_liquidate(ctx: Context<Liquidate>) -> Result<()> {
         a.vault.to_account_info(),
         a.keeper_quote.to_account_info(),
         a.pool.to_account_info(),
-        &seeds,
+        &seeds.seeds(),
         reward,
     )?;
     transfer_out(
@@ -131,7 +131,7 @@ pub fn handle_liquidate(ctx: Context<Liquidate>) -> Result<()> {
         a.vault.to_account_info(),
         a.owner_quote.to_account_info(),
         a.pool.to_account_info(),
-        &seeds,
+        &seeds.seeds(),
         returned,
     )?;
     emit!(event);

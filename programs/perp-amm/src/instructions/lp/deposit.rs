@@ -73,7 +73,7 @@ pub fn handle_deposit<'info>(ctx: Context<'info, Deposit<'info>>, args: DepositA
         a.lp_mint.to_account_info(),
         a.owner_lp.to_account_info(),
         a.pool.to_account_info(),
-        &seeds,
+        &seeds.seeds(),
         shares,
     )?;
 

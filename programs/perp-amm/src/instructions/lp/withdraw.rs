@@ -81,7 +81,7 @@ pub fn handle_withdraw<'info>(
         a.vault.to_account_info(),
         a.owner_quote.to_account_info(),
         a.pool.to_account_info(),
-        &seeds,
+        &seeds.seeds(),
         amount,
     )?;
 

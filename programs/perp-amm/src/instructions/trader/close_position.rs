@@ -99,7 +99,7 @@ pub fn handle_close_position(ctx: Context<ClosePosition>, price_limit_e9: u64) -
         a.vault.to_account_info(),
         a.owner_quote.to_account_info(),
         a.pool.to_account_info(),
-        &seeds,
+        &seeds.seeds(),
         payout,
     )
 }

@@ -95,7 +95,7 @@ pub fn handle_remove_collateral(ctx: Context<Trade>, amount: u64) -> Result<()> 
         a.vault.to_account_info(),
         a.owner_quote.to_account_info(),
         a.pool.to_account_info(),
-        &seeds,
+        &seeds.seeds(),
         amount,
     )
 }
