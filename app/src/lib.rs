@@ -6,6 +6,7 @@ pub mod risk;
 pub mod stress;
 pub mod study;
 pub mod study_crp;
+#[cfg(feature = "embedded")]
 pub mod transport;
 
 use clap::{Parser, Subcommand};

@@ -3,7 +3,7 @@
 //! and set against ALEX's delta and single-asset collateral.
 //!
 //! Each path runs one pool the way the program does: `keel_math::crp::rebalance` for the daily
-//! weight, `keel_math::crp::swap_exact_in` for the arbitrage that follows it (fees included), the
+//! weight (the program's own step), `keel_math::crp::swap_exact_in` for the arbitrage that follows it (fees included), the
 //! flight to quality at the conversion LTV (a sale at the oracle less the discount, then frozen),
 //! and the settlement waterfall at expiry. Integer amounts: the risky token has 8 decimals and
 //! the riskless one 6. The variants on the same paths:
@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use keel_math::Fix;
-use keel_math::crp::{Balances, rebalance, swap_exact_in, years};
+use keel_math::crp::{
+    Balances, MAX_WEIGHT, MIN_WEIGHT, Rebalance, rebalance, swap_exact_in, years,
+};
 use plotters::prelude::*;
 use rand::{Rng, SeedableRng};
 
@@ -45,16 +47,22 @@ pub struct CrpArgs {
     /// The pool's σ parameter (the delta's volatility)
     #[arg(long, default_value_t = 0.8)]
     pub sigma: f64,
+    /// EMA factor α of the weight update
     #[arg(long, default_value_t = 0.5)]
     pub alpha: f64,
+    /// Loan over collateral value at the start
     #[arg(long, default_value_t = 0.5)]
     pub ltv: f64,
+    /// Debt over pool value at which the pool converts to the riskless asset
     #[arg(long, default_value_t = 0.8)]
     pub conversion_ltv: f64,
+    /// Fixed simple annual rate of the loan
     #[arg(long, default_value_t = 0.05)]
     pub rate: f64,
+    /// Swap fee on the riskless leg
     #[arg(long, default_value_t = 0.003)]
     pub fee: f64,
+    /// Discount to the oracle of the conversion sale
     #[arg(long, default_value_t = 0.01)]
     pub discount: f64,
     /// Seed of the simulated paths
@@ -151,35 +159,44 @@ fn run_path(prices: &[f64], cfg: &Cfg, variant: Variant) -> anyhow::Result<PathR
     let p0 = prices[0];
     let strike = p0 * PRICE_SCALE;
     let total = years(cfg.days as u64 * 86_400);
-    let delta_at = |p: f64, day: usize| -> anyhow::Result<(f64, Fix)> {
+    // keel's step is the program's own (`crp::rebalance`: Φ(d1), EMA, clamp); ALEX's is their
+    // delta through the same EMA and clamp
+    let step = |p: f64, day: usize, previous: Fix, alpha: Fix| -> anyhow::Result<Rebalance> {
         let t = years(((cfg.days - day) * 86_400) as u64);
-        let ours = rebalance(
-            fix(p * PRICE_SCALE),
-            fix(strike),
-            cfg.sigma,
-            t,
-            Fix::ONE / 2,
-            Fix::ONE,
-        )?;
         Ok(match variant {
-            Variant::Keel => (ours.delta.to_num::<f64>(), ours.delta),
+            Variant::Keel => rebalance(
+                fix(p * PRICE_SCALE),
+                fix(strike),
+                cfg.sigma,
+                t,
+                previous,
+                alpha,
+            )?,
             Variant::Alex => {
-                let d = alex_delta(p, p0, cfg.sigma.to_num::<f64>(), t.to_num::<f64>())?;
-                (d, fix(d))
+                let delta = fix(alex_delta(
+                    p,
+                    p0,
+                    cfg.sigma.to_num::<f64>(),
+                    t.to_num::<f64>(),
+                )?);
+                let weight =
+                    keel_math::ema_update(previous, delta, alpha)?.clamp(MIN_WEIGHT, MAX_WEIGHT);
+                Rebalance { delta, weight }
             }
         })
     };
-    let (d0, _) = delta_at(p0, 0)?;
-    let w0 = d0.clamp(0.01, 0.99);
+    // the first weight is the delta itself (α = 1), as `init_pool` sets it
+    let start = step(p0, 0, MIN_WEIGHT, Fix::ONE)?;
+    let w0 = start.weight.to_num::<f64>();
     let mut b = Balances {
         risky: (w0 * COLLATERAL / (p0 * PRICE_SCALE)) as u64,
         riskless: ((1.0 - w0) * COLLATERAL) as u64,
-        risky_weight: fix(w0),
+        risky_weight: start.weight,
     };
     let debt = COLLATERAL * cfg.ltv * (1.0 + cfg.rate * total.to_num::<f64>());
     let mut run = PathRun {
         weights: vec![w0],
-        deltas: vec![d0],
+        deltas: vec![start.delta.to_num::<f64>()],
         ..Default::default()
     };
     let mut frozen = false;
@@ -193,7 +210,8 @@ fn run_path(prices: &[f64], cfg: &Cfg, variant: Variant) -> anyhow::Result<PathR
             b.risky = 0;
             frozen = variant == Variant::Keel;
         }
-        let (delta, target) = delta_at(p, day)?;
+        let next = step(p, day, b.risky_weight, cfg.alpha)?;
+        let delta = next.delta.to_num::<f64>();
         run.deltas.push(delta);
         if day < cfg.days && !frozen {
             if b.risky == 0 {
@@ -205,9 +223,7 @@ fn run_path(prices: &[f64], cfg: &Cfg, variant: Variant) -> anyhow::Result<PathR
                     b.risky_weight = fix(delta.clamp(0.01, 0.99));
                 }
             } else {
-                let stepped = keel_math::ema_update(b.risky_weight, target, cfg.alpha)?;
-                b.risky_weight =
-                    stepped.clamp(keel_math::crp::MIN_WEIGHT, keel_math::crp::MAX_WEIGHT);
+                b.risky_weight = next.weight;
                 arbitrage(&mut b, native, cfg.fee)?;
             }
         }
@@ -270,6 +286,8 @@ pub struct SimStats {
 
 #[derive(Debug, serde::Serialize)]
 pub struct CrpStudy {
+    pub days: usize,
+    pub ltv: f64,
     pub windows: Vec<Window>,
     pub paths: usize,
     pub sim_sigma: f64,
@@ -376,6 +394,8 @@ pub fn run_crp(args: &CrpArgs) -> anyhow::Result<CrpStudy> {
     }
     let compute_ms = started.elapsed().as_secs_f64() * 1e3;
     let mut study = CrpStudy {
+        days: args.days,
+        ltv: args.ltv,
         windows,
         paths: args.paths,
         sim_sigma: args.sim_sigma,
@@ -408,10 +428,12 @@ pub fn run_crp(args: &CrpArgs) -> anyhow::Result<CrpStudy> {
 
 impl CrpStudy {
     pub fn to_text(&self) -> String {
-        let mut s = String::from(
-            "Collateral rebalancing pool, 90-day loans at 50 % LTV (values per unit of collateral)\n\n\
+        let mut s = format!(
+            "Collateral rebalancing pool, {}-day loans at {:.0} % LTV (values per unit of collateral)\n\n\
              | BTC window | price | flight to quality (keel) | pool value keel / ALEX | single asset | lenders short keel / ALEX / single | mean abs(w − Δ) keel |\n\
              |---|---|---|---:|---:|---|---:|\n",
+            self.days,
+            100.0 * self.ltv
         );
         for w in &self.windows {
             let gap = w
