@@ -11,6 +11,8 @@ use solana_signer::Signer;
 use solana_transaction::Transaction;
 use solana_transaction_error::TransactionError;
 
+pub use crate::client::quote::RawAccount;
+
 /// Why a transaction failed: the custom code (Anchor's or a program's) when it had one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TxError {
@@ -44,8 +46,12 @@ pub trait Transport {
     fn payer(&self) -> &Keypair;
     /// Send `ixs` in one transaction signed by the payer and `signers`.
     fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), TxError>;
+    /// An account (owner, lamports, data), `None` if it does not exist.
+    fn account(&mut self, key: &Pubkey) -> anyhow::Result<Option<RawAccount>>;
     /// An account's data, `None` if it does not exist.
-    fn account_data(&mut self, key: &Pubkey) -> anyhow::Result<Option<Vec<u8>>>;
+    fn account_data(&mut self, key: &Pubkey) -> anyhow::Result<Option<Vec<u8>>> {
+        Ok(self.account(key)?.map(|a| a.data))
+    }
     /// The cluster's clock.
     fn unix_time(&mut self) -> anyhow::Result<i64>;
 }
@@ -209,9 +215,13 @@ impl Transport for Embedded {
             .block_on(send_in_context(&mut self.ctx, nonce, ixs, signers))
     }
 
-    fn account_data(&mut self, key: &Pubkey) -> anyhow::Result<Option<Vec<u8>>> {
+    fn account(&mut self, key: &Pubkey) -> anyhow::Result<Option<RawAccount>> {
         let account = self.rt.block_on(self.ctx.banks_client.get_account(*key))?;
-        Ok(account.map(|a| a.data))
+        Ok(account.map(|a| RawAccount {
+            owner: a.owner,
+            lamports: a.lamports,
+            data: a.data,
+        }))
     }
 
     fn unix_time(&mut self) -> anyhow::Result<i64> {

@@ -5,3 +5,4 @@ pub mod crp;
 pub mod decode;
 pub mod markets;
 pub mod perp;
+pub mod quote;

@@ -22,7 +22,11 @@ const ULP127: f64 = 5.877471754111438e-39;
 const REPEAT: usize = 200;
 
 fn rows(name: &str) -> Vec<Vec<String>> {
-    let path = format!("{}/benches/data/{name}.csv", env!("CARGO_MANIFEST_DIR"));
+    // cargo sets the variable when it runs the binary too: a binary built from another
+    // checkout sharing the target directory still reads this checkout's data
+    let root = std::env::var("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
+    let path = format!("{root}/benches/data/{name}.csv");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     text.lines()
         .skip(1)

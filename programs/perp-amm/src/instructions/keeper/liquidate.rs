@@ -2,11 +2,12 @@ use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 
 use crate::constants::POSITION_SEED;
-use crate::engine::{Pricing, below_maintenance, bps_or_zero, fill, position_notional};
+use keel_math::Fix;
+
 use crate::errors::PerpError;
 use crate::events::LiquidationEvent;
 use crate::instructions::shared::transfer_out;
-use crate::instructions::trader::{market_context, pool_risk_model, track_imbalance};
+use crate::instructions::trader::{TradeInput, apply_liquidation, market_context, pool_risk_model};
 use crate::state::{Market, OracleUse, Pool, Position, RiskModel, pause};
 
 #[derive(Accounts)]
@@ -64,59 +65,27 @@ pub fn handle_liquidate(ctx: Context<Liquidate>) -> Result<()> {
     let (reward, returned, event) = {
         let position = &mut a.position;
         let mut pool = a.pool.load_mut()?;
-        {
-            let slot = pool.slot(market.index)?;
-            require!(position.size != 0, PerpError::NotLiquidatable);
-            require!(
-                below_maintenance(slot, position, &market.params, price.price)?,
-                PerpError::NotLiquidatable
-            );
-        }
-        let size = position.size;
-        let fee = bps_or_zero(
-            position_notional(position, price.price)?,
-            market.params.liquidation_fee_bps,
-        )?;
-        let out = fill(
-            &mut pool,
-            market.index,
-            &market.params,
-            position,
-            -size,
-            &price,
-            now,
-            Pricing::Liquidation,
-            None,
-        )?;
-        track_imbalance(
-            &mut pool,
-            model.as_deref(),
+        let input = TradeInput {
             market,
-            -size,
-            price.price,
+            price,
+            limit: Fix::ZERO,
             now,
-            false,
-        )?;
-        // the reward comes from what is left of the collateral, topped up by the default fund
-        let from_collateral = fee.min(position.collateral);
-        let from_fund = (fee - from_collateral).min(pool.default_fund);
-        pool.default_fund -= from_fund;
-        let returned = position.collateral - from_collateral;
-        pool.total_collateral -= position.collateral;
-        position.collateral = 0;
+            model: model.as_deref(),
+        };
+        let liq = apply_liquidation(&mut pool, position, &input)?;
         let event = LiquidationEvent {
             pool: pool_key,
             market: market.key(),
             owner: position.owner,
             keeper: a.keeper.key(),
-            size,
+            size: liq.size,
             oracle_price: price.price.to_bits(),
-            keeper_reward: from_collateral + from_fund,
-            returned_to_owner: returned,
-            bad_debt: out.bad_debt,
-            bad_debt_covered: out.bad_debt_covered,
+            keeper_reward: liq.keeper_reward,
+            returned_to_owner: liq.returned_to_owner,
+            bad_debt: liq.fill.bad_debt,
+            bad_debt_covered: liq.fill.bad_debt_covered,
         };
-        (from_collateral + from_fund, returned, event)
+        (liq.keeper_reward, liq.returned_to_owner, event)
     };
     transfer_out(
         &a.token_program,

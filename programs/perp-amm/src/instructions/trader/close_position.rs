@@ -2,10 +2,11 @@ use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 
 use crate::constants::POSITION_SEED;
-use crate::engine::{Pricing, fill};
 use crate::errors::PerpError;
 use crate::instructions::shared::transfer_out;
-use crate::instructions::trader::{emit_fill, market_context, pool_risk_model, track_imbalance};
+use crate::instructions::trader::{
+    TradeInput, apply_close, emit_fill, market_context, pool_risk_model,
+};
 use crate::state::{Market, OracleUse, Pool, Position, RiskModel, limit_price, pause};
 
 #[derive(Accounts)]
@@ -54,43 +55,18 @@ pub fn handle_close_position(ctx: Context<ClosePosition>, price_limit_e9: u64) -
     )?;
     let limit = limit_price(price_limit_e9, market.base_decimals, mc.quote_decimals)?;
     let (price, seeds) = (mc.price, mc.seeds);
-    let size = -a.position.size;
     let model = pool_risk_model(&*a.pool.load()?, &a.risk_model)?;
     let payout = {
         let position = &mut a.position;
         let mut pool = a.pool.load_mut()?;
-        let out = if size != 0 {
-            fill(
-                &mut pool,
-                market.index,
-                &market.params,
-                position,
-                size,
-                &price,
-                now,
-                Pricing::Market {
-                    limit,
-                    fee_bps: market.params.close_fee_bps,
-                },
-                model.as_deref(),
-            )?
-        } else {
-            Default::default()
+        let input = TradeInput {
+            market,
+            price,
+            limit,
+            now,
+            model: model.as_deref(),
         };
-        if size != 0 {
-            track_imbalance(
-                &mut pool,
-                model.as_deref(),
-                market,
-                size,
-                price.price,
-                now,
-                false,
-            )?;
-        }
-        let payout = position.collateral;
-        position.collateral = 0;
-        pool.total_collateral -= payout;
+        let (size, out, payout) = apply_close(&mut pool, position, &input)?;
         emit_fill(&pool, pool_key, market, position, size, &price, &out)?;
         payout
     };

@@ -1,9 +1,8 @@
 use anchor_lang::prelude::*;
 
-use crate::engine::{Pricing, below_maintenance, fill};
 use crate::errors::PerpError;
 use crate::instructions::trader::{
-    Trade, emit_fill, market_context, pool_risk_model, track_imbalance,
+    Trade, TradeInput, apply_decrease, emit_fill, market_context, pool_risk_model,
 };
 use crate::state::{OracleUse, limit_price, pause};
 
@@ -22,8 +21,10 @@ pub struct DecreasePositionArgs {
 pub fn handle_decrease_position(ctx: Context<Trade>, args: DecreasePositionArgs) -> Result<()> {
     require!(args.size > 0, PerpError::ZeroAmount);
     let a = &mut *ctx.accounts;
-    let current = a.position.size;
-    require!(args.size < current.unsigned_abs(), PerpError::InvalidSize);
+    require!(
+        args.size < a.position.size.unsigned_abs(),
+        PerpError::InvalidSize
+    );
     let now = Clock::get()?.unix_timestamp;
     let pool_key = a.pool.key();
     let market = &a.market;
@@ -39,45 +40,16 @@ pub fn handle_decrease_position(ctx: Context<Trade>, args: DecreasePositionArgs)
         mc.price,
         limit_price(args.price_limit_e9, market.base_decimals, mc.quote_decimals)?,
     );
-    let size = if current > 0 {
-        -(args.size as i64)
-    } else {
-        args.size as i64
-    };
     let model = pool_risk_model(&*a.pool.load()?, &a.risk_model)?;
     let position = &mut a.position;
     let mut pool = a.pool.load_mut()?;
-    let out = fill(
-        &mut pool,
-        market.index,
-        &market.params,
-        position,
-        size,
-        &price,
-        now,
-        Pricing::Market {
-            limit,
-            fee_bps: market.params.close_fee_bps,
-        },
-        model.as_deref(),
-    )?;
-    require!(
-        position.size.unsigned_abs() >= market.params.min_position_size,
-        PerpError::DustPosition
-    );
-    let slot = pool.slot(market.index)?;
-    require!(
-        !below_maintenance(slot, position, &market.params, price.price)?,
-        PerpError::BelowMaintenanceMargin
-    );
-    track_imbalance(
-        &mut pool,
-        model.as_deref(),
+    let input = TradeInput {
         market,
-        size,
-        price.price,
+        price,
+        limit,
         now,
-        false,
-    )?;
+        model: model.as_deref(),
+    };
+    let (size, out) = apply_decrease(&mut pool, position, &input, args.size)?;
     emit_fill(&pool, pool_key, market, position, size, &price, &out)
 }

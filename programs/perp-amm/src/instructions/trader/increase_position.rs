@@ -1,11 +1,9 @@
 use anchor_lang::prelude::*;
 
-use crate::engine::{Pricing, fill};
 use crate::errors::PerpError;
 use crate::instructions::shared::transfer_in;
 use crate::instructions::trader::{
-    Trade, check_after_increase, emit_fill, market_context, pool_risk_model, require_covered,
-    track_imbalance,
+    Trade, TradeInput, apply_increase, emit_fill, market_context, pool_risk_model,
 };
 use crate::state::{OracleUse, limit_price, pause};
 
@@ -42,7 +40,6 @@ pub fn handle_increase_position(ctx: Context<Trade>, args: IncreasePositionArgs)
         limit_price(args.price_limit_e9, market.base_decimals, mc.quote_decimals)?,
     );
     let model = pool_risk_model(&*a.pool.load()?, &a.risk_model)?;
-    require_covered(model.as_deref(), market)?;
     if args.collateral > 0 {
         transfer_in(
             &a.token_program,
@@ -54,37 +51,13 @@ pub fn handle_increase_position(ctx: Context<Trade>, args: IncreasePositionArgs)
     }
     let position = &mut a.position;
     let mut pool = a.pool.load_mut()?;
-    position.collateral = position
-        .collateral
-        .checked_add(args.collateral)
-        .ok_or_else(|| error!(PerpError::MathOverflow))?;
-    pool.total_collateral = pool
-        .total_collateral
-        .checked_add(args.collateral)
-        .ok_or_else(|| error!(PerpError::MathOverflow))?;
-    let out = fill(
-        &mut pool,
-        market.index,
-        &market.params,
-        position,
-        args.size,
-        &price,
-        now,
-        Pricing::Market {
-            limit,
-            fee_bps: market.params.open_fee_bps,
-        },
-        model.as_deref(),
-    )?;
-    check_after_increase(&pool, market, position, price.price)?;
-    track_imbalance(
-        &mut pool,
-        model.as_deref(),
+    let input = TradeInput {
         market,
-        args.size,
-        price.price,
+        price,
+        limit,
         now,
-        true,
-    )?;
+        model: model.as_deref(),
+    };
+    let out = apply_increase(&mut pool, position, &input, args.size, args.collateral)?;
     emit_fill(&pool, pool_key, market, position, args.size, &price, &out)
 }

@@ -1,4 +1,5 @@
 pub mod accounts;
+pub mod apply;
 pub mod close_position;
 pub mod collateral;
 pub mod decrease_position;
@@ -6,6 +7,7 @@ pub mod increase_position;
 pub mod open_position;
 
 pub use accounts::*;
+pub use apply::*;
 pub use close_position::*;
 pub use collateral::*;
 pub use decrease_position::*;

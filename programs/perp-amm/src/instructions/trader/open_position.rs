@@ -2,12 +2,10 @@ use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 
 use crate::constants::POSITION_SEED;
-use crate::engine::{Pricing, fill};
 use crate::errors::PerpError;
 use crate::instructions::shared::transfer_in;
 use crate::instructions::trader::{
-    check_after_increase, emit_fill, market_context, pool_risk_model, require_covered,
-    track_imbalance,
+    TradeInput, apply_increase, emit_fill, market_context, pool_risk_model,
 };
 use crate::state::{Market, OracleUse, Pool, Position, RiskModel, limit_price, pause};
 
@@ -69,7 +67,6 @@ pub fn handle_open_position(ctx: Context<OpenPosition>, args: OpenPositionArgs) 
         limit_price(args.price_limit_e9, market.base_decimals, mc.quote_decimals)?,
     );
     let model = pool_risk_model(&*a.pool.load()?, &a.risk_model)?;
-    require_covered(model.as_deref(), market)?;
     transfer_in(
         &a.token_program,
         a.owner_quote.to_account_info(),
@@ -84,36 +81,15 @@ pub fn handle_open_position(ctx: Context<OpenPosition>, args: OpenPositionArgs) 
     position.owner = a.owner.key();
     position.bump = ctx.bumps.position;
     position.opened_at = now;
-    position.collateral = args.collateral;
 
     let mut pool = a.pool.load_mut()?;
-    pool.total_collateral = pool
-        .total_collateral
-        .checked_add(args.collateral)
-        .ok_or_else(|| error!(PerpError::MathOverflow))?;
-    let out = fill(
-        &mut pool,
-        market.index,
-        &market.params,
-        position,
-        args.size,
-        &price,
-        now,
-        Pricing::Market {
-            limit,
-            fee_bps: market.params.open_fee_bps,
-        },
-        model.as_deref(),
-    )?;
-    check_after_increase(&pool, market, position, price.price)?;
-    track_imbalance(
-        &mut pool,
-        model.as_deref(),
+    let input = TradeInput {
         market,
-        args.size,
-        price.price,
+        price,
+        limit,
         now,
-        true,
-    )?;
+        model: model.as_deref(),
+    };
+    let out = apply_increase(&mut pool, position, &input, args.size, args.collateral)?;
     emit_fill(&pool, pool_key, market, position, args.size, &price, &out)
 }

@@ -1,0 +1,273 @@
+//! Quotes: what a trade would get, computed from the chain's current accounts by the program's
+//! own code (`perp_amm::instructions::trader::apply_*` on copies of the pool and the position),
+//! so a quote differs from the fill only if the accounts change in between.
+
+use anchor_lang::prelude::{AccountInfo, Pubkey};
+use keel_math::Fix;
+use perp_amm::engine::FillOutcome;
+use perp_amm::instructions::trader::{
+    TradeInput, apply_close, apply_decrease, apply_increase, apply_liquidation,
+};
+use perp_amm::state::{
+    Market, OracleUse, Pool, Position, RiskModel, limit_price, load_price, pause,
+};
+use serde::Serialize;
+
+/// An account as the chain holds it.
+#[derive(Clone, Debug)]
+pub struct RawAccount {
+    pub owner: Pubkey,
+    pub lamports: u64,
+    pub data: Vec<u8>,
+}
+
+/// The accounts a trade reads, decoded.
+#[derive(Clone)]
+pub struct TradeView {
+    pub pool_key: Pubkey,
+    pub pool: Pool,
+    pub market: Market,
+    /// The trader's position, if open.
+    pub position: Option<Position>,
+    pub oracle: RawAccount,
+    pub model: Option<RiskModel>,
+}
+
+/// The trade to quote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TradeAction {
+    /// Open a position (`size` signed, base native) posting `collateral` (quote native).
+    Open {
+        size: i64,
+        collateral: u64,
+    },
+    /// Add `size` (with the position's sign) and `collateral`.
+    Increase {
+        size: i64,
+        collateral: u64,
+    },
+    /// Remove `size` base native units.
+    Decrease {
+        size: u64,
+    },
+    Close,
+    /// A keeper liquidates the position.
+    Liquidate,
+}
+
+/// What the trade gets, in native units (quote native unless noted).
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct TradeQuote {
+    /// The fill's signed size, base native.
+    pub size: i64,
+    /// Oracle price and the average fill price, quote per base in whole units.
+    pub oracle_price: f64,
+    pub fill_price: f64,
+    /// The default probability charged (or rebated) on the risk-taking leg.
+    pub q: f64,
+    /// Premium paid by the trader (negative: a rebate).
+    pub premium: i64,
+    /// Trading fee plus half-spread.
+    pub fees: u64,
+    pub funding_paid: u64,
+    pub realized_pnl: i64,
+    pub bad_debt: u64,
+    /// Collateral paid out to the owner (close, liquidation).
+    pub payout: u64,
+    /// Liquidations: the keeper's reward.
+    pub keeper_reward: u64,
+    /// The pool's Imbalance Score before and after, 1e-3 quote tokens.
+    pub imbalance_before: u64,
+    pub imbalance_after: u64,
+    /// The position after the trade (size 0 once closed).
+    pub position_size: i64,
+    pub position_collateral: u64,
+    pub position_entry_notional: i64,
+}
+
+/// The pool and position after a quoted trade, for comparing with the chain.
+#[derive(Clone)]
+pub struct QuotedState {
+    pub quote: TradeQuote,
+    pub pool: Pool,
+    pub position: Position,
+}
+
+/// Why the program would refuse the trade: its error code and name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: Option<u32>,
+    pub name: String,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.code {
+            Some(c) => write!(f, "{} ({c})", self.name),
+            None => f.write_str(&self.name),
+        }
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+fn refusal(e: anchor_lang::error::Error) -> Refusal {
+    match e {
+        anchor_lang::error::Error::AnchorError(a) => Refusal {
+            code: Some(a.error_code_number),
+            name: a.error_name,
+        },
+        anchor_lang::error::Error::ProgramError(p) => Refusal {
+            code: None,
+            name: format!("{:?}", p.program_error),
+        },
+    }
+}
+
+fn whole_price(price: Fix, market: &Market, quote_decimals: u8) -> f64 {
+    price.to_num::<f64>() * 10f64.powi(market.base_decimals as i32 - quote_decimals as i32)
+}
+
+/// Quote `action` for `owner` at `now` with the limit `price_limit_e9` (quote per base ×1e9;
+/// 0 / u64::MAX: none), exactly as the instruction would execute it.
+pub fn quote_trade(
+    view: &TradeView,
+    owner: &Pubkey,
+    action: TradeAction,
+    price_limit_e9: u64,
+    now: i64,
+) -> Result<QuotedState, Refusal> {
+    let mut pool = view.pool;
+    let market = &view.market;
+    let (group, usage) = match action {
+        TradeAction::Open { .. } | TradeAction::Increase { .. } => {
+            (pause::OPEN, OracleUse::RiskIncreasing)
+        }
+        TradeAction::Decrease { .. } | TradeAction::Close => {
+            (pause::CLOSE, OracleUse::RiskReducing)
+        }
+        TradeAction::Liquidate => (pause::LIQUIDATE, OracleUse::RiskIncreasing),
+    };
+    pool.require_not_paused(group).map_err(refusal)?;
+    let mut oracle = view.oracle.clone();
+    let oracle_key = market.oracle;
+    let info = AccountInfo::new(
+        &oracle_key,
+        false,
+        false,
+        &mut oracle.lamports,
+        &mut oracle.data,
+        &oracle.owner,
+        false,
+    );
+    let price = load_price(
+        &info,
+        &market.oracle_spec(),
+        &view.pool_key,
+        pool.quote_decimals,
+        now,
+        usage,
+    )
+    .map_err(refusal)?;
+    let limit =
+        limit_price(price_limit_e9, market.base_decimals, pool.quote_decimals).map_err(refusal)?;
+    let input = TradeInput {
+        market,
+        price,
+        limit,
+        now,
+        model: view.model.as_ref(),
+    };
+    let not_open = || Refusal {
+        code: None,
+        name: "no open position".into(),
+    };
+    let imbalance_before = pool.risk.imbalance_score;
+    let (size, fill, payout, keeper_reward, position) = match action {
+        TradeAction::Open { size, collateral } => {
+            if view.position.is_some() {
+                return Err(Refusal {
+                    code: None,
+                    name: "a position is already open (increase it)".into(),
+                });
+            }
+            let mut position = Position {
+                pool: view.pool_key,
+                market: pool.slot(market.index).map_err(refusal)?.market,
+                owner: *owner,
+                size: 0,
+                entry_notional: 0,
+                collateral: 0,
+                funding_snapshot: Default::default(),
+                opened_at: now,
+                bump: 0,
+                reserved: [0; 32],
+            };
+            let out = apply_increase(&mut pool, &mut position, &input, size, collateral)
+                .map_err(refusal)?;
+            (size, out, 0, 0, position)
+        }
+        TradeAction::Increase { size, collateral } => {
+            let mut position = view.position.clone().ok_or_else(not_open)?;
+            let out = apply_increase(&mut pool, &mut position, &input, size, collateral)
+                .map_err(refusal)?;
+            (size, out, 0, 0, position)
+        }
+        TradeAction::Decrease { size } => {
+            let mut position = view.position.clone().ok_or_else(not_open)?;
+            let (signed, out) =
+                apply_decrease(&mut pool, &mut position, &input, size).map_err(refusal)?;
+            (signed, out, 0, 0, position)
+        }
+        TradeAction::Close => {
+            let mut position = view.position.clone().ok_or_else(not_open)?;
+            let (size, out, payout) =
+                apply_close(&mut pool, &mut position, &input).map_err(refusal)?;
+            (size, out, payout, 0, position)
+        }
+        TradeAction::Liquidate => {
+            let mut position = view.position.clone().ok_or_else(not_open)?;
+            let liq = apply_liquidation(&mut pool, &mut position, &input).map_err(refusal)?;
+            (
+                -liq.size,
+                liq.fill,
+                liq.returned_to_owner,
+                liq.keeper_reward,
+                position,
+            )
+        }
+    };
+    let FillOutcome {
+        q,
+        premium,
+        fees,
+        funding_paid,
+        realized_pnl,
+        price: fill_price,
+        bad_debt,
+        ..
+    } = fill;
+    let quote = TradeQuote {
+        size,
+        oracle_price: whole_price(price.price, market, pool.quote_decimals),
+        fill_price: whole_price(fill_price, market, pool.quote_decimals),
+        q: q.to_num::<f64>(),
+        premium,
+        fees,
+        funding_paid,
+        realized_pnl,
+        bad_debt,
+        payout,
+        keeper_reward,
+        imbalance_before,
+        imbalance_after: pool.risk.imbalance_score,
+        position_size: position.size,
+        position_collateral: position.collateral,
+        position_entry_notional: position.entry_notional,
+    };
+    Ok(QuotedState {
+        quote,
+        pool,
+        position,
+    })
+}

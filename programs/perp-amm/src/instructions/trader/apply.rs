@@ -1,0 +1,198 @@
+//! What each trade instruction does to the pool and the position once its accounts are loaded
+//! and its tokens moved in. The handlers call these; off-chain quotes (`keel quote`, the sandbox)
+//! call them on copies of the accounts, so a quote is the instruction's own arithmetic.
+
+use anchor_lang::prelude::*;
+use keel_math::Fix;
+
+use crate::engine::{
+    FillOutcome, Pricing, below_maintenance, bps_or_zero, fill, position_notional,
+};
+use crate::errors::PerpError;
+use crate::instructions::trader::{check_after_increase, require_covered, track_imbalance};
+use crate::state::{Market, OraclePrice, Pool, Position, RiskModel};
+
+/// A trade's inputs besides the pool and the position.
+#[derive(Clone, Copy)]
+pub struct TradeInput<'a> {
+    pub market: &'a Market,
+    pub price: OraclePrice,
+    /// Worst acceptable average price, quote native per base native.
+    pub limit: Fix,
+    pub now: i64,
+    pub model: Option<&'a RiskModel>,
+}
+
+/// `open_position` (on a new, empty position) and `increase_position`: post `collateral`,
+/// fill `size` at the market price with the open fee, then the initial margin, caps and the
+/// Imbalance Score limit.
+pub fn apply_increase(
+    pool: &mut Pool,
+    position: &mut Position,
+    t: &TradeInput,
+    size: i64,
+    collateral: u64,
+) -> Result<FillOutcome> {
+    require_covered(t.model, t.market)?;
+    position.collateral = position
+        .collateral
+        .checked_add(collateral)
+        .ok_or_else(|| error!(PerpError::MathOverflow))?;
+    pool.total_collateral = pool
+        .total_collateral
+        .checked_add(collateral)
+        .ok_or_else(|| error!(PerpError::MathOverflow))?;
+    let out = fill(
+        pool,
+        t.market.index,
+        &t.market.params,
+        position,
+        size,
+        &t.price,
+        t.now,
+        Pricing::Market {
+            limit: t.limit,
+            fee_bps: t.market.params.open_fee_bps,
+        },
+        t.model,
+    )?;
+    check_after_increase(pool, t.market, position, t.price.price)?;
+    track_imbalance(pool, t.model, t.market, size, t.price.price, t.now, true)?;
+    Ok(out)
+}
+
+/// `decrease_position`: reduce by `size` base units (positive, less than the position) with the
+/// close fee; what remains must not be dust or below maintenance. Returns the signed fill size
+/// too.
+pub fn apply_decrease(
+    pool: &mut Pool,
+    position: &mut Position,
+    t: &TradeInput,
+    size: u64,
+) -> Result<(i64, FillOutcome)> {
+    require!(size > 0, PerpError::ZeroAmount);
+    let current = position.size;
+    require!(size < current.unsigned_abs(), PerpError::InvalidSize);
+    let signed = if current > 0 {
+        -(size as i64)
+    } else {
+        size as i64
+    };
+    let out = fill(
+        pool,
+        t.market.index,
+        &t.market.params,
+        position,
+        signed,
+        &t.price,
+        t.now,
+        Pricing::Market {
+            limit: t.limit,
+            fee_bps: t.market.params.close_fee_bps,
+        },
+        t.model,
+    )?;
+    require!(
+        position.size.unsigned_abs() >= t.market.params.min_position_size,
+        PerpError::DustPosition
+    );
+    let slot = pool.slot(t.market.index)?;
+    require!(
+        !below_maintenance(slot, position, &t.market.params, t.price.price)?,
+        PerpError::BelowMaintenanceMargin
+    );
+    track_imbalance(pool, t.model, t.market, signed, t.price.price, t.now, false)?;
+    Ok((signed, out))
+}
+
+/// `close_position`: fill the whole position with the close fee and release its collateral.
+/// Returns the fill size, the fill and the payout to the owner.
+pub fn apply_close(
+    pool: &mut Pool,
+    position: &mut Position,
+    t: &TradeInput,
+) -> Result<(i64, FillOutcome, u64)> {
+    let size = -position.size;
+    let out = if size != 0 {
+        let out = fill(
+            pool,
+            t.market.index,
+            &t.market.params,
+            position,
+            size,
+            &t.price,
+            t.now,
+            Pricing::Market {
+                limit: t.limit,
+                fee_bps: t.market.params.close_fee_bps,
+            },
+            t.model,
+        )?;
+        track_imbalance(pool, t.model, t.market, size, t.price.price, t.now, false)?;
+        out
+    } else {
+        FillOutcome::default()
+    };
+    let payout = position.collateral;
+    position.collateral = 0;
+    pool.total_collateral -= payout;
+    Ok((size, out, payout))
+}
+
+/// What a liquidation paid out.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LiquidationOutcome {
+    /// The position's size before (the fill is its negation).
+    pub size: i64,
+    pub fill: FillOutcome,
+    pub keeper_reward: u64,
+    pub returned_to_owner: u64,
+}
+
+/// `liquidate`: a position below maintenance closes at the oracle price (`t.limit` unused); the
+/// keeper earns `liquidation_fee_bps` of the notional from what is left of the collateral,
+/// topped up by the default fund; the owner gets the rest.
+pub fn apply_liquidation(
+    pool: &mut Pool,
+    position: &mut Position,
+    t: &TradeInput,
+) -> Result<LiquidationOutcome> {
+    let params = &t.market.params;
+    {
+        let slot = pool.slot(t.market.index)?;
+        require!(position.size != 0, PerpError::NotLiquidatable);
+        require!(
+            below_maintenance(slot, position, params, t.price.price)?,
+            PerpError::NotLiquidatable
+        );
+    }
+    let size = position.size;
+    let fee = bps_or_zero(
+        position_notional(position, t.price.price)?,
+        params.liquidation_fee_bps,
+    )?;
+    let out = fill(
+        pool,
+        t.market.index,
+        params,
+        position,
+        -size,
+        &t.price,
+        t.now,
+        Pricing::Liquidation,
+        None,
+    )?;
+    track_imbalance(pool, t.model, t.market, -size, t.price.price, t.now, false)?;
+    let from_collateral = fee.min(position.collateral);
+    let from_fund = (fee - from_collateral).min(pool.default_fund);
+    pool.default_fund -= from_fund;
+    let returned = position.collateral - from_collateral;
+    pool.total_collateral -= position.collateral;
+    position.collateral = 0;
+    Ok(LiquidationOutcome {
+        size,
+        fill: out,
+        keeper_reward: from_collateral + from_fund,
+        returned_to_owner: returned,
+    })
+}
