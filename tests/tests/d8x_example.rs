@@ -163,3 +163,33 @@ async fn sell_fifteen_is_split_at_k_star() {
     assert_eq!(charged, premium_exact(q, 5.0).ceil().to_num::<i64>());
     assert_eq!(charged, 2_272);
 }
+
+#[tokio::test]
+async fn a_rebate_is_capped_where_a_premium_would_be_refused() {
+    let (mut t, f) = worked_pool().await;
+    // the longs gain 300 at 130, three times M: the market's capital is spent, q ≈ 1
+    f.set_price(&mut t, 0, 130.0, 0.0).await;
+    let exposure = Exposure {
+        net_position: Fix::from_num(10 * E6),
+        locked_value: Fix::from_num(1_000 * E6),
+        capital: Fix::from_num(100 * E6),
+    };
+    let uncapped = trade_probability(
+        &exposure,
+        Fix::from_num(-(E6 as i64)),
+        Fix::from_num(130),
+        "0.05".parse().unwrap(),
+    )
+    .unwrap();
+    assert!(uncapped > Prob::from_num(0.99), "q {uncapped}");
+    // selling one earns the cap (max_default_prob 20 %) on 130, not q ≈ 1 of it
+    let (_, charged) = trade(&mut t, &f, -1.0, 50 * E6).await;
+    let cap = Prob::from_bits((1u128 << 127) / 5);
+    let capped = Fix::from_bits(keel_math::d8x::prob_to_q64(cap, false))
+        .saturating_mul(Fix::from_num(130 * E6))
+        .floor()
+        .to_num::<i64>();
+    assert_eq!(-charged, capped);
+    assert!((25_999_990..=26_000_000).contains(&capped), "{capped}");
+    t.assert_vault_balanced(&f.pool).await;
+}

@@ -346,22 +346,37 @@ fn price_with_premium(
         )
         .map_err(|e| error!(PerpError::from(e)))?
     };
-    out.q = q.main.q;
-    out.price = q.average_price;
-    // a leg that adds to the pool's risk (premium_sign·size > 0) may not push q past the cap
-    if (q.main.premium_sign as i64) * size.signum() > 0 {
-        let cap = keel_math::wide::mul_div_u128(
+    let cap = Prob::from_bits(
+        keel_math::wide::mul_div_u128(
             params.max_default_prob_e9 as u128,
             1 << 127,
             crate::constants::E9 as u128,
             Rounding::Down,
         )
-        .map_err(|_| overflow())?;
-        require!(
-            q.main.q <= Prob::from_bits(cap),
-            PerpError::DefaultProbabilityCap
-        );
+        .map_err(|_| overflow())?,
+    );
+    let mut q = q;
+    let adds_risk = (q.main.premium_sign as i64) * size.signum() > 0;
+    if adds_risk {
+        // a leg that adds to the pool's risk may not push q past the cap
+        require!(q.main.q <= cap, PerpError::DefaultProbabilityCap);
+    } else if q.main.premium_sign != 0 && q.main.q > cap {
+        // and a leg that removes risk earns at most the cap: once a price move has pushed q
+        // past it (the market's capital nearly spent), q·notional would hand the trader up to
+        // the whole notional, far more than any premium the pool could have charged for the
+        // same risk. A reducing leg never crosses k*, so it is the whole fill.
+        q.main = priced_leg(
+            fix_int(size as i128)?,
+            s,
+            cap,
+            q.main.premium_sign,
+            fix_e9(params.half_spread_e9),
+        )
+        .map_err(|e| error!(PerpError::from(e)))?;
+        q.average_price = q.main.price;
     }
+    out.q = q.main.q;
+    out.price = q.average_price;
     let premium_total = q.flattening.map_or(Fix::ZERO, |l| l.premium) + q.main.premium;
     out.premium = i64::try_from(to_int(premium_total, Rounding::Up)).map_err(|_| overflow())?;
     if size > 0 {
