@@ -3,6 +3,8 @@
 pub mod calc;
 pub mod client;
 pub mod risk;
+#[cfg(feature = "embedded")]
+pub mod sandbox;
 pub mod stress;
 pub mod study;
 pub mod study_crp;
@@ -33,6 +35,10 @@ pub enum Command {
     Study(study::StudyArgs),
     /// The pool's book against history (worst day, VaR, expected shortfall) and shocks
     Stress(stress::StressArgs),
+    /// The whole protocol on the embedded runtime: two years of daily prices, agents, keepers,
+    /// a report with figures and the event log (no validator needed)
+    #[cfg(feature = "embedded")]
+    Sandbox(sandbox::SandboxArgs),
 }
 
 /// Run a parsed command line; returns what to print.
@@ -50,6 +56,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<String> {
             study::Study::Crp(a) => render(cli.json, &study_crp::run_crp(a)?, |r| r.to_text()),
         },
         Command::Stress(args) => render(cli.json, &stress::run_stress(args)?, |r| r.to_text()),
+        #[cfg(feature = "embedded")]
+        Command::Sandbox(args) => render(cli.json, &sandbox::run_sandbox(args)?, |r| r.to_text()),
         Command::Calc(args) => {
             let out = calc::run(args)?;
             render(cli.json, &out.to_json(), |_| out.to_text())

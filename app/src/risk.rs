@@ -286,6 +286,20 @@ pub fn corr_full_from_upper(upper: &[i32], n: usize) -> Vec<f64> {
 /// is not positive semi-definite, and there is no certificate; a pivot that is zero within that
 /// (a singular R, e.g. two identical markets) gives a zero column.
 pub fn cholesky_certificate(full: &[f64], n: usize) -> Option<Vec<i32>> {
+    let l = cholesky(full, n)?;
+    let scale = (1u64 << CHOL_FRAC_BITS) as f64;
+    let mut out = Vec::with_capacity(n * (n + 1) / 2);
+    for i in 0..n {
+        for j in 0..=i {
+            out.push((l[i * n + j] * scale).round() as i32);
+        }
+    }
+    Some(out)
+}
+
+/// The Cholesky factor L of a symmetric n×n matrix (row-major, L·Lᵀ = full), or None when a
+/// pivot is negative beyond 1e-12 (not positive semi-definite); a zero pivot gives a zero column.
+pub fn cholesky(full: &[f64], n: usize) -> Option<Vec<f64>> {
     let mut l = vec![0.0f64; n * n];
     for i in 0..n {
         for j in 0..=i {
@@ -306,14 +320,7 @@ pub fn cholesky_certificate(full: &[f64], n: usize) -> Option<Vec<i32>> {
             }
         }
     }
-    let scale = (1u64 << CHOL_FRAC_BITS) as f64;
-    let mut out = Vec::with_capacity(n * (n + 1) / 2);
-    for i in 0..n {
-        for j in 0..=i {
-            out.push((l[i * n + j] * scale).round() as i32);
-        }
-    }
-    Some(out)
+    Some(l)
 }
 
 #[cfg(test)]

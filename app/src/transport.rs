@@ -192,6 +192,11 @@ impl Embedded {
         self.ctx.set_sysvar(&clock);
     }
 
+    /// Transactions sent so far.
+    pub fn transactions(&self) -> u64 {
+        self.nonce
+    }
+
     /// Give `to` lamports from the payer.
     pub fn airdrop(&mut self, to: &Pubkey, lamports: u64) -> Result<(), TxError> {
         let ix = anchor_lang::solana_program::system_instruction::transfer(

@@ -3,7 +3,7 @@
 
 use anchor_lang::{AccountDeserialize, Discriminator};
 use collateral_pool::state::CrpPool;
-use perp_amm::state::{Market, Pool, Position};
+use perp_amm::state::{Market, Pool, Position, RiskModel};
 
 fn zero_copy<T: bytemuck::Pod + Discriminator>(data: &[u8], what: &str) -> anyhow::Result<T> {
     let size = core::mem::size_of::<T>();
@@ -30,4 +30,9 @@ pub fn market(data: &[u8]) -> anyhow::Result<Market> {
 
 pub fn position(data: &[u8]) -> anyhow::Result<Position> {
     Position::try_deserialize(&mut &data[..]).map_err(|e| anyhow::anyhow!("not a position: {e}"))
+}
+
+/// A pool's risk model (zero-copy, ~7 KB: boxed).
+pub fn risk_model(data: &[u8]) -> anyhow::Result<Box<RiskModel>> {
+    zero_copy(data, "risk model").map(Box::new)
 }

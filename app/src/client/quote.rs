@@ -271,3 +271,31 @@ pub fn quote_trade(
         position,
     })
 }
+
+/// The pool's value as a withdrawal sees it (LP capital less the traders' unrealised PnL at the
+/// confidence edge that favours them) and the LP capital open positions reserve: the program's
+/// `load_pool_marks` and `value_pool` on `oracles`, one account per active market in order.
+pub fn pool_value(
+    pool: &Pool,
+    pool_key: &Pubkey,
+    oracles: &[(Pubkey, RawAccount)],
+    now: i64,
+) -> Result<(i128, u128), Refusal> {
+    let mut accounts: Vec<(Pubkey, RawAccount)> = oracles.to_vec();
+    let infos: Vec<AccountInfo> = accounts
+        .iter_mut()
+        .map(|(key, a)| {
+            let RawAccount {
+                owner,
+                lamports,
+                data,
+            } = a;
+            AccountInfo::new(key, false, false, lamports, data, owner, false)
+        })
+        .collect();
+    let marks = perp_amm::instructions::shared::load_pool_marks(pool, pool_key, &infos, now)
+        .map_err(refusal)?;
+    let v = perp_amm::engine::value_pool(pool, &marks, perp_amm::engine::Valuation::Low)
+        .map_err(refusal)?;
+    Ok((v.value, v.reserved.unwrap_or(0)))
+}

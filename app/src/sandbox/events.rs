@@ -1,0 +1,184 @@
+//! The sandbox's event log: every fill, fee, premium, liquidation, LP flow, keeper action and a
+//! daily balance line, in the order they happened. Amounts are integers in the quote token's
+//! native units (6 decimals) unless named otherwise; the report is computed from this log alone.
+
+use serde::{Deserialize, Serialize};
+
+/// One entry: the replay day (0-based), its date, and what happened.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Event {
+    pub day: u32,
+    pub date: String,
+    #[serde(flatten)]
+    pub what: What,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum What {
+    /// The sandbox's set-up: markets, LP capital, default fund.
+    Setup {
+        markets: Vec<String>,
+        sources: Vec<String>,
+        lp_capital: u64,
+        default_fund: u64,
+        /// The Imbalance Score limit, bps of LP capital.
+        max_imbalance_bps: u32,
+    },
+    LpDeposit {
+        lp: String,
+        amount: u64,
+        shares: u64,
+    },
+    LpWithdraw {
+        lp: String,
+        shares: u64,
+        amount: u64,
+    },
+    /// A trade filled. `premium` < 0 is a rebate. `size` is signed base native units.
+    Fill {
+        trader: String,
+        market: String,
+        action: String,
+        size: i64,
+        oracle_price: f64,
+        fill_price: f64,
+        q: f64,
+        premium: i64,
+        fees: u64,
+        funding_paid: u64,
+        realized_pnl: i64,
+        payout: u64,
+        imbalance_after: u64,
+    },
+    /// The program refused a trade (the agent's order was too large, too risky, ...).
+    Refused {
+        trader: String,
+        market: String,
+        action: String,
+        code: Option<u32>,
+        error: String,
+    },
+    Liquidation {
+        owner: String,
+        market: String,
+        size: i64,
+        oracle_price: f64,
+        keeper_reward: u64,
+        returned_to_owner: u64,
+        bad_debt: u64,
+    },
+    /// The risk keeper committed σ and R.
+    RiskPublished {
+        as_of: i64,
+        sigma_e9: Vec<u64>,
+        max_corr_step_e9: u64,
+    },
+    /// A collateral rebalancing pool was created.
+    CrpOpened {
+        pool: String,
+        strike: f64,
+        expiry: String,
+        lent: u64,
+        borrowed: u64,
+        collateral_risky: u64,
+    },
+    /// The keeper re-weighted a collateral pool (weights ×1e9).
+    CrpRebalance {
+        pool: String,
+        price: f64,
+        delta_e9: u64,
+        weight_e9: u64,
+        ltv_bps: u64,
+    },
+    /// A collateral pool crossed its conversion LTV: flight to quality.
+    CrpConversion {
+        pool: String,
+        price: f64,
+        ltv_bps: u64,
+    },
+    CrpSettled {
+        pool: String,
+        price: f64,
+        lender_paid: u64,
+        lender_face: u64,
+        borrower_risky: u64,
+        borrower_riskless: u64,
+    },
+    /// End of day: the pool's balances and risk.
+    Day {
+        prices: Vec<f64>,
+        lp_capital: u64,
+        default_fund: u64,
+        total_collateral: u64,
+        vault: u64,
+        /// LP capital less the traders' unrealised PnL, as a withdrawal would value it.
+        pool_value: i64,
+        lp_supply: u64,
+        /// The Imbalance Score and ‖K‖, 1e-3 quote tokens.
+        imbalance_score: u64,
+        exposure_norm: u64,
+        open_positions: u32,
+        long_oi_value: u64,
+        short_oi_value: u64,
+    },
+}
+
+/// Totals over a log, the figures the report's summary prints.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct Totals {
+    pub fills: u64,
+    pub refused: u64,
+    pub premiums_charged: u64,
+    pub rebates_paid: u64,
+    pub fees: u64,
+    pub funding_paid: u64,
+    pub liquidations: u64,
+    pub keeper_rewards: u64,
+    pub bad_debt: u64,
+    pub risk_publications: u64,
+    pub crp_pools: u64,
+    pub crp_rebalances: u64,
+    pub crp_conversions: u64,
+}
+
+impl Totals {
+    pub fn of(events: &[Event]) -> Self {
+        let mut t = Totals::default();
+        for e in events {
+            match &e.what {
+                What::Fill {
+                    premium,
+                    fees,
+                    funding_paid,
+                    ..
+                } => {
+                    t.fills += 1;
+                    if *premium >= 0 {
+                        t.premiums_charged += *premium as u64;
+                    } else {
+                        t.rebates_paid += premium.unsigned_abs();
+                    }
+                    t.fees += fees;
+                    t.funding_paid += funding_paid;
+                }
+                What::Refused { .. } => t.refused += 1,
+                What::Liquidation {
+                    keeper_reward,
+                    bad_debt,
+                    ..
+                } => {
+                    t.liquidations += 1;
+                    t.keeper_rewards += keeper_reward;
+                    t.bad_debt += bad_debt;
+                }
+                What::RiskPublished { .. } => t.risk_publications += 1,
+                What::CrpOpened { .. } => t.crp_pools += 1,
+                What::CrpRebalance { .. } => t.crp_rebalances += 1,
+                What::CrpConversion { .. } => t.crp_conversions += 1,
+                _ => {}
+            }
+        }
+        t
+    }
+}

@@ -1,0 +1,323 @@
+//! The sandbox's chain: the embedded runtime with both programs, the quote token, the perp pool
+//! with the ten default markets on push oracles, its risk model, and the token chores every
+//! participant needs. The operator (pool authority, oracle authority, mint authority) is the
+//! runtime's payer; keepers and users have their own keys.
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::{program_pack::Pack, system_instruction};
+use anchor_spl::token::spl_token;
+use anyhow::Context;
+use perp_amm::instructions::{
+    AddMarketArgs, InitPoolArgs, InitRiskModelArgs, PushPriceArgs, RiskLimits,
+};
+use perp_amm::state::{Market, OracleKind, Pool, Position, RiskModel};
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+use crate::client::markets::MarketPreset;
+use crate::client::quote::TradeView;
+use crate::client::{decode, perp as ix};
+use crate::transport::{Embedded, Transport, TxError};
+
+pub const QUOTE_DECIMALS: u8 = 6;
+/// Whole quote tokens to native units.
+pub const USD: u64 = 1_000_000;
+/// Push-oracle prices carry 8 decimals.
+pub const PRICE_EXPO: i32 = -8;
+/// A participant: a key and a quote-token account.
+pub struct Actor {
+    pub name: String,
+    pub kp: Keypair,
+    pub quote: Pubkey,
+}
+
+impl Actor {
+    pub fn key(&self) -> Pubkey {
+        self.kp.pubkey()
+    }
+}
+
+/// A market's addresses.
+pub struct MarketKeys {
+    pub symbol: String,
+    pub key: Pubkey,
+    pub oracle: Pubkey,
+    pub base_decimals: u8,
+}
+
+pub struct World {
+    pub chain: Embedded,
+    pub now: i64,
+    pub quote_mint: Pubkey,
+    pub pool: Pubkey,
+    pub lp_mint: Pubkey,
+    pub vault: Pubkey,
+    pub markets: Vec<MarketKeys>,
+    pub risk_model: Pubkey,
+    pub risk_keeper: Keypair,
+}
+
+/// Rent as every cluster and the embedded runtime charge it.
+fn rent() -> anchor_lang::prelude::Rent {
+    anchor_lang::prelude::Rent::default()
+}
+
+fn tx(e: TxError) -> anyhow::Error {
+    anyhow::anyhow!("transaction failed: {e}")
+}
+
+impl World {
+    /// Boot the runtime at `now`, create the quote token and the pool with `markets` at
+    /// `prices`, and its risk model with `limits` (published separately).
+    pub fn new(
+        now: i64,
+        markets: &[MarketPreset],
+        prices: &[f64],
+        limits: RiskLimits,
+    ) -> anyhow::Result<Self> {
+        let mut chain = Embedded::start(now)?;
+        let operator = chain.payer().insecure_clone();
+        let quote_mint = create_mint(&mut chain, &operator.pubkey(), QUOTE_DECIMALS)?;
+        let args = InitPoolArgs {
+            pool_id: 0,
+            lp_fee_share_bps: 8_000,
+            target_default_prob_e9: 10_000_000,
+            min_deposit: 10 * USD,
+            oracle_authority: operator.pubkey(),
+        };
+        chain
+            .send(&[ix::init_pool(&operator.pubkey(), &quote_mint, args)], &[])
+            .map_err(tx)?;
+        let pool = ix::pool_pda(&quote_mint, 0);
+        let risk_keeper = Keypair::new();
+        let mut w = World {
+            chain,
+            now,
+            quote_mint,
+            pool,
+            lp_mint: ix::lp_mint_pda(&pool),
+            vault: ix::vault_pda(&pool),
+            markets: vec![],
+            risk_model: ix::risk_model_pda(&pool),
+            risk_keeper,
+        };
+        for (i, (m, &price)) in markets.iter().zip(prices).enumerate() {
+            let mut feed_id = [0u8; 32];
+            feed_id[..m.symbol.len()].copy_from_slice(m.symbol.as_bytes());
+            let oracle = ix::push_oracle_pda(&pool, &feed_id);
+            let mut symbol = [0u8; 16];
+            symbol[..m.symbol.len()].copy_from_slice(m.symbol.as_bytes());
+            let add = AddMarketArgs {
+                symbol,
+                base_decimals: m.base_decimals,
+                oracle_kind: OracleKind::Push,
+                feed_id,
+                params: m.params,
+            };
+            w.chain
+                .send(
+                    &[
+                        ix::init_push_oracle(&operator.pubkey(), &pool, feed_id, PRICE_EXPO),
+                        ix::update_push_oracle(
+                            &operator.pubkey(),
+                            &pool,
+                            &oracle,
+                            push_args(price, now),
+                        ),
+                        ix::add_market(&operator.pubkey(), &pool, i as u8, &oracle, add),
+                    ],
+                    &[],
+                )
+                .map_err(tx)
+                .with_context(|| format!("adding {}", m.symbol))?;
+            w.markets.push(MarketKeys {
+                symbol: m.symbol.to_string(),
+                key: ix::market_pda(&pool, i as u8),
+                oracle,
+                base_decimals: m.base_decimals,
+            });
+        }
+        let keeper_key = w.risk_keeper.pubkey();
+        w.airdrop(&keeper_key)?;
+        let args = InitRiskModelArgs {
+            risk_authority: keeper_key,
+            max_sigma_step_bps: 2_000,
+            max_corr_step_e9: 100_000_000,
+            psd_tolerance_e9: 1_000,
+            limits,
+        };
+        w.chain
+            .send(&[ix::init_risk_model(&operator.pubkey(), &pool, args)], &[])
+            .map_err(tx)?;
+        Ok(w)
+    }
+
+    pub fn operator(&self) -> Keypair {
+        self.chain.payer().insecure_clone()
+    }
+
+    /// Move the bank clock.
+    pub fn set_time(&mut self, now: i64) {
+        self.now = now;
+        self.chain.set_time(now);
+    }
+
+    fn airdrop(&mut self, to: &Pubkey) -> anyhow::Result<()> {
+        self.chain.airdrop(to, 10_000_000_000).map_err(tx)
+    }
+
+    /// A participant with SOL for fees and rent and `quote` native units of the quote token.
+    pub fn actor(&mut self, name: &str, quote: u64) -> anyhow::Result<Actor> {
+        let kp = Keypair::new();
+        self.airdrop(&kp.pubkey())?;
+        let mint = self.quote_mint;
+        let account = self.token_account(&mint, &kp.pubkey())?;
+        if quote > 0 {
+            self.mint_to(&mint, &account, quote)?;
+        }
+        Ok(Actor {
+            name: name.to_string(),
+            kp,
+            quote: account,
+        })
+    }
+
+    pub fn create_mint(&mut self, decimals: u8) -> anyhow::Result<Pubkey> {
+        let operator = self.operator().pubkey();
+        create_mint(&mut self.chain, &operator, decimals)
+    }
+
+    pub fn token_account(&mut self, mint: &Pubkey, owner: &Pubkey) -> anyhow::Result<Pubkey> {
+        let account = Keypair::new();
+        let payer = self.operator().pubkey();
+        let ixs = [
+            system_instruction::create_account(
+                &payer,
+                &account.pubkey(),
+                rent().minimum_balance(spl_token::state::Account::LEN),
+                spl_token::state::Account::LEN as u64,
+                &spl_token::ID,
+            ),
+            spl_token::instruction::initialize_account3(
+                &spl_token::ID,
+                &account.pubkey(),
+                mint,
+                owner,
+            )?,
+        ];
+        self.chain.send(&ixs, &[&account]).map_err(tx)?;
+        Ok(account.pubkey())
+    }
+
+    /// Mint from a mint the operator controls (the quote token and the sandbox's risky tokens).
+    pub fn mint_to(&mut self, mint: &Pubkey, to: &Pubkey, amount: u64) -> anyhow::Result<()> {
+        let operator = self.operator().pubkey();
+        let ix = spl_token::instruction::mint_to(&spl_token::ID, mint, to, &operator, &[], amount)?;
+        self.chain.send(&[ix], &[]).map_err(tx)
+    }
+
+    pub fn balance(&mut self, token_account: &Pubkey) -> anyhow::Result<u64> {
+        let data = self
+            .chain
+            .account_data(token_account)?
+            .context("no such token account")?;
+        Ok(spl_token::state::Account::unpack(&data)?.amount)
+    }
+
+    pub fn supply(&mut self, mint: &Pubkey) -> anyhow::Result<u64> {
+        let data = self.chain.account_data(mint)?.context("no such mint")?;
+        Ok(spl_token::state::Mint::unpack(&data)?.supply)
+    }
+
+    pub fn pool_state(&mut self) -> anyhow::Result<Pool> {
+        let data = self.chain.account_data(&self.pool)?.context("no pool")?;
+        decode::perp_pool(&data)
+    }
+
+    pub fn position(&mut self, market: usize, owner: &Pubkey) -> anyhow::Result<Option<Position>> {
+        let key = ix::position_pda(&self.markets[market].key, owner);
+        self.chain
+            .account_data(&key)?
+            .map(|d| decode::position(&d))
+            .transpose()
+    }
+
+    /// Publish every market's price (whole quote per base), stamped now: one transaction.
+    pub fn push_prices(&mut self, prices: &[f64]) -> anyhow::Result<()> {
+        let operator = self.operator().pubkey();
+        let ixs: Vec<_> = self
+            .markets
+            .iter()
+            .zip(prices)
+            .map(|(m, &p)| {
+                ix::update_push_oracle(&operator, &self.pool, &m.oracle, push_args(p, self.now))
+            })
+            .collect();
+        self.chain.send(&ixs, &[]).map_err(tx)
+    }
+
+    pub fn oracles(&self) -> Vec<Pubkey> {
+        self.markets.iter().map(|m| m.oracle).collect()
+    }
+
+    /// The accounts a trade on `market` by `owner` reads.
+    pub fn trade_view(&mut self, market: usize, owner: &Pubkey) -> anyhow::Result<TradeView> {
+        let pool = self.pool_state()?;
+        let m = &self.markets[market];
+        let (market_key, oracle_key) = (m.key, m.oracle);
+        let market_data = self.chain.account_data(&market_key)?.context("market")?;
+        let market: Market = decode::market(&market_data)?;
+        let position = self.position(market.index as usize, owner)?;
+        let oracle = self.chain.account(&oracle_key)?.context("oracle")?;
+        let model = if pool.risk.model == Pubkey::default() {
+            None
+        } else {
+            let data = self
+                .chain
+                .account_data(&pool.risk.model)?
+                .context("risk model")?;
+            Some(decode::risk_model(&data)?)
+        };
+        Ok(TradeView {
+            pool_key: self.pool,
+            pool,
+            market,
+            position,
+            oracle,
+            model: model.map(|m: Box<RiskModel>| *m),
+        })
+    }
+}
+
+/// A push-oracle update for `price` (whole units), a confidence of 1 bp, stamped `now`.
+pub fn push_args(price: f64, now: i64) -> PushPriceArgs {
+    let scaled = (price * 10f64.powi(-PRICE_EXPO)).round();
+    PushPriceArgs {
+        price: scaled as i64,
+        conf: (scaled / 10_000.0).round() as u64,
+        publish_time: now,
+    }
+}
+
+fn create_mint(chain: &mut Embedded, authority: &Pubkey, decimals: u8) -> anyhow::Result<Pubkey> {
+    let mint = Keypair::new();
+    let payer = chain.payer().pubkey();
+    let ixs = [
+        system_instruction::create_account(
+            &payer,
+            &mint.pubkey(),
+            rent().minimum_balance(spl_token::state::Mint::LEN),
+            spl_token::state::Mint::LEN as u64,
+            &spl_token::ID,
+        ),
+        spl_token::instruction::initialize_mint2(
+            &spl_token::ID,
+            &mint.pubkey(),
+            authority,
+            None,
+            decimals,
+        )?,
+    ];
+    chain.send(&ixs, &[&mint]).map_err(tx)?;
+    Ok(mint.pubkey())
+}
