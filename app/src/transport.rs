@@ -77,15 +77,16 @@ fn collateral_pool_entry(
 
 /// A bank with both programs loaded natively (the tests and the embedded transport share it).
 pub fn program_test() -> ProgramTest {
-    let mut pt = ProgramTest::new("perp_amm", perp_amm::ID, processor!(perp_amm_entry));
+    let mut pt = ProgramTest::default();
+    // `default` installs a logger that prints every instruction at DEBUG; replace it before
+    // anything logs, so output stays readable unless RUST_LOG asks for more
+    agave_logger::setup_with_default("error");
+    pt.add_program("perp_amm", perp_amm::ID, processor!(perp_amm_entry));
     pt.add_program(
         "collateral_pool",
         collateral_pool::ID,
         processor!(collateral_pool_entry),
     );
-    // program-test installs a logger that prints every instruction at DEBUG; replace it so
-    // output stays readable unless RUST_LOG asks for more
-    agave_logger::setup_with_default("error");
     pt.prefer_bpf(false);
     pt
 }
