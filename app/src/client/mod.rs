@@ -6,3 +6,21 @@ pub mod decode;
 pub mod markets;
 pub mod perp;
 pub mod quote;
+
+/// A program error's name from the program's IDL (`idl/*.json`), e.g. 6020 of perp-amm is
+/// `CapitalReserved`; Anchor's own codes (below 6000) are not listed.
+pub fn error_name(program: &anchor_lang::prelude::Pubkey, code: u32) -> Option<String> {
+    let idl = if *program == perp_amm::ID {
+        include_str!("../../../idl/perp_amm.json")
+    } else if *program == collateral_pool::ID {
+        include_str!("../../../idl/collateral_pool.json")
+    } else {
+        return None;
+    };
+    let v: serde_json::Value = serde_json::from_str(idl).ok()?;
+    v["errors"]
+        .as_array()?
+        .iter()
+        .find(|e| e["code"].as_u64() == Some(code as u64))
+        .and_then(|e| e["name"].as_str().map(str::to_owned))
+}

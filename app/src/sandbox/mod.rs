@@ -8,34 +8,30 @@
 
 pub mod agents;
 pub mod crp;
+pub mod desk;
 pub mod events;
 pub mod prices;
 pub mod report;
+pub mod scenario;
 pub mod world;
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anchor_lang::prelude::Pubkey;
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Args;
 use perp_amm::instructions::RiskLimits;
-use perp_amm::instructions::{
-    DecreasePositionArgs, DepositArgs, IncreasePositionArgs, OpenPositionArgs, WithdrawArgs,
-};
 use perp_amm::state::premium_mode;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
-use solana_signer::Signer;
 
 use crate::client::markets::default_markets;
-use crate::client::perp as ix;
-use crate::client::quote::{TradeAction, quote_trade};
-use crate::risk::{EstimateOptions, Join, PriceSeries, cholesky_certificate, estimate};
-use crate::transport::Transport;
+use crate::client::quote::TradeAction;
+use crate::risk::{EstimateOptions, Join, PriceSeries, estimate};
 use agents::Agent;
-use events::{Event, Totals, What};
-use world::{Actor, USD, World};
+use desk::{Desk, Lp};
+use events::{Totals, What};
+use world::{USD, World};
 
 /// Replay two years of daily prices through both programs and report what happened.
 #[derive(Args, Debug, Clone)]
@@ -69,6 +65,10 @@ pub struct SandboxArgs {
     /// Scales every agent's position size
     #[arg(long, default_value_t = 3.0)]
     pub flow: f64,
+    /// Run a scripted scenario (TOML) instead of the replay; the price and agent flags do not
+    /// apply
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
     /// No progress bar
     #[arg(long)]
     pub quiet: bool,
@@ -156,27 +156,17 @@ pub fn noon(date: &str) -> anyhow::Result<i64> {
     Ok((era * 146_097 + doe - 719_468) * 86_400 + 43_200)
 }
 
-/// A liquidity provider and its LP-token account.
-pub struct Lp {
-    pub actor: Actor,
-    pub lp_account: Pubkey,
-}
-
 /// The sandbox's state between days.
 pub struct Sandbox {
-    pub world: World,
+    pub desk: Desk,
     pub agents: Vec<Agent>,
     pub lps: Vec<Lp>,
-    pub keeper: Actor,
-    pub events: Vec<Event>,
     pub replay: prices::Replay,
     pub day: usize,
     rng: rand::rngs::StdRng,
     crp: crp::CrpDesk,
     /// Scales the agents' position sizes.
     flow: f64,
-    /// The risk model last published: σ and the full R.
-    last_risk: Option<(Vec<f64>, Vec<f64>)>,
 }
 
 /// The LPs and their shares of the starting capital, %.
@@ -185,6 +175,25 @@ const DEFAULT_FUND: u64 = 250_000;
 /// Days between the risk keeper's publications, and the window it estimates over.
 const RISK_EVERY: usize = 21;
 const RISK_WINDOW: usize = 60;
+
+/// The risk model's calibration (the generated paths' σ and R), in market order.
+pub fn calibration(n: usize) -> (Vec<f64>, Vec<f64>) {
+    (
+        (0..n).map(prices::calibrated_sigma).collect(),
+        (0..n * n)
+            .map(|x| prices::calibrated_corr(x / n, x % n))
+            .collect(),
+    )
+}
+
+/// The pool's risk limits with the IS cap at `max_imbalance_bps`, D8X pricing, a one-day horizon.
+pub fn limits(max_imbalance_bps: u32) -> RiskLimits {
+    RiskLimits {
+        max_imbalance_bps,
+        premium_mode: premium_mode::PER_MARKET,
+        premium_horizon_secs: 86_400,
+    }
+}
 
 impl Sandbox {
     pub fn new(args: &SandboxArgs) -> anyhow::Result<Self> {
@@ -197,278 +206,138 @@ impl Sandbox {
             &start,
             args.seed,
         )?;
-        let limits = RiskLimits {
-            max_imbalance_bps: args.max_imbalance_bps,
-            premium_mode: premium_mode::PER_MARKET,
-            premium_horizon_secs: 86_400,
-        };
         let now = noon(&replay.dates[0])?;
-        let mut world = World::new(now, &presets, &replay.prices[0], limits)?;
-        let keeper = world.actor("keeper", 0)?;
+        let mut world = World::new(
+            now,
+            &presets,
+            &replay.prices[0],
+            limits(args.max_imbalance_bps),
+        )?;
         let agents = agents::cast(|name| world.actor(name, 50_000_000 * USD), presets.len())?;
         let crp = crp::CrpDesk::new(&mut world)?;
-        let mut sb = Sandbox {
-            world,
-            agents,
-            lps: vec![],
-            keeper,
-            events: vec![],
-            replay,
-            day: 0,
-            rng: rand::rngs::StdRng::seed_from_u64(args.seed ^ 0x5eed),
-            crp,
-            last_risk: None,
-            flow: args.flow,
-        };
-        sb.log(What::Setup {
+        let mut desk = Desk::new(world, replay.dates[0].clone())?;
+        desk.log(What::Setup {
             markets: presets.iter().map(|m| m.symbol.to_string()).collect(),
-            sources: sb.replay.sources.iter().map(source_name).collect(),
+            sources: replay.sources.iter().map(source_name).collect(),
             lp_capital: args.lp_capital * USD,
             default_fund: DEFAULT_FUND * USD,
             max_imbalance_bps: args.max_imbalance_bps,
         });
-        sb.publish_risk()?;
+        let (sigma, corr) = calibration(presets.len());
+        desk.publish_risk(sigma, corr)?;
+        let mut lps = vec![];
         for (name, percent) in LPS {
-            let amount = args.lp_capital * percent / 100;
-            let actor = sb.world.actor(name, amount * USD)?;
-            let lp_mint = sb.world.lp_mint;
-            let lp_account = sb.world.token_account(&lp_mint, &actor.key())?;
-            sb.lps.push(Lp { actor, lp_account });
-            let i = sb.lps.len() - 1;
-            sb.deposit(i, amount * USD)?;
+            let amount = args.lp_capital * percent / 100 * USD;
+            let lp = desk.lp(name, amount)?;
+            anyhow::ensure!(
+                desk.deposit(&lp, amount)?,
+                "the first deposits were refused"
+            );
+            lps.push(lp);
         }
-        let funder = sb.world.actor("default-fund", DEFAULT_FUND * USD)?;
-        let pool = sb.world.pool;
-        sb.world
-            .chain
-            .send(
-                &[ix::fund_default_fund(
-                    &funder.key(),
-                    &pool,
-                    &funder.quote,
-                    DEFAULT_FUND * USD,
-                )],
-                &[&funder.kp],
-            )
-            .map_err(|e| anyhow::anyhow!("funding the default fund: {e}"))?;
-        Ok(sb)
-    }
-
-    fn log(&mut self, what: What) {
-        self.events.push(Event {
-            day: self.day as u32,
-            date: self.replay.dates[self.day].clone(),
-            what,
-        });
+        desk.fund_default_fund(DEFAULT_FUND * USD)?;
+        Ok(Sandbox {
+            desk,
+            agents,
+            lps,
+            replay,
+            day: 0,
+            rng: rand::rngs::StdRng::seed_from_u64(args.seed ^ 0x5eed),
+            crp,
+            flow: args.flow,
+        })
     }
 
     fn prices(&self) -> [f64; 10] {
         self.replay.prices[self.day]
     }
 
-    /// One replay day: prices, funding, liquidations, LP flows, the agents' trades, the risk
-    /// keeper, the collateral pools, and the day's balance line.
+    /// One replay day: prices, funding, liquidations, the risk keeper, LP flows, the agents'
+    /// trades, the Imbalance Score refresh, the collateral pools, and the day's balance line.
     pub fn step(&mut self) -> anyhow::Result<()> {
-        let now = noon(&self.replay.dates[self.day])?;
-        self.world.set_time(now);
+        let date = self.replay.dates[self.day].clone();
         let prices = self.prices();
-        self.world.push_prices(&prices)?;
-        self.update_funding()?;
+        self.desk
+            .begin_day(self.day as u32, &date, noon(&date)?, &prices)?;
         self.liquidate()?;
         if self.day > 0 && self.day.is_multiple_of(RISK_EVERY) && self.day >= RISK_WINDOW {
             self.publish_risk()?;
         }
         self.lp_flows()?;
         self.trade()?;
-        self.refresh_imbalance()?;
-        let crp_events = self.crp.step(&mut self.world, self.day, &self.replay)?;
+        self.desk.refresh_imbalance()?;
+        let crp_events = self
+            .crp
+            .step(&mut self.desk.world, self.day, &self.replay)?;
         for e in crp_events {
-            self.log(e);
+            self.desk.log(e);
         }
-        self.snapshot()?;
-        Ok(())
-    }
-
-    fn update_funding(&mut self) -> anyhow::Result<()> {
-        let pool = self.world.pool;
-        let ixs: Vec<_> = self
-            .world
-            .markets
+        let open = self
+            .agents
             .iter()
-            .map(|m| ix::update_funding(&pool, &m.key, &m.oracle))
-            .collect();
-        self.world
-            .chain
-            .send(&ixs, &[])
-            .map_err(|e| anyhow::anyhow!("update_funding: {e}"))
+            .map(|a| a.sides.iter().filter(|s| **s != 0).count() as u32)
+            .sum();
+        self.desk.snapshot(&prices, open)
     }
 
-    fn refresh_imbalance(&mut self) -> anyhow::Result<()> {
-        let ix = ix::refresh_imbalance(&self.world.pool, &self.world.oracles());
-        self.world
-            .chain
-            .send(&[ix], &[])
-            .map_err(|e| anyhow::anyhow!("refresh_imbalance: {e}"))
-    }
-
-    /// The liquidation keeper: every open position that the program would liquidate is.
+    /// The liquidation keeper over every open position.
     fn liquidate(&mut self) -> anyhow::Result<()> {
         for a in 0..self.agents.len() {
             for k in 0..self.agents[a].markets.len() {
                 if self.agents[a].sides[k] == 0 {
                     continue;
                 }
-                let m = self.agents[a].markets[k];
-                let owner = self.agents[a].actor.key();
-                let view = self.world.trade_view(m, &owner)?;
-                let Ok(q) = quote_trade(&view, &owner, TradeAction::Liquidate, 0, self.world.now)
-                else {
-                    continue;
-                };
-                let market = &self.world.markets[m];
-                let symbol = market.symbol.clone();
-                let ix = ix::liquidate(
-                    &self.keeper.key(),
-                    &self.world.pool,
-                    &market.key,
-                    &owner,
-                    &market.oracle,
-                    &self.keeper.quote,
-                    &self.agents[a].actor.quote,
-                    Some(self.world.risk_model),
-                );
-                self.world
-                    .chain
-                    .send(&[ix], &[&self.keeper.kp])
-                    .map_err(|e| anyhow::anyhow!("liquidation the quote accepted failed: {e}"))?;
-                self.check(m, &owner, &q)?;
-                self.agents[a].sides[k] = 0;
-                self.log(What::Liquidation {
-                    owner: self.agents[a].actor.name.clone(),
-                    market: symbol,
-                    size: -q.quote.size,
-                    oracle_price: q.quote.oracle_price,
-                    keeper_reward: q.quote.keeper_reward,
-                    returned_to_owner: q.quote.payout,
-                    bad_debt: q.quote.bad_debt,
-                });
+                let owner = self.agents[a].actor.clone();
+                if self.desk.liquidate(&owner, self.agents[a].markets[k])? {
+                    self.agents[a].sides[k] = 0;
+                }
             }
         }
         Ok(())
     }
 
-    /// After a trade: the chain's position and pool equal what the quote computed.
-    fn check(
-        &mut self,
-        market: usize,
-        owner: &Pubkey,
-        q: &crate::client::quote::QuotedState,
-    ) -> anyhow::Result<()> {
-        let pool = self.world.pool_state()?;
-        let position = self.world.position(market, owner)?;
-        let (size, collateral, entry) = position
-            .map(|p| (p.size, p.collateral, p.entry_notional))
-            .unwrap_or((0, 0, 0));
-        let expected = (
-            q.quote.position_size,
-            q.quote.position_collateral,
-            q.quote.position_entry_notional,
-        );
-        if (size, collateral, entry) != expected
-            || pool.lp_capital != q.pool.lp_capital
-            || pool.default_fund != q.pool.default_fund
-            || pool.total_collateral != q.pool.total_collateral
-            || pool.risk.imbalance_score != q.pool.risk.imbalance_score
-        {
-            bail!(
-                "day {}: the chain's state differs from the quote on market {market}: \
-                 position {:?} vs {:?}, LP capital {} vs {}",
-                self.day,
-                (size, collateral, entry),
-                expected,
-                pool.lp_capital,
-                q.pool.lp_capital
-            );
-        }
-        Ok(())
-    }
-
-    fn deposit(&mut self, lp: usize, amount: u64) -> anyhow::Result<()> {
-        let before = self.world.balance(&self.lps[lp].lp_account)?;
-        let l = &self.lps[lp];
-        let ix = ix::deposit(
-            &l.actor.key(),
-            &self.world.pool,
-            &l.actor.quote,
-            &l.lp_account,
-            &self.world.oracles(),
-            DepositArgs {
-                amount,
-                min_shares: 0,
+    /// σ and R over the last `RISK_WINDOW` days of the replay.
+    fn publish_risk(&mut self) -> anyhow::Result<()> {
+        let n = self.desk.world.markets.len();
+        let from = self.day - RISK_WINDOW;
+        let series: Vec<PriceSeries> = (0..n)
+            .map(|i| PriceSeries {
+                name: self.desk.world.markets[i].symbol.clone(),
+                dates: self.replay.dates[from..=self.day].to_vec(),
+                closes: self.replay.prices[from..=self.day]
+                    .iter()
+                    .map(|p| p[i])
+                    .collect(),
+            })
+            .collect();
+        let e = estimate(
+            &series,
+            &EstimateOptions {
+                from: None,
+                to: None,
+                interval: 1,
+                join: Join::Common,
             },
-        );
-        let kp = l.actor.kp.insecure_clone();
-        self.world
-            .chain
-            .send(&[ix], &[&kp])
-            .map_err(|e| anyhow::anyhow!("deposit: {e}"))?;
-        let shares = self.world.balance(&self.lps[lp].lp_account)? - before;
-        let name = self.lps[lp].actor.name.clone();
-        self.log(What::LpDeposit {
-            lp: name,
-            amount,
-            shares,
-        });
-        Ok(())
+        )?;
+        self.desk.publish_risk(e.sigma, e.corr)
     }
 
-    /// LP flows: the retail LP takes out a fifth of its shares each quarter and puts back what
-    /// it took the quarter after; a withdrawal the pool refuses (capital reserved for open
-    /// positions) is logged and retried next quarter.
+    /// LP flows: the retail LP takes out a fifth of its shares every other quarter and puts the
+    /// cash back the quarter after; a refused withdrawal (capital reserved for open positions)
+    /// is logged.
     fn lp_flows(&mut self) -> anyhow::Result<()> {
         if self.day == 0 || !self.day.is_multiple_of(63) {
             return Ok(());
         }
-        let lp = 2;
+        let lp = &self.lps[2];
         if (self.day / 63).is_multiple_of(2) {
-            let balance = self.world.balance(&self.lps[lp].actor.quote)?;
+            let balance = self.desk.world.balance(&lp.actor.quote)?;
             if balance >= 10 * USD {
-                self.deposit(lp, balance)?;
+                self.desk.deposit(lp, balance)?;
             }
-            return Ok(());
-        }
-        let shares = self.world.balance(&self.lps[lp].lp_account)? / 5;
-        let before = self.world.balance(&self.lps[lp].actor.quote)?;
-        let l = &self.lps[lp];
-        let ix = ix::withdraw(
-            &l.actor.key(),
-            &self.world.pool,
-            &l.actor.quote,
-            &l.lp_account,
-            &self.world.oracles(),
-            WithdrawArgs {
-                shares,
-                min_amount: 0,
-            },
-        );
-        let kp = l.actor.kp.insecure_clone();
-        let name = l.actor.name.clone();
-        match self.world.chain.send(&[ix], &[&kp]) {
-            Ok(()) => {
-                let amount = self.world.balance(&self.lps[lp].actor.quote)? - before;
-                self.log(What::LpWithdraw {
-                    lp: name,
-                    shares,
-                    amount,
-                });
-            }
-            Err(e) => self.log(What::Refused {
-                trader: name,
-                market: "-".into(),
-                action: "withdraw".into(),
-                code: e.code(),
-                error: e.to_string(),
-            }),
+        } else {
+            let shares = self.desk.world.balance(&lp.lp_account)? / 5;
+            self.desk.withdraw(lp, shares)?;
         }
         Ok(())
     }
@@ -490,20 +359,15 @@ impl Sandbox {
                     let roll = self.rng.random_range(0..100);
                     let m = self.agents[a].markets[k];
                     let owner = self.agents[a].actor.key();
-                    let Some(pos) = self.world.position(m, &owner)? else {
+                    let Some(pos) = self.desk.world.position(m, &owner)? else {
                         continue;
                     };
-                    if roll < 8 {
-                        let size = pos.size / 5;
-                        let collateral = pos.collateral / 5;
-                        if size != 0 {
-                            self.execute(a, k, TradeAction::Increase { size, collateral })?;
-                        }
-                    } else if roll < 16 {
+                    if roll < 8 && pos.size / 5 != 0 {
+                        let (size, collateral) = (pos.size / 5, pos.collateral / 5);
+                        self.execute(a, k, TradeAction::Increase { size, collateral })?;
+                    } else if (8..16).contains(&roll) && pos.size.unsigned_abs() / 4 > 0 {
                         let size = pos.size.unsigned_abs() / 4;
-                        if size > 0 {
-                            self.execute(a, k, TradeAction::Decrease { size })?;
-                        }
+                        self.execute(a, k, TradeAction::Decrease { size })?;
                     }
                 }
             }
@@ -513,12 +377,12 @@ impl Sandbox {
 
     fn open(&mut self, a: usize, k: usize, side: i8) -> anyhow::Result<bool> {
         let m = self.agents[a].markets[k];
-        let market = &self.world.markets[m];
-        let preset_leverage = default_markets()[m].params.max_leverage as f64;
-        let leverage = self.agents[a].leverage.min(preset_leverage * 0.8);
-        let price = self.prices()[m];
+        let preset = &default_markets()[m];
+        let leverage = self.agents[a]
+            .leverage
+            .min(preset.params.max_leverage as f64 * 0.8);
         let notional = self.agents[a].notional * self.flow;
-        let size = (notional / price * 10f64.powi(market.base_decimals as i32)) as i64;
+        let size = (notional / self.prices()[m] * 10f64.powi(preset.base_decimals as i32)) as i64;
         let collateral = (notional / leverage * USD as f64) as u64;
         self.execute(
             a,
@@ -530,264 +394,16 @@ impl Sandbox {
         )
     }
 
-    /// Quote, send and check one trade; a refusal is logged and returns false.
+    /// One agent trade; keeps the agent's side in step with the chain. False if refused.
     fn execute(&mut self, a: usize, k: usize, action: TradeAction) -> anyhow::Result<bool> {
-        let m = self.agents[a].markets[k];
-        let owner = self.agents[a].actor.key();
-        let view = self.world.trade_view(m, &owner)?;
-        let (symbol, name) = (
-            self.world.markets[m].symbol.clone(),
-            self.agents[a].actor.name.clone(),
-        );
-        let label = match action {
-            TradeAction::Open { .. } => "open",
-            TradeAction::Increase { .. } => "increase",
-            TradeAction::Decrease { .. } => "decrease",
-            TradeAction::Close => "close",
-            TradeAction::Liquidate => "liquidate",
-        };
-        let limit_for = |buy: bool| if buy { u64::MAX } else { 0 };
-        let long = view.position.as_ref().is_some_and(|p| p.size > 0);
-        let limit = match action {
-            TradeAction::Open { size, .. } | TradeAction::Increase { size, .. } => {
-                limit_for(size > 0)
+        let actor = self.agents[a].actor.clone();
+        match self.desk.trade(&actor, self.agents[a].markets[k], action)? {
+            Ok(q) => {
+                self.agents[a].sides[k] = q.quote.position_size.signum() as i8;
+                Ok(true)
             }
-            _ => limit_for(!long),
-        };
-        let q = match quote_trade(&view, &owner, action, limit, self.world.now) {
-            Ok(q) => q,
-            Err(r) => {
-                self.log(What::Refused {
-                    trader: name,
-                    market: symbol,
-                    action: label.into(),
-                    code: r.code,
-                    error: r.name,
-                });
-                return Ok(false);
-            }
-        };
-        let agent = &self.agents[a].actor;
-        let (pool, mk) = (self.world.pool, &self.world.markets[m]);
-        let rm = Some(self.world.risk_model);
-        let ix = match action {
-            TradeAction::Open { size, collateral } => ix::open_position(
-                &owner,
-                &pool,
-                &mk.key,
-                &mk.oracle,
-                &agent.quote,
-                OpenPositionArgs {
-                    size,
-                    collateral,
-                    price_limit_e9: limit,
-                },
-                rm,
-            ),
-            TradeAction::Increase { size, collateral } => ix::increase_position(
-                &owner,
-                &pool,
-                &mk.key,
-                &mk.oracle,
-                &agent.quote,
-                IncreasePositionArgs {
-                    size,
-                    collateral,
-                    price_limit_e9: limit,
-                },
-                rm,
-            ),
-            TradeAction::Decrease { size } => ix::decrease_position(
-                &owner,
-                &pool,
-                &mk.key,
-                &mk.oracle,
-                &agent.quote,
-                DecreasePositionArgs {
-                    size,
-                    price_limit_e9: limit,
-                },
-                rm,
-            ),
-            TradeAction::Close => {
-                ix::close_position(&owner, &pool, &mk.key, &mk.oracle, &agent.quote, limit, rm)
-            }
-            TradeAction::Liquidate => bail!("agents do not liquidate"),
-        };
-        let kp = agent.kp.insecure_clone();
-        self.world.chain.send(&[ix], &[&kp]).map_err(|e| {
-            anyhow::anyhow!(
-                "day {}: {name} {label} {symbol}: the quote accepted it, the chain said {e}",
-                self.day
-            )
-        })?;
-        self.check(m, &owner, &q)?;
-        self.agents[a].sides[k] = q.quote.position_size.signum() as i8;
-        self.log(What::Fill {
-            trader: name,
-            market: symbol,
-            action: label.into(),
-            size: q.quote.size,
-            oracle_price: q.quote.oracle_price,
-            fill_price: q.quote.fill_price,
-            q: q.quote.q,
-            premium: q.quote.premium,
-            fees: q.quote.fees,
-            funding_paid: q.quote.funding_paid,
-            realized_pnl: q.quote.realized_pnl,
-            payout: q.quote.payout,
-            imbalance_after: q.quote.imbalance_after,
-        });
-        Ok(true)
-    }
-
-    /// The risk keeper: σ and R over the last `RISK_WINDOW` days (the calibration on day 0),
-    /// moved toward the estimate only as far as the model's step bounds allow, so the commit
-    /// is accepted. Blending two PSD matrices keeps R PSD.
-    fn publish_risk(&mut self) -> anyhow::Result<()> {
-        let n = self.world.markets.len();
-        let (target_sigma, target_corr): (Vec<f64>, Vec<f64>) = if self.day == 0 {
-            (
-                (0..n).map(prices::calibrated_sigma).collect(),
-                (0..n * n)
-                    .map(|x| prices::calibrated_corr(x / n, x % n))
-                    .collect(),
-            )
-        } else {
-            let from = self.day - RISK_WINDOW;
-            let series: Vec<PriceSeries> = (0..n)
-                .map(|i| PriceSeries {
-                    name: self.world.markets[i].symbol.clone(),
-                    dates: self.replay.dates[from..=self.day].to_vec(),
-                    closes: self.replay.prices[from..=self.day]
-                        .iter()
-                        .map(|p| p[i])
-                        .collect(),
-                })
-                .collect();
-            let e = estimate(
-                &series,
-                &EstimateOptions {
-                    from: None,
-                    to: None,
-                    interval: 1,
-                    join: Join::Common,
-                },
-            )?;
-            (e.sigma, e.corr)
-        };
-        let (sigma, corr) = match &self.last_risk {
-            None => (target_sigma, target_corr),
-            Some((old_sigma, old_corr)) => {
-                // σ within ±19 % of the current value, every ρ within 0.099: blend R
-                let sigma = old_sigma
-                    .iter()
-                    .zip(&target_sigma)
-                    .map(|(o, t)| t.clamp(o * 0.81, o * 1.19))
-                    .collect();
-                let step = old_corr
-                    .iter()
-                    .zip(&target_corr)
-                    .map(|(o, t)| (t - o).abs())
-                    .fold(0.0, f64::max);
-                let w = if step > 0.099 { 0.099 / step } else { 1.0 };
-                let corr = old_corr
-                    .iter()
-                    .zip(&target_corr)
-                    .map(|(o, t)| o + w * (t - o))
-                    .collect();
-                (sigma, corr)
-            }
-        };
-        let sigma_e9: Vec<u64> = sigma
-            .iter()
-            .map(|s| (s * 1e9).round().max(1.0) as u64)
-            .collect();
-        let upper = crate::risk::corr_upper_e9(&corr, n);
-        let full = crate::risk::corr_full_from_upper(&upper, n);
-        let lower = cholesky_certificate(&full, n).context("R has no PSD certificate")?;
-        let keeper = self.world.risk_keeper.insecure_clone();
-        let writes = ix::stage_risk_writes(
-            &keeper.pubkey(),
-            &self.world.pool,
-            &sigma_e9,
-            &upper,
-            &lower,
-        )
-        .map_err(|e| anyhow::anyhow!(e))?;
-        for w in writes {
-            self.world
-                .chain
-                .send(&[w], &[&keeper])
-                .map_err(|e| anyhow::anyhow!("stage_risk: {e}"))?;
+            Err(_) => Ok(false),
         }
-        let as_of = self.world.now;
-        self.world
-            .chain
-            .send(
-                &[ix::commit_risk(&keeper.pubkey(), &self.world.pool, as_of)],
-                &[&keeper],
-            )
-            .map_err(|e| anyhow::anyhow!("commit_risk: {e}"))?;
-        self.last_risk = Some((sigma, full));
-        self.log(What::RiskPublished {
-            as_of,
-            sigma_e9,
-            max_corr_step_e9: 100_000_000,
-        });
-        Ok(())
-    }
-
-    /// The day's balance line.
-    fn snapshot(&mut self) -> anyhow::Result<()> {
-        let pool = self.world.pool_state()?;
-        let vault_key = self.world.vault;
-        let vault = self.world.balance(&vault_key)?;
-        anyhow::ensure!(
-            vault as u128
-                == pool.lp_capital as u128
-                    + pool.default_fund as u128
-                    + pool.total_collateral as u128,
-            "day {}: vault {vault} != LP capital + default fund + collateral",
-            self.day
-        );
-        let lp_mint = self.world.lp_mint;
-        let lp_supply = self.world.supply(&lp_mint)?;
-        let mut oracles = Vec::with_capacity(self.world.markets.len());
-        for key in self.world.oracles() {
-            let account = self.world.chain.account(&key)?.context("oracle")?;
-            oracles.push((key, account));
-        }
-        let (value, _) =
-            crate::client::quote::pool_value(&pool, &self.world.pool, &oracles, self.world.now)
-                .map_err(|e| anyhow::anyhow!("valuing the pool: {e}"))?;
-        let prices = self.prices();
-        let mut open_positions = 0;
-        for a in &self.agents {
-            open_positions += a.sides.iter().filter(|s| **s != 0).count() as u32;
-        }
-        let (mut long_value, mut short_value) = (0.0, 0.0);
-        for (i, m) in self.world.markets.iter().enumerate() {
-            let slot = &pool.markets[i];
-            let unit = prices[i] / 10f64.powi(m.base_decimals as i32);
-            long_value += slot.long_oi as f64 * unit;
-            short_value += slot.short_oi as f64 * unit;
-        }
-        self.log(What::Day {
-            prices: prices.to_vec(),
-            lp_capital: pool.lp_capital,
-            default_fund: pool.default_fund,
-            total_collateral: pool.total_collateral,
-            vault,
-            pool_value: value as i64,
-            lp_supply: lp_supply + pool.dead_shares,
-            imbalance_score: pool.risk.imbalance_score,
-            exposure_norm: pool.risk.exposure_norm,
-            open_positions,
-            long_oi_value: (long_value * USD as f64) as u64,
-            short_oi_value: (short_value * USD as f64) as u64,
-        });
-        Ok(())
     }
 }
 
@@ -801,6 +417,9 @@ fn source_name(s: &prices::Source) -> String {
 
 /// Run the sandbox: set up, replay every day with a progress bar, write the report.
 pub fn run_sandbox(args: &SandboxArgs) -> anyhow::Result<SandboxReport> {
+    if let Some(path) = &args.scenario {
+        return run_scenario(path, args);
+    }
     let started = Instant::now();
     let mut sb = Sandbox::new(args)?;
     let bar = if args.quiet {
@@ -820,13 +439,39 @@ pub fn run_sandbox(args: &SandboxArgs) -> anyhow::Result<SandboxReport> {
         sb.step()?;
         bar.inc(1);
     }
-    sb.crp.finish(&mut sb.world)?;
+    sb.crp.finish(&mut sb.desk.world)?;
     bar.finish_and_clear();
-    let transactions = sb.world.chain.transactions();
+    let transactions = sb.desk.world.chain.transactions();
     let seconds = started.elapsed().as_secs_f64();
-    let written = report::write(&args.out, args.format, &sb.events, &sb.replay, seconds)?;
-    let totals = Totals::of(&sb.events);
-    let days: Vec<_> = sb
+    let written = report::write(&args.out, args.format, &sb.desk.events, &sb.replay, seconds)?;
+    summarize(&sb.desk, &sb.replay, transactions, seconds, written)
+}
+
+/// Run a scenario file and report it like a replay.
+fn run_scenario(path: &std::path::Path, args: &SandboxArgs) -> anyhow::Result<SandboxReport> {
+    let started = Instant::now();
+    let s = scenario::Scenario::read(path)?;
+    let (desk, dates, history) = scenario::run(&s)?;
+    let replay = prices::Replay {
+        dates,
+        prices: history,
+        sources: vec![prices::Source::File(path.display().to_string()); 10],
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let written = report::write(&args.out, args.format, &desk.events, &replay, seconds)?;
+    let transactions = desk.world.chain.transactions();
+    summarize(&desk, &replay, transactions, seconds, written)
+}
+
+fn summarize(
+    desk: &Desk,
+    replay: &prices::Replay,
+    transactions: u64,
+    seconds: f64,
+    written: report::Written,
+) -> anyhow::Result<SandboxReport> {
+    let totals = Totals::of(&desk.events);
+    let days: Vec<_> = desk
         .events
         .iter()
         .filter_map(|e| match &e.what {
@@ -840,13 +485,21 @@ pub fn run_sandbox(args: &SandboxArgs) -> anyhow::Result<SandboxReport> {
         })
         .collect();
     let share = |v: i64, s: u64| v as f64 / s as f64;
-    let (first, last) = (days[0], days[days.len() - 1]);
+    let (first, last) = (
+        *days.first().context("no day was replayed")?,
+        *days.last().context("no day was replayed")?,
+    );
     Ok(SandboxReport {
-        days: args.days,
-        first_date: sb.replay.dates[0].clone(),
-        last_date: sb.replay.dates[args.days - 1].clone(),
-        markets: sb.world.markets.iter().map(|m| m.symbol.clone()).collect(),
-        sources: sb.replay.sources.iter().map(source_name).collect(),
+        days: replay.dates.len(),
+        first_date: replay.dates[0].clone(),
+        last_date: replay.dates[replay.dates.len() - 1].clone(),
+        markets: desk
+            .world
+            .markets
+            .iter()
+            .map(|m| m.symbol.clone())
+            .collect(),
+        sources: replay.sources.iter().map(source_name).collect(),
         transactions,
         seconds,
         totals,

@@ -37,6 +37,16 @@ impl Actor {
     }
 }
 
+impl Clone for Actor {
+    fn clone(&self) -> Self {
+        Actor {
+            name: self.name.clone(),
+            kp: self.kp.insecure_clone(),
+            quote: self.quote,
+        }
+    }
+}
+
 /// A market's addresses.
 pub struct MarketKeys {
     pub symbol: String,
