@@ -1,8 +1,12 @@
 //! The Keel app: command-line client, calculator and studies for the Keel protocol suite.
 
 pub mod calc;
+#[cfg(feature = "embedded")]
+pub mod chain;
 pub mod client;
 pub mod risk;
+#[cfg(feature = "embedded")]
+pub mod rpc;
 #[cfg(feature = "embedded")]
 pub mod sandbox;
 pub mod stress;
@@ -21,6 +25,13 @@ pub struct Cli {
     /// Print machine-readable JSON instead of text
     #[arg(long, global = true)]
     pub json: bool,
+    /// Cluster RPC URL for the commands that act on a pool (default: the Solana CLI's config,
+    /// then http://127.0.0.1:8899)
+    #[arg(long, global = true)]
+    pub url: Option<String>,
+    /// Signer keypair file (default: the Solana CLI's config, then ~/.config/solana/id.json)
+    #[arg(long, global = true)]
+    pub keypair: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -39,6 +50,24 @@ pub enum Command {
     /// a report with figures and the event log (no validator needed)
     #[cfg(feature = "embedded")]
     Sandbox(sandbox::SandboxArgs),
+    /// A perp pool's dashboard: balances, pool value, Imbalance Score, markets
+    #[cfg(feature = "embedded")]
+    Status(chain::PoolArg),
+    /// What a trade would get now: price, premium or rebate, fees, resulting Imbalance Score
+    #[cfg(feature = "embedded")]
+    Quote(chain::QuoteArgs),
+    /// Liquidity providers: deposit and withdraw
+    #[cfg(feature = "embedded")]
+    Lp {
+        #[command(subcommand)]
+        command: chain::LpCommand,
+    },
+    /// Traders: open, increase, decrease and close positions (quoted first, slippage-bounded)
+    #[cfg(feature = "embedded")]
+    Trade {
+        #[command(subcommand)]
+        command: chain::TradeCommand,
+    },
 }
 
 /// Run a parsed command line; returns what to print.
@@ -56,6 +85,46 @@ pub fn run(cli: &Cli) -> anyhow::Result<String> {
             study::Study::Crp(a) => render(cli.json, &study_crp::run_crp(a)?, |r| r.to_text()),
         },
         Command::Stress(args) => render(cli.json, &stress::run_stress(args)?, |r| r.to_text()),
+        #[cfg(feature = "embedded")]
+        Command::Status(pool) => {
+            let mut t = rpc::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
+            render(cli.json, &chain::status(&mut t, &pool.pool)?, |r| {
+                r.to_text()
+            })
+        }
+        #[cfg(feature = "embedded")]
+        Command::Quote(args) => {
+            use solana_signer::Signer;
+            let mut t = rpc::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
+            let signer = transport::Transport::payer(&t).pubkey();
+            render(cli.json, &chain::quote(&mut t, &signer, args)?, |r| {
+                r.to_text()
+            })
+        }
+        #[cfg(feature = "embedded")]
+        Command::Lp { command } => {
+            let mut t = rpc::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
+            let signer = transport::Transport::payer(&t).insecure_clone();
+            render(cli.json, &chain::lp(&mut t, &signer, command)?, |r| {
+                r.to_text()
+            })
+        }
+        #[cfg(feature = "embedded")]
+        Command::Trade { command } => {
+            let mut t = rpc::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
+            let signer = transport::Transport::payer(&t).insecure_clone();
+            let (kind, order) = match command {
+                chain::TradeCommand::Open(o) => ("open", o),
+                chain::TradeCommand::Increase(o) => ("increase", o),
+                chain::TradeCommand::Decrease(o) => ("decrease", o),
+                chain::TradeCommand::Close(o) => ("close", o),
+            };
+            render(
+                cli.json,
+                &chain::trade(&mut t, &signer, kind, order)?,
+                |r| r.to_text(),
+            )
+        }
         #[cfg(feature = "embedded")]
         Command::Sandbox(args) => render(cli.json, &sandbox::run_sandbox(args)?, |r| r.to_text()),
         Command::Calc(args) => {

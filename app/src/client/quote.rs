@@ -299,3 +299,35 @@ pub fn pool_value(
         .map_err(refusal)?;
     Ok((v.value, v.reserved.unwrap_or(0)))
 }
+
+/// The market's oracle price in whole quote per base, read and validated as a closing trade
+/// reads it (the looser staleness bound).
+pub fn oracle_price(
+    market: &Market,
+    pool_key: &Pubkey,
+    quote_decimals: u8,
+    oracle: &RawAccount,
+    now: i64,
+) -> Result<f64, Refusal> {
+    let mut oracle = oracle.clone();
+    let key = market.oracle;
+    let info = AccountInfo::new(
+        &key,
+        false,
+        false,
+        &mut oracle.lamports,
+        &mut oracle.data,
+        &oracle.owner,
+        false,
+    );
+    let price = load_price(
+        &info,
+        &market.oracle_spec(),
+        pool_key,
+        quote_decimals,
+        now,
+        OracleUse::RiskReducing,
+    )
+    .map_err(refusal)?;
+    Ok(whole_price(price.price, market, quote_decimals))
+}

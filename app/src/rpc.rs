@@ -1,0 +1,150 @@
+//! The transport to a cluster: JSON-RPC through `solana-rpc-client`, the URL and keypair from
+//! the flags or, like the Solana CLI, from `~/.config/solana/cli/config.yml`.
+//!
+//! Not exercised by the test suite (there is no validator on the build machine); the commands
+//! it carries are tested through the embedded transport, which implements the same trait.
+
+use std::path::{Path, PathBuf};
+
+use anchor_lang::prelude::Pubkey;
+use anyhow::Context;
+use solana_instruction::{Instruction, error::InstructionError};
+use solana_keypair::{Keypair, read_keypair_file};
+use solana_rpc_client::rpc_client::RpcClient;
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+use solana_transaction_error::TransactionError;
+
+use crate::client::quote::RawAccount;
+use crate::transport::{Transport, TxError};
+
+pub struct Rpc {
+    client: RpcClient,
+    payer: Keypair,
+}
+
+/// The Solana CLI's defaults: (`json_rpc_url`, `keypair_path`) from its config file.
+pub fn cli_defaults(config: &Path) -> (Option<String>, Option<PathBuf>) {
+    let Ok(text) = std::fs::read_to_string(config) else {
+        return (None, None);
+    };
+    let field = |name: &str| {
+        text.lines().find_map(|l| {
+            l.trim()
+                .strip_prefix(name)
+                .and_then(|r| r.trim_start().strip_prefix(':'))
+                .map(|v| v.trim().trim_matches(|c| c == '\'' || c == '"').to_string())
+        })
+    };
+    (
+        field("json_rpc_url"),
+        field("keypair_path").map(PathBuf::from),
+    )
+}
+
+fn home() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default()
+}
+
+impl Rpc {
+    /// Connect with `url` and `keypair`, each defaulting to the Solana CLI's configuration and
+    /// then to localhost and `~/.config/solana/id.json`.
+    pub fn connect(url: Option<&str>, keypair: Option<&Path>) -> anyhow::Result<Self> {
+        let (cli_url, cli_keypair) = cli_defaults(&home().join(".config/solana/cli/config.yml"));
+        let url = url
+            .map(str::to_owned)
+            .or(cli_url)
+            .unwrap_or_else(|| "http://127.0.0.1:8899".into());
+        let keypair = keypair
+            .map(Path::to_path_buf)
+            .or(cli_keypair)
+            .unwrap_or_else(|| home().join(".config/solana/id.json"));
+        let payer = read_keypair_file(&keypair)
+            .map_err(|e| anyhow::anyhow!("reading the keypair {}: {e}", keypair.display()))?;
+        Ok(Rpc {
+            client: RpcClient::new_with_commitment(
+                url,
+                solana_commitment_config::CommitmentConfig::confirmed(),
+            ),
+            payer,
+        })
+    }
+}
+
+impl Transport for Rpc {
+    fn payer(&self) -> &Keypair {
+        &self.payer
+    }
+
+    fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), TxError> {
+        let blockhash = self
+            .client
+            .get_latest_blockhash()
+            .map_err(|e| TxError::Other(e.to_string()))?;
+        let mut all: Vec<&Keypair> = vec![&self.payer];
+        all.extend(signers.iter().filter(|k| k.pubkey() != self.payer.pubkey()));
+        let tx =
+            Transaction::new_signed_with_payer(ixs, Some(&self.payer.pubkey()), &all, blockhash);
+        self.client
+            .send_and_confirm_transaction(&tx)
+            .map(|_| ())
+            .map_err(|e| match e.get_transaction_error() {
+                Some(TransactionError::InstructionError(_, InstructionError::Custom(c))) => {
+                    TxError::Custom(c)
+                }
+                _ => TxError::Other(e.to_string()),
+            })
+    }
+
+    fn account(&mut self, key: &Pubkey) -> anyhow::Result<Option<RawAccount>> {
+        let a = self
+            .client
+            .get_account_with_commitment(key, self.client.commitment())
+            .context("get_account")?
+            .value;
+        Ok(a.map(|a| RawAccount {
+            owner: a.owner,
+            lamports: a.lamports,
+            data: a.data,
+        }))
+    }
+
+    fn unix_time(&mut self) -> anyhow::Result<i64> {
+        // the Clock sysvar: slot, epoch_start_timestamp, epoch, leader_schedule_epoch,
+        // unix_timestamp (five 8-byte words)
+        let clock = anchor_lang::pubkey!("SysvarC1ock11111111111111111111111111111111");
+        let data = self.client.get_account_data(&clock).context("the clock")?;
+        let bytes: [u8; 8] = data
+            .get(32..40)
+            .and_then(|b| b.try_into().ok())
+            .context("a clock account")?;
+        Ok(i64::from_le_bytes(bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_solana_cli_config() {
+        let dir = std::env::temp_dir().join(format!("keel-cli-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("config.yml");
+        std::fs::write(
+            &path,
+            "---\njson_rpc_url: https://api.devnet.solana.com\nwebsocket_url: ''\n\
+             keypair_path: /home/me/.config/solana/id.json\naddress_labels:\n  \"1111\": System\n",
+        )
+        .unwrap();
+        let (url, keypair) = cli_defaults(&path);
+        assert_eq!(url.as_deref(), Some("https://api.devnet.solana.com"));
+        assert_eq!(
+            keypair,
+            Some(PathBuf::from("/home/me/.config/solana/id.json"))
+        );
+        assert_eq!(cli_defaults(&dir.join("missing.yml")), (None, None));
+    }
+}
