@@ -3,6 +3,8 @@
 pub mod calc;
 #[cfg(feature = "embedded")]
 pub mod chain;
+#[cfg(feature = "embedded")]
+pub mod chain_crp;
 pub mod client;
 pub mod risk;
 #[cfg(feature = "embedded")]
@@ -68,6 +70,18 @@ pub enum Command {
         #[command(subcommand)]
         command: chain::TradeCommand,
     },
+    /// A collateral pool's dashboard: status, balances, weight against delta, loan-to-value
+    #[cfg(feature = "embedded")]
+    CrpStatus(chain_crp::CrpArg),
+    /// Lenders: lend riskless tokens to a collateral pool for lender claims
+    #[cfg(feature = "embedded")]
+    Lend(chain_crp::LendCmd),
+    /// Borrowers: post risky collateral (joining at the pool's proportions) and borrow
+    #[cfg(feature = "embedded")]
+    Borrow(chain_crp::BorrowCmd),
+    /// Trade against a collateral pool's weighted market maker
+    #[cfg(feature = "embedded")]
+    Swap(chain_crp::SwapCmd),
 }
 
 /// Run a parsed command line; returns what to print.
@@ -124,6 +138,37 @@ pub fn run(cli: &Cli) -> anyhow::Result<String> {
                 &chain::trade(&mut t, &signer, kind, order)?,
                 |r| r.to_text(),
             )
+        }
+        #[cfg(feature = "embedded")]
+        Command::CrpStatus(a) => {
+            let mut t = rpc::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
+            render(cli.json, &chain_crp::status(&mut t, &a.crp)?, |r| {
+                r.to_text()
+            })
+        }
+        #[cfg(feature = "embedded")]
+        Command::Lend(c) => {
+            let mut t = rpc::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
+            let signer = transport::Transport::payer(&t).insecure_clone();
+            render(cli.json, &chain_crp::lend(&mut t, &signer, c)?, |r| {
+                r.to_text()
+            })
+        }
+        #[cfg(feature = "embedded")]
+        Command::Borrow(c) => {
+            let mut t = rpc::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
+            let signer = transport::Transport::payer(&t).insecure_clone();
+            render(cli.json, &chain_crp::borrow(&mut t, &signer, c)?, |r| {
+                r.to_text()
+            })
+        }
+        #[cfg(feature = "embedded")]
+        Command::Swap(c) => {
+            let mut t = rpc::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
+            let signer = transport::Transport::payer(&t).insecure_clone();
+            render(cli.json, &chain_crp::swap(&mut t, &signer, c)?, |r| {
+                r.to_text()
+            })
         }
         #[cfg(feature = "embedded")]
         Command::Sandbox(args) => render(cli.json, &sandbox::run_sandbox(args)?, |r| r.to_text()),

@@ -32,7 +32,7 @@ const LOAN_SHARE: f64 = 0.8;
 
 /// 90-day pool at the money: σ 80 %, 50 % initial and 80 % conversion LTV, α 0.5, daily
 /// rebalances, 0.3 % fee (a fifth to the reserve), 30 % trade cap, 5 % rate, 1 % sale discount.
-fn params(strike: f64) -> CrpParams {
+pub fn default_params(strike: f64) -> CrpParams {
     CrpParams {
         strike_e9: (strike * 1e9).round() as u64,
         sigma_e9: 800_000_000,
@@ -226,7 +226,7 @@ impl CrpDesk {
         feed_id[..symbol.len()].copy_from_slice(symbol.as_bytes());
         let args = InitCrpPoolArgs {
             expiry,
-            params: params(price),
+            params: default_params(price),
             keeper: self.keeper.pubkey(),
             oracle_kind: OracleKind::Push,
             feed_id,
@@ -387,12 +387,6 @@ impl CrpDesk {
             borrower_risky: risky,
             borrower_riskless: riskless,
         })
-    }
-
-    /// Nothing is left half-done at the end of the replay: a pool still running stays open
-    /// (its expiry is after the last day) and is reported as such.
-    pub fn finish(&mut self, _world: &mut World) -> anyhow::Result<()> {
-        Ok(())
     }
 }
 

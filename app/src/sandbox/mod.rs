@@ -439,7 +439,6 @@ pub fn run_sandbox(args: &SandboxArgs) -> anyhow::Result<SandboxReport> {
         sb.step()?;
         bar.inc(1);
     }
-    sb.crp.finish(&mut sb.desk.world)?;
     bar.finish_and_clear();
     let transactions = sb.desk.world.chain.transactions();
     let seconds = started.elapsed().as_secs_f64();

@@ -1,0 +1,354 @@
+//! The commands on a collateral rebalancing pool (`--crp ADDRESS`): `crp status` reads its
+//! balances, weight, delta and loan-to-value; `lend`, `borrow` and `swap` send. Like
+//! [`crate::chain`], each takes any [`Transport`].
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::program_pack::Pack;
+use anchor_spl::token::spl_token;
+use anyhow::{Context, ensure};
+use clap::{Args, ValueEnum};
+use collateral_pool::instructions::{BorrowArgs, LendArgs, SwapArgs};
+use collateral_pool::state::{CrpPool, status as crp_status};
+use serde::Serialize;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+use crate::chain::get_associated_token_address;
+use crate::client::crp::{self as cix, PoolKeys};
+use crate::client::{decode, error_name};
+use crate::transport::{Transport, TxError};
+
+#[derive(Args, Debug, Clone)]
+pub struct CrpArg {
+    /// The collateral pool's address
+    #[arg(long)]
+    pub crp: Pubkey,
+}
+
+/// Token accounts (each defaults to the signer's associated token account).
+#[derive(Args, Debug, Clone, Default)]
+pub struct CrpAccounts {
+    #[arg(long)]
+    pub risky_account: Option<Pubkey>,
+    #[arg(long)]
+    pub riskless_account: Option<Pubkey>,
+    /// Lender claims (lend) or residual claims (borrow)
+    #[arg(long)]
+    pub claims_account: Option<Pubkey>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct LendCmd {
+    #[command(flatten)]
+    pub pool: CrpArg,
+    #[command(flatten)]
+    pub accounts: CrpAccounts,
+    /// Riskless tokens to lend, whole units
+    #[arg(long)]
+    pub amount: f64,
+    /// Fewest lender claims accepted (native units)
+    #[arg(long, default_value_t = 0)]
+    pub min_claims: u64,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct BorrowCmd {
+    #[command(flatten)]
+    pub pool: CrpArg,
+    #[command(flatten)]
+    pub accounts: CrpAccounts,
+    /// Risky tokens posted as collateral, whole units
+    #[arg(long)]
+    pub collateral: f64,
+    /// Riskless tokens borrowed, whole units
+    #[arg(long)]
+    pub loan: f64,
+    /// Most riskless added alongside the collateral, whole units (default: no bound)
+    #[arg(long)]
+    pub max_riskless_leg: Option<f64>,
+    /// Fewest residual claims accepted (native units)
+    #[arg(long, default_value_t = 0)]
+    pub min_residual: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Side {
+    Risky,
+    Riskless,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SwapCmd {
+    #[command(flatten)]
+    pub pool: CrpArg,
+    #[command(flatten)]
+    pub accounts: CrpAccounts,
+    /// The token paid in
+    #[arg(long, value_enum)]
+    pub sell: Side,
+    /// Whole units paid in (or, with --exact-out, received)
+    #[arg(long)]
+    pub amount: f64,
+    /// `--amount` is what comes out
+    #[arg(long)]
+    pub exact_out: bool,
+    /// Fewest out (exact in) or most in (exact out), native units (default: none)
+    #[arg(long)]
+    pub limit: Option<u64>,
+}
+
+/// A collateral pool's dashboard.
+#[derive(Debug, Serialize)]
+pub struct CrpStatus {
+    pub pool: String,
+    pub status: String,
+    pub expiry: i64,
+    pub strike: f64,
+    pub risky_balance: f64,
+    pub riskless_balance: f64,
+    pub risky_weight: f64,
+    pub last_delta: f64,
+    pub debt_face: f64,
+    pub lender_face: f64,
+    pub reserve: f64,
+    pub unlent_cash: f64,
+    /// Debt at face over the pool's value at `price`, %.
+    pub ltv_pct: Option<f64>,
+    pub conversion_ltv_pct: f64,
+    pub price: Option<f64>,
+}
+
+impl CrpStatus {
+    pub fn to_text(&self) -> String {
+        format!(
+            "collateral pool {} ({}), expiry {}, strike {:.4}\n\
+             balances: risky {:.6}, riskless {:.6}; weight {:.4} (delta {:.4})\n\
+             debt {:.6} at face, lenders {:.6}, reserve {:.6}, unlent cash {:.6}\n\
+             price {}  LTV {} (converts at {:.1} %)\n",
+            self.pool,
+            self.status,
+            self.expiry,
+            self.strike,
+            self.risky_balance,
+            self.riskless_balance,
+            self.risky_weight,
+            self.last_delta,
+            self.debt_face,
+            self.lender_face,
+            self.reserve,
+            self.unlent_cash,
+            self.price.map_or("-".into(), |p| format!("{p:.4}")),
+            self.ltv_pct.map_or("-".into(), |l| format!("{l:.2} %")),
+            self.conversion_ltv_pct,
+        )
+    }
+}
+
+/// What a lend, borrow or swap moved, in native units (+ in to the signer, − out).
+#[derive(Debug, Serialize)]
+pub struct CrpReport {
+    pub action: String,
+    pub risky: i128,
+    pub riskless: i128,
+    pub claims: i128,
+}
+
+impl CrpReport {
+    pub fn to_text(&self) -> String {
+        format!(
+            "{}: risky {:+}, riskless {:+}, claims {:+} (native units)\n",
+            self.action, self.risky, self.riskless, self.claims
+        )
+    }
+}
+
+fn load(t: &mut dyn Transport, key: &Pubkey) -> anyhow::Result<(CrpPool, PoolKeys)> {
+    let data = t
+        .account_data(key)?
+        .with_context(|| format!("no account at {key}"))?;
+    let pool = decode::crp_pool(&data)?;
+    let keys = PoolKeys::new(
+        pool.risky_mint,
+        pool.riskless_mint,
+        pool.expiry,
+        pool.oracle,
+    );
+    ensure!(keys.pool == *key, "{key} is not at its pool address");
+    Ok((pool, keys))
+}
+
+fn native(v: f64, decimals: u8, what: &str) -> anyhow::Result<u64> {
+    ensure!(v.is_finite() && v >= 0.0, "{what} must be a number ≥ 0");
+    let n = (v * 10f64.powi(decimals as i32)).round();
+    ensure!(n < u64::MAX as f64, "{what} {v} is too large");
+    Ok(n as u64)
+}
+
+fn balance(t: &mut dyn Transport, account: &Pubkey) -> anyhow::Result<u64> {
+    let data = t
+        .account_data(account)?
+        .with_context(|| format!("no token account {account}"))?;
+    Ok(spl_token::state::Account::unpack(&data)?.amount)
+}
+
+fn failed(what: &str, e: TxError) -> anyhow::Error {
+    match e.code().and_then(|c| error_name(&collateral_pool::ID, c)) {
+        Some(n) => anyhow::anyhow!("{what} refused by the program: {n} ({e})"),
+        None => anyhow::anyhow!("{what} failed: {e}"),
+    }
+}
+
+fn status_name(s: u8) -> &'static str {
+    match s {
+        crp_status::ACTIVE => "active",
+        crp_status::CONVERTING => "converting (flight to quality)",
+        crp_status::CONVERTED => "converted",
+        crp_status::SETTLING => "settling",
+        crp_status::SETTLED => "settled",
+        _ => "unknown",
+    }
+}
+
+/// `keel crp-status`.
+pub fn status(t: &mut dyn Transport, key: &Pubkey) -> anyhow::Result<CrpStatus> {
+    let (p, _) = load(t, key)?;
+    let risky_unit = 10f64.powi(p.risky_decimals as i32);
+    let riskless_unit = 10f64.powi(p.riskless_decimals as i32);
+    // the push oracle's price, whole riskless per whole risky
+    let price = t
+        .account_data(&p.oracle)?
+        .and_then(|d| {
+            <perp_amm::state::PushOracle as anchor_lang::AccountDeserialize>::try_deserialize(
+                &mut &d[..],
+            )
+            .ok()
+        })
+        .map(|o| o.price as f64 * 10f64.powi(o.expo));
+    let risky = p.risky_balance as f64 / risky_unit;
+    let riskless = p.riskless_balance as f64 / riskless_unit;
+    let debt = p.debt_face as f64 / riskless_unit;
+    let ltv = price
+        .map(|px| risky * px + riskless)
+        .filter(|v| *v > 0.0)
+        .map(|v| debt / v * 100.0);
+    Ok(CrpStatus {
+        pool: key.to_string(),
+        status: status_name(p.status).into(),
+        expiry: p.expiry,
+        strike: p.params.strike_e9 as f64 / 1e9,
+        risky_balance: risky,
+        riskless_balance: riskless,
+        risky_weight: p.risky_weight.fix().to_num::<f64>(),
+        last_delta: p.last_delta.fix().to_num::<f64>(),
+        debt_face: debt,
+        lender_face: p.lender_face as f64 / riskless_unit,
+        reserve: p.reserve as f64 / riskless_unit,
+        unlent_cash: p.loan_cash as f64 / riskless_unit,
+        ltv_pct: ltv,
+        conversion_ltv_pct: p.params.conversion_ltv_bps as f64 / 100.0,
+        price,
+    })
+}
+
+/// The signer's accounts for this pool: (risky, riskless, claims of `claims_mint`).
+fn accounts(
+    a: &CrpAccounts,
+    owner: &Pubkey,
+    k: &PoolKeys,
+    claims_mint: &Pubkey,
+) -> (Pubkey, Pubkey, Pubkey) {
+    (
+        a.risky_account
+            .unwrap_or_else(|| get_associated_token_address(owner, &k.risky_mint)),
+        a.riskless_account
+            .unwrap_or_else(|| get_associated_token_address(owner, &k.riskless_mint)),
+        a.claims_account
+            .unwrap_or_else(|| get_associated_token_address(owner, claims_mint)),
+    )
+}
+
+/// Send `ix` and report how the signer's three accounts moved.
+fn send_and_measure(
+    t: &mut dyn Transport,
+    signer: &Keypair,
+    what: &str,
+    ix: solana_instruction::Instruction,
+    (risky, riskless, claims): (Pubkey, Pubkey, Pubkey),
+    read_risky: bool,
+) -> anyhow::Result<CrpReport> {
+    let measure = |t: &mut dyn Transport| -> anyhow::Result<(u64, u64, u64)> {
+        Ok((
+            if read_risky { balance(t, &risky)? } else { 0 },
+            balance(t, &riskless)?,
+            balance(t, &claims)?,
+        ))
+    };
+    let before = measure(t)?;
+    t.send(&[ix], &[signer]).map_err(|e| failed(what, e))?;
+    let after = measure(t)?;
+    let d = |a: u64, b: u64| b as i128 - a as i128;
+    Ok(CrpReport {
+        action: what.into(),
+        risky: d(before.0, after.0),
+        riskless: d(before.1, after.1),
+        claims: d(before.2, after.2),
+    })
+}
+
+/// `keel lend`.
+pub fn lend(t: &mut dyn Transport, signer: &Keypair, c: &LendCmd) -> anyhow::Result<CrpReport> {
+    let (p, k) = load(t, &c.pool.crp)?;
+    let owner = signer.pubkey();
+    let accts = accounts(&c.accounts, &owner, &k, &k.lender_mint);
+    let args = LendArgs {
+        amount: native(c.amount, p.riskless_decimals, "amount")?,
+        min_claims: c.min_claims,
+    };
+    let ix = cix::lend(&owner, &k, &accts.1, &accts.2, args);
+    send_and_measure(t, signer, "lend", ix, accts, false)
+}
+
+/// `keel borrow`.
+pub fn borrow(t: &mut dyn Transport, signer: &Keypair, c: &BorrowCmd) -> anyhow::Result<CrpReport> {
+    let (p, k) = load(t, &c.pool.crp)?;
+    let owner = signer.pubkey();
+    let accts = accounts(&c.accounts, &owner, &k, &k.residual_mint);
+    let args = BorrowArgs {
+        collateral: native(c.collateral, p.risky_decimals, "collateral")?,
+        loan: native(c.loan, p.riskless_decimals, "loan")?,
+        max_riskless_leg: match c.max_riskless_leg {
+            Some(v) => native(v, p.riskless_decimals, "max riskless leg")?,
+            None => u64::MAX,
+        },
+        min_residual: c.min_residual,
+    };
+    let ix = cix::borrow(&owner, &k, (&accts.0, &accts.1, &accts.2), args);
+    send_and_measure(t, signer, "borrow", ix, accts, true)
+}
+
+/// `keel swap`.
+pub fn swap(t: &mut dyn Transport, signer: &Keypair, c: &SwapCmd) -> anyhow::Result<CrpReport> {
+    let (p, k) = load(t, &c.pool.crp)?;
+    let owner = signer.pubkey();
+    let accts = accounts(&c.accounts, &owner, &k, &k.lender_mint);
+    let risky_in = c.sell == Side::Risky;
+    // the amount is in the token paid in for exact in, in the token received for exact out
+    let amount_is_risky = risky_in != c.exact_out;
+    let decimals = if amount_is_risky {
+        p.risky_decimals
+    } else {
+        p.riskless_decimals
+    };
+    let args = SwapArgs {
+        risky_in,
+        exact_in: !c.exact_out,
+        amount: native(c.amount, decimals, "amount")?,
+        limit: c.limit.unwrap_or(if c.exact_out { u64::MAX } else { 0 }),
+    };
+    let ix = cix::swap(&owner, &k, &accts.0, &accts.1, args);
+    // a swap does not touch claims: measure the riskless account in their place
+    send_and_measure(t, signer, "swap", ix, (accts.0, accts.1, accts.1), true).map(|mut r| {
+        r.claims = 0;
+        r
+    })
+}

@@ -1,0 +1,217 @@
+//! The collateral-pool commands (`crp-status`, `lend`, `borrow`, `swap`) through the embedded
+//! transport: what they report is what moved on chain, and bad input fails with the program's
+//! error name and changes nothing.
+
+use anchor_lang::prelude::Pubkey;
+use collateral_pool::instructions::InitCrpPoolArgs;
+use keel::chain_crp::{self, BorrowCmd, CrpAccounts, CrpArg, LendCmd, Side, SwapCmd};
+use keel::client::crp::{self as cix, PoolKeys};
+use keel::client::markets::default_markets;
+use keel::sandbox::crp::default_params;
+use keel::sandbox::world::{Actor, USD, World};
+use keel::sandbox::{limits, noon};
+use keel::transport::Transport;
+use perp_amm::state::OracleKind;
+use solana_signer::Signer;
+
+const BTC: u64 = 100_000_000;
+
+struct Setup {
+    world: World,
+    keys: PoolKeys,
+    lender: Actor,
+    lender_claims: Pubkey,
+    borrower: Actor,
+    borrower_risky: Pubkey,
+    borrower_residual: Pubkey,
+}
+
+fn setup() -> Setup {
+    let presets = default_markets();
+    let prices: Vec<f64> = presets.iter().map(|m| m.price).collect();
+    let now = noon("2024-01-02").unwrap();
+    let mut world = World::new(now, &presets, &prices, limits(1_000)).unwrap();
+    let risky = world.create_mint(8).unwrap();
+    let expiry = now + 90 * 86_400;
+    let keys = PoolKeys::new(risky, world.quote_mint, expiry, world.markets[0].oracle);
+    let mut feed_id = [0u8; 32];
+    feed_id[..8].copy_from_slice(b"BTC-PERP");
+    let args = InitCrpPoolArgs {
+        expiry,
+        params: default_params(65_000.0),
+        keeper: Pubkey::new_unique(),
+        oracle_kind: OracleKind::Push,
+        feed_id,
+        oracle_pool: world.pool,
+    };
+    let operator = world.operator().pubkey();
+    world
+        .chain
+        .send(&[cix::init_pool(&operator, &keys, args)], &[])
+        .unwrap();
+    let lender = world.actor("lender", 500_000 * USD).unwrap();
+    let lender_claims = world
+        .token_account(&keys.lender_mint, &lender.key())
+        .unwrap();
+    let borrower = world.actor("borrower", 200_000 * USD).unwrap();
+    let borrower_risky = world.token_account(&risky, &borrower.key()).unwrap();
+    world.mint_to(&risky, &borrower_risky, 10 * BTC).unwrap();
+    let borrower_residual = world
+        .token_account(&keys.residual_mint, &borrower.key())
+        .unwrap();
+    Setup {
+        world,
+        keys,
+        lender,
+        lender_claims,
+        borrower,
+        borrower_risky,
+        borrower_residual,
+    }
+}
+
+fn lend(s: &mut Setup, amount: f64, claims: Pubkey) -> anyhow::Result<chain_crp::CrpReport> {
+    let cmd = LendCmd {
+        pool: CrpArg { crp: s.keys.pool },
+        accounts: CrpAccounts {
+            risky_account: None,
+            riskless_account: Some(s.lender.quote),
+            claims_account: Some(claims),
+        },
+        amount,
+        min_claims: 0,
+    };
+    chain_crp::lend(&mut s.world.chain, &s.lender.kp, &cmd)
+}
+
+fn borrower_accounts(s: &Setup) -> CrpAccounts {
+    CrpAccounts {
+        risky_account: Some(s.borrower_risky),
+        riskless_account: Some(s.borrower.quote),
+        claims_account: Some(s.borrower_residual),
+    }
+}
+
+fn borrow(s: &mut Setup, collateral: f64, loan: f64) -> anyhow::Result<chain_crp::CrpReport> {
+    let cmd = BorrowCmd {
+        pool: CrpArg { crp: s.keys.pool },
+        accounts: borrower_accounts(s),
+        collateral,
+        loan,
+        max_riskless_leg: None,
+        min_residual: 0,
+    };
+    chain_crp::borrow(&mut s.world.chain, &s.borrower.kp, &cmd)
+}
+
+fn swap(
+    s: &mut Setup,
+    sell: Side,
+    amount: f64,
+    limit: Option<u64>,
+) -> anyhow::Result<chain_crp::CrpReport> {
+    let cmd = SwapCmd {
+        pool: CrpArg { crp: s.keys.pool },
+        accounts: borrower_accounts(s),
+        sell,
+        amount,
+        exact_out: false,
+        limit,
+    };
+    chain_crp::swap(&mut s.world.chain, &s.borrower.kp, &cmd)
+}
+
+fn snapshot(s: &mut Setup) -> Vec<Option<Vec<u8>>> {
+    let k = s.keys;
+    [
+        k.pool,
+        k.risky_vault,
+        k.riskless_vault,
+        k.lender_mint,
+        k.residual_mint,
+        s.lender.quote,
+        s.lender_claims,
+        s.borrower.quote,
+        s.borrower_risky,
+        s.borrower_residual,
+    ]
+    .iter()
+    .map(|key| s.world.chain.account_data(key).unwrap())
+    .collect()
+}
+
+#[test]
+fn a_lender_and_a_borrower_use_the_pool() {
+    let mut s = setup();
+    let st = chain_crp::status(&mut s.world.chain, &s.keys.pool).unwrap();
+    assert_eq!(st.status, "active");
+    assert_eq!(st.strike, 65_000.0);
+    assert_eq!(st.price, Some(65_000.0));
+    assert!(
+        (st.risky_weight - 0.579).abs() < 0.01,
+        "{}",
+        st.risky_weight
+    );
+
+    let claims = s.lender_claims;
+    let r = lend(&mut s, 300_000.0, claims).unwrap();
+    assert_eq!(r.riskless, -300_000 * USD as i128);
+    // 5 % for 90 days on top: claims at face
+    assert!(
+        r.claims > 303_000 * USD as i128 && r.claims < 304_000 * USD as i128,
+        "{}",
+        r.claims
+    );
+
+    let r = borrow(&mut s, 2.0, 60_000.0).unwrap();
+    assert_eq!(r.risky, -2 * BTC as i128);
+    assert!(r.claims > 0);
+    let st = chain_crp::status(&mut s.world.chain, &s.keys.pool).unwrap();
+    assert_eq!(st.risky_balance, 2.0);
+    assert!(st.debt_face > 60_000.0);
+    let ltv = st.ltv_pct.unwrap();
+    assert!(ltv > 20.0 && ltv < 50.0, "LTV {ltv}");
+    assert!(st.to_text().contains("LTV"));
+
+    let r = swap(&mut s, Side::Riskless, 1_000.0, None).unwrap();
+    assert_eq!(r.riskless, -1_000 * USD as i128);
+    assert!(
+        r.risky > 0 && r.risky < 1_000 * BTC as i128 / 65_000,
+        "{}",
+        r.risky
+    );
+}
+
+#[test]
+fn bad_input_fails_clearly_and_changes_nothing() {
+    let mut s = setup();
+    let claims = s.lender_claims;
+    lend(&mut s, 100_000.0, claims).unwrap();
+    let before = snapshot(&mut s);
+    let msg = |r: anyhow::Result<chain_crp::CrpReport>| format!("{:#}", r.unwrap_err());
+
+    assert!(msg(lend(&mut s, 0.0, claims)).contains("ZeroAmount"));
+    // a second quote-token account of the lender's is not a claims account
+    let (mint, owner) = (s.world.quote_mint, s.lender.key());
+    let wrong = s.world.token_account(&mint, &owner).unwrap();
+    let e = msg(lend(&mut s, 10.0, wrong));
+    assert!(e.contains("lend refused by the program: WrongMint"), "{e}");
+    // a loan above half of what the collateral adds
+    let e = msg(borrow(&mut s, 1.0, 80_000.0));
+    assert!(e.contains("LoanToValue"), "{e}");
+    // more than the pool has to lend
+    let e = msg(borrow(&mut s, 10.0, 150_000.0));
+    assert!(e.contains("InsufficientLiquidity"), "{e}");
+    assert!(msg(borrow(&mut s, -1.0, 10.0)).contains("≥ 0"));
+    // nothing to trade against before the first borrower joins
+    let e = msg(swap(&mut s, Side::Riskless, 100.0, None));
+    assert!(e.contains("swap refused by the program: WrongState"), "{e}");
+    // a perp pool is not a collateral pool
+    let perp = s.world.pool;
+    let e = format!(
+        "{:#}",
+        chain_crp::status(&mut s.world.chain, &perp).unwrap_err()
+    );
+    assert!(e.contains("not a collateral pool"), "{e}");
+    assert_eq!(snapshot(&mut s), before, "nothing changed");
+}
