@@ -6,6 +6,8 @@ pub mod chain;
 #[cfg(feature = "embedded")]
 pub mod chain_crp;
 pub mod client;
+#[cfg(feature = "embedded")]
+pub mod keeper;
 pub mod risk;
 #[cfg(feature = "embedded")]
 pub mod rpc;
@@ -82,6 +84,19 @@ pub enum Command {
     /// Trade against a collateral pool's weighted market maker
     #[cfg(feature = "embedded")]
     Swap(chain_crp::SwapCmd),
+    /// Keepers: funding, Imbalance Score, liquidations and collateral-pool chores, in rounds
+    #[cfg(feature = "embedded")]
+    Keeper {
+        #[command(subcommand)]
+        command: KeeperCommand,
+    },
+}
+
+#[cfg(feature = "embedded")]
+#[derive(Subcommand, Debug)]
+pub enum KeeperCommand {
+    /// Run rounds every --interval seconds (each round is printed to stderr as it ends)
+    Run(keeper::KeeperArgs),
 }
 
 /// Run a parsed command line; returns what to print.
@@ -169,6 +184,15 @@ pub fn run(cli: &Cli) -> anyhow::Result<String> {
             render(cli.json, &chain_crp::swap(&mut t, &signer, c)?, |r| {
                 r.to_text()
             })
+        }
+        #[cfg(feature = "embedded")]
+        Command::Keeper {
+            command: KeeperCommand::Run(args),
+        } => {
+            let mut t = rpc::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
+            let signer = transport::Transport::payer(&t).insecure_clone();
+            let rounds = keeper::run(&mut t, &signer, args, |r| eprint!("{}", r.to_text()))?;
+            render(cli.json, &rounds, |r| format!("{} rounds\n", r.len()))
         }
         #[cfg(feature = "embedded")]
         Command::Sandbox(args) => render(cli.json, &sandbox::run_sandbox(args)?, |r| r.to_text()),

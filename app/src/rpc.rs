@@ -111,6 +111,33 @@ impl Transport for Rpc {
         }))
     }
 
+    /// `getProgramAccounts` filtered here: fine for a localnet or devnet pool; a mainnet keeper
+    /// would pass the discriminator and pool as memcmp filters to the RPC node.
+    fn program_accounts(
+        &mut self,
+        program: &Pubkey,
+        discriminator: &[u8],
+    ) -> anyhow::Result<Vec<(Pubkey, RawAccount)>> {
+        let all = self
+            .client
+            .get_program_accounts(program)
+            .context("getProgramAccounts")?;
+        Ok(all
+            .into_iter()
+            .filter(|(_, a)| a.data.starts_with(discriminator))
+            .map(|(k, a)| {
+                (
+                    k,
+                    RawAccount {
+                        owner: a.owner,
+                        lamports: a.lamports,
+                        data: a.data,
+                    },
+                )
+            })
+            .collect())
+    }
+
     fn unix_time(&mut self) -> anyhow::Result<i64> {
         // the Clock sysvar: slot, epoch_start_timestamp, epoch, leader_schedule_epoch,
         // unix_timestamp (five 8-byte words)

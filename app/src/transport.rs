@@ -54,6 +54,13 @@ pub trait Transport {
     }
     /// The cluster's clock.
     fn unix_time(&mut self) -> anyhow::Result<i64>;
+    /// Every account `program` owns whose data starts with `discriminator` (keepers find the
+    /// positions they watch this way).
+    fn program_accounts(
+        &mut self,
+        program: &Pubkey,
+        discriminator: &[u8],
+    ) -> anyhow::Result<Vec<(Pubkey, RawAccount)>>;
 }
 
 /// `processor!` takes `fn(&Pubkey, &[AccountInfo], &[u8])` with independent lifetimes; Anchor
@@ -169,6 +176,9 @@ pub struct Embedded {
     rt: tokio::runtime::Runtime,
     pub ctx: ProgramTestContext,
     nonce: u64,
+    /// Every account a sent instruction named: the bank cannot be scanned, and every account
+    /// created in it was named by the transaction that created it.
+    seen: std::collections::BTreeSet<Pubkey>,
 }
 
 impl Embedded {
@@ -178,7 +188,12 @@ impl Embedded {
             .enable_all()
             .build()?;
         let ctx = rt.block_on(program_test().start_with_context());
-        let mut e = Embedded { rt, ctx, nonce: 0 };
+        let mut e = Embedded {
+            rt,
+            ctx,
+            nonce: 0,
+            seen: Default::default(),
+        };
         e.set_time(unix_time);
         Ok(e)
     }
@@ -215,6 +230,10 @@ impl Transport for Embedded {
     }
 
     fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), TxError> {
+        self.seen.extend(
+            ixs.iter()
+                .flat_map(|ix| ix.accounts.iter().map(|m| m.pubkey)),
+        );
         self.nonce += 1;
         let nonce = self.nonce;
         self.rt
@@ -233,5 +252,22 @@ impl Transport for Embedded {
     fn unix_time(&mut self) -> anyhow::Result<i64> {
         let clock: Clock = self.rt.block_on(self.ctx.banks_client.get_sysvar())?;
         Ok(clock.unix_timestamp)
+    }
+
+    fn program_accounts(
+        &mut self,
+        program: &Pubkey,
+        discriminator: &[u8],
+    ) -> anyhow::Result<Vec<(Pubkey, RawAccount)>> {
+        let mut out = vec![];
+        for key in self.seen.clone() {
+            if let Some(a) = self.account(&key)?
+                && a.owner == *program
+                && a.data.starts_with(discriminator)
+            {
+                out.push((key, a));
+            }
+        }
+        Ok(out)
     }
 }

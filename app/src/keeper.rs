@@ -1,0 +1,330 @@
+//! `keel keeper run`: the permissionless chores of a perp pool and the keeper's chores of its
+//! collateral pools, in rounds.
+//!
+//! Each round: accrue funding on every market with open interest; re-mark the Imbalance Score;
+//! find the pool's positions and liquidate every one the program would (quoted first by its own
+//! code, so a round sends no liquidation that would fail); for each `--crp` pool, settle it once
+//! expired, and re-weight it when its interval has passed (the program's rebalance starts the
+//! flight to quality itself when the loan-to-value has crossed the threshold). A transaction that fails in transport is retried
+//! up to `--retries` times; one the program refuses is logged and the round goes on.
+
+use anchor_lang::Discriminator;
+use anchor_lang::prelude::Pubkey;
+use anyhow::Context;
+use clap::Args;
+use collateral_pool::state::status as crp_status;
+use perp_amm::state::Position;
+use serde::Serialize;
+use solana_instruction::{AccountMeta, Instruction};
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+use crate::chain::{PoolArg, get_associated_token_address};
+use crate::client::crp::{self as cix, PoolKeys};
+use crate::client::quote::{TradeAction, TradeView, quote_trade};
+use crate::client::{decode, error_name, perp as ix};
+use crate::transport::{Transport, TxError};
+
+#[derive(Args, Debug, Clone)]
+pub struct KeeperArgs {
+    #[command(flatten)]
+    pub pool: PoolArg,
+    /// A collateral pool to keep (repeat for several)
+    #[arg(long = "crp")]
+    pub crp: Vec<Pubkey>,
+    /// The keeper's quote-token account for liquidation rewards (default: its associated
+    /// token account)
+    #[arg(long)]
+    pub quote_account: Option<Pubkey>,
+    /// Seconds between rounds
+    #[arg(long, default_value_t = 60)]
+    pub interval: u64,
+    /// Rounds to run, 0 for no end
+    #[arg(long, default_value_t = 0)]
+    pub rounds: u64,
+    /// Attempts per transaction when the transport (not the program) fails
+    #[arg(long, default_value_t = 3)]
+    pub retries: u32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Liquidated {
+    pub owner: String,
+    pub market: u8,
+    pub size: i64,
+    pub keeper_reward: u64,
+    pub bad_debt: u64,
+}
+
+/// What one round did.
+#[derive(Debug, Default, Serialize)]
+pub struct Round {
+    pub unix_time: i64,
+    pub funding_markets: usize,
+    pub imbalance_score: Option<u64>,
+    pub positions: usize,
+    pub liquidated: Vec<Liquidated>,
+    /// What happened to each collateral pool.
+    pub crp: Vec<String>,
+    /// Transactions that failed (the round went on).
+    pub errors: Vec<String>,
+}
+
+impl Round {
+    pub fn to_text(&self) -> String {
+        let mut s = format!(
+            "[{}] funding on {} markets; IS {}; {} positions, {} liquidated\n",
+            self.unix_time,
+            self.funding_markets,
+            self.imbalance_score
+                .map_or("-".into(), |v| format!("{:.3}", v as f64 / 1e3)),
+            self.positions,
+            self.liquidated.len()
+        );
+        for l in &self.liquidated {
+            s += &format!(
+                "  liquidated {} on market {}: size {}, reward {:.6}, bad debt {:.6}\n",
+                l.owner,
+                l.market,
+                l.size,
+                l.keeper_reward as f64 / 1e6,
+                l.bad_debt as f64 / 1e6
+            );
+        }
+        for c in &self.crp {
+            s += &format!("  {c}\n");
+        }
+        for e in &self.errors {
+            s += &format!("  error: {e}\n");
+        }
+        s
+    }
+}
+
+/// Send, retrying transport failures up to `retries` times; program errors return at once.
+pub fn send_retrying(
+    t: &mut dyn Transport,
+    ixs: &[Instruction],
+    signers: &[&Keypair],
+    retries: u32,
+) -> Result<(), TxError> {
+    let mut attempt = 0;
+    loop {
+        match t.send(ixs, signers) {
+            Err(TxError::Other(_)) if attempt + 1 < retries.max(1) => {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(200 << attempt));
+            }
+            r => return r,
+        }
+    }
+}
+
+fn describe(program: &Pubkey, e: &TxError) -> String {
+    match e.code().and_then(|c| error_name(program, c)) {
+        Some(n) => format!("{n} ({e})"),
+        None => e.to_string(),
+    }
+}
+
+/// The idempotent create of `owner`'s associated token account for `mint`.
+fn create_ata(payer: &Pubkey, owner: &Pubkey, mint: &Pubkey) -> Instruction {
+    const ATA_PROGRAM: Pubkey =
+        anchor_lang::pubkey!("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL");
+    Instruction {
+        program_id: ATA_PROGRAM,
+        accounts: vec![
+            AccountMeta::new(*payer, true),
+            AccountMeta::new(get_associated_token_address(owner, mint), false),
+            AccountMeta::new_readonly(*owner, false),
+            AccountMeta::new_readonly(*mint, false),
+            AccountMeta::new_readonly(anchor_lang::system_program::ID, false),
+            AccountMeta::new_readonly(anchor_spl::token::spl_token::ID, false),
+        ],
+        data: vec![1], // CreateIdempotent
+    }
+}
+
+/// One round of every chore.
+pub fn run_round(
+    t: &mut dyn Transport,
+    keeper: &Keypair,
+    args: &KeeperArgs,
+) -> anyhow::Result<Round> {
+    let pool_key = args.pool.pool;
+    let data = t
+        .account_data(&pool_key)?
+        .with_context(|| format!("no account at {pool_key}"))?;
+    let pool = decode::perp_pool(&data)?;
+    let now = t.unix_time()?;
+    let mut round = Round {
+        unix_time: now,
+        ..Default::default()
+    };
+    let retries = args.retries;
+
+    // funding, on the markets with open interest
+    let active: Vec<_> = pool.markets.iter().filter(|s| s.active == 1).collect();
+    let funding: Vec<Instruction> = active
+        .iter()
+        .filter(|s| s.long_oi + s.short_oi > 0)
+        .map(|s| ix::update_funding(&pool_key, &s.market, &s.oracle))
+        .collect();
+    if !funding.is_empty() {
+        match send_retrying(t, &funding, &[], retries) {
+            Ok(()) => round.funding_markets = funding.len(),
+            Err(e) => round
+                .errors
+                .push(format!("update_funding: {}", describe(&perp_amm::ID, &e))),
+        }
+    }
+    if pool.risk.model != Pubkey::default() {
+        let oracles: Vec<Pubkey> = active.iter().map(|s| s.oracle).collect();
+        match send_retrying(
+            t,
+            &[ix::refresh_imbalance(&pool_key, &oracles)],
+            &[],
+            retries,
+        ) {
+            Ok(()) => {}
+            Err(e) => round.errors.push(format!(
+                "refresh_imbalance: {}",
+                describe(&perp_amm::ID, &e)
+            )),
+        }
+    }
+
+    // liquidations
+    let keeper_quote = args
+        .quote_account
+        .unwrap_or_else(|| get_associated_token_address(&keeper.pubkey(), &pool.quote_mint));
+    let positions: Vec<(Pubkey, Position)> = t
+        .program_accounts(&perp_amm::ID, Position::DISCRIMINATOR)?
+        .into_iter()
+        .filter_map(|(k, a)| decode::position(&a.data).ok().map(|p| (k, p)))
+        .filter(|(_, p)| p.pool == pool_key && p.size != 0)
+        .collect();
+    round.positions = positions.len();
+    for (_, position) in positions {
+        let pool = decode::perp_pool(&t.account_data(&pool_key)?.context("pool")?)?;
+        let market = decode::market(&t.account_data(&position.market)?.context("market")?)?;
+        let oracle = t.account(&market.oracle)?.context("oracle")?;
+        let model = if pool.risk.model == Pubkey::default() {
+            None
+        } else {
+            Some(*decode::risk_model(
+                &t.account_data(&pool.risk.model)?.context("risk model")?,
+            )?)
+        };
+        let view = TradeView {
+            pool_key,
+            pool,
+            market: market.clone(),
+            position: Some(position.clone()),
+            oracle,
+            model,
+        };
+        let Ok(q) = quote_trade(&view, &position.owner, TradeAction::Liquidate, 0, now) else {
+            continue;
+        };
+        let owner_quote = get_associated_token_address(&position.owner, &pool.quote_mint);
+        let ixs = [
+            // the owner's remaining collateral goes to their associated account: make sure
+            // it exists (the keeper pays its rent)
+            create_ata(&keeper.pubkey(), &position.owner, &pool.quote_mint),
+            ix::liquidate(
+                &keeper.pubkey(),
+                &pool_key,
+                &position.market,
+                &position.owner,
+                &market.oracle,
+                &keeper_quote,
+                &owner_quote,
+                (pool.risk.model != Pubkey::default()).then_some(pool.risk.model),
+            ),
+        ];
+        match send_retrying(t, &ixs, &[keeper], retries) {
+            Ok(()) => round.liquidated.push(Liquidated {
+                owner: position.owner.to_string(),
+                market: market.index,
+                size: position.size,
+                keeper_reward: q.quote.keeper_reward,
+                bad_debt: q.quote.bad_debt,
+            }),
+            Err(e) => round.errors.push(format!(
+                "liquidate {}: {}",
+                position.owner,
+                describe(&perp_amm::ID, &e)
+            )),
+        }
+    }
+    let pool = decode::perp_pool(&t.account_data(&pool_key)?.context("pool")?)?;
+    round.imbalance_score =
+        (pool.risk.model != Pubkey::default()).then_some(pool.risk.imbalance_score);
+
+    for crp in &args.crp {
+        round.crp.push(keep_crp(t, keeper, crp, now, retries)?);
+    }
+    Ok(round)
+}
+
+/// A collateral pool's chores; returns what was done.
+fn keep_crp(
+    t: &mut dyn Transport,
+    keeper: &Keypair,
+    key: &Pubkey,
+    now: i64,
+    retries: u32,
+) -> anyhow::Result<String> {
+    let data = t
+        .account_data(key)?
+        .with_context(|| format!("no account at {key}"))?;
+    let p = decode::crp_pool(&data)?;
+    let k = PoolKeys::new(p.risky_mint, p.riskless_mint, p.expiry, p.oracle);
+    let mut send = |ix: Instruction, what: &str| -> String {
+        match send_retrying(t, &[ix], &[keeper], retries) {
+            Ok(()) => format!("crp {key}: {what}"),
+            Err(e) => format!(
+                "crp {key}: {what} refused: {}",
+                describe(&collateral_pool::ID, &e)
+            ),
+        }
+    };
+    Ok(match p.status {
+        crp_status::SETTLED => format!("crp {key}: settled"),
+        _ if now >= p.expiry => send(cix::settle(&keeper.pubkey(), &k), "settle"),
+        crp_status::ACTIVE
+            if now - p.last_rebalance_ts >= p.params.min_rebalance_interval_secs as i64 =>
+        {
+            // the rebalance starts the flight to quality itself when the LTV has crossed
+            send(cix::rebalance(&keeper.pubkey(), &k), "rebalance")
+        }
+        crp_status::ACTIVE => format!(
+            "crp {key}: rebalanced {}s ago, next in {}s",
+            now - p.last_rebalance_ts,
+            p.params.min_rebalance_interval_secs as i64 - (now - p.last_rebalance_ts)
+        ),
+        _ => format!("crp {key}: converting or converted, waiting for expiry"),
+    })
+}
+
+/// Run rounds every `interval` seconds, printing each as it ends.
+pub fn run(
+    t: &mut dyn Transport,
+    keeper: &Keypair,
+    args: &KeeperArgs,
+    mut log: impl FnMut(&Round),
+) -> anyhow::Result<Vec<Round>> {
+    let mut rounds = vec![];
+    let mut n = 0;
+    loop {
+        let round = run_round(t, keeper, args)?;
+        log(&round);
+        rounds.push(round);
+        n += 1;
+        if args.rounds != 0 && n >= args.rounds {
+            return Ok(rounds);
+        }
+        std::thread::sleep(std::time::Duration::from_secs(args.interval));
+    }
+}

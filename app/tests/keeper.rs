@@ -1,0 +1,177 @@
+//! `keel keeper run`'s rounds through the embedded transport: funding and the Imbalance Score
+//! every round; a position the program would liquidate is liquidated (and only then); a
+//! collateral pool is re-weighted when due; a keeper without the right is refused and changes
+//! nothing.
+
+use collateral_pool::instructions::InitCrpPoolArgs;
+use keel::chain::{self, PoolArg, TradeOrder};
+use keel::client::crp::{self as cix, PoolKeys};
+use keel::client::markets::default_markets;
+use keel::keeper::{KeeperArgs, run_round};
+use keel::sandbox::crp::default_params;
+use keel::sandbox::desk::Desk;
+use keel::sandbox::world::{Actor, USD};
+use keel::sandbox::{calibration, limits, noon};
+use keel::transport::Transport;
+use perp_amm::state::OracleKind;
+use solana_signer::Signer;
+
+struct Setup {
+    desk: Desk,
+    prices: Vec<f64>,
+    trader: Actor,
+    keeper: Actor,
+    crp: PoolKeys,
+}
+
+fn setup() -> Setup {
+    let presets = default_markets();
+    let prices: Vec<f64> = presets.iter().map(|m| m.price).collect();
+    let now = noon("2024-01-02").unwrap();
+    let world = keel::sandbox::world::World::new(now, &presets, &prices, limits(1_000)).unwrap();
+    let mut desk = Desk::new(world, "2024-01-02".into()).unwrap();
+    let (sigma, corr) = calibration(presets.len());
+    desk.publish_risk(sigma, corr).unwrap();
+    let lp = desk.lp("lp", 1_000_000 * USD).unwrap();
+    assert!(desk.deposit(&lp, 1_000_000 * USD).unwrap());
+    let trader = desk.world.actor("trader", 100_000 * USD).unwrap();
+    let keeper = desk.world.actor("keeper", 0).unwrap();
+    // one BTC long at 20x
+    let order = TradeOrder {
+        pool: PoolArg {
+            pool: desk.world.pool,
+        },
+        market: "BTC-PERP".into(),
+        size: 1.0,
+        collateral: 3_250.0,
+        slippage_bps: 50,
+        quote_account: Some(trader.quote),
+    };
+    chain::trade(&mut desk.world.chain, &trader.kp, "open", &order).unwrap();
+    // a collateral pool the keeper keeps
+    let risky = desk.world.create_mint(8).unwrap();
+    let crp = PoolKeys::new(
+        risky,
+        desk.world.quote_mint,
+        now + 90 * 86_400,
+        desk.world.markets[0].oracle,
+    );
+    let mut feed_id = [0u8; 32];
+    feed_id[..8].copy_from_slice(b"BTC-PERP");
+    let args = InitCrpPoolArgs {
+        expiry: now + 90 * 86_400,
+        params: default_params(65_000.0),
+        keeper: keeper.key(),
+        oracle_kind: OracleKind::Push,
+        feed_id,
+        oracle_pool: desk.world.pool,
+    };
+    let operator = desk.world.operator().pubkey();
+    desk.world
+        .chain
+        .send(&[cix::init_pool(&operator, &crp, args)], &[])
+        .unwrap();
+    Setup {
+        desk,
+        prices,
+        trader,
+        keeper,
+        crp,
+    }
+}
+
+fn args(s: &Setup) -> KeeperArgs {
+    KeeperArgs {
+        pool: PoolArg {
+            pool: s.desk.world.pool,
+        },
+        crp: vec![s.crp.pool],
+        quote_account: Some(s.keeper.quote),
+        interval: 0,
+        rounds: 1,
+        retries: 3,
+    }
+}
+
+/// Move the clock by `secs` and publish `prices`.
+fn tick(s: &mut Setup, secs: i64) {
+    let now = s.desk.world.now + secs;
+    s.desk.world.set_time(now);
+    let prices = s.prices.clone();
+    s.desk.world.push_prices(&prices).unwrap();
+}
+
+#[test]
+fn a_round_liquidates_what_the_program_would_and_keeps_the_collateral_pool() {
+    let mut s = setup();
+    let a = args(&s);
+    let kp = s.keeper.kp.insecure_clone();
+    let r = run_round(&mut s.desk.world.chain, &kp, &a).unwrap();
+    assert_eq!((r.positions, r.liquidated.len()), (1, 0));
+    assert_eq!(r.funding_markets, 1);
+    assert!(r.imbalance_score.unwrap() > 0);
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert!(r.crp[0].contains("next in"), "{}", r.crp[0]);
+
+    // BTC falls 4.5 % an hour later: the 20x long keeps 279.50 of equity, under its 1 %
+    // maintenance margin (620.75)
+    s.prices[0] = 62_075.0;
+    tick(&mut s, 3_600);
+    let r = run_round(&mut s.desk.world.chain, &kp, &a).unwrap();
+    assert_eq!(r.liquidated.len(), 1, "{}", r.to_text());
+    assert_eq!(r.liquidated[0].owner, s.trader.key().to_string());
+    assert!(s.desk.world.position(0, &s.trader.key()).unwrap().is_none());
+    assert_eq!(
+        s.desk.world.balance(&s.keeper.quote).unwrap(),
+        r.liquidated[0].keeper_reward
+    );
+    // the keeper earns 20 bps of 62,075 from what is left; the rest goes to the trader's
+    // associated account, which the keeper created
+    assert_eq!(r.liquidated[0].keeper_reward, 124_150_000);
+    let ata = keel::chain::get_associated_token_address(&s.trader.key(), &s.desk.world.quote_mint);
+    let returned = s.desk.world.balance(&ata).unwrap();
+    assert!(returned > 150 * USD && returned < 160 * USD, "{returned}");
+    assert_eq!(r.imbalance_score, Some(0));
+
+    // a day on, the collateral pool is due for its rebalance
+    tick(&mut s, 86_400);
+    let r = run_round(&mut s.desk.world.chain, &kp, &a).unwrap();
+    assert_eq!(r.crp[0], format!("crp {}: rebalance", s.crp.pool));
+    let data = s
+        .desk
+        .world
+        .chain
+        .account_data(&s.crp.pool)
+        .unwrap()
+        .unwrap();
+    let p = keel::client::decode::crp_pool(&data).unwrap();
+    assert_eq!(p.last_rebalance_ts, s.desk.world.now);
+    assert!(r.to_text().contains("0 liquidated"));
+}
+
+#[test]
+fn a_keeper_without_the_right_is_refused_and_changes_nothing() {
+    let mut s = setup();
+    tick(&mut s, 86_400);
+    let stranger = s.desk.world.actor("stranger", 0).unwrap();
+    let before = s.desk.world.chain.account_data(&s.crp.pool).unwrap();
+    let mut a = args(&s);
+    a.quote_account = Some(stranger.quote);
+    let r = run_round(&mut s.desk.world.chain, &stranger.kp, &a).unwrap();
+    assert!(
+        r.crp[0].contains("rebalance refused: NotKeeper"),
+        "{}",
+        r.crp[0]
+    );
+    assert_eq!(
+        s.desk.world.chain.account_data(&s.crp.pool).unwrap(),
+        before
+    );
+    // not a pool at all
+    a.pool.pool = s.desk.world.markets[0].key;
+    let e = format!(
+        "{:#}",
+        run_round(&mut s.desk.world.chain, &stranger.kp, &a).unwrap_err()
+    );
+    assert!(e.contains("not a perp pool"), "{e}");
+}
