@@ -23,7 +23,7 @@ use solana_signer::Signer;
 use crate::client::quote::{
     QuotedState, TradeAction, TradeQuote, TradeView, oracle_price, pool_value, quote_trade,
 };
-use crate::client::{decode, error_name, perp as ix};
+use crate::client::{decode, perp as ix};
 use crate::transport::{Transport, TxError};
 
 /// Which pool.
@@ -251,11 +251,13 @@ impl LpReport {
     }
 }
 
+/// The SPL Associated Token Account program.
+pub const ATA_PROGRAM: Pubkey =
+    anchor_lang::pubkey!("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL");
+
 /// The associated token account of `owner` for `mint` (SPL Token), the default account of
 /// every command that moves tokens.
 pub fn get_associated_token_address(owner: &Pubkey, mint: &Pubkey) -> Pubkey {
-    const ATA_PROGRAM: Pubkey =
-        anchor_lang::pubkey!("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL");
     Pubkey::find_program_address(
         &[owner.as_ref(), spl_token::ID.as_ref(), mint.as_ref()],
         &ATA_PROGRAM,
@@ -263,13 +265,8 @@ pub fn get_associated_token_address(owner: &Pubkey, mint: &Pubkey) -> Pubkey {
     .0
 }
 
-/// A failed transaction with the program error's name.
 fn failed(what: &str, e: TxError) -> anyhow::Error {
-    let name = e.code().and_then(|c| error_name(&perp_amm::ID, c));
-    match name {
-        Some(n) => anyhow::anyhow!("{what} refused by the program: {n} ({e})"),
-        None => anyhow::anyhow!("{what} failed: {e}"),
-    }
+    crate::client::failed(&perp_amm::ID, what, &e)
 }
 
 fn load_pool(t: &mut dyn Transport, pool: &Pubkey) -> anyhow::Result<Pool> {
@@ -308,7 +305,8 @@ fn find_market(t: &mut dyn Transport, pool: &Pool, name: &str) -> anyhow::Result
         })
 }
 
-fn trade_view(
+/// The accounts a trade on `market` by `owner` reads, as the chain holds them now.
+pub fn trade_view(
     t: &mut dyn Transport,
     pool_key: &Pubkey,
     market: Market,

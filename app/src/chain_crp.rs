@@ -15,7 +15,7 @@ use solana_signer::Signer;
 
 use crate::chain::get_associated_token_address;
 use crate::client::crp::{self as cix, PoolKeys};
-use crate::client::{decode, error_name};
+use crate::client::decode;
 use crate::transport::{Transport, TxError};
 
 #[derive(Args, Debug, Clone)]
@@ -192,10 +192,7 @@ fn balance(t: &mut dyn Transport, account: &Pubkey) -> anyhow::Result<u64> {
 }
 
 fn failed(what: &str, e: TxError) -> anyhow::Error {
-    match e.code().and_then(|c| error_name(&collateral_pool::ID, c)) {
-        Some(n) => anyhow::anyhow!("{what} refused by the program: {n} ({e})"),
-        None => anyhow::anyhow!("{what} failed: {e}"),
-    }
+    crate::client::failed(&collateral_pool::ID, what, &e)
 }
 
 fn status_name(s: u8) -> &'static str {

@@ -19,10 +19,10 @@ use solana_instruction::{AccountMeta, Instruction};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
-use crate::chain::{PoolArg, get_associated_token_address};
+use crate::chain::{ATA_PROGRAM, PoolArg, get_associated_token_address, trade_view};
 use crate::client::crp::{self as cix, PoolKeys};
-use crate::client::quote::{TradeAction, TradeView, quote_trade};
-use crate::client::{decode, error_name, perp as ix};
+use crate::client::quote::{TradeAction, quote_trade};
+use crate::client::{decode, describe_error, perp as ix};
 use crate::transport::{Transport, TxError};
 
 #[derive(Args, Debug, Clone)]
@@ -120,17 +120,8 @@ pub fn send_retrying(
     }
 }
 
-fn describe(program: &Pubkey, e: &TxError) -> String {
-    match e.code().and_then(|c| error_name(program, c)) {
-        Some(n) => format!("{n} ({e})"),
-        None => e.to_string(),
-    }
-}
-
 /// The idempotent create of `owner`'s associated token account for `mint`.
 fn create_ata(payer: &Pubkey, owner: &Pubkey, mint: &Pubkey) -> Instruction {
-    const ATA_PROGRAM: Pubkey =
-        anchor_lang::pubkey!("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL");
     Instruction {
         program_id: ATA_PROGRAM,
         accounts: vec![
@@ -173,9 +164,10 @@ pub fn run_round(
     if !funding.is_empty() {
         match send_retrying(t, &funding, &[], retries) {
             Ok(()) => round.funding_markets = funding.len(),
-            Err(e) => round
-                .errors
-                .push(format!("update_funding: {}", describe(&perp_amm::ID, &e))),
+            Err(e) => round.errors.push(format!(
+                "update_funding: {}",
+                describe_error(&perp_amm::ID, &e)
+            )),
         }
     }
     if pool.risk.model != Pubkey::default() {
@@ -189,7 +181,7 @@ pub fn run_round(
             Ok(()) => {}
             Err(e) => round.errors.push(format!(
                 "refresh_imbalance: {}",
-                describe(&perp_amm::ID, &e)
+                describe_error(&perp_amm::ID, &e)
             )),
         }
     }
@@ -206,24 +198,9 @@ pub fn run_round(
         .collect();
     round.positions = positions.len();
     for (_, position) in positions {
-        let pool = decode::perp_pool(&t.account_data(&pool_key)?.context("pool")?)?;
         let market = decode::market(&t.account_data(&position.market)?.context("market")?)?;
-        let oracle = t.account(&market.oracle)?.context("oracle")?;
-        let model = if pool.risk.model == Pubkey::default() {
-            None
-        } else {
-            Some(*decode::risk_model(
-                &t.account_data(&pool.risk.model)?.context("risk model")?,
-            )?)
-        };
-        let view = TradeView {
-            pool_key,
-            pool,
-            market: market.clone(),
-            position: Some(position.clone()),
-            oracle,
-            model,
-        };
+        let view = trade_view(t, &pool_key, market.clone(), &position.owner)?;
+        let pool = view.pool;
         let Ok(q) = quote_trade(&view, &position.owner, TradeAction::Liquidate, 0, now) else {
             continue;
         };
@@ -254,7 +231,7 @@ pub fn run_round(
             Err(e) => round.errors.push(format!(
                 "liquidate {}: {}",
                 position.owner,
-                describe(&perp_amm::ID, &e)
+                describe_error(&perp_amm::ID, &e)
             )),
         }
     }
@@ -286,7 +263,7 @@ fn keep_crp(
             Ok(()) => format!("crp {key}: {what}"),
             Err(e) => format!(
                 "crp {key}: {what} refused: {}",
-                describe(&collateral_pool::ID, &e)
+                describe_error(&collateral_pool::ID, &e)
             ),
         }
     };

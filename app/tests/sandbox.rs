@@ -16,27 +16,13 @@ fn crash(dir: &Path) {
     let mut price = 40_000.0f64;
     let start = keel::sandbox::noon("2022-01-03").unwrap();
     for day in 0..120 {
-        let date = civil(start + day * 86_400);
+        let date = keel::sandbox::scenario::civil_date(start + day * 86_400);
         text += &format!("{date},{price:.2}\n");
         if (56..61).contains(&day) {
             price *= 0.7;
         }
     }
     std::fs::write(dir.join("BTC-USD.csv"), text).unwrap();
-}
-
-/// The ISO date of a unix time.
-fn civil(t: i64) -> String {
-    let z = t.div_euclid(86_400) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
-    format!("{y:04}-{m:02}-{d:02}")
 }
 
 fn events(out: &Path) -> Vec<Value> {

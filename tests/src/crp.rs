@@ -252,20 +252,9 @@ impl CrpFixture {
     /// a move too big for one trade under the ratio cap is left partly to the next day.
     pub async fn arbitrage(&self, t: &mut TestContext, arb: &CrpUser, price: f64) {
         let p = self.pool(t).await;
-        let w = p.risky_weight.fix().to_num::<f64>();
-        let (x, y) = (p.risky_balance as f64, p.riskless_balance as f64);
-        // invariant x^w y^(1−w) = L; at price P the balances satisfy y/x = P·(1 − w)/w
-        let l = x.powf(w) * y.powf(1.0 - w);
-        let ratio = price * (1.0 - w) / w;
-        let x_target = l / ratio.powf(1.0 - w);
-        let cap = p.params.max_trade_ratio_bps as f64 / 1e4;
-        // the pool's risky is dear: sell it some; or cheap: buy it with riskless
-        let risky_in = x_target > x;
-        let mut amount = if risky_in {
-            ((x_target - x) * 0.99).min(x * cap)
-        } else {
-            ((x_target * ratio - y) * 0.99).min(y * cap)
-        } as u64;
+        let Some((risky_in, mut amount)) = cix::arbitrage_trade(&p, price) else {
+            return;
+        };
         while amount > 0 {
             match self.swap(t, arb, risky_in, true, amount, 0).await {
                 Ok(()) => break,

@@ -261,3 +261,28 @@ pub fn set_pause(authority: &Pubkey, pool: &Pubkey, flags: u8) -> Instruction {
         collateral_pool::instruction::SetPause { flags },
     )
 }
+
+/// The trade that moves a pool's price back to `price` (riskless native per risky native): its
+/// direction (`true`: risky in) and exact-in amount, 99 % of the way and at most the pool's
+/// trade cap of the balance it enters. The arbitrageur's sizing in the tests and the sandbox;
+/// `None` when a balance is empty. Off-chain float arithmetic: the program prices the trade.
+pub fn arbitrage_trade(p: &collateral_pool::state::CrpPool, price: f64) -> Option<(bool, u64)> {
+    let w = p.risky_weight.fix().to_num::<f64>();
+    let (x, y) = (p.risky_balance as f64, p.riskless_balance as f64);
+    if x <= 0.0 || y <= 0.0 {
+        return None;
+    }
+    // invariant x^w y^(1−w) = L; at price P the balances satisfy y/x = P·(1 − w)/w
+    let l = x.powf(w) * y.powf(1.0 - w);
+    let ratio = price * (1.0 - w) / w;
+    let x_target = l / ratio.powf(1.0 - w);
+    let cap = p.params.max_trade_ratio_bps as f64 / 1e4;
+    // the pool's risky is dear: sell it some; or cheap: buy it with riskless
+    let risky_in = x_target > x;
+    let amount = if risky_in {
+        ((x_target - x) * 0.99).min(x * cap)
+    } else {
+        ((x_target * ratio - y) * 0.99).min(y * cap)
+    };
+    Some((risky_in, amount.max(0.0) as u64))
+}

@@ -404,23 +404,12 @@ fn ltv_bps(p: &CrpPool, price: f64) -> u64 {
 /// for the trade cap is halved until it fits, and the rest waits for the next day.
 fn arbitrage(world: &mut World, keys: &PoolKeys, arb: &Holder, price: f64) -> anyhow::Result<()> {
     let p = CrpDesk::pool(world, keys)?;
-    let w = p.risky_weight.fix().to_num::<f64>();
-    let (x, y) = (p.risky_balance as f64, p.riskless_balance as f64);
-    if x <= 0.0 || y <= 0.0 {
-        return Ok(());
-    }
     // native riskless per native risky
     let native_price = price * USD as f64 / BTC as f64;
-    let l = x.powf(w) * y.powf(1.0 - w);
-    let ratio = native_price * (1.0 - w) / w;
-    let x_target = l / ratio.powf(1.0 - w);
-    let cap = p.params.max_trade_ratio_bps as f64 / 1e4;
-    let risky_in = x_target > x;
-    let mut amount = if risky_in {
-        ((x_target - x) * 0.99).min(x * cap)
-    } else {
-        ((x_target * ratio - y) * 0.99).min(y * cap)
-    } as u64;
+    let Some((risky_in, mut amount)) = cix::arbitrage_trade(&p, native_price) else {
+        return Ok(());
+    };
+    let (x, y) = (p.risky_balance as f64, p.riskless_balance as f64);
     // gaps below 1e-5 of the pool are not worth a trade
     let gap = if risky_in {
         amount as f64 / x

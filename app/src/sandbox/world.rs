@@ -10,7 +10,7 @@ use anyhow::Context;
 use perp_amm::instructions::{
     AddMarketArgs, InitPoolArgs, InitRiskModelArgs, PushPriceArgs, RiskLimits,
 };
-use perp_amm::state::{Market, OracleKind, Pool, Position, RiskModel};
+use perp_amm::state::{Market, OracleKind, Pool, Position};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
@@ -272,30 +272,10 @@ impl World {
 
     /// The accounts a trade on `market` by `owner` reads.
     pub fn trade_view(&mut self, market: usize, owner: &Pubkey) -> anyhow::Result<TradeView> {
-        let pool = self.pool_state()?;
-        let m = &self.markets[market];
-        let (market_key, oracle_key) = (m.key, m.oracle);
-        let market_data = self.chain.account_data(&market_key)?.context("market")?;
-        let market: Market = decode::market(&market_data)?;
-        let position = self.position(market.index as usize, owner)?;
-        let oracle = self.chain.account(&oracle_key)?.context("oracle")?;
-        let model = if pool.risk.model == Pubkey::default() {
-            None
-        } else {
-            let data = self
-                .chain
-                .account_data(&pool.risk.model)?
-                .context("risk model")?;
-            Some(decode::risk_model(&data)?)
-        };
-        Ok(TradeView {
-            pool_key: self.pool,
-            pool,
-            market,
-            position,
-            oracle,
-            model: model.map(|m: Box<RiskModel>| *m),
-        })
+        let key = self.markets[market].key;
+        let data = self.chain.account_data(&key)?.context("market")?;
+        let market: Market = decode::market(&data)?;
+        crate::chain::trade_view(&mut self.chain, &self.pool, market, owner)
     }
 }
 
