@@ -1,7 +1,8 @@
 //! `keel keeper run`: the permissionless chores of a perp pool and the keeper's chores of its
 //! collateral pools, in rounds.
 //!
-//! Each round: accrue funding on every market with open interest; re-mark the Imbalance Score;
+//! Each round: accrue funding on every market with open interest; publish σ and R when
+//! `--risk-prices` holds newer data than the risk model; re-mark the Imbalance Score;
 //! find the pool's positions and liquidate every one the program would (quoted first by its own
 //! code, so a round sends no liquidation that would fail); for each `--crp` pool, settle it once
 //! expired, and re-weight it when its interval has passed (the program's rebalance starts the
@@ -20,6 +21,7 @@ use solana_keypair::Keypair;
 use solana_signer::Signer;
 
 use crate::chain::{ATA_PROGRAM, PoolArg, get_associated_token_address, trade_view};
+use crate::chain_risk::{RiskFeed, publish_if_newer};
 use crate::client::crp::{self as cix, PoolKeys};
 use crate::client::quote::{TradeAction, quote_trade};
 use crate::client::{decode, describe_error, perp as ix};
@@ -45,6 +47,16 @@ pub struct KeeperArgs {
     /// Attempts per transaction when the transport (not the program) fails
     #[arg(long, default_value_t = 3)]
     pub retries: u32,
+    /// Publish σ and R from these `date,close` files whenever they hold a newer date than the
+    /// risk model (the keeper must be the model's risk authority)
+    #[arg(long)]
+    pub risk_prices: Option<std::path::PathBuf>,
+    /// The --risk-prices files in market order, without `.csv` (`1/NAME` inverts NAME)
+    #[arg(long, value_delimiter = ',', requires = "risk_prices")]
+    pub risk_markets: Vec<String>,
+    /// Daily returns each publication is estimated from (the most recent)
+    #[arg(long, default_value_t = 60)]
+    pub risk_window: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -64,6 +76,8 @@ pub struct Round {
     pub imbalance_score: Option<u64>,
     pub positions: usize,
     pub liquidated: Vec<Liquidated>,
+    /// The risk publication, when --risk-prices is given.
+    pub risk: Option<String>,
     /// What happened to each collateral pool.
     pub crp: Vec<String>,
     /// Transactions that failed (the round went on).
@@ -90,6 +104,9 @@ impl Round {
                 l.keeper_reward as f64 / 1e6,
                 l.bad_debt as f64 / 1e6
             );
+        }
+        if let Some(r) = &self.risk {
+            s += &format!("  risk: {r}\n");
         }
         for c in &self.crp {
             s += &format!("  {c}\n");
@@ -168,6 +185,30 @@ pub fn run_round(
                 "update_funding: {}",
                 describe_error(&perp_amm::ID, &e)
             )),
+        }
+    }
+    // a new risk model first, so that the Imbalance Score is re-marked under it
+    if let Some(prices) = &args.risk_prices {
+        let feed = RiskFeed {
+            prices: prices.clone(),
+            markets: args.risk_markets.clone(),
+            window: args.risk_window,
+        };
+        match publish_if_newer(t, keeper, &pool_key, &feed) {
+            Ok(None) => round.risk = Some("up to date".into()),
+            Ok(Some(p)) => {
+                round.risk = Some(format!(
+                    "published revision {} as of {}{}",
+                    p.revision,
+                    p.as_of,
+                    if p.target_reached {
+                        ""
+                    } else {
+                        " (held back by a step bound)"
+                    }
+                ))
+            }
+            Err(e) => round.errors.push(format!("risk publication: {e:#}")),
         }
     }
     if pool.risk.model != Pubkey::default() {

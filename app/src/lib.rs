@@ -5,6 +5,8 @@ pub mod calc;
 pub mod chain;
 #[cfg(feature = "embedded")]
 pub mod chain_crp;
+#[cfg(feature = "embedded")]
+pub mod chain_risk;
 pub mod client;
 #[cfg(feature = "embedded")]
 pub mod keeper;
@@ -105,6 +107,16 @@ pub fn run(cli: &Cli) -> anyhow::Result<String> {
         Command::Risk(args) => match &args.command {
             risk::RiskCommand::Estimate(e) => {
                 render(cli.json, &risk::run_estimate(e)?, |r| r.to_text())
+            }
+            #[cfg(feature = "embedded")]
+            risk::RiskCommand::Publish(p) => {
+                let mut t = rpc::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
+                let signer = transport::Transport::payer(&t).insecure_clone();
+                render(
+                    cli.json,
+                    &chain_risk::publish_from_prices(&mut t, &signer, p)?,
+                    |r| r.to_text(),
+                )
             }
         },
         Command::Study(args) => match &args.study {

@@ -114,6 +114,8 @@ pub struct Estimate {
     pub sigma: Vec<f64>,
     /// Pearson correlations, full n×n, row-major.
     pub corr: Vec<f64>,
+    /// End date of the last return: the data time a publication carries.
+    pub last_date: String,
 }
 
 /// The returns the estimate uses: per series, on one set of end dates (returned too).
@@ -182,7 +184,7 @@ fn with_end_dates<'a>(obs: &[(&'a str, f64)], interval: usize) -> Vec<(&'a str, 
 
 /// Estimate σ (sample stdev of simple returns P_t/P_{t−1} − 1) and R (Pearson) of `series`.
 pub fn estimate(series: &[PriceSeries], opts: &EstimateOptions) -> anyhow::Result<Estimate> {
-    let (returns, _) = joined_returns(series, opts)?;
+    let (returns, dates) = joined_returns(series, opts)?;
     let n_returns = returns[0].len();
     if n_returns < 2 {
         bail!("fewer than 2 returns in the window: nothing to estimate");
@@ -216,6 +218,7 @@ pub fn estimate(series: &[PriceSeries], opts: &EstimateOptions) -> anyhow::Resul
         returns: n_returns,
         sigma: stats.iter().map(|(_, s)| *s).collect(),
         corr,
+        last_date: dates.last().cloned().unwrap_or_default(),
     })
 }
 
@@ -452,14 +455,19 @@ pub struct RiskArgs {
 pub enum RiskCommand {
     /// Estimate σ and R from `date,close` files, and what the program would store
     Estimate(EstimateArgs),
+    /// Estimate σ and R from price files and publish them to a pool's risk model (stage, then
+    /// commit), moved from the current model only as far as its step bounds allow
+    #[cfg(feature = "embedded")]
+    Publish(crate::chain_risk::PublishArgs),
 }
 
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, Clone)]
 pub struct EstimateArgs {
     /// Directory of `<NAME>.csv` price files (header `date,close`)
     #[arg(long)]
     pub prices: std::path::PathBuf,
-    /// Comma-separated file names without `.csv`, in market order
+    /// Comma-separated file names without `.csv`, in market order (`1/NAME` inverts NAME's
+    /// closes)
     #[arg(long, value_delimiter = ',', required = true)]
     pub markets: Vec<String>,
     /// First date of the window (inclusive, YYYY-MM-DD)
@@ -490,21 +498,43 @@ pub struct EstimateReport {
     pub psd_certified: bool,
 }
 
+impl EstimateArgs {
+    /// The named files, in market order; `1/NAME` reads NAME and inverts its closes (USD-JPY
+    /// for a market listed as JPY in USD).
+    pub fn read_series(&self) -> anyhow::Result<Vec<PriceSeries>> {
+        self.markets
+            .iter()
+            .map(|m| {
+                let (name, inverted) = match m.strip_prefix("1/") {
+                    Some(name) => (name, true),
+                    None => (m.as_str(), false),
+                };
+                let mut series = PriceSeries::read(&self.prices.join(format!("{name}.csv")))?;
+                if inverted {
+                    series.name = m.clone();
+                    // a non-positive close stays non-positive so the window check still refuses it
+                    for c in &mut series.closes {
+                        *c = if *c > 0.0 { 1.0 / *c } else { *c };
+                    }
+                }
+                Ok(series)
+            })
+            .collect()
+    }
+
+    pub fn options(&self) -> EstimateOptions {
+        EstimateOptions {
+            from: self.from.clone(),
+            to: self.to.clone(),
+            interval: self.interval,
+            join: self.join,
+        }
+    }
+}
+
 pub fn run_estimate(args: &EstimateArgs) -> anyhow::Result<EstimateReport> {
-    let series = args
-        .markets
-        .iter()
-        .map(|m| PriceSeries::read(&args.prices.join(format!("{m}.csv"))))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let estimate = estimate(
-        &series,
-        &EstimateOptions {
-            from: args.from.clone(),
-            to: args.to.clone(),
-            interval: args.interval,
-            join: args.join,
-        },
-    )?;
+    let series = args.read_series()?;
+    let estimate = estimate(&series, &args.options())?;
     let n = series.len();
     ensure!(n <= keel_math::imbalance::MAX_ASSETS, "at most 32 markets");
     let sigma_e9 = estimate

@@ -3,6 +3,8 @@
 //! collateral pool is re-weighted when due; a keeper without the right is refused and changes
 //! nothing.
 
+mod common;
+
 use collateral_pool::instructions::InitCrpPoolArgs;
 use keel::chain::{self, PoolArg, TradeOrder};
 use keel::client::crp::{self as cix, PoolKeys};
@@ -90,6 +92,9 @@ fn args(s: &Setup) -> KeeperArgs {
         interval: 0,
         rounds: 1,
         retries: 3,
+        risk_prices: None,
+        risk_markets: vec![],
+        risk_window: 60,
     }
 }
 
@@ -174,4 +179,67 @@ fn a_keeper_without_the_right_is_refused_and_changes_nothing() {
         run_round(&mut s.desk.world.chain, &stranger.kp, &a).unwrap_err()
     );
     assert!(e.contains("not a perp pool"), "{e}");
+}
+
+#[test]
+fn a_round_publishes_the_risk_model_when_the_files_hold_newer_data() {
+    let mut s = setup();
+    let model = |s: &mut Setup| {
+        let key = s.desk.world.risk_model;
+        let data = s.desk.world.chain.account_data(&key).unwrap().unwrap();
+        keel::client::decode::risk_model(&data).unwrap()
+    };
+    let before = model(&mut s);
+    // files up to the end of February, a day after the clock reaches March
+    let dir = common::price_files(
+        "keeper",
+        &[common::dates(1, 31), common::dates(2, 29)].concat(),
+        1.0,
+        5,
+    );
+    s.desk
+        .world
+        .set_time(keel::sandbox::noon("2024-03-01").unwrap());
+    tick(&mut s, 0);
+    let mut a = args(&s);
+    a.risk_prices = Some(dir.clone());
+    a.risk_markets = common::NAMES.iter().map(|n| n.to_string()).collect();
+    a.risk_window = 30;
+
+    // the keeper is not the risk authority: logged, the round goes on, the model is unchanged
+    let kp = s.keeper.kp.insecure_clone();
+    let r = run_round(&mut s.desk.world.chain, &kp, &a).unwrap();
+    assert!(
+        r.errors.iter().any(|e| e.contains("NotRiskAuthority")),
+        "{:?}",
+        r.errors
+    );
+    assert!(r.imbalance_score.is_some());
+    let unchanged = model(&mut s);
+    assert_eq!(
+        (unchanged.revision, unchanged.as_of),
+        (before.revision, before.as_of)
+    );
+    assert_eq!(unchanged.current.sigma_e9, before.current.sigma_e9);
+
+    // the risk authority's round publishes, as of noon on the files' last date
+    let risk = s.desk.world.risk_keeper.insecure_clone();
+    let r = run_round(&mut s.desk.world.chain, &risk, &a).unwrap();
+    assert!(
+        r.risk
+            .as_deref()
+            .unwrap()
+            .starts_with(&format!("published revision {}", before.revision + 1)),
+        "{}",
+        r.to_text()
+    );
+    let after = model(&mut s);
+    assert_eq!(after.revision, before.revision + 1);
+    assert_eq!(after.as_of, keel::sandbox::noon("2024-02-29").unwrap());
+    assert_ne!(after.current.sigma_e9, before.current.sigma_e9);
+    // the next round has nothing newer to publish
+    tick(&mut s, 3_600);
+    let r = run_round(&mut s.desk.world.chain, &risk, &a).unwrap();
+    assert_eq!(r.risk.as_deref(), Some("up to date"));
+    assert_eq!(model(&mut s).revision, after.revision);
 }

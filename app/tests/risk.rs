@@ -69,3 +69,24 @@ fn bad_input_fails_clearly() {
         assert!(err.contains(message), "{all:?}: {err}");
     }
 }
+
+#[test]
+fn a_series_can_be_inverted_for_a_market_listed_the_other_way_round() {
+    let dir = prices();
+    let (ok, out, err) = keel(&[
+        "--json",
+        "risk",
+        "estimate",
+        "--prices",
+        dir.to_str().unwrap(),
+        "--markets",
+        "B,1/B",
+    ]);
+    assert!(ok, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["names"][1], "1/B");
+    // B's returns (.05, 0, .05, −.05) become −r/(1+r): the same moves, the other way
+    let rho = v["corr"][1].as_f64().unwrap();
+    assert!(rho < -0.999, "{rho}");
+    assert_eq!(v["last_date"], "2024-01-08");
+}

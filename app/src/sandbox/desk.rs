@@ -7,11 +7,9 @@ use anyhow::{Context, bail};
 use perp_amm::instructions::{
     DecreasePositionArgs, DepositArgs, IncreasePositionArgs, OpenPositionArgs, WithdrawArgs,
 };
-use solana_signer::Signer;
 
 use crate::client::perp as ix;
 use crate::client::quote::{QuotedState, Refusal, TradeAction, pool_value, quote_trade};
-use crate::risk::cholesky_certificate;
 use crate::sandbox::events::{Event, What};
 use crate::sandbox::world::{Actor, USD, World};
 use crate::transport::Transport;
@@ -29,8 +27,6 @@ pub struct Desk {
     pub date: String,
     /// The liquidation keeper.
     pub keeper: Actor,
-    /// The risk model last published: σ and the full R.
-    last_risk: Option<(Vec<f64>, Vec<f64>)>,
 }
 
 fn tx(what: &'static str) -> impl Fn(crate::transport::TxError) -> anyhow::Error {
@@ -56,7 +52,6 @@ impl Desk {
             day: 0,
             date,
             keeper,
-            last_risk: None,
         })
     }
 
@@ -378,72 +373,26 @@ impl Desk {
         Ok(true)
     }
 
-    /// The risk keeper: publish σ and R (full, row-major) as close to `target` as the model's
-    /// step bounds allow (σ within ±19 % of the last publication, every ρ within 0.099 by
-    /// blending two PSD matrices, which stays PSD), so the commit is accepted.
+    /// The risk keeper: publish σ and R (full, row-major) as close to the target as the model's
+    /// step bounds allow (`chain_risk::publish`), as of now.
     pub fn publish_risk(
         &mut self,
         target_sigma: Vec<f64>,
         target_corr: Vec<f64>,
     ) -> anyhow::Result<()> {
-        let n = self.world.markets.len();
-        let (sigma, corr) = match &self.last_risk {
-            None => (target_sigma, target_corr),
-            Some((old_sigma, old_corr)) => {
-                let sigma = old_sigma
-                    .iter()
-                    .zip(&target_sigma)
-                    .map(|(o, t)| t.clamp(o * 0.81, o * 1.19))
-                    .collect();
-                let step = old_corr
-                    .iter()
-                    .zip(&target_corr)
-                    .map(|(o, t)| (t - o).abs())
-                    .fold(0.0, f64::max);
-                let w = if step > 0.099 { 0.099 / step } else { 1.0 };
-                let corr = old_corr
-                    .iter()
-                    .zip(&target_corr)
-                    .map(|(o, t)| o + w * (t - o))
-                    .collect();
-                (sigma, corr)
-            }
-        };
-        let sigma_e9: Vec<u64> = sigma
-            .iter()
-            .map(|s: &f64| (s * 1e9).round().max(1.0) as u64)
-            .collect();
-        let upper = crate::risk::corr_upper_e9(&corr, n);
-        let full = crate::risk::corr_full_from_upper(&upper, n);
-        let lower = cholesky_certificate(&full, n).context("R has no PSD certificate")?;
         let keeper = self.world.risk_keeper.insecure_clone();
-        let writes = ix::stage_risk_writes(
-            &keeper.pubkey(),
+        let p = crate::chain_risk::publish(
+            &mut self.world.chain,
+            &keeper,
             &self.world.pool,
-            &sigma_e9,
-            &upper,
-            &lower,
-        )
-        .map_err(|e| anyhow::anyhow!(e))?;
-        for w in writes {
-            self.world
-                .chain
-                .send(&[w], &[&keeper])
-                .map_err(tx("stage_risk"))?;
-        }
-        let as_of = self.world.now;
-        self.world
-            .chain
-            .send(
-                &[ix::commit_risk(&keeper.pubkey(), &self.world.pool, as_of)],
-                &[&keeper],
-            )
-            .map_err(tx("commit_risk"))?;
-        self.last_risk = Some((sigma, full));
+            &target_sigma,
+            &target_corr,
+            self.world.now,
+        )?;
         self.log(What::RiskPublished {
-            as_of,
-            sigma_e9,
-            max_corr_step_e9: 100_000_000,
+            as_of: p.as_of,
+            sigma_e9: p.sigma_e9,
+            max_corr_step_e9: p.max_corr_step_e9 as u64,
         });
         Ok(())
     }

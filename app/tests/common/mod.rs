@@ -37,3 +37,40 @@ pub fn hand_made_prices(tag: &str) -> std::path::PathBuf {
     .unwrap();
     dir
 }
+
+/// Ten price files for a ten-market pool (the risk publication tests).
+pub const NAMES: [&str; 10] = ["A0", "A1", "A2", "A3", "A4", "A5", "A6", "A7", "A8", "A9"];
+
+/// Ten correlated random walks over `dates` (a shared factor and an own shock, σ·`scale` a day),
+/// written as `date,close` files into a fresh directory.
+pub fn price_files(tag: &str, dates: &[String], scale: f64, seed: u64) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("keel-risk-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut state = seed;
+    let mut uniform = || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+    };
+    let mut closes = [100.0f64; 10];
+    let mut text: Vec<String> = vec!["date,close\n".into(); 10];
+    for date in dates {
+        let common = uniform();
+        for (i, c) in closes.iter_mut().enumerate() {
+            let sigma = 0.005 * (i + 1) as f64 * scale;
+            *c *= 1.0 + sigma * (0.6 * common + 0.8 * uniform());
+            text[i] += &format!("{date},{c:.6}\n");
+        }
+    }
+    for (name, t) in NAMES.iter().zip(text) {
+        std::fs::write(dir.join(format!("{name}.csv")), t).unwrap();
+    }
+    dir
+}
+
+pub fn dates(month: u32, days: u32) -> Vec<String> {
+    (1..=days)
+        .map(|d| format!("2024-{month:02}-{d:02}"))
+        .collect()
+}
