@@ -231,14 +231,8 @@ pub struct RiskFeed {
     pub window: usize,
 }
 
-/// The keeper's publication: σ and R over the feed's last `window` daily returns, published
-/// only when the files hold a date newer than the model's (`None`: the model is up to date).
-pub fn publish_if_newer(
-    t: &mut dyn Transport,
-    authority: &Keypair,
-    pool: &Pubkey,
-    feed: &RiskFeed,
-) -> anyhow::Result<Option<Publication>> {
+/// σ and R over the feed's last `window` daily returns (on the dates every file shares).
+pub fn estimate_window(feed: &RiskFeed) -> anyhow::Result<crate::risk::Estimate> {
     ensure!(
         feed.window >= 2,
         "the risk window must hold at least 2 returns"
@@ -258,7 +252,18 @@ pub fn publish_if_newer(
     if ends.len() > feed.window {
         args.from = Some(ends[ends.len() - feed.window - 1].clone());
     }
-    let e = estimate(&series, &args.options())?;
+    estimate(&series, &args.options())
+}
+
+/// The keeper's publication: [`estimate_window`], published only when the files hold a date
+/// newer than the model's (`None`: the model is up to date).
+pub fn publish_if_newer(
+    t: &mut dyn Transport,
+    authority: &Keypair,
+    pool: &Pubkey,
+    feed: &RiskFeed,
+) -> anyhow::Result<Option<Publication>> {
+    let e = estimate_window(feed)?;
     let as_of = data_time(&e.last_date, t.unix_time()?)?;
     if as_of <= risk_model(t, pool)?.as_of {
         return Ok(None);

@@ -138,7 +138,7 @@ pub fn send_retrying(
 }
 
 /// The idempotent create of `owner`'s associated token account for `mint`.
-fn create_ata(payer: &Pubkey, owner: &Pubkey, mint: &Pubkey) -> Instruction {
+pub fn create_ata(payer: &Pubkey, owner: &Pubkey, mint: &Pubkey) -> Instruction {
     Instruction {
         program_id: ATA_PROGRAM,
         accounts: vec![

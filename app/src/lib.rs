@@ -10,6 +10,8 @@ pub mod chain_risk;
 pub mod client;
 #[cfg(feature = "embedded")]
 pub mod keeper;
+#[cfg(feature = "embedded")]
+pub mod migrate;
 pub mod risk;
 #[cfg(feature = "embedded")]
 pub mod rpc;
@@ -86,7 +88,12 @@ pub enum Command {
     /// Trade against a collateral pool's weighted market maker
     #[cfg(feature = "embedded")]
     Swap(chain_crp::SwapCmd),
-    /// Keepers: funding, Imbalance Score, liquidations and collateral-pool chores, in rounds
+    /// Operators: after `anchor deploy`, create the quote token, pool, markets, risk model (and
+    /// its first publication) and collateral pools a cluster's configuration file describes
+    #[cfg(feature = "embedded")]
+    Migrate(migrate::MigrateArgs),
+    /// Keepers: funding, risk publishing, Imbalance Score, liquidations and collateral-pool
+    /// chores, in rounds
     #[cfg(feature = "embedded")]
     Keeper {
         #[command(subcommand)]
@@ -205,6 +212,19 @@ pub fn run(cli: &Cli) -> anyhow::Result<String> {
             let signer = transport::Transport::payer(&t).insecure_clone();
             let rounds = keeper::run(&mut t, &signer, args, |r| eprint!("{}", r.to_text()))?;
             render(cli.json, &rounds, |r| format!("{} rounds\n", r.len()))
+        }
+        #[cfg(feature = "embedded")]
+        Command::Migrate(args) => {
+            // --url wins, then the file's url, then the Solana CLI's
+            let config = migrate::Config::read(&args.config)?;
+            let url = cli.url.clone().or(config.url.clone());
+            let mut t = rpc::Rpc::connect(url.as_deref(), cli.keypair.as_deref())?;
+            let operator = transport::Transport::payer(&t).insecure_clone();
+            render(
+                cli.json,
+                &migrate::run_migrate(&mut t, &operator, args)?,
+                |r| r.to_text(),
+            )
         }
         #[cfg(feature = "embedded")]
         Command::Sandbox(args) => render(cli.json, &sandbox::run_sandbox(args)?, |r| r.to_text()),

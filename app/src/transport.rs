@@ -213,6 +213,22 @@ impl Embedded {
         self.nonce
     }
 
+    /// Write an account straight into the bank: a third-party program's account (a Pyth price
+    /// update) that a test or a sandbox needs and cannot create by transaction.
+    pub fn set_account(&mut self, key: &Pubkey, owner: &Pubkey, data: Vec<u8>) {
+        let rent = anchor_lang::prelude::Rent::default().minimum_balance(data.len());
+        let account = solana_account::Account {
+            lamports: rent,
+            data,
+            owner: *owner,
+            executable: false,
+            rent_epoch: 0,
+        };
+        self.ctx
+            .set_account(key, &solana_account::AccountSharedData::from(account));
+        self.seen.insert(*key);
+    }
+
     /// Give `to` lamports from the payer.
     pub fn airdrop(&mut self, to: &Pubkey, lamports: u64) -> Result<(), TxError> {
         let ix = anchor_lang::solana_program::system_instruction::transfer(

@@ -1,0 +1,440 @@
+//! `keel migrate` through the embedded transport, on the shipped configuration files: the
+//! localnet file builds a pool an LP and a trader can use at once, and a second run sends
+//! nothing; the devnet file's Pyth markets read price-update accounts at Pyth's addresses; an
+//! appended market is added and covered by a new publication; bad files and clashes with what
+//! exists are refused with a clear message before anything is sent; a step the program refuses
+//! stops the run and a re-run after the fix goes on from there.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use keel::chain::{self, LpAccounts, LpAmount, LpCommand, PoolArg, TradeOrder};
+use keel::client::markets::default_markets;
+use keel::client::{crp as cix, decode, perp as ix};
+use keel::migrate::{Config, MigrateArgs, migrate, pyth_feed_account, run_migrate};
+use keel::sandbox::{calibration, noon};
+use keel::transport::{Embedded, Transport};
+use perp_amm::state::{OracleKind, PRICE_UPDATE_V2_DISCRIMINATOR, PYTH_RECEIVER_ID};
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+fn shipped(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../migrations")
+        .join(name);
+    std::fs::read_to_string(path).unwrap()
+}
+
+/// A fresh directory holding `text` as `name` (mint keys are written next to it).
+fn config_file(tag: &str, name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("keel-migrate-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn chain() -> Embedded {
+    Embedded::start(noon("2026-12-01").unwrap()).unwrap()
+}
+
+fn run(t: &mut Embedded, path: &Path) -> anyhow::Result<keel::migrate::MigrationReport> {
+    let operator = t.payer().insecure_clone();
+    run_migrate(
+        t,
+        &operator,
+        &MigrateArgs {
+            config: path.to_path_buf(),
+        },
+    )
+}
+
+fn quote_mint(path: &Path, file: &str) -> anchor_lang::prelude::Pubkey {
+    solana_keypair::read_keypair_file(path.parent().unwrap().join(file))
+        .unwrap()
+        .pubkey()
+}
+
+#[test]
+fn localnet_builds_a_usable_pool_and_a_second_run_sends_nothing() {
+    let mut t = chain();
+    let path = config_file("localnet", "localnet.toml", &shipped("localnet.toml"));
+    let report = run(&mut t, &path).unwrap();
+    let operator = t.payer().pubkey();
+    let quote = quote_mint(&path, "keys/localnet-usd.json");
+    let pool_key = ix::pool_pda(&quote, 0);
+    assert_eq!(report.pool, pool_key.to_string());
+    // mint, operator's tokens, pool, ten markets, risk model, the publication (five staging
+    // writes of up to 900 bytes, then the commit), risky mint, collateral pool
+    assert_eq!(
+        report.transactions,
+        1 + 1 + 1 + 10 + 1 + 6 + 1 + 1,
+        "{}",
+        report.to_text()
+    );
+
+    let pool = decode::perp_pool(&t.account_data(&pool_key).unwrap().unwrap()).unwrap();
+    assert_eq!(pool.authority, operator);
+    assert_eq!(pool.market_count, 10);
+    for (i, preset) in default_markets().iter().enumerate() {
+        let m = decode::market(
+            &t.account_data(&ix::market_pda(&pool_key, i as u8))
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(&m.symbol[..preset.symbol.len()], preset.symbol.as_bytes());
+        assert_eq!(m.oracle_kind, OracleKind::Push);
+        assert_eq!(m.params, preset.params);
+    }
+    // the first publication is the shipped calibration, exactly
+    let model = decode::risk_model(
+        &t.account_data(&ix::risk_model_pda(&pool_key))
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!((model.revision, model.market_count), (1, 10));
+    let (sigma, _) = calibration(10);
+    let expected: Vec<u64> = sigma.iter().map(|s| (s * 1e9).round() as u64).collect();
+    assert_eq!(&model.current.sigma_e9[..10], &expected[..]);
+    assert_eq!(pool.risk.model, ix::risk_model_pda(&pool_key));
+    // the collateral pool on BTC's oracle
+    let risky = quote_mint(&path, "keys/localnet-btc.json");
+    let crp = cix::PoolKeys::new(
+        risky,
+        quote,
+        noon("2027-06-30").unwrap(),
+        pool.markets[0].oracle,
+    );
+    let p = decode::crp_pool(&t.account_data(&crp.pool).unwrap().unwrap()).unwrap();
+    assert_eq!(p.params.strike_e9, 65_000_000_000_000);
+    assert_eq!(p.keeper, operator);
+
+    // the pool works: the operator deposits its test tokens and opens a BTC long
+    let ata = chain::get_associated_token_address(&operator, &quote);
+    let lp_ata = chain::get_associated_token_address(&operator, &pool.lp_mint);
+    t.send(
+        &[keel::keeper::create_ata(
+            &operator,
+            &operator,
+            &pool.lp_mint,
+        )],
+        &[],
+    )
+    .unwrap();
+    let op = t.payer().insecure_clone();
+    let deposit = LpCommand::Deposit(LpAmount {
+        accounts: LpAccounts {
+            pool: PoolArg { pool: pool_key },
+            quote_account: None,
+            lp_account: None,
+        },
+        amount: 1_000_000.0,
+        min_shares: 0,
+    });
+    chain::lp(&mut t, &op, &deposit).unwrap();
+    let order = TradeOrder {
+        pool: PoolArg { pool: pool_key },
+        market: "BTC-PERP".into(),
+        size: 1.0,
+        collateral: 6_500.0,
+        slippage_bps: 50,
+        quote_account: Some(ata),
+    };
+    chain::trade(&mut t, &op, "open", &order).unwrap();
+    assert!(t.account(&lp_ata).unwrap().is_some());
+
+    // the second run finds everything and sends nothing
+    let sent = t.transactions();
+    let again = run(&mut t, &path).unwrap();
+    assert_eq!(again.transactions, 0);
+    assert_eq!(t.transactions(), sent);
+    assert!(
+        again
+            .steps
+            .iter()
+            .all(|s| s.outcome == "exists" || s.outcome == "up to date"),
+        "{}",
+        again.to_text()
+    );
+}
+
+/// A Pyth `PriceUpdateV2` (fully verified) at `price`·10⁻⁸, stamped `now`.
+fn price_update(feed_id: [u8; 32], price: i64, now: i64) -> Vec<u8> {
+    let mut d = PRICE_UPDATE_V2_DISCRIMINATOR.to_vec();
+    d.extend_from_slice(&[3u8; 32]); // write authority
+    d.push(1); // VerificationLevel::Full
+    d.extend_from_slice(&feed_id);
+    d.extend_from_slice(&price.to_le_bytes());
+    d.extend_from_slice(&(price as u64 / 10_000).to_le_bytes());
+    d.extend_from_slice(&(-8i32).to_le_bytes());
+    d.extend_from_slice(&now.to_le_bytes());
+    d.extend_from_slice(&now.to_le_bytes());
+    d.extend_from_slice(&price.to_le_bytes());
+    d.extend_from_slice(&(price as u64 / 10_000).to_le_bytes());
+    d.extend_from_slice(&1u64.to_le_bytes());
+    d
+}
+
+#[test]
+fn devnet_markets_read_pyth_feeds_at_their_sponsored_addresses() {
+    let mut t = chain();
+    let path = config_file("devnet", "devnet.toml", &shipped("devnet.toml"));
+    let config = Config::read(&path).unwrap();
+    let now = t.unix_time().unwrap();
+    let presets = default_markets();
+    for m in &config.markets {
+        let hex = m.feed_id.as_deref().unwrap();
+        let mut feed_id = [0u8; 32];
+        for (i, b) in feed_id.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
+        }
+        let price = presets.iter().find(|p| p.symbol == m.symbol).unwrap().price;
+        t.set_account(
+            &pyth_feed_account(&feed_id),
+            &PYTH_RECEIVER_ID,
+            price_update(feed_id, (price * 1e8) as i64, now),
+        );
+    }
+    let report = run(&mut t, &path).unwrap();
+    let quote = quote_mint(&path, "keys/devnet-usd.json");
+    let pool_key = ix::pool_pda(&quote, 0);
+    let pool = decode::perp_pool(&t.account_data(&pool_key).unwrap().unwrap()).unwrap();
+    assert_eq!(pool.market_count, 5, "{}", report.to_text());
+    for (i, m) in config.markets.iter().enumerate() {
+        let market = decode::market(
+            &t.account_data(&ix::market_pda(&pool_key, i as u8))
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(market.oracle_kind, OracleKind::Pyth);
+        assert_eq!(
+            market.oracle,
+            pyth_feed_account(&market.feed_id),
+            "{}",
+            m.symbol
+        );
+    }
+    // the shipped calibration of the five crypto markets: BTC-ETH's ρ is 0.873
+    let model = decode::risk_model(
+        &t.account_data(&ix::risk_model_pda(&pool_key))
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(model.market_count, 5);
+    assert_eq!(model.current.corr_upper[0], 873_000_000);
+    // the collateral pool reads the same Pyth feed, and anyone may re-weight it
+    let risky = quote_mint(&path, "keys/devnet-btc.json");
+    let crp = cix::PoolKeys::new(
+        risky,
+        quote,
+        noon("2027-06-30").unwrap(),
+        pool.markets[0].oracle,
+    );
+    let p = decode::crp_pool(&t.account_data(&crp.pool).unwrap().unwrap()).unwrap();
+    assert_eq!(p.keeper, anchor_lang::prelude::Pubkey::default());
+    assert_eq!(p.oracle, pool.markets[0].oracle);
+}
+
+#[test]
+fn an_appended_market_is_added_and_the_risk_model_republished() {
+    let mut t = chain();
+    let full = shipped("localnet.toml");
+    // the same file without WTI (the last market)
+    let cut = full.replace(
+        "[[markets]]\nsymbol = \"WTI-PERP\"\noracle = \"push\"\n",
+        "",
+    );
+    assert_ne!(cut, full);
+    let path = config_file("append", "localnet.toml", &cut);
+    run(&mut t, &path).unwrap();
+    // a minute later (a publication's data time must be newer than the last one's)
+    let now = t.unix_time().unwrap();
+    t.set_time(now + 60);
+    std::fs::write(&path, &full).unwrap();
+    let report = run(&mut t, &path).unwrap();
+    let created: Vec<_> = report
+        .steps
+        .iter()
+        .filter(|s| s.outcome != "exists")
+        .map(|s| format!("{}: {}", s.what, s.outcome))
+        .collect();
+    assert_eq!(
+        created,
+        [
+            "market 9 WTI-PERP: created",
+            "risk publication: published revision 2 for 10 markets"
+        ]
+    );
+    let quote = quote_mint(&path, "keys/localnet-usd.json");
+    let model = decode::risk_model(
+        &t.account_data(&ix::risk_model_pda(&ix::pool_pda(&quote, 0)))
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(model.market_count, 10);
+}
+
+#[test]
+fn bad_files_and_clashes_are_refused_before_anything_is_sent() {
+    let full = shipped("localnet.toml");
+    let mut t = chain();
+    let operator = t.payer().insecure_clone();
+    let refused = |t: &mut Embedded, tag: &str, text: &str, message: &str| {
+        let path = config_file(tag, "c.toml", text);
+        let sent = t.transactions();
+        let e = format!("{:#}", run(t, &path).unwrap_err());
+        assert!(e.contains(message), "{tag}: {e}");
+        assert_eq!(t.transactions(), sent, "{tag} sent something");
+    };
+    refused(
+        &mut t,
+        "unknown-market",
+        &full.replace("\"SOL-PERP\"", "\"DOGE-PERP\""),
+        "unknown market DOGE-PERP",
+    );
+    refused(
+        &mut t,
+        "twice",
+        &full.replace("\"SOL-PERP\"", "\"BTC-PERP\""),
+        "BTC-PERP is listed twice",
+    );
+    refused(
+        &mut t,
+        "program",
+        &full.replace(
+            "Bp9uMgxgYB2v1aqAQYSMcJ7QZrvZ5upSqr8wX66SWMgB",
+            "11111111111111111111111111111111",
+        ),
+        "this binary was built for",
+    );
+    refused(
+        &mut t,
+        "typo",
+        &full.replace("lp_fee_share_bps", "lp_fee_bps"),
+        "unknown field `lp_fee_bps`",
+    );
+    refused(
+        &mut t,
+        "pyth",
+        &full.replacen("oracle = \"push\"", "oracle = \"pyth\"", 1),
+        "a Pyth market needs its feed_id",
+    );
+    refused(
+        &mut t,
+        "mode",
+        &full.replace("\"per-market\"", "\"d8x\""),
+        "premium_mode `d8x`",
+    );
+    refused(
+        &mut t,
+        "expired",
+        &full.replace("2027-06-30", "2026-11-30"),
+        "the expiry is in the past",
+    );
+    let nowhere = anchor_lang::prelude::Pubkey::new_unique().to_string();
+    refused(
+        &mut t,
+        "no-mint",
+        &full.replace(
+            "keypair = \"keys/localnet-usd.json\"",
+            &format!("mint = \"{nowhere}\""),
+        ),
+        &format!("no mint at {nowhere}"),
+    );
+    refused(
+        &mut t,
+        "calibration",
+        &full.replace(
+            "[risk.calibration]",
+            "[risk.calibration]\nprices = \"p\"\nfiles = [\"A\"]",
+        ),
+        "the calibration names 1 files for 10 markets",
+    );
+    let e = format!(
+        "{:#}",
+        Config::read(Path::new("/nonexistent/x.toml")).unwrap_err()
+    );
+    assert!(e.contains("reading /nonexistent/x.toml"), "{e}");
+
+    // clashes with what a first run created (in one directory, so the same mints)
+    let path = config_file("clash", "localnet.toml", &full);
+    run(&mut t, &path).unwrap();
+    let clash = |t: &mut Embedded, text: &str, signer: Option<&Keypair>, message: &str| {
+        std::fs::write(&path, text).unwrap();
+        let sent = t.transactions();
+        let signer = signer.unwrap_or(&operator).insecure_clone();
+        let config = Config::read(&path).unwrap();
+        let e = format!(
+            "{:#}",
+            migrate(t, &signer, &config, path.parent().unwrap()).unwrap_err()
+        );
+        assert!(e.contains(message), "{e}");
+        assert_eq!(t.transactions(), sent);
+    };
+    let swapped = full
+        .replacen("\"BTC-PERP\"", "\"TMP\"", 1)
+        .replacen("\"ETH-PERP\"", "\"BTC-PERP\"", 1)
+        .replacen("\"TMP\"", "\"ETH-PERP\"", 1);
+    clash(
+        &mut t,
+        &swapped,
+        None,
+        "market 0 is BTC-PERP on chain and ETH-PERP in the configuration",
+    );
+    let fewer = full.replace(
+        "[[markets]]\nsymbol = \"WTI-PERP\"\noracle = \"push\"\n",
+        "",
+    );
+    clash(
+        &mut t,
+        &fewer,
+        None,
+        "the pool has 10 markets and the configuration 9",
+    );
+    let stranger = Keypair::new();
+    t.airdrop(&stranger.pubkey(), 10_000_000_000).unwrap();
+    clash(&mut t, &full, Some(&stranger), "not the operator");
+}
+
+#[test]
+fn a_step_the_program_refuses_stops_the_run_and_a_rerun_goes_on() {
+    let mut t = chain();
+    let full = shipped("localnet.toml");
+    // 120 % of fees to LPs: the program refuses the pool; the mint before it stays
+    let path = config_file(
+        "refused",
+        "localnet.toml",
+        &full.replace("lp_fee_share_bps = 8_000", "lp_fee_share_bps = 12_000"),
+    );
+    let e = format!("{:#}", run(&mut t, &path).unwrap_err());
+    assert!(
+        e.contains("init_pool refused by the program: InvalidParameter"),
+        "{e}"
+    );
+    let quote = quote_mint(&path, "keys/localnet-usd.json");
+    assert!(t.account(&quote).unwrap().is_some());
+    assert!(t.account(&ix::pool_pda(&quote, 0)).unwrap().is_none());
+    // fixed, the run goes on with the same mint
+    std::fs::write(&path, &full).unwrap();
+    let report = run(&mut t, &path).unwrap();
+    assert_eq!(report.steps[0].outcome, "exists");
+    assert!(t.account(&ix::pool_pda(&quote, 0)).unwrap().is_some());
+}
+
+#[test]
+fn the_binary_refuses_a_missing_or_broken_file_with_a_clear_message() {
+    let (ok, _, err) = common::keel(&["migrate", "--config", "/nonexistent/cluster.toml"]);
+    assert!(!ok);
+    assert!(err.contains("reading /nonexistent/cluster.toml"), "{err}");
+    let path = config_file("binary", "c.toml", "cluster = \"x\"\n");
+    let (ok, _, err) = common::keel(&["migrate", "--config", path.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("missing field `programs`"), "{err}");
+}
