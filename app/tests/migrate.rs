@@ -438,3 +438,39 @@ fn the_binary_refuses_a_missing_or_broken_file_with_a_clear_message() {
     assert!(!ok);
     assert!(err.contains("missing field `programs`"), "{err}");
 }
+
+#[test]
+fn the_first_publication_can_come_from_price_files() {
+    let mut t = chain();
+    let names: Vec<String> = common::NAMES.iter().map(|n| format!("\"{n}\"")).collect();
+    let text = shipped("localnet.toml").replace(
+        "[risk.calibration]",
+        &format!(
+            "[risk.calibration]\nprices = \"prices\"\nfiles = [{}]\nwindow = 40",
+            names.join(", ")
+        ),
+    );
+    let path = config_file("files", "localnet.toml", &text);
+    let dates = [common::dates(1, 31), common::dates(2, 29)].concat();
+    let generated = common::price_files("migrate-files", &dates, 1.0, 9);
+    std::fs::rename(&generated, path.parent().unwrap().join("prices")).unwrap();
+    run(&mut t, &path).unwrap();
+
+    // what the keeper's estimate over the same 40 returns gives, stored as of its last date
+    let e = keel::chain_risk::estimate_window(&keel::chain_risk::RiskFeed {
+        prices: path.parent().unwrap().join("prices"),
+        markets: common::NAMES.iter().map(|n| n.to_string()).collect(),
+        window: 40,
+    })
+    .unwrap();
+    assert_eq!(e.returns, 40);
+    let quote = quote_mint(&path, "keys/localnet-usd.json");
+    let data = t
+        .account_data(&ix::risk_model_pda(&ix::pool_pda(&quote, 0)))
+        .unwrap()
+        .unwrap();
+    let model = decode::risk_model(&data).unwrap();
+    let expected: Vec<u64> = e.sigma.iter().map(|s| (s * 1e9).round() as u64).collect();
+    assert_eq!(&model.current.sigma_e9[..10], &expected[..]);
+    assert_eq!(model.as_of, noon("2024-02-29").unwrap());
+}
