@@ -64,6 +64,12 @@ pub enum Command {
     /// What a trade would get now: price, premium or rebate, fees, resulting Imbalance Score
     #[cfg(feature = "embedded")]
     Quote(chain::QuoteArgs),
+    /// Oracle authorities: write prices to a pool's push oracles
+    #[cfg(feature = "embedded")]
+    Oracle {
+        #[command(subcommand)]
+        command: OracleCommand,
+    },
     /// Liquidity providers: deposit and withdraw
     #[cfg(feature = "embedded")]
     Lp {
@@ -99,6 +105,13 @@ pub enum Command {
         #[command(subcommand)]
         command: KeeperCommand,
     },
+}
+
+#[cfg(feature = "embedded")]
+#[derive(Subcommand, Debug)]
+pub enum OracleCommand {
+    /// Write SYMBOL=PRICE to each named market's push oracle, stamped now, in one transaction
+    Push(chain::OraclePushArgs),
 }
 
 #[cfg(feature = "embedded")]
@@ -146,6 +159,16 @@ pub fn run(cli: &Cli) -> anyhow::Result<String> {
             let mut t = rpc::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
             let signer = transport::Transport::payer(&t).pubkey();
             render(cli.json, &chain::quote(&mut t, &signer, args)?, |r| {
+                r.to_text()
+            })
+        }
+        #[cfg(feature = "embedded")]
+        Command::Oracle {
+            command: OracleCommand::Push(args),
+        } => {
+            let mut t = rpc::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
+            let signer = transport::Transport::payer(&t).insecure_clone();
+            render(cli.json, &chain::oracle_push(&mut t, &signer, args)?, |r| {
                 r.to_text()
             })
         }

@@ -474,3 +474,75 @@ fn the_first_publication_can_come_from_price_files() {
     assert_eq!(&model.current.sigma_e9[..10], &expected[..]);
     assert_eq!(model.as_of, noon("2024-02-29").unwrap());
 }
+
+#[test]
+fn after_a_migration_the_oracle_authority_keeps_push_prices_fresh() {
+    use keel::chain::{OraclePushArgs, oracle_push};
+    let mut t = chain();
+    let path = config_file("oracle", "localnet.toml", &shipped("localnet.toml"));
+    run(&mut t, &path).unwrap();
+    let op = t.payer().insecure_clone();
+    let quote = quote_mint(&path, "keys/localnet-usd.json");
+    let pool_key = ix::pool_pda(&quote, 0);
+    let pool = decode::perp_pool(&t.account_data(&pool_key).unwrap().unwrap()).unwrap();
+    let (btc, eur) = (pool.markets[0].oracle, pool.markets[5].oracle);
+    let push = |prices: &[&str]| OraclePushArgs {
+        pool: PoolArg { pool: pool_key },
+        prices: prices.iter().map(|s| s.to_string()).collect(),
+        conf_bps: 1,
+    };
+
+    // an hour on, both prices are written in one transaction, at the oracles' exponent (−8)
+    let now = t.unix_time().unwrap() + 3_600;
+    t.set_time(now);
+    let sent = t.transactions();
+    let r = oracle_push(&mut t, &op, &push(&["BTC-PERP=66000.5", "EUR-PERP=1.0842"])).unwrap();
+    assert_eq!(t.transactions(), sent + 1);
+    assert_eq!(r.pushed[0].price, 6_600_050_000_000);
+    assert_eq!(r.pushed[1].price, 108_420_000);
+    let read = |t: &mut Embedded, key| {
+        use anchor_lang::AccountDeserialize;
+        let data = t.account_data(&key).unwrap().unwrap();
+        perp_amm::state::PushOracle::try_deserialize(&mut &data[..]).unwrap()
+    };
+    let o = read(&mut t, btc);
+    assert_eq!(
+        (o.price, o.conf, o.publish_time),
+        (6_600_050_000_000, 660_005_000, now)
+    );
+    assert_eq!(read(&mut t, eur).price, 108_420_000);
+
+    // refusals change nothing
+    let before = (t.account_data(&btc).unwrap(), t.account_data(&eur).unwrap());
+    let stranger = Keypair::new();
+    t.airdrop(&stranger.pubkey(), 1_000_000_000).unwrap();
+    let e = format!(
+        "{:#}",
+        oracle_push(&mut t, &stranger, &push(&["BTC-PERP=1"])).unwrap_err()
+    );
+    assert!(
+        e.contains("update_push_oracle refused by the program"),
+        "{e}"
+    );
+    let sent = t.transactions();
+    for (prices, message) in [
+        (vec!["DOGE-PERP=1"], "no market DOGE-PERP in this pool"),
+        (vec!["BTC-PERP:1"], "expected SYMBOL=PRICE"),
+        (
+            vec!["EUR-PERP=1.1", "BTC-PERP=0"],
+            "the price must be a positive number",
+        ),
+        (vec!["BTC-PERP=1e-9"], "is not representable at exponent -8"),
+    ] {
+        let e = format!(
+            "{:#}",
+            oracle_push(&mut t, &op, &push(&prices)).unwrap_err()
+        );
+        assert!(e.contains(message), "{prices:?}: {e}");
+    }
+    assert_eq!(t.transactions(), sent);
+    assert_eq!(
+        (t.account_data(&btc).unwrap(), t.account_data(&eur).unwrap()),
+        before
+    );
+}
