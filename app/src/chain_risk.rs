@@ -212,6 +212,11 @@ pub fn publish_from_prices(
     authority: &Keypair,
     args: &PublishArgs,
 ) -> anyhow::Result<Publication> {
+    // the model holds one horizon for every market, a day (the premium and IS limits use it)
+    ensure!(
+        args.estimate.interval == 1,
+        "the risk model stores daily σ: publish daily returns (--interval 1)"
+    );
     let series = args.estimate.read_series()?;
     let e = estimate(&series, &args.estimate.options())?;
     let as_of = match args.as_of {

@@ -49,7 +49,7 @@ pub struct KeeperArgs {
     pub retries: u32,
     /// Publish σ and R from these `date,close` files whenever they hold a newer date than the
     /// risk model (the keeper must be the model's risk authority)
-    #[arg(long)]
+    #[arg(long, requires = "risk_markets")]
     pub risk_prices: Option<std::path::PathBuf>,
     /// The --risk-prices files in market order, without `.csv` (`1/NAME` inverts NAME)
     #[arg(long, value_delimiter = ',', requires = "risk_prices")]

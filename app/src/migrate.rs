@@ -43,7 +43,8 @@ pub fn pyth_feed_account(feed_id: &[u8; 32]) -> Pubkey {
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct MigrateArgs {
-    /// The cluster's configuration file (migrations/localnet.toml, migrations/devnet.toml)
+    /// The cluster's configuration file (migrations/localnet.toml, migrations/devnet.toml);
+    /// its `url` is used when --url is not given
     #[arg(long)]
     pub config: PathBuf,
 }

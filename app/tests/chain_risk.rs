@@ -133,6 +133,12 @@ fn bad_publications_are_refused_and_leave_the_model_as_it_was() {
     );
     assert_eq!(w.chain.transactions(), sent);
 
+    // weekly returns: the model holds daily σ
+    let mut weekly = args(&NAMES, None);
+    weekly.estimate.interval = 5;
+    let e = err(publish_from_prices(&mut w.chain, &keeper, &weekly));
+    assert!(e.contains("publish daily returns (--interval 1)"), "{e}");
+
     // a missing file and a flat series
     let e = err(publish_from_prices(
         &mut w.chain,

@@ -9,6 +9,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use anchor_lang::prelude::Pubkey;
 use keel::chain::{self, LpAccounts, LpAmount, LpCommand, PoolArg, TradeOrder};
 use keel::client::markets::default_markets;
 use keel::client::{crp as cix, decode, perp as ix};
@@ -51,7 +52,20 @@ fn run(t: &mut Embedded, path: &Path) -> anyhow::Result<keel::migrate::Migration
     )
 }
 
-fn quote_mint(path: &Path, file: &str) -> anchor_lang::prelude::Pubkey {
+fn market(t: &mut Embedded, pool: &Pubkey, index: u8) -> perp_amm::state::Market {
+    decode::market(
+        &t.account_data(&ix::market_pda(pool, index))
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+fn risk_model(t: &mut Embedded, pool: &Pubkey) -> Box<perp_amm::state::RiskModel> {
+    decode::risk_model(&t.account_data(&ix::risk_model_pda(pool)).unwrap().unwrap()).unwrap()
+}
+
+fn quote_mint(path: &Path, file: &str) -> Pubkey {
     solana_keypair::read_keypair_file(path.parent().unwrap().join(file))
         .unwrap()
         .pubkey()
@@ -79,23 +93,13 @@ fn localnet_builds_a_usable_pool_and_a_second_run_sends_nothing() {
     assert_eq!(pool.authority, operator);
     assert_eq!(pool.market_count, 10);
     for (i, preset) in default_markets().iter().enumerate() {
-        let m = decode::market(
-            &t.account_data(&ix::market_pda(&pool_key, i as u8))
-                .unwrap()
-                .unwrap(),
-        )
-        .unwrap();
+        let m = market(&mut t, &pool_key, i as u8);
         assert_eq!(&m.symbol[..preset.symbol.len()], preset.symbol.as_bytes());
         assert_eq!(m.oracle_kind, OracleKind::Push);
         assert_eq!(m.params, preset.params);
     }
     // the first publication is the shipped calibration, exactly
-    let model = decode::risk_model(
-        &t.account_data(&ix::risk_model_pda(&pool_key))
-            .unwrap()
-            .unwrap(),
-    )
-    .unwrap();
+    let model = risk_model(&mut t, &pool_key);
     assert_eq!((model.revision, model.market_count), (1, 10));
     let (sigma, _) = calibration(10);
     let expected: Vec<u64> = sigma.iter().map(|s| (s * 1e9).round() as u64).collect();
@@ -205,12 +209,7 @@ fn devnet_markets_read_pyth_feeds_at_their_sponsored_addresses() {
     let pool = decode::perp_pool(&t.account_data(&pool_key).unwrap().unwrap()).unwrap();
     assert_eq!(pool.market_count, 5, "{}", report.to_text());
     for (i, m) in config.markets.iter().enumerate() {
-        let market = decode::market(
-            &t.account_data(&ix::market_pda(&pool_key, i as u8))
-                .unwrap()
-                .unwrap(),
-        )
-        .unwrap();
+        let market = market(&mut t, &pool_key, i as u8);
         assert_eq!(market.oracle_kind, OracleKind::Pyth);
         assert_eq!(
             market.oracle,
@@ -220,12 +219,7 @@ fn devnet_markets_read_pyth_feeds_at_their_sponsored_addresses() {
         );
     }
     // the shipped calibration of the five crypto markets: BTC-ETH's ρ is 0.873
-    let model = decode::risk_model(
-        &t.account_data(&ix::risk_model_pda(&pool_key))
-            .unwrap()
-            .unwrap(),
-    )
-    .unwrap();
+    let model = risk_model(&mut t, &pool_key);
     assert_eq!(model.market_count, 5);
     assert_eq!(model.current.corr_upper[0], 873_000_000);
     // the collateral pool reads the same Pyth feed, and anyone may re-weight it
@@ -237,7 +231,7 @@ fn devnet_markets_read_pyth_feeds_at_their_sponsored_addresses() {
         pool.markets[0].oracle,
     );
     let p = decode::crp_pool(&t.account_data(&crp.pool).unwrap().unwrap()).unwrap();
-    assert_eq!(p.keeper, anchor_lang::prelude::Pubkey::default());
+    assert_eq!(p.keeper, Pubkey::default());
     assert_eq!(p.oracle, pool.markets[0].oracle);
 }
 
@@ -272,12 +266,7 @@ fn an_appended_market_is_added_and_the_risk_model_republished() {
         ]
     );
     let quote = quote_mint(&path, "keys/localnet-usd.json");
-    let model = decode::risk_model(
-        &t.account_data(&ix::risk_model_pda(&ix::pool_pda(&quote, 0)))
-            .unwrap()
-            .unwrap(),
-    )
-    .unwrap();
+    let model = risk_model(&mut t, &ix::pool_pda(&quote, 0));
     assert_eq!(model.market_count, 10);
 }
 
@@ -338,7 +327,7 @@ fn bad_files_and_clashes_are_refused_before_anything_is_sent() {
         &full.replace("2027-06-30", "2026-11-30"),
         "the expiry is in the past",
     );
-    let nowhere = anchor_lang::prelude::Pubkey::new_unique().to_string();
+    let nowhere = Pubkey::new_unique().to_string();
     refused(
         &mut t,
         "no-mint",
@@ -465,11 +454,7 @@ fn the_first_publication_can_come_from_price_files() {
     .unwrap();
     assert_eq!(e.returns, 40);
     let quote = quote_mint(&path, "keys/localnet-usd.json");
-    let data = t
-        .account_data(&ix::risk_model_pda(&ix::pool_pda(&quote, 0)))
-        .unwrap()
-        .unwrap();
-    let model = decode::risk_model(&data).unwrap();
+    let model = risk_model(&mut t, &ix::pool_pda(&quote, 0));
     let expected: Vec<u64> = e.sigma.iter().map(|s| (s * 1e9).round() as u64).collect();
     assert_eq!(&model.current.sigma_e9[..10], &expected[..]);
     assert_eq!(model.as_of, noon("2024-02-29").unwrap());
@@ -544,5 +529,32 @@ fn after_a_migration_the_oracle_authority_keeps_push_prices_fresh() {
     assert_eq!(
         (t.account_data(&btc).unwrap(), t.account_data(&eur).unwrap()),
         before
+    );
+}
+
+#[test]
+fn a_risk_model_with_another_authority_is_left_for_it_to_publish() {
+    let mut t = chain();
+    let authority = Pubkey::new_unique();
+    let text = shipped("localnet.toml").replace(
+        "[risk]\n",
+        &format!("[risk]\nauthority = \"{authority}\"\n"),
+    );
+    let path = config_file("authority", "localnet.toml", &text);
+    let report = run(&mut t, &path).unwrap();
+    let step = report
+        .steps
+        .iter()
+        .find(|s| s.what == "risk publication")
+        .unwrap();
+    assert_eq!(
+        step.outcome,
+        format!("skipped: the risk authority {authority} publishes (`keel risk publish`)")
+    );
+    let quote = quote_mint(&path, "keys/localnet-usd.json");
+    let model = risk_model(&mut t, &ix::pool_pda(&quote, 0));
+    assert_eq!(
+        (model.authority, model.market_count, model.revision),
+        (authority, 0, 0)
     );
 }
