@@ -1,15 +1,16 @@
 //! Quotes: what a trade would get, computed from the chain's current accounts by the program's
-//! own code (`perp_amm::instructions::trader::apply_*` on copies of the pool and the position),
-//! so a quote differs from the fill only if the accounts change in between.
+//! own code (`perp_amm::engine::apply_*` on copies of the pool and the position, the oracle read
+//! by `perp_amm::state::load_price` through a plain `AccountView`), so a quote differs from the
+//! fill only if the accounts change in between.
 
-use anchor_lang::prelude::{AccountInfo, Pubkey};
+use anchor_lang::prelude::Pubkey;
 use keel_math::Fix;
-use perp_amm::engine::FillOutcome;
-use perp_amm::instructions::trader::{
-    TradeInput, apply_close, apply_decrease, apply_increase, apply_liquidation,
+use keel_onchain::AccountView;
+use perp_amm::engine::{
+    FillOutcome, TradeInput, apply_close, apply_decrease, apply_increase, apply_liquidation,
 };
 use perp_amm::state::{
-    Market, OracleUse, Pool, Position, RiskModel, limit_price, load_price, pause,
+    Market, OracleUse, Pool, Position, RiskModel, limit_price, load_pool_marks, load_price, pause,
 };
 use serde::Serialize;
 
@@ -19,6 +20,17 @@ pub struct RawAccount {
     pub owner: Pubkey,
     pub lamports: u64,
     pub data: Vec<u8>,
+}
+
+impl RawAccount {
+    /// The account as the programs' oracle readers take it.
+    pub fn view<'a>(&'a self, key: &'a Pubkey) -> AccountView<'a> {
+        AccountView {
+            key,
+            owner: &self.owner,
+            data: &self.data,
+        }
+    }
 }
 
 /// The accounts a trade reads, decoded.
@@ -31,6 +43,12 @@ pub struct TradeView {
     pub position: Option<Position>,
     pub oracle: RawAccount,
     pub model: Option<RiskModel>,
+}
+
+impl TradeView {
+    fn oracle_view(&self) -> AccountView<'_> {
+        self.oracle.view(&self.market.oracle)
+    }
 }
 
 /// The trade to quote.
@@ -149,19 +167,8 @@ pub fn quote_trade(
         TradeAction::Liquidate => (pause::LIQUIDATE, OracleUse::RiskIncreasing),
     };
     pool.require_not_paused(group).map_err(refusal)?;
-    let mut oracle = view.oracle.clone();
-    let oracle_key = market.oracle;
-    let info = AccountInfo::new(
-        &oracle_key,
-        false,
-        false,
-        &mut oracle.lamports,
-        &mut oracle.data,
-        &oracle.owner,
-        false,
-    );
     let price = load_price(
-        &info,
+        &view.oracle_view(),
         &market.oracle_spec(),
         &view.pool_key,
         pool.quote_decimals,
@@ -281,20 +288,8 @@ pub fn pool_value(
     oracles: &[(Pubkey, RawAccount)],
     now: i64,
 ) -> Result<(i128, u128), Refusal> {
-    let mut accounts: Vec<(Pubkey, RawAccount)> = oracles.to_vec();
-    let infos: Vec<AccountInfo> = accounts
-        .iter_mut()
-        .map(|(key, a)| {
-            let RawAccount {
-                owner,
-                lamports,
-                data,
-            } = a;
-            AccountInfo::new(key, false, false, lamports, data, owner, false)
-        })
-        .collect();
-    let marks = perp_amm::instructions::shared::load_pool_marks(pool, pool_key, &infos, now)
-        .map_err(refusal)?;
+    let views: Vec<AccountView> = oracles.iter().map(|(key, a)| a.view(key)).collect();
+    let marks = load_pool_marks(pool, pool_key, &views, now).map_err(refusal)?;
     let v = perp_amm::engine::value_pool(pool, &marks, perp_amm::engine::Valuation::Low)
         .map_err(refusal)?;
     Ok((v.value, v.reserved.unwrap_or(0)))
@@ -309,19 +304,8 @@ pub fn oracle_price(
     oracle: &RawAccount,
     now: i64,
 ) -> Result<f64, Refusal> {
-    let mut oracle = oracle.clone();
-    let key = market.oracle;
-    let info = AccountInfo::new(
-        &key,
-        false,
-        false,
-        &mut oracle.lamports,
-        &mut oracle.data,
-        &oracle.owner,
-        false,
-    );
     let price = load_price(
-        &info,
+        &oracle.view(&market.oracle),
         &market.oracle_spec(),
         pool_key,
         quote_decimals,

@@ -99,3 +99,16 @@ impl From<keel_math::MathError> for CrpError {
 pub fn math(e: keel_math::MathError) -> Error {
     error!(CrpError::from(e))
 }
+
+/// The shared on-chain code's errors as this program's codes: the one place they are mapped.
+pub fn onchain(e: keel_onchain::OnchainError) -> Error {
+    use keel_onchain::OnchainError as E;
+    match e {
+        E::WrongOracle => error!(CrpError::WrongOracle),
+        E::StaleOracle => error!(CrpError::StaleOracle),
+        E::OracleConfidence => error!(CrpError::OracleConfidence),
+        E::InvalidOraclePrice => error!(CrpError::InvalidOraclePrice),
+        E::MathOverflow => error!(CrpError::MathOverflow),
+        E::AccountBorrowFailed => ProgramError::AccountBorrowFailed.into(),
+    }
+}

@@ -1,15 +1,13 @@
-//! Prices for the pool, read by the perp program's oracle code (push oracles and Pyth
-//! `PriceUpdateV2`, with the same owner, feed, staleness and confidence checks), its errors
-//! mapped onto this program's codes.
+//! Prices for the pool, read by the shared oracle reader (`keel_onchain::oracle`: push oracles
+//! and Pyth `PriceUpdateV2`, the owner, feed, staleness and confidence checks the perp program
+//! applies too), its errors mapped onto this program's codes (`errors::onchain`).
 
-use anchor_lang::error::ERROR_CODE_OFFSET;
 use anchor_lang::prelude::*;
 use keel_math::Fix;
-use perp_amm::bytes::keys_eq;
-use perp_amm::errors::PerpError;
-use perp_amm::state::{MarkLimits, OracleKind, read_mark, scale_pow10};
+use keel_onchain::bytes::keys_eq;
+use keel_onchain::oracle::{MarkLimits, OracleKind, read_mark, scale_pow10};
 
-use crate::errors::CrpError;
+use crate::errors::{CrpError, onchain};
 use crate::state::CrpPool;
 
 /// The oracle price in riskless native per risky native, and the ends of its confidence
@@ -19,14 +17,6 @@ pub struct Prices {
     pub mid: Fix,
     pub low: Fix,
     pub high: Fix,
-}
-
-pub fn oracle_kind(kind: u8) -> OracleKind {
-    if kind == 0 {
-        OracleKind::Push
-    } else {
-        OracleKind::Pyth
-    }
 }
 
 /// Read the pool's oracle at `now`: its address, owner, feed id, age and confidence checked.
@@ -64,40 +54,18 @@ pub fn read_prices(info: &AccountInfo, s: &OracleSettings, now: i64) -> Result<P
     };
     let mark = read_mark(
         info,
-        oracle_kind(s.kind),
+        OracleKind::from_u8(s.kind),
         s.oracle_pool,
         Some(s.feed_id),
         limits,
         now,
     )
-    .map_err(from_perp)?;
-    let at = |v: u64| scale_pow10(v, mark.exp10).map_err(from_perp);
+    .map_err(onchain)?;
+    let at = |v: u64| scale_pow10(v, mark.exp10).map_err(onchain);
     // the confidence check bounds conf to a fraction of the price, so price − conf > 0
     Ok(Prices {
         mid: at(mark.price)?,
         low: at(mark.price - mark.conf.min(mark.price - 1))?,
         high: at(mark.price.saturating_add(mark.conf))?,
     })
-}
-
-/// The perp program's oracle errors as this program's codes.
-fn from_perp(e: Error) -> Error {
-    let code = match &e {
-        Error::AnchorError(a) => a.error_code_number,
-        Error::ProgramError(_) => return e,
-    };
-    let is = |p: PerpError| code == ERROR_CODE_OFFSET + p as u32;
-    if is(PerpError::WrongOracle) {
-        error!(CrpError::WrongOracle)
-    } else if is(PerpError::StaleOracle) {
-        error!(CrpError::StaleOracle)
-    } else if is(PerpError::OracleConfidence) {
-        error!(CrpError::OracleConfidence)
-    } else if is(PerpError::InvalidOraclePrice) {
-        error!(CrpError::InvalidOraclePrice)
-    } else if is(PerpError::MathOverflow) {
-        error!(CrpError::MathOverflow)
-    } else {
-        e
-    }
 }

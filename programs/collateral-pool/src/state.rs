@@ -1,7 +1,7 @@
 //! The pool account.
 
 use anchor_lang::prelude::*;
-use perp_amm::math::WrappedI128;
+use keel_onchain::WrappedI128;
 
 /// Where the pool is in its life.
 pub mod status {

@@ -145,3 +145,16 @@ impl From<keel_math::MathError> for PerpError {
         }
     }
 }
+
+/// The shared on-chain code's errors as this program's codes: the one place they are mapped.
+pub fn onchain(e: keel_onchain::OnchainError) -> Error {
+    use keel_onchain::OnchainError as E;
+    match e {
+        E::WrongOracle => error!(PerpError::WrongOracle),
+        E::StaleOracle => error!(PerpError::StaleOracle),
+        E::OracleConfidence => error!(PerpError::OracleConfidence),
+        E::InvalidOraclePrice => error!(PerpError::InvalidOraclePrice),
+        E::MathOverflow => error!(PerpError::MathOverflow),
+        E::AccountBorrowFailed => ProgramError::AccountBorrowFailed.into(),
+    }
+}

@@ -7,7 +7,6 @@
 
 use anchor_lang::prelude::*;
 
-pub mod bytes;
 pub mod constants;
 pub mod engine;
 pub mod errors;
@@ -21,6 +20,12 @@ use instructions::*;
 use state::MarketParams;
 
 declare_id!("Bp9uMgxgYB2v1aqAQYSMcJ7QZrvZ5upSqr8wX66SWMgB");
+
+// The shared oracle reader accepts push oracles owned by this id.
+const _: () = assert!(keel_onchain::ids::same_key(
+    &ID,
+    &keel_onchain::ids::PERP_AMM
+));
 
 #[program]
 pub mod perp_amm {

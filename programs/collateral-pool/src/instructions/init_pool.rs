@@ -2,7 +2,7 @@ use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
 use keel_math::Fix;
 use keel_math::crp::{MAX_WEIGHT, MIN_WEIGHT, rebalance, years};
-use perp_amm::state::{OracleKind, scale_pow10};
+use keel_onchain::oracle::{OracleKind, scale_pow10};
 
 use crate::constants::{
     BPS, CRP_POOL_SEED, E9, LENDER_MINT_SEED, MAX_TERM_SECS, MIN_TERM_SECS, RESIDUAL_MINT_SEED,

@@ -38,9 +38,9 @@ impl PoolSeeds {
     }
 }
 
-// Token moves are the perp program's helpers: one implementation of each CPI.
-pub use perp_amm::instructions::shared::{
-    burn_shares as burn_claims, mint_shares as mint_claims, transfer_in, transfer_out,
+// Token moves are the shared crate's: one implementation of each CPI for both programs.
+pub use keel_onchain::token::{
+    burn as burn_claims, mint_to as mint_claims, transfer_in, transfer_out,
 };
 
 pub fn add(a: u64, b: u64) -> Result<u64> {

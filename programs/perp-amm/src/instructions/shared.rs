@@ -1,12 +1,12 @@
-//! Pieces every instruction group uses: the pool's signer seeds, token moves, price loading.
+//! Pieces every instruction group uses: the pool's signer seeds, token moves (the shared
+//! crate's), the risk model and market context every market action loads.
 
 use anchor_lang::prelude::*;
-use anchor_spl::token::{self, Burn, MintTo, Token, Transfer};
+pub use keel_onchain::token::{burn, mint_to, transfer_in, transfer_out};
 
-use crate::bytes::{Aligned, keys_eq};
-use crate::constants::{MAX_MARKETS, POOL_SEED};
+use crate::constants::POOL_SEED;
 use crate::errors::PerpError;
-use crate::state::{Mark, Pool, read_mark};
+use crate::state::{Market, OraclePrice, OracleUse, Pool, RiskModel, load_price};
 
 /// Signer seeds of the pool PDA (authority of the vault and the LP mint).
 pub struct PoolSeeds {
@@ -33,138 +33,65 @@ impl PoolSeeds {
     }
 }
 
-/// Move `amount` from a user's token account into the vault, signed by the user.
-pub fn transfer_in<'info>(
-    token_program: &Program<'info, Token>,
-    from: AccountInfo<'info>,
-    vault: AccountInfo<'info>,
-    owner: AccountInfo<'info>,
-    amount: u64,
-) -> Result<()> {
-    token::transfer(
-        CpiContext::new(
-            token_program.key(),
-            Transfer {
-                from,
-                to: vault,
-                authority: owner,
-            },
-        ),
-        amount,
-    )
-}
-
-/// Move `amount` out of a vault, signed by the pool PDA whose `pool_seeds` are given (the
-/// collateral pool uses these helpers with its own seeds).
-pub fn transfer_out<'info>(
-    token_program: &Program<'info, Token>,
-    vault: AccountInfo<'info>,
-    to: AccountInfo<'info>,
-    pool: AccountInfo<'info>,
-    pool_seeds: &[&[u8]],
-    amount: u64,
-) -> Result<()> {
-    if amount == 0 {
-        return Ok(());
-    }
-    let signer: &[&[&[u8]]] = &[pool_seeds];
-    token::transfer(
-        CpiContext::new_with_signer(
-            token_program.key(),
-            Transfer {
-                from: vault,
-                to,
-                authority: pool,
-            },
-            signer,
-        ),
-        amount,
-    )
-}
-
-/// Mint `amount` of a mint whose authority is the pool PDA with `pool_seeds`.
-pub fn mint_shares<'info>(
-    token_program: &Program<'info, Token>,
-    mint: AccountInfo<'info>,
-    to: AccountInfo<'info>,
-    pool: AccountInfo<'info>,
-    pool_seeds: &[&[u8]],
-    amount: u64,
-) -> Result<()> {
-    let signer: &[&[&[u8]]] = &[pool_seeds];
-    token::mint_to(
-        CpiContext::new_with_signer(
-            token_program.key(),
-            MintTo {
-                mint,
-                to,
-                authority: pool,
-            },
-            signer,
-        ),
-        amount,
-    )
-}
-
-pub fn burn_shares<'info>(
-    token_program: &Program<'info, Token>,
-    mint: AccountInfo<'info>,
-    from: AccountInfo<'info>,
-    owner: AccountInfo<'info>,
-    amount: u64,
-) -> Result<()> {
-    token::burn(
-        CpiContext::new(
-            token_program.key(),
-            Burn {
-                mint,
-                from,
-                authority: owner,
-            },
-        ),
-        amount,
-    )
-}
-
-/// Marks of every active market for pool-wide valuation: `oracles` must hold one account per
-/// active slot, in slot order. Markets with open interest need a fresh, tight price; markets
-/// without any are not priced (their account is still checked), so an idle market whose oracle
-/// has paused (FX, gold and oil over the weekend) does not block LP actions.
-pub fn load_pool_marks(
+/// The pool's risk model, loaded: it must be passed exactly when the pool has one.
+pub fn pool_risk_model<'a>(
     pool: &Pool,
-    pool_key: &Pubkey,
-    oracles: &[AccountInfo],
-    now: i64,
-) -> Result<Vec<Option<Mark>>> {
-    // on the heap: SBF stack frames are limited to 4 KB
-    let mut marks = vec![None; MAX_MARKETS];
-    // every oracle read compares this key: an aligned copy keeps those compares to word loads
-    let pool_key = Aligned(*pool_key);
-    let mut next = oracles.iter();
-    for (i, slot) in pool.markets.iter().enumerate() {
-        if slot.active == 0 {
-            continue;
+    account: &'a Option<AccountLoader<'_, RiskModel>>,
+) -> Result<Option<core::cell::Ref<'a, RiskModel>>> {
+    match account {
+        None => {
+            require!(
+                pool.risk.model == Pubkey::default(),
+                PerpError::WrongRiskModel
+            );
+            Ok(None)
         }
-        let info = next
-            .next()
-            .ok_or_else(|| error!(PerpError::MarketAccountsMismatch))?;
-        require!(
-            keys_eq(info.key, &slot.oracle),
-            PerpError::MarketAccountsMismatch
-        );
-        if slot.long_oi == 0 && slot.short_oi == 0 {
-            continue;
+        Some(loader) => {
+            require_keys_eq!(loader.key(), pool.risk.model, PerpError::WrongRiskModel);
+            Ok(Some(loader.load()?))
         }
-        // the pool-wide read needs no feed id: the slot pins the oracle account itself
-        marks[i] = Some(read_mark(
-            info,
-            slot.oracle_kind(),
-            &pool_key.0,
-            None,
-            slot.mark_limits(pool.quote_decimals),
-            now,
-        )?);
     }
-    require!(next.next().is_none(), PerpError::MarketAccountsMismatch);
-    Ok(marks)
+}
+
+/// What every market action starts with: its instruction group is not paused, the market sits
+/// in the slot its index names, and its price is valid for `usage`.
+pub struct MarketContext {
+    pub price: OraclePrice,
+    pub quote_decimals: u8,
+    pub seeds: PoolSeeds,
+}
+
+pub fn market_context(
+    pool: &AccountLoader<Pool>,
+    market: &Account<Market>,
+    oracle: &AccountInfo,
+    group: u8,
+    usage: OracleUse,
+    now: i64,
+) -> Result<MarketContext> {
+    let pool_key = pool.key();
+    let pool = pool.load()?;
+    pool.require_not_paused(group)?;
+    check_slot(&pool, market)?;
+    let price = load_price(
+        oracle,
+        &market.oracle_spec(),
+        &pool_key,
+        pool.quote_decimals,
+        now,
+        usage,
+    )?;
+    Ok(MarketContext {
+        price,
+        quote_decimals: pool.quote_decimals,
+        seeds: PoolSeeds::of(&pool),
+    })
+}
+
+/// The market must occupy the slot its index names, and be active.
+pub fn check_slot(pool: &Pool, market: &Account<Market>) -> Result<()> {
+    let slot = pool.slot(market.index)?;
+    require_keys_eq!(slot.market, market.key(), PerpError::WrongMarket);
+    require!(slot.active == 1, PerpError::MarketInactive);
+    Ok(())
 }

@@ -2,15 +2,7 @@ use anchor_lang::prelude::*;
 
 use crate::constants::{BPS, E9};
 use crate::errors::PerpError;
-
-/// Where a market reads its price.
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
-pub enum OracleKind {
-    /// A [`crate::state::PushOracle`] account written by the pool's oracle authority.
-    Push,
-    /// A Pyth pull-oracle `PriceUpdateV2` account (owned by the Pyth receiver program).
-    Pyth,
-}
+use crate::state::OracleKind;
 
 /// A market's tunable parameters: everything `add_market` sets and `update_market` changes.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]

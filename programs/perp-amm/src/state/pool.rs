@@ -4,7 +4,7 @@ use keel_math::d8x::CapitalFactors;
 
 use crate::constants::MAX_MARKETS;
 use crate::errors::PerpError;
-use crate::math::WrappedI128;
+use keel_onchain::WrappedI128;
 
 /// Pause switches, one bit per instruction group.
 pub mod pause {
@@ -196,11 +196,7 @@ impl Pool {
 impl MarketSlot {
     /// The kind of oracle account the slot's market reads.
     pub fn oracle_kind(&self) -> crate::state::OracleKind {
-        if self.oracle_kind == 1 {
-            crate::state::OracleKind::Pyth
-        } else {
-            crate::state::OracleKind::Push
-        }
+        crate::state::OracleKind::from_u8(self.oracle_kind)
     }
 
     /// How LP valuation checks this slot's price: the market's risk-increasing rules.

@@ -1,6 +1,6 @@
 use anchor_lang::prelude::*;
 
-use crate::math::WrappedI128;
+use keel_onchain::WrappedI128;
 
 /// One trader's position in one market: PDA [POSITION_SEED, market, owner].
 #[account]

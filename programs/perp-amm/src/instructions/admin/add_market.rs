@@ -1,7 +1,7 @@
 use anchor_lang::prelude::*;
 
 use crate::constants::{MARKET_SEED, MAX_MARKETS};
-use crate::errors::PerpError;
+use crate::errors::{PerpError, onchain};
 use crate::events::MarketEvent;
 use crate::state::{Market, MarketParams, OracleKind, Pool, read_raw};
 
@@ -43,7 +43,8 @@ pub fn handle_add_market(ctx: Context<AddMarket>, args: AddMarketArgs) -> Result
         args.oracle_kind,
         &pool_key,
         Some(&args.feed_id),
-    )?;
+    )
+    .map_err(onchain)?;
 
     let mut pool = ctx.accounts.pool.load_mut()?;
     let index = pool.market_count;

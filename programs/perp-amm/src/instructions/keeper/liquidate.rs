@@ -4,10 +4,11 @@ use anchor_spl::token::{Token, TokenAccount};
 use crate::constants::POSITION_SEED;
 use keel_math::Fix;
 
+use crate::engine::{TradeInput, apply_liquidation};
 use crate::errors::PerpError;
 use crate::events::LiquidationEvent;
 use crate::instructions::shared::transfer_out;
-use crate::instructions::trader::{TradeInput, apply_liquidation, market_context, pool_risk_model};
+use crate::instructions::shared::{market_context, pool_risk_model};
 use crate::state::{Market, OracleUse, Pool, Position, RiskModel, pause};
 
 #[derive(Accounts)]

@@ -1,10 +1,9 @@
 use anchor_lang::prelude::*;
 
-use crate::errors::PerpError;
+use crate::errors::{PerpError, onchain};
 use crate::events::ImbalanceEvent;
-use crate::instructions::shared::load_pool_marks;
 use crate::risk::{marked_notional, rebuild, store_scores};
-use crate::state::{Pool, RiskModel};
+use crate::state::{Pool, RiskModel, load_pool_marks};
 
 /// Remaining accounts: the oracle of every active market, in market order (as for deposits).
 #[derive(Accounts)]
@@ -29,7 +28,8 @@ pub fn handle_refresh_imbalance<'info>(ctx: Context<'info, RefreshImbalance<'inf
     let marks = load_pool_marks(&pool, &pool_key, ctx.remaining_accounts, now)?;
     for (slot, mark) in pool.markets.iter_mut().zip(marks.iter()) {
         if let Some(mark) = mark {
-            slot.risk_notional = marked_notional(slot.net_position(), mark.price_fix()?)?;
+            slot.risk_notional =
+                marked_notional(slot.net_position(), mark.price_fix().map_err(onchain)?)?;
         }
     }
     rebuild(&mut pool, &model)?;

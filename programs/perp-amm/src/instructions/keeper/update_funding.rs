@@ -3,7 +3,7 @@ use anchor_lang::prelude::*;
 use crate::engine::accrue_funding;
 use crate::errors::PerpError;
 use crate::events::FundingEvent;
-use crate::instructions::trader::check_slot;
+use crate::instructions::shared::check_slot;
 use crate::state::{Market, OracleUse, Pool, load_price, pause};
 
 #[derive(Accounts)]

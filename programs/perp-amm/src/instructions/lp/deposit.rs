@@ -7,8 +7,8 @@ use crate::constants::DEAD_SHARES;
 use crate::engine::{Valuation, value_pool};
 use crate::errors::PerpError;
 use crate::events::LpEvent;
-use crate::instructions::shared::{PoolSeeds, load_pool_marks, mint_shares, transfer_in};
-use crate::state::{Pool, pause};
+use crate::instructions::shared::{PoolSeeds, mint_to, transfer_in};
+use crate::state::{Pool, load_pool_marks, pause};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
 pub struct DepositArgs {
@@ -68,7 +68,7 @@ pub fn handle_deposit<'info>(ctx: Context<'info, Deposit<'info>>, args: DepositA
         a.owner.to_account_info(),
         args.amount,
     )?;
-    mint_shares(
+    mint_to(
         &a.token_program,
         a.lp_mint.to_account_info(),
         a.owner_lp.to_account_info(),

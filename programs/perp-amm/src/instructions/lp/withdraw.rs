@@ -6,8 +6,8 @@ use keel_math::wide::mul_div_u128;
 use crate::engine::{Valuation, value_pool};
 use crate::errors::PerpError;
 use crate::events::LpEvent;
-use crate::instructions::shared::{PoolSeeds, burn_shares, load_pool_marks, transfer_out};
-use crate::state::{Pool, pause};
+use crate::instructions::shared::{PoolSeeds, burn, transfer_out};
+use crate::state::{Pool, load_pool_marks, pause};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
 pub struct WithdrawArgs {
@@ -69,7 +69,7 @@ pub fn handle_withdraw<'info>(
     require!(amount >= args.min_amount, PerpError::SlippageExceeded);
 
     let a = &ctx.accounts;
-    burn_shares(
+    burn(
         &a.token_program,
         a.lp_mint.to_account_info(),
         a.owner_lp.to_account_info(),

@@ -2,11 +2,10 @@ use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 
 use crate::constants::POSITION_SEED;
+use crate::engine::{TradeInput, apply_close};
 use crate::errors::PerpError;
-use crate::instructions::shared::transfer_out;
-use crate::instructions::trader::{
-    TradeInput, apply_close, emit_fill, market_context, pool_risk_model,
-};
+use crate::instructions::shared::{market_context, pool_risk_model, transfer_out};
+use crate::instructions::trader::emit_fill;
 use crate::state::{Market, OracleUse, Pool, Position, RiskModel, limit_price, pause};
 
 #[derive(Accounts)]

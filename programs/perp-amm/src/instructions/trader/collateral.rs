@@ -3,8 +3,8 @@ use anchor_lang::prelude::*;
 use crate::engine::{check_withdrawal_margin, settle_funding};
 use crate::errors::PerpError;
 use crate::events::CollateralEvent;
-use crate::instructions::shared::{transfer_in, transfer_out};
-use crate::instructions::trader::{Trade, check_slot, market_context};
+use crate::instructions::shared::{check_slot, market_context, transfer_in, transfer_out};
+use crate::instructions::trader::Trade;
 use crate::state::{OracleUse, pause};
 
 /// Post more margin. Needs no price: it only makes the position safer.

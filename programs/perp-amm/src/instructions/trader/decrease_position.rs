@@ -1,9 +1,9 @@
 use anchor_lang::prelude::*;
 
+use crate::engine::{TradeInput, apply_decrease};
 use crate::errors::PerpError;
-use crate::instructions::trader::{
-    Trade, TradeInput, apply_decrease, emit_fill, market_context, pool_risk_model,
-};
+use crate::instructions::shared::{market_context, pool_risk_model};
+use crate::instructions::trader::{Trade, emit_fill};
 use crate::state::{OracleUse, limit_price, pause};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]

@@ -1,10 +1,9 @@
 use anchor_lang::prelude::*;
 
+use crate::engine::{TradeInput, apply_increase};
 use crate::errors::PerpError;
-use crate::instructions::shared::transfer_in;
-use crate::instructions::trader::{
-    Trade, TradeInput, apply_increase, emit_fill, market_context, pool_risk_model,
-};
+use crate::instructions::shared::{market_context, pool_risk_model, transfer_in};
+use crate::instructions::trader::{Trade, emit_fill};
 use crate::state::{OracleUse, limit_price, pause};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]

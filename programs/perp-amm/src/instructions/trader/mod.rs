@@ -1,5 +1,4 @@
 pub mod accounts;
-pub mod apply;
 pub mod close_position;
 pub mod collateral;
 pub mod decrease_position;
@@ -7,7 +6,6 @@ pub mod increase_position;
 pub mod open_position;
 
 pub use accounts::*;
-pub use apply::*;
 pub use close_position::*;
 pub use collateral::*;
 pub use decrease_position::*;

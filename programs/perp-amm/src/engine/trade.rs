@@ -1,15 +1,16 @@
 //! What each trade instruction does to the pool and the position once its accounts are loaded
-//! and its tokens moved in. The handlers call these; off-chain quotes (`keel quote`, the sandbox)
-//! call them on copies of the accounts, so a quote is the instruction's own arithmetic.
+//! and its tokens moved in, over plain data. The handlers call these; off-chain quotes (`keel
+//! quote`, the keeper, the sandbox) call them on copies of the accounts, so a quote is the
+//! instruction's own arithmetic.
 
 use anchor_lang::prelude::*;
 use keel_math::Fix;
 
 use crate::engine::{
-    FillOutcome, Pricing, below_maintenance, bps_or_zero, fill, position_notional,
+    FillOutcome, Pricing, below_maintenance, bps_up_u64, check_initial_margin, fill,
+    position_notional,
 };
 use crate::errors::PerpError;
-use crate::instructions::trader::{check_after_increase, require_covered, track_imbalance};
 use crate::state::{Market, OraclePrice, Pool, Position, RiskModel};
 
 /// A trade's inputs besides the pool and the position.
@@ -167,7 +168,7 @@ pub fn apply_liquidation(
         );
     }
     let size = position.size;
-    let fee = bps_or_zero(
+    let fee = bps_up_u64(
         position_notional(position, t.price.price)?,
         params.liquidation_fee_bps,
     )?;
@@ -195,4 +196,56 @@ pub fn apply_liquidation(
         keeper_reward: from_collateral + from_fund,
         returned_to_owner: returned,
     })
+}
+
+/// Opens and increases need the market in the model: exposure it cannot see, it cannot limit.
+pub fn require_covered(model: Option<&RiskModel>, market: &Market) -> Result<()> {
+    if let Some(model) = model {
+        require!(
+            market.index < model.market_count,
+            PerpError::MarketNotInRiskModel
+        );
+    }
+    Ok(())
+}
+
+/// Move the pool's Imbalance Score for a fill of `size` (after the fill has updated the OI);
+/// for opens and increases (`limited`), refuse one that raises IS above the pool's cap.
+pub fn track_imbalance(
+    pool: &mut Pool,
+    model: Option<&RiskModel>,
+    market: &Market,
+    size: i64,
+    price: keel_math::Fix,
+    now: i64,
+    limited: bool,
+) -> Result<()> {
+    let Some(model) = model else {
+        return Ok(());
+    };
+    let change = crate::risk::record_fill(pool, model, market.index, size, price, now)?;
+    if limited {
+        crate::risk::check_imbalance_limit(pool, &change)?;
+    }
+    Ok(())
+}
+
+/// After an increase: size not dust, OI caps, initial margin (leverage).
+pub fn check_after_increase(
+    pool: &Pool,
+    market: &Market,
+    position: &Position,
+    price: keel_math::Fix,
+) -> Result<()> {
+    let p = &market.params;
+    require!(
+        position.size.unsigned_abs() >= p.min_position_size,
+        PerpError::DustPosition
+    );
+    let slot = pool.slot(market.index)?;
+    require!(
+        slot.long_oi <= p.max_long_oi && slot.short_oi <= p.max_short_oi,
+        PerpError::OpenInterestCap
+    );
+    check_initial_margin(slot, position, p, price)
 }

@@ -4,6 +4,9 @@
 //! Cash never appears or vanishes: every amount moves between the pool's three balances
 //! (`lp_capital`, `default_fund`, `total_collateral` = Σ position collateral) or through the vault.
 
+mod trade;
+pub use trade::*;
+
 use anchor_lang::prelude::*;
 use keel_math::d8x::{Exposure, Quote, priced_leg, quote};
 use keel_math::wide::{Rounding, mul_q64, mul_u64};
@@ -11,6 +14,7 @@ use keel_math::{Fix, Prob};
 
 use crate::constants::SECONDS_PER_DAY;
 use crate::errors::PerpError;
+use crate::errors::onchain;
 use crate::math::{bps_up, e9, fix_e9, fix_int, notional, overflow, to_int, to_u64};
 use crate::state::{
     Mark, MarketParams, MarketSlot, OraclePrice, Pool, Position, RiskModel, premium_mode,
@@ -580,7 +584,7 @@ pub fn value_pool(
         } else {
             (m.price.saturating_sub(m.conf), Rounding::Down)
         };
-        let magnitude = rescale_pow10(mul_u64(net, edge), m.exp10, rounding)?;
+        let magnitude = rescale_pow10(mul_u64(net, edge), m.exp10, rounding).map_err(onchain)?;
         let magnitude = i128::try_from(magnitude).map_err(|_| overflow())?;
         let value = if net_long { magnitude } else { -magnitude };
         let locked = slot.locked_value();
@@ -688,7 +692,7 @@ fn accrued_funding_of(oi: u64, index: i128, snap_sum: i128) -> Result<i128> {
     Ok((accrued >> 64).max(0))
 }
 
-/// `amount · bps / 10_000` rounded up, as u64.
-pub fn bps_or_zero(amount: u128, bps: u32) -> Result<u64> {
+/// `amount · bps / 10_000` rounded up (a fee charged), as u64.
+pub fn bps_up_u64(amount: u128, bps: u32) -> Result<u64> {
     u64::try_from(bps_up(amount, bps as u64)?).map_err(|_| overflow())
 }
