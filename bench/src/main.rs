@@ -11,13 +11,15 @@
 //! The flow doubles as the smoke test of the SBF build: any unexpected failure, or a vault that
 //! does not equal the pool's accounting at the end, exits non-zero.
 
+mod params;
+
 use anchor_lang::prelude::{Clock, Pubkey};
 use anchor_lang::solana_program::{program_pack::Pack, system_instruction};
 use anchor_lang::{AccountDeserialize, Discriminator};
 use anchor_spl::token::spl_token;
 use keel::client::perp as ix;
 use perp_amm::instructions::*;
-use perp_amm::state::{MarketParams, OracleKind, Pool, Position, premium_mode};
+use perp_amm::state::{OracleKind, Pool, Position, premium_mode};
 use solana_keypair::Keypair;
 use solana_message::Message;
 use solana_signer::Signer;
@@ -68,27 +70,6 @@ struct Bench {
     rows: Vec<Row>,
     failures: Vec<String>,
     keys: u8,
-}
-
-fn params() -> MarketParams {
-    MarketParams {
-        max_age_open_secs: 60,
-        max_age_close_secs: 600,
-        max_conf_bps: 100,
-        sigma_e9: 50_000_000,
-        half_spread_e9: E9 / 10_000,
-        open_fee_bps: 10,
-        close_fee_bps: 10,
-        max_leverage: 20,
-        maintenance_margin_bps: 250,
-        liquidation_fee_bps: 50,
-        max_long_oi: 1_000_000 * E6,
-        max_short_oi: 1_000_000 * E6,
-        min_position_size: 1_000,
-        capital_share_e9: E9 / 2,
-        max_default_prob_e9: E9 / 5,
-        max_funding_rate_e9: E9 / 1000,
-    }
 }
 
 impl Bench {
@@ -348,21 +329,7 @@ impl Bench {
         let risky = self.create_mint(6);
         let expiry = self.now + 90 * 86_400;
         let keys = cix::PoolKeys::new(risky, mint, expiry, oracle);
-        let params = collateral_pool::state::CrpParams {
-            strike_e9: 100 * E9,
-            sigma_e9: 800_000_000,
-            initial_ltv_bps: 5_000,
-            conversion_ltv_bps: 8_000,
-            ema_alpha_e9: E9 / 2,
-            min_rebalance_interval_secs: 86_400,
-            fee_bps: 30,
-            reserve_share_bps: 2_000,
-            max_trade_ratio_bps: 3_000,
-            rate_bps: 500,
-            conversion_discount_bps: 100,
-            max_age_secs: 60,
-            max_conf_bps: 100,
-        };
+        let params = params::crp_params();
         let keeper = key(&mut self.keys);
         let args = c::InitCrpPoolArgs {
             expiry,
@@ -636,7 +603,7 @@ impl Bench {
                     base_decimals: 6,
                     oracle_kind: OracleKind::Push,
                     feed_id,
-                    params: params(),
+                    params: params::market_params(),
                 },
             );
             if n == 1 {
@@ -994,7 +961,12 @@ impl Bench {
                 "update_market",
                 "",
                 None,
-                &[ix::update_market(&admin_key, &pool, &m, params())],
+                &[ix::update_market(
+                    &admin_key,
+                    &pool,
+                    &m,
+                    params::market_params(),
+                )],
                 &[&admin],
             );
             self.measure(
