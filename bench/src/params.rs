@@ -5,7 +5,7 @@
 use collateral_pool::state::CrpParams;
 use perp_amm::state::MarketParams;
 
-use crate::{E6, E9};
+use crate::harness::{E6, E9};
 
 /// Every market's parameters (`add_market` and the n = 1 `update_market`).
 pub fn market_params() -> MarketParams {
