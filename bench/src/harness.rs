@@ -5,6 +5,7 @@ use anchor_lang::prelude::{Clock, Pubkey};
 use anchor_lang::solana_program::{program_pack::Pack, system_instruction};
 use anchor_lang::{AccountDeserialize, Discriminator};
 use anchor_spl::token::spl_token;
+use collateral_pool::state::CrpPool;
 use keel::client::perp as ix;
 use perp_amm::instructions::PushPriceArgs;
 use perp_amm::state::{Pool, Position};
@@ -41,6 +42,8 @@ fn compute_limit(units: u32) -> Instruction {
     }
 }
 
+/// One litesvm with perp-amm loaded, the bench's authorities and quote mint, the clock, and
+/// the rows and failures recorded so far.
 pub struct Bench {
     pub svm: litesvm::LiteSVM,
     pub payer: Keypair,
@@ -167,14 +170,21 @@ impl Bench {
             .expect("compute-budget instruction")
     }
 
+    /// Send a set-up transaction (not measured); a failure is recorded.
     pub fn must(&mut self, what: &str, ixs: &[Instruction], signers: &[&Keypair]) {
         if let Err(e) = self.send(ixs, signers) {
             self.failures.push(format!("setup {what}: {e}"));
         }
     }
 
+    /// The next deterministic keypair.
+    pub fn next_key(&mut self) -> Keypair {
+        key(&mut self.keys)
+    }
+
+    /// A new SPL mint with `decimals`, the bench's mint authority.
     pub fn create_mint(&mut self, decimals: u8) -> Pubkey {
-        let mint = key(&mut self.keys);
+        let mint = self.next_key();
         let rent = self
             .svm
             .minimum_balance_for_rent_exemption(spl_token::state::Mint::LEN);
@@ -199,8 +209,9 @@ impl Bench {
         mint.pubkey()
     }
 
+    /// A new token account of `mint` owned by `owner`.
     pub fn token_account(&mut self, mint: &Pubkey, owner: &Pubkey) -> Pubkey {
-        let acct = key(&mut self.keys);
+        let acct = self.next_key();
         let rent = self
             .svm
             .minimum_balance_for_rent_exemption(spl_token::state::Account::LEN);
@@ -224,41 +235,42 @@ impl Bench {
         acct.pubkey()
     }
 
+    /// A funded keypair and its quote-token account holding `quote`.
     pub fn user(&mut self, quote: u64) -> (Keypair, Pubkey) {
-        let kp = key(&mut self.keys);
+        let kp = self.next_key();
         self.svm.airdrop(&kp.pubkey(), 10 * E9).expect("airdrop");
         let mint = self.mint;
         let acct = self.token_account(&mint, &kp.pubkey());
-        let mint_to = spl_token::instruction::mint_to(
-            &spl_token::ID,
-            &mint,
-            &acct,
-            &self.mint_auth.pubkey(),
-            &[],
-            quote,
-        )
-        .unwrap();
-        let auth = self.mint_auth.insecure_clone();
-        self.must("mint", &[mint_to], &[&auth]);
+        self.mint_to(&mint, &acct, quote);
         (kp, acct)
     }
 
+    /// A token account's amount.
     pub fn balance(&self, acct: &Pubkey) -> u64 {
         let a = self.svm.get_account(acct).expect("token account");
         spl_token::state::Account::unpack(&a.data).unwrap().amount
     }
 
+    /// A perp pool's state.
     pub fn pool(&self, key: &Pubkey) -> Pool {
         let a = self.svm.get_account(key).expect("pool");
         assert_eq!(&a.data[..8], Pool::DISCRIMINATOR);
         bytemuck::pod_read_unaligned(&a.data[8..8 + core::mem::size_of::<Pool>()])
     }
 
+    /// A perp position's state, if the account exists.
     pub fn position(&self, key: &Pubkey) -> Option<Position> {
         let a = self.svm.get_account(key)?;
         Position::try_deserialize(&mut &a.data[..]).ok()
     }
 
+    /// A collateral pool's state.
+    pub fn crp_pool(&self, key: &Pubkey) -> CrpPool {
+        let a = self.svm.get_account(key).expect("crp pool");
+        bytemuck::pod_read_unaligned(&a.data[8..8 + core::mem::size_of::<CrpPool>()])
+    }
+
+    /// Mint `amount` of `mint` to `to`.
     pub fn mint_to(&mut self, mint: &Pubkey, to: &Pubkey, amount: u64) {
         let ix = spl_token::instruction::mint_to(
             &spl_token::ID,
@@ -273,6 +285,7 @@ impl Bench {
         self.must("mint", &[ix], &[&auth]);
     }
 
+    /// `update_push_oracle` for `oracle` at `price`, stamped with the bench clock.
     pub fn push_price(&mut self, pool: &Pubkey, oracle: &Pubkey, price: f64) -> Instruction {
         let args = PushPriceArgs {
             price: (price * 1e6) as i64,

@@ -44,11 +44,11 @@ fn main() {
     }
     let mut b = Bench::new(&so);
     for (i, n) in [1u8, 10, 16, 32].into_iter().enumerate() {
-        b.scenario(n, i as u64);
+        scenario::perp::run(&mut b, n, i as u64);
     }
     let crp_path = arg(3, "target/deploy/collateral_pool.so");
     let crp_rows = match std::fs::read(&crp_path) {
-        Ok(crp_so) => b.crp_scenario(&crp_so),
+        Ok(crp_so) => scenario::crp::run(&mut b, &crp_so),
         Err(e) => {
             b.failures
                 .push(format!("{crp_path}: {e} (bash bench/run.sh builds it)"));
