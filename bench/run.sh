@@ -12,4 +12,4 @@ bash "$SBF_TOOLS/build.sh" programs/collateral-pool
 bash "$SBF_TOOLS/build.sh" programs/perp-amm
 bash "$SBF_TOOLS/build.sh" programs/math-bench
 export CARGO_TARGET_DIR="${KEEL_BENCH_TARGET_DIR:-$HOME/.cache/keel/bench-target}"
-cargo run --release --manifest-path bench/Cargo.toml -- target/deploy/perp_amm.so target/deploy/math_bench.so target/deploy/collateral_pool.so
+cargo run --release --locked --manifest-path bench/Cargo.toml -- target/deploy/perp_amm.so target/deploy/math_bench.so target/deploy/collateral_pool.so

@@ -1,0 +1,205 @@
+//! The report's data: every series and table it draws, collected in one pass over the event log.
+
+use std::collections::BTreeMap;
+
+use crate::sandbox::events::{Event, What};
+use crate::sandbox::usd;
+
+/// Points (replay day, value).
+pub(super) type Series = Vec<(f64, f64)>;
+
+/// Per-market counts for the report's table.
+#[derive(Default)]
+pub(super) struct MarketRow {
+    pub fills: u64,
+    pub premiums: u64,
+    pub rebates: u64,
+    pub fees: u64,
+    pub liquidations: u64,
+    pub refused: u64,
+}
+
+/// Sums over the log so far (native units), sampled into the cumulative series at each day's end.
+#[derive(Default)]
+struct Running {
+    charged: u64,
+    rebated: u64,
+    fees: u64,
+    liquidations: u64,
+    bad_debt: u64,
+    /// The first day's LP share value, the share series' unit.
+    first_share: Option<f64>,
+}
+
+/// Everything the figures and the text draw on.
+#[derive(Default)]
+pub(super) struct ReportData {
+    /// The Imbalance Score limit, bps of LP capital, from the set-up.
+    pub max_is_bps: u32,
+    /// The set-up's markets and their price sources, pairwise.
+    pub setup_markets: Vec<String>,
+    pub setup_sources: Vec<String>,
+    /// Counts by market name.
+    pub markets: BTreeMap<String, MarketRow>,
+    /// The collateral pool table's rows, in log order.
+    pub crp_rows: Vec<String>,
+    /// At each day's end: LP share value (1 = first day) and LP capital (million USD).
+    pub share: Series,
+    pub lp_capital: Series,
+    /// At each day's end: the Imbalance Score and its limit (USD).
+    pub is: Series,
+    pub limit: Series,
+    /// At each day's end, cumulative: premiums charged, rebates paid, fees (USD).
+    pub charged: Series,
+    pub rebated: Series,
+    pub fees: Series,
+    /// At each day's end, cumulative: liquidations (count) and bad debt (USD).
+    pub liq_count: Series,
+    pub bad_debt: Series,
+    /// At each collateral pool rebalance: the risky weight and the Black–Scholes delta.
+    pub weight: Series,
+    pub delta: Series,
+    /// The days of flights to quality.
+    pub conversions: Vec<f64>,
+    running: Running,
+}
+
+impl ReportData {
+    pub fn of(events: &[Event]) -> Self {
+        let mut d = Self::default();
+        for e in events {
+            d.add(e);
+        }
+        d
+    }
+
+    fn add(&mut self, e: &Event) {
+        let x = e.day as f64;
+        if let Some(row) = crp_row(e) {
+            self.crp_rows.push(row);
+        }
+        match &e.what {
+            What::Setup {
+                markets,
+                sources,
+                max_imbalance_bps,
+                ..
+            } => {
+                self.max_is_bps = *max_imbalance_bps;
+                self.setup_markets = markets.clone();
+                self.setup_sources = sources.clone();
+            }
+            What::Fill {
+                market,
+                premium,
+                fees,
+                ..
+            } => self.add_fill(market, *premium, *fees),
+            What::Refused { market, .. } => self.market(market).refused += 1,
+            What::Liquidation {
+                market, bad_debt, ..
+            } => {
+                self.market(market).liquidations += 1;
+                self.running.liquidations += 1;
+                self.running.bad_debt += bad_debt;
+            }
+            What::CrpRebalance {
+                delta_e9,
+                weight_e9,
+                ..
+            } => {
+                self.weight.push((x, *weight_e9 as f64 / 1e9));
+                self.delta.push((x, *delta_e9 as f64 / 1e9));
+            }
+            What::CrpConversion { .. } => self.conversions.push(x),
+            What::Day {
+                pool_value,
+                lp_supply,
+                lp_capital,
+                imbalance_score,
+                ..
+            } => self.add_day(x, *pool_value, *lp_supply, *lp_capital, *imbalance_score),
+            _ => {}
+        }
+    }
+
+    fn market(&mut self, market: &str) -> &mut MarketRow {
+        self.markets.entry(market.to_string()).or_default()
+    }
+
+    fn add_fill(&mut self, market: &str, premium: i64, fee: u64) {
+        let row = self.markets.entry(market.to_string()).or_default();
+        row.fills += 1;
+        row.fees += fee;
+        if premium >= 0 {
+            self.running.charged += premium as u64;
+            row.premiums += premium as u64;
+        } else {
+            self.running.rebated += premium.unsigned_abs();
+            row.rebates += premium.unsigned_abs();
+        }
+        self.running.fees += fee;
+    }
+
+    fn add_day(&mut self, x: f64, pool_value: i64, lp_supply: u64, cap: u64, imbalance: u64) {
+        let s = pool_value as f64 / lp_supply as f64;
+        let first = *self.running.first_share.get_or_insert(s);
+        let r = &self.running;
+        self.share.push((x, s / first));
+        self.lp_capital.push((x, usd(cap as i128) / 1e6));
+        self.is.push((x, imbalance as f64 / 1e3));
+        self.limit
+            .push((x, usd(cap as i128) * self.max_is_bps as f64 / 1e4));
+        self.charged.push((x, usd(r.charged as i128)));
+        self.rebated.push((x, usd(r.rebated as i128)));
+        self.fees.push((x, usd(r.fees as i128)));
+        self.liq_count.push((x, r.liquidations as f64));
+        self.bad_debt.push((x, usd(r.bad_debt as i128)));
+    }
+}
+
+/// The collateral pool table's row for a pool's opening, flight to quality or settlement.
+fn crp_row(e: &Event) -> Option<String> {
+    let row = match &e.what {
+        What::CrpConversion {
+            pool,
+            price,
+            ltv_bps,
+        } => format!(
+            "| {} | {pool} | flight to quality at {price:.0}, LTV {:.1} % |",
+            e.date,
+            *ltv_bps as f64 / 100.0
+        ),
+        What::CrpOpened {
+            pool,
+            strike,
+            lent,
+            borrowed,
+            collateral_risky,
+            ..
+        } => format!(
+            "| {} | {pool} | opened at strike {strike:.0}: {:.0} lent, {:.0} borrowed against {:.1} BTC |",
+            e.date,
+            usd(*lent as i128),
+            usd(*borrowed as i128),
+            *collateral_risky as f64 / 1e8
+        ),
+        What::CrpSettled {
+            pool,
+            price,
+            lender_paid,
+            lender_face,
+            borrower_risky,
+            borrower_riskless,
+        } => format!(
+            "| {} | {pool} | settled at {price:.0}: lenders paid {:.2} of {:.2} face; borrowers got {:.4} BTC and {:.2} USD |",
+            e.date,
+            usd(*lender_paid as i128),
+            usd(*lender_face as i128),
+            *borrower_risky as f64 / 1e8,
+            usd(*borrower_riskless as i128)
+        ),
+        _ => return None,
+    };
+    Some(row)
+}

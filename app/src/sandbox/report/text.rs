@@ -1,0 +1,188 @@
+//! The report's page: Markdown, one function per section, and the same as standalone HTML.
+
+use std::fmt::{Result, Write as _};
+
+use crate::sandbox::events::Totals;
+use crate::sandbox::prices::Replay;
+use crate::sandbox::usd;
+
+use super::data::ReportData;
+use super::figures::FIGURES;
+
+/// The report as Markdown.
+pub(super) fn markdown(
+    d: &ReportData,
+    totals: &Totals,
+    replay: &Replay,
+    seconds: f64,
+) -> anyhow::Result<String> {
+    let mut md = String::new();
+    heading(&mut md, replay, seconds)?;
+    prices(&mut md, d)?;
+    summary(&mut md, d, totals)?;
+    markets(&mut md, d)?;
+    figures(&mut md)?;
+    collateral_pools(&mut md, d)?;
+    writeln!(
+        md,
+        "\nEvery figure and table above is computed from `events.json` (the event log) alone."
+    )?;
+    Ok(md)
+}
+
+fn heading(md: &mut String, replay: &Replay, seconds: f64) -> Result {
+    let first = replay.dates.first().cloned().unwrap_or_default();
+    let last = replay.dates.last().cloned().unwrap_or_default();
+    writeln!(md, "# Keel sandbox report\n")?;
+    writeln!(
+        md,
+        "{} replay days, {first} to {last}, both programs on the embedded runtime \
+         (solana-program-test, real SPL Token), {seconds:.1} s.\n",
+        replay.dates.len()
+    )
+}
+
+fn prices(md: &mut String, d: &ReportData) -> Result {
+    writeln!(md, "## Prices\n\n| market | source |\n|---|---|")?;
+    for (m, s) in d.setup_markets.iter().zip(&d.setup_sources) {
+        writeln!(md, "| {m} | {s} |")?;
+    }
+    Ok(())
+}
+
+fn summary(md: &mut String, d: &ReportData, totals: &Totals) -> Result {
+    writeln!(md, "\n## Summary\n\n| | |\n|---|---:|")?;
+    for (k, v) in summary_rows(d, totals) {
+        writeln!(md, "| {k} | {v} |")?;
+    }
+    Ok(())
+}
+
+/// The summary table: label, value.
+fn summary_rows(d: &ReportData, totals: &Totals) -> [(&'static str, String); 15] {
+    let last_share = d.share.last().map(|p| p.1).unwrap_or(1.0);
+    let peak_is = d.is.iter().map(|p| p.1).fold(0.0, f64::max);
+    let dollars = |native: u64| format!("{:.2}", usd(native as i128));
+    [
+        ("fills", totals.fills.to_string()),
+        ("trades refused by the program", totals.refused.to_string()),
+        ("premiums charged (USD)", dollars(totals.premiums_charged)),
+        ("rebates paid (USD)", dollars(totals.rebates_paid)),
+        ("fees (USD)", dollars(totals.fees)),
+        ("funding paid (USD)", dollars(totals.funding_paid)),
+        ("liquidations", totals.liquidations.to_string()),
+        ("keeper rewards (USD)", dollars(totals.keeper_rewards)),
+        ("bad debt (USD)", dollars(totals.bad_debt)),
+        (
+            "risk model publications",
+            totals.risk_publications.to_string(),
+        ),
+        ("LP share value, end / start", format!("{last_share:.4}")),
+        ("peak Imbalance Score (USD)", format!("{peak_is:.0}")),
+        ("collateral pools", totals.crp_pools.to_string()),
+        (
+            "collateral pool rebalances",
+            totals.crp_rebalances.to_string(),
+        ),
+        ("flights to quality", totals.crp_conversions.to_string()),
+    ]
+}
+
+fn markets(md: &mut String, d: &ReportData) -> Result {
+    writeln!(
+        md,
+        "\n## Markets\n\n| market | fills | premiums (USD) | rebates (USD) | fees (USD) | liquidations | refused |\n|---|---:|---:|---:|---:|---:|---:|"
+    )?;
+    for (m, row) in &d.markets {
+        if m == "-" {
+            continue;
+        }
+        writeln!(
+            md,
+            "| {m} | {} | {:.2} | {:.2} | {:.2} | {} | {} |",
+            row.fills,
+            usd(row.premiums as i128),
+            usd(row.rebates as i128),
+            usd(row.fees as i128),
+            row.liquidations,
+            row.refused
+        )?;
+    }
+    Ok(())
+}
+
+fn figures(md: &mut String) -> Result {
+    writeln!(md, "\n## Figures\n")?;
+    for (title, file, _) in &FIGURES {
+        writeln!(md, "![{title}]({file})\n")?;
+    }
+    Ok(())
+}
+
+fn collateral_pools(md: &mut String, d: &ReportData) -> Result {
+    writeln!(
+        md,
+        "## Collateral pools\n\n| date | pool | event |\n|---|---|---|"
+    )?;
+    for row in &d.crp_rows {
+        writeln!(md, "{row}")?;
+    }
+    Ok(())
+}
+
+/// The report's Markdown subset (headings, tables, images, paragraphs) as a standalone page.
+pub(super) fn markdown_to_html(md: &str) -> String {
+    let mut html = String::from(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Keel sandbox report</title>\
+         <style>body{font-family:sans-serif;max-width:960px;margin:2em auto}\
+         table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px}</style>\
+         </head><body>\n",
+    );
+    let mut in_table = false;
+    for line in md.lines() {
+        let escaped = line
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        if line.starts_with('|') {
+            if line.starts_with("|---") {
+                continue;
+            }
+            if !in_table {
+                html.push_str("<table>\n");
+                in_table = true;
+            }
+            let cells: Vec<&str> = escaped.trim_matches('|').split('|').collect();
+            html.push_str("<tr>");
+            for c in cells {
+                let _ = write!(html, "<td>{}</td>", c.trim());
+            }
+            html.push_str("</tr>\n");
+            continue;
+        }
+        if in_table {
+            html.push_str("</table>\n");
+            in_table = false;
+        }
+        if let Some(h) = line.strip_prefix("## ") {
+            let _ = writeln!(html, "<h2>{h}</h2>");
+        } else if let Some(h) = line.strip_prefix("# ") {
+            let _ = writeln!(html, "<h1>{h}</h1>");
+        } else if let Some(rest) = line.strip_prefix("![") {
+            if let Some((alt, src)) = rest.split_once("](") {
+                let _ = writeln!(
+                    html,
+                    "<p><img alt=\"{alt}\" src=\"{}\"></p>",
+                    src.trim_end_matches(')')
+                );
+            }
+        } else if !line.trim().is_empty() {
+            let _ = writeln!(html, "<p>{escaped}</p>");
+        }
+    }
+    if in_table {
+        html.push_str("</table>\n");
+    }
+    html.push_str("</body></html>\n");
+    html
+}
