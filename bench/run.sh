@@ -6,10 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SBF_TOOLS="${SBF_TOOLS:-../shared/tools/sbf}"
 bash "$SBF_TOOLS/setup.sh"
-# collateral-pool first: it links perp-amm as a library, and that build leaves an entrypoint-less
-# perp_amm.so in target/deploy which the perp-amm build then replaces
-bash "$SBF_TOOLS/build.sh" programs/collateral-pool
 bash "$SBF_TOOLS/build.sh" programs/perp-amm
+bash "$SBF_TOOLS/build.sh" programs/collateral-pool
 bash "$SBF_TOOLS/build.sh" programs/math-bench
 export CARGO_TARGET_DIR="${KEEL_BENCH_TARGET_DIR:-$HOME/.cache/keel/bench-target}"
 cargo run --release --locked --manifest-path bench/Cargo.toml -- target/deploy/perp_amm.so target/deploy/math_bench.so target/deploy/collateral_pool.so
