@@ -25,7 +25,7 @@ use crate::chain_risk::{RiskFeed, publish_if_newer};
 use crate::client::crp::{self as cix, PoolKeys};
 use crate::client::quote::{TradeAction, quote_trade};
 use crate::client::{decode, describe_error, perp as ix};
-use crate::transport::{Transport, TxError};
+use crate::transport::{Transport, send_retrying};
 
 #[derive(Args, Debug, Clone)]
 pub struct KeeperArgs {
@@ -115,25 +115,6 @@ impl Round {
             s += &format!("  error: {e}\n");
         }
         s
-    }
-}
-
-/// Send, retrying transport failures up to `retries` times; program errors return at once.
-pub fn send_retrying(
-    t: &mut dyn Transport,
-    ixs: &[Instruction],
-    signers: &[&Keypair],
-    retries: u32,
-) -> Result<(), TxError> {
-    let mut attempt = 0;
-    loop {
-        match t.send(ixs, signers) {
-            Err(TxError::Other(_)) if attempt + 1 < retries.max(1) => {
-                attempt += 1;
-                std::thread::sleep(std::time::Duration::from_millis(200 << attempt));
-            }
-            r => return r,
-        }
     }
 }
 

@@ -14,13 +14,10 @@ pub mod keeper;
 pub mod migrate;
 pub mod risk;
 #[cfg(feature = "embedded")]
-pub mod rpc;
-#[cfg(feature = "embedded")]
 pub mod sandbox;
 pub mod stress;
 pub mod study;
 pub mod study_crp;
-#[cfg(feature = "embedded")]
 pub mod transport;
 
 use clap::{Parser, Subcommand};
@@ -130,7 +127,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<String> {
             }
             #[cfg(feature = "embedded")]
             risk::RiskCommand::Publish(p) => {
-                let mut t = rpc::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
+                let mut t = transport::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
                 let signer = transport::Transport::payer(&t).insecure_clone();
                 render(
                     cli.json,
@@ -148,7 +145,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<String> {
         Command::Stress(args) => render(cli.json, &stress::run_stress(args)?, |r| r.to_text()),
         #[cfg(feature = "embedded")]
         Command::Status(pool) => {
-            let mut t = rpc::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
+            let mut t = transport::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
             render(cli.json, &chain::status(&mut t, &pool.pool)?, |r| {
                 r.to_text()
             })
@@ -156,7 +153,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<String> {
         #[cfg(feature = "embedded")]
         Command::Quote(args) => {
             use solana_signer::Signer;
-            let mut t = rpc::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
+            let mut t = transport::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
             let signer = transport::Transport::payer(&t).pubkey();
             render(cli.json, &chain::quote(&mut t, &signer, args)?, |r| {
                 r.to_text()
@@ -166,7 +163,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<String> {
         Command::Oracle {
             command: OracleCommand::Push(args),
         } => {
-            let mut t = rpc::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
+            let mut t = transport::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
             let signer = transport::Transport::payer(&t).insecure_clone();
             render(cli.json, &chain::oracle_push(&mut t, &signer, args)?, |r| {
                 r.to_text()
@@ -174,7 +171,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<String> {
         }
         #[cfg(feature = "embedded")]
         Command::Lp { command } => {
-            let mut t = rpc::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
+            let mut t = transport::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
             let signer = transport::Transport::payer(&t).insecure_clone();
             render(cli.json, &chain::lp(&mut t, &signer, command)?, |r| {
                 r.to_text()
@@ -182,7 +179,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<String> {
         }
         #[cfg(feature = "embedded")]
         Command::Trade { command } => {
-            let mut t = rpc::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
+            let mut t = transport::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
             let signer = transport::Transport::payer(&t).insecure_clone();
             let (kind, order) = match command {
                 chain::TradeCommand::Open(o) => ("open", o),
@@ -198,14 +195,14 @@ pub fn run(cli: &Cli) -> anyhow::Result<String> {
         }
         #[cfg(feature = "embedded")]
         Command::CrpStatus(a) => {
-            let mut t = rpc::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
+            let mut t = transport::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
             render(cli.json, &chain_crp::status(&mut t, &a.crp)?, |r| {
                 r.to_text()
             })
         }
         #[cfg(feature = "embedded")]
         Command::Lend(c) => {
-            let mut t = rpc::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
+            let mut t = transport::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
             let signer = transport::Transport::payer(&t).insecure_clone();
             render(cli.json, &chain_crp::lend(&mut t, &signer, c)?, |r| {
                 r.to_text()
@@ -213,7 +210,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<String> {
         }
         #[cfg(feature = "embedded")]
         Command::Borrow(c) => {
-            let mut t = rpc::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
+            let mut t = transport::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
             let signer = transport::Transport::payer(&t).insecure_clone();
             render(cli.json, &chain_crp::borrow(&mut t, &signer, c)?, |r| {
                 r.to_text()
@@ -221,7 +218,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<String> {
         }
         #[cfg(feature = "embedded")]
         Command::Swap(c) => {
-            let mut t = rpc::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
+            let mut t = transport::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
             let signer = transport::Transport::payer(&t).insecure_clone();
             render(cli.json, &chain_crp::swap(&mut t, &signer, c)?, |r| {
                 r.to_text()
@@ -231,7 +228,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<String> {
         Command::Keeper {
             command: KeeperCommand::Run(args),
         } => {
-            let mut t = rpc::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
+            let mut t = transport::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
             let signer = transport::Transport::payer(&t).insecure_clone();
             let rounds = keeper::run(&mut t, &signer, args, |r| eprint!("{}", r.to_text()))?;
             render(cli.json, &rounds, |r| format!("{} rounds\n", r.len()))
@@ -241,7 +238,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<String> {
             // --url wins, then the file's url, then the Solana CLI's
             let config = migrate::Config::read(&args.config)?;
             let url = cli.url.clone().or(config.url.clone());
-            let mut t = rpc::Rpc::connect(url.as_deref(), cli.keypair.as_deref())?;
+            let mut t = transport::Rpc::connect(url.as_deref(), cli.keypair.as_deref())?;
             let operator = transport::Transport::payer(&t).insecure_clone();
             render(
                 cli.json,

@@ -13,13 +13,7 @@ use perp_amm::state::{
 };
 use serde::Serialize;
 
-/// An account as the chain holds it.
-#[derive(Clone, Debug)]
-pub struct RawAccount {
-    pub owner: Pubkey,
-    pub lamports: u64,
-    pub data: Vec<u8>,
-}
+use crate::transport::RawAccount;
 
 /// The accounts a trade reads, decoded.
 #[derive(Clone)]
