@@ -8,21 +8,21 @@
 //! than the quote by more than that.
 
 use anchor_lang::prelude::Pubkey;
-use anchor_lang::solana_program::program_pack::Pack;
-use anchor_spl::token::spl_token;
 use anyhow::{Context, bail, ensure};
 use clap::{Args, Subcommand};
 use perp_amm::instructions::{
     DecreasePositionArgs, DepositArgs, IncreasePositionArgs, OpenPositionArgs, WithdrawArgs,
 };
-use perp_amm::state::{Market, Pool};
+use perp_amm::state::Market;
 use serde::Serialize;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
+use crate::client::fetch::{find_market, markets, perp_pool, token_balance, trade_view};
 use crate::client::quote::{
-    QuotedState, TradeAction, TradeQuote, TradeView, oracle_price, pool_value, quote_trade,
+    QuotedState, TradeAction, TradeQuote, oracle_price, pool_value, quote_trade,
 };
+use crate::client::token::associated_token_address;
 use crate::client::{decode, perp as ix};
 use crate::transport::{Transport, TxError};
 
@@ -251,91 +251,8 @@ impl LpReport {
     }
 }
 
-/// The SPL Associated Token Account program.
-pub const ATA_PROGRAM: Pubkey =
-    anchor_lang::pubkey!("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL");
-
-/// The associated token account of `owner` for `mint` (SPL Token), the default account of
-/// every command that moves tokens.
-pub fn get_associated_token_address(owner: &Pubkey, mint: &Pubkey) -> Pubkey {
-    Pubkey::find_program_address(
-        &[owner.as_ref(), spl_token::ID.as_ref(), mint.as_ref()],
-        &ATA_PROGRAM,
-    )
-    .0
-}
-
 fn failed(what: &str, e: TxError) -> anyhow::Error {
-    crate::client::failed(&perp_amm::ID, what, &e)
-}
-
-fn load_pool(t: &mut dyn Transport, pool: &Pubkey) -> anyhow::Result<Pool> {
-    let data = t
-        .account_data(pool)?
-        .with_context(|| format!("no account at {pool}"))?;
-    decode::perp_pool(&data)
-}
-
-fn symbol(m: &Market) -> String {
-    String::from_utf8_lossy(&m.symbol)
-        .trim_end_matches('\0')
-        .to_string()
-}
-
-/// The pool's active markets, in slot order.
-fn markets(t: &mut dyn Transport, pool: &Pool) -> anyhow::Result<Vec<Market>> {
-    let mut out = vec![];
-    for slot in pool.markets.iter().filter(|s| s.active == 1) {
-        let data = t.account_data(&slot.market)?.context("market account")?;
-        out.push(decode::market(&data)?);
-    }
-    Ok(out)
-}
-
-fn find_market(t: &mut dyn Transport, pool: &Pool, name: &str) -> anyhow::Result<Market> {
-    let all = markets(t, pool)?;
-    let names: Vec<String> = all.iter().map(symbol).collect();
-    all.into_iter()
-        .find(|m| symbol(m) == name)
-        .with_context(|| {
-            format!(
-                "no market {name} in this pool (markets: {})",
-                names.join(", ")
-            )
-        })
-}
-
-/// The accounts a trade on `market` by `owner` reads, as the chain holds them now.
-pub fn trade_view(
-    t: &mut dyn Transport,
-    pool_key: &Pubkey,
-    market: Market,
-    owner: &Pubkey,
-) -> anyhow::Result<TradeView> {
-    let pool = load_pool(t, pool_key)?;
-    let market_key = pool
-        .slot(market.index)
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .market;
-    let position = t
-        .account_data(&ix::position_pda(&market_key, owner))?
-        .map(|d| decode::position(&d))
-        .transpose()?;
-    let oracle = t.account(&market.oracle)?.context("oracle account")?;
-    let model = if pool.risk.model == Pubkey::default() {
-        None
-    } else {
-        let data = t.account_data(&pool.risk.model)?.context("risk model")?;
-        Some(*decode::risk_model(&data)?)
-    };
-    Ok(TradeView {
-        pool_key: *pool_key,
-        pool,
-        market,
-        position,
-        oracle,
-        model,
-    })
+    crate::client::errors::failed(&perp_amm::ID, what, &e)
 }
 
 fn whole_to_native(v: f64, decimals: u8, what: &str) -> anyhow::Result<i64> {
@@ -352,10 +269,9 @@ fn quote_native(v: f64, what: &str) -> anyhow::Result<u64> {
 
 /// `keel status`: the pool's balances, risk and markets.
 pub fn status(t: &mut dyn Transport, pool_key: &Pubkey) -> anyhow::Result<Status> {
-    let pool = load_pool(t, pool_key)?;
+    let pool = perp_pool(t, pool_key)?;
     let now = t.unix_time()?;
-    let lp_mint = t.account_data(&pool.lp_mint)?.context("LP mint")?;
-    let lp_supply = spl_token::state::Mint::unpack(&lp_mint)?.supply;
+    let lp_supply = crate::client::fetch::mint(t, &pool.lp_mint)?.supply;
     let mut rows = vec![];
     let mut oracles = vec![];
     for m in markets(t, &pool)? {
@@ -364,7 +280,7 @@ pub fn status(t: &mut dyn Transport, pool_key: &Pubkey) -> anyhow::Result<Status
         let price = oracle_price(&m, pool_key, pool.quote_decimals, &oracle, now).ok();
         let unit = 10f64.powi(m.base_decimals as i32);
         rows.push(MarketStatus {
-            symbol: symbol(&m),
+            symbol: decode::symbol(&m),
             price,
             long_oi: slot.long_oi as f64 / unit,
             short_oi: slot.short_oi as f64 / unit,
@@ -418,7 +334,7 @@ pub fn quote(
     signer: &Pubkey,
     args: &QuoteArgs,
 ) -> anyhow::Result<TradeReport> {
-    let pool = load_pool(t, &args.pool.pool)?;
+    let pool = perp_pool(t, &args.pool.pool)?;
     let market = find_market(t, &pool, &args.market)?;
     let owner = args.owner.unwrap_or(*signer);
     let view = trade_view(t, &args.pool.pool, market.clone(), &owner)?;
@@ -459,12 +375,12 @@ pub fn trade(
     o: &TradeOrder,
 ) -> anyhow::Result<TradeReport> {
     let pool_key = o.pool.pool;
-    let pool = load_pool(t, &pool_key)?;
+    let pool = perp_pool(t, &pool_key)?;
     let market = find_market(t, &pool, &o.market)?;
     let owner = signer.pubkey();
     let quote_account = o
         .quote_account
-        .unwrap_or_else(|| get_associated_token_address(&owner, &pool.quote_mint));
+        .unwrap_or_else(|| associated_token_address(&owner, &pool.quote_mint));
     let view = trade_view(t, &pool_key, market.clone(), &owner)?;
     let action = action(kind, &market, o.size, o.collateral)?;
     let now = t.unix_time()?;
@@ -540,13 +456,6 @@ pub fn trade(
     })
 }
 
-fn token_amount(t: &mut dyn Transport, account: &Pubkey) -> anyhow::Result<u64> {
-    let data = t
-        .account_data(account)?
-        .with_context(|| format!("no token account {account}"))?;
-    Ok(spl_token::state::Account::unpack(&data)?.amount)
-}
-
 /// `keel lp deposit|withdraw`.
 pub fn lp(t: &mut dyn Transport, signer: &Keypair, cmd: &LpCommand) -> anyhow::Result<LpReport> {
     let accounts = match cmd {
@@ -554,14 +463,14 @@ pub fn lp(t: &mut dyn Transport, signer: &Keypair, cmd: &LpCommand) -> anyhow::R
         LpCommand::Withdraw(a) => &a.accounts,
     };
     let pool_key = accounts.pool.pool;
-    let pool = load_pool(t, &pool_key)?;
+    let pool = perp_pool(t, &pool_key)?;
     let owner = signer.pubkey();
     let quote_account = accounts
         .quote_account
-        .unwrap_or_else(|| get_associated_token_address(&owner, &pool.quote_mint));
+        .unwrap_or_else(|| associated_token_address(&owner, &pool.quote_mint));
     let lp_account = accounts
         .lp_account
-        .unwrap_or_else(|| get_associated_token_address(&owner, &pool.lp_mint));
+        .unwrap_or_else(|| associated_token_address(&owner, &pool.lp_mint));
     let oracles: Vec<Pubkey> = pool
         .markets
         .iter()
@@ -569,8 +478,8 @@ pub fn lp(t: &mut dyn Transport, signer: &Keypair, cmd: &LpCommand) -> anyhow::R
         .map(|s| s.oracle)
         .collect();
     let (q0, s0) = (
-        token_amount(t, &quote_account)?,
-        token_amount(t, &lp_account)?,
+        token_balance(t, &quote_account)?,
+        token_balance(t, &lp_account)?,
     );
     let (what, ix) = match cmd {
         LpCommand::Deposit(a) => (
@@ -604,8 +513,8 @@ pub fn lp(t: &mut dyn Transport, signer: &Keypair, cmd: &LpCommand) -> anyhow::R
     };
     t.send(&[ix], &[signer]).map_err(|e| failed(what, e))?;
     let (q1, s1) = (
-        token_amount(t, &quote_account)?,
-        token_amount(t, &lp_account)?,
+        token_balance(t, &quote_account)?,
+        token_balance(t, &lp_account)?,
     );
     Ok(LpReport {
         action: what.into(),
@@ -665,7 +574,7 @@ pub fn oracle_push(
 ) -> anyhow::Result<OracleReport> {
     use anchor_lang::AccountDeserialize;
     let pool_key = args.pool.pool;
-    let pool = load_pool(t, &pool_key)?;
+    let pool = perp_pool(t, &pool_key)?;
     let now = t.unix_time()?;
     let mut ixs = vec![];
     let mut pushed = vec![];

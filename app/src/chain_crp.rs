@@ -3,19 +3,17 @@
 //! [`crate::chain`], each takes any [`Transport`].
 
 use anchor_lang::prelude::Pubkey;
-use anchor_lang::solana_program::program_pack::Pack;
-use anchor_spl::token::spl_token;
-use anyhow::{Context, ensure};
+use anyhow::ensure;
 use clap::{Args, ValueEnum};
 use collateral_pool::instructions::{BorrowArgs, LendArgs, SwapArgs};
-use collateral_pool::state::{CrpPool, status as crp_status};
+use collateral_pool::state::status as crp_status;
 use serde::Serialize;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
-use crate::chain::get_associated_token_address;
 use crate::client::crp::{self as cix, PoolKeys};
-use crate::client::decode;
+use crate::client::fetch::{crp_pool, token_balance};
+use crate::client::token::associated_token_address;
 use crate::transport::{Transport, TxError};
 
 #[derive(Args, Debug, Clone)]
@@ -162,21 +160,6 @@ impl CrpReport {
     }
 }
 
-fn load(t: &mut dyn Transport, key: &Pubkey) -> anyhow::Result<(CrpPool, PoolKeys)> {
-    let data = t
-        .account_data(key)?
-        .with_context(|| format!("no account at {key}"))?;
-    let pool = decode::crp_pool(&data)?;
-    let keys = PoolKeys::new(
-        pool.risky_mint,
-        pool.riskless_mint,
-        pool.expiry,
-        pool.oracle,
-    );
-    ensure!(keys.pool == *key, "{key} is not at its pool address");
-    Ok((pool, keys))
-}
-
 fn native(v: f64, decimals: u8, what: &str) -> anyhow::Result<u64> {
     ensure!(v.is_finite() && v >= 0.0, "{what} must be a number ≥ 0");
     let n = (v * 10f64.powi(decimals as i32)).round();
@@ -184,15 +167,8 @@ fn native(v: f64, decimals: u8, what: &str) -> anyhow::Result<u64> {
     Ok(n as u64)
 }
 
-fn balance(t: &mut dyn Transport, account: &Pubkey) -> anyhow::Result<u64> {
-    let data = t
-        .account_data(account)?
-        .with_context(|| format!("no token account {account}"))?;
-    Ok(spl_token::state::Account::unpack(&data)?.amount)
-}
-
 fn failed(what: &str, e: TxError) -> anyhow::Error {
-    crate::client::failed(&collateral_pool::ID, what, &e)
+    crate::client::errors::failed(&collateral_pool::ID, what, &e)
 }
 
 fn status_name(s: u8) -> &'static str {
@@ -208,7 +184,7 @@ fn status_name(s: u8) -> &'static str {
 
 /// `keel crp-status`.
 pub fn status(t: &mut dyn Transport, key: &Pubkey) -> anyhow::Result<CrpStatus> {
-    let (p, _) = load(t, key)?;
+    let (p, _) = crp_pool(t, key)?;
     let risky_unit = 10f64.powi(p.risky_decimals as i32);
     let riskless_unit = 10f64.powi(p.riskless_decimals as i32);
     // the push oracle's price, whole riskless per whole risky
@@ -256,11 +232,11 @@ fn accounts(
 ) -> (Pubkey, Pubkey, Pubkey) {
     (
         a.risky_account
-            .unwrap_or_else(|| get_associated_token_address(owner, &k.risky_mint)),
+            .unwrap_or_else(|| associated_token_address(owner, &k.risky_mint)),
         a.riskless_account
-            .unwrap_or_else(|| get_associated_token_address(owner, &k.riskless_mint)),
+            .unwrap_or_else(|| associated_token_address(owner, &k.riskless_mint)),
         a.claims_account
-            .unwrap_or_else(|| get_associated_token_address(owner, claims_mint)),
+            .unwrap_or_else(|| associated_token_address(owner, claims_mint)),
     )
 }
 
@@ -275,9 +251,13 @@ fn send_and_measure(
 ) -> anyhow::Result<CrpReport> {
     let measure = |t: &mut dyn Transport| -> anyhow::Result<(u64, u64, u64)> {
         Ok((
-            if read_risky { balance(t, &risky)? } else { 0 },
-            balance(t, &riskless)?,
-            balance(t, &claims)?,
+            if read_risky {
+                token_balance(t, &risky)?
+            } else {
+                0
+            },
+            token_balance(t, &riskless)?,
+            token_balance(t, &claims)?,
         ))
     };
     let before = measure(t)?;
@@ -294,7 +274,7 @@ fn send_and_measure(
 
 /// `keel lend`.
 pub fn lend(t: &mut dyn Transport, signer: &Keypair, c: &LendCmd) -> anyhow::Result<CrpReport> {
-    let (p, k) = load(t, &c.pool.crp)?;
+    let (p, k) = crp_pool(t, &c.pool.crp)?;
     let owner = signer.pubkey();
     let accts = accounts(&c.accounts, &owner, &k, &k.lender_mint);
     let args = LendArgs {
@@ -307,7 +287,7 @@ pub fn lend(t: &mut dyn Transport, signer: &Keypair, c: &LendCmd) -> anyhow::Res
 
 /// `keel borrow`.
 pub fn borrow(t: &mut dyn Transport, signer: &Keypair, c: &BorrowCmd) -> anyhow::Result<CrpReport> {
-    let (p, k) = load(t, &c.pool.crp)?;
+    let (p, k) = crp_pool(t, &c.pool.crp)?;
     let owner = signer.pubkey();
     let accts = accounts(&c.accounts, &owner, &k, &k.residual_mint);
     let args = BorrowArgs {
@@ -325,7 +305,7 @@ pub fn borrow(t: &mut dyn Transport, signer: &Keypair, c: &BorrowCmd) -> anyhow:
 
 /// `keel swap`.
 pub fn swap(t: &mut dyn Transport, signer: &Keypair, c: &SwapCmd) -> anyhow::Result<CrpReport> {
-    let (p, k) = load(t, &c.pool.crp)?;
+    let (p, k) = crp_pool(t, &c.pool.crp)?;
     let owner = signer.pubkey();
     let accts = accounts(&c.accounts, &owner, &k, &k.lender_mint);
     let risky_in = c.sell == Side::Risky;

@@ -16,7 +16,10 @@ use solana_keypair::Keypair;
 use solana_signer::Signer;
 
 use crate::chain::PoolArg;
-use crate::client::{decode, failed, perp as ix};
+use crate::client::dates::data_time;
+use crate::client::errors::failed;
+use crate::client::fetch::{perp_pool, risk_model};
+use crate::client::perp as ix;
 use crate::risk::{
     EstimateArgs, Join, cholesky_certificate, corr_full_from_upper, corr_upper_e9, estimate,
     joined_returns,
@@ -137,13 +140,6 @@ pub fn step_toward(
     (sigma, corr, reached)
 }
 
-fn risk_model(t: &mut dyn Transport, pool: &Pubkey) -> anyhow::Result<Box<RiskModel>> {
-    let data = t
-        .account_data(&ix::risk_model_pda(pool))?
-        .with_context(|| format!("pool {pool} has no risk model (run `keel migrate`)"))?;
-    decode::risk_model(&data)
-}
-
 /// Publish `target_sigma` and `target_corr` (full n×n, one row per market of the pool) as of
 /// `as_of`, signed by the model's risk authority.
 pub fn publish(
@@ -163,10 +159,7 @@ pub fn publish(
         target_sigma.iter().all(|s| s.is_finite() && *s > 0.0),
         "every σ must be positive: a flat price series has no volatility to publish"
     );
-    let pool_data = t
-        .account_data(pool)?
-        .with_context(|| format!("no account at {pool}"))?;
-    let markets = decode::perp_pool(&pool_data)?.market_count as usize;
+    let markets = perp_pool(t, pool)?.market_count as usize;
     let model = risk_model(t, pool)?;
     ensure!(
         markets == n,
@@ -199,11 +192,6 @@ pub fn publish(
         max_corr_step_e9: model.max_corr_step_e9,
         transactions: transactions + 1,
     })
-}
-
-/// Noon UTC of an ISO date, no later than `now`.
-pub fn data_time(date: &str, now: i64) -> anyhow::Result<i64> {
-    Ok(crate::sandbox::noon(date)?.min(now))
 }
 
 /// `keel risk publish`: estimate from the files, then [`publish`].

@@ -16,15 +16,18 @@ use clap::Args;
 use collateral_pool::state::status as crp_status;
 use perp_amm::state::Position;
 use serde::Serialize;
-use solana_instruction::{AccountMeta, Instruction};
+use solana_instruction::Instruction;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
-use crate::chain::{ATA_PROGRAM, PoolArg, get_associated_token_address, trade_view};
+use crate::chain::PoolArg;
 use crate::chain_risk::{RiskFeed, publish_if_newer};
-use crate::client::crp::{self as cix, PoolKeys};
+use crate::client::crp as cix;
+use crate::client::errors::describe_error;
+use crate::client::fetch::{crp_pool, perp_pool, trade_view};
 use crate::client::quote::{TradeAction, quote_trade};
-use crate::client::{decode, describe_error, perp as ix};
+use crate::client::token::{associated_token_address, create_ata_idempotent};
+use crate::client::{decode, perp as ix};
 use crate::transport::{Transport, send_retrying};
 
 #[derive(Args, Debug, Clone)]
@@ -118,22 +121,6 @@ impl Round {
     }
 }
 
-/// The idempotent create of `owner`'s associated token account for `mint`.
-pub fn create_ata(payer: &Pubkey, owner: &Pubkey, mint: &Pubkey) -> Instruction {
-    Instruction {
-        program_id: ATA_PROGRAM,
-        accounts: vec![
-            AccountMeta::new(*payer, true),
-            AccountMeta::new(get_associated_token_address(owner, mint), false),
-            AccountMeta::new_readonly(*owner, false),
-            AccountMeta::new_readonly(*mint, false),
-            AccountMeta::new_readonly(anchor_lang::system_program::ID, false),
-            AccountMeta::new_readonly(anchor_spl::token::spl_token::ID, false),
-        ],
-        data: vec![1], // CreateIdempotent
-    }
-}
-
 /// One round of every chore.
 pub fn run_round(
     t: &mut dyn Transport,
@@ -141,10 +128,7 @@ pub fn run_round(
     args: &KeeperArgs,
 ) -> anyhow::Result<Round> {
     let pool_key = args.pool.pool;
-    let data = t
-        .account_data(&pool_key)?
-        .with_context(|| format!("no account at {pool_key}"))?;
-    let pool = decode::perp_pool(&data)?;
+    let pool = perp_pool(t, &pool_key)?;
     let now = t.unix_time()?;
     let mut round = Round {
         unix_time: now,
@@ -211,7 +195,7 @@ pub fn run_round(
     // liquidations
     let keeper_quote = args
         .quote_account
-        .unwrap_or_else(|| get_associated_token_address(&keeper.pubkey(), &pool.quote_mint));
+        .unwrap_or_else(|| associated_token_address(&keeper.pubkey(), &pool.quote_mint));
     let positions: Vec<(Pubkey, Position)> = t
         .program_accounts(&perp_amm::ID, Position::DISCRIMINATOR)?
         .into_iter()
@@ -226,11 +210,11 @@ pub fn run_round(
         let Ok(q) = quote_trade(&view, &position.owner, TradeAction::Liquidate, 0, now) else {
             continue;
         };
-        let owner_quote = get_associated_token_address(&position.owner, &pool.quote_mint);
+        let owner_quote = associated_token_address(&position.owner, &pool.quote_mint);
         let ixs = [
             // the owner's remaining collateral goes to their associated account: make sure
             // it exists (the keeper pays its rent)
-            create_ata(&keeper.pubkey(), &position.owner, &pool.quote_mint),
+            create_ata_idempotent(&keeper.pubkey(), &position.owner, &pool.quote_mint),
             ix::liquidate(
                 &keeper.pubkey(),
                 &pool_key,
@@ -275,11 +259,7 @@ fn keep_crp(
     now: i64,
     retries: u32,
 ) -> anyhow::Result<String> {
-    let data = t
-        .account_data(key)?
-        .with_context(|| format!("no account at {key}"))?;
-    let p = decode::crp_pool(&data)?;
-    let k = PoolKeys::new(p.risky_mint, p.riskless_mint, p.expiry, p.oracle);
+    let (p, k) = crp_pool(t, key)?;
     let mut send = |ix: Instruction, what: &str| -> String {
         match send_retrying(t, &[ix], &[keeper], retries) {
             Ok(()) => format!("crp {key}: {what}"),

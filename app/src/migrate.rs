@@ -15,7 +15,7 @@
 use std::path::{Path, PathBuf};
 
 use anchor_lang::prelude::Pubkey;
-use anchor_lang::solana_program::{program_pack::Pack, system_instruction};
+use anchor_lang::solana_program::program_pack::Pack;
 use anchor_spl::token::spl_token;
 use anyhow::{Context, bail, ensure};
 use collateral_pool::instructions::InitCrpPoolArgs;
@@ -27,9 +27,15 @@ use solana_signer::Signer;
 
 use crate::chain_risk::{self, RiskFeed};
 use crate::client::crp::{self as cix, PoolKeys};
-use crate::client::markets::{MarketPreset, default_markets};
-use crate::client::{decode, failed, perp as ix};
-use crate::sandbox::world::{PRICE_EXPO, push_args};
+use crate::client::dates::noon;
+use crate::client::errors::failed;
+use crate::client::presets::{
+    MarketPreset, PRICE_EXPO, calibration, crp_params, default_markets, push_args,
+};
+use crate::client::token::{
+    associated_token_address, create_ata_idempotent, create_mint_ixs, mint_rent,
+};
+use crate::client::{decode, perp as ix};
 use crate::transport::Transport;
 
 /// The Pyth push-oracle program: sponsored `PriceUpdateV2` feeds live at its PDAs.
@@ -110,7 +116,7 @@ pub struct PoolConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MarketConfig {
-    /// A preset of `client::markets::default_markets` (its decimals and parameters).
+    /// A preset of `client::presets::default_markets` (its decimals and parameters).
     pub symbol: String,
     pub oracle: OracleChoice,
     /// Pyth: the price feed id (hex, 32 bytes).
@@ -177,7 +183,7 @@ pub struct CrpConfig {
     pub strike: f64,
     /// The only key allowed to rebalance (default: the operator; `anyone` lets anyone).
     pub keeper: Option<String>,
-    /// Overrides of `sandbox::crp::default_params`.
+    /// Overrides of `client::presets::crp_params`.
     pub sigma: Option<f64>,
     pub initial_ltv_bps: Option<u64>,
     pub conversion_ltv_bps: Option<u64>,
@@ -278,7 +284,7 @@ impl Config {
                 "collateral pool on {}: the strike must be positive",
                 crp.market
             );
-            crate::sandbox::noon(&crp.expiry)
+            noon(&crp.expiry)
                 .with_context(|| format!("collateral pool on {}: expiry", crp.market))?;
             ensure!(
                 crp.risky_mint.is_some() || crp.risky_keypair.is_some(),
@@ -426,23 +432,13 @@ impl Run<'_> {
             None => {
                 let kp = kp.with_context(|| format!("{what}: no mint at {address}"))?;
                 let operator = self.operator.pubkey();
-                let ixs = [
-                    system_instruction::create_account(
-                        &operator,
-                        &address,
-                        anchor_lang::prelude::Rent::default()
-                            .minimum_balance(spl_token::state::Mint::LEN),
-                        spl_token::state::Mint::LEN as u64,
-                        &spl_token::ID,
-                    ),
-                    spl_token::instruction::initialize_mint2(
-                        &spl_token::ID,
-                        &address,
-                        &operator,
-                        None,
-                        decimals.unwrap_or(6),
-                    )?,
-                ];
+                let ixs = create_mint_ixs(
+                    &operator,
+                    &address,
+                    &operator,
+                    decimals.unwrap_or(6),
+                    mint_rent(),
+                );
                 self.send(&spl_token::ID, what, &ixs, &[&kp])?;
                 self.step(what, &address, "created (test token, the operator mints)");
             }
@@ -471,7 +467,7 @@ pub fn migrate(
     }
     let now = t.unix_time()?;
     for c in &config.crp {
-        let expiry = crate::sandbox::noon(&c.expiry)?;
+        let expiry = noon(&c.expiry)?;
         ensure!(
             expiry > now,
             "collateral pool on {} to {}: the expiry is in the past on this cluster",
@@ -538,7 +534,7 @@ pub fn migrate(
 
     // the operator's test tokens
     if q.mint.is_none() && q.mint_to_operator > 0 {
-        let ata = crate::chain::get_associated_token_address(&op, &quote_mint);
+        let ata = associated_token_address(&op, &quote_mint);
         if run.t.account(&ata)?.is_none() {
             let data = run.t.account_data(&quote_mint)?.context("quote mint")?;
             let authority = spl_token::state::Mint::unpack(&data)?.mint_authority;
@@ -551,7 +547,7 @@ pub fn migrate(
                 .checked_mul(10u64.pow(quote_decimals as u32))
                 .context("mint_to_operator overflows")?;
             let ixs = [
-                crate::keeper::create_ata(&op, &op, &quote_mint),
+                create_ata_idempotent(&op, &op, &quote_mint),
                 spl_token::instruction::mint_to(
                     &spl_token::ID,
                     &quote_mint,
@@ -695,7 +691,7 @@ pub fn migrate(
                     window: r.calibration.window,
                 };
                 let e = chain_risk::estimate_window(&feed)?;
-                let as_of = chain_risk::data_time(&e.last_date, now)?;
+                let as_of = crate::client::dates::data_time(&e.last_date, now)?;
                 (e.sigma, e.corr, as_of)
             }
             None => {
@@ -730,14 +726,14 @@ pub fn migrate(
             c.risky_keypair.as_deref(),
             c.risky_decimals,
         )?;
-        let expiry = crate::sandbox::noon(&c.expiry)?;
+        let expiry = noon(&c.expiry)?;
         let keys = PoolKeys::new(risky, quote_mint, expiry, market.oracle);
         let what = format!("collateral pool {} to {}", c.market, c.expiry);
         if run.t.account(&keys.pool)?.is_some() {
             run.step(what, &keys.pool, "exists");
             continue;
         }
-        let mut params = crate::sandbox::crp::default_params(c.strike);
+        let mut params = crp_params(c.strike);
         if let Some(s) = c.sigma {
             params.sigma_e9 = (s * 1e9).round() as u64;
         }
@@ -790,7 +786,7 @@ fn shipped_calibration(markets: &[MarketConfig]) -> anyhow::Result<(Vec<f64>, Ve
                 .with_context(|| format!("{}: no shipped calibration", m.symbol))
         })
         .collect::<anyhow::Result<_>>()?;
-    let (sigma, corr) = crate::sandbox::calibration(presets.len());
+    let (sigma, corr) = calibration(presets.len());
     let all = presets.len();
     let n = markets.len();
     Ok((

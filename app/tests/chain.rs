@@ -8,10 +8,12 @@ use anchor_lang::prelude::Pubkey;
 use keel::chain::{
     self, LpAccounts, LpAmount, LpCommand, LpShares, PoolArg, QuoteArgs, TradeOrder,
 };
-use keel::client::markets::default_markets;
+use keel::client::dates::noon;
+use keel::client::presets::calibration;
+use keel::client::presets::default_markets;
 use keel::sandbox::desk::{Desk, Lp};
+use keel::sandbox::limits;
 use keel::sandbox::world::{USD, World};
-use keel::sandbox::{calibration, limits, noon};
 use keel::transport::Transport;
 
 fn setup() -> (Desk, Lp, keel::sandbox::world::Actor) {

@@ -6,10 +6,11 @@ use anchor_lang::prelude::Pubkey;
 use collateral_pool::instructions::InitCrpPoolArgs;
 use keel::chain_crp::{self, BorrowCmd, CrpAccounts, CrpArg, LendCmd, Side, SwapCmd};
 use keel::client::crp::{self as cix, PoolKeys};
-use keel::client::markets::default_markets;
-use keel::sandbox::crp::default_params;
+use keel::client::dates::noon;
+use keel::client::presets::crp_params;
+use keel::client::presets::default_markets;
+use keel::sandbox::limits;
 use keel::sandbox::world::{Actor, USD, World};
-use keel::sandbox::{limits, noon};
 use keel::transport::Transport;
 use perp_amm::state::OracleKind;
 use solana_signer::Signer;
@@ -38,7 +39,7 @@ fn setup() -> Setup {
     feed_id[..8].copy_from_slice(b"BTC-PERP");
     let args = InitCrpPoolArgs {
         expiry,
-        params: default_params(65_000.0),
+        params: crp_params(65_000.0),
         keeper: Pubkey::new_unique(),
         oracle_kind: OracleKind::Push,
         feed_id,

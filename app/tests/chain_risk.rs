@@ -9,12 +9,13 @@ mod common;
 
 use common::{NAMES, dates, price_files};
 use keel::chain_risk::{PublishArgs, publish_from_prices};
+use keel::client::dates::noon;
 use keel::client::decode;
-use keel::client::markets::default_markets;
 use keel::client::perp as ix;
+use keel::client::presets::default_markets;
 use keel::risk::{EstimateArgs, Join, run_estimate};
+use keel::sandbox::limits;
 use keel::sandbox::world::World;
-use keel::sandbox::{limits, noon};
 use keel::transport::Transport;
 use perp_amm::instructions::InitPoolArgs;
 use perp_amm::state::RiskModel;

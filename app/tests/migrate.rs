@@ -11,10 +11,11 @@ use std::path::{Path, PathBuf};
 
 use anchor_lang::prelude::Pubkey;
 use keel::chain::{self, LpAccounts, LpAmount, LpCommand, PoolArg, TradeOrder};
-use keel::client::markets::default_markets;
+use keel::client::dates::noon;
+use keel::client::presets::calibration;
+use keel::client::presets::default_markets;
 use keel::client::{crp as cix, decode, perp as ix};
 use keel::migrate::{Config, MigrateArgs, migrate, pyth_feed_account, run_migrate};
-use keel::sandbox::{calibration, noon};
 use keel::transport::{Embedded, Transport};
 use perp_amm::state::{OracleKind, PRICE_UPDATE_V2_DISCRIMINATOR, PYTH_RECEIVER_ID};
 use solana_keypair::Keypair;
@@ -118,10 +119,10 @@ fn localnet_builds_a_usable_pool_and_a_second_run_sends_nothing() {
     assert_eq!(p.keeper, operator);
 
     // the pool works: the operator deposits its test tokens and opens a BTC long
-    let ata = chain::get_associated_token_address(&operator, &quote);
-    let lp_ata = chain::get_associated_token_address(&operator, &pool.lp_mint);
+    let ata = keel::client::token::associated_token_address(&operator, &quote);
+    let lp_ata = keel::client::token::associated_token_address(&operator, &pool.lp_mint);
     t.send(
-        &[keel::keeper::create_ata(
+        &[keel::client::token::create_ata_idempotent(
             &operator,
             &operator,
             &pool.lp_mint,

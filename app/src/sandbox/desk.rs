@@ -182,7 +182,7 @@ impl Desk {
     fn refused(&mut self, who: &str, market: &str, action: &str, e: crate::transport::TxError) {
         let error = e
             .code()
-            .and_then(|c| crate::client::error_name(&perp_amm::ID, c))
+            .and_then(|c| crate::client::errors::error_name(&perp_amm::ID, c))
             .unwrap_or_else(|| e.to_string());
         self.log(What::Refused {
             trader: who.to_string(),
