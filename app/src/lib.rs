@@ -1,26 +1,29 @@
-//! The Keel app: command-line client, calculator and studies for the Keel protocol suite.
+//! The Keel app: command-line client, calculator and studies for the Keel protocol suite, in
+//! layers, each importing only those above it in this list: `transport` (how a chain is
+//! reached), `client` (instruction builders, PDAs, decoders, quotes, presets, token helpers,
+//! account fetching), `risk` (σ/R estimation, pure), `commands` (one file per command family),
+//! `studies`, and `sandbox` (the replay; a leaf nothing else imports). The command line itself is
+//! the binary's (`main.rs`). `python3 app/scripts/layers.py` checks the order.
 
-pub mod calc;
-#[cfg(feature = "embedded")]
-pub mod chain;
-#[cfg(feature = "embedded")]
-pub mod chain_crp;
-#[cfg(feature = "embedded")]
-pub mod chain_risk;
-pub mod client;
-#[cfg(feature = "embedded")]
-pub mod keeper;
-#[cfg(feature = "embedded")]
-pub mod migrate;
-pub mod risk;
-#[cfg(feature = "embedded")]
-pub mod sandbox;
-pub mod stress;
-pub mod study;
-pub mod study_crp;
 pub mod transport;
 
+pub mod client;
+
+pub mod risk;
+
+pub mod commands;
+
+pub mod studies;
+
+#[cfg(feature = "embedded")]
+pub mod sandbox;
+
 use clap::{Parser, Subcommand};
+
+use commands::{calc, risk as risk_cmd};
+#[cfg(feature = "embedded")]
+use commands::{crp as chain_crp, keeper, migrate, oracle, perp as chain};
+use studies::{crp as study_crp, imbalance as study, stress};
 
 /// Keel: a Solana perp AMM with a digital-option premium and a multi-asset risk model, and an
 /// ALEX-style collateral rebalancing pool.
@@ -46,9 +49,9 @@ pub enum Command {
     /// Evaluate a math kernel exactly as the programs do (fixed-point, no floats)
     Calc(calc::CalcArgs),
     /// The risk keeper: σ and correlations from price files, as the risk model stores them
-    Risk(risk::RiskArgs),
+    Risk(risk_cmd::RiskArgs),
     /// Studies on real price data, with figures and tables
-    Study(study::StudyArgs),
+    Study(studies::StudyArgs),
     /// The pool's book against history (worst day, VaR, expected shortfall) and shocks
     Stress(stress::StressArgs),
     /// The whole protocol on the embedded runtime: two years of daily prices, agents, keepers,
@@ -108,7 +111,7 @@ pub enum Command {
 #[derive(Subcommand, Debug)]
 pub enum OracleCommand {
     /// Write SYMBOL=PRICE to each named market's push oracle, stamped now, in one transaction
-    Push(chain::OraclePushArgs),
+    Push(oracle::OraclePushArgs),
 }
 
 #[cfg(feature = "embedded")]
@@ -122,25 +125,25 @@ pub enum KeeperCommand {
 pub fn run(cli: &Cli) -> anyhow::Result<String> {
     match &cli.command {
         Command::Risk(args) => match &args.command {
-            risk::RiskCommand::Estimate(e) => {
-                render(cli.json, &risk::run_estimate(e)?, |r| r.to_text())
+            risk_cmd::RiskCommand::Estimate(e) => {
+                render(cli.json, &risk_cmd::run_estimate(e)?, |r| r.to_text())
             }
             #[cfg(feature = "embedded")]
-            risk::RiskCommand::Publish(p) => {
+            risk_cmd::RiskCommand::Publish(p) => {
                 let mut t = transport::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
                 let signer = transport::Transport::payer(&t).insecure_clone();
                 render(
                     cli.json,
-                    &chain_risk::publish_from_prices(&mut t, &signer, p)?,
+                    &risk_cmd::publish_from_prices(&mut t, &signer, p)?,
                     |r| r.to_text(),
                 )
             }
         },
         Command::Study(args) => match &args.study {
-            study::Study::Imbalance(a) => {
+            studies::Study::Imbalance(a) => {
                 render(cli.json, &study::run_imbalance(a)?, |r| r.to_text())
             }
-            study::Study::Crp(a) => render(cli.json, &study_crp::run_crp(a)?, |r| r.to_text()),
+            studies::Study::Crp(a) => render(cli.json, &study_crp::run_crp(a)?, |r| r.to_text()),
         },
         Command::Stress(args) => render(cli.json, &stress::run_stress(args)?, |r| r.to_text()),
         #[cfg(feature = "embedded")]
@@ -165,9 +168,11 @@ pub fn run(cli: &Cli) -> anyhow::Result<String> {
         } => {
             let mut t = transport::Rpc::connect(cli.url.as_deref(), cli.keypair.as_deref())?;
             let signer = transport::Transport::payer(&t).insecure_clone();
-            render(cli.json, &chain::oracle_push(&mut t, &signer, args)?, |r| {
-                r.to_text()
-            })
+            render(
+                cli.json,
+                &oracle::oracle_push(&mut t, &signer, args)?,
+                |r| r.to_text(),
+            )
         }
         #[cfg(feature = "embedded")]
         Command::Lp { command } => {

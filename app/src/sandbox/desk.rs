@@ -374,14 +374,14 @@ impl Desk {
     }
 
     /// The risk keeper: publish σ and R (full, row-major) as close to the target as the model's
-    /// step bounds allow (`chain_risk::publish`), as of now.
+    /// step bounds allow (`commands::risk::publish`), as of now.
     pub fn publish_risk(
         &mut self,
         target_sigma: Vec<f64>,
         target_corr: Vec<f64>,
     ) -> anyhow::Result<()> {
         let keeper = self.world.risk_keeper.insecure_clone();
-        let p = crate::chain_risk::publish(
+        let p = crate::commands::risk::publish(
             &mut self.world.chain,
             &keeper,
             &self.world.pool,

@@ -4,11 +4,11 @@
 
 use anchor_lang::prelude::Pubkey;
 use collateral_pool::instructions::InitCrpPoolArgs;
-use keel::chain_crp::{self, BorrowCmd, CrpAccounts, CrpArg, LendCmd, Side, SwapCmd};
 use keel::client::crp::{self as cix, PoolKeys};
 use keel::client::dates::noon;
 use keel::client::presets::crp_params;
 use keel::client::presets::default_markets;
+use keel::commands::crp::{self, BorrowCmd, CrpAccounts, CrpArg, LendCmd, Side, SwapCmd};
 use keel::sandbox::limits;
 use keel::sandbox::world::{Actor, USD, World};
 use keel::transport::Transport;
@@ -71,7 +71,7 @@ fn setup() -> Setup {
     }
 }
 
-fn lend(s: &mut Setup, amount: f64, claims: Pubkey) -> anyhow::Result<chain_crp::CrpReport> {
+fn lend(s: &mut Setup, amount: f64, claims: Pubkey) -> anyhow::Result<crp::CrpReport> {
     let cmd = LendCmd {
         pool: CrpArg { crp: s.keys.pool },
         accounts: CrpAccounts {
@@ -82,7 +82,7 @@ fn lend(s: &mut Setup, amount: f64, claims: Pubkey) -> anyhow::Result<chain_crp:
         amount,
         min_claims: 0,
     };
-    chain_crp::lend(&mut s.world.chain, &s.lender.kp, &cmd)
+    crp::lend(&mut s.world.chain, &s.lender.kp, &cmd)
 }
 
 fn borrower_accounts(s: &Setup) -> CrpAccounts {
@@ -93,7 +93,7 @@ fn borrower_accounts(s: &Setup) -> CrpAccounts {
     }
 }
 
-fn borrow(s: &mut Setup, collateral: f64, loan: f64) -> anyhow::Result<chain_crp::CrpReport> {
+fn borrow(s: &mut Setup, collateral: f64, loan: f64) -> anyhow::Result<crp::CrpReport> {
     let cmd = BorrowCmd {
         pool: CrpArg { crp: s.keys.pool },
         accounts: borrower_accounts(s),
@@ -102,7 +102,7 @@ fn borrow(s: &mut Setup, collateral: f64, loan: f64) -> anyhow::Result<chain_crp
         max_riskless_leg: None,
         min_residual: 0,
     };
-    chain_crp::borrow(&mut s.world.chain, &s.borrower.kp, &cmd)
+    crp::borrow(&mut s.world.chain, &s.borrower.kp, &cmd)
 }
 
 fn swap(
@@ -110,7 +110,7 @@ fn swap(
     sell: Side,
     amount: f64,
     limit: Option<u64>,
-) -> anyhow::Result<chain_crp::CrpReport> {
+) -> anyhow::Result<crp::CrpReport> {
     let cmd = SwapCmd {
         pool: CrpArg { crp: s.keys.pool },
         accounts: borrower_accounts(s),
@@ -119,7 +119,7 @@ fn swap(
         exact_out: false,
         limit,
     };
-    chain_crp::swap(&mut s.world.chain, &s.borrower.kp, &cmd)
+    crp::swap(&mut s.world.chain, &s.borrower.kp, &cmd)
 }
 
 fn snapshot(s: &mut Setup) -> Vec<Option<Vec<u8>>> {
@@ -144,7 +144,7 @@ fn snapshot(s: &mut Setup) -> Vec<Option<Vec<u8>>> {
 #[test]
 fn a_lender_and_a_borrower_use_the_pool() {
     let mut s = setup();
-    let st = chain_crp::status(&mut s.world.chain, &s.keys.pool).unwrap();
+    let st = crp::status(&mut s.world.chain, &s.keys.pool).unwrap();
     assert_eq!(st.status, "active");
     assert_eq!(st.strike, 65_000.0);
     assert_eq!(st.price, Some(65_000.0));
@@ -167,7 +167,7 @@ fn a_lender_and_a_borrower_use_the_pool() {
     let r = borrow(&mut s, 2.0, 60_000.0).unwrap();
     assert_eq!(r.risky, -2 * BTC as i128);
     assert!(r.claims > 0);
-    let st = chain_crp::status(&mut s.world.chain, &s.keys.pool).unwrap();
+    let st = crp::status(&mut s.world.chain, &s.keys.pool).unwrap();
     assert_eq!(st.risky_balance, 2.0);
     assert!(st.debt_face > 60_000.0);
     let ltv = st.ltv_pct.unwrap();
@@ -189,7 +189,7 @@ fn bad_input_fails_clearly_and_changes_nothing() {
     let claims = s.lender_claims;
     lend(&mut s, 100_000.0, claims).unwrap();
     let before = snapshot(&mut s);
-    let msg = |r: anyhow::Result<chain_crp::CrpReport>| format!("{:#}", r.unwrap_err());
+    let msg = |r: anyhow::Result<crp::CrpReport>| format!("{:#}", r.unwrap_err());
 
     assert!(msg(lend(&mut s, 0.0, claims)).contains("ZeroAmount"));
     // a second quote-token account of the lender's is not a claims account
@@ -209,10 +209,7 @@ fn bad_input_fails_clearly_and_changes_nothing() {
     assert!(e.contains("swap refused by the program: WrongState"), "{e}");
     // a perp pool is not a collateral pool
     let perp = s.world.pool;
-    let e = format!(
-        "{:#}",
-        chain_crp::status(&mut s.world.chain, &perp).unwrap_err()
-    );
+    let e = format!("{:#}", crp::status(&mut s.world.chain, &perp).unwrap_err());
     assert!(e.contains("not a collateral pool"), "{e}");
     assert_eq!(snapshot(&mut s), before, "nothing changed");
 }

@@ -25,7 +25,6 @@ use serde::{Deserialize, Serialize};
 use solana_keypair::{Keypair, read_keypair_file, write_keypair_file};
 use solana_signer::Signer;
 
-use crate::chain_risk::{self, RiskFeed};
 use crate::client::crp::{self as cix, PoolKeys};
 use crate::client::dates::noon;
 use crate::client::errors::failed;
@@ -36,6 +35,8 @@ use crate::client::token::{
     associated_token_address, create_ata_idempotent, create_mint_ixs, mint_rent,
 };
 use crate::client::{decode, perp as ix};
+use crate::commands::risk::publish;
+use crate::risk::{RiskFeed, estimate_window};
 use crate::transport::Transport;
 
 /// The Pyth push-oracle program: sponsored `PriceUpdateV2` feeds live at its PDAs.
@@ -690,7 +691,7 @@ pub fn migrate(
                     markets: r.calibration.files.clone(),
                     window: r.calibration.window,
                 };
-                let e = chain_risk::estimate_window(&feed)?;
+                let e = estimate_window(&feed)?;
                 let as_of = crate::client::dates::data_time(&e.last_date, now)?;
                 (e.sigma, e.corr, as_of)
             }
@@ -699,7 +700,7 @@ pub fn migrate(
                 (s, c, now)
             }
         };
-        let p = chain_risk::publish(run.t, operator, &pool, &sigma, &corr, as_of)?;
+        let p = publish(run.t, operator, &pool, &sigma, &corr, as_of)?;
         run.transactions += p.transactions;
         run.step(
             "risk publication",

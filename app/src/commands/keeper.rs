@@ -20,14 +20,15 @@ use solana_instruction::Instruction;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
-use crate::chain::PoolArg;
-use crate::chain_risk::{RiskFeed, publish_if_newer};
 use crate::client::crp as cix;
 use crate::client::errors::describe_error;
 use crate::client::fetch::{crp_pool, perp_pool, trade_view};
 use crate::client::quote::{TradeAction, quote_trade};
 use crate::client::token::{associated_token_address, create_ata_idempotent};
 use crate::client::{decode, perp as ix};
+use crate::commands::perp::PoolArg;
+use crate::commands::risk::publish_if_newer;
+use crate::risk::RiskFeed;
 use crate::transport::{Transport, send_retrying};
 
 #[derive(Args, Debug, Clone)]

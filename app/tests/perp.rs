@@ -5,12 +5,12 @@
 mod common;
 
 use anchor_lang::prelude::Pubkey;
-use keel::chain::{
-    self, LpAccounts, LpAmount, LpCommand, LpShares, PoolArg, QuoteArgs, TradeOrder,
-};
 use keel::client::dates::noon;
 use keel::client::presets::calibration;
 use keel::client::presets::default_markets;
+use keel::commands::perp::{
+    self, LpAccounts, LpAmount, LpCommand, LpShares, PoolArg, QuoteArgs, TradeOrder,
+};
 use keel::sandbox::desk::{Desk, Lp};
 use keel::sandbox::limits;
 use keel::sandbox::world::{USD, World};
@@ -60,7 +60,7 @@ fn snapshot(desk: &mut Desk, extra: &[Pubkey]) -> Vec<Option<Vec<u8>>> {
         .collect()
 }
 
-fn deposit(desk: &mut Desk, lp: &Lp, amount: f64) -> anyhow::Result<chain::LpReport> {
+fn deposit(desk: &mut Desk, lp: &Lp, amount: f64) -> anyhow::Result<perp::LpReport> {
     let cmd = LpCommand::Deposit(LpAmount {
         accounts: LpAccounts {
             pool: pool(desk.world.pool),
@@ -70,7 +70,7 @@ fn deposit(desk: &mut Desk, lp: &Lp, amount: f64) -> anyhow::Result<chain::LpRep
         amount,
         min_shares: 0,
     });
-    chain::lp(&mut desk.world.chain, &lp.actor.kp, &cmd)
+    perp::lp(&mut desk.world.chain, &lp.actor.kp, &cmd)
 }
 
 #[test]
@@ -81,7 +81,7 @@ fn an_lp_and_a_trader_go_through_their_commands() {
     assert_eq!(r.quote_moved, 1_500_000 * USD);
     assert!(r.shares_moved > 0);
 
-    let s = chain::status(&mut desk.world.chain, &desk.world.pool).unwrap();
+    let s = perp::status(&mut desk.world.chain, &desk.world.pool).unwrap();
     assert_eq!(s.lp_capital, 1_500_000.0);
     assert_eq!(s.markets.len(), 10);
     assert_eq!(s.markets[0].symbol, "BTC-PERP");
@@ -92,7 +92,7 @@ fn an_lp_and_a_trader_go_through_their_commands() {
 
     // a quote reads the chain and changes nothing
     let before = snapshot(&mut desk, &[trader.quote]);
-    let q = chain::quote(
+    let q = perp::quote(
         &mut desk.world.chain,
         &trader.key(),
         &QuoteArgs {
@@ -112,7 +112,7 @@ fn an_lp_and_a_trader_go_through_their_commands() {
     assert!(q.quote.imbalance_after > 0);
 
     // the fill is the quote
-    let filled = chain::trade(
+    let filled = perp::trade(
         &mut desk.world.chain,
         &trader.kp,
         "open",
@@ -126,12 +126,12 @@ fn an_lp_and_a_trader_go_through_their_commands() {
     let position = desk.world.position(0, &trader.key()).unwrap().unwrap();
     assert_eq!(position.size, 50_000_000);
     assert_eq!(position.collateral, filled.quote.position_collateral);
-    let s = chain::status(&mut desk.world.chain, &desk.world.pool).unwrap();
+    let s = perp::status(&mut desk.world.chain, &desk.world.pool).unwrap();
     assert_eq!(s.markets[0].long_oi, 0.5);
     assert_eq!(s.imbalance_score, q.quote.imbalance_after as f64 / 1e3);
 
     // a quote of the opposite side on an open position is a decrease
-    let q = chain::quote(
+    let q = perp::quote(
         &mut desk.world.chain,
         &trader.key(),
         &QuoteArgs {
@@ -144,7 +144,7 @@ fn an_lp_and_a_trader_go_through_their_commands() {
     )
     .unwrap();
     assert_eq!(q.action, "decrease");
-    chain::trade(
+    perp::trade(
         &mut desk.world.chain,
         &trader.kp,
         "decrease",
@@ -156,7 +156,7 @@ fn an_lp_and_a_trader_go_through_their_commands() {
         30_000_000
     );
     let balance = desk.world.balance(&trader.quote).unwrap();
-    let closed = chain::trade(
+    let closed = perp::trade(
         &mut desk.world.chain,
         &trader.kp,
         "close",
@@ -180,7 +180,7 @@ fn an_lp_and_a_trader_go_through_their_commands() {
         shares,
         min_amount: 0,
     });
-    let r = chain::lp(&mut desk.world.chain, &lp.actor.kp, &cmd).unwrap();
+    let r = perp::lp(&mut desk.world.chain, &lp.actor.kp, &cmd).unwrap();
     assert_eq!(r.shares_moved, shares);
     assert!(r.quote_moved > 149_000 * USD, "{}", r.quote_moved);
 }
@@ -192,16 +192,16 @@ fn bad_input_fails_clearly_and_changes_nothing() {
     deposit(&mut desk, &lp, 1_000_000.0).unwrap();
     let watched = [trader.quote, lp.actor.quote, lp.lp_account];
     let before = snapshot(&mut desk, &watched);
-    let err = |r: anyhow::Result<chain::TradeReport>| format!("{:#}", r.unwrap_err());
+    let err = |r: anyhow::Result<perp::TradeReport>| format!("{:#}", r.unwrap_err());
 
-    let e = err(chain::trade(
+    let e = err(perp::trade(
         &mut desk.world.chain,
         &trader.kp,
         "open",
         &order(pk, &trader, "DOGE-PERP", 1.0, 1_000.0),
     ));
     assert!(e.contains("no market DOGE-PERP"), "{e}");
-    let e = err(chain::trade(
+    let e = err(perp::trade(
         &mut desk.world.chain,
         &trader.kp,
         "open",
@@ -209,14 +209,14 @@ fn bad_input_fails_clearly_and_changes_nothing() {
     ));
     assert!(e.contains("ZeroAmount"), "{e}");
     // 10 BTC on 1,000 of collateral: far past 50x
-    let e = err(chain::trade(
+    let e = err(perp::trade(
         &mut desk.world.chain,
         &trader.kp,
         "open",
         &order(pk, &trader, "BTC-PERP", 10.0, 1_000.0),
     ));
     assert!(e.contains("MaxLeverage"), "{e}");
-    let e = err(chain::trade(
+    let e = err(perp::trade(
         &mut desk.world.chain,
         &trader.kp,
         "close",
@@ -224,7 +224,7 @@ fn bad_input_fails_clearly_and_changes_nothing() {
     ));
     assert!(e.contains("no open position"), "{e}");
     // more collateral than the trader holds: the token program refuses the transfer
-    let e = err(chain::trade(
+    let e = err(perp::trade(
         &mut desk.world.chain,
         &trader.kp,
         "open",
@@ -235,7 +235,7 @@ fn bad_input_fails_clearly_and_changes_nothing() {
     let not_a_pool = desk.world.markets[0].key;
     let e = format!(
         "{:#}",
-        chain::status(&mut desk.world.chain, &not_a_pool).unwrap_err()
+        perp::status(&mut desk.world.chain, &not_a_pool).unwrap_err()
     );
     assert!(e.contains("not a perp pool"), "{e}");
     // more shares than the LP holds
@@ -251,7 +251,7 @@ fn bad_input_fails_clearly_and_changes_nothing() {
     });
     let e = format!(
         "{:#}",
-        chain::lp(&mut desk.world.chain, &lp.actor.kp, &cmd).unwrap_err()
+        perp::lp(&mut desk.world.chain, &lp.actor.kp, &cmd).unwrap_err()
     );
     assert!(e.contains("InsufficientShares"), "{e}");
     // a deposit above the LP's balance
