@@ -1,4 +1,4 @@
-//! The collateral-pool commands (`crp-status`, `lend`, `borrow`, `swap`) through the embedded
+//! The crp commands (`crp status`, `crp lend`, `crp borrow`, `crp swap`) through the embedded
 //! transport: what they report is what moved on chain, and bad input fails with the program's
 //! error name and changes nothing.
 

@@ -12,7 +12,7 @@ use keel::client::presets::calibration;
 use keel::client::presets::crp_params;
 use keel::client::presets::default_markets;
 use keel::commands::keeper::{KeeperArgs, run_round};
-use keel::commands::perp::{self, PoolArg, TradeOrder};
+use keel::commands::perp::{self, PoolArg, TradeKind, TradeOrder};
 use keel::sandbox::desk::Desk;
 use keel::sandbox::limits;
 use keel::sandbox::world::{Actor, USD};
@@ -51,7 +51,7 @@ fn setup() -> Setup {
         slippage_bps: 50,
         quote_account: Some(trader.quote),
     };
-    perp::trade(&mut desk.world.chain, &trader.kp, "open", &order).unwrap();
+    perp::trade(&mut desk.world.chain, &trader.kp, TradeKind::Open, &order).unwrap();
     // a collateral pool the keeper keeps
     let risky = desk.world.create_mint(8).unwrap();
     let crp = PoolKeys::new(

@@ -15,7 +15,7 @@ use keel::client::presets::calibration;
 use keel::client::presets::default_markets;
 use keel::client::{crp as cix, decode, perp as ix};
 use keel::commands::migrate::{Config, MigrateArgs, migrate, pyth_feed_account, run_migrate};
-use keel::commands::perp::{self, LpAccounts, LpAmount, LpCommand, PoolArg, TradeOrder};
+use keel::commands::perp::{self, LpAccounts, LpAmount, LpCommand, PoolArg, TradeKind, TradeOrder};
 use keel::transport::{Embedded, Transport};
 use perp_amm::state::{OracleKind, PRICE_UPDATE_V2_DISCRIMINATOR, PYTH_RECEIVER_ID};
 use solana_keypair::Keypair;
@@ -149,7 +149,7 @@ fn localnet_builds_a_usable_pool_and_a_second_run_sends_nothing() {
         slippage_bps: 50,
         quote_account: Some(ata),
     };
-    perp::trade(&mut t, &op, "open", &order).unwrap();
+    perp::trade(&mut t, &op, TradeKind::Open, &order).unwrap();
     assert!(t.account(&lp_ata).unwrap().is_some());
 
     // the second run finds everything and sends nothing

@@ -9,7 +9,7 @@ use keel::client::dates::noon;
 use keel::client::presets::calibration;
 use keel::client::presets::default_markets;
 use keel::commands::perp::{
-    self, LpAccounts, LpAmount, LpCommand, LpShares, PoolArg, QuoteArgs, TradeOrder,
+    self, LpAccounts, LpAmount, LpCommand, LpShares, PoolArg, QuoteArgs, TradeKind, TradeOrder,
 };
 use keel::sandbox::desk::{Desk, Lp};
 use keel::sandbox::limits;
@@ -115,7 +115,7 @@ fn an_lp_and_a_trader_go_through_their_commands() {
     let filled = perp::trade(
         &mut desk.world.chain,
         &trader.kp,
-        "open",
+        TradeKind::Open,
         &order(pk, &trader, "BTC-PERP", 0.5, 5_000.0),
     )
     .unwrap();
@@ -147,7 +147,7 @@ fn an_lp_and_a_trader_go_through_their_commands() {
     perp::trade(
         &mut desk.world.chain,
         &trader.kp,
-        "decrease",
+        TradeKind::Decrease,
         &order(pk, &trader, "BTC-PERP", 0.2, 0.0),
     )
     .unwrap();
@@ -159,7 +159,7 @@ fn an_lp_and_a_trader_go_through_their_commands() {
     let closed = perp::trade(
         &mut desk.world.chain,
         &trader.kp,
-        "close",
+        TradeKind::Close,
         &order(pk, &trader, "BTC-PERP", 0.0, 0.0),
     )
     .unwrap();
@@ -197,14 +197,14 @@ fn bad_input_fails_clearly_and_changes_nothing() {
     let e = err(perp::trade(
         &mut desk.world.chain,
         &trader.kp,
-        "open",
+        TradeKind::Open,
         &order(pk, &trader, "DOGE-PERP", 1.0, 1_000.0),
     ));
     assert!(e.contains("no market DOGE-PERP"), "{e}");
     let e = err(perp::trade(
         &mut desk.world.chain,
         &trader.kp,
-        "open",
+        TradeKind::Open,
         &order(pk, &trader, "BTC-PERP", 0.0, 1_000.0),
     ));
     assert!(e.contains("ZeroAmount"), "{e}");
@@ -212,14 +212,14 @@ fn bad_input_fails_clearly_and_changes_nothing() {
     let e = err(perp::trade(
         &mut desk.world.chain,
         &trader.kp,
-        "open",
+        TradeKind::Open,
         &order(pk, &trader, "BTC-PERP", 10.0, 1_000.0),
     ));
     assert!(e.contains("MaxLeverage"), "{e}");
     let e = err(perp::trade(
         &mut desk.world.chain,
         &trader.kp,
-        "close",
+        TradeKind::Close,
         &order(pk, &trader, "ETH-PERP", 0.0, 0.0),
     ));
     assert!(e.contains("no open position"), "{e}");
@@ -227,7 +227,7 @@ fn bad_input_fails_clearly_and_changes_nothing() {
     let e = err(perp::trade(
         &mut desk.world.chain,
         &trader.kp,
-        "open",
+        TradeKind::Open,
         &order(pk, &trader, "BTC-PERP", 0.1, 200_000.0),
     ));
     assert!(e.contains("open failed"), "{e}");
@@ -279,4 +279,65 @@ fn the_binary_needs_a_keypair_to_reach_a_cluster() {
     let (ok, stdout, _) = common::keel(&["trade", "open", "--help"]);
     assert!(ok);
     assert!(stdout.contains("--slippage-bps"), "{stdout}");
+}
+
+#[test]
+fn only_the_commands_that_reach_a_cluster_take_its_flags() {
+    for cmd in [
+        &["status"][..],
+        &["quote"],
+        &["oracle", "push"],
+        &["lp", "deposit"],
+        &["lp", "withdraw"],
+        &["trade", "open"],
+        &["trade", "close"],
+        &["crp", "status"],
+        &["crp", "lend"],
+        &["crp", "borrow"],
+        &["crp", "swap"],
+        &["risk", "publish"],
+        &["migrate"],
+        &["keeper", "run"],
+    ] {
+        let (ok, stdout, _) = common::keel(&[cmd, &["--help"]].concat());
+        assert!(ok, "{cmd:?}");
+        assert!(
+            stdout.contains("--url") && stdout.contains("--keypair"),
+            "{cmd:?}: {stdout}"
+        );
+    }
+    for cmd in [
+        &["calc", "exp"][..],
+        &["risk", "estimate"],
+        &["study", "crp"],
+        &["stress"],
+        &["sandbox"],
+    ] {
+        let (ok, stdout, _) = common::keel(&[cmd, &["--help"]].concat());
+        assert!(ok, "{cmd:?}");
+        assert!(
+            !stdout.contains("--url") && !stdout.contains("--keypair"),
+            "{cmd:?}: {stdout}"
+        );
+    }
+    // the flags follow the command now, not the binary
+    let (ok, _, stderr) = common::keel(&["--url", "http://127.0.0.1:1", "calc", "exp", "1"]);
+    assert!(!ok);
+    assert!(stderr.contains("unexpected argument '--url'"), "{stderr}");
+    // and may follow a subcommand of the command that takes them
+    let (ok, _, stderr) = common::keel(&[
+        "lp",
+        "deposit",
+        "--pool",
+        "11111111111111111111111111111111",
+        "--amount",
+        "1",
+        "--keypair",
+        "/nonexistent/id.json",
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("reading the keypair /nonexistent/id.json"),
+        "{stderr}"
+    );
 }

@@ -1,10 +1,11 @@
-//! The commands on a collateral rebalancing pool (`--crp ADDRESS`): `crp status` reads its
-//! balances, weight, delta and loan-to-value; `lend`, `borrow` and `swap` send. Like
-//! [`crate::chain`], each takes any [`Transport`].
+//! `keel crp …`: the commands on a crp, a collateral rebalancing pool (`--crp ADDRESS`; the
+//! on-chain program keeps its deployed name `collateral_pool`). `crp status` reads its balances,
+//! weight, delta and loan-to-value; `crp lend`, `crp borrow` and `crp swap` send. Like
+//! [`crate::commands::perp`], each takes any [`Transport`].
 
 use anchor_lang::prelude::Pubkey;
 use anyhow::ensure;
-use clap::{Args, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
 use collateral_pool::instructions::{BorrowArgs, LendArgs, SwapArgs};
 use collateral_pool::state::status as crp_status;
 use serde::Serialize;
@@ -16,9 +17,22 @@ use crate::client::fetch::{crp_pool, token_balance};
 use crate::client::token::associated_token_address;
 use crate::transport::{Transport, TxError};
 
+/// `keel crp …`: the commands on a collateral rebalancing pool.
+#[derive(Subcommand, Debug, Clone)]
+pub enum CrpCommand {
+    /// A crp's dashboard: status, balances, weight against delta, loan-to-value
+    Status(CrpArg),
+    /// Lenders: lend riskless tokens to a crp for lender claims
+    Lend(LendCmd),
+    /// Borrowers: post risky collateral (joining at the pool's proportions) and borrow
+    Borrow(BorrowCmd),
+    /// Trade against a crp's weighted market maker
+    Swap(SwapCmd),
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct CrpArg {
-    /// The collateral pool's address
+    /// The crp's (collateral rebalancing pool's) address
     #[arg(long)]
     pub crp: Pubkey,
 }
@@ -182,7 +196,7 @@ fn status_name(s: u8) -> &'static str {
     }
 }
 
-/// `keel crp-status`.
+/// `keel crp status`.
 pub fn status(t: &mut dyn Transport, key: &Pubkey) -> anyhow::Result<CrpStatus> {
     let (p, _) = crp_pool(t, key)?;
     let risky_unit = 10f64.powi(p.risky_decimals as i32);
@@ -272,7 +286,7 @@ fn send_and_measure(
     })
 }
 
-/// `keel lend`.
+/// `keel crp lend`.
 pub fn lend(t: &mut dyn Transport, signer: &Keypair, c: &LendCmd) -> anyhow::Result<CrpReport> {
     let (p, k) = crp_pool(t, &c.pool.crp)?;
     let owner = signer.pubkey();
@@ -285,7 +299,7 @@ pub fn lend(t: &mut dyn Transport, signer: &Keypair, c: &LendCmd) -> anyhow::Res
     send_and_measure(t, signer, "lend", ix, accts, false)
 }
 
-/// `keel borrow`.
+/// `keel crp borrow`.
 pub fn borrow(t: &mut dyn Transport, signer: &Keypair, c: &BorrowCmd) -> anyhow::Result<CrpReport> {
     let (p, k) = crp_pool(t, &c.pool.crp)?;
     let owner = signer.pubkey();
@@ -303,7 +317,7 @@ pub fn borrow(t: &mut dyn Transport, signer: &Keypair, c: &BorrowCmd) -> anyhow:
     send_and_measure(t, signer, "borrow", ix, accts, true)
 }
 
-/// `keel swap`.
+/// `keel crp swap`.
 pub fn swap(t: &mut dyn Transport, signer: &Keypair, c: &SwapCmd) -> anyhow::Result<CrpReport> {
     let (p, k) = crp_pool(t, &c.pool.crp)?;
     let owner = signer.pubkey();

@@ -108,6 +108,39 @@ pub enum TradeCommand {
     Close(TradeOrder),
 }
 
+impl TradeCommand {
+    /// What the order does, and the order.
+    pub fn kind_and_order(&self) -> (TradeKind, &TradeOrder) {
+        match self {
+            TradeCommand::Open(o) => (TradeKind::Open, o),
+            TradeCommand::Increase(o) => (TradeKind::Increase, o),
+            TradeCommand::Decrease(o) => (TradeKind::Decrease, o),
+            TradeCommand::Close(o) => (TradeKind::Close, o),
+        }
+    }
+}
+
+/// What a trade order does to the trader's position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TradeKind {
+    Open,
+    Increase,
+    Decrease,
+    Close,
+}
+
+impl TradeKind {
+    /// The command's name, as reports and errors print it.
+    pub fn name(self) -> &'static str {
+        match self {
+            TradeKind::Open => "open",
+            TradeKind::Increase => "increase",
+            TradeKind::Decrease => "decrease",
+            TradeKind::Close => "close",
+        }
+    }
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct TradeOrder {
     #[command(flatten)]
@@ -308,23 +341,27 @@ pub fn status(t: &mut dyn Transport, pool_key: &Pubkey) -> anyhow::Result<Status
 }
 
 /// The trade action for an order, in native units.
-fn action(kind: &str, market: &Market, size: f64, collateral: f64) -> anyhow::Result<TradeAction> {
+fn trade_action(
+    kind: TradeKind,
+    market: &Market,
+    size: f64,
+    collateral: f64,
+) -> anyhow::Result<TradeAction> {
     let size_native = whole_to_native(size, market.base_decimals, "size")?;
     let collateral = quote_native(collateral, "collateral")?;
     Ok(match kind {
-        "open" => TradeAction::Open {
+        TradeKind::Open => TradeAction::Open {
             size: size_native,
             collateral,
         },
-        "increase" => TradeAction::Increase {
+        TradeKind::Increase => TradeAction::Increase {
             size: size_native,
             collateral,
         },
-        "decrease" => TradeAction::Decrease {
+        TradeKind::Decrease => TradeAction::Decrease {
             size: size_native.unsigned_abs(),
         },
-        "close" => TradeAction::Close,
-        other => bail!("unknown trade {other}"),
+        TradeKind::Close => TradeAction::Close,
     })
 }
 
@@ -339,18 +376,18 @@ pub fn quote(
     let owner = args.owner.unwrap_or(*signer);
     let view = trade_view(t, &args.pool.pool, market.clone(), &owner)?;
     let (kind, size) = match &view.position {
-        None => ("open", args.size),
-        Some(p) if (p.size > 0) == (args.size > 0.0) => ("increase", args.size),
-        Some(_) => ("decrease", args.size.abs()),
+        None => (TradeKind::Open, args.size),
+        Some(p) if (p.size > 0) == (args.size > 0.0) => (TradeKind::Increase, args.size),
+        Some(_) => (TradeKind::Decrease, args.size.abs()),
     };
-    let action = action(kind, &market, size, args.collateral)?;
+    let action = trade_action(kind, &market, size, args.collateral)?;
     let limit = if args.size > 0.0 { u64::MAX } else { 0 };
     let now = t.unix_time()?;
     let q = quote_trade(&view, &owner, action, limit, now)
-        .map_err(|r| anyhow::anyhow!("the program would refuse this {kind}: {r}"))?;
+        .map_err(|r| anyhow::anyhow!("the program would refuse this {}: {r}", kind.name()))?;
     Ok(TradeReport {
         market: args.market.clone(),
-        action: kind.into(),
+        action: kind.name().into(),
         sent: false,
         quote: q.quote,
     })
@@ -371,7 +408,7 @@ fn limit_e9(price: f64, buy: bool, slippage_bps: u32) -> u64 {
 pub fn trade(
     t: &mut dyn Transport,
     signer: &Keypair,
-    kind: &str,
+    kind: TradeKind,
     o: &TradeOrder,
 ) -> anyhow::Result<TradeReport> {
     let pool_key = o.pool.pool;
@@ -382,7 +419,7 @@ pub fn trade(
         .quote_account
         .unwrap_or_else(|| associated_token_address(&owner, &pool.quote_mint));
     let view = trade_view(t, &pool_key, market.clone(), &owner)?;
-    let action = action(kind, &market, o.size, o.collateral)?;
+    let action = trade_action(kind, &market, o.size, o.collateral)?;
     let now = t.unix_time()?;
     let buy = match action {
         TradeAction::Open { size, .. } | TradeAction::Increase { size, .. } => size > 0,
@@ -390,7 +427,7 @@ pub fn trade(
     };
     let none = if buy { u64::MAX } else { 0 };
     let QuotedState { quote: q, .. } = quote_trade(&view, &owner, action, none, now)
-        .map_err(|r| anyhow::anyhow!("the program would refuse this {kind}: {r}"))?;
+        .map_err(|r| anyhow::anyhow!("the program would refuse this {}: {r}", kind.name()))?;
     let limit = limit_e9(q.fill_price, buy, o.slippage_bps);
     let slot_market = pool
         .slot(market.index)
@@ -447,10 +484,11 @@ pub fn trade(
         ),
         TradeAction::Liquidate => bail!("liquidations are the keeper's"),
     };
-    t.send(&[ix], &[signer]).map_err(|e| failed(kind, e))?;
+    t.send(&[ix], &[signer])
+        .map_err(|e| failed(kind.name(), e))?;
     Ok(TradeReport {
         market: o.market.clone(),
-        action: kind.into(),
+        action: kind.name().into(),
         sent: true,
         quote: q,
     })

@@ -34,7 +34,12 @@ pub enum RiskCommand {
     /// Estimate σ and R from price files and publish them to a pool's risk model (stage, then
     /// commit), moved from the current model only as far as its step bounds allow
     #[cfg(feature = "embedded")]
-    Publish(PublishArgs),
+    Publish {
+        #[command(flatten)]
+        cluster: crate::transport::ClusterArgs,
+        #[command(flatten)]
+        args: PublishArgs,
+    },
 }
 
 #[derive(Args, Debug, Clone)]
