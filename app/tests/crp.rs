@@ -1,6 +1,7 @@
 //! The crp commands (`crp status`, `crp lend`, `crp borrow`, `crp swap`) through the embedded
-//! transport: what they report is what moved on chain, and bad input fails with the program's
-//! error name and changes nothing.
+//! transport: what they report is what moved on chain, bad input fails with the program's error
+//! name and changes nothing, and a first-time user holding only SOL and the tokens it pays in
+//! needs no other account.
 
 use anchor_lang::prelude::Pubkey;
 use collateral_pool::instructions::InitCrpPoolArgs;
@@ -8,11 +9,13 @@ use keel::client::crp::{self as cix, PoolKeys};
 use keel::client::dates::noon;
 use keel::client::presets::crp_params;
 use keel::client::presets::default_markets;
+use keel::client::token::{associated_token_address, create_ata_idempotent};
 use keel::commands::crp::{self, BorrowCmd, CrpAccounts, CrpArg, LendCmd, Side, SwapCmd};
 use keel::sandbox::limits;
 use keel::sandbox::world::{Actor, USD, World};
 use keel::transport::Transport;
 use perp_amm::state::OracleKind;
+use solana_keypair::Keypair;
 use solana_signer::Signer;
 
 const BTC: u64 = 100_000_000;
@@ -212,4 +215,118 @@ fn bad_input_fails_clearly_and_changes_nothing() {
     let e = format!("{:#}", crp::status(&mut s.world.chain, &perp).unwrap_err());
     assert!(e.contains("not a collateral pool"), "{e}");
     assert_eq!(snapshot(&mut s), before, "nothing changed");
+}
+
+/// A first-time user: a new key with 1 SOL and, per `(mint, amount)`, that many native units in
+/// its associated account; no other token account.
+fn newcomer(world: &mut World, holdings: &[(Pubkey, u64)]) -> Keypair {
+    let kp = Keypair::new();
+    world.chain.airdrop(&kp.pubkey(), 1_000_000_000).unwrap();
+    let operator = world.operator().pubkey();
+    for &(mint, amount) in holdings {
+        world
+            .chain
+            .send(
+                &[create_ata_idempotent(&operator, &kp.pubkey(), &mint)],
+                &[],
+            )
+            .unwrap();
+        let ata = associated_token_address(&kp.pubkey(), &mint);
+        world.mint_to(&mint, &ata, amount).unwrap();
+    }
+    kp
+}
+
+fn ata(owner: &Keypair, mint: &Pubkey) -> Pubkey {
+    associated_token_address(&owner.pubkey(), mint)
+}
+
+fn balance(s: &mut Setup, account: &Pubkey) -> Option<u64> {
+    s.world
+        .chain
+        .account(account)
+        .unwrap()
+        .map(|_| s.world.balance(account).unwrap())
+}
+
+#[test]
+fn first_time_users_lend_borrow_and_swap_without_making_token_accounts() {
+    let mut s = setup();
+    let k = s.keys;
+    let crp_arg = CrpArg { crp: k.pool };
+
+    // a lender with quote tokens only: the first lend creates the claims account
+    let lender = newcomer(&mut s.world, &[(k.riskless_mint, 400_000 * USD)]);
+    let claims = ata(&lender, &k.lender_mint);
+    assert_eq!(balance(&mut s, &claims), None);
+    let lend = |amount| LendCmd {
+        pool: crp_arg.clone(),
+        accounts: CrpAccounts::default(),
+        amount,
+        min_claims: 0,
+    };
+    let first = crp::lend(&mut s.world.chain, &lender, &lend(300_000.0)).unwrap();
+    assert_eq!(first.riskless, -300_000 * USD as i128);
+    assert!(first.claims > 300_000 * USD as i128);
+    assert_eq!(balance(&mut s, &claims), Some(first.claims as u64));
+    // again, with the account there
+    let second = crp::lend(&mut s.world.chain, &lender, &lend(100_000.0)).unwrap();
+    assert_eq!(second.riskless, -100_000 * USD as i128);
+    assert_eq!(
+        balance(&mut s, &claims),
+        Some((first.claims + second.claims) as u64)
+    );
+    let lender_riskless = ata(&lender, &k.riskless_mint);
+    assert_eq!(balance(&mut s, &lender_riskless), Some(0));
+
+    // a borrower with BTC only: the loan exceeds the riskless leg at the money (weight ≈ 0.58
+    // puts the leg near 0.73 of the collateral's value), so it receives riskless tokens and
+    // residual claims, into accounts the borrow creates
+    let borrower = newcomer(&mut s.world, &[(k.risky_mint, 5 * BTC)]);
+    let (riskless, residual) = (
+        ata(&borrower, &k.riskless_mint),
+        ata(&borrower, &k.residual_mint),
+    );
+    let borrow = |collateral, loan| BorrowCmd {
+        pool: crp_arg.clone(),
+        accounts: CrpAccounts::default(),
+        collateral,
+        loan,
+        max_riskless_leg: None,
+        min_residual: 0,
+    };
+    let b1 = crp::borrow(&mut s.world.chain, &borrower, &borrow(2.0, 100_000.0)).unwrap();
+    assert_eq!(b1.risky, -2 * BTC as i128);
+    assert!(b1.riskless > 0, "{}", b1.riskless);
+    assert!(b1.claims > 0);
+    assert_eq!(balance(&mut s, &riskless), Some(b1.riskless as u64));
+    assert_eq!(balance(&mut s, &residual), Some(b1.claims as u64));
+    let b2 = crp::borrow(&mut s.world.chain, &borrower, &borrow(1.0, 50_000.0)).unwrap();
+    assert_eq!(b2.risky, -(BTC as i128));
+    assert_eq!(
+        balance(&mut s, &residual),
+        Some((b1.claims + b2.claims) as u64)
+    );
+    assert_eq!(
+        balance(&mut s, &ata(&borrower, &k.risky_mint)),
+        Some(2 * BTC)
+    );
+
+    // a trader with quote tokens only buys BTC into an account the swap creates
+    let trader = newcomer(&mut s.world, &[(k.riskless_mint, 10_000 * USD)]);
+    let btc = ata(&trader, &k.risky_mint);
+    let buy = SwapCmd {
+        pool: crp_arg.clone(),
+        accounts: CrpAccounts::default(),
+        sell: Side::Riskless,
+        amount: 1_000.0,
+        exact_out: false,
+        limit: None,
+    };
+    let r = crp::swap(&mut s.world.chain, &trader, &buy).unwrap();
+    assert_eq!(r.riskless, -1_000 * USD as i128);
+    assert!(r.risky > 0 && r.claims == 0);
+    assert_eq!(balance(&mut s, &btc), Some(r.risky as u64));
+    let r2 = crp::swap(&mut s.world.chain, &trader, &buy).unwrap();
+    assert_eq!(balance(&mut s, &btc), Some((r.risky + r2.risky) as u64));
 }

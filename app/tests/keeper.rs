@@ -249,3 +249,26 @@ fn a_round_publishes_the_risk_model_when_the_files_hold_newer_data() {
     assert_eq!(r.risk.as_deref(), Some("up to date"));
     assert_eq!(model(&mut s).revision, after.revision);
 }
+
+#[test]
+fn a_keeper_without_a_quote_account_is_paid_into_its_new_associated_account() {
+    let mut s = setup();
+    let keeper = solana_keypair::Keypair::new();
+    s.desk
+        .world
+        .chain
+        .airdrop(&keeper.pubkey(), 1_000_000_000)
+        .unwrap();
+    let a = KeeperArgs {
+        quote_account: None,
+        crp: vec![],
+        ..args(&s)
+    };
+    s.prices[0] = 62_075.0;
+    tick(&mut s, 3_600);
+    let r = run_round(&mut s.desk.world.chain, &keeper, &a).unwrap();
+    assert_eq!(r.liquidated.len(), 1, "{}", r.to_text());
+    let ata =
+        keel::client::token::associated_token_address(&keeper.pubkey(), &s.desk.world.quote_mint);
+    assert_eq!(s.desk.world.balance(&ata).unwrap(), 124_150_000);
+}

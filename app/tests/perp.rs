@@ -1,13 +1,14 @@
 //! The per-role commands (`status`, `quote`, `lp`, `trade`) through the embedded transport: what
-//! they report matches the chain, a quote changes nothing and equals the fill that follows, and
-//! bad input fails with a clear message and leaves every account as it was.
+//! they report matches the chain, a quote changes nothing and equals the fill that follows, bad
+//! input fails with a clear message and leaves every account as it was, and a first-time user
+//! with only SOL and quote tokens needs no other account.
 
 mod common;
 
 use anchor_lang::prelude::Pubkey;
 use keel::client::dates::noon;
-use keel::client::presets::calibration;
-use keel::client::presets::default_markets;
+use keel::client::presets::{calibration, default_markets};
+use keel::client::token::{associated_token_address, create_ata_idempotent};
 use keel::commands::perp::{
     self, LpAccounts, LpAmount, LpCommand, LpShares, PoolArg, QuoteArgs, TradeKind, TradeOrder,
 };
@@ -15,6 +16,8 @@ use keel::sandbox::desk::{Desk, Lp};
 use keel::sandbox::limits;
 use keel::sandbox::world::{USD, World};
 use keel::transport::Transport;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
 
 fn setup() -> (Desk, Lp, keel::sandbox::world::Actor) {
     let presets = default_markets();
@@ -340,4 +343,132 @@ fn only_the_commands_that_reach_a_cluster_take_its_flags() {
         stderr.contains("reading the keypair /nonexistent/id.json"),
         "{stderr}"
     );
+}
+
+/// A first-time user: a new key with 1 SOL and `quote` native quote tokens in its associated
+/// account, and no other token account.
+fn newcomer(world: &mut World, quote: u64) -> Keypair {
+    let kp = Keypair::new();
+    world.chain.airdrop(&kp.pubkey(), 1_000_000_000).unwrap();
+    let operator = world.operator().pubkey();
+    let mint = world.quote_mint;
+    world
+        .chain
+        .send(
+            &[create_ata_idempotent(&operator, &kp.pubkey(), &mint)],
+            &[],
+        )
+        .unwrap();
+    let ata = associated_token_address(&kp.pubkey(), &mint);
+    world.mint_to(&mint, &ata, quote).unwrap();
+    kp
+}
+
+fn default_accounts(pool: Pubkey) -> LpAccounts {
+    LpAccounts {
+        pool: PoolArg { pool },
+        quote_account: None,
+        lp_account: None,
+    }
+}
+
+#[test]
+fn a_first_time_lp_deposits_and_withdraws_without_making_token_accounts() {
+    let (mut desk, lp, _) = setup();
+    deposit(&mut desk, &lp, 1_000_000.0).unwrap();
+    let pk = desk.world.pool;
+    let user = newcomer(&mut desk.world, 5_000 * USD);
+    let quote_ata = associated_token_address(&user.pubkey(), &desk.world.quote_mint);
+    let lp_ata = associated_token_address(&user.pubkey(), &desk.world.lp_mint);
+    assert!(desk.world.chain.account(&lp_ata).unwrap().is_none());
+
+    // the first deposit creates the LP-token account in its own transaction
+    let cmd = |amount| {
+        LpCommand::Deposit(LpAmount {
+            accounts: default_accounts(pk),
+            amount,
+            min_shares: 0,
+        })
+    };
+    let first = perp::lp(&mut desk.world.chain, &user, &cmd(1_000.0)).unwrap();
+    assert_eq!(first.quote_moved, 1_000 * USD);
+    assert!(first.shares_moved > 0);
+    assert_eq!(desk.world.balance(&lp_ata).unwrap(), first.shares_moved);
+    assert_eq!(desk.world.balance(&quote_ata).unwrap(), 4_000 * USD);
+    // again, with the account there
+    let second = perp::lp(&mut desk.world.chain, &user, &cmd(4_000.0)).unwrap();
+    assert_eq!(second.quote_moved, 4_000 * USD);
+    let shares = first.shares_moved + second.shares_moved;
+    assert_eq!(desk.world.balance(&lp_ata).unwrap(), shares);
+    assert_eq!(desk.world.balance(&quote_ata).unwrap(), 0);
+
+    // the user closes its empty quote account; a withdrawal creates it again
+    let close = anchor_spl::token::spl_token::instruction::close_account(
+        &anchor_spl::token::spl_token::ID,
+        &quote_ata,
+        &user.pubkey(),
+        &user.pubkey(),
+        &[],
+    )
+    .unwrap();
+    desk.world.chain.send(&[close], &[&user]).unwrap();
+    assert!(desk.world.chain.account(&quote_ata).unwrap().is_none());
+    let withdraw = |shares| {
+        LpCommand::Withdraw(LpShares {
+            accounts: default_accounts(pk),
+            shares,
+            min_amount: 0,
+        })
+    };
+    let out = perp::lp(&mut desk.world.chain, &user, &withdraw(shares / 2)).unwrap();
+    assert_eq!(out.shares_moved, shares / 2);
+    assert!(out.quote_moved > 2_400 * USD, "{}", out.quote_moved);
+    assert_eq!(desk.world.balance(&quote_ata).unwrap(), out.quote_moved);
+    let out2 = perp::lp(&mut desk.world.chain, &user, &withdraw(shares / 4)).unwrap();
+    assert_eq!(
+        desk.world.balance(&quote_ata).unwrap(),
+        out.quote_moved + out2.quote_moved
+    );
+}
+
+#[test]
+fn a_close_pays_into_the_associated_account_even_when_the_position_was_opened_from_another() {
+    let (mut desk, lp, trader) = setup();
+    deposit(&mut desk, &lp, 1_000_000.0).unwrap();
+    let pk = desk.world.pool;
+    // opened from the trader's own (non-associated) account
+    perp::trade(
+        &mut desk.world.chain,
+        &trader.kp,
+        TradeKind::Open,
+        &order(pk, &trader, "ETH-PERP", 2.0, 1_000.0),
+    )
+    .unwrap();
+    let ata = associated_token_address(&trader.key(), &desk.world.quote_mint);
+    assert!(desk.world.chain.account(&ata).unwrap().is_none());
+    let defaults = |size| TradeOrder {
+        quote_account: None,
+        ..order(pk, &trader, "ETH-PERP", size, 0.0)
+    };
+    let decreased = perp::trade(
+        &mut desk.world.chain,
+        &trader.kp,
+        TradeKind::Decrease,
+        &defaults(1.0),
+    )
+    .unwrap();
+    assert_eq!(desk.world.balance(&ata).unwrap(), decreased.quote.payout);
+    let closed = perp::trade(
+        &mut desk.world.chain,
+        &trader.kp,
+        TradeKind::Close,
+        &defaults(0.0),
+    )
+    .unwrap();
+    assert!(closed.quote.payout > 0);
+    assert_eq!(
+        desk.world.balance(&ata).unwrap(),
+        decreased.quote.payout + closed.quote.payout
+    );
+    assert!(desk.world.position(1, &trader.key()).unwrap().is_none());
 }

@@ -117,6 +117,19 @@ pub fn token_balance_if_any(
         .transpose()
 }
 
+/// A token account's balance before a command pays into it: 0 if the command creates it
+/// (`created`) and it does not exist yet, else as [`token_balance`].
+pub fn token_balance_before(
+    t: &mut dyn Transport,
+    account: &Pubkey,
+    created: bool,
+) -> anyhow::Result<u64> {
+    match token_balance_if_any(t, account)? {
+        None if created => Ok(0),
+        _ => token_balance(t, account),
+    }
+}
+
 /// A mint's decimals and supply.
 pub fn mint(t: &mut dyn Transport, key: &Pubkey) -> anyhow::Result<spl_token::state::Mint> {
     let data = t

@@ -38,6 +38,23 @@ pub fn create_ata_idempotent(payer: &Pubkey, owner: &Pubkey, mint: &Pubkey) -> I
     }
 }
 
+/// The token account a command pays into: `given`, or else `owner`'s associated account for
+/// `mint` with the idempotent create (paid by `owner`) that the command's transaction leads
+/// with, so that a first-time user who has no such account yet gets one.
+pub fn payout_account(
+    given: Option<Pubkey>,
+    owner: &Pubkey,
+    mint: &Pubkey,
+) -> (Pubkey, Option<Instruction>) {
+    match given {
+        Some(account) => (account, None),
+        None => (
+            associated_token_address(owner, mint),
+            Some(create_ata_idempotent(owner, owner, mint)),
+        ),
+    }
+}
+
 /// The rent-exempt balance of a mint account, as every cluster and the embedded runtime charge
 /// it.
 pub fn mint_rent() -> u64 {

@@ -1,13 +1,14 @@
 //! `keel keeper run`: the permissionless chores of a perp pool and the keeper's chores of its
-//! collateral pools, in rounds.
+//! crps (collateral rebalancing pools), in rounds.
 //!
 //! Each round: accrue funding on every market with open interest; publish σ and R when
 //! `--risk-prices` holds newer data than the risk model; re-mark the Imbalance Score;
 //! find the pool's positions and liquidate every one the program would (quoted first by its own
 //! code, so a round sends no liquidation that would fail); for each `--crp` pool, settle it once
 //! expired, and re-weight it when its interval has passed (the program's rebalance starts the
-//! flight to quality itself when the loan-to-value has crossed the threshold). A transaction that fails in transport is retried
-//! up to `--retries` times; one the program refuses is logged and the round goes on.
+//! flight to quality itself when the loan-to-value has crossed the threshold). A transaction
+//! that fails in transport is retried up to `--retries` times; one the program refuses is logged
+//! and the round goes on.
 
 use anchor_lang::Discriminator;
 use anchor_lang::prelude::Pubkey;
@@ -24,7 +25,7 @@ use crate::client::crp as cix;
 use crate::client::errors::describe_error;
 use crate::client::fetch::{crp_pool, perp_pool, trade_view};
 use crate::client::quote::{TradeAction, quote_trade};
-use crate::client::token::{associated_token_address, create_ata_idempotent};
+use crate::client::token::{associated_token_address, create_ata_idempotent, payout_account};
 use crate::client::{decode, perp as ix};
 use crate::commands::perp::PoolArg;
 use crate::commands::risk::publish_if_newer;
@@ -35,11 +36,11 @@ use crate::transport::{Transport, send_retrying};
 pub struct KeeperArgs {
     #[command(flatten)]
     pub pool: PoolArg,
-    /// A collateral pool to keep (repeat for several)
+    /// A crp (collateral rebalancing pool) to keep (repeat for several)
     #[arg(long = "crp")]
     pub crp: Vec<Pubkey>,
     /// The keeper's quote-token account for liquidation rewards (default: its associated
-    /// token account)
+    /// token account, created with the first liquidation if missing)
     #[arg(long)]
     pub quote_account: Option<Pubkey>,
     /// Seconds between rounds
@@ -194,9 +195,10 @@ pub fn run_round(
     }
 
     // liquidations
-    let keeper_quote = args
-        .quote_account
-        .unwrap_or_else(|| associated_token_address(&keeper.pubkey(), &pool.quote_mint));
+    // the keeper's reward goes to its associated account unless it names one: created with
+    // the first liquidation if missing
+    let (keeper_quote, create_keeper_quote) =
+        payout_account(args.quote_account, &keeper.pubkey(), &pool.quote_mint);
     let positions: Vec<(Pubkey, Position)> = t
         .program_accounts(&perp_amm::ID, Position::DISCRIMINATOR)?
         .into_iter()
@@ -212,9 +214,10 @@ pub fn run_round(
             continue;
         };
         let owner_quote = associated_token_address(&position.owner, &pool.quote_mint);
-        let ixs = [
-            // the owner's remaining collateral goes to their associated account: make sure
-            // it exists (the keeper pays its rent)
+        // the owner's remaining collateral goes to their associated account: make sure it
+        // exists (the keeper pays its rent)
+        let mut ixs = create_keeper_quote.clone().into_iter().collect::<Vec<_>>();
+        ixs.extend([
             create_ata_idempotent(&keeper.pubkey(), &position.owner, &pool.quote_mint),
             ix::liquidate(
                 &keeper.pubkey(),
@@ -226,7 +229,7 @@ pub fn run_round(
                 &owner_quote,
                 (pool.risk.model != Pubkey::default()).then_some(pool.risk.model),
             ),
-        ];
+        ]);
         match send_retrying(t, &ixs, &[keeper], retries) {
             Ok(()) => round.liquidated.push(Liquidated {
                 owner: position.owner.to_string(),

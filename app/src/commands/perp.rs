@@ -18,11 +18,13 @@ use serde::Serialize;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
-use crate::client::fetch::{find_market, markets, perp_pool, token_balance, trade_view};
+use crate::client::fetch::{
+    find_market, markets, perp_pool, token_balance, token_balance_before, trade_view,
+};
 use crate::client::quote::{
     QuotedState, TradeAction, TradeQuote, oracle_price, pool_value, quote_trade,
 };
-use crate::client::token::associated_token_address;
+use crate::client::token::{associated_token_address, payout_account};
 use crate::client::{decode, perp as ix};
 use crate::transport::{Transport, TxError};
 
@@ -64,10 +66,12 @@ pub enum LpCommand {
 pub struct LpAccounts {
     #[command(flatten)]
     pub pool: PoolArg,
-    /// The signer's quote-token account (default: its associated token account)
+    /// The signer's quote-token account (default: its associated token account, created by a
+    /// withdrawal if missing)
     #[arg(long)]
     pub quote_account: Option<Pubkey>,
-    /// The signer's LP-token account (default: its associated token account)
+    /// The signer's LP-token account (default: its associated token account, created by a
+    /// deposit if missing)
     #[arg(long)]
     pub lp_account: Option<Pubkey>,
 }
@@ -156,7 +160,8 @@ pub struct TradeOrder {
     /// Worst average price accepted, as bps away from the quote
     #[arg(long, default_value_t = 50)]
     pub slippage_bps: u32,
-    /// The signer's quote-token account (default: its associated token account)
+    /// The signer's quote-token account (default: its associated token account, created by a
+    /// decrease or a close if missing)
     #[arg(long)]
     pub quote_account: Option<Pubkey>,
 }
@@ -415,9 +420,18 @@ pub fn trade(
     let pool = perp_pool(t, &pool_key)?;
     let market = find_market(t, &pool, &o.market)?;
     let owner = signer.pubkey();
-    let quote_account = o
-        .quote_account
-        .unwrap_or_else(|| associated_token_address(&owner, &pool.quote_mint));
+    // a decrease or a close pays out: into the associated account, created if missing, unless
+    // the trader names one (an open or an increase pays from it, so it must exist)
+    let (quote_account, create_quote_account) = match kind {
+        TradeKind::Decrease | TradeKind::Close => {
+            payout_account(o.quote_account, &owner, &pool.quote_mint)
+        }
+        TradeKind::Open | TradeKind::Increase => (
+            o.quote_account
+                .unwrap_or_else(|| associated_token_address(&owner, &pool.quote_mint)),
+            None,
+        ),
+    };
     let view = trade_view(t, &pool_key, market.clone(), &owner)?;
     let action = trade_action(kind, &market, o.size, o.collateral)?;
     let now = t.unix_time()?;
@@ -484,7 +498,8 @@ pub fn trade(
         ),
         TradeAction::Liquidate => bail!("liquidations are the keeper's"),
     };
-    t.send(&[ix], &[signer])
+    let ixs: Vec<_> = create_quote_account.into_iter().chain([ix]).collect();
+    t.send(&ixs, &[signer])
         .map_err(|e| failed(kind.name(), e))?;
     Ok(TradeReport {
         market: o.market.clone(),
@@ -503,12 +518,26 @@ pub fn lp(t: &mut dyn Transport, signer: &Keypair, cmd: &LpCommand) -> anyhow::R
     let pool_key = accounts.pool.pool;
     let pool = perp_pool(t, &pool_key)?;
     let owner = signer.pubkey();
-    let quote_account = accounts
-        .quote_account
-        .unwrap_or_else(|| associated_token_address(&owner, &pool.quote_mint));
-    let lp_account = accounts
-        .lp_account
-        .unwrap_or_else(|| associated_token_address(&owner, &pool.lp_mint));
+    // the account paid into (LP shares for a deposit, quote tokens for a withdrawal) is created
+    // if missing, unless given; the one paid from must exist
+    let paying_from = |given: Option<Pubkey>, mint: &Pubkey| {
+        given.unwrap_or_else(|| associated_token_address(&owner, mint))
+    };
+    let (quote_account, lp_account, create) = match cmd {
+        LpCommand::Deposit(_) => {
+            let (lp_account, create) = payout_account(accounts.lp_account, &owner, &pool.lp_mint);
+            let quote_account = paying_from(accounts.quote_account, &pool.quote_mint);
+            (quote_account, lp_account, create)
+        }
+        LpCommand::Withdraw(_) => {
+            let (quote_account, create) =
+                payout_account(accounts.quote_account, &owner, &pool.quote_mint);
+            let lp_account = paying_from(accounts.lp_account, &pool.lp_mint);
+            (quote_account, lp_account, create)
+        }
+    };
+    let creates_quote = create.is_some() && matches!(cmd, LpCommand::Withdraw(_));
+    let creates_lp = create.is_some() && matches!(cmd, LpCommand::Deposit(_));
     let oracles: Vec<Pubkey> = pool
         .markets
         .iter()
@@ -516,8 +545,8 @@ pub fn lp(t: &mut dyn Transport, signer: &Keypair, cmd: &LpCommand) -> anyhow::R
         .map(|s| s.oracle)
         .collect();
     let (q0, s0) = (
-        token_balance(t, &quote_account)?,
-        token_balance(t, &lp_account)?,
+        token_balance_before(t, &quote_account, creates_quote)?,
+        token_balance_before(t, &lp_account, creates_lp)?,
     );
     let (what, ix) = match cmd {
         LpCommand::Deposit(a) => (
@@ -549,7 +578,8 @@ pub fn lp(t: &mut dyn Transport, signer: &Keypair, cmd: &LpCommand) -> anyhow::R
             ),
         ),
     };
-    t.send(&[ix], &[signer]).map_err(|e| failed(what, e))?;
+    let ixs: Vec<_> = create.into_iter().chain([ix]).collect();
+    t.send(&ixs, &[signer]).map_err(|e| failed(what, e))?;
     let (q1, s1) = (
         token_balance(t, &quote_account)?,
         token_balance(t, &lp_account)?,
