@@ -111,7 +111,7 @@ pub struct SwapCmd {
     pub limit: Option<u64>,
 }
 
-/// A collateral pool's dashboard.
+/// A crp's dashboard.
 #[derive(Debug, Serialize)]
 pub struct CrpStatus {
     pub pool: String,

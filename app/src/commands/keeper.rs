@@ -83,7 +83,7 @@ pub struct Round {
     pub liquidated: Vec<Liquidated>,
     /// The risk publication, when --risk-prices is given.
     pub risk: Option<String>,
-    /// What happened to each collateral pool.
+    /// What happened to each crp.
     pub crp: Vec<String>,
     /// Transactions that failed (the round went on).
     pub errors: Vec<String>,
@@ -255,7 +255,7 @@ pub fn run_round(
     Ok(round)
 }
 
-/// A collateral pool's chores; returns what was done.
+/// A crp's chores; returns what was done.
 fn keep_crp(
     t: &mut dyn Transport,
     keeper: &Keypair,

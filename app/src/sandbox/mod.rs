@@ -225,7 +225,7 @@ impl Sandbox {
     }
 
     /// One replay day: prices, funding, liquidations, the risk keeper, LP flows, the agents'
-    /// trades, the Imbalance Score refresh, the collateral pools, and the day's balance line.
+    /// trades, the Imbalance Score refresh, the crps, and the day's balance line.
     pub fn step(&mut self) -> anyhow::Result<()> {
         let date = self.replay.dates[self.day].clone();
         let prices = self.prices();
