@@ -11,8 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anchor_lang::prelude::Pubkey;
 use keel::client::dates::noon;
-use keel::client::presets::calibration;
-use keel::client::presets::default_markets;
+use keel::client::presets::{calibration, default_markets};
 use keel::client::{crp as cix, decode, perp as ix};
 use keel::commands::migrate::{Config, MigrateArgs, migrate, pyth_feed_account, run_migrate};
 use keel::commands::perp::{self, LpAccounts, LpAmount, LpCommand, PoolArg, TradeKind, TradeOrder};

@@ -1,7 +1,9 @@
 //! The commands that act on a deployed perp pool, per role: `status` and `quote` read; `lp
 //! deposit|withdraw` and `trade open|increase|decrease|close` send. Each takes any
 //! [`Transport`]: the app tests drive them on the embedded runtime, the binary on a cluster
-//! (`--url`).
+//! (`--url`). A command that pays into the signer's associated token account (the LP shares of
+//! a deposit, the quote tokens of a withdrawal, a decrease or a close) creates it first if
+//! missing (`client::token::payout_account`).
 //!
 //! Trades are quoted first by the program's own code (`client::quote`); the order then goes out
 //! with a limit price `--slippage-bps` away from the quoted average, so the fill can be no worse
