@@ -16,7 +16,9 @@ The script prints the module graph (top level, then inside `commands/`) and exit
 if a module imports a layer above its own, if anything outside `sandbox/` imports `sandbox`
 (the binary aside: it runs `keel sandbox`), if the top-level graph has a cycle, or if the
 command families inside `commands/` import each other in a cycle or against their declared
-order (calc < perp < crp, oracle < risk < keeper, migrate).
+order (calc < perp < crp, oracle < risk < keeper, migrate), or if any modules inside
+`commands/`, at any depth, import each other in a cycle (`commands/migrate/mod.rs` and
+`steps.rs` included). Parent/child cycles elsewhere are listed, not failed.
 
 Usage: python3 app/scripts/layers.py [APP_SRC]   (stdlib only)
 """
@@ -113,6 +115,31 @@ def module_of(path, root):
     return parts
 
 
+def inline_modules(src):
+    """For each position of `src`, the inline modules (`mod tests { … }`) it sits in: a list of
+    (start position, module names) change points, ascending."""
+    points, stack, i = [(0, [])], [], 0
+    for m in re.finditer(r"\bmod\s+([A-Za-z_][A-Za-z0-9_]*)\s*\{|[{}]", src):
+        if m.group(0) == "}":
+            if stack:
+                stack.pop()
+        else:
+            stack.append(m.group(1))  # None for a plain brace
+        points.append((m.end(), [n for n in stack if n]))
+    return points
+
+
+def enclosing(points, pos):
+    lo, hi = 0, len(points) - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if points[mid][0] <= pos:
+            lo = mid
+        else:
+            hi = mid - 1
+    return points[lo][1]
+
+
 def references(text, module, modules, is_bin):
     """The crate modules `text` (in `module`) refers to, as full module paths."""
     src = strip_comments_and_strings(text)
@@ -121,9 +148,11 @@ def references(text, module, modules, is_bin):
     for m in re.finditer(prefix, src):
         for p in parse_tree(src, m.end())[0]:
             found.append(p)
+    points = inline_modules(src)
     for m in re.finditer(r"(?<![A-Za-z0-9_:])((?:super::)+)", src):
         ups = m.group(1).count("super::")
-        base = module[: len(module) - ups]
+        here = module + enclosing(points, m.start())
+        base = here[: len(here) - ups]
         for p in parse_tree(src, m.end())[0]:
             found.append(base + p)
     # paths from a child module of this file's (`use publish::X`, `crp::CrpArgs`)
@@ -181,6 +210,7 @@ def main():
     modules = [module_of(f, root) for f in files if f.name != "main.rs"]
     top_edges = defaultdict(lambda: defaultdict(list))  # from -> to -> [file]
     cmd_edges = defaultdict(lambda: defaultdict(list))
+    sub_edges = defaultdict(lambda: defaultdict(list))  # full module paths, inside one top module
     problems = []
     for f in files:
         is_bin = f.relative_to(root).as_posix() == "main.rs"
@@ -196,6 +226,8 @@ def main():
             to = ref[0]
             if to != top:
                 top_edges[top][to].append(rel)
+            if to == top and ref != module:
+                sub_edges["::".join(module)][("::".join(ref))].append(rel)
             if top == "commands" and to == "commands" and len(module) > 1 and len(ref) > 1:
                 a, b = module[1], ref[1]
                 if a != b:
@@ -214,7 +246,7 @@ def main():
     for comp in cycles(set(top_edges) | {b for d in top_edges.values() for b in d}, top_edges):
         problems.append("cycle among top-level modules: " + " <-> ".join(comp))
 
-    print("inside commands/ (calc < perp < crp, oracle < risk < keeper, migrate):")
+    print("command families inside commands/ (calc < perp < crp, oracle < risk < keeper, migrate):")
     for a in sorted(cmd_edges):
         for b, where in sorted(cmd_edges[a].items()):
             print(f"  commands::{a} -> commands::{b}  ({', '.join(sorted(set(where)))})")
@@ -222,6 +254,16 @@ def main():
                 problems.append(f"commands::{a} imports commands::{b}, not below it")
     for comp in cycles(set(cmd_edges) | {b for d in cmd_edges.values() for b in d}, cmd_edges):
         problems.append("cycle inside commands/: " + " <-> ".join(comp))
+
+    # inside commands/, at any depth: a mod.rs and its children must not import each other both
+    # ways either; elsewhere such parent/child cycles are listed (transport's mod.rs holds the
+    # trait its children implement and re-exports them, by design)
+    nodes = set(sub_edges) | {b for d in sub_edges.values() for b in d}
+    for comp in cycles(nodes, sub_edges):
+        if comp[0].split("::")[0] == "commands":
+            problems.append("cycle between modules inside commands/: " + " <-> ".join(comp))
+        else:
+            print("  (allowed, not in commands/: " + " <-> ".join(comp) + ")")
 
     if problems:
         print("FAILED:")

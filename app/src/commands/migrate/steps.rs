@@ -11,11 +11,11 @@ use perp_amm::instructions::{AddMarketArgs, InitPoolArgs, InitRiskModelArgs, Ris
 use perp_amm::state::OracleKind;
 use solana_signer::Signer;
 
-use super::Migration;
 use super::config::{
     Config, MarketConfig, OracleChoice, PoolConfig, QuoteConfig, feed_id_hex, key_or_operator,
     premium, preset,
 };
+use super::state::Migration;
 use crate::client::crp::{self as cix, PoolKeys};
 use crate::client::dates::{data_time, noon};
 use crate::client::presets::{PRICE_EXPO, calibration, crp_params, default_markets, push_args};

@@ -15,12 +15,12 @@ use serde::Serialize;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
+use super::estimate::EstimateArgs;
 use crate::client::dates::data_time;
 use crate::client::errors::failed;
 use crate::client::fetch::{perp_pool, risk_model};
 use crate::client::perp as ix;
 use crate::commands::perp::PoolArg;
-use crate::commands::risk::EstimateArgs;
 use crate::risk::{
     RiskFeed, cholesky_certificate, corr_full_from_upper, corr_upper_e9, estimate, estimate_window,
 };
