@@ -1,7 +1,9 @@
-//! The risk keeper's side of the risk model: σ and R estimated from `date,close` price files,
+//! The estimation layer of the risk model: σ and R estimated from `date,close` price series,
 //! then turned into what the program stores (1e9-scaled strict upper triangle) and the
-//! certificate it checks (a Cholesky factor scaled by 2^30). Floating point is fine here: the
-//! program re-checks everything it is given in integers.
+//! certificate it checks (a Cholesky factor scaled by 2^30). Pure: no transport, no command
+//! line (`commands::risk` is the CLI and the publication; the studies and the sandbox estimate
+//! here too). Floating point is fine here: the program re-checks everything it is given in
+//! integers.
 
 use std::path::Path;
 
@@ -81,7 +83,7 @@ impl PriceSeries {
 }
 
 /// How series with different calendars are put on the same returns.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum Join {
     /// Keep the dates on which every series has a price, then take returns between them: every
     /// return covers the same interval (a Friday→Monday FX return meets a Friday→Monday crypto
@@ -326,6 +328,61 @@ pub fn cholesky(full: &[f64], n: usize) -> Option<Vec<f64>> {
     Some(l)
 }
 
+/// The files `DIR/<NAME>.csv` of `markets`, in order; `1/NAME` reads NAME and inverts its
+/// closes (USD-JPY for a market listed as JPY in USD).
+pub fn read_series(dir: &Path, markets: &[String]) -> anyhow::Result<Vec<PriceSeries>> {
+    markets
+        .iter()
+        .map(|m| {
+            let (name, inverted) = match m.strip_prefix("1/") {
+                Some(name) => (name, true),
+                None => (m.as_str(), false),
+            };
+            let mut series = PriceSeries::read(&dir.join(format!("{name}.csv")))?;
+            if inverted {
+                series.name = m.clone();
+                // a non-positive close stays non-positive so the window check still refuses it
+                for c in &mut series.closes {
+                    *c = if *c > 0.0 { 1.0 / *c } else { *c };
+                }
+            }
+            Ok(series)
+        })
+        .collect()
+}
+
+/// Where a keeper (or a migration) reads the prices it publishes from.
+#[derive(Debug, Clone)]
+pub struct RiskFeed {
+    pub prices: std::path::PathBuf,
+    /// File names in market order (`1/NAME` inverts).
+    pub markets: Vec<String>,
+    /// Daily returns per estimate, the most recent.
+    pub window: usize,
+}
+
+/// σ and R over the feed's last `window` daily returns (on the dates every file shares).
+pub fn estimate_window(feed: &RiskFeed) -> anyhow::Result<Estimate> {
+    ensure!(
+        feed.window >= 2,
+        "the risk window must hold at least 2 returns"
+    );
+    let series = read_series(&feed.prices, &feed.markets)?;
+    let mut opts = EstimateOptions {
+        from: None,
+        to: None,
+        interval: 1,
+        join: Join::Common,
+    };
+    // each return ends on a common date and starts on the one before: the window's first
+    // observation is the end date `window` returns back
+    let (_, ends) = joined_returns(&series, &opts)?;
+    if ends.len() > feed.window {
+        opts.from = Some(ends[ends.len() - feed.window - 1].clone());
+    }
+    estimate(&series, &opts)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -441,160 +498,5 @@ mod tests {
         let upper = corr_upper_e9(&twins, 2);
         let lower = cholesky_certificate(&twins, 2).unwrap();
         assert_eq!(check_psd_certificate(&upper, &lower, 2, 100), Ok(()));
-    }
-}
-
-/// `keel risk …`: the risk keeper's commands.
-#[derive(clap::Args, Debug)]
-pub struct RiskArgs {
-    #[command(subcommand)]
-    pub command: RiskCommand,
-}
-
-#[derive(clap::Subcommand, Debug)]
-pub enum RiskCommand {
-    /// Estimate σ and R from `date,close` files, and what the program would store
-    Estimate(EstimateArgs),
-    /// Estimate σ and R from price files and publish them to a pool's risk model (stage, then
-    /// commit), moved from the current model only as far as its step bounds allow
-    #[cfg(feature = "embedded")]
-    Publish(crate::chain_risk::PublishArgs),
-}
-
-#[derive(clap::Args, Debug, Clone)]
-pub struct EstimateArgs {
-    /// Directory of `<NAME>.csv` price files (header `date,close`)
-    #[arg(long)]
-    pub prices: std::path::PathBuf,
-    /// Comma-separated file names without `.csv`, in market order (`1/NAME` inverts NAME's
-    /// closes)
-    #[arg(long, value_delimiter = ',', required = true)]
-    pub markets: Vec<String>,
-    /// First date of the window (inclusive, YYYY-MM-DD)
-    #[arg(long)]
-    pub from: Option<String>,
-    /// Last date of the window (inclusive, YYYY-MM-DD)
-    #[arg(long)]
-    pub to: Option<String>,
-    /// Observations per return (1: daily returns from daily data); returns do not overlap
-    #[arg(long, default_value_t = 1)]
-    pub interval: usize,
-    /// How series with different calendars are joined
-    #[arg(long, value_enum, default_value_t = Join::Common)]
-    pub join: Join,
-}
-
-/// What `keel risk estimate` prints: the estimate and the integers a `commit_risk` would carry.
-#[derive(Debug, serde::Serialize)]
-pub struct EstimateReport {
-    #[serde(flatten)]
-    pub estimate: Estimate,
-    pub join: Join,
-    pub interval: usize,
-    pub sigma_e9: Vec<u64>,
-    pub corr_upper_e9: Vec<i32>,
-    /// Whether R (as stored) has a positive semi-definiteness certificate the program accepts
-    /// at a 1e-6 tolerance.
-    pub psd_certified: bool,
-}
-
-impl EstimateArgs {
-    /// The named files, in market order; `1/NAME` reads NAME and inverts its closes (USD-JPY
-    /// for a market listed as JPY in USD).
-    pub fn read_series(&self) -> anyhow::Result<Vec<PriceSeries>> {
-        self.markets
-            .iter()
-            .map(|m| {
-                let (name, inverted) = match m.strip_prefix("1/") {
-                    Some(name) => (name, true),
-                    None => (m.as_str(), false),
-                };
-                let mut series = PriceSeries::read(&self.prices.join(format!("{name}.csv")))?;
-                if inverted {
-                    series.name = m.clone();
-                    // a non-positive close stays non-positive so the window check still refuses it
-                    for c in &mut series.closes {
-                        *c = if *c > 0.0 { 1.0 / *c } else { *c };
-                    }
-                }
-                Ok(series)
-            })
-            .collect()
-    }
-
-    pub fn options(&self) -> EstimateOptions {
-        EstimateOptions {
-            from: self.from.clone(),
-            to: self.to.clone(),
-            interval: self.interval,
-            join: self.join,
-        }
-    }
-}
-
-pub fn run_estimate(args: &EstimateArgs) -> anyhow::Result<EstimateReport> {
-    let series = args.read_series()?;
-    let estimate = estimate(&series, &args.options())?;
-    let n = series.len();
-    ensure!(n <= keel_math::imbalance::MAX_ASSETS, "at most 32 markets");
-    let sigma_e9 = estimate
-        .sigma
-        .iter()
-        .map(|s| (s * CORR_SCALE as f64).round() as u64)
-        .collect();
-    let corr_upper_e9 = corr_upper_e9(&estimate.corr, n);
-    let psd_certified = cholesky_certificate(&corr_full_from_upper(&corr_upper_e9, n), n)
-        .is_some_and(|l| {
-            keel_math::imbalance::check_psd_certificate(&corr_upper_e9, &l, n, 1_000).is_ok()
-        });
-    Ok(EstimateReport {
-        estimate,
-        join: args.join,
-        interval: args.interval,
-        sigma_e9,
-        corr_upper_e9,
-        psd_certified,
-    })
-}
-
-impl EstimateReport {
-    pub fn to_text(&self) -> String {
-        let e = &self.estimate;
-        let n = e.names.len();
-        let width = e.names.iter().map(|s| s.len()).max().unwrap_or(0).max(6);
-        let mut s = format!(
-            "{} returns ({:?} join, {} observation{} each)\n\n{:width$}  sigma\n",
-            e.returns,
-            self.join,
-            self.interval,
-            if self.interval == 1 { "" } else { "s" },
-            ""
-        );
-        for (name, sigma) in e.names.iter().zip(&e.sigma) {
-            s += &format!("{name:width$}  {sigma:.5}\n");
-        }
-        s += &format!("\ncorrelation\n{:width$}", "");
-        for name in &e.names {
-            s += &format!(" {name:>width$}");
-        }
-        s += "\n";
-        for i in 0..n {
-            s += &format!("{:width$}", e.names[i]);
-            for j in 0..n {
-                s += &format!(" {:>width$.3}", e.corr[i * n + j]);
-            }
-            s += "\n";
-        }
-        s += &format!(
-            "\nstored: sigma_e9 {:?}\n        corr_upper_e9 {:?}\nPSD certificate: {}\n",
-            self.sigma_e9,
-            self.corr_upper_e9,
-            if self.psd_certified {
-                "yes"
-            } else {
-                "none (R is not PSD)"
-            }
-        );
-        s
     }
 }

@@ -6,14 +6,14 @@
 mod common;
 
 use collateral_pool::instructions::InitCrpPoolArgs;
-use keel::chain::{self, PoolArg, TradeOrder};
 use keel::client::crp::{self as cix, PoolKeys};
-use keel::client::markets::default_markets;
-use keel::keeper::{KeeperArgs, run_round};
-use keel::sandbox::crp::default_params;
+use keel::client::dates::noon;
+use keel::client::presets::{calibration, crp_params, default_markets};
+use keel::commands::keeper::{KeeperArgs, run_round};
+use keel::commands::perp::{self, PoolArg, TradeKind, TradeOrder};
 use keel::sandbox::desk::Desk;
+use keel::sandbox::limits;
 use keel::sandbox::world::{Actor, USD};
-use keel::sandbox::{calibration, limits, noon};
 use keel::transport::Transport;
 use perp_amm::state::OracleKind;
 use solana_signer::Signer;
@@ -49,7 +49,7 @@ fn setup() -> Setup {
         slippage_bps: 50,
         quote_account: Some(trader.quote),
     };
-    chain::trade(&mut desk.world.chain, &trader.kp, "open", &order).unwrap();
+    perp::trade(&mut desk.world.chain, &trader.kp, TradeKind::Open, &order).unwrap();
     // a collateral pool the keeper keeps
     let risky = desk.world.create_mint(8).unwrap();
     let crp = PoolKeys::new(
@@ -62,7 +62,7 @@ fn setup() -> Setup {
     feed_id[..8].copy_from_slice(b"BTC-PERP");
     let args = InitCrpPoolArgs {
         expiry: now + 90 * 86_400,
-        params: default_params(65_000.0),
+        params: crp_params(65_000.0),
         keeper: keeper.key(),
         oracle_kind: OracleKind::Push,
         feed_id,
@@ -133,7 +133,8 @@ fn a_round_liquidates_what_the_program_would_and_keeps_the_collateral_pool() {
     // the keeper earns 20 bps of 62,075 from what is left; the rest goes to the trader's
     // associated account, which the keeper created
     assert_eq!(r.liquidated[0].keeper_reward, 124_150_000);
-    let ata = keel::chain::get_associated_token_address(&s.trader.key(), &s.desk.world.quote_mint);
+    let ata =
+        keel::client::token::associated_token_address(&s.trader.key(), &s.desk.world.quote_mint);
     let returned = s.desk.world.balance(&ata).unwrap();
     assert!(returned > 150 * USD && returned < 160 * USD, "{returned}");
     assert_eq!(r.imbalance_score, Some(0));
@@ -199,7 +200,7 @@ fn a_round_publishes_the_risk_model_when_the_files_hold_newer_data() {
     );
     s.desk
         .world
-        .set_time(keel::sandbox::noon("2024-03-01").unwrap());
+        .set_time(keel::client::dates::noon("2024-03-01").unwrap());
     tick(&mut s, 0);
     let mut a = args(&s);
     a.risk_prices = Some(dir.clone());
@@ -235,11 +236,37 @@ fn a_round_publishes_the_risk_model_when_the_files_hold_newer_data() {
     );
     let after = model(&mut s);
     assert_eq!(after.revision, before.revision + 1);
-    assert_eq!(after.as_of, keel::sandbox::noon("2024-02-29").unwrap());
+    assert_eq!(
+        after.as_of,
+        keel::client::dates::noon("2024-02-29").unwrap()
+    );
     assert_ne!(after.current.sigma_e9, before.current.sigma_e9);
     // the next round has nothing newer to publish
     tick(&mut s, 3_600);
     let r = run_round(&mut s.desk.world.chain, &risk, &a).unwrap();
     assert_eq!(r.risk.as_deref(), Some("up to date"));
     assert_eq!(model(&mut s).revision, after.revision);
+}
+
+#[test]
+fn a_keeper_without_a_quote_account_is_paid_into_its_new_associated_account() {
+    let mut s = setup();
+    let keeper = solana_keypair::Keypair::new();
+    s.desk
+        .world
+        .chain
+        .airdrop(&keeper.pubkey(), 1_000_000_000)
+        .unwrap();
+    let a = KeeperArgs {
+        quote_account: None,
+        crp: vec![],
+        ..args(&s)
+    };
+    s.prices[0] = 62_075.0;
+    tick(&mut s, 3_600);
+    let r = run_round(&mut s.desk.world.chain, &keeper, &a).unwrap();
+    assert_eq!(r.liquidated.len(), 1, "{}", r.to_text());
+    let ata =
+        keel::client::token::associated_token_address(&keeper.pubkey(), &s.desk.world.quote_mint);
+    assert_eq!(s.desk.world.balance(&ata).unwrap(), 124_150_000);
 }

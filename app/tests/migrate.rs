@@ -10,11 +10,11 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use anchor_lang::prelude::Pubkey;
-use keel::chain::{self, LpAccounts, LpAmount, LpCommand, PoolArg, TradeOrder};
-use keel::client::markets::default_markets;
+use keel::client::dates::noon;
+use keel::client::presets::{calibration, default_markets};
 use keel::client::{crp as cix, decode, perp as ix};
-use keel::migrate::{Config, MigrateArgs, migrate, pyth_feed_account, run_migrate};
-use keel::sandbox::{calibration, noon};
+use keel::commands::migrate::{Config, MigrateArgs, migrate, pyth_feed_account, run_migrate};
+use keel::commands::perp::{self, LpAccounts, LpAmount, LpCommand, PoolArg, TradeKind, TradeOrder};
 use keel::transport::{Embedded, Transport};
 use perp_amm::state::{OracleKind, PRICE_UPDATE_V2_DISCRIMINATOR, PYTH_RECEIVER_ID};
 use solana_keypair::Keypair;
@@ -41,7 +41,7 @@ fn chain() -> Embedded {
     Embedded::start(noon("2026-12-01").unwrap()).unwrap()
 }
 
-fn run(t: &mut Embedded, path: &Path) -> anyhow::Result<keel::migrate::MigrationReport> {
+fn run(t: &mut Embedded, path: &Path) -> anyhow::Result<keel::commands::migrate::MigrationReport> {
     let operator = t.payer().insecure_clone();
     run_migrate(
         t,
@@ -118,10 +118,10 @@ fn localnet_builds_a_usable_pool_and_a_second_run_sends_nothing() {
     assert_eq!(p.keeper, operator);
 
     // the pool works: the operator deposits its test tokens and opens a BTC long
-    let ata = chain::get_associated_token_address(&operator, &quote);
-    let lp_ata = chain::get_associated_token_address(&operator, &pool.lp_mint);
+    let ata = keel::client::token::associated_token_address(&operator, &quote);
+    let lp_ata = keel::client::token::associated_token_address(&operator, &pool.lp_mint);
     t.send(
-        &[keel::keeper::create_ata(
+        &[keel::client::token::create_ata_idempotent(
             &operator,
             &operator,
             &pool.lp_mint,
@@ -139,7 +139,7 @@ fn localnet_builds_a_usable_pool_and_a_second_run_sends_nothing() {
         amount: 1_000_000.0,
         min_shares: 0,
     });
-    chain::lp(&mut t, &op, &deposit).unwrap();
+    perp::lp(&mut t, &op, &deposit).unwrap();
     let order = TradeOrder {
         pool: PoolArg { pool: pool_key },
         market: "BTC-PERP".into(),
@@ -148,7 +148,7 @@ fn localnet_builds_a_usable_pool_and_a_second_run_sends_nothing() {
         slippage_bps: 50,
         quote_account: Some(ata),
     };
-    chain::trade(&mut t, &op, "open", &order).unwrap();
+    perp::trade(&mut t, &op, TradeKind::Open, &order).unwrap();
     assert!(t.account(&lp_ata).unwrap().is_some());
 
     // the second run finds everything and sends nothing
@@ -446,7 +446,7 @@ fn the_first_publication_can_come_from_price_files() {
     run(&mut t, &path).unwrap();
 
     // what the keeper's estimate over the same 40 returns gives, stored as of its last date
-    let e = keel::chain_risk::estimate_window(&keel::chain_risk::RiskFeed {
+    let e = keel::risk::estimate_window(&keel::risk::RiskFeed {
         prices: path.parent().unwrap().join("prices"),
         markets: common::NAMES.iter().map(|n| n.to_string()).collect(),
         window: 40,
@@ -462,7 +462,7 @@ fn the_first_publication_can_come_from_price_files() {
 
 #[test]
 fn after_a_migration_the_oracle_authority_keeps_push_prices_fresh() {
-    use keel::chain::{OraclePushArgs, oracle_push};
+    use keel::commands::oracle::{OraclePushArgs, oracle_push};
     let mut t = chain();
     let path = config_file("oracle", "localnet.toml", &shipped("localnet.toml"));
     run(&mut t, &path).unwrap();

@@ -14,7 +14,7 @@ fn crash(dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
     let mut text = String::from("date,close\n");
     let mut price = 40_000.0f64;
-    let start = keel::sandbox::noon("2022-01-03").unwrap();
+    let start = keel::client::dates::noon("2022-01-03").unwrap();
     for day in 0..120 {
         let date = keel::sandbox::scenario::civil_date(start + day * 86_400);
         text += &format!("{date},{price:.2}\n");

@@ -2,9 +2,7 @@
 //! through the client's builders and decoders.
 
 use anchor_lang::prelude::Pubkey;
-use anchor_lang::solana_program::{program_pack::Pack, system_instruction};
-use anchor_spl::token::spl_token;
-use keel::client::{decode, perp};
+use keel::client::{decode, perp, token};
 use keel::transport::{Embedded, Transport, TxError};
 use perp_amm::errors::PerpError;
 use perp_amm::instructions::InitPoolArgs;
@@ -16,23 +14,7 @@ const START: i64 = 1_767_225_600;
 fn create_mint(chain: &mut Embedded, authority: &Pubkey) -> Pubkey {
     let mint = Keypair::new();
     let payer = chain.payer().pubkey();
-    let ixs = [
-        system_instruction::create_account(
-            &payer,
-            &mint.pubkey(),
-            10_000_000,
-            spl_token::state::Mint::LEN as u64,
-            &spl_token::ID,
-        ),
-        spl_token::instruction::initialize_mint2(
-            &spl_token::ID,
-            &mint.pubkey(),
-            authority,
-            None,
-            6,
-        )
-        .unwrap(),
-    ];
+    let ixs = token::create_mint_ixs(&payer, &mint.pubkey(), authority, 6, token::mint_rent());
     chain.send(&ixs, &[&mint]).unwrap();
     mint.pubkey()
 }

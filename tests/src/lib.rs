@@ -7,8 +7,8 @@
 pub mod crp;
 pub mod fixture;
 
-pub use keel::client::markets;
 pub use keel::client::perp as ix;
+pub use keel::client::presets as markets;
 
 use anchor_lang::prelude::{Clock, Pubkey};
 use anchor_lang::solana_program::{program_pack::Pack, system_instruction};

@@ -320,7 +320,7 @@ async fn init_risk_model_bad_inputs() {
 /// integers staged and committed through the client, and the model holding exactly them.
 #[tokio::test]
 async fn the_keepers_estimate_is_published_as_computed() {
-    use keel::risk::{EstimateArgs, Join, run_estimate};
+    use keel::{commands::risk::EstimateArgs, commands::risk::run_estimate, risk::Join};
     let dir = std::env::temp_dir().join(format!("keel-publish-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let files = [

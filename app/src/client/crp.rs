@@ -1,4 +1,5 @@
-//! One client helper per collateral-pool instruction, PDAs from the program's seed constants.
+//! One client helper per instruction of the crp (collateral rebalancing pool) program, deployed
+//! as `collateral_pool`; PDAs from the program's seed constants.
 
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::{InstructionData, ToAccountMetas, system_program};

@@ -36,3 +36,10 @@ pub fn position(data: &[u8]) -> anyhow::Result<Position> {
 pub fn risk_model(data: &[u8]) -> anyhow::Result<Box<RiskModel>> {
     zero_copy(data, "risk model").map(Box::new)
 }
+
+/// A market's symbol, as text (the account pads it with zeros).
+pub fn symbol(market: &Market) -> String {
+    String::from_utf8_lossy(&market.symbol)
+        .trim_end_matches('\0')
+        .to_string()
+}

@@ -14,13 +14,7 @@ use perp_amm::state::{
 };
 use serde::Serialize;
 
-/// An account as the chain holds it.
-#[derive(Clone, Debug)]
-pub struct RawAccount {
-    pub owner: Pubkey,
-    pub lamports: u64,
-    pub data: Vec<u8>,
-}
+use crate::transport::RawAccount;
 
 impl RawAccount {
     /// The account as the programs' oracle readers take it.

@@ -6,13 +6,14 @@
 use anchor_lang::prelude::Pubkey;
 use anyhow::Context;
 use collateral_pool::instructions::{BorrowArgs, InitCrpPoolArgs, LendArgs, SwapArgs};
-use collateral_pool::state::{CrpParams, CrpPool, status};
+use collateral_pool::state::{CrpPool, status};
 use perp_amm::state::OracleKind;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
 use crate::client::crp::{self as cix, PoolKeys};
 use crate::client::decode;
+use crate::client::presets::crp_params;
 use crate::sandbox::events::What;
 use crate::sandbox::prices::Replay;
 use crate::sandbox::world::{USD, World};
@@ -29,26 +30,6 @@ const BORROWERS: usize = 3;
 /// adds, under the 50 % initial LTV.
 const COLLATERAL_BTC: u64 = 10;
 const LOAN_SHARE: f64 = 0.8;
-
-/// 90-day pool at the money: σ 80 %, 50 % initial and 80 % conversion LTV, α 0.5, daily
-/// rebalances, 0.3 % fee (a fifth to the reserve), 30 % trade cap, 5 % rate, 1 % sale discount.
-pub fn default_params(strike: f64) -> CrpParams {
-    CrpParams {
-        strike_e9: (strike * 1e9).round() as u64,
-        sigma_e9: 800_000_000,
-        initial_ltv_bps: 5_000,
-        conversion_ltv_bps: 8_000,
-        ema_alpha_e9: 500_000_000,
-        min_rebalance_interval_secs: 86_400,
-        fee_bps: 30,
-        reserve_share_bps: 2_000,
-        max_trade_ratio_bps: 3_000,
-        rate_bps: 500,
-        conversion_discount_bps: 100,
-        max_age_secs: 60,
-        max_conf_bps: 100,
-    }
-}
 
 /// A participant's accounts for one pool.
 struct Holder {
@@ -226,7 +207,7 @@ impl CrpDesk {
         feed_id[..symbol.len()].copy_from_slice(symbol.as_bytes());
         let args = InitCrpPoolArgs {
             expiry,
-            params: default_params(price),
+            params: crp_params(price),
             keeper: self.keeper.pubkey(),
             oracle_kind: OracleKind::Push,
             feed_id,

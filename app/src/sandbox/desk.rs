@@ -182,7 +182,7 @@ impl Desk {
     fn refused(&mut self, who: &str, market: &str, action: &str, e: crate::transport::TxError) {
         let error = e
             .code()
-            .and_then(|c| crate::client::error_name(&perp_amm::ID, c))
+            .and_then(|c| crate::client::errors::error_name(&perp_amm::ID, c))
             .unwrap_or_else(|| e.to_string());
         self.log(What::Refused {
             trader: who.to_string(),
@@ -374,14 +374,14 @@ impl Desk {
     }
 
     /// The risk keeper: publish σ and R (full, row-major) as close to the target as the model's
-    /// step bounds allow (`chain_risk::publish`), as of now.
+    /// step bounds allow (`commands::risk::publish`), as of now.
     pub fn publish_risk(
         &mut self,
         target_sigma: Vec<f64>,
         target_corr: Vec<f64>,
     ) -> anyhow::Result<()> {
         let keeper = self.world.risk_keeper.insecure_clone();
-        let p = crate::chain_risk::publish(
+        let p = crate::commands::risk::publish(
             &mut self.world.chain,
             &keeper,
             &self.world.pool,

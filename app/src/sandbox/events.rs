@@ -83,7 +83,7 @@ pub enum What {
         borrowed: u64,
         collateral_risky: u64,
     },
-    /// The keeper re-weighted a collateral pool (weights ×1e9).
+    /// The keeper re-weighted a crp (weights ×1e9).
     CrpRebalance {
         pool: String,
         price: f64,
@@ -91,7 +91,7 @@ pub enum What {
         weight_e9: u64,
         ltv_bps: u64,
     },
-    /// A collateral pool crossed its conversion LTV: flight to quality.
+    /// A crp crossed its conversion LTV: flight to quality.
     CrpConversion {
         pool: String,
         price: f64,

@@ -25,7 +25,8 @@ use perp_amm::state::premium_mode;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
-use crate::client::markets::default_markets;
+use crate::client::dates::noon;
+use crate::client::presets::{calibration, default_markets};
 use crate::client::quote::TradeAction;
 use crate::risk::{EstimateOptions, Join, PriceSeries, estimate};
 use agents::Agent;
@@ -137,25 +138,6 @@ pub fn usd(native: i128) -> f64 {
     native as f64 / USD as f64
 }
 
-/// Noon UTC of an ISO date, as unix time.
-pub fn noon(date: &str) -> anyhow::Result<i64> {
-    let parse = |r: std::ops::Range<usize>| -> anyhow::Result<i64> {
-        date.get(r)
-            .context("date")?
-            .parse()
-            .with_context(|| format!("date {date}"))
-    };
-    let (y, m, d) = (parse(0..4)?, parse(5..7)?, parse(8..10)?);
-    // days from civil (Howard Hinnant's algorithm)
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Ok((era * 146_097 + doe - 719_468) * 86_400 + 43_200)
-}
-
 /// The sandbox's state between days.
 pub struct Sandbox {
     pub desk: Desk,
@@ -175,16 +157,6 @@ const DEFAULT_FUND: u64 = 250_000;
 /// Days between the risk keeper's publications, and the window it estimates over.
 const RISK_EVERY: usize = 21;
 const RISK_WINDOW: usize = 60;
-
-/// The risk model's calibration (the generated paths' σ and R), in market order.
-pub fn calibration(n: usize) -> (Vec<f64>, Vec<f64>) {
-    (
-        (0..n).map(prices::calibrated_sigma).collect(),
-        (0..n * n)
-            .map(|x| prices::calibrated_corr(x / n, x % n))
-            .collect(),
-    )
-}
 
 /// The pool's risk limits with the IS cap at `max_imbalance_bps`, D8X pricing, a one-day horizon.
 pub fn limits(max_imbalance_bps: u32) -> RiskLimits {
@@ -253,7 +225,7 @@ impl Sandbox {
     }
 
     /// One replay day: prices, funding, liquidations, the risk keeper, LP flows, the agents'
-    /// trades, the Imbalance Score refresh, the collateral pools, and the day's balance line.
+    /// trades, the Imbalance Score refresh, the crps, and the day's balance line.
     pub fn step(&mut self) -> anyhow::Result<()> {
         let date = self.replay.dates[self.day].clone();
         let prices = self.prices();

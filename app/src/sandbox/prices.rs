@@ -18,49 +18,16 @@ use std::path::Path;
 use anyhow::{Context, ensure};
 use rand::{Rng, SeedableRng};
 
+use crate::client::presets::{
+    CALIBRATED_CORR as CORR, CALIBRATED_SIGMA as SIGMA, INVERTED_MARKET as INVERTED,
+};
 use crate::risk::{PriceSeries, cholesky};
 
-/// The instruments, in market order (`client::markets::default_markets`).
+/// The instruments, in market order (`client::presets::default_markets`).
 pub const INSTRUMENTS: [&str; 10] = [
     "BTC-USD", "ETH-USD", "SOL-USD", "XRP-USD", "BNB-USD", "EUR-USD", "GBP-USD", "USD-JPY", "GC-F",
     "WTI",
 ];
-
-/// The JPY market lists JPY in USD: its price is 1 / (USD-JPY).
-const INVERTED: usize = 7;
-
-/// σ of daily simple returns on common dates, 2021-09-01 → 2023-09-30 (STATS.md §2).
-const SIGMA: [f64; 10] = [
-    0.03663, 0.04647, 0.06844, 0.05781, 0.04079, 0.00539, 0.00645, 0.00693, 0.00901, 0.02575,
-];
-
-/// Pearson correlations, method A (STATS.md §2), row-major.
-#[rustfmt::skip]
-const CORR: [[f64; 10]; 10] = [
-    [1.000, 0.873, 0.707, 0.602, 0.783, 0.208, 0.236, -0.086, 0.125, 0.073],
-    [0.873, 1.000, 0.746, 0.629, 0.816, 0.211, 0.233, -0.069, 0.109, 0.090],
-    [0.707, 0.746, 1.000, 0.572, 0.675, 0.166, 0.218, -0.056, 0.065, 0.046],
-    [0.602, 0.629, 0.572, 1.000, 0.597, 0.160, 0.149, -0.030, 0.040, 0.070],
-    [0.783, 0.816, 0.675, 0.597, 1.000, 0.154, 0.176, -0.058, 0.127, 0.069],
-    [0.208, 0.211, 0.166, 0.160, 0.154, 1.000, 0.763, -0.409, 0.385, 0.094],
-    [0.236, 0.233, 0.218, 0.149, 0.176, 0.763, 1.000, -0.427, 0.424, 0.195],
-    [-0.086, -0.069, -0.056, -0.030, -0.058, -0.409, -0.427, 1.000, -0.501, -0.035],
-    [0.125, 0.109, 0.065, 0.040, 0.127, 0.385, 0.424, -0.501, 1.000, 0.217],
-    [0.073, 0.090, 0.046, 0.070, 0.069, 0.094, 0.195, -0.035, 0.217, 1.000],
-];
-
-/// The calibration's σ and correlation of market `i` and `j` in market terms (JPY inverted).
-pub fn calibrated_sigma(i: usize) -> f64 {
-    SIGMA[i]
-}
-pub fn calibrated_corr(i: usize, j: usize) -> f64 {
-    let sign = if (i == INVERTED) != (j == INVERTED) {
-        -1.0
-    } else {
-        1.0
-    };
-    CORR[i][j] * sign
-}
 
 const SHIPPED: [(&str, &str); 4] = [
     ("EUR-USD", include_str!("../../data/prices/EUR-USD.csv")),

@@ -35,12 +35,13 @@ use std::path::Path;
 use anyhow::{Context, bail, ensure};
 use serde::Deserialize;
 
-use crate::client::markets::default_markets;
+use crate::client::dates::noon;
+use crate::client::presets::{calibration, default_markets};
 use crate::client::quote::TradeAction;
 use crate::sandbox::desk::{Desk, Lp};
 use crate::sandbox::events::What;
+use crate::sandbox::limits;
 use crate::sandbox::world::{Actor, USD, World};
-use crate::sandbox::{calibration, limits, noon};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

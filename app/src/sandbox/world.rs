@@ -7,23 +7,20 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::{program_pack::Pack, system_instruction};
 use anchor_spl::token::spl_token;
 use anyhow::Context;
-use perp_amm::instructions::{
-    AddMarketArgs, InitPoolArgs, InitRiskModelArgs, PushPriceArgs, RiskLimits,
-};
+use perp_amm::instructions::{AddMarketArgs, InitPoolArgs, InitRiskModelArgs, RiskLimits};
 use perp_amm::state::{Market, OracleKind, Pool, Position};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
-use crate::client::markets::MarketPreset;
+use crate::client::presets::{MarketPreset, PRICE_EXPO, push_args};
 use crate::client::quote::TradeView;
+use crate::client::token::{create_mint_ixs, mint_rent};
 use crate::client::{decode, perp as ix};
 use crate::transport::{Embedded, Transport, TxError};
 
 pub const QUOTE_DECIMALS: u8 = 6;
 /// Whole quote tokens to native units.
 pub const USD: u64 = 1_000_000;
-/// Push-oracle prices carry 8 decimals.
-pub const PRICE_EXPO: i32 = -8;
 /// A participant: a key and a quote-token account.
 pub struct Actor {
     pub name: String,
@@ -275,39 +272,14 @@ impl World {
         let key = self.markets[market].key;
         let data = self.chain.account_data(&key)?.context("market")?;
         let market: Market = decode::market(&data)?;
-        crate::chain::trade_view(&mut self.chain, &self.pool, market, owner)
-    }
-}
-
-/// A push-oracle update for `price` (whole units), a confidence of 1 bp, stamped `now`.
-pub fn push_args(price: f64, now: i64) -> PushPriceArgs {
-    let scaled = (price * 10f64.powi(-PRICE_EXPO)).round();
-    PushPriceArgs {
-        price: scaled as i64,
-        conf: (scaled / 10_000.0).round() as u64,
-        publish_time: now,
+        crate::client::fetch::trade_view(&mut self.chain, &self.pool, market, owner)
     }
 }
 
 fn create_mint(chain: &mut Embedded, authority: &Pubkey, decimals: u8) -> anyhow::Result<Pubkey> {
     let mint = Keypair::new();
     let payer = chain.payer().pubkey();
-    let ixs = [
-        system_instruction::create_account(
-            &payer,
-            &mint.pubkey(),
-            rent().minimum_balance(spl_token::state::Mint::LEN),
-            spl_token::state::Mint::LEN as u64,
-            &spl_token::ID,
-        ),
-        spl_token::instruction::initialize_mint2(
-            &spl_token::ID,
-            &mint.pubkey(),
-            authority,
-            None,
-            decimals,
-        )?,
-    ];
+    let ixs = create_mint_ixs(&payer, &mint.pubkey(), authority, decimals, mint_rent());
     chain.send(&ixs, &[&mint]).map_err(tx)?;
     Ok(mint.pubkey())
 }

@@ -4,17 +4,18 @@
 //! the pool, a flat series and a pool with no risk model are refused with a clear message and
 //! leave the model as it was.
 
-use keel::chain::PoolArg;
+use keel::commands::perp::PoolArg;
 mod common;
 
 use common::{NAMES, dates, price_files};
-use keel::chain_risk::{PublishArgs, publish_from_prices};
+use keel::client::dates::noon;
 use keel::client::decode;
-use keel::client::markets::default_markets;
 use keel::client::perp as ix;
-use keel::risk::{EstimateArgs, Join, run_estimate};
+use keel::client::presets::default_markets;
+use keel::commands::risk::{EstimateArgs, PublishArgs, publish_from_prices, run_estimate};
+use keel::risk::Join;
+use keel::sandbox::limits;
 use keel::sandbox::world::World;
-use keel::sandbox::{limits, noon};
 use keel::transport::Transport;
 use perp_amm::instructions::InitPoolArgs;
 use perp_amm::state::RiskModel;
@@ -110,7 +111,8 @@ fn bad_publications_are_refused_and_leave_the_model_as_it_was() {
         as_of,
     };
     let good = args(&NAMES, None);
-    let err = |r: anyhow::Result<keel::chain_risk::Publication>| format!("{:#}", r.unwrap_err());
+    let err =
+        |r: anyhow::Result<keel::commands::risk::Publication>| format!("{:#}", r.unwrap_err());
 
     // not the risk authority: the program refuses the first write
     let before = w.chain.account_data(&w.risk_model).unwrap();

@@ -15,16 +15,36 @@ use solana_signer::Signer;
 use solana_transaction::Transaction;
 use solana_transaction_error::TransactionError;
 
-use crate::client::quote::RawAccount;
-use crate::transport::{Transport, TxError};
+use super::{RawAccount, Transport, TxError};
 
 pub struct Rpc {
     client: RpcClient,
     payer: Keypair,
 }
 
+/// The cluster flags of every command that reaches one (status, quote, oracle push, lp, trade,
+/// crp, risk publish, migrate, keeper run). Global below the command that flattens them, so
+/// they may follow its subcommand (`keel lp deposit --url …`).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ClusterArgs {
+    /// Cluster RPC URL (default: the Solana CLI's config, then http://127.0.0.1:8899)
+    #[arg(long, global = true)]
+    pub url: Option<String>,
+    /// Signer keypair file (default: the Solana CLI's config, then ~/.config/solana/id.json)
+    #[arg(long, global = true)]
+    pub keypair: Option<PathBuf>,
+}
+
+/// Connect to the cluster `cluster` names: the transport, and an owned copy of its signer (the
+/// fee payer), which the commands that send take beside the transport.
+pub fn connect(cluster: &ClusterArgs) -> anyhow::Result<(Rpc, Keypair)> {
+    let rpc = Rpc::connect(cluster.url.as_deref(), cluster.keypair.as_deref())?;
+    let signer = rpc.payer.insecure_clone();
+    Ok((rpc, signer))
+}
+
 /// The Solana CLI's defaults: (`json_rpc_url`, `keypair_path`) from its config file.
-pub fn cli_defaults(config: &Path) -> (Option<String>, Option<PathBuf>) {
+pub fn solana_cli_defaults(config: &Path) -> (Option<String>, Option<PathBuf>) {
     let Ok(text) = std::fs::read_to_string(config) else {
         return (None, None);
     };
@@ -52,7 +72,8 @@ impl Rpc {
     /// Connect with `url` and `keypair`, each defaulting to the Solana CLI's configuration and
     /// then to localhost and `~/.config/solana/id.json`.
     pub fn connect(url: Option<&str>, keypair: Option<&Path>) -> anyhow::Result<Self> {
-        let (cli_url, cli_keypair) = cli_defaults(&home().join(".config/solana/cli/config.yml"));
+        let (cli_url, cli_keypair) =
+            solana_cli_defaults(&home().join(".config/solana/cli/config.yml"));
         let url = url
             .map(str::to_owned)
             .or(cli_url)
@@ -166,12 +187,12 @@ mod tests {
              keypair_path: /home/me/.config/solana/id.json\naddress_labels:\n  \"1111\": System\n",
         )
         .unwrap();
-        let (url, keypair) = cli_defaults(&path);
+        let (url, keypair) = solana_cli_defaults(&path);
         assert_eq!(url.as_deref(), Some("https://api.devnet.solana.com"));
         assert_eq!(
             keypair,
             Some(PathBuf::from("/home/me/.config/solana/id.json"))
         );
-        assert_eq!(cli_defaults(&dir.join("missing.yml")), (None, None));
+        assert_eq!(solana_cli_defaults(&dir.join("missing.yml")), (None, None));
     }
 }

@@ -1,31 +1,45 @@
-//! The commands on a collateral rebalancing pool (`--crp ADDRESS`): `crp status` reads its
-//! balances, weight, delta and loan-to-value; `lend`, `borrow` and `swap` send. Like
-//! [`crate::chain`], each takes any [`Transport`].
+//! `keel crp …`: the commands on a crp, a collateral rebalancing pool (`--crp ADDRESS`; the
+//! on-chain program keeps its deployed name `collateral_pool`). `crp status` reads its balances,
+//! weight, delta and loan-to-value; `crp lend`, `crp borrow` and `crp swap` send. Like
+//! [`crate::commands::perp`], each takes any [`Transport`].
 
 use anchor_lang::prelude::Pubkey;
-use anchor_lang::solana_program::program_pack::Pack;
-use anchor_spl::token::spl_token;
-use anyhow::{Context, ensure};
-use clap::{Args, ValueEnum};
+use anyhow::ensure;
+use clap::{Args, Subcommand, ValueEnum};
 use collateral_pool::instructions::{BorrowArgs, LendArgs, SwapArgs};
-use collateral_pool::state::{CrpPool, status as crp_status};
+use collateral_pool::state::status as crp_status;
 use serde::Serialize;
+use solana_instruction::Instruction;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
-use crate::chain::get_associated_token_address;
-use crate::client::crp::{self as cix, PoolKeys};
-use crate::client::decode;
+use crate::client::crp as cix;
+use crate::client::fetch::{crp_pool, token_balance_before};
+use crate::client::token::{associated_token_address, payout_account};
 use crate::transport::{Transport, TxError};
+
+/// `keel crp …`: the commands on a collateral rebalancing pool.
+#[derive(Subcommand, Debug, Clone)]
+pub enum CrpCommand {
+    /// A crp's dashboard: status, balances, weight against delta, loan-to-value
+    Status(CrpArg),
+    /// Lenders: lend riskless tokens to a crp for lender claims
+    Lend(LendCmd),
+    /// Borrowers: post risky collateral (joining at the pool's proportions) and borrow
+    Borrow(BorrowCmd),
+    /// Trade against a crp's weighted market maker
+    Swap(SwapCmd),
+}
 
 #[derive(Args, Debug, Clone)]
 pub struct CrpArg {
-    /// The collateral pool's address
+    /// The crp's (collateral rebalancing pool's) address
     #[arg(long)]
     pub crp: Pubkey,
 }
 
-/// Token accounts (each defaults to the signer's associated token account).
+/// Token accounts (each defaults to the signer's associated token account; one the command pays
+/// into is created if missing).
 #[derive(Args, Debug, Clone, Default)]
 pub struct CrpAccounts {
     #[arg(long)]
@@ -97,7 +111,7 @@ pub struct SwapCmd {
     pub limit: Option<u64>,
 }
 
-/// A collateral pool's dashboard.
+/// A crp's dashboard.
 #[derive(Debug, Serialize)]
 pub struct CrpStatus {
     pub pool: String,
@@ -162,21 +176,6 @@ impl CrpReport {
     }
 }
 
-fn load(t: &mut dyn Transport, key: &Pubkey) -> anyhow::Result<(CrpPool, PoolKeys)> {
-    let data = t
-        .account_data(key)?
-        .with_context(|| format!("no account at {key}"))?;
-    let pool = decode::crp_pool(&data)?;
-    let keys = PoolKeys::new(
-        pool.risky_mint,
-        pool.riskless_mint,
-        pool.expiry,
-        pool.oracle,
-    );
-    ensure!(keys.pool == *key, "{key} is not at its pool address");
-    Ok((pool, keys))
-}
-
 fn native(v: f64, decimals: u8, what: &str) -> anyhow::Result<u64> {
     ensure!(v.is_finite() && v >= 0.0, "{what} must be a number ≥ 0");
     let n = (v * 10f64.powi(decimals as i32)).round();
@@ -184,15 +183,8 @@ fn native(v: f64, decimals: u8, what: &str) -> anyhow::Result<u64> {
     Ok(n as u64)
 }
 
-fn balance(t: &mut dyn Transport, account: &Pubkey) -> anyhow::Result<u64> {
-    let data = t
-        .account_data(account)?
-        .with_context(|| format!("no token account {account}"))?;
-    Ok(spl_token::state::Account::unpack(&data)?.amount)
-}
-
 fn failed(what: &str, e: TxError) -> anyhow::Error {
-    crate::client::failed(&collateral_pool::ID, what, &e)
+    crate::client::errors::failed(&collateral_pool::ID, what, &e)
 }
 
 fn status_name(s: u8) -> &'static str {
@@ -206,9 +198,9 @@ fn status_name(s: u8) -> &'static str {
     }
 }
 
-/// `keel crp-status`.
+/// `keel crp status`.
 pub fn status(t: &mut dyn Transport, key: &Pubkey) -> anyhow::Result<CrpStatus> {
-    let (p, _) = load(t, key)?;
+    let (p, _) = crp_pool(t, key)?;
     let risky_unit = 10f64.powi(p.risky_decimals as i32);
     let riskless_unit = 10f64.powi(p.riskless_decimals as i32);
     // the push oracle's price, whole riskless per whole risky
@@ -247,69 +239,102 @@ pub fn status(t: &mut dyn Transport, key: &Pubkey) -> anyhow::Result<CrpStatus> 
     })
 }
 
-/// The signer's accounts for this pool: (risky, riskless, claims of `claims_mint`).
-fn accounts(
-    a: &CrpAccounts,
-    owner: &Pubkey,
-    k: &PoolKeys,
-    claims_mint: &Pubkey,
-) -> (Pubkey, Pubkey, Pubkey) {
-    (
-        a.risky_account
-            .unwrap_or_else(|| get_associated_token_address(owner, &k.risky_mint)),
-        a.riskless_account
-            .unwrap_or_else(|| get_associated_token_address(owner, &k.riskless_mint)),
-        a.claims_account
-            .unwrap_or_else(|| get_associated_token_address(owner, claims_mint)),
-    )
+/// A token account of the signer's that a command touches: the one given, or the signer's
+/// associated account. One the command pays into is created first when it is the associated
+/// account and missing (`create`).
+struct Touched {
+    account: Pubkey,
+    create: Option<Instruction>,
 }
 
-/// Send `ix` and report how the signer's three accounts moved.
+impl Touched {
+    /// An account the command pays from (it must exist).
+    fn paying(given: Option<Pubkey>, owner: &Pubkey, mint: &Pubkey) -> Self {
+        Touched {
+            account: given.unwrap_or_else(|| associated_token_address(owner, mint)),
+            create: None,
+        }
+    }
+
+    /// An account the command pays into.
+    fn paid(given: Option<Pubkey>, owner: &Pubkey, mint: &Pubkey) -> Self {
+        let (account, create) = payout_account(given, owner, mint);
+        Touched { account, create }
+    }
+
+    fn balance(&self, t: &mut dyn Transport, before: bool) -> anyhow::Result<i128> {
+        let created = before && self.create.is_some();
+        Ok(token_balance_before(t, &self.account, created)? as i128)
+    }
+}
+
+/// Send `ix`, led by the creates of the accounts it pays into, and report how the signer's
+/// risky, riskless and claims accounts moved (0 for those it does not touch).
 fn send_and_measure(
     t: &mut dyn Transport,
     signer: &Keypair,
     what: &str,
-    ix: solana_instruction::Instruction,
-    (risky, riskless, claims): (Pubkey, Pubkey, Pubkey),
-    read_risky: bool,
+    ix: Instruction,
+    [risky, riskless, claims]: [Option<&Touched>; 3],
 ) -> anyhow::Result<CrpReport> {
-    let measure = |t: &mut dyn Transport| -> anyhow::Result<(u64, u64, u64)> {
-        Ok((
-            if read_risky { balance(t, &risky)? } else { 0 },
-            balance(t, &riskless)?,
-            balance(t, &claims)?,
-        ))
+    let touched = [risky, riskless, claims];
+    let measure = |t: &mut dyn Transport, before: bool| -> anyhow::Result<[i128; 3]> {
+        let mut out = [0; 3];
+        for (o, a) in out.iter_mut().zip(touched) {
+            if let Some(a) = a {
+                *o = a.balance(t, before)?;
+            }
+        }
+        Ok(out)
     };
-    let before = measure(t)?;
-    t.send(&[ix], &[signer]).map_err(|e| failed(what, e))?;
-    let after = measure(t)?;
-    let d = |a: u64, b: u64| b as i128 - a as i128;
+    let before = measure(t, true)?;
+    let ixs: Vec<Instruction> = touched
+        .iter()
+        .flatten()
+        .filter_map(|a| a.create.clone())
+        .chain([ix])
+        .collect();
+    t.send(&ixs, &[signer]).map_err(|e| failed(what, e))?;
+    let after = measure(t, false)?;
     Ok(CrpReport {
         action: what.into(),
-        risky: d(before.0, after.0),
-        riskless: d(before.1, after.1),
-        claims: d(before.2, after.2),
+        risky: after[0] - before[0],
+        riskless: after[1] - before[1],
+        claims: after[2] - before[2],
     })
 }
 
-/// `keel lend`.
+/// `keel crp lend`: riskless in, lender claims out (to the associated account unless given,
+/// created if missing).
 pub fn lend(t: &mut dyn Transport, signer: &Keypair, c: &LendCmd) -> anyhow::Result<CrpReport> {
-    let (p, k) = load(t, &c.pool.crp)?;
+    let (p, k) = crp_pool(t, &c.pool.crp)?;
     let owner = signer.pubkey();
-    let accts = accounts(&c.accounts, &owner, &k, &k.lender_mint);
+    let a = &c.accounts;
+    let riskless = Touched::paying(a.riskless_account, &owner, &k.riskless_mint);
+    let claims = Touched::paid(a.claims_account, &owner, &k.lender_mint);
     let args = LendArgs {
         amount: native(c.amount, p.riskless_decimals, "amount")?,
         min_claims: c.min_claims,
     };
-    let ix = cix::lend(&owner, &k, &accts.1, &accts.2, args);
-    send_and_measure(t, signer, "lend", ix, accts, false)
+    let ix = cix::lend(&owner, &k, &riskless.account, &claims.account, args);
+    send_and_measure(
+        t,
+        signer,
+        "lend",
+        ix,
+        [None, Some(&riskless), Some(&claims)],
+    )
 }
 
-/// `keel borrow`.
+/// `keel crp borrow`: risky collateral in, the loan (less the riskless leg) and residual claims
+/// out (each to the associated account unless given, created if missing).
 pub fn borrow(t: &mut dyn Transport, signer: &Keypair, c: &BorrowCmd) -> anyhow::Result<CrpReport> {
-    let (p, k) = load(t, &c.pool.crp)?;
+    let (p, k) = crp_pool(t, &c.pool.crp)?;
     let owner = signer.pubkey();
-    let accts = accounts(&c.accounts, &owner, &k, &k.residual_mint);
+    let a = &c.accounts;
+    let risky = Touched::paying(a.risky_account, &owner, &k.risky_mint);
+    let riskless = Touched::paid(a.riskless_account, &owner, &k.riskless_mint);
+    let residual = Touched::paid(a.claims_account, &owner, &k.residual_mint);
     let args = BorrowArgs {
         collateral: native(c.collateral, p.risky_decimals, "collateral")?,
         loan: native(c.loan, p.riskless_decimals, "loan")?,
@@ -319,16 +344,30 @@ pub fn borrow(t: &mut dyn Transport, signer: &Keypair, c: &BorrowCmd) -> anyhow:
         },
         min_residual: c.min_residual,
     };
-    let ix = cix::borrow(&owner, &k, (&accts.0, &accts.1, &accts.2), args);
-    send_and_measure(t, signer, "borrow", ix, accts, true)
+    let accounts = (&risky.account, &riskless.account, &residual.account);
+    let ix = cix::borrow(&owner, &k, accounts, args);
+    let touched = [Some(&risky), Some(&riskless), Some(&residual)];
+    send_and_measure(t, signer, "borrow", ix, touched)
 }
 
-/// `keel swap`.
+/// `keel crp swap`: one token in, the other out (to the associated account unless given,
+/// created if missing).
 pub fn swap(t: &mut dyn Transport, signer: &Keypair, c: &SwapCmd) -> anyhow::Result<CrpReport> {
-    let (p, k) = load(t, &c.pool.crp)?;
+    let (p, k) = crp_pool(t, &c.pool.crp)?;
     let owner = signer.pubkey();
-    let accts = accounts(&c.accounts, &owner, &k, &k.lender_mint);
+    let a = &c.accounts;
     let risky_in = c.sell == Side::Risky;
+    let (risky, riskless) = if risky_in {
+        (
+            Touched::paying(a.risky_account, &owner, &k.risky_mint),
+            Touched::paid(a.riskless_account, &owner, &k.riskless_mint),
+        )
+    } else {
+        (
+            Touched::paid(a.risky_account, &owner, &k.risky_mint),
+            Touched::paying(a.riskless_account, &owner, &k.riskless_mint),
+        )
+    };
     // the amount is in the token paid in for exact in, in the token received for exact out
     let amount_is_risky = risky_in != c.exact_out;
     let decimals = if amount_is_risky {
@@ -342,10 +381,7 @@ pub fn swap(t: &mut dyn Transport, signer: &Keypair, c: &SwapCmd) -> anyhow::Res
         amount: native(c.amount, decimals, "amount")?,
         limit: c.limit.unwrap_or(if c.exact_out { u64::MAX } else { 0 }),
     };
-    let ix = cix::swap(&owner, &k, &accts.0, &accts.1, args);
-    // a swap does not touch claims: measure the riskless account in their place
-    send_and_measure(t, signer, "swap", ix, (accts.0, accts.1, accts.1), true).map(|mut r| {
-        r.claims = 0;
-        r
-    })
+    let ix = cix::swap(&owner, &k, &risky.account, &riskless.account, args);
+    // a swap does not touch claims
+    send_and_measure(t, signer, "swap", ix, [Some(&risky), Some(&riskless), None])
 }

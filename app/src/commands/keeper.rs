@@ -1,13 +1,14 @@
 //! `keel keeper run`: the permissionless chores of a perp pool and the keeper's chores of its
-//! collateral pools, in rounds.
+//! crps (collateral rebalancing pools), in rounds.
 //!
 //! Each round: accrue funding on every market with open interest; publish σ and R when
 //! `--risk-prices` holds newer data than the risk model; re-mark the Imbalance Score;
 //! find the pool's positions and liquidate every one the program would (quoted first by its own
 //! code, so a round sends no liquidation that would fail); for each `--crp` pool, settle it once
 //! expired, and re-weight it when its interval has passed (the program's rebalance starts the
-//! flight to quality itself when the loan-to-value has crossed the threshold). A transaction that fails in transport is retried
-//! up to `--retries` times; one the program refuses is logged and the round goes on.
+//! flight to quality itself when the loan-to-value has crossed the threshold). A transaction
+//! that fails in transport is retried up to `--retries` times; one the program refuses is logged
+//! and the round goes on.
 
 use anchor_lang::Discriminator;
 use anchor_lang::prelude::Pubkey;
@@ -16,26 +17,30 @@ use clap::Args;
 use collateral_pool::state::status as crp_status;
 use perp_amm::state::Position;
 use serde::Serialize;
-use solana_instruction::{AccountMeta, Instruction};
+use solana_instruction::Instruction;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
-use crate::chain::{ATA_PROGRAM, PoolArg, get_associated_token_address, trade_view};
-use crate::chain_risk::{RiskFeed, publish_if_newer};
-use crate::client::crp::{self as cix, PoolKeys};
+use crate::client::crp as cix;
+use crate::client::errors::describe_error;
+use crate::client::fetch::{crp_pool, perp_pool, trade_view};
 use crate::client::quote::{TradeAction, quote_trade};
-use crate::client::{decode, describe_error, perp as ix};
-use crate::transport::{Transport, TxError};
+use crate::client::token::{associated_token_address, create_ata_idempotent, payout_account};
+use crate::client::{decode, perp as ix};
+use crate::commands::perp::PoolArg;
+use crate::commands::risk::publish_if_newer;
+use crate::risk::RiskFeed;
+use crate::transport::{Transport, send_retrying};
 
 #[derive(Args, Debug, Clone)]
 pub struct KeeperArgs {
     #[command(flatten)]
     pub pool: PoolArg,
-    /// A collateral pool to keep (repeat for several)
+    /// A crp (collateral rebalancing pool) to keep (repeat for several)
     #[arg(long = "crp")]
     pub crp: Vec<Pubkey>,
     /// The keeper's quote-token account for liquidation rewards (default: its associated
-    /// token account)
+    /// token account, created with the first liquidation if missing)
     #[arg(long)]
     pub quote_account: Option<Pubkey>,
     /// Seconds between rounds
@@ -78,7 +83,7 @@ pub struct Round {
     pub liquidated: Vec<Liquidated>,
     /// The risk publication, when --risk-prices is given.
     pub risk: Option<String>,
-    /// What happened to each collateral pool.
+    /// What happened to each crp.
     pub crp: Vec<String>,
     /// Transactions that failed (the round went on).
     pub errors: Vec<String>,
@@ -118,41 +123,6 @@ impl Round {
     }
 }
 
-/// Send, retrying transport failures up to `retries` times; program errors return at once.
-pub fn send_retrying(
-    t: &mut dyn Transport,
-    ixs: &[Instruction],
-    signers: &[&Keypair],
-    retries: u32,
-) -> Result<(), TxError> {
-    let mut attempt = 0;
-    loop {
-        match t.send(ixs, signers) {
-            Err(TxError::Other(_)) if attempt + 1 < retries.max(1) => {
-                attempt += 1;
-                std::thread::sleep(std::time::Duration::from_millis(200 << attempt));
-            }
-            r => return r,
-        }
-    }
-}
-
-/// The idempotent create of `owner`'s associated token account for `mint`.
-pub fn create_ata(payer: &Pubkey, owner: &Pubkey, mint: &Pubkey) -> Instruction {
-    Instruction {
-        program_id: ATA_PROGRAM,
-        accounts: vec![
-            AccountMeta::new(*payer, true),
-            AccountMeta::new(get_associated_token_address(owner, mint), false),
-            AccountMeta::new_readonly(*owner, false),
-            AccountMeta::new_readonly(*mint, false),
-            AccountMeta::new_readonly(anchor_lang::system_program::ID, false),
-            AccountMeta::new_readonly(anchor_spl::token::spl_token::ID, false),
-        ],
-        data: vec![1], // CreateIdempotent
-    }
-}
-
 /// One round of every chore.
 pub fn run_round(
     t: &mut dyn Transport,
@@ -160,10 +130,7 @@ pub fn run_round(
     args: &KeeperArgs,
 ) -> anyhow::Result<Round> {
     let pool_key = args.pool.pool;
-    let data = t
-        .account_data(&pool_key)?
-        .with_context(|| format!("no account at {pool_key}"))?;
-    let pool = decode::perp_pool(&data)?;
+    let pool = perp_pool(t, &pool_key)?;
     let now = t.unix_time()?;
     let mut round = Round {
         unix_time: now,
@@ -228,9 +195,10 @@ pub fn run_round(
     }
 
     // liquidations
-    let keeper_quote = args
-        .quote_account
-        .unwrap_or_else(|| get_associated_token_address(&keeper.pubkey(), &pool.quote_mint));
+    // the keeper's reward goes to its associated account unless it names one: created with
+    // the first liquidation if missing
+    let (keeper_quote, create_keeper_quote) =
+        payout_account(args.quote_account, &keeper.pubkey(), &pool.quote_mint);
     let positions: Vec<(Pubkey, Position)> = t
         .program_accounts(&perp_amm::ID, Position::DISCRIMINATOR)?
         .into_iter()
@@ -245,11 +213,12 @@ pub fn run_round(
         let Ok(q) = quote_trade(&view, &position.owner, TradeAction::Liquidate, 0, now) else {
             continue;
         };
-        let owner_quote = get_associated_token_address(&position.owner, &pool.quote_mint);
-        let ixs = [
-            // the owner's remaining collateral goes to their associated account: make sure
-            // it exists (the keeper pays its rent)
-            create_ata(&keeper.pubkey(), &position.owner, &pool.quote_mint),
+        let owner_quote = associated_token_address(&position.owner, &pool.quote_mint);
+        // the owner's remaining collateral goes to their associated account: make sure it
+        // exists (the keeper pays its rent)
+        let mut ixs = create_keeper_quote.clone().into_iter().collect::<Vec<_>>();
+        ixs.extend([
+            create_ata_idempotent(&keeper.pubkey(), &position.owner, &pool.quote_mint),
             ix::liquidate(
                 &keeper.pubkey(),
                 &pool_key,
@@ -260,7 +229,7 @@ pub fn run_round(
                 &owner_quote,
                 (pool.risk.model != Pubkey::default()).then_some(pool.risk.model),
             ),
-        ];
+        ]);
         match send_retrying(t, &ixs, &[keeper], retries) {
             Ok(()) => round.liquidated.push(Liquidated {
                 owner: position.owner.to_string(),
@@ -286,7 +255,7 @@ pub fn run_round(
     Ok(round)
 }
 
-/// A collateral pool's chores; returns what was done.
+/// A crp's chores; returns what was done.
 fn keep_crp(
     t: &mut dyn Transport,
     keeper: &Keypair,
@@ -294,11 +263,7 @@ fn keep_crp(
     now: i64,
     retries: u32,
 ) -> anyhow::Result<String> {
-    let data = t
-        .account_data(key)?
-        .with_context(|| format!("no account at {key}"))?;
-    let p = decode::crp_pool(&data)?;
-    let k = PoolKeys::new(p.risky_mint, p.riskless_mint, p.expiry, p.oracle);
+    let (p, k) = crp_pool(t, key)?;
     let mut send = |ix: Instruction, what: &str| -> String {
         match send_retrying(t, &[ix], &[keeper], retries) {
             Ok(()) => format!("crp {key}: {what}"),

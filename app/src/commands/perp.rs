@@ -1,28 +1,32 @@
 //! The commands that act on a deployed perp pool, per role: `status` and `quote` read; `lp
 //! deposit|withdraw` and `trade open|increase|decrease|close` send. Each takes any
 //! [`Transport`]: the app tests drive them on the embedded runtime, the binary on a cluster
-//! (`--url`).
+//! (`--url`). A command that pays into the signer's associated token account (the LP shares of
+//! a deposit, the quote tokens of a withdrawal, a decrease or a close) creates it first if
+//! missing (`client::token::payout_account`).
 //!
 //! Trades are quoted first by the program's own code (`client::quote`); the order then goes out
 //! with a limit price `--slippage-bps` away from the quoted average, so the fill can be no worse
 //! than the quote by more than that.
 
 use anchor_lang::prelude::Pubkey;
-use anchor_lang::solana_program::program_pack::Pack;
-use anchor_spl::token::spl_token;
 use anyhow::{Context, bail, ensure};
 use clap::{Args, Subcommand};
 use perp_amm::instructions::{
     DecreasePositionArgs, DepositArgs, IncreasePositionArgs, OpenPositionArgs, WithdrawArgs,
 };
-use perp_amm::state::{Market, Pool};
+use perp_amm::state::Market;
 use serde::Serialize;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
-use crate::client::quote::{
-    QuotedState, TradeAction, TradeQuote, TradeView, oracle_price, pool_value, quote_trade,
+use crate::client::fetch::{
+    find_market, markets, perp_pool, token_balance, token_balance_before, trade_view,
 };
+use crate::client::quote::{
+    QuotedState, TradeAction, TradeQuote, oracle_price, pool_value, quote_trade,
+};
+use crate::client::token::{associated_token_address, payout_account};
 use crate::client::{decode, perp as ix};
 use crate::transport::{Transport, TxError};
 
@@ -64,10 +68,12 @@ pub enum LpCommand {
 pub struct LpAccounts {
     #[command(flatten)]
     pub pool: PoolArg,
-    /// The signer's quote-token account (default: its associated token account)
+    /// The signer's quote-token account (default: its associated token account, created by a
+    /// withdrawal if missing)
     #[arg(long)]
     pub quote_account: Option<Pubkey>,
-    /// The signer's LP-token account (default: its associated token account)
+    /// The signer's LP-token account (default: its associated token account, created by a
+    /// deposit if missing)
     #[arg(long)]
     pub lp_account: Option<Pubkey>,
 }
@@ -108,6 +114,39 @@ pub enum TradeCommand {
     Close(TradeOrder),
 }
 
+impl TradeCommand {
+    /// What the order does, and the order.
+    pub fn kind_and_order(&self) -> (TradeKind, &TradeOrder) {
+        match self {
+            TradeCommand::Open(o) => (TradeKind::Open, o),
+            TradeCommand::Increase(o) => (TradeKind::Increase, o),
+            TradeCommand::Decrease(o) => (TradeKind::Decrease, o),
+            TradeCommand::Close(o) => (TradeKind::Close, o),
+        }
+    }
+}
+
+/// What a trade order does to the trader's position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TradeKind {
+    Open,
+    Increase,
+    Decrease,
+    Close,
+}
+
+impl TradeKind {
+    /// The command's name, as reports and errors print it.
+    pub fn name(self) -> &'static str {
+        match self {
+            TradeKind::Open => "open",
+            TradeKind::Increase => "increase",
+            TradeKind::Decrease => "decrease",
+            TradeKind::Close => "close",
+        }
+    }
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct TradeOrder {
     #[command(flatten)]
@@ -123,7 +162,8 @@ pub struct TradeOrder {
     /// Worst average price accepted, as bps away from the quote
     #[arg(long, default_value_t = 50)]
     pub slippage_bps: u32,
-    /// The signer's quote-token account (default: its associated token account)
+    /// The signer's quote-token account (default: its associated token account, created by a
+    /// decrease or a close if missing)
     #[arg(long)]
     pub quote_account: Option<Pubkey>,
 }
@@ -251,91 +291,8 @@ impl LpReport {
     }
 }
 
-/// The SPL Associated Token Account program.
-pub const ATA_PROGRAM: Pubkey =
-    anchor_lang::pubkey!("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL");
-
-/// The associated token account of `owner` for `mint` (SPL Token), the default account of
-/// every command that moves tokens.
-pub fn get_associated_token_address(owner: &Pubkey, mint: &Pubkey) -> Pubkey {
-    Pubkey::find_program_address(
-        &[owner.as_ref(), spl_token::ID.as_ref(), mint.as_ref()],
-        &ATA_PROGRAM,
-    )
-    .0
-}
-
 fn failed(what: &str, e: TxError) -> anyhow::Error {
-    crate::client::failed(&perp_amm::ID, what, &e)
-}
-
-fn load_pool(t: &mut dyn Transport, pool: &Pubkey) -> anyhow::Result<Pool> {
-    let data = t
-        .account_data(pool)?
-        .with_context(|| format!("no account at {pool}"))?;
-    decode::perp_pool(&data)
-}
-
-fn symbol(m: &Market) -> String {
-    String::from_utf8_lossy(&m.symbol)
-        .trim_end_matches('\0')
-        .to_string()
-}
-
-/// The pool's active markets, in slot order.
-fn markets(t: &mut dyn Transport, pool: &Pool) -> anyhow::Result<Vec<Market>> {
-    let mut out = vec![];
-    for slot in pool.markets.iter().filter(|s| s.active == 1) {
-        let data = t.account_data(&slot.market)?.context("market account")?;
-        out.push(decode::market(&data)?);
-    }
-    Ok(out)
-}
-
-fn find_market(t: &mut dyn Transport, pool: &Pool, name: &str) -> anyhow::Result<Market> {
-    let all = markets(t, pool)?;
-    let names: Vec<String> = all.iter().map(symbol).collect();
-    all.into_iter()
-        .find(|m| symbol(m) == name)
-        .with_context(|| {
-            format!(
-                "no market {name} in this pool (markets: {})",
-                names.join(", ")
-            )
-        })
-}
-
-/// The accounts a trade on `market` by `owner` reads, as the chain holds them now.
-pub fn trade_view(
-    t: &mut dyn Transport,
-    pool_key: &Pubkey,
-    market: Market,
-    owner: &Pubkey,
-) -> anyhow::Result<TradeView> {
-    let pool = load_pool(t, pool_key)?;
-    let market_key = pool
-        .slot(market.index)
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .market;
-    let position = t
-        .account_data(&ix::position_pda(&market_key, owner))?
-        .map(|d| decode::position(&d))
-        .transpose()?;
-    let oracle = t.account(&market.oracle)?.context("oracle account")?;
-    let model = if pool.risk.model == Pubkey::default() {
-        None
-    } else {
-        let data = t.account_data(&pool.risk.model)?.context("risk model")?;
-        Some(*decode::risk_model(&data)?)
-    };
-    Ok(TradeView {
-        pool_key: *pool_key,
-        pool,
-        market,
-        position,
-        oracle,
-        model,
-    })
+    crate::client::errors::failed(&perp_amm::ID, what, &e)
 }
 
 fn whole_to_native(v: f64, decimals: u8, what: &str) -> anyhow::Result<i64> {
@@ -352,10 +309,9 @@ fn quote_native(v: f64, what: &str) -> anyhow::Result<u64> {
 
 /// `keel status`: the pool's balances, risk and markets.
 pub fn status(t: &mut dyn Transport, pool_key: &Pubkey) -> anyhow::Result<Status> {
-    let pool = load_pool(t, pool_key)?;
+    let pool = perp_pool(t, pool_key)?;
     let now = t.unix_time()?;
-    let lp_mint = t.account_data(&pool.lp_mint)?.context("LP mint")?;
-    let lp_supply = spl_token::state::Mint::unpack(&lp_mint)?.supply;
+    let lp_supply = crate::client::fetch::mint(t, &pool.lp_mint)?.supply;
     let mut rows = vec![];
     let mut oracles = vec![];
     for m in markets(t, &pool)? {
@@ -364,7 +320,7 @@ pub fn status(t: &mut dyn Transport, pool_key: &Pubkey) -> anyhow::Result<Status
         let price = oracle_price(&m, pool_key, pool.quote_decimals, &oracle, now).ok();
         let unit = 10f64.powi(m.base_decimals as i32);
         rows.push(MarketStatus {
-            symbol: symbol(&m),
+            symbol: decode::symbol(&m),
             price,
             long_oi: slot.long_oi as f64 / unit,
             short_oi: slot.short_oi as f64 / unit,
@@ -392,23 +348,27 @@ pub fn status(t: &mut dyn Transport, pool_key: &Pubkey) -> anyhow::Result<Status
 }
 
 /// The trade action for an order, in native units.
-fn action(kind: &str, market: &Market, size: f64, collateral: f64) -> anyhow::Result<TradeAction> {
+fn trade_action(
+    kind: TradeKind,
+    market: &Market,
+    size: f64,
+    collateral: f64,
+) -> anyhow::Result<TradeAction> {
     let size_native = whole_to_native(size, market.base_decimals, "size")?;
     let collateral = quote_native(collateral, "collateral")?;
     Ok(match kind {
-        "open" => TradeAction::Open {
+        TradeKind::Open => TradeAction::Open {
             size: size_native,
             collateral,
         },
-        "increase" => TradeAction::Increase {
+        TradeKind::Increase => TradeAction::Increase {
             size: size_native,
             collateral,
         },
-        "decrease" => TradeAction::Decrease {
+        TradeKind::Decrease => TradeAction::Decrease {
             size: size_native.unsigned_abs(),
         },
-        "close" => TradeAction::Close,
-        other => bail!("unknown trade {other}"),
+        TradeKind::Close => TradeAction::Close,
     })
 }
 
@@ -418,23 +378,23 @@ pub fn quote(
     signer: &Pubkey,
     args: &QuoteArgs,
 ) -> anyhow::Result<TradeReport> {
-    let pool = load_pool(t, &args.pool.pool)?;
+    let pool = perp_pool(t, &args.pool.pool)?;
     let market = find_market(t, &pool, &args.market)?;
     let owner = args.owner.unwrap_or(*signer);
     let view = trade_view(t, &args.pool.pool, market.clone(), &owner)?;
     let (kind, size) = match &view.position {
-        None => ("open", args.size),
-        Some(p) if (p.size > 0) == (args.size > 0.0) => ("increase", args.size),
-        Some(_) => ("decrease", args.size.abs()),
+        None => (TradeKind::Open, args.size),
+        Some(p) if (p.size > 0) == (args.size > 0.0) => (TradeKind::Increase, args.size),
+        Some(_) => (TradeKind::Decrease, args.size.abs()),
     };
-    let action = action(kind, &market, size, args.collateral)?;
+    let action = trade_action(kind, &market, size, args.collateral)?;
     let limit = if args.size > 0.0 { u64::MAX } else { 0 };
     let now = t.unix_time()?;
     let q = quote_trade(&view, &owner, action, limit, now)
-        .map_err(|r| anyhow::anyhow!("the program would refuse this {kind}: {r}"))?;
+        .map_err(|r| anyhow::anyhow!("the program would refuse this {}: {r}", kind.name()))?;
     Ok(TradeReport {
         market: args.market.clone(),
-        action: kind.into(),
+        action: kind.name().into(),
         sent: false,
         quote: q.quote,
     })
@@ -455,18 +415,27 @@ fn limit_e9(price: f64, buy: bool, slippage_bps: u32) -> u64 {
 pub fn trade(
     t: &mut dyn Transport,
     signer: &Keypair,
-    kind: &str,
+    kind: TradeKind,
     o: &TradeOrder,
 ) -> anyhow::Result<TradeReport> {
     let pool_key = o.pool.pool;
-    let pool = load_pool(t, &pool_key)?;
+    let pool = perp_pool(t, &pool_key)?;
     let market = find_market(t, &pool, &o.market)?;
     let owner = signer.pubkey();
-    let quote_account = o
-        .quote_account
-        .unwrap_or_else(|| get_associated_token_address(&owner, &pool.quote_mint));
+    // a decrease or a close pays out: into the associated account, created if missing, unless
+    // the trader names one (an open or an increase pays from it, so it must exist)
+    let (quote_account, create_quote_account) = match kind {
+        TradeKind::Decrease | TradeKind::Close => {
+            payout_account(o.quote_account, &owner, &pool.quote_mint)
+        }
+        TradeKind::Open | TradeKind::Increase => (
+            o.quote_account
+                .unwrap_or_else(|| associated_token_address(&owner, &pool.quote_mint)),
+            None,
+        ),
+    };
     let view = trade_view(t, &pool_key, market.clone(), &owner)?;
-    let action = action(kind, &market, o.size, o.collateral)?;
+    let action = trade_action(kind, &market, o.size, o.collateral)?;
     let now = t.unix_time()?;
     let buy = match action {
         TradeAction::Open { size, .. } | TradeAction::Increase { size, .. } => size > 0,
@@ -474,7 +443,7 @@ pub fn trade(
     };
     let none = if buy { u64::MAX } else { 0 };
     let QuotedState { quote: q, .. } = quote_trade(&view, &owner, action, none, now)
-        .map_err(|r| anyhow::anyhow!("the program would refuse this {kind}: {r}"))?;
+        .map_err(|r| anyhow::anyhow!("the program would refuse this {}: {r}", kind.name()))?;
     let limit = limit_e9(q.fill_price, buy, o.slippage_bps);
     let slot_market = pool
         .slot(market.index)
@@ -531,20 +500,15 @@ pub fn trade(
         ),
         TradeAction::Liquidate => bail!("liquidations are the keeper's"),
     };
-    t.send(&[ix], &[signer]).map_err(|e| failed(kind, e))?;
+    let ixs: Vec<_> = create_quote_account.into_iter().chain([ix]).collect();
+    t.send(&ixs, &[signer])
+        .map_err(|e| failed(kind.name(), e))?;
     Ok(TradeReport {
         market: o.market.clone(),
-        action: kind.into(),
+        action: kind.name().into(),
         sent: true,
         quote: q,
     })
-}
-
-fn token_amount(t: &mut dyn Transport, account: &Pubkey) -> anyhow::Result<u64> {
-    let data = t
-        .account_data(account)?
-        .with_context(|| format!("no token account {account}"))?;
-    Ok(spl_token::state::Account::unpack(&data)?.amount)
 }
 
 /// `keel lp deposit|withdraw`.
@@ -554,14 +518,28 @@ pub fn lp(t: &mut dyn Transport, signer: &Keypair, cmd: &LpCommand) -> anyhow::R
         LpCommand::Withdraw(a) => &a.accounts,
     };
     let pool_key = accounts.pool.pool;
-    let pool = load_pool(t, &pool_key)?;
+    let pool = perp_pool(t, &pool_key)?;
     let owner = signer.pubkey();
-    let quote_account = accounts
-        .quote_account
-        .unwrap_or_else(|| get_associated_token_address(&owner, &pool.quote_mint));
-    let lp_account = accounts
-        .lp_account
-        .unwrap_or_else(|| get_associated_token_address(&owner, &pool.lp_mint));
+    // the account paid into (LP shares for a deposit, quote tokens for a withdrawal) is created
+    // if missing, unless given; the one paid from must exist
+    let paying_from = |given: Option<Pubkey>, mint: &Pubkey| {
+        given.unwrap_or_else(|| associated_token_address(&owner, mint))
+    };
+    let (quote_account, lp_account, create) = match cmd {
+        LpCommand::Deposit(_) => {
+            let (lp_account, create) = payout_account(accounts.lp_account, &owner, &pool.lp_mint);
+            let quote_account = paying_from(accounts.quote_account, &pool.quote_mint);
+            (quote_account, lp_account, create)
+        }
+        LpCommand::Withdraw(_) => {
+            let (quote_account, create) =
+                payout_account(accounts.quote_account, &owner, &pool.quote_mint);
+            let lp_account = paying_from(accounts.lp_account, &pool.lp_mint);
+            (quote_account, lp_account, create)
+        }
+    };
+    let creates_quote = create.is_some() && matches!(cmd, LpCommand::Withdraw(_));
+    let creates_lp = create.is_some() && matches!(cmd, LpCommand::Deposit(_));
     let oracles: Vec<Pubkey> = pool
         .markets
         .iter()
@@ -569,8 +547,8 @@ pub fn lp(t: &mut dyn Transport, signer: &Keypair, cmd: &LpCommand) -> anyhow::R
         .map(|s| s.oracle)
         .collect();
     let (q0, s0) = (
-        token_amount(t, &quote_account)?,
-        token_amount(t, &lp_account)?,
+        token_balance_before(t, &quote_account, creates_quote)?,
+        token_balance_before(t, &lp_account, creates_lp)?,
     );
     let (what, ix) = match cmd {
         LpCommand::Deposit(a) => (
@@ -602,115 +580,15 @@ pub fn lp(t: &mut dyn Transport, signer: &Keypair, cmd: &LpCommand) -> anyhow::R
             ),
         ),
     };
-    t.send(&[ix], &[signer]).map_err(|e| failed(what, e))?;
+    let ixs: Vec<_> = create.into_iter().chain([ix]).collect();
+    t.send(&ixs, &[signer]).map_err(|e| failed(what, e))?;
     let (q1, s1) = (
-        token_amount(t, &quote_account)?,
-        token_amount(t, &lp_account)?,
+        token_balance(t, &quote_account)?,
+        token_balance(t, &lp_account)?,
     );
     Ok(LpReport {
         action: what.into(),
         quote_moved: q0.abs_diff(q1),
         shares_moved: s0.abs_diff(s1),
     })
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct OraclePushArgs {
-    #[command(flatten)]
-    pub pool: PoolArg,
-    /// SYMBOL=PRICE in whole quote per base, e.g. EUR-PERP=1.0842 (repeat for several markets;
-    /// all go in one transaction)
-    #[arg(long = "price", required = true)]
-    pub prices: Vec<String>,
-    /// Confidence interval, bps of the price
-    #[arg(long, default_value_t = 1)]
-    pub conf_bps: u64,
-}
-
-#[derive(Debug, Serialize)]
-pub struct PushedPrice {
-    pub market: String,
-    pub oracle: String,
-    /// Integer price at the oracle's exponent.
-    pub price: i64,
-    pub expo: i32,
-    pub publish_time: i64,
-}
-
-#[derive(Debug, Serialize)]
-pub struct OracleReport {
-    pub pushed: Vec<PushedPrice>,
-}
-
-impl OracleReport {
-    pub fn to_text(&self) -> String {
-        self.pushed
-            .iter()
-            .map(|p| {
-                format!(
-                    "{} {} × 10^{} at {} ({})\n",
-                    p.market, p.price, p.expo, p.publish_time, p.oracle
-                )
-            })
-            .collect()
-    }
-}
-
-/// `keel oracle push`: the pool's oracle authority writes prices to its push oracles, stamped
-/// with the cluster's clock, at each oracle's own exponent (rounded to the nearest unit).
-pub fn oracle_push(
-    t: &mut dyn Transport,
-    signer: &Keypair,
-    args: &OraclePushArgs,
-) -> anyhow::Result<OracleReport> {
-    use anchor_lang::AccountDeserialize;
-    let pool_key = args.pool.pool;
-    let pool = load_pool(t, &pool_key)?;
-    let now = t.unix_time()?;
-    let mut ixs = vec![];
-    let mut pushed = vec![];
-    for entry in &args.prices {
-        let (name, price) = entry
-            .split_once('=')
-            .with_context(|| format!("`{entry}`: expected SYMBOL=PRICE"))?;
-        let price: f64 = price
-            .parse()
-            .ok()
-            .filter(|p: &f64| p.is_finite() && *p > 0.0)
-            .with_context(|| format!("`{entry}`: the price must be a positive number"))?;
-        let market = find_market(t, &pool, name)?;
-        ensure!(
-            market.oracle_kind == perp_amm::state::OracleKind::Push,
-            "{name} reads a Pyth feed: only push oracles are written"
-        );
-        let data = t.account_data(&market.oracle)?.context("oracle account")?;
-        let oracle = perp_amm::state::PushOracle::try_deserialize(&mut &data[..])?;
-        let scaled = (price * 10f64.powi(-oracle.expo)).round();
-        ensure!(
-            scaled >= 1.0 && scaled < i64::MAX as f64,
-            "`{entry}`: {price} is not representable at exponent {}",
-            oracle.expo
-        );
-        let args = perp_amm::instructions::PushPriceArgs {
-            price: scaled as i64,
-            conf: (scaled * args.conf_bps as f64 / 10_000.0).round() as u64,
-            publish_time: now,
-        };
-        ixs.push(ix::update_push_oracle(
-            &signer.pubkey(),
-            &pool_key,
-            &market.oracle,
-            args,
-        ));
-        pushed.push(PushedPrice {
-            market: name.to_string(),
-            oracle: market.oracle.to_string(),
-            price: scaled as i64,
-            expo: oracle.expo,
-            publish_time: now,
-        });
-    }
-    t.send(&ixs, &[signer])
-        .map_err(|e| failed("update_push_oracle", e))?;
-    Ok(OracleReport { pushed })
 }

@@ -1,17 +1,20 @@
-//! The collateral-pool commands (`crp-status`, `lend`, `borrow`, `swap`) through the embedded
-//! transport: what they report is what moved on chain, and bad input fails with the program's
-//! error name and changes nothing.
+//! The crp commands (`crp status`, `crp lend`, `crp borrow`, `crp swap`) through the embedded
+//! transport: what they report is what moved on chain, bad input fails with the program's error
+//! name and changes nothing, and a first-time user holding only SOL and the tokens it pays in
+//! needs no other account.
 
 use anchor_lang::prelude::Pubkey;
 use collateral_pool::instructions::InitCrpPoolArgs;
-use keel::chain_crp::{self, BorrowCmd, CrpAccounts, CrpArg, LendCmd, Side, SwapCmd};
 use keel::client::crp::{self as cix, PoolKeys};
-use keel::client::markets::default_markets;
-use keel::sandbox::crp::default_params;
+use keel::client::dates::noon;
+use keel::client::presets::{crp_params, default_markets};
+use keel::client::token::{associated_token_address, create_ata_idempotent};
+use keel::commands::crp::{self, BorrowCmd, CrpAccounts, CrpArg, LendCmd, Side, SwapCmd};
+use keel::sandbox::limits;
 use keel::sandbox::world::{Actor, USD, World};
-use keel::sandbox::{limits, noon};
 use keel::transport::Transport;
 use perp_amm::state::OracleKind;
+use solana_keypair::Keypair;
 use solana_signer::Signer;
 
 const BTC: u64 = 100_000_000;
@@ -38,7 +41,7 @@ fn setup() -> Setup {
     feed_id[..8].copy_from_slice(b"BTC-PERP");
     let args = InitCrpPoolArgs {
         expiry,
-        params: default_params(65_000.0),
+        params: crp_params(65_000.0),
         keeper: Pubkey::new_unique(),
         oracle_kind: OracleKind::Push,
         feed_id,
@@ -70,7 +73,7 @@ fn setup() -> Setup {
     }
 }
 
-fn lend(s: &mut Setup, amount: f64, claims: Pubkey) -> anyhow::Result<chain_crp::CrpReport> {
+fn lend(s: &mut Setup, amount: f64, claims: Pubkey) -> anyhow::Result<crp::CrpReport> {
     let cmd = LendCmd {
         pool: CrpArg { crp: s.keys.pool },
         accounts: CrpAccounts {
@@ -81,7 +84,7 @@ fn lend(s: &mut Setup, amount: f64, claims: Pubkey) -> anyhow::Result<chain_crp:
         amount,
         min_claims: 0,
     };
-    chain_crp::lend(&mut s.world.chain, &s.lender.kp, &cmd)
+    crp::lend(&mut s.world.chain, &s.lender.kp, &cmd)
 }
 
 fn borrower_accounts(s: &Setup) -> CrpAccounts {
@@ -92,7 +95,7 @@ fn borrower_accounts(s: &Setup) -> CrpAccounts {
     }
 }
 
-fn borrow(s: &mut Setup, collateral: f64, loan: f64) -> anyhow::Result<chain_crp::CrpReport> {
+fn borrow(s: &mut Setup, collateral: f64, loan: f64) -> anyhow::Result<crp::CrpReport> {
     let cmd = BorrowCmd {
         pool: CrpArg { crp: s.keys.pool },
         accounts: borrower_accounts(s),
@@ -101,7 +104,7 @@ fn borrow(s: &mut Setup, collateral: f64, loan: f64) -> anyhow::Result<chain_crp
         max_riskless_leg: None,
         min_residual: 0,
     };
-    chain_crp::borrow(&mut s.world.chain, &s.borrower.kp, &cmd)
+    crp::borrow(&mut s.world.chain, &s.borrower.kp, &cmd)
 }
 
 fn swap(
@@ -109,7 +112,7 @@ fn swap(
     sell: Side,
     amount: f64,
     limit: Option<u64>,
-) -> anyhow::Result<chain_crp::CrpReport> {
+) -> anyhow::Result<crp::CrpReport> {
     let cmd = SwapCmd {
         pool: CrpArg { crp: s.keys.pool },
         accounts: borrower_accounts(s),
@@ -118,7 +121,7 @@ fn swap(
         exact_out: false,
         limit,
     };
-    chain_crp::swap(&mut s.world.chain, &s.borrower.kp, &cmd)
+    crp::swap(&mut s.world.chain, &s.borrower.kp, &cmd)
 }
 
 fn snapshot(s: &mut Setup) -> Vec<Option<Vec<u8>>> {
@@ -143,7 +146,7 @@ fn snapshot(s: &mut Setup) -> Vec<Option<Vec<u8>>> {
 #[test]
 fn a_lender_and_a_borrower_use_the_pool() {
     let mut s = setup();
-    let st = chain_crp::status(&mut s.world.chain, &s.keys.pool).unwrap();
+    let st = crp::status(&mut s.world.chain, &s.keys.pool).unwrap();
     assert_eq!(st.status, "active");
     assert_eq!(st.strike, 65_000.0);
     assert_eq!(st.price, Some(65_000.0));
@@ -166,7 +169,7 @@ fn a_lender_and_a_borrower_use_the_pool() {
     let r = borrow(&mut s, 2.0, 60_000.0).unwrap();
     assert_eq!(r.risky, -2 * BTC as i128);
     assert!(r.claims > 0);
-    let st = chain_crp::status(&mut s.world.chain, &s.keys.pool).unwrap();
+    let st = crp::status(&mut s.world.chain, &s.keys.pool).unwrap();
     assert_eq!(st.risky_balance, 2.0);
     assert!(st.debt_face > 60_000.0);
     let ltv = st.ltv_pct.unwrap();
@@ -188,7 +191,7 @@ fn bad_input_fails_clearly_and_changes_nothing() {
     let claims = s.lender_claims;
     lend(&mut s, 100_000.0, claims).unwrap();
     let before = snapshot(&mut s);
-    let msg = |r: anyhow::Result<chain_crp::CrpReport>| format!("{:#}", r.unwrap_err());
+    let msg = |r: anyhow::Result<crp::CrpReport>| format!("{:#}", r.unwrap_err());
 
     assert!(msg(lend(&mut s, 0.0, claims)).contains("ZeroAmount"));
     // a second quote-token account of the lender's is not a claims account
@@ -208,10 +211,121 @@ fn bad_input_fails_clearly_and_changes_nothing() {
     assert!(e.contains("swap refused by the program: WrongState"), "{e}");
     // a perp pool is not a collateral pool
     let perp = s.world.pool;
-    let e = format!(
-        "{:#}",
-        chain_crp::status(&mut s.world.chain, &perp).unwrap_err()
-    );
+    let e = format!("{:#}", crp::status(&mut s.world.chain, &perp).unwrap_err());
     assert!(e.contains("not a collateral pool"), "{e}");
     assert_eq!(snapshot(&mut s), before, "nothing changed");
+}
+
+/// A first-time user: a new key with 1 SOL and, per `(mint, amount)`, that many native units in
+/// its associated account; no other token account.
+fn newcomer(world: &mut World, holdings: &[(Pubkey, u64)]) -> Keypair {
+    let kp = Keypair::new();
+    world.chain.airdrop(&kp.pubkey(), 1_000_000_000).unwrap();
+    let operator = world.operator().pubkey();
+    for &(mint, amount) in holdings {
+        world
+            .chain
+            .send(
+                &[create_ata_idempotent(&operator, &kp.pubkey(), &mint)],
+                &[],
+            )
+            .unwrap();
+        let ata = associated_token_address(&kp.pubkey(), &mint);
+        world.mint_to(&mint, &ata, amount).unwrap();
+    }
+    kp
+}
+
+fn ata(owner: &Keypair, mint: &Pubkey) -> Pubkey {
+    associated_token_address(&owner.pubkey(), mint)
+}
+
+fn balance(s: &mut Setup, account: &Pubkey) -> Option<u64> {
+    s.world
+        .chain
+        .account(account)
+        .unwrap()
+        .map(|_| s.world.balance(account).unwrap())
+}
+
+#[test]
+fn first_time_users_lend_borrow_and_swap_without_making_token_accounts() {
+    let mut s = setup();
+    let k = s.keys;
+    let crp_arg = CrpArg { crp: k.pool };
+
+    // a lender with quote tokens only: the first lend creates the claims account
+    let lender = newcomer(&mut s.world, &[(k.riskless_mint, 400_000 * USD)]);
+    let claims = ata(&lender, &k.lender_mint);
+    assert_eq!(balance(&mut s, &claims), None);
+    let lend = |amount| LendCmd {
+        pool: crp_arg.clone(),
+        accounts: CrpAccounts::default(),
+        amount,
+        min_claims: 0,
+    };
+    let first = crp::lend(&mut s.world.chain, &lender, &lend(300_000.0)).unwrap();
+    assert_eq!(first.riskless, -300_000 * USD as i128);
+    assert!(first.claims > 300_000 * USD as i128);
+    assert_eq!(balance(&mut s, &claims), Some(first.claims as u64));
+    // again, with the account there
+    let second = crp::lend(&mut s.world.chain, &lender, &lend(100_000.0)).unwrap();
+    assert_eq!(second.riskless, -100_000 * USD as i128);
+    assert_eq!(
+        balance(&mut s, &claims),
+        Some((first.claims + second.claims) as u64)
+    );
+    let lender_riskless = ata(&lender, &k.riskless_mint);
+    assert_eq!(balance(&mut s, &lender_riskless), Some(0));
+
+    // a borrower with BTC only: the loan exceeds the riskless leg at the money (weight ≈ 0.58
+    // puts the leg near 0.73 of the collateral's value), so it receives riskless tokens and
+    // residual claims, into accounts the borrow creates
+    let borrower = newcomer(&mut s.world, &[(k.risky_mint, 5 * BTC)]);
+    let (riskless, residual) = (
+        ata(&borrower, &k.riskless_mint),
+        ata(&borrower, &k.residual_mint),
+    );
+    let borrow = |collateral, loan| BorrowCmd {
+        pool: crp_arg.clone(),
+        accounts: CrpAccounts::default(),
+        collateral,
+        loan,
+        max_riskless_leg: None,
+        min_residual: 0,
+    };
+    let b1 = crp::borrow(&mut s.world.chain, &borrower, &borrow(2.0, 100_000.0)).unwrap();
+    assert_eq!(b1.risky, -2 * BTC as i128);
+    assert!(b1.riskless > 0, "{}", b1.riskless);
+    assert!(b1.claims > 0);
+    assert_eq!(balance(&mut s, &riskless), Some(b1.riskless as u64));
+    assert_eq!(balance(&mut s, &residual), Some(b1.claims as u64));
+    let b2 = crp::borrow(&mut s.world.chain, &borrower, &borrow(1.0, 50_000.0)).unwrap();
+    assert_eq!(b2.risky, -(BTC as i128));
+    assert_eq!(
+        balance(&mut s, &residual),
+        Some((b1.claims + b2.claims) as u64)
+    );
+    assert_eq!(
+        balance(&mut s, &ata(&borrower, &k.risky_mint)),
+        Some(2 * BTC)
+    );
+
+    // a trader with quote tokens only buys BTC into an account the swap creates
+    let trader = newcomer(&mut s.world, &[(k.riskless_mint, 10_000 * USD)]);
+    let btc = ata(&trader, &k.risky_mint);
+    let buy = SwapCmd {
+        pool: crp_arg.clone(),
+        accounts: CrpAccounts::default(),
+        sell: Side::Riskless,
+        amount: 1_000.0,
+        exact_out: false,
+        limit: None,
+    };
+    let r = crp::swap(&mut s.world.chain, &trader, &buy).unwrap();
+    assert_eq!(r.riskless, -1_000 * USD as i128);
+    assert!(r.risky > 0 && r.claims == 0);
+    assert_eq!(balance(&mut s, &btc), Some(r.risky as u64));
+    let r2 = crp::swap(&mut s.world.chain, &trader, &buy).unwrap();
+    assert_eq!(balance(&mut s, &btc), Some((r.risky + r2.risky) as u64));
 }

@@ -1,7 +1,5 @@
-//! `keel study …`: the studies behind the README's figures, run on real price data.
-//!
-//! `imbalance` reproduces Ostium's simulation (seeds 000/001, §3.3–3.4): random imbalance draws
-//! for three 5-asset portfolios, the Imbalance Score IS = √(Kᵀ R K) and ||K|| of each draw
+//! `keel study imbalance`: Ostium's simulation reproduced (seeds 000/001, §3.3–3.4): random
+//! imbalance draws for three 5-asset portfolios, the Imbalance Score IS = √(Kᵀ R K) and ||K|| of each draw
 //! computed with keel-math exactly as the program does, a histogram of IS per portfolio (their
 //! Figure 7) and IS against ||K|| with the independent-assets line and R² (their Figure 8).
 
@@ -15,21 +13,6 @@ use plotters::prelude::*;
 use rand::{Rng, SeedableRng};
 
 use crate::risk::{EstimateOptions, Join, PriceSeries, corr_upper_e9, estimate};
-
-#[derive(clap::Args, Debug)]
-pub struct StudyArgs {
-    #[command(subcommand)]
-    pub study: Study,
-}
-
-#[derive(clap::Subcommand, Debug)]
-pub enum Study {
-    /// Ostium's Imbalance Score simulation on real σ and R: histograms, IS against ||K||, R²
-    Imbalance(ImbalanceArgs),
-    /// The collateral rebalancing pool over 3-month BTC paths: weight against delta, value
-    /// against single-asset collateral, when the flight to quality triggers
-    Crp(crate::study_crp::CrpArgs),
-}
 
 #[derive(clap::Args, Debug)]
 pub struct ImbalanceArgs {

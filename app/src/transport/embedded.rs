@@ -1,6 +1,7 @@
-//! How the app reaches a chain: one [`Transport`] trait, and the embedded runtime that runs both
-//! programs with no validator (solana-program-test's bank, the programs natively, the real SPL
-//! Token program). The RPC transport to a cluster is the other implementation (issue #7).
+//! The embedded runtime: a [`Transport`] that runs both programs with no validator
+//! (solana-program-test's bank, the programs natively, the real SPL Token program). The tests
+//! and the sandbox boot it; the RPC transport to a cluster (`super::rpc`) is the other
+//! implementation.
 
 use anchor_lang::prelude::{AccountInfo, Clock, Pubkey};
 use anchor_lang::solana_program::entrypoint::ProgramResult;
@@ -11,57 +12,7 @@ use solana_signer::Signer;
 use solana_transaction::Transaction;
 use solana_transaction_error::TransactionError;
 
-pub use crate::client::quote::RawAccount;
-
-/// Why a transaction failed: the custom code (Anchor's or a program's) when it had one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TxError {
-    Custom(u32),
-    Other(String),
-}
-
-impl TxError {
-    pub fn code(&self) -> Option<u32> {
-        match self {
-            TxError::Custom(c) => Some(*c),
-            TxError::Other(_) => None,
-        }
-    }
-}
-
-impl std::fmt::Display for TxError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            TxError::Custom(c) => write!(f, "custom program error {c}"),
-            TxError::Other(s) => f.write_str(s),
-        }
-    }
-}
-
-impl std::error::Error for TxError {}
-
-/// A chain the app can send transactions to and read accounts from.
-pub trait Transport {
-    /// The fee payer of every transaction.
-    fn payer(&self) -> &Keypair;
-    /// Send `ixs` in one transaction signed by the payer and `signers`.
-    fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), TxError>;
-    /// An account (owner, lamports, data), `None` if it does not exist.
-    fn account(&mut self, key: &Pubkey) -> anyhow::Result<Option<RawAccount>>;
-    /// An account's data, `None` if it does not exist.
-    fn account_data(&mut self, key: &Pubkey) -> anyhow::Result<Option<Vec<u8>>> {
-        Ok(self.account(key)?.map(|a| a.data))
-    }
-    /// The cluster's clock.
-    fn unix_time(&mut self) -> anyhow::Result<i64>;
-    /// Every account `program` owns whose data starts with `discriminator` (keepers find the
-    /// positions they watch this way).
-    fn program_accounts(
-        &mut self,
-        program: &Pubkey,
-        discriminator: &[u8],
-    ) -> anyhow::Result<Vec<(Pubkey, RawAccount)>>;
-}
+use super::{RawAccount, Transport, TxError};
 
 /// `processor!` takes `fn(&Pubkey, &[AccountInfo], &[u8])` with independent lifetimes; Anchor
 /// 1.x's `entry` ties them to one `'info`. Re-borrowing the slice with that lifetime is sound:

@@ -1,5 +1,5 @@
 //! `keel risk publish`: the risk keeper's publication on a deployed pool. σ and R are estimated
-//! from price files (`risk::estimate`), moved from the model's current values only as far as its
+//! from price files (`crate::risk::estimate`), moved from the model's current values only as far as its
 //! step bounds allow, given a positive semi-definiteness certificate, staged in chunks and
 //! committed. The sandbox, the keeper and the migrations publish through the same function.
 //!
@@ -15,11 +15,14 @@ use serde::Serialize;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
-use crate::chain::PoolArg;
-use crate::client::{decode, failed, perp as ix};
+use super::estimate::EstimateArgs;
+use crate::client::dates::data_time;
+use crate::client::errors::failed;
+use crate::client::fetch::{perp_pool, risk_model};
+use crate::client::perp as ix;
+use crate::commands::perp::PoolArg;
 use crate::risk::{
-    EstimateArgs, Join, cholesky_certificate, corr_full_from_upper, corr_upper_e9, estimate,
-    joined_returns,
+    RiskFeed, cholesky_certificate, corr_full_from_upper, corr_upper_e9, estimate, estimate_window,
 };
 use crate::transport::Transport;
 
@@ -137,13 +140,6 @@ pub fn step_toward(
     (sigma, corr, reached)
 }
 
-fn risk_model(t: &mut dyn Transport, pool: &Pubkey) -> anyhow::Result<Box<RiskModel>> {
-    let data = t
-        .account_data(&ix::risk_model_pda(pool))?
-        .with_context(|| format!("pool {pool} has no risk model (run `keel migrate`)"))?;
-    decode::risk_model(&data)
-}
-
 /// Publish `target_sigma` and `target_corr` (full n×n, one row per market of the pool) as of
 /// `as_of`, signed by the model's risk authority.
 pub fn publish(
@@ -163,10 +159,7 @@ pub fn publish(
         target_sigma.iter().all(|s| s.is_finite() && *s > 0.0),
         "every σ must be positive: a flat price series has no volatility to publish"
     );
-    let pool_data = t
-        .account_data(pool)?
-        .with_context(|| format!("no account at {pool}"))?;
-    let markets = decode::perp_pool(&pool_data)?.market_count as usize;
+    let markets = perp_pool(t, pool)?.market_count as usize;
     let model = risk_model(t, pool)?;
     ensure!(
         markets == n,
@@ -201,11 +194,6 @@ pub fn publish(
     })
 }
 
-/// Noon UTC of an ISO date, no later than `now`.
-pub fn data_time(date: &str, now: i64) -> anyhow::Result<i64> {
-    Ok(crate::sandbox::noon(date)?.min(now))
-}
-
 /// `keel risk publish`: estimate from the files, then [`publish`].
 pub fn publish_from_prices(
     t: &mut dyn Transport,
@@ -224,40 +212,6 @@ pub fn publish_from_prices(
         None => data_time(&e.last_date, t.unix_time()?)?,
     };
     publish(t, authority, &args.pool.pool, &e.sigma, &e.corr, as_of)
-}
-
-/// Where a keeper reads the prices it publishes from.
-#[derive(Debug, Clone)]
-pub struct RiskFeed {
-    pub prices: std::path::PathBuf,
-    /// File names in market order (`1/NAME` inverts).
-    pub markets: Vec<String>,
-    /// Daily returns per estimate, the most recent.
-    pub window: usize,
-}
-
-/// σ and R over the feed's last `window` daily returns (on the dates every file shares).
-pub fn estimate_window(feed: &RiskFeed) -> anyhow::Result<crate::risk::Estimate> {
-    ensure!(
-        feed.window >= 2,
-        "the risk window must hold at least 2 returns"
-    );
-    let mut args = EstimateArgs {
-        prices: feed.prices.clone(),
-        markets: feed.markets.clone(),
-        from: None,
-        to: None,
-        interval: 1,
-        join: Join::Common,
-    };
-    let series = args.read_series()?;
-    // each return ends on a common date and starts on the one before: the window's first
-    // observation is the end date `window` returns back
-    let (_, ends) = joined_returns(&series, &args.options())?;
-    if ends.len() > feed.window {
-        args.from = Some(ends[ends.len() - feed.window - 1].clone());
-    }
-    estimate(&series, &args.options())
 }
 
 /// The keeper's publication: [`estimate_window`], published only when the files hold a date

@@ -1,0 +1,474 @@
+//! The per-role commands (`status`, `quote`, `lp`, `trade`) through the embedded transport: what
+//! they report matches the chain, a quote changes nothing and equals the fill that follows, bad
+//! input fails with a clear message and leaves every account as it was, and a first-time user
+//! with only SOL and quote tokens needs no other account.
+
+mod common;
+
+use anchor_lang::prelude::Pubkey;
+use keel::client::dates::noon;
+use keel::client::presets::{calibration, default_markets};
+use keel::client::token::{associated_token_address, create_ata_idempotent};
+use keel::commands::perp::{
+    self, LpAccounts, LpAmount, LpCommand, LpShares, PoolArg, QuoteArgs, TradeKind, TradeOrder,
+};
+use keel::sandbox::desk::{Desk, Lp};
+use keel::sandbox::limits;
+use keel::sandbox::world::{USD, World};
+use keel::transport::Transport;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+fn setup() -> (Desk, Lp, keel::sandbox::world::Actor) {
+    let presets = default_markets();
+    let prices: Vec<f64> = presets.iter().map(|m| m.price).collect();
+    let now = noon("2024-01-02").unwrap();
+    let world = World::new(now, &presets, &prices, limits(1_000)).unwrap();
+    let mut desk = Desk::new(world, "2024-01-02".into()).unwrap();
+    let (sigma, corr) = calibration(presets.len());
+    desk.publish_risk(sigma, corr).unwrap();
+    let lp = desk.lp("lp", 2_000_000 * USD).unwrap();
+    let trader = desk.world.actor("trader", 100_000 * USD).unwrap();
+    (desk, lp, trader)
+}
+
+fn pool(pool: Pubkey) -> PoolArg {
+    PoolArg { pool }
+}
+
+fn order(
+    pk: Pubkey,
+    trader: &keel::sandbox::world::Actor,
+    market: &str,
+    size: f64,
+    collateral: f64,
+) -> TradeOrder {
+    TradeOrder {
+        pool: pool(pk),
+        market: market.into(),
+        size,
+        collateral,
+        slippage_bps: 50,
+        quote_account: Some(trader.quote),
+    }
+}
+
+/// Every account a failed command must leave untouched.
+fn snapshot(desk: &mut Desk, extra: &[Pubkey]) -> Vec<Option<Vec<u8>>> {
+    let mut keys = vec![desk.world.pool, desk.world.vault, desk.world.lp_mint];
+    keys.extend(desk.world.markets.iter().map(|m| m.key));
+    keys.extend_from_slice(extra);
+    keys.iter()
+        .map(|k| desk.world.chain.account_data(k).unwrap())
+        .collect()
+}
+
+fn deposit(desk: &mut Desk, lp: &Lp, amount: f64) -> anyhow::Result<perp::LpReport> {
+    let cmd = LpCommand::Deposit(LpAmount {
+        accounts: LpAccounts {
+            pool: pool(desk.world.pool),
+            quote_account: Some(lp.actor.quote),
+            lp_account: Some(lp.lp_account),
+        },
+        amount,
+        min_shares: 0,
+    });
+    perp::lp(&mut desk.world.chain, &lp.actor.kp, &cmd)
+}
+
+#[test]
+fn an_lp_and_a_trader_go_through_their_commands() {
+    let (mut desk, lp, trader) = setup();
+    let pk = desk.world.pool;
+    let r = deposit(&mut desk, &lp, 1_500_000.0).unwrap();
+    assert_eq!(r.quote_moved, 1_500_000 * USD);
+    assert!(r.shares_moved > 0);
+
+    let s = perp::status(&mut desk.world.chain, &desk.world.pool).unwrap();
+    assert_eq!(s.lp_capital, 1_500_000.0);
+    assert_eq!(s.markets.len(), 10);
+    assert_eq!(s.markets[0].symbol, "BTC-PERP");
+    assert_eq!(s.markets[0].price, Some(65_000.0));
+    assert_eq!(s.imbalance_score, 0.0);
+    assert_eq!(s.imbalance_limit, 150_000.0);
+    assert!(s.to_text().contains("BTC-PERP"));
+
+    // a quote reads the chain and changes nothing
+    let before = snapshot(&mut desk, &[trader.quote]);
+    let q = perp::quote(
+        &mut desk.world.chain,
+        &trader.key(),
+        &QuoteArgs {
+            pool: pool(pk),
+            market: "BTC-PERP".into(),
+            size: 0.5,
+            collateral: 5_000.0,
+            owner: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(snapshot(&mut desk, &[trader.quote]), before);
+    assert!(!q.sent);
+    assert_eq!(q.action, "open");
+    // 5 bps fee + 2 bps half-spread on 32,500
+    assert_eq!(q.quote.fees, 22_750_000);
+    assert!(q.quote.imbalance_after > 0);
+
+    // the fill is the quote
+    let filled = perp::trade(
+        &mut desk.world.chain,
+        &trader.kp,
+        TradeKind::Open,
+        &order(pk, &trader, "BTC-PERP", 0.5, 5_000.0),
+    )
+    .unwrap();
+    assert!(filled.sent);
+    assert_eq!(filled.quote.fees, q.quote.fees);
+    assert_eq!(filled.quote.premium, q.quote.premium);
+    assert_eq!(filled.quote.imbalance_after, q.quote.imbalance_after);
+    let position = desk.world.position(0, &trader.key()).unwrap().unwrap();
+    assert_eq!(position.size, 50_000_000);
+    assert_eq!(position.collateral, filled.quote.position_collateral);
+    let s = perp::status(&mut desk.world.chain, &desk.world.pool).unwrap();
+    assert_eq!(s.markets[0].long_oi, 0.5);
+    assert_eq!(s.imbalance_score, q.quote.imbalance_after as f64 / 1e3);
+
+    // a quote of the opposite side on an open position is a decrease
+    let q = perp::quote(
+        &mut desk.world.chain,
+        &trader.key(),
+        &QuoteArgs {
+            pool: pool(pk),
+            market: "BTC-PERP".into(),
+            size: -0.2,
+            collateral: 0.0,
+            owner: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(q.action, "decrease");
+    perp::trade(
+        &mut desk.world.chain,
+        &trader.kp,
+        TradeKind::Decrease,
+        &order(pk, &trader, "BTC-PERP", 0.2, 0.0),
+    )
+    .unwrap();
+    assert_eq!(
+        desk.world.position(0, &trader.key()).unwrap().unwrap().size,
+        30_000_000
+    );
+    let balance = desk.world.balance(&trader.quote).unwrap();
+    let closed = perp::trade(
+        &mut desk.world.chain,
+        &trader.kp,
+        TradeKind::Close,
+        &order(pk, &trader, "BTC-PERP", 0.0, 0.0),
+    )
+    .unwrap();
+    assert!(desk.world.position(0, &trader.key()).unwrap().is_none());
+    assert_eq!(
+        desk.world.balance(&trader.quote).unwrap(),
+        balance + closed.quote.payout
+    );
+
+    // the LP takes a tenth of its shares back
+    let shares = desk.world.balance(&lp.lp_account).unwrap() / 10;
+    let cmd = LpCommand::Withdraw(LpShares {
+        accounts: LpAccounts {
+            pool: pool(pk),
+            quote_account: Some(lp.actor.quote),
+            lp_account: Some(lp.lp_account),
+        },
+        shares,
+        min_amount: 0,
+    });
+    let r = perp::lp(&mut desk.world.chain, &lp.actor.kp, &cmd).unwrap();
+    assert_eq!(r.shares_moved, shares);
+    assert!(r.quote_moved > 149_000 * USD, "{}", r.quote_moved);
+}
+
+#[test]
+fn bad_input_fails_clearly_and_changes_nothing() {
+    let (mut desk, lp, trader) = setup();
+    let pk = desk.world.pool;
+    deposit(&mut desk, &lp, 1_000_000.0).unwrap();
+    let watched = [trader.quote, lp.actor.quote, lp.lp_account];
+    let before = snapshot(&mut desk, &watched);
+    let err = |r: anyhow::Result<perp::TradeReport>| format!("{:#}", r.unwrap_err());
+
+    let e = err(perp::trade(
+        &mut desk.world.chain,
+        &trader.kp,
+        TradeKind::Open,
+        &order(pk, &trader, "DOGE-PERP", 1.0, 1_000.0),
+    ));
+    assert!(e.contains("no market DOGE-PERP"), "{e}");
+    let e = err(perp::trade(
+        &mut desk.world.chain,
+        &trader.kp,
+        TradeKind::Open,
+        &order(pk, &trader, "BTC-PERP", 0.0, 1_000.0),
+    ));
+    assert!(e.contains("ZeroAmount"), "{e}");
+    // 10 BTC on 1,000 of collateral: far past 50x
+    let e = err(perp::trade(
+        &mut desk.world.chain,
+        &trader.kp,
+        TradeKind::Open,
+        &order(pk, &trader, "BTC-PERP", 10.0, 1_000.0),
+    ));
+    assert!(e.contains("MaxLeverage"), "{e}");
+    let e = err(perp::trade(
+        &mut desk.world.chain,
+        &trader.kp,
+        TradeKind::Close,
+        &order(pk, &trader, "ETH-PERP", 0.0, 0.0),
+    ));
+    assert!(e.contains("no open position"), "{e}");
+    // more collateral than the trader holds: the token program refuses the transfer
+    let e = err(perp::trade(
+        &mut desk.world.chain,
+        &trader.kp,
+        TradeKind::Open,
+        &order(pk, &trader, "BTC-PERP", 0.1, 200_000.0),
+    ));
+    assert!(e.contains("open failed"), "{e}");
+    // a market account is not a pool
+    let not_a_pool = desk.world.markets[0].key;
+    let e = format!(
+        "{:#}",
+        perp::status(&mut desk.world.chain, &not_a_pool).unwrap_err()
+    );
+    assert!(e.contains("not a perp pool"), "{e}");
+    // more shares than the LP holds
+    let shares = desk.world.balance(&lp.lp_account).unwrap() + 1;
+    let cmd = LpCommand::Withdraw(LpShares {
+        accounts: LpAccounts {
+            pool: pool(pk),
+            quote_account: Some(lp.actor.quote),
+            lp_account: Some(lp.lp_account),
+        },
+        shares,
+        min_amount: 0,
+    });
+    let e = format!(
+        "{:#}",
+        perp::lp(&mut desk.world.chain, &lp.actor.kp, &cmd).unwrap_err()
+    );
+    assert!(e.contains("InsufficientShares"), "{e}");
+    // a deposit above the LP's balance
+    let e = format!("{:#}", deposit(&mut desk, &lp, 5_000_000.0).unwrap_err());
+    assert!(e.contains("deposit failed"), "{e}");
+    assert_eq!(snapshot(&mut desk, &watched), before, "nothing changed");
+}
+
+#[test]
+fn the_binary_needs_a_keypair_to_reach_a_cluster() {
+    let (ok, _, stderr) = common::keel(&[
+        "status",
+        "--pool",
+        "11111111111111111111111111111111",
+        "--url",
+        "http://127.0.0.1:1",
+        "--keypair",
+        "/nonexistent/id.json",
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("reading the keypair /nonexistent/id.json"),
+        "{stderr}"
+    );
+    let (ok, stdout, _) = common::keel(&["trade", "open", "--help"]);
+    assert!(ok);
+    assert!(stdout.contains("--slippage-bps"), "{stdout}");
+}
+
+#[test]
+fn only_the_commands_that_reach_a_cluster_take_its_flags() {
+    for cmd in [
+        &["status"][..],
+        &["quote"],
+        &["oracle", "push"],
+        &["lp", "deposit"],
+        &["lp", "withdraw"],
+        &["trade", "open"],
+        &["trade", "close"],
+        &["crp", "status"],
+        &["crp", "lend"],
+        &["crp", "borrow"],
+        &["crp", "swap"],
+        &["risk", "publish"],
+        &["migrate"],
+        &["keeper", "run"],
+    ] {
+        let (ok, stdout, _) = common::keel(&[cmd, &["--help"]].concat());
+        assert!(ok, "{cmd:?}");
+        assert!(
+            stdout.contains("--url") && stdout.contains("--keypair"),
+            "{cmd:?}: {stdout}"
+        );
+    }
+    for cmd in [
+        &["calc", "exp"][..],
+        &["risk", "estimate"],
+        &["study", "crp"],
+        &["stress"],
+        &["sandbox"],
+    ] {
+        let (ok, stdout, _) = common::keel(&[cmd, &["--help"]].concat());
+        assert!(ok, "{cmd:?}");
+        assert!(
+            !stdout.contains("--url") && !stdout.contains("--keypair"),
+            "{cmd:?}: {stdout}"
+        );
+    }
+    // the flags follow the command now, not the binary
+    let (ok, _, stderr) = common::keel(&["--url", "http://127.0.0.1:1", "calc", "exp", "1"]);
+    assert!(!ok);
+    assert!(stderr.contains("unexpected argument '--url'"), "{stderr}");
+    // and may follow a subcommand of the command that takes them
+    let (ok, _, stderr) = common::keel(&[
+        "lp",
+        "deposit",
+        "--pool",
+        "11111111111111111111111111111111",
+        "--amount",
+        "1",
+        "--keypair",
+        "/nonexistent/id.json",
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("reading the keypair /nonexistent/id.json"),
+        "{stderr}"
+    );
+}
+
+/// A first-time user: a new key with 1 SOL and `quote` native quote tokens in its associated
+/// account, and no other token account.
+fn newcomer(world: &mut World, quote: u64) -> Keypair {
+    let kp = Keypair::new();
+    world.chain.airdrop(&kp.pubkey(), 1_000_000_000).unwrap();
+    let operator = world.operator().pubkey();
+    let mint = world.quote_mint;
+    world
+        .chain
+        .send(
+            &[create_ata_idempotent(&operator, &kp.pubkey(), &mint)],
+            &[],
+        )
+        .unwrap();
+    let ata = associated_token_address(&kp.pubkey(), &mint);
+    world.mint_to(&mint, &ata, quote).unwrap();
+    kp
+}
+
+fn default_accounts(pool: Pubkey) -> LpAccounts {
+    LpAccounts {
+        pool: PoolArg { pool },
+        quote_account: None,
+        lp_account: None,
+    }
+}
+
+#[test]
+fn a_first_time_lp_deposits_and_withdraws_without_making_token_accounts() {
+    let (mut desk, lp, _) = setup();
+    deposit(&mut desk, &lp, 1_000_000.0).unwrap();
+    let pk = desk.world.pool;
+    let user = newcomer(&mut desk.world, 5_000 * USD);
+    let quote_ata = associated_token_address(&user.pubkey(), &desk.world.quote_mint);
+    let lp_ata = associated_token_address(&user.pubkey(), &desk.world.lp_mint);
+    assert!(desk.world.chain.account(&lp_ata).unwrap().is_none());
+
+    // the first deposit creates the LP-token account in its own transaction
+    let cmd = |amount| {
+        LpCommand::Deposit(LpAmount {
+            accounts: default_accounts(pk),
+            amount,
+            min_shares: 0,
+        })
+    };
+    let first = perp::lp(&mut desk.world.chain, &user, &cmd(1_000.0)).unwrap();
+    assert_eq!(first.quote_moved, 1_000 * USD);
+    assert!(first.shares_moved > 0);
+    assert_eq!(desk.world.balance(&lp_ata).unwrap(), first.shares_moved);
+    assert_eq!(desk.world.balance(&quote_ata).unwrap(), 4_000 * USD);
+    // again, with the account there
+    let second = perp::lp(&mut desk.world.chain, &user, &cmd(4_000.0)).unwrap();
+    assert_eq!(second.quote_moved, 4_000 * USD);
+    let shares = first.shares_moved + second.shares_moved;
+    assert_eq!(desk.world.balance(&lp_ata).unwrap(), shares);
+    assert_eq!(desk.world.balance(&quote_ata).unwrap(), 0);
+
+    // the user closes its empty quote account; a withdrawal creates it again
+    let close = anchor_spl::token::spl_token::instruction::close_account(
+        &anchor_spl::token::spl_token::ID,
+        &quote_ata,
+        &user.pubkey(),
+        &user.pubkey(),
+        &[],
+    )
+    .unwrap();
+    desk.world.chain.send(&[close], &[&user]).unwrap();
+    assert!(desk.world.chain.account(&quote_ata).unwrap().is_none());
+    let withdraw = |shares| {
+        LpCommand::Withdraw(LpShares {
+            accounts: default_accounts(pk),
+            shares,
+            min_amount: 0,
+        })
+    };
+    let out = perp::lp(&mut desk.world.chain, &user, &withdraw(shares / 2)).unwrap();
+    assert_eq!(out.shares_moved, shares / 2);
+    assert!(out.quote_moved > 2_400 * USD, "{}", out.quote_moved);
+    assert_eq!(desk.world.balance(&quote_ata).unwrap(), out.quote_moved);
+    let out2 = perp::lp(&mut desk.world.chain, &user, &withdraw(shares / 4)).unwrap();
+    assert_eq!(
+        desk.world.balance(&quote_ata).unwrap(),
+        out.quote_moved + out2.quote_moved
+    );
+}
+
+#[test]
+fn a_close_pays_into_the_associated_account_even_when_the_position_was_opened_from_another() {
+    let (mut desk, lp, trader) = setup();
+    deposit(&mut desk, &lp, 1_000_000.0).unwrap();
+    let pk = desk.world.pool;
+    // opened from the trader's own (non-associated) account
+    perp::trade(
+        &mut desk.world.chain,
+        &trader.kp,
+        TradeKind::Open,
+        &order(pk, &trader, "ETH-PERP", 2.0, 1_000.0),
+    )
+    .unwrap();
+    let ata = associated_token_address(&trader.key(), &desk.world.quote_mint);
+    assert!(desk.world.chain.account(&ata).unwrap().is_none());
+    let defaults = |size| TradeOrder {
+        quote_account: None,
+        ..order(pk, &trader, "ETH-PERP", size, 0.0)
+    };
+    let decreased = perp::trade(
+        &mut desk.world.chain,
+        &trader.kp,
+        TradeKind::Decrease,
+        &defaults(1.0),
+    )
+    .unwrap();
+    assert_eq!(desk.world.balance(&ata).unwrap(), decreased.quote.payout);
+    let closed = perp::trade(
+        &mut desk.world.chain,
+        &trader.kp,
+        TradeKind::Close,
+        &defaults(0.0),
+    )
+    .unwrap();
+    assert!(closed.quote.payout > 0);
+    assert_eq!(
+        desk.world.balance(&ata).unwrap(),
+        decreased.quote.payout + closed.quote.payout
+    );
+    assert!(desk.world.position(1, &trader.key()).unwrap().is_none());
+}
