@@ -2,11 +2,12 @@
 //! capture, and the token, mint, oracle-price and account-reading helpers both scenarios use.
 
 use anchor_lang::prelude::{Clock, Pubkey};
-use anchor_lang::solana_program::{program_pack::Pack, system_instruction};
+use anchor_lang::solana_program::program_pack::Pack;
 use anchor_lang::{AccountDeserialize, Discriminator};
 use anchor_spl::token::spl_token;
 use collateral_pool::state::CrpPool;
 use keel::client::perp as ix;
+use keel::client::token::{create_mint_ixs, create_token_account_ixs};
 use perp_amm::instructions::PushPriceArgs;
 use perp_amm::state::{Pool, Position};
 use solana_keypair::Keypair;
@@ -188,23 +189,13 @@ impl Bench {
         let rent = self
             .svm
             .minimum_balance_for_rent_exemption(spl_token::state::Mint::LEN);
-        let ixs = [
-            system_instruction::create_account(
-                &self.payer.pubkey(),
-                &mint.pubkey(),
-                rent,
-                spl_token::state::Mint::LEN as u64,
-                &spl_token::ID,
-            ),
-            spl_token::instruction::initialize_mint2(
-                &spl_token::ID,
-                &mint.pubkey(),
-                &self.mint_auth.pubkey(),
-                None,
-                decimals,
-            )
-            .unwrap(),
-        ];
+        let ixs = create_mint_ixs(
+            &self.payer.pubkey(),
+            &mint.pubkey(),
+            &self.mint_auth.pubkey(),
+            decimals,
+            rent,
+        );
         self.must("create mint", &ixs, &[&mint]);
         mint.pubkey()
     }
@@ -215,22 +206,7 @@ impl Bench {
         let rent = self
             .svm
             .minimum_balance_for_rent_exemption(spl_token::state::Account::LEN);
-        let ixs = [
-            system_instruction::create_account(
-                &self.payer.pubkey(),
-                &acct.pubkey(),
-                rent,
-                spl_token::state::Account::LEN as u64,
-                &spl_token::ID,
-            ),
-            spl_token::instruction::initialize_account3(
-                &spl_token::ID,
-                &acct.pubkey(),
-                mint,
-                owner,
-            )
-            .unwrap(),
-        ];
+        let ixs = create_token_account_ixs(&self.payer.pubkey(), &acct.pubkey(), mint, owner, rent);
         self.must("create token account", &ixs, &[&acct]);
         acct.pubkey()
     }

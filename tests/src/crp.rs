@@ -16,25 +16,12 @@ pub const DAY: i64 = 86_400;
 /// Tokens with 6 decimals: 1 whole token.
 pub const ONE: u64 = 1_000_000;
 
-/// 90-day pool struck at 100: σ 80 %, LTV 50 % initial and 80 % conversion, α 0.5, daily
-/// rebalances, 0.3 % fee of which a fifth to the reserve, 30 % trade cap, 5 % rate, 1 % sale
-/// discount, prices at most a minute old and 1 % wide.
+/// The client's 90-day pool parameters (σ 80 %, LTV 50 % initial and 80 % conversion, α 0.5,
+/// daily rebalances, 0.3 % fee of which a fifth to the reserve, 30 % trade cap, 5 % rate, 1 %
+/// sale discount, prices at most a minute old and 1 % wide) struck at 100, the test oracle's
+/// opening price.
 pub fn default_crp_params() -> CrpParams {
-    CrpParams {
-        strike_e9: 100_000_000_000,
-        sigma_e9: 800_000_000,
-        initial_ltv_bps: 5_000,
-        conversion_ltv_bps: 8_000,
-        ema_alpha_e9: 500_000_000,
-        min_rebalance_interval_secs: DAY as u64,
-        fee_bps: 30,
-        reserve_share_bps: 2_000,
-        max_trade_ratio_bps: 3_000,
-        rate_bps: 500,
-        conversion_discount_bps: 100,
-        max_age_secs: 60,
-        max_conf_bps: 100,
-    }
+    keel::client::presets::crp_params(100.0)
 }
 
 /// A participant with an account for each of the pool's four tokens.

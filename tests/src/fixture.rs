@@ -11,27 +11,9 @@ pub const E6: u64 = 1_000_000;
 pub const E9: u64 = 1_000_000_000;
 pub use perp_amm::state::MarketParams;
 
-/// Parameters for tests: 5 % σ, no spread, 0.1 % fees, 20x, 2.5 % maintenance.
-pub fn default_params() -> MarketParams {
-    MarketParams {
-        max_age_open_secs: 60,
-        max_age_close_secs: 600,
-        max_conf_bps: 100,
-        sigma_e9: 50_000_000,
-        half_spread_e9: 0,
-        open_fee_bps: 10,
-        close_fee_bps: 10,
-        max_leverage: 20,
-        maintenance_margin_bps: 250,
-        liquidation_fee_bps: 50,
-        max_long_oi: 1_000_000 * E6,
-        max_short_oi: 1_000_000 * E6,
-        min_position_size: 1_000,
-        capital_share_e9: E9 / 2,
-        max_default_prob_e9: E9 / 5,
-        max_funding_rate_e9: E9 / 1000,
-    }
-}
+/// Parameters for tests: the client's reference market (5 % σ, no spread, 0.1 % fees, 20x,
+/// 2.5 % maintenance), the one the SBF bench costs too.
+pub use keel::client::presets::reference_market_params as default_params;
 
 pub struct MarketFixture {
     pub key: Pubkey,

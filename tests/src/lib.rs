@@ -156,23 +156,13 @@ impl TestContext {
     pub async fn create_mint(&mut self, authority: &Pubkey, decimals: u8) -> Pubkey {
         let mint = Keypair::new();
         let rent = self.ctx.banks_client.get_rent().await.unwrap();
-        let ixs = [
-            system_instruction::create_account(
-                &self.ctx.payer.pubkey(),
-                &mint.pubkey(),
-                rent.minimum_balance(spl_token::state::Mint::LEN),
-                spl_token::state::Mint::LEN as u64,
-                &spl_token::ID,
-            ),
-            spl_token::instruction::initialize_mint2(
-                &spl_token::ID,
-                &mint.pubkey(),
-                authority,
-                None,
-                decimals,
-            )
-            .unwrap(),
-        ];
+        let ixs = keel::client::token::create_mint_ixs(
+            &self.ctx.payer.pubkey(),
+            &mint.pubkey(),
+            authority,
+            decimals,
+            rent.minimum_balance(spl_token::state::Mint::LEN),
+        );
         self.send(&ixs, &[&mint]).await.unwrap();
         mint.pubkey()
     }
@@ -180,22 +170,13 @@ impl TestContext {
     pub async fn create_token_account(&mut self, mint: &Pubkey, owner: &Pubkey) -> Pubkey {
         let account = Keypair::new();
         let rent = self.ctx.banks_client.get_rent().await.unwrap();
-        let ixs = [
-            system_instruction::create_account(
-                &self.ctx.payer.pubkey(),
-                &account.pubkey(),
-                rent.minimum_balance(spl_token::state::Account::LEN),
-                spl_token::state::Account::LEN as u64,
-                &spl_token::ID,
-            ),
-            spl_token::instruction::initialize_account3(
-                &spl_token::ID,
-                &account.pubkey(),
-                mint,
-                owner,
-            )
-            .unwrap(),
-        ];
+        let ixs = keel::client::token::create_token_account_ixs(
+            &self.ctx.payer.pubkey(),
+            &account.pubkey(),
+            mint,
+            owner,
+            rent.minimum_balance(spl_token::state::Account::LEN),
+        );
         self.send(&ixs, &[&account]).await.unwrap();
         account.pubkey()
     }

@@ -148,6 +148,33 @@ pub fn calibration(n: usize) -> (Vec<f64>, Vec<f64>) {
     )
 }
 
+/// The reference market the program tests and the SBF bench trade: 5 % σ per day, no spread,
+/// 0.1 % fees, 20x, 2.5 % maintenance, 0.5 % to the liquidator, 1M-token OI caps, half the
+/// capital at risk, q capped at 20 %, funding up to 0.1 % a day; prices a minute old to open
+/// and ten minutes to close, 1 % wide. (The default market set above is what a pool lists.)
+pub fn reference_market_params() -> MarketParams {
+    const E6: u64 = 1_000_000;
+    const E9: u64 = 1_000_000_000;
+    MarketParams {
+        max_age_open_secs: 60,
+        max_age_close_secs: 600,
+        max_conf_bps: 100,
+        sigma_e9: 50_000_000,
+        half_spread_e9: 0,
+        open_fee_bps: 10,
+        close_fee_bps: 10,
+        max_leverage: 20,
+        maintenance_margin_bps: 250,
+        liquidation_fee_bps: 50,
+        max_long_oi: 1_000_000 * E6,
+        max_short_oi: 1_000_000 * E6,
+        min_position_size: 1_000,
+        capital_share_e9: E9 / 2,
+        max_default_prob_e9: E9 / 5,
+        max_funding_rate_e9: E9 / 1000,
+    }
+}
+
 /// A 90-day crp at the money: σ 80 %, 50 % initial and 80 % conversion LTV, α 0.5, daily
 /// rebalances, 0.3 % fee (a fifth to the reserve), 30 % trade cap, 5 % rate, 1 % sale discount.
 pub fn crp_params(strike: f64) -> CrpParams {

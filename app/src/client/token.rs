@@ -84,6 +84,34 @@ pub fn create_mint_ixs(
     ]
 }
 
+/// The rent-exempt balance of a token account.
+pub fn token_account_rent() -> u64 {
+    Rent::default().minimum_balance(spl_token::state::Account::LEN)
+}
+
+/// Create the token account `account` (a new keypair's address, which must sign) of `mint` for
+/// `owner`, funded with `lamports` by `payer`: a system `create_account` and
+/// `initialize_account3`. [`token_account_rent`] is the usual `lamports`.
+pub fn create_token_account_ixs(
+    payer: &Pubkey,
+    account: &Pubkey,
+    mint: &Pubkey,
+    owner: &Pubkey,
+    lamports: u64,
+) -> Vec<Instruction> {
+    vec![
+        system_instruction::create_account(
+            payer,
+            account,
+            lamports,
+            spl_token::state::Account::LEN as u64,
+            &spl_token::ID,
+        ),
+        spl_token::instruction::initialize_account3(&spl_token::ID, account, mint, owner)
+            .expect("initialize_account3 refuses only a token program other than SPL Token's"),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

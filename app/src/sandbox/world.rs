@@ -4,7 +4,6 @@
 //! runtime's payer; keepers and users have their own keys.
 
 use anchor_lang::prelude::Pubkey;
-use anchor_lang::solana_program::{program_pack::Pack, system_instruction};
 use anchor_spl::token::spl_token;
 use anyhow::Context;
 use perp_amm::instructions::{AddMarketArgs, InitPoolArgs, InitRiskModelArgs, RiskLimits};
@@ -14,8 +13,10 @@ use solana_signer::Signer;
 
 use crate::client::presets::{MarketPreset, PRICE_EXPO, push_args};
 use crate::client::quote::TradeView;
-use crate::client::token::{create_mint_ixs, mint_rent};
-use crate::client::{decode, perp as ix};
+use crate::client::token::{
+    create_mint_ixs, create_token_account_ixs, mint_rent, token_account_rent,
+};
+use crate::client::{decode, fetch, perp as ix};
 use crate::transport::{Embedded, Transport, TxError};
 
 pub const QUOTE_DECIMALS: u8 = 6;
@@ -62,11 +63,6 @@ pub struct World {
     pub markets: Vec<MarketKeys>,
     pub risk_model: Pubkey,
     pub risk_keeper: Keypair,
-}
-
-/// Rent as every cluster and the embedded runtime charge it.
-fn rent() -> anchor_lang::prelude::Rent {
-    anchor_lang::prelude::Rent::default()
 }
 
 fn tx(e: TxError) -> anyhow::Error {
@@ -197,21 +193,8 @@ impl World {
     pub fn token_account(&mut self, mint: &Pubkey, owner: &Pubkey) -> anyhow::Result<Pubkey> {
         let account = Keypair::new();
         let payer = self.operator().pubkey();
-        let ixs = [
-            system_instruction::create_account(
-                &payer,
-                &account.pubkey(),
-                rent().minimum_balance(spl_token::state::Account::LEN),
-                spl_token::state::Account::LEN as u64,
-                &spl_token::ID,
-            ),
-            spl_token::instruction::initialize_account3(
-                &spl_token::ID,
-                &account.pubkey(),
-                mint,
-                owner,
-            )?,
-        ];
+        let ixs =
+            create_token_account_ixs(&payer, &account.pubkey(), mint, owner, token_account_rent());
         self.chain.send(&ixs, &[&account]).map_err(tx)?;
         Ok(account.pubkey())
     }
@@ -224,16 +207,11 @@ impl World {
     }
 
     pub fn balance(&mut self, token_account: &Pubkey) -> anyhow::Result<u64> {
-        let data = self
-            .chain
-            .account_data(token_account)?
-            .context("no such token account")?;
-        Ok(spl_token::state::Account::unpack(&data)?.amount)
+        fetch::token_balance(&mut self.chain, token_account)
     }
 
     pub fn supply(&mut self, mint: &Pubkey) -> anyhow::Result<u64> {
-        let data = self.chain.account_data(mint)?.context("no such mint")?;
-        Ok(spl_token::state::Mint::unpack(&data)?.supply)
+        Ok(fetch::mint(&mut self.chain, mint)?.supply)
     }
 
     pub fn pool_state(&mut self) -> anyhow::Result<Pool> {
