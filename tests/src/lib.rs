@@ -9,6 +9,7 @@ pub mod fixture;
 
 pub use keel::client::perp as ix;
 pub use keel::client::presets as markets;
+use keel::client::token;
 
 use anchor_lang::prelude::{Clock, Pubkey};
 use anchor_lang::solana_program::{program_pack::Pack, system_instruction};
@@ -155,13 +156,13 @@ impl TestContext {
 
     pub async fn create_mint(&mut self, authority: &Pubkey, decimals: u8) -> Pubkey {
         let mint = Keypair::new();
-        let rent = self.ctx.banks_client.get_rent().await.unwrap();
-        let ixs = keel::client::token::create_mint_ixs(
-            &self.ctx.payer.pubkey(),
+        let payer = self.ctx.payer.pubkey();
+        let ixs = token::create_mint_ixs(
+            &payer,
             &mint.pubkey(),
             authority,
             decimals,
-            rent.minimum_balance(spl_token::state::Mint::LEN),
+            token::mint_rent(),
         );
         self.send(&ixs, &[&mint]).await.unwrap();
         mint.pubkey()
@@ -169,14 +170,8 @@ impl TestContext {
 
     pub async fn create_token_account(&mut self, mint: &Pubkey, owner: &Pubkey) -> Pubkey {
         let account = Keypair::new();
-        let rent = self.ctx.banks_client.get_rent().await.unwrap();
-        let ixs = keel::client::token::create_token_account_ixs(
-            &self.ctx.payer.pubkey(),
-            &account.pubkey(),
-            mint,
-            owner,
-            rent.minimum_balance(spl_token::state::Account::LEN),
-        );
+        let (payer, rent) = (self.ctx.payer.pubkey(), token::token_account_rent());
+        let ixs = token::create_token_account_ixs(&payer, &account.pubkey(), mint, owner, rent);
         self.send(&ixs, &[&account]).await.unwrap();
         account.pubkey()
     }
@@ -264,15 +259,7 @@ impl TestContext {
 
     /// Write an account directly into the bank (fake or third-party accounts, e.g. Pyth updates).
     pub fn set_account(&mut self, key: &Pubkey, owner: &Pubkey, data: Vec<u8>) {
-        let account = solana_account::Account {
-            lamports: 1_000_000_000,
-            data,
-            owner: *owner,
-            executable: false,
-            rent_epoch: 0,
-        };
-        self.ctx
-            .set_account(key, &solana_account::AccountSharedData::from(account));
+        keel::transport::set_account_in(&mut self.ctx, key, owner, data);
     }
 
     /// Raw state (lamports and data) of `keys`, to assert that a failed instruction changed

@@ -122,6 +122,19 @@ pub async fn send_in_context(
     Err(TxError::Other("blockhash expired twice".into()))
 }
 
+/// Write an account straight into a bank, rent-exempt: a third-party program's account (a Pyth
+/// price update) that a test or a sandbox needs and cannot create by transaction.
+pub fn set_account_in(ctx: &mut ProgramTestContext, key: &Pubkey, owner: &Pubkey, data: Vec<u8>) {
+    let account = solana_account::Account {
+        lamports: anchor_lang::prelude::Rent::default().minimum_balance(data.len()),
+        data,
+        owner: *owner,
+        executable: false,
+        rent_epoch: 0,
+    };
+    ctx.set_account(key, &solana_account::AccountSharedData::from(account));
+}
+
 /// The embedded runtime as a [`Transport`]: a bank in this process, driven synchronously.
 pub struct Embedded {
     rt: tokio::runtime::Runtime,
@@ -167,16 +180,7 @@ impl Embedded {
     /// Write an account straight into the bank: a third-party program's account (a Pyth price
     /// update) that a test or a sandbox needs and cannot create by transaction.
     pub fn set_account(&mut self, key: &Pubkey, owner: &Pubkey, data: Vec<u8>) {
-        let rent = anchor_lang::prelude::Rent::default().minimum_balance(data.len());
-        let account = solana_account::Account {
-            lamports: rent,
-            data,
-            owner: *owner,
-            executable: false,
-            rent_epoch: 0,
-        };
-        self.ctx
-            .set_account(key, &solana_account::AccountSharedData::from(account));
+        set_account_in(&mut self.ctx, key, owner, data);
         self.seen.insert(*key);
     }
 

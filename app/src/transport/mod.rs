@@ -18,7 +18,7 @@ use solana_instruction::Instruction;
 use solana_keypair::Keypair;
 
 #[cfg(feature = "embedded")]
-pub use embedded::{Embedded, program_test, send_in_context};
+pub use embedded::{Embedded, program_test, send_in_context, set_account_in};
 #[cfg(feature = "embedded")]
 pub use rpc::{ClusterArgs, Rpc, connect};
 
