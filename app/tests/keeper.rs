@@ -56,6 +56,7 @@ fn setup() -> Setup {
         risky,
         desk.world.quote_mint,
         now + 90 * 86_400,
+        &desk.world.operator().pubkey(),
         desk.world.markets[0].oracle,
     );
     let mut feed_id = [0u8; 32];

@@ -111,6 +111,7 @@ fn localnet_builds_a_usable_pool_and_a_second_run_sends_nothing() {
         risky,
         quote,
         noon("2027-06-30").unwrap(),
+        &t.payer().pubkey(),
         pool.markets[0].oracle,
     );
     let p = decode::crp_pool(&t.account_data(&crp.pool).unwrap().unwrap()).unwrap();
@@ -228,6 +229,7 @@ fn devnet_markets_read_pyth_feeds_at_their_sponsored_addresses() {
         risky,
         quote,
         noon("2027-06-30").unwrap(),
+        &t.payer().pubkey(),
         pool.markets[0].oracle,
     );
     let p = decode::crp_pool(&t.account_data(&crp.pool).unwrap().unwrap()).unwrap();

@@ -73,7 +73,14 @@ impl CrpFixture {
         let authority = t.mint_authority.pubkey();
         let risky_mint = t.create_mint(&authority, BASE_DECIMALS).await;
         let expiry = t.now + term;
-        let keys = PoolKeys::new(risky_mint, t.quote_mint, expiry, perp.markets[0].oracle);
+        let admin = t.admin.insecure_clone();
+        let keys = PoolKeys::new(
+            risky_mint,
+            t.quote_mint,
+            expiry,
+            &admin.pubkey(),
+            perp.markets[0].oracle,
+        );
         let args = InitCrpPoolArgs {
             expiry,
             params,
@@ -82,7 +89,6 @@ impl CrpFixture {
             feed_id: perp.markets[0].feed_id,
             oracle_pool: perp.pool,
         };
-        let admin = t.admin.insecure_clone();
         t.send(&[cix::init_pool(&admin.pubkey(), &keys, args)], &[&admin])
             .await
             .map_err(|e| (e, keys))?;
@@ -206,7 +212,8 @@ impl CrpFixture {
         u: &CrpUser,
         claims: u64,
     ) -> Result<(), TxError> {
-        let ix = cix::redeem_lender(&u.key(), &self.keys, &u.claims, &u.riskless, claims);
+        let accounts = (&u.claims, &u.risky, &u.riskless);
+        let ix = cix::redeem_lender(&u.key(), &self.keys, accounts, claims);
         t.send(&[ix], &[&u.kp]).await
     }
 
@@ -239,7 +246,7 @@ impl CrpFixture {
     /// a move too big for one trade under the ratio cap is left partly to the next day.
     pub async fn arbitrage(&self, t: &mut TestContext, arb: &CrpUser, price: f64) {
         let p = self.pool(t).await;
-        let Some((risky_in, mut amount)) = cix::arbitrage_trade(&p, price) else {
+        let Some((risky_in, mut amount)) = cix::arbitrage_trade(&p, price, t.now) else {
             return;
         };
         while amount > 0 {
@@ -247,6 +254,7 @@ impl CrpFixture {
                 Ok(()) => break,
                 Err(e)
                     if e.code() == Some(crate::crp(CrpError::TradeTooLarge))
+                        || e.code() == Some(crate::crp(CrpError::SlotTradeLimit))
                         || e.code() == Some(crate::crp(CrpError::ZeroAmount)) =>
                 {
                     amount /= 2
@@ -323,8 +331,8 @@ impl CrpFixture {
         let k = self.keys;
         assert_eq!(
             t.balance(&k.risky_vault).await,
-            pool.risky_balance,
-            "risky vault"
+            pool.risky_balance + pool.lender_risky,
+            "risky vault != pool + lenders' risky"
         );
         assert_eq!(
             t.balance(&k.riskless_vault).await as u128,
@@ -333,7 +341,7 @@ impl CrpFixture {
         );
         assert_eq!(
             t.lp_supply(&k.lender_mint).await,
-            pool.lender_face,
+            pool.lender_claims,
             "lender claims"
         );
         assert_eq!(

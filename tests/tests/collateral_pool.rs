@@ -12,9 +12,9 @@ fn weight(f: Fix) -> f64 {
     f.to_num::<f64>()
 }
 
-/// The pool's price (riskless per risky, native) from its balances and weights.
-fn pool_price(p: &collateral_pool::state::CrpPool) -> f64 {
-    let w = weight(p.risky_weight.fix());
+/// The pool's price (riskless per risky, native) from its balances and weights at `now`.
+fn pool_price(p: &collateral_pool::state::CrpPool, now: i64) -> f64 {
+    let w = weight(p.weight_at(now).unwrap());
     (p.riskless_balance as f64 / (1.0 - w)) / (p.risky_balance as f64 / w)
 }
 
@@ -26,7 +26,7 @@ async fn day(t: &mut TestContext, fx: &CrpFixture, arb: &CrpUser, price: f64) ->
     let p = fx.pool(t).await;
     eprintln!(
         "price {price:8.3}  weight {:.4}  delta {:.4}  debt/value {:.4}",
-        weight(p.risky_weight.fix()),
+        weight(p.weight_at(t.now).unwrap()),
         weight(p.last_delta.fix()),
         p.debt_face as f64 / (p.risky_balance as f64 * price + p.riskless_balance as f64)
     );
@@ -53,9 +53,9 @@ async fn lend_borrow_trade_rebalance_and_settle() {
     let lender = fx.user(&mut t, 0, 100_000 * ONE).await;
     fx.lend(&mut t, &lender, 100_000 * ONE).await.unwrap();
     let p = fx.pool(&mut t).await;
-    // 5 % for 90 days: 100,000 · (1 + 0.05·90/365.25) = 101,232.03
-    assert_eq!(p.lender_face, 101_232_032_854);
-    assert_eq!(t.balance(&lender.claims).await, p.lender_face);
+    // the first lender: one claim per unit; the cash earns only when it is lent
+    assert_eq!(p.lender_claims, 100_000 * ONE);
+    assert_eq!(t.balance(&lender.claims).await, p.lender_claims);
     fx.assert_conserved(&mut t).await;
 
     let borrower = fx.user(&mut t, 1_000 * ONE, 100_000 * ONE).await;
@@ -67,7 +67,7 @@ async fn lend_borrow_trade_rebalance_and_settle() {
     // the riskless leg keeps the pool at the oracle price: 100,000·(1 − w)/w
     let expected_leg = 100_000.0 * ONE as f64 * (1.0 - delta) / delta;
     assert!((leg as f64 - expected_leg).abs() < 2.0, "leg {leg}");
-    assert!((pool_price(&p) - 100.0).abs() < 1e-6);
+    assert!((pool_price(&p, t.now) - 100.0).abs() < 1e-6);
     assert_eq!(p.risky_balance, 1_000 * ONE);
     assert_eq!(p.loan_cash, 20_000 * ONE);
     assert_eq!(p.debt_face, 80_985_626_284); // 80,000 · (1 + 0.05·90/365.25), rounded up
@@ -99,44 +99,59 @@ async fn lend_borrow_trade_rebalance_and_settle() {
     fx.swap(&mut t, &arb, true, true, bought, 0).await.unwrap();
     fx.assert_conserved(&mut t).await;
 
-    // a day later the keeper rebalances at 110: the weight moves halfway to the new delta
+    // a day later the keeper rebalances at 110: the weight's target is halfway to the new delta,
+    // and the weight ramps there over the next day
     t.advance(DAY);
     fx.set_price(&mut t, 110.0).await;
-    let before = fx.pool(&mut t).await.risky_weight.fix();
+    let before = fx.pool(&mut t).await.weight_at(t.now).unwrap();
     fx.rebalance(&mut t).await.unwrap();
     let r = fx.pool(&mut t).await;
     let (w0, w1, d) = (
         weight(before),
-        weight(r.risky_weight.fix()),
+        weight(r.target_weight.fix()),
         weight(r.last_delta.fix()),
     );
     assert!(d > w0, "delta {d} above the old weight {w0} after a rise");
     assert!((w1 - (w0 + d) / 2.0).abs() < 1e-12, "EMA α = 0.5");
     assert_eq!(r.last_rebalance_ts, t.now);
+    assert_eq!(r.ramp_end_ts, t.now + DAY);
+    assert_eq!(
+        r.weight_at(t.now).unwrap(),
+        before,
+        "no jump at the rebalance"
+    );
+    let half = weight(r.weight_at(t.now + DAY / 2).unwrap());
+    assert!(
+        (half - (w0 + w1) / 2.0).abs() < 1e-12,
+        "halfway at half the interval"
+    );
+    assert_eq!(r.weight_at(t.now + DAY).unwrap(), r.target_weight.fix());
 
-    // 20,000 of the lent cash stayed unlent: its interest (246.41) is the reserve fund's to pay,
-    // which the operator seeds
+    // 20,000 of the lent cash stayed unlent: it earns nothing, so the reserve fund pays no one
+    // for it (the operator seeds it against defaults)
     let operator = fx.user(&mut t, 0, 1_000 * ONE).await;
     fx.fund_reserve(&mut t, &operator, 1_000 * ONE)
         .await
         .unwrap();
     let reserve_before = fx.pool(&mut t).await.reserve;
 
-    // at expiry: lenders at par, the borrower the rest
+    // at expiry: lenders get their unlent cash and the debt (the 80,000 lent with its interest),
+    // the borrower the rest
     t.set_time(fx.expiry);
     fx.set_price(&mut t, 110.0).await;
     fx.settle_fully(&mut t, &arb).await;
     let s = fx.pool(&mut t).await;
     assert_eq!(s.status, status::SETTLED);
-    assert_eq!(s.lender_assets, s.lender_face);
-    // the reserve paid the unlent cash's interest less the debt's rounding surplus
-    let carry = s.lender_face - 20_000 * ONE - s.debt_face;
-    assert_eq!(carry, 246_406_570);
-    assert_eq!(reserve_before - s.reserve, carry);
+    assert_eq!(s.lender_assets, 20_000 * ONE + s.debt_face);
+    assert_eq!(
+        s.reserve, reserve_before,
+        "the reserve pays no idle interest"
+    );
     fx.assert_conserved(&mut t).await;
     let claims = t.balance(&lender.claims).await;
     fx.redeem_lender(&mut t, &lender, claims).await.unwrap();
-    assert_eq!(t.balance(&lender.riskless).await, claims, "par");
+    // 100,985.626284: 20,000 back and 80,000 · (1 + 0.05·90/365.25)
+    assert_eq!(t.balance(&lender.riskless).await, 100_985_626_284);
     let residual = t.balance(&borrower.residual).await;
     let (risky_before, riskless_before) = (
         t.balance(&borrower.risky).await,
@@ -251,11 +266,11 @@ async fn falling_market_flies_to_quality_and_lenders_are_paid_in_full() {
     t.set_time(fx.expiry);
     fx.settle(&mut t, &lender).await.unwrap();
     let s = fx.pool(&mut t).await;
-    assert_eq!(s.lender_assets, s.lender_face, "lenders whole");
+    assert_eq!(s.lender_assets, s.debt_face, "lenders whole");
     let claims = t.balance(&lender.claims).await;
     fx.redeem_lender(&mut t, &lender, claims).await.unwrap();
-    assert_eq!(t.balance(&lender.riskless).await, claims);
-    assert!(claims > 86_000 * ONE);
+    assert_eq!(t.balance(&lender.riskless).await, s.debt_face);
+    assert!(s.debt_face > 86_000 * ONE);
     let residual = t.balance(&borrower.residual).await;
     fx.redeem_borrower(&mut t, &borrower, residual)
         .await
@@ -284,7 +299,7 @@ async fn rising_market_leaves_the_borrower_the_upside() {
     }
     let p = fx.pool(&mut t).await;
     assert!(
-        weight(p.risky_weight.fix()) > 0.9,
+        weight(p.weight_at(t.now).unwrap()) > 0.9,
         "weight follows the delta up"
     );
 
@@ -293,7 +308,12 @@ async fn rising_market_leaves_the_borrower_the_upside() {
     fx.settle_fully(&mut t, &arb).await;
     let claims = t.balance(&lender.claims).await;
     fx.redeem_lender(&mut t, &lender, claims).await.unwrap();
-    assert_eq!(t.balance(&lender.riskless).await, claims, "lender at par");
+    let debt = fx.pool(&mut t).await.debt_face;
+    assert_eq!(
+        t.balance(&lender.riskless).await,
+        debt,
+        "lender paid the debt"
+    );
     let residual = t.balance(&borrower.residual).await;
     fx.redeem_borrower(&mut t, &borrower, residual)
         .await

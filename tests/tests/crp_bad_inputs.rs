@@ -175,12 +175,19 @@ async fn init_pool_rejects_bad_parameters_mints_and_oracles() {
         bad!(conversion_discount_bps = 1_001),
         bad!(max_age_secs = 0),
         bad!(min_rebalance_interval_secs = 0),
+        bad!(min_rebalance_interval_secs = 3_599),
         ("a term under a day", default_crp_params(), DAY - 1),
         ("a term of 800 days", default_crp_params(), 800 * DAY),
     ];
     for (what, params, term) in bad {
         let expiry = t.now + term;
-        let keys = PoolKeys::new(fx.keys.risky_mint, t.quote_mint, expiry, fx.keys.oracle);
+        let keys = PoolKeys::new(
+            fx.keys.risky_mint,
+            t.quote_mint,
+            expiry,
+            &admin.pubkey(),
+            fx.keys.oracle,
+        );
         let args = InitCrpPoolArgs {
             expiry,
             params,
@@ -214,7 +221,13 @@ async fn init_pool_rejects_bad_parameters_mints_and_oracles() {
     let init =
         |keys: &PoolKeys, feed_id| cix::init_pool(&admin.pubkey(), keys, args(expiry, feed_id));
     // the same mint on both sides
-    let same = PoolKeys::new(t.quote_mint, t.quote_mint, expiry, fx.keys.oracle);
+    let same = PoolKeys::new(
+        t.quote_mint,
+        t.quote_mint,
+        expiry,
+        &admin.pubkey(),
+        fx.keys.oracle,
+    );
     refused(
         &mut t,
         &[same.pool],
@@ -225,8 +238,21 @@ async fn init_pool_rejects_bad_parameters_mints_and_oracles() {
     )
     .await;
     // another feed's id, and an oracle that is not an oracle
-    let keys = PoolKeys::new(fx.keys.risky_mint, t.quote_mint, expiry, fx.keys.oracle);
-    let not_oracle = PoolKeys::new(fx.keys.risky_mint, t.quote_mint, expiry, fx.keys.risky_mint);
+    let op = admin.pubkey();
+    let keys = PoolKeys::new(
+        fx.keys.risky_mint,
+        t.quote_mint,
+        expiry,
+        &op,
+        fx.keys.oracle,
+    );
+    let not_oracle = PoolKeys::new(
+        fx.keys.risky_mint,
+        t.quote_mint,
+        expiry,
+        &op,
+        fx.keys.risky_mint,
+    );
     #[rustfmt::skip]
     refused_all(&mut t, &[keys.pool], [
         ("another feed's id", init(&keys, [9u8; 32]), &admin, CrpError::WrongOracle),
@@ -472,8 +498,32 @@ async fn rebalance_and_conversion_reject_bad_inputs() {
     )
     .await;
 
-    // a crash: anyone may start the flight to quality, at once
+    // a crash: anyone may report it, but the irreversible switch waits for a second tight print
+    // published CONVERSION_CONFIRM_SECS (300 s) after the first
     t.advance(60);
+    fx.set_price(&mut t, 2.0).await;
+    fx.trigger_conversion(&mut t, &user).await.unwrap();
+    let p = fx.pool(&mut t).await;
+    assert_eq!((p.status, p.breach_publish_ts), (status::ACTIVE, t.now));
+    let what = "the same print again";
+    refused(&mut t, &w, what, trigger(), u, CrpError::BreachNotConfirmed).await;
+    t.advance(299);
+    fx.set_price(&mut t, 2.0).await;
+    let what = "a print 299 s later";
+    refused(&mut t, &w, what, trigger(), u, CrpError::BreachNotConfirmed).await;
+    // the price recovers: the recorded breach is cleared, and a new crash starts over
+    t.advance(1);
+    fx.set_price(&mut t, 100.0).await;
+    fx.trigger_conversion(&mut t, &user).await.unwrap();
+    assert_eq!(fx.pool(&mut t).await.breach_publish_ts, 0);
+    t.advance(1);
+    fx.set_price(&mut t, 2.0).await;
+    fx.trigger_conversion(&mut t, &user).await.unwrap();
+    t.advance(300);
+    // a wide print (0.6 %: within the oracle's 1 %, not within half of it) confirms nothing
+    fx.perp.set_price(&mut t, 0, 2.0, 0.012).await;
+    let what = "a wide print";
+    refused(&mut t, &w, what, trigger(), u, CrpError::OracleConfidence).await;
     fx.set_price(&mut t, 2.0).await;
     fx.trigger_conversion(&mut t, &user).await.unwrap();
     assert_eq!(fx.pool(&mut t).await.status, status::CONVERTING);
@@ -527,7 +577,7 @@ async fn settlement_and_redemption_reject_bad_inputs() {
     let settle = || cix::settle(&l.key(), &fx.keys);
     let fund = |from: &Pubkey, amount| cix::fund_reserve(&l.key(), &fx.keys, from, amount);
     let redeem_from = |claims: &Pubkey, payout: &Pubkey, amount| {
-        cix::redeem_lender(&l.key(), &fx.keys, claims, payout, amount)
+        cix::redeem_lender(&l.key(), &fx.keys, (claims, &l.risky, payout), amount)
     };
     let claims = t.balance(&lender.claims).await;
     let redeem = redeem_from(&l.claims, &l.riskless, claims);
@@ -554,7 +604,7 @@ async fn settlement_and_redemption_reject_bad_inputs() {
     )
     .await;
 
-    // the reserve covers the unlent cash's interest
+    // the reserve fund, against defaults
     fx.fund_reserve(&mut t, &lender, 1_000 * ONE).await.unwrap();
     #[rustfmt::skip]
     refused_all(&mut t, &w, [
@@ -570,11 +620,16 @@ async fn settlement_and_redemption_reject_bad_inputs() {
         ("redeem nothing", redeem_from(&l.claims, &l.riskless, 0), kp, CrpError::ZeroAmount),
         // the residual account in place of the claims account, the risky one for the payout
         ("residual as claims", redeem_from(&l.residual, &l.riskless, 1), kp, CrpError::WrongMint),
-        ("redeem into risky", redeem_from(&l.claims, &l.risky, 1), kp, CrpError::WrongMint),
+        ("redeem into risky", redeem_from(&l.claims, &borrower.risky, 1), kp, CrpError::WrongMint),
     ]).await;
     // someone else's claims
     let thief = fx.user(&mut t, 0, 0).await;
-    let steal = cix::redeem_lender(&thief.key(), &fx.keys, &lender.claims, &thief.riskless, 1);
+    let steal = cix::redeem_lender(
+        &thief.key(),
+        &fx.keys,
+        (&lender.claims, &thief.risky, &thief.riskless),
+        1,
+    );
     let before = t.snapshot(&w).await;
     assert_code(
         t.send(&[steal], &[&thief.kp]).await,
@@ -584,9 +639,11 @@ async fn settlement_and_redemption_reject_bad_inputs() {
     let (what, ix) = ("fund after settlement", fund(&l.riskless, ONE));
     refused(&mut t, &w, what, ix, kp, CrpError::WrongState).await;
     t.send(&[redeem], &[&lender.kp]).await.unwrap();
+    // the 40,000 never lent back at par, the 60,000 lent with its interest
+    let debt = fx.pool(&mut t).await.debt_face;
     assert_eq!(
         t.balance(&lender.riskless).await,
-        100_000 * ONE - 1_000 * ONE + claims
+        100_000 * ONE - 1_000 * ONE + 40_000 * ONE + debt
     );
 }
 

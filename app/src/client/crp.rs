@@ -12,13 +12,20 @@ use solana_instruction::Instruction;
 
 pub use collateral_pool::ID as PROGRAM_ID;
 
-pub fn pool_pda(risky_mint: &Pubkey, riskless_mint: &Pubkey, expiry: i64) -> Pubkey {
+/// The pool of `authority` (its creator) for a pair and an expiry.
+pub fn pool_pda(
+    risky_mint: &Pubkey,
+    riskless_mint: &Pubkey,
+    expiry: i64,
+    authority: &Pubkey,
+) -> Pubkey {
     Pubkey::find_program_address(
         &[
             CRP_POOL_SEED,
             risky_mint.as_ref(),
             riskless_mint.as_ref(),
             &expiry.to_le_bytes(),
+            authority.as_ref(),
         ],
         &PROGRAM_ID,
     )
@@ -54,8 +61,15 @@ pub struct PoolKeys {
 }
 
 impl PoolKeys {
-    pub fn new(risky_mint: Pubkey, riskless_mint: Pubkey, expiry: i64, oracle: Pubkey) -> Self {
-        let pool = pool_pda(&risky_mint, &riskless_mint, expiry);
+    /// The addresses of `authority`'s pool for (`risky_mint`, `riskless_mint`, `expiry`).
+    pub fn new(
+        risky_mint: Pubkey,
+        riskless_mint: Pubkey,
+        expiry: i64,
+        authority: &Pubkey,
+        oracle: Pubkey,
+    ) -> Self {
+        let pool = pool_pda(&risky_mint, &riskless_mint, expiry, authority);
         PoolKeys {
             pool,
             risky_mint,
@@ -196,20 +210,24 @@ pub fn settle(caller: &Pubkey, k: &PoolKeys) -> Instruction {
     )
 }
 
+/// The owner's token accounts: (lender claims, risky, riskless); risky is paid only after a
+/// settlement in kind.
 pub fn redeem_lender(
     owner: &Pubkey,
     k: &PoolKeys,
-    claims_account: &Pubkey,
-    riskless: &Pubkey,
+    accounts: (&Pubkey, &Pubkey, &Pubkey),
     claims: u64,
 ) -> Instruction {
+    let (claims_account, risky, riskless) = accounts;
     ix(
         collateral_pool::accounts::RedeemLender {
             owner: *owner,
             pool: k.pool,
+            risky_vault: k.risky_vault,
             riskless_vault: k.riskless_vault,
             lender_mint: k.lender_mint,
             owner_claims: *claims_account,
+            owner_risky: *risky,
             owner_riskless: *riskless,
             token_program: spl_token::ID,
         },
@@ -263,12 +281,17 @@ pub fn set_pause(authority: &Pubkey, pool: &Pubkey, flags: u8) -> Instruction {
     )
 }
 
-/// The trade that moves a pool's price back to `price` (riskless native per risky native): its
-/// direction (`true`: risky in) and exact-in amount, 99 % of the way and at most the pool's
-/// trade cap of the balance it enters. The arbitrageur's sizing in the tests and the sandbox;
-/// `None` when a balance is empty. Off-chain float arithmetic: the program prices the trade.
-pub fn arbitrage_trade(p: &collateral_pool::state::CrpPool, price: f64) -> Option<(bool, u64)> {
-    let w = p.risky_weight.fix().to_num::<f64>();
+/// The trade that moves a pool's price back to `price` (riskless native per risky native) at
+/// `now` (the weight is where its ramp is then): its direction (`true`: risky in) and exact-in
+/// amount, 99 % of the way and at most the pool's trade cap of the balance it enters. The
+/// arbitrageur's sizing in the tests and the sandbox; `None` when a balance is empty.
+/// Off-chain float arithmetic: the program prices the trade.
+pub fn arbitrage_trade(
+    p: &collateral_pool::state::CrpPool,
+    price: f64,
+    now: i64,
+) -> Option<(bool, u64)> {
+    let w = p.weight_at(now).ok()?.to_num::<f64>();
     let (x, y) = (p.risky_balance as f64, p.riskless_balance as f64);
     if x <= 0.0 || y <= 0.0 {
         return None;

@@ -96,6 +96,7 @@ pub fn crp_pool(t: &mut dyn Transport, key: &Pubkey) -> anyhow::Result<(CrpPool,
         pool.risky_mint,
         pool.riskless_mint,
         pool.expiry,
+        &pool.authority,
         pool.oracle,
     );
     ensure!(keys.pool == *key, "{key} is not at its pool address");

@@ -120,10 +120,15 @@ pub struct CrpStatus {
     pub strike: f64,
     pub risky_balance: f64,
     pub riskless_balance: f64,
+    /// The weight now, and where its ramp ends (`target_weight` at `ramp_end`).
     pub risky_weight: f64,
+    pub target_weight: f64,
+    pub ramp_end: i64,
     pub last_delta: f64,
     pub debt_face: f64,
-    pub lender_face: f64,
+    /// Lender claims outstanding, and what lenders are owed at expiry (unlent cash plus debt).
+    pub lender_claims: f64,
+    pub lenders_owed: f64,
     pub reserve: f64,
     pub unlent_cash: f64,
     /// Debt at face over the pool's value at `price`, %.
@@ -136,8 +141,8 @@ impl CrpStatus {
     pub fn to_text(&self) -> String {
         format!(
             "collateral pool {} ({}), expiry {}, strike {:.4}\n\
-             balances: risky {:.6}, riskless {:.6}; weight {:.4} (delta {:.4})\n\
-             debt {:.6} at face, lenders {:.6}, reserve {:.6}, unlent cash {:.6}\n\
+             balances: risky {:.6}, riskless {:.6}; weight {:.4} → {:.4} at {} (delta {:.4})\n\
+             debt {:.6} at face, {:.6} lender claims owed {:.6}, reserve {:.6}, unlent cash {:.6}\n\
              price {}  LTV {} (converts at {:.1} %)\n",
             self.pool,
             self.status,
@@ -146,9 +151,12 @@ impl CrpStatus {
             self.risky_balance,
             self.riskless_balance,
             self.risky_weight,
+            self.target_weight,
+            self.ramp_end,
             self.last_delta,
             self.debt_face,
-            self.lender_face,
+            self.lender_claims,
+            self.lenders_owed,
             self.reserve,
             self.unlent_cash,
             self.price.map_or("-".into(), |p| format!("{p:.4}")),
@@ -227,10 +235,13 @@ pub fn status(t: &mut dyn Transport, key: &Pubkey) -> anyhow::Result<CrpStatus> 
         strike: p.params.strike_e9 as f64 / 1e9,
         risky_balance: risky,
         riskless_balance: riskless,
-        risky_weight: p.risky_weight.fix().to_num::<f64>(),
+        risky_weight: p.weight_at(t.unix_time()?)?.to_num::<f64>(),
+        target_weight: p.target_weight.fix().to_num::<f64>(),
+        ramp_end: p.ramp_end_ts,
         last_delta: p.last_delta.fix().to_num::<f64>(),
         debt_face: debt,
-        lender_face: p.lender_face as f64 / riskless_unit,
+        lender_claims: p.lender_claims as f64 / riskless_unit,
+        lenders_owed: (p.loan_cash + p.debt_face) as f64 / riskless_unit,
         reserve: p.reserve as f64 / riskless_unit,
         unlent_cash: p.loan_cash as f64 / riskless_unit,
         ltv_pct: ltv,

@@ -140,7 +140,7 @@ impl CrpDesk {
                     pool: live.name.clone(),
                     price,
                     delta_e9: (p.last_delta.fix().to_num::<f64>() * 1e9) as u64,
-                    weight_e9: (p.risky_weight.fix().to_num::<f64>() * 1e9) as u64,
+                    weight_e9: (p.weight_at(world.now)?.to_num::<f64>() * 1e9) as u64,
                     ltv_bps: ltv,
                 });
                 let mut converting = p.status == status::CONVERTING;
@@ -201,7 +201,8 @@ impl CrpDesk {
     fn open(&mut self, world: &mut World, price: f64) -> anyhow::Result<What> {
         let expiry = world.now + TERM_DAYS * 86_400;
         let oracle = world.markets[MARKET].oracle;
-        let keys = PoolKeys::new(self.risky_mint, world.quote_mint, expiry, oracle);
+        let operator = world.operator().pubkey();
+        let keys = PoolKeys::new(self.risky_mint, world.quote_mint, expiry, &operator, oracle);
         let mut feed_id = [0u8; 32];
         let symbol = world.markets[MARKET].symbol.clone();
         feed_id[..symbol.len()].copy_from_slice(symbol.as_bytes());
@@ -213,15 +214,14 @@ impl CrpDesk {
             feed_id,
             oracle_pool: world.pool,
         };
-        let operator = world.operator();
         world
             .chain
-            .send(&[cix::init_pool(&operator.pubkey(), &keys, args)], &[])
+            .send(&[cix::init_pool(&operator, &keys, args)], &[])
             .map_err(tx("crp init_pool"))?;
         let collateral = COLLATERAL_BTC * BTC;
         let loan = (COLLATERAL_BTC as f64 * price * LOAN_SHARE * USD as f64) as u64;
         // lenders bring what the borrowers take and a twentieth more: unlent cash earns
-        // nothing, and its interest comes out of the reserve (README, collateral pool)
+        // nothing (README, collateral pool)
         let lend = loan * BORROWERS as u64 / 20 * 21;
         let lender = self.holder(world, &keys, 0, lend)?;
         world
@@ -297,7 +297,9 @@ impl CrpDesk {
                 .send(&[cix::settle(&arb.kp.pubkey(), &keys)], &[&arb.kp])
                 .map_err(tx("settle"))
         };
-        if Self::pool(world, &keys)?.status != status::SETTLING {
+        let before_settle = Self::pool(world, &keys)?;
+        let lender_owed = before_settle.loan_cash + before_settle.debt_face;
+        if before_settle.status != status::SETTLING {
             settle(world)?;
         }
         let p = Self::pool(world, &keys)?;
@@ -333,8 +335,7 @@ impl CrpDesk {
                 &[cix::redeem_lender(
                     &lender.kp.pubkey(),
                     &keys,
-                    &lender.claims,
-                    &lender.riskless,
+                    (&lender.claims, &lender.risky, &lender.riskless),
                     claims,
                 )],
                 &[&lender.kp],
@@ -364,7 +365,7 @@ impl CrpDesk {
             pool: live.name,
             price,
             lender_paid,
-            lender_face: p.lender_face,
+            lender_owed,
             borrower_risky: risky,
             borrower_riskless: riskless,
         })
@@ -387,7 +388,7 @@ fn arbitrage(world: &mut World, keys: &PoolKeys, arb: &Holder, price: f64) -> an
     let p = CrpDesk::pool(world, keys)?;
     // native riskless per native risky
     let native_price = price * USD as f64 / BTC as f64;
-    let Some((risky_in, mut amount)) = cix::arbitrage_trade(&p, native_price) else {
+    let Some((risky_in, mut amount)) = cix::arbitrage_trade(&p, native_price, world.now) else {
         return Ok(());
     };
     let (x, y) = (p.risky_balance as f64, p.riskless_balance as f64);

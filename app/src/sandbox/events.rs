@@ -101,7 +101,8 @@ pub enum What {
         pool: String,
         price: f64,
         lender_paid: u64,
-        lender_face: u64,
+        /// What lenders were owed at expiry: unlent cash plus the debt at face.
+        lender_owed: u64,
         borrower_risky: u64,
         borrower_riskless: u64,
     },

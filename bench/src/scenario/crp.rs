@@ -100,7 +100,7 @@ fn init_pool(b: &mut Bench, feed: &Feed) -> Crp {
     let admin = b.admin.insecure_clone();
     let risky = b.create_mint(6);
     let expiry = b.now + 90 * 86_400;
-    let keys = cix::PoolKeys::new(risky, b.mint, expiry, feed.oracle);
+    let keys = cix::PoolKeys::new(risky, b.mint, expiry, &admin.pubkey(), feed.oracle);
     let keeper = b.next_key();
     let args = c::InitCrpPoolArgs {
         expiry,
@@ -265,13 +265,10 @@ fn settle_and_redeem(b: &mut Bench, crp: &Crp, arb: &Arb, lender: &Lender, borro
     let settle = cix::settle(&arb.kp.pubkey(), keys);
     b.measure("settle", "", None, &[settle], &[&arb.kp]);
     let claims = b.balance(&lender.claims);
-    let redeem = cix::redeem_lender(
-        &lender.kp.pubkey(),
-        keys,
-        &lender.claims,
-        &lender.cash,
-        claims,
-    );
+    // a risky account for what a settlement in kind would pay (nothing here)
+    let lender_risky = b.token_account(&keys.risky_mint, &lender.kp.pubkey());
+    let accounts = (&lender.claims, &lender_risky, &lender.cash);
+    let redeem = cix::redeem_lender(&lender.kp.pubkey(), keys, accounts, claims);
     b.measure("redeem_lender", "", None, &[redeem], &[&lender.kp]);
     let residual = b.balance(&borrower.residual);
     let accounts = (&borrower.residual, &borrower.risky, &borrower.cash);

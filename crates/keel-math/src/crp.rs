@@ -57,6 +57,42 @@ pub fn years(secs: u64) -> Fix {
     Fix::from_bits(((secs as u128) << 64) as i128 / SECONDS_PER_YEAR as i128)
 }
 
+/// Lender claims for `amount` lent to a pool whose lenders are owed `owed` at expiry (unlent cash
+/// plus the borrowers' debt at face value) over `supply` claims: a share of what is owed, rounded
+/// down. Cash lent earns only the interest of loans taken after it arrives, and idle cash earns
+/// nothing: a newcomer buys in at the interest already promised, so he cannot take it. The first
+/// lender (or any lender of a pool that owes nothing) gets one claim per unit.
+pub fn lender_claims(amount: u64, owed: u64, supply: u64) -> MathResult<u64> {
+    if supply == 0 || owed == 0 {
+        return Ok(amount);
+    }
+    let c = mul_div_u128(amount as u128, supply as u128, owed as u128, Rounding::Down)?;
+    u64::try_from(c).map_err(|_| MathError::Overflow)
+}
+
+/// The weight at `now` of a pool moving linearly from `start` at `t0` to `target` at `t1`
+/// (Balancer's managed-pool weight ramp): `start` before `t0`, `target` from `t1`. Inside the
+/// ramp the step is rounded toward `start`. A rebalance sets a target instead of jumping, so no
+/// transaction sees the weight change by more than the elapsed share of one step.
+pub fn ramp_weight(start: Fix, target: Fix, t0: i64, t1: i64, now: i64) -> MathResult<Fix> {
+    if now >= t1 || t1 <= t0 {
+        return Ok(target);
+    }
+    if now <= t0 {
+        return Ok(start);
+    }
+    let step = target.to_bits() - start.to_bits();
+    let moved = mul_div_u128(
+        step.unsigned_abs(),
+        (now - t0) as u128,
+        (t1 - t0) as u128,
+        Rounding::Down,
+    )? as i128;
+    Ok(Fix::from_bits(
+        start.to_bits() + if step < 0 { -moved } else { moved },
+    ))
+}
+
 /// A rebalance: the call delta at the oracle price and the pool's new risky weight.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rebalance {
@@ -256,8 +292,10 @@ pub fn residual_claims(equity: u64, equity_before: i128, supply: u64) -> MathRes
 }
 
 /// Who gets what at expiry. The pool pays its borrowers' debt (face value) in riskless first;
-/// together with unlent cash that is what lenders are owed. A shortfall is drawn from the reserve
-/// fund; a surplus (rounding, unlent interest never promised) goes to the reserve fund.
+/// together with unlent cash that is what lenders are owed (`lender_face`: unlent cash plus the
+/// debt). A pool settled in kind ([`settle_in_kind`]) then pays the rest of the debt in risky; a
+/// shortfall left after that is drawn from the reserve fund; a surplus (rounding) goes to the
+/// reserve fund.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Settlement {
     /// Riskless moved from the collateral pool to the lenders.
@@ -266,8 +304,11 @@ pub struct Settlement {
     pub from_reserve: u64,
     /// Left over for the reserve fund.
     pub to_reserve: u64,
-    /// Set aside for lender claims: equal to their face value unless the reserve ran out.
+    /// Riskless set aside for lender claims: equal to their face value unless risky was paid in
+    /// kind or the reserve ran out.
     pub lender_assets: u64,
+    /// Risky set aside for lender claims (settlement in kind only).
+    pub lender_risky: u64,
 }
 
 pub fn settle(
@@ -287,6 +328,7 @@ pub fn settle(
             from_reserve: 0,
             to_reserve: pot - lender_face,
             lender_assets: lender_face,
+            lender_risky: 0,
         }
     } else {
         let from_reserve = (lender_face - pot).min(reserve);
@@ -295,8 +337,53 @@ pub fn settle(
             from_reserve,
             to_reserve: 0,
             lender_assets: pot + from_reserve,
+            lender_risky: 0,
         }
     })
+}
+
+/// Settlement of a pool that cannot sell its risky at a fresh price (its oracle stopped) once
+/// the grace period has passed: the riskless side pays what it can of the debt, lenders take
+/// risky in kind for the rest at `kind_price` (the last accepted oracle price less the
+/// conversion discount, riskless native per risky native), rounded up in risky so that lenders
+/// are not short for rounding, and the reserve fund tops up only if the risky runs out.
+pub fn settle_in_kind(
+    riskless_balance: u64,
+    risky_balance: u64,
+    debt_face: u64,
+    loan_cash: u64,
+    lender_face: u64,
+    reserve: u64,
+    kind_price: Fix,
+) -> MathResult<Settlement> {
+    if kind_price <= Fix::ZERO {
+        return Err(MathError::Domain);
+    }
+    let from_pool = debt_face.min(riskless_balance);
+    let short = debt_face - from_pool;
+    let needed = mul_div_u128(
+        (short as u128) << 64,
+        1,
+        kind_price.to_bits() as u128,
+        Rounding::Up,
+    )?;
+    let lender_risky = needed.min(risky_balance as u128) as u64;
+    // what the risky paid, at the same price (the full shortfall when enough was left)
+    let paid = if lender_risky as u128 == needed {
+        short
+    } else {
+        risky_value(lender_risky, kind_price, Rounding::Down)?.min(short)
+    };
+    let owed_riskless = lender_face.saturating_sub(paid);
+    let mut s = settle(
+        riskless_balance,
+        debt_face,
+        loan_cash,
+        owed_riskless,
+        reserve,
+    )?;
+    s.lender_risky = lender_risky;
+    Ok(s)
 }
 
 /// `amount`·`part`/`whole`, rounded down (a holder's share of a pot at redemption).
@@ -459,6 +546,62 @@ mod tests {
         assert_eq!(s.lender_assets, 6_100);
         assert_eq!(pro_rata(6_100, 690, 6_900), Ok(610));
         assert_eq!(pro_rata(1, 1, 0), Err(MathError::DivisionByZero));
+        Ok(())
+    }
+
+    #[test]
+    fn newcomers_buy_lender_claims_at_what_is_owed() -> MathResult<()> {
+        // the first lender at par; once his 100,000 is lent the pool owes 101,232 (interest 1,232)
+        // on his 100,000 claims: a newcomer's 10M buys fewer claims
+        assert_eq!(lender_claims(100_000, 0, 0)?, 100_000);
+        let newcomer = lender_claims(10_000_000, 101_232, 100_000)?;
+        assert_eq!(newcomer, 9_878_299);
+        // at expiry the pot is 10,101,232: the honest lender gets his face, the newcomer par
+        let pot = 10_000_000 + 101_232;
+        let supply = 100_000 + newcomer;
+        assert_eq!(pro_rata(pot, 100_000, supply)?, 101_232);
+        assert_eq!(pro_rata(pot, newcomer, supply)?, 9_999_999);
+        Ok(())
+    }
+
+    #[test]
+    fn weights_ramp_linearly_to_the_target() -> MathResult<()> {
+        let (a, b) = (ratio(1, 4), ratio(3, 4));
+        assert_eq!(ramp_weight(a, b, 100, 200, 50)?, a);
+        assert_eq!(ramp_weight(a, b, 100, 200, 100)?, a);
+        assert_eq!(ramp_weight(a, b, 100, 200, 150)?, ratio(1, 2));
+        assert_eq!(ramp_weight(b, a, 100, 200, 150)?, ratio(1, 2));
+        assert_eq!(ramp_weight(a, b, 100, 200, 200)?, b);
+        assert_eq!(ramp_weight(a, b, 100, 100, 100)?, b);
+        // rounded toward the start, both ways
+        let third = ramp_weight(Fix::ZERO, Fix::from_bits(10), 0, 3, 1)?;
+        assert_eq!(third, Fix::from_bits(3));
+        let back = ramp_weight(Fix::from_bits(10), Fix::ZERO, 0, 3, 1)?;
+        assert_eq!(back, Fix::from_bits(7));
+        Ok(())
+    }
+
+    #[test]
+    fn settling_in_kind_pays_the_debt_in_risky_before_the_reserve() -> MathResult<()> {
+        // debt 6,000, riskless 5,000, 1,000 unlent: the 1,000 short is paid in risky at 2
+        let s = settle_in_kind(5_000, 700, 6_000, 1_000, 7_000, 300, Fix::from_num(2))?;
+        assert_eq!(
+            (s.from_pool, s.from_reserve, s.lender_assets, s.lender_risky),
+            (5_000, 0, 6_000, 500)
+        );
+        // 300 risky is not enough: it pays 600, the reserve 300 of the last 400
+        let s = settle_in_kind(5_000, 300, 6_000, 1_000, 7_000, 300, Fix::from_num(2))?;
+        assert_eq!(
+            (s.from_pool, s.from_reserve, s.lender_assets, s.lender_risky),
+            (5_000, 300, 6_300, 300)
+        );
+        // rounding up in risky: 1 short at 3 per risky takes one whole risky
+        let s = settle_in_kind(5, 10, 6, 0, 6, 0, Fix::from_num(3))?;
+        assert_eq!((s.lender_assets, s.lender_risky), (5, 1));
+        assert_eq!(
+            settle_in_kind(5, 10, 6, 0, 6, 0, Fix::ZERO),
+            Err(MathError::Domain)
+        );
         Ok(())
     }
 }

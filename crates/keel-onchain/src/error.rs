@@ -12,6 +12,8 @@ pub enum OnchainError {
     OracleConfidence,
     /// The price is zero or negative.
     InvalidOraclePrice,
+    /// A push oracle's price is stamped after the cluster's clock (it would never go stale).
+    OracleInFuture,
     /// A decimal rescale overflowed.
     MathOverflow,
     /// The account's data is already mutably borrowed (the runtime's `AccountBorrowFailed`).

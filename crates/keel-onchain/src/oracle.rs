@@ -187,6 +187,8 @@ pub struct Mark {
     pub price: u64,
     pub conf: u64,
     pub exp10: i32,
+    /// When the oracle published it (unix seconds).
+    pub publish_time: i64,
 }
 
 impl Mark {
@@ -220,6 +222,12 @@ pub fn read_mark<A: AccountRead>(
     if raw.price <= 0 {
         return Err(OnchainError::InvalidOraclePrice);
     }
+    // a push oracle is written by one key and checked against this cluster's clock: a future
+    // stamp would never go stale. (A Pyth update's time is its publishers', verified by
+    // Wormhole, and may run a little ahead of the cluster's clock.)
+    if kind == OracleKind::Push && raw.publish_time > now {
+        return Err(OnchainError::OracleInFuture);
+    }
     let age = now.saturating_sub(raw.publish_time);
     if age > limits.max_age_secs as i64 {
         return Err(OnchainError::StaleOracle);
@@ -231,6 +239,7 @@ pub fn read_mark<A: AccountRead>(
         price: raw.price as u64,
         conf: raw.conf,
         exp10: raw.expo + limits.decimals_shift,
+        publish_time: raw.publish_time,
     })
 }
 
@@ -306,7 +315,8 @@ mod tests {
             Ok(Mark {
                 price: 6_500_000_000,
                 conf: 12,
-                exp10: -11
+                exp10: -11,
+                publish_time: 1_700_000_000,
             })
         );
         let other = Pubkey::new_unique();
@@ -347,6 +357,34 @@ mod tests {
             read_mark(&v, OracleKind::Pyth, &pool, None, limits, 1_700_000_000),
             Err(OnchainError::InvalidOraclePrice)
         );
+    }
+
+    #[test]
+    fn a_push_price_stamped_after_the_clock_is_refused() {
+        let pool = Pubkey::new_unique();
+        let mut data = PUSH_ORACLE_DISCRIMINATOR.to_vec();
+        data.extend_from_slice(pool.as_ref());
+        data.extend_from_slice(&[4u8; 32]);
+        data.extend_from_slice(&100i64.to_le_bytes());
+        data.extend_from_slice(&1u64.to_le_bytes());
+        data.extend_from_slice(&(-2i32).to_le_bytes());
+        data.extend_from_slice(&1_700_000_000i64.to_le_bytes());
+        data.push(255);
+        let key = Pubkey::new_unique();
+        let view = crate::AccountView {
+            key: &key,
+            owner: &ids::PERP_AMM,
+            data: &data,
+        };
+        let limits = MarkLimits {
+            max_age_secs: 60,
+            max_conf_bps: 100,
+            decimals_shift: 0,
+        };
+        let at = |now| read_mark(&view, OracleKind::Push, &pool, Some(&[4; 32]), limits, now);
+        assert_eq!(at(1_700_000_000).map(|m| m.price), Ok(100));
+        assert_eq!(at(1_699_999_999), Err(OnchainError::OracleInFuture));
+        assert_eq!(at(1_700_000_061), Err(OnchainError::StaleOracle));
     }
 
     #[test]

@@ -84,6 +84,15 @@ pub enum CrpError {
     /// 6026
     #[msg("The borrow would take the pool to its conversion threshold")]
     WouldTriggerConversion,
+    /// 6027
+    #[msg("Swaps in this slot would move a balance by more than the trade cap")]
+    SlotTradeLimit,
+    /// 6028
+    #[msg("Oracle price is published in the future")]
+    OracleInFuture,
+    /// 6029
+    #[msg("The conversion breach is not confirmed yet")]
+    BreachNotConfirmed,
 }
 
 impl From<keel_math::MathError> for CrpError {
@@ -109,6 +118,7 @@ pub fn onchain(e: keel_onchain::OnchainError) -> Error {
         E::OracleConfidence => error!(CrpError::OracleConfidence),
         E::InvalidOraclePrice => error!(CrpError::InvalidOraclePrice),
         E::MathOverflow => error!(CrpError::MathOverflow),
+        E::OracleInFuture => error!(CrpError::OracleInFuture),
         E::AccountBorrowFailed => ProgramError::AccountBorrowFailed.into(),
     }
 }

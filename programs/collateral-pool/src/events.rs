@@ -75,6 +75,8 @@ pub struct SettleEvent {
     pub lender_assets: u64,
     pub risky_left: u64,
     pub riskless_left: u64,
+    /// Risky paid to lenders in kind (a settlement past the grace period).
+    pub lender_risky: u64,
 }
 
 #[event]

@@ -17,6 +17,11 @@ pub struct Prices {
     pub mid: Fix,
     pub low: Fix,
     pub high: Fix,
+    /// When the oracle published the price.
+    pub publish_time: i64,
+    /// The confidence interval is at most half the pool's `max_conf_bps`: tight enough to start
+    /// the irreversible conversion.
+    pub tight: bool,
 }
 
 /// Read the pool's oracle at `now`: its address, owner, feed id, age and confidence checked.
@@ -67,5 +72,8 @@ pub fn read_prices(info: &AccountInfo, s: &OracleSettings, now: i64) -> Result<P
         mid: at(mark.price)?,
         low: at(mark.price - mark.conf.min(mark.price - 1))?,
         high: at(mark.price.saturating_add(mark.conf))?,
+        publish_time: mark.publish_time,
+        tight: mark.conf as u128 * 2 * crate::constants::BPS as u128
+            <= mark.price as u128 * s.max_conf_bps as u128,
     })
 }

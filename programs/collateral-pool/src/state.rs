@@ -19,7 +19,8 @@ pub mod status {
     pub const SETTLED: u8 = 4;
 }
 
-/// Pause switches, one bit per instruction group. Settlement and redemptions are never paused.
+/// Pause switches, one bit per instruction group. Settlement, redemptions and the conversion sale
+/// (flight to quality and settling) are never paused: `SWAP` stops only the weighted market.
 pub mod pause {
     pub const LEND: u8 = 1 << 0;
     pub const BORROW: u8 = 1 << 1;
@@ -75,7 +76,10 @@ pub struct CrpParams {
 /// The riskless vault holds four pots and always equals their sum: `riskless_balance` (the
 /// weighted pool's riskless side), `loan_cash` (lenders' cash not lent yet), `reserve` (the
 /// reserve fund) and `lender_assets` (set aside for lender claims at settlement). The risky vault
-/// equals `risky_balance`.
+/// equals `risky_balance` plus `lender_risky` (set aside for lenders by a settlement in kind).
+///
+/// The risky weight moves linearly from `risky_weight` at `last_rebalance_ts` to `target_weight`
+/// at `ramp_end_ts` ([`CrpPool::weight_at`]).
 #[account(zero_copy)]
 #[repr(C)]
 pub struct CrpPool {
@@ -114,7 +118,8 @@ pub struct CrpPool {
 
     /// Strike in riskless native per risky native (Fix bits).
     pub strike: WrappedI128,
-    /// The risky token's weight in the weighted pool (Fix bits); the riskless weight is 1 − w.
+    /// The risky token's weight in the weighted pool at `last_rebalance_ts`, where its ramp to
+    /// `target_weight` starts (Fix bits); the riskless weight is 1 − w.
     pub risky_weight: WrappedI128,
     /// Φ(d1) at the last rebalance (Fix bits).
     pub last_delta: WrappedI128,
@@ -126,13 +131,29 @@ pub struct CrpPool {
     pub lender_assets: u64,
     /// Σ borrowers' debt at face value (due at expiry).
     pub debt_face: u64,
-    /// Lender claims outstanding (face value, = the lender mint's supply).
-    pub lender_face: u64,
+    /// Lender claims outstanding (= the lender mint's supply): shares of `loan_cash + debt_face`
+    /// until settlement, of `lender_assets` and `lender_risky` after.
+    pub lender_claims: u64,
     /// Borrower residual claims outstanding (= the residual mint's supply).
     pub residual_supply: u64,
     /// Swap fees paid into the reserve fund, all time.
     pub reserve_premiums: u64,
-    pub reserved: [u8; 256],
+    /// Where the weight ramp ends (Fix bits) and when.
+    pub target_weight: WrappedI128,
+    pub ramp_end_ts: i64,
+    /// The slot of the last weighted swap and the balances at that slot's first swap: swaps in
+    /// one slot may move a balance by at most `max_trade_ratio_bps` of it, together.
+    pub swap_slot: u64,
+    pub slot_risky_start: u64,
+    pub slot_riskless_start: u64,
+    /// The last oracle mid price the pool accepted (Fix bits): a pool whose oracle stops settles
+    /// in kind at it.
+    pub last_price: WrappedI128,
+    /// Publish time of the first tight print that showed the conversion breach (0: none).
+    pub breach_publish_ts: i64,
+    /// Risky set aside for lenders by a settlement in kind.
+    pub lender_risky: u64,
+    pub reserved: [u8; 176],
 }
 
 impl CrpPool {
@@ -155,6 +176,18 @@ impl CrpPool {
         }
         require!(now < self.expiry, CrpError::Expired);
         Ok(())
+    }
+
+    /// The risky weight at `now`, along the ramp the last rebalance set.
+    pub fn weight_at(&self, now: i64) -> Result<keel_math::Fix> {
+        keel_math::crp::ramp_weight(
+            self.risky_weight.fix(),
+            self.target_weight.fix(),
+            self.last_rebalance_ts,
+            self.ramp_end_ts,
+            now,
+        )
+        .map_err(crate::errors::math)
     }
 
     /// Seconds until expiry (0 after it).

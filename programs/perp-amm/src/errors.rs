@@ -135,6 +135,9 @@ pub enum PerpError {
     /// 6043
     #[msg("The market is not covered by the pool's risk model yet: positions may only shrink")]
     MarketNotInRiskModel,
+    /// 6044
+    #[msg("Oracle price is published in the future")]
+    OracleInFuture,
 }
 
 impl From<keel_math::MathError> for PerpError {
@@ -155,6 +158,7 @@ pub fn onchain(e: keel_onchain::OnchainError) -> Error {
         E::OracleConfidence => error!(PerpError::OracleConfidence),
         E::InvalidOraclePrice => error!(PerpError::InvalidOraclePrice),
         E::MathOverflow => error!(PerpError::MathOverflow),
+        E::OracleInFuture => error!(PerpError::OracleInFuture),
         E::AccountBorrowFailed => ProgramError::AccountBorrowFailed.into(),
     }
 }

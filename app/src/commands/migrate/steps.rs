@@ -391,7 +391,13 @@ pub(super) fn crp_pools(
             c.risky_decimals,
         )?;
         let expiry = noon(&c.expiry)?;
-        let keys = PoolKeys::new(risky, quote.mint, expiry, market.oracle);
+        let keys = PoolKeys::new(
+            risky,
+            quote.mint,
+            expiry,
+            &m.operator.pubkey(),
+            market.oracle,
+        );
         let what = format!("collateral pool {} to {}", c.market, c.expiry);
         if m.t.account(&keys.pool)?.is_some() {
             m.step(what, &keys.pool, "exists");

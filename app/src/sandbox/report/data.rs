@@ -188,14 +188,14 @@ fn crp_row(e: &Event) -> Option<String> {
             pool,
             price,
             lender_paid,
-            lender_face,
+            lender_owed,
             borrower_risky,
             borrower_riskless,
         } => format!(
-            "| {} | {pool} | settled at {price:.0}: lenders paid {:.2} of {:.2} face; borrowers got {:.4} BTC and {:.2} USD |",
+            "| {} | {pool} | settled at {price:.0}: lenders paid {:.2} of {:.2} owed; borrowers got {:.4} BTC and {:.2} USD |",
             e.date,
             usd(*lender_paid as i128),
-            usd(*lender_face as i128),
+            usd(*lender_owed as i128),
             *borrower_risky as f64 / 1e8,
             usd(*borrower_riskless as i128)
         ),

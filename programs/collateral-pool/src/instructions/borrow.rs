@@ -76,8 +76,15 @@ pub fn handle_borrow(ctx: Context<Borrow>, args: BorrowArgs) -> Result<()> {
         pool.require_active(now)?;
         let prices = load_prices(&pool, &ctx.accounts.oracle, now)?;
         let terms = price_loan(&pool, &args, &prices, now)?;
+        pool.last_price.set_fix(prices.mid);
         pool.risky_balance = add(pool.risky_balance, args.collateral)?;
         pool.riskless_balance = add(pool.riskless_balance, terms.leg)?;
+        // a borrow joins at the pool's proportions: it is not a swap, so the slot's swap
+        // movement is measured from balances that include it
+        if pool.swap_slot == Clock::get()?.slot {
+            pool.slot_risky_start = add(pool.slot_risky_start, args.collateral)?;
+            pool.slot_riskless_start = add(pool.slot_riskless_start, terms.leg)?;
+        }
         pool.loan_cash = sub(pool.loan_cash, args.loan)?;
         pool.debt_face = add(pool.debt_face, terms.debt)?;
         pool.residual_supply = add(pool.residual_supply, terms.residual)?;
@@ -147,7 +154,7 @@ fn price_loan(
     // the riskless that keeps the pool's proportions: its balance ratio, or for the first
     // borrower the weight at the oracle price (y/x = P·(1 − w)/w), rounded up
     let leg = if pool.risky_balance == 0 {
-        let w = pool.risky_weight.get() as u128;
+        let w = pool.weight_at(now)?.to_bits() as u128;
         let value = risky_value(args.collateral, prices.mid, Rounding::Up).map_err(math)?;
         mul_div_u128(value as u128, (1u128 << 64) - w, w, Rounding::Up).map_err(math)?
     } else {

@@ -5,8 +5,8 @@ use keel_math::crp::{MAX_WEIGHT, MIN_WEIGHT, rebalance, years};
 use keel_onchain::oracle::{OracleKind, scale_pow10};
 
 use crate::constants::{
-    BPS, CRP_POOL_SEED, E9, LENDER_MINT_SEED, MAX_TERM_SECS, MIN_TERM_SECS, RESIDUAL_MINT_SEED,
-    RISKLESS_VAULT_SEED, RISKY_VAULT_SEED,
+    BPS, CRP_POOL_SEED, E9, LENDER_MINT_SEED, MAX_TERM_SECS, MIN_REBALANCE_INTERVAL_SECS,
+    MIN_TERM_SECS, RESIDUAL_MINT_SEED, RISKLESS_VAULT_SEED, RISKY_VAULT_SEED,
 };
 use crate::errors::{CrpError, math};
 use crate::oracle::{OracleSettings, read_prices};
@@ -36,7 +36,7 @@ pub struct InitCrpPool<'info> {
         init,
         payer = authority,
         space = CrpPool::SIZE,
-        seeds = [CRP_POOL_SEED, risky_mint.key().as_ref(), riskless_mint.key().as_ref(), &args.expiry.to_le_bytes()],
+        seeds = [CRP_POOL_SEED, risky_mint.key().as_ref(), riskless_mint.key().as_ref(), &args.expiry.to_le_bytes(), authority.key().as_ref()],
         bump,
     )]
     pub pool: AccountLoader<'info, CrpPool>,
@@ -95,7 +95,7 @@ pub fn validate(args: &InitCrpPoolArgs, now: i64) -> Result<()> {
         && p.conversion_ltv_bps < BPS
         && p.ema_alpha_e9 > 0
         && p.ema_alpha_e9 <= E9
-        && p.min_rebalance_interval_secs > 0
+        && p.min_rebalance_interval_secs >= MIN_REBALANCE_INTERVAL_SECS
         && p.min_rebalance_interval_secs <= term as u64
         && p.fee_bps < 1_000
         && p.reserve_share_bps <= BPS
@@ -169,6 +169,9 @@ pub fn handle_init_pool(ctx: Context<InitCrpPool>, args: InitCrpPoolArgs) -> Res
     pool.params = args.params;
     pool.strike.set_fix(strike);
     pool.risky_weight.set_fix(start.weight);
+    pool.target_weight.set_fix(start.weight);
+    pool.ramp_end_ts = now;
+    pool.last_price.set_fix(prices.mid);
     pool.last_delta.set_fix(start.delta);
     Ok(())
 }

@@ -1,7 +1,6 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
-use keel_math::Rounding;
-use keel_math::crp::face_value;
+use keel_math::crp::lender_claims;
 
 use crate::errors::{CrpError, math};
 use crate::events::LendEvent;
@@ -12,7 +11,8 @@ use crate::state::{CrpPool, pause};
 pub struct LendArgs {
     /// Riskless tokens to lend (native units).
     pub amount: u64,
-    /// Fewest lender claims acceptable (slippage guard: the rate accrues to expiry from now).
+    /// Fewest lender claims acceptable (slippage guard: a loan taken before this lands raises
+    /// what a claim costs).
     pub min_claims: u64,
 }
 
@@ -32,8 +32,11 @@ pub struct Lend<'info> {
     pub token_program: Program<'info, Token>,
 }
 
-/// Lend riskless tokens at the pool's fixed rate: claims = amount·(1 + r·τ), rounded down, each
-/// paid one riskless unit at expiry. The cash waits in the pool until a borrower takes it.
+/// Lend riskless tokens. Claims are shares of what the pool owes its lenders at expiry (unlent
+/// cash plus the borrowers' debt at face value): the first lender gets one per unit, a later one
+/// buys in at the interest already promised (rounded down). The cash waits in the pool until a
+/// borrower takes it; the interest of each loan goes to the lenders whose cash was in the pool
+/// when it was taken, pro rata, and idle cash earns nothing.
 pub fn handle_lend(ctx: Context<Lend>, args: LendArgs) -> Result<()> {
     require!(args.amount > 0, CrpError::ZeroAmount);
     let now = Clock::get()?.unix_timestamp;
@@ -41,13 +44,9 @@ pub fn handle_lend(ctx: Context<Lend>, args: LendArgs) -> Result<()> {
         let pool = ctx.accounts.pool.load()?;
         pool.require_not_paused(pause::LEND)?;
         pool.require_active(now)?;
-        let claims = face_value(
-            args.amount,
-            pool.params.rate_bps,
-            pool.secs_left(now),
-            Rounding::Down,
-        )
-        .map_err(math)?;
+        let owed = add(pool.loan_cash, pool.debt_face)?;
+        let claims = lender_claims(args.amount, owed, pool.lender_claims).map_err(math)?;
+        require!(claims > 0, CrpError::ZeroAmount);
         (claims, PoolSeeds::of(&pool))
     };
     require!(claims >= args.min_claims, CrpError::SlippageExceeded);
@@ -69,7 +68,7 @@ pub fn handle_lend(ctx: Context<Lend>, args: LendArgs) -> Result<()> {
     )?;
     let mut pool = ctx.accounts.pool.load_mut()?;
     pool.loan_cash = add(pool.loan_cash, args.amount)?;
-    pool.lender_face = add(pool.lender_face, claims)?;
+    pool.lender_claims = add(pool.lender_claims, claims)?;
     emit!(LendEvent {
         pool: ctx.accounts.pool.key(),
         lender: ctx.accounts.lender.key(),

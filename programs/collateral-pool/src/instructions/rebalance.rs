@@ -5,7 +5,7 @@ use keel_math::crp::{rebalance, years};
 use crate::constants::E9;
 use crate::errors::{CrpError, math};
 use crate::events::RebalanceEvent;
-use crate::instructions::shared::{pool_ltv_bps, start_conversion_if_due};
+use crate::instructions::shared::{Breach, pool_ltv_bps, start_conversion_if_due};
 use crate::oracle::load_prices;
 use crate::state::{CrpPool, pause};
 
@@ -18,10 +18,12 @@ pub struct Rebalance<'info> {
     pub oracle: UncheckedAccount<'info>,
 }
 
-/// Keeper: move the risky weight toward the call delta, w ← α·Φ(d1) + (1 − α)·w, at most once
-/// per interval. The pool's quoted price moves with the weight and arbitrage brings it back to
-/// the market. If the loan-to-value has reached the conversion threshold the pool starts its
-/// flight to quality instead (and never re-weights again).
+/// Keeper: set the risky weight's next target, w' = α·Φ(d1) + (1 − α)·w, at most once per
+/// interval; the weight then moves linearly from where it is to w' over the interval
+/// (`CrpPool::weight_at`), so no transaction sees it jump and a trade placed around the
+/// rebalance gains nothing from it. The pool's quoted price drifts with the weight and
+/// arbitrage brings it back to the market. If a confirmed breach of the conversion threshold
+/// is due the pool starts its flight to quality instead (and never re-weights again).
 pub fn handle_rebalance(ctx: Context<Rebalance>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let pool_key = ctx.accounts.pool.key();
@@ -38,13 +40,17 @@ pub fn handle_rebalance(ctx: Context<Rebalance>) -> Result<()> {
         CrpError::RebalanceTooEarly
     );
     let prices = load_prices(&pool, &ctx.accounts.oracle, now)?;
+    pool.last_price.set_fix(prices.mid);
+    let old = pool.weight_at(now)?;
+    pool.risky_weight.set_fix(old);
+    pool.target_weight.set_fix(old);
     pool.last_rebalance_ts = now;
-    if start_conversion_if_due(&mut pool, pool_key, &prices, now)? {
+    pool.ramp_end_ts = now;
+    if start_conversion_if_due(&mut pool, pool_key, &prices, now)? == Breach::Converted {
         return Ok(());
     }
     let sigma = Fix::from_bits(((pool.params.sigma_e9 as i128) << 64) / E9 as i128);
     let alpha = Fix::from_bits(((pool.params.ema_alpha_e9 as i128) << 64) / E9 as i128);
-    let old = pool.risky_weight.fix();
     let step = rebalance(
         prices.mid,
         pool.strike.fix(),
@@ -54,7 +60,8 @@ pub fn handle_rebalance(ctx: Context<Rebalance>) -> Result<()> {
         alpha,
     )
     .map_err(math)?;
-    pool.risky_weight.set_fix(step.weight);
+    pool.target_weight.set_fix(step.weight);
+    pool.ramp_end_ts = now.saturating_add(pool.params.min_rebalance_interval_secs as i64);
     pool.last_delta.set_fix(step.delta);
     emit!(RebalanceEvent {
         pool: pool_key,

@@ -10,30 +10,43 @@ use crate::state::{CrpPool, status};
 #[derive(Accounts)]
 pub struct RedeemLender<'info> {
     pub owner: Signer<'info>,
-    #[account(mut, has_one = riskless_vault @ CrpError::WrongVault, has_one = lender_mint @ CrpError::WrongMint)]
+    #[account(
+        mut,
+        has_one = risky_vault @ CrpError::WrongVault,
+        has_one = riskless_vault @ CrpError::WrongVault,
+        has_one = lender_mint @ CrpError::WrongMint,
+    )]
     pub pool: AccountLoader<'info, CrpPool>,
+    #[account(mut)]
+    pub risky_vault: Box<Account<'info, TokenAccount>>,
     #[account(mut)]
     pub riskless_vault: Box<Account<'info, TokenAccount>>,
     #[account(mut)]
     pub lender_mint: Box<Account<'info, Mint>>,
     #[account(mut, constraint = owner_claims.mint == lender_mint.key() @ CrpError::WrongMint, token::authority = owner)]
     pub owner_claims: Box<Account<'info, TokenAccount>>,
+    #[account(mut, constraint = owner_risky.mint == pool.load()?.risky_mint @ CrpError::WrongMint)]
+    pub owner_risky: Box<Account<'info, TokenAccount>>,
     #[account(mut, constraint = owner_riskless.mint == pool.load()?.riskless_mint @ CrpError::WrongMint)]
     pub owner_riskless: Box<Account<'info, TokenAccount>>,
     pub token_program: Program<'info, Token>,
 }
 
-/// After settlement: burn lender claims for riskless at par (pro rata if the reserve fund could
-/// not make lenders whole).
+/// After settlement: burn lender claims for their share of what lenders were paid: riskless
+/// (par, with the interest of the loans their cash funded, pro rata if the reserve fund could
+/// not make lenders whole) and, after a settlement in kind, risky.
 pub fn handle_redeem_lender(ctx: Context<RedeemLender>, claims: u64) -> Result<()> {
     require!(claims > 0, CrpError::ZeroAmount);
-    let (payout, seeds) = {
+    let (payout, risky_out, seeds) = {
         let mut pool = ctx.accounts.pool.load_mut()?;
         require!(pool.status == status::SETTLED, CrpError::NotSettled);
-        let payout = pro_rata(pool.lender_assets, claims, pool.lender_face).map_err(math)?;
-        pool.lender_face = sub(pool.lender_face, claims)?;
+        let supply = pool.lender_claims;
+        let payout = pro_rata(pool.lender_assets, claims, supply).map_err(math)?;
+        let risky_out = pro_rata(pool.lender_risky, claims, supply).map_err(math)?;
+        pool.lender_claims = sub(supply, claims)?;
         pool.lender_assets = sub(pool.lender_assets, payout)?;
-        (payout, PoolSeeds::of(&pool))
+        pool.lender_risky = sub(pool.lender_risky, risky_out)?;
+        (payout, risky_out, PoolSeeds::of(&pool))
     };
     let a = &ctx.accounts;
     burn_claims(
@@ -51,12 +64,20 @@ pub fn handle_redeem_lender(ctx: Context<RedeemLender>, claims: u64) -> Result<(
         &seeds.seeds(),
         payout,
     )?;
+    transfer_out(
+        &a.token_program,
+        a.risky_vault.to_account_info(),
+        a.owner_risky.to_account_info(),
+        a.pool.to_account_info(),
+        &seeds.seeds(),
+        risky_out,
+    )?;
     emit!(RedeemEvent {
         pool: a.pool.key(),
         owner: a.owner.key(),
         lender: true,
         claims,
-        risky_out: 0,
+        risky_out,
         riskless_out: payout,
     });
     Ok(())

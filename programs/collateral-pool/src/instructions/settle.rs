@@ -1,6 +1,7 @@
 use anchor_lang::prelude::*;
-use keel_math::crp::settle;
+use keel_math::crp::{Settlement, sale_price, settle, settle_in_kind};
 
+use crate::constants::SETTLE_GRACE_SECS;
 use crate::errors::{CrpError, math};
 use crate::events::SettleEvent;
 use crate::instructions::shared::{add, sub};
@@ -14,17 +15,22 @@ pub struct Settle<'info> {
 }
 
 /// Anyone, after expiry: pay the borrowers' debt from the pool's riskless side to the lenders,
-/// top up from the reserve fund if that and the unlent cash fall short of the lenders' claims,
-/// and open redemptions. If the riskless side cannot cover the debt while risky is left, the pool
-/// first sells risky at the discounted oracle price (status SETTLING) until it can; calling
-/// `settle` again then completes.
+/// top up from the reserve fund if that falls short of what lenders are owed (unlent cash plus
+/// the debt), and open redemptions. If the riskless side cannot cover the debt while risky is
+/// left, the pool first sells risky at the discounted oracle price (status SETTLING) until it
+/// can; calling `settle` again then completes. Nothing can hold settlement past
+/// `SETTLE_GRACE_SECS` after expiry: a pool still short then (its oracle stopped, or no buyer
+/// came) pays the rest of the debt to lenders in risky, at its last accepted price less the
+/// conversion discount. Never paused, reads no oracle.
 pub fn handle_settle(ctx: Context<Settle>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let pool_key = ctx.accounts.pool.key();
     let mut pool = ctx.accounts.pool.load_mut()?;
     require!(now >= pool.expiry, CrpError::NotExpired);
     require!(pool.status != status::SETTLED, CrpError::WrongState);
-    if pool.riskless_balance < pool.debt_face && pool.risky_balance > 0 {
+    let short = pool.riskless_balance < pool.debt_face && pool.risky_balance > 0;
+    let in_kind = short && now >= pool.expiry.saturating_add(SETTLE_GRACE_SECS);
+    if short && !in_kind {
         require!(pool.status != status::SETTLING, CrpError::Settling);
         pool.status = status::SETTLING;
         emit!(SettleEvent {
@@ -36,18 +42,36 @@ pub fn handle_settle(ctx: Context<Settle>) -> Result<()> {
             lender_assets: 0,
             risky_left: pool.risky_balance,
             riskless_left: pool.riskless_balance,
+            lender_risky: 0,
         });
         return Ok(());
     }
-    let s = settle(
-        pool.riskless_balance,
-        pool.debt_face,
-        pool.loan_cash,
-        pool.lender_face,
-        pool.reserve,
-    )
+    let owed = add(pool.loan_cash, pool.debt_face)?;
+    let s: Settlement = if in_kind {
+        let price =
+            sale_price(pool.last_price.fix(), pool.params.conversion_discount_bps).map_err(math)?;
+        settle_in_kind(
+            pool.riskless_balance,
+            pool.risky_balance,
+            pool.debt_face,
+            pool.loan_cash,
+            owed,
+            pool.reserve,
+            price,
+        )
+    } else {
+        settle(
+            pool.riskless_balance,
+            pool.debt_face,
+            pool.loan_cash,
+            owed,
+            pool.reserve,
+        )
+    }
     .map_err(math)?;
     pool.riskless_balance = sub(pool.riskless_balance, s.from_pool)?;
+    pool.risky_balance = sub(pool.risky_balance, s.lender_risky)?;
+    pool.lender_risky = s.lender_risky;
     pool.reserve = add(sub(pool.reserve, s.from_reserve)?, s.to_reserve)?;
     pool.loan_cash = 0;
     pool.lender_assets = s.lender_assets;
@@ -62,6 +86,7 @@ pub fn handle_settle(ctx: Context<Settle>) -> Result<()> {
         lender_assets: s.lender_assets,
         risky_left: pool.risky_balance,
         riskless_left: pool.riskless_balance,
+        lender_risky: s.lender_risky,
     });
     Ok(())
 }

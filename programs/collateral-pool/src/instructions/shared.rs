@@ -4,7 +4,7 @@ use anchor_lang::prelude::*;
 use keel_math::Rounding;
 use keel_math::crp::risky_value;
 
-use crate::constants::{BPS, CRP_POOL_SEED};
+use crate::constants::{BPS, CONVERSION_CONFIRM_SECS, CRP_POOL_SEED};
 use crate::errors::{CrpError, math};
 use crate::events::FlightToQualityEvent;
 use crate::oracle::Prices;
@@ -15,6 +15,7 @@ pub struct PoolSeeds {
     risky_mint: Pubkey,
     riskless_mint: Pubkey,
     expiry: [u8; 8],
+    authority: Pubkey,
     bump: [u8; 1],
 }
 
@@ -24,15 +25,17 @@ impl PoolSeeds {
             risky_mint: pool.risky_mint,
             riskless_mint: pool.riskless_mint,
             expiry: pool.expiry.to_le_bytes(),
+            authority: pool.authority,
             bump: [pool.bump],
         }
     }
-    pub fn seeds(&self) -> [&[u8]; 5] {
+    pub fn seeds(&self) -> [&[u8]; 6] {
         [
             CRP_POOL_SEED,
             self.risky_mint.as_ref(),
             self.riskless_mint.as_ref(),
             &self.expiry,
+            self.authority.as_ref(),
             &self.bump,
         ]
     }
@@ -60,9 +63,14 @@ pub fn pool_value(pool: &CrpPool, price: keel_math::Fix, rounding: Rounding) -> 
 }
 
 /// Debt over pool value (bps, saturating), the pool valued at the low end of the oracle's
-/// confidence interval.
+/// confidence interval (what a new loan must stay under).
 pub fn pool_ltv_bps(pool: &CrpPool, prices: &Prices) -> Result<u64> {
-    let value = pool_value(pool, prices.low, Rounding::Down)?;
+    ltv_bps_at(pool, prices.low)
+}
+
+/// Debt over pool value (bps, saturating), the pool's risky valued at `price`.
+pub fn ltv_bps_at(pool: &CrpPool, price: keel_math::Fix) -> Result<u64> {
+    let value = pool_value(pool, price, Rounding::Down)?;
     if value == 0 {
         return Ok(if pool.debt_face == 0 { 0 } else { u64::MAX });
     }
@@ -76,17 +84,49 @@ pub fn pool_ltv_bps(pool: &CrpPool, prices: &Prices) -> Result<u64> {
     Ok(ltv.min(u64::MAX as u128) as u64)
 }
 
-/// Start the flight to quality when the loan-to-value has reached the conversion threshold;
-/// returns whether it did. A pool with nothing risky left is converted at once.
+/// What a reading of the oracle does to the conversion breach.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Breach {
+    /// The loan-to-value at the mid price is below the threshold (a pending breach is cleared).
+    None,
+    /// The print is too wide to start or confirm the irreversible conversion.
+    Unconfirmable,
+    /// The first tight print that shows the breach: recorded, not yet acted on.
+    Observed,
+    /// Seen, but not yet confirmed by a print published `CONVERSION_CONFIRM_SECS` later.
+    Pending,
+    /// Confirmed: the flight to quality started.
+    Converted,
+}
+
+/// Start the flight to quality once the loan-to-value at the oracle's mid price has reached the
+/// conversion threshold on two tight prints published at least `CONVERSION_CONFIRM_SECS` apart
+/// (a lagging, wide or one-off print cannot start it). A pool with nothing risky left is
+/// converted at once.
 pub fn start_conversion_if_due(
     pool: &mut CrpPool,
     pool_key: Pubkey,
     prices: &Prices,
     now: i64,
-) -> Result<bool> {
-    let ltv = pool_ltv_bps(pool, prices)?;
+) -> Result<Breach> {
+    let ltv = ltv_bps_at(pool, prices.mid)?;
     if pool.debt_face == 0 || ltv < pool.params.conversion_ltv_bps {
-        return Ok(false);
+        pool.breach_publish_ts = 0;
+        return Ok(Breach::None);
+    }
+    if !prices.tight {
+        return Ok(Breach::Unconfirmable);
+    }
+    if pool.breach_publish_ts == 0 {
+        pool.breach_publish_ts = prices.publish_time.max(1);
+        return Ok(Breach::Observed);
+    }
+    if prices.publish_time
+        < pool
+            .breach_publish_ts
+            .saturating_add(CONVERSION_CONFIRM_SECS)
+    {
+        return Ok(Breach::Pending);
     }
     pool.status = if pool.risky_balance == 0 {
         status::CONVERTED
@@ -103,5 +143,5 @@ pub fn start_conversion_if_due(
         completed: pool.status == status::CONVERTED,
         ts: now,
     });
-    Ok(true)
+    Ok(Breach::Converted)
 }

@@ -44,18 +44,19 @@ pub struct SwapTokens<'info> {
     pub token_program: Program<'info, Token>,
 }
 
-/// Trade against the pool. While active: through the weighted invariant at the current weights,
-/// a fee on the riskless leg of which a share goes to the reserve fund, and no more in or out
-/// than `max_trade_ratio_bps` of the balance. While converting (flight to quality, or settling a
-/// debt the riskless side does not cover): only riskless in, risky out, at the oracle price less
-/// the conversion discount.
+/// Trade against the pool. While active: through the weighted invariant at the weights of this
+/// moment of the ramp, a fee on the riskless leg of which a share goes to the reserve fund, no
+/// more in or out than `max_trade_ratio_bps` of the balance, and all the swaps of one slot
+/// together moving a balance by no more than that share of it (pausable). While converting
+/// (flight to quality, or settling a debt the riskless side does not cover): only riskless in,
+/// risky out, at the oracle price less the conversion discount — never paused, since it is the
+/// way out for lenders.
 pub fn handle_swap(ctx: Context<SwapTokens>, args: SwapArgs) -> Result<()> {
     require!(args.amount > 0, CrpError::ZeroAmount);
     let now = Clock::get()?.unix_timestamp;
     let pool_key = ctx.accounts.pool.key();
     let (swap, seeds) = {
         let mut pool = ctx.accounts.pool.load_mut()?;
-        pool.require_not_paused(pause::SWAP)?;
         let (swap, reserve_cut, conversion) = match pool.status {
             status::CONVERTING | status::SETTLING => (
                 sell_risky(&mut pool, pool_key, &ctx.accounts.oracle, &args, now)?,
@@ -63,8 +64,10 @@ pub fn handle_swap(ctx: Context<SwapTokens>, args: SwapArgs) -> Result<()> {
                 true,
             ),
             _ => {
+                pool.require_not_paused(pause::SWAP)?;
                 pool.require_active(now)?;
-                let (swap, cut) = weighted_swap(&mut pool, &args)?;
+                let slot = Clock::get()?.slot;
+                let (swap, cut) = weighted_swap(&mut pool, &args, now, slot)?;
                 (swap, cut, false)
             }
         };
@@ -123,15 +126,20 @@ pub fn handle_swap(ctx: Context<SwapTokens>, args: SwapArgs) -> Result<()> {
 }
 
 /// Returns the swap and the fee's reserve share.
-fn weighted_swap(pool: &mut CrpPool, args: &SwapArgs) -> Result<(Swap, u64)> {
+fn weighted_swap(pool: &mut CrpPool, args: &SwapArgs, now: i64, slot: u64) -> Result<(Swap, u64)> {
     require!(
         pool.risky_balance > 0 && pool.riskless_balance > 0,
         CrpError::WrongState
     );
+    if pool.swap_slot != slot {
+        pool.swap_slot = slot;
+        pool.slot_risky_start = pool.risky_balance;
+        pool.slot_riskless_start = pool.riskless_balance;
+    }
     let balances = Balances {
         risky: pool.risky_balance,
         riskless: pool.riskless_balance,
-        risky_weight: pool.risky_weight.fix(),
+        risky_weight: pool.weight_at(now)?,
     };
     // the fee rate rounded up, in the pool's favour
     let fee_rate =
@@ -156,12 +164,17 @@ fn weighted_swap(pool: &mut CrpPool, args: &SwapArgs) -> Result<(Swap, u64)> {
             CrpError::TradeTooLarge
         );
     }
+    // at a clamped weight (0.99 or 0.01) the invariant's power is steep: a trade whose price
+    // does not fit the arithmetic is too large for the pool, not a math failure
     let swap = if args.exact_in {
         swap_exact_in(&balances, args.risky_in, args.amount, fee_rate)
     } else {
         swap_exact_out(&balances, args.risky_in, args.amount, fee_rate)
     }
-    .map_err(math)?;
+    .map_err(|e| match e {
+        keel_math::MathError::Overflow => error!(CrpError::TradeTooLarge),
+        e => math(e),
+    })?;
     require!(
         swap.amount_in as u128 <= cap(balance_in) && swap.amount_out as u128 <= cap(balance_out),
         CrpError::TradeTooLarge
@@ -184,6 +197,16 @@ fn weighted_swap(pool: &mut CrpPool, args: &SwapArgs) -> Result<(Swap, u64)> {
     }
     pool.reserve = add(pool.reserve, reserve_cut)?;
     pool.reserve_premiums = add(pool.reserve_premiums, reserve_cut)?;
+    // every swap of the slot together: a chain of capped swaps is one large trade
+    let within = |balance: u64, start: u64| {
+        balance.abs_diff(start) as u128 * BPS as u128
+            <= start as u128 * pool.params.max_trade_ratio_bps as u128
+    };
+    require!(
+        within(pool.risky_balance, pool.slot_risky_start)
+            && within(pool.riskless_balance, pool.slot_riskless_start),
+        CrpError::SlotTradeLimit
+    );
     Ok((swap, reserve_cut))
 }
 
@@ -205,6 +228,7 @@ fn sell_risky(
         });
     }
     let prices = load_prices(pool, oracle, now)?;
+    pool.last_price.set_fix(prices.mid);
     let price = sale_price(prices.mid, pool.params.conversion_discount_bps).map_err(math)?;
     let available = if pool.status == status::SETTLING {
         let short = sub(pool.debt_face, pool.riskless_balance.min(pool.debt_face))?;

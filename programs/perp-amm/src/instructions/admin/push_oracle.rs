@@ -67,6 +67,12 @@ pub fn handle_update_push_oracle(
         PerpError::NotOracleAuthority
     );
     require!(args.price > 0, PerpError::InvalidOraclePrice);
+    // a price stamped ahead of the cluster never goes stale, and freezes the oracle (timestamps
+    // never go back)
+    require!(
+        args.publish_time <= Clock::get()?.unix_timestamp,
+        PerpError::OracleInFuture
+    );
     let oracle = &mut ctx.accounts.oracle;
     require!(
         args.publish_time >= oracle.publish_time,
