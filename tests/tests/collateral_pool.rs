@@ -79,20 +79,23 @@ async fn lend_borrow_trade_rebalance_and_settle() {
     assert_eq!(p.residual_supply, 100_000 * ONE + leg - 80_000 * ONE);
     fx.assert_conserved(&mut t).await;
 
-    // a trade pays 0.3 % on its riskless leg, a fifth of it to the reserve fund
+    // a trade pays 0.3 % on its riskless leg, a fifth of it to the reserve fund; the pool trades
+    // only inside the oracle's band (here the fee: the oracle publishes no confidence), so
+    // 1,000 in, which would lift its price 2.4 %, is refused and 100 (0.24 %) goes through
     let arb = fx.user(&mut t, 10_000 * ONE, 1_000_000 * ONE).await;
-    fx.swap(&mut t, &arb, false, true, 1_000 * ONE, 0)
+    keel_tests::assert_code(
+        fx.swap(&mut t, &arb, false, true, 1_000 * ONE, 0).await,
+        keel_tests::crp(CrpError::PriceOffOracle),
+    );
+    fx.swap(&mut t, &arb, false, true, 100 * ONE, 0)
         .await
         .unwrap();
     let q = fx.pool(&mut t).await;
-    assert_eq!(q.reserve, 600_000); // 3 · 0.2 tokens
-    assert_eq!(
-        q.riskless_balance,
-        p.riskless_balance + 1_000 * ONE - 600_000
-    );
+    assert_eq!(q.reserve, 60_000); // 0.3 · 0.2 tokens
+    assert_eq!(q.riskless_balance, p.riskless_balance + 100 * ONE - 60_000);
     let bought = p.risky_balance - q.risky_balance;
-    // 997 net at 100 is 9.97 before the price impact of a 1.4 % trade on the riskless side
-    assert!(bought < 9_970_000 && bought > 9_700_000, "bought {bought}");
+    // 99.7 net at 100 is 0.997 before the price impact of a 0.14 % trade on the riskless side
+    assert!(bought < 997_000 && bought > 995_000, "bought {bought}");
     assert_eq!(t.balance(&arb.risky).await, 10_000 * ONE + bought);
     fx.assert_conserved(&mut t).await;
     // and back: sell what was bought
@@ -177,8 +180,8 @@ async fn lend_borrow_trade_rebalance_and_settle() {
     fx.assert_conserved(&mut t).await;
     eprintln!(
         "README example: w0 {delta:.6}, leg {leg}, debt {}, residual {}, bought {bought}, \
-         reserve fee {}, w {w0:.6} -> {w1:.6} (delta {d:.6}), settled: risky {} riskless {} \
-         lender {} reserve {} -> {}",
+         reserve fee {}, w {w0:.6} -> target {w1:.6} (delta {d:.6}), settled: risky {} \
+         riskless {} lender {} reserve {} -> {}",
         p.debt_face,
         p.residual_supply,
         q.reserve,

@@ -423,9 +423,12 @@ async fn swap_rejects_bad_inputs() {
         // 30 % of 1,000 risky in, 30 % of the riskless out
         ("301 risky in", swap(true, true, 301 * ONE, 0), kp, CrpError::TradeTooLarge),
         ("301 risky out", swap(false, false, 301 * ONE, u64::MAX), kp, CrpError::TradeTooLarge),
-        // exact in: 10 risky bring under 1,000 riskless; exact out: 10 risky cost over 1,000
-        ("10 risky in for 1,000", swap(true, true, 10 * ONE, 1_000 * ONE), kp, slippage),
-        ("10 risky out for 1,000", swap(false, false, 10 * ONE, 1_000 * ONE), kp, slippage),
+        // exact in: 1 risky brings under 100 riskless; exact out: 1 risky costs over 100
+        ("1 risky in for 100", swap(true, true, ONE, 100 * ONE), kp, slippage),
+        ("1 risky out for 100", swap(false, false, ONE, 100 * ONE), kp, slippage),
+        // 10 risky either way would move the pool's price 2.4 % from the oracle's 100
+        ("10 risky in", swap(true, true, 10 * ONE, 0), kp, CrpError::PriceOffOracle),
+        ("10 risky out", swap(false, false, 10 * ONE, u64::MAX), kp, CrpError::PriceOffOracle),
         ("claims as risky", with_account(sell_one(), 5, u.claims), kp, CrpError::WrongMint),
     ]).await;
     let other = fx.user(&mut t, ONE, ONE).await;
@@ -676,12 +679,11 @@ async fn expiry_settling_and_borrower_redemption_reject_bad_inputs() {
     let ix = with_account(trigger(), 2, fx.perp.pool);
     let what = "the perp pool as the oracle";
     refused(&mut t, &w, what, ix, kp, CrpError::WrongOracle).await;
-    // an arbitrageur sells the pool 280 risky: its riskless side (~51.8k) no longer covers the
-    // 60,739 of debt, so settlement must sell risky first
+    // the price falls to 70 and arbitrage sells the pool risky: its riskless side (~59k) no
+    // longer covers the 60,739 of debt, so settlement must sell risky first
     let arb = fx.user(&mut t, 1_000 * ONE, 1_000_000 * ONE).await;
-    fx.swap(&mut t, &arb, true, true, 280 * ONE, 0)
-        .await
-        .unwrap();
+    fx.set_price(&mut t, 70.0).await;
+    fx.arbitrage(&mut t, &arb, 70.0).await;
     fx.fund_reserve(&mut t, &lender, 1_000 * ONE).await.unwrap();
     let p = fx.pool(&mut t).await;
     assert!(p.riskless_balance < p.debt_face);

@@ -205,6 +205,7 @@ pub fn settle(caller: &Pubkey, k: &PoolKeys) -> Instruction {
         collateral_pool::accounts::Settle {
             caller: *caller,
             pool: k.pool,
+            oracle: k.oracle,
         },
         collateral_pool::instruction::Settle {},
     )

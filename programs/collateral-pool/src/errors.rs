@@ -93,6 +93,9 @@ pub enum CrpError {
     /// 6029
     #[msg("The conversion breach is not confirmed yet")]
     BreachNotConfirmed,
+    /// 6030
+    #[msg("The swap would move the pool's price past the oracle's band")]
+    PriceOffOracle,
 }
 
 impl From<keel_math::MathError> for CrpError {

@@ -5,6 +5,7 @@ use crate::constants::SETTLE_GRACE_SECS;
 use crate::errors::{CrpError, math};
 use crate::events::SettleEvent;
 use crate::instructions::shared::{add, sub};
+use crate::oracle::load_prices;
 use crate::state::{CrpPool, status};
 
 #[derive(Accounts)]
@@ -12,6 +13,9 @@ pub struct Settle<'info> {
     pub caller: Signer<'info>,
     #[account(mut)]
     pub pool: AccountLoader<'info, CrpPool>,
+    /// CHECK: must be the pool's oracle; a fresh price is recorded as the pool's last price, a
+    /// stale or wide one is ignored (settlement never waits for the oracle).
+    pub oracle: UncheckedAccount<'info>,
 }
 
 /// Anyone, after expiry: pay the borrowers' debt from the pool's riskless side to the lenders,
@@ -21,13 +25,22 @@ pub struct Settle<'info> {
 /// can; calling `settle` again then completes. Nothing can hold settlement past
 /// `SETTLE_GRACE_SECS` after expiry: a pool still short then (its oracle stopped, or no buyer
 /// came) pays the rest of the debt to lenders in risky, at its last accepted price less the
-/// conversion discount. Never paused, reads no oracle.
+/// conversion discount. Never paused; the oracle must be the pool's, but a price it cannot give
+/// (stale, wide) does not hold settlement: the last price the pool accepted stands.
 pub fn handle_settle(ctx: Context<Settle>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let pool_key = ctx.accounts.pool.key();
     let mut pool = ctx.accounts.pool.load_mut()?;
     require!(now >= pool.expiry, CrpError::NotExpired);
     require!(pool.status != status::SETTLED, CrpError::WrongState);
+    require_keys_eq!(
+        ctx.accounts.oracle.key(),
+        pool.oracle,
+        CrpError::WrongOracle
+    );
+    if let Ok(prices) = load_prices(&pool, &ctx.accounts.oracle, now) {
+        pool.last_price.set_fix(prices.mid);
+    }
     let short = pool.riskless_balance < pool.debt_face && pool.risky_balance > 0;
     let in_kind = short && now >= pool.expiry.saturating_add(SETTLE_GRACE_SECS);
     if short && !in_kind {

@@ -8,7 +8,7 @@ use crate::constants::BPS;
 use crate::errors::{CrpError, math};
 use crate::events::{FlightToQualityEvent, SwapEvent};
 use crate::instructions::shared::{PoolSeeds, add, sub, transfer_in, transfer_out};
-use crate::oracle::load_prices;
+use crate::oracle::{Prices, load_prices};
 use crate::state::{CrpPool, pause, status};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
@@ -31,7 +31,8 @@ pub struct SwapTokens<'info> {
         has_one = riskless_vault @ CrpError::WrongVault,
     )]
     pub pool: AccountLoader<'info, CrpPool>,
-    /// CHECK: the pool's oracle; read only by the conversion sale (`load_prices` checks it).
+    /// CHECK: the pool's oracle (`load_prices` checks it): the band weighted swaps stay in, the
+    /// conversion sale's price.
     pub oracle: UncheckedAccount<'info>,
     #[account(mut)]
     pub risky_vault: Box<Account<'info, TokenAccount>>,
@@ -46,8 +47,10 @@ pub struct SwapTokens<'info> {
 
 /// Trade against the pool. While active: through the weighted invariant at the weights of this
 /// moment of the ramp, a fee on the riskless leg of which a share goes to the reserve fund, no
-/// more in or out than `max_trade_ratio_bps` of the balance, and all the swaps of one slot
-/// together moving a balance by no more than that share of it (pausable). While converting
+/// more in or out than `max_trade_ratio_bps` of the balance, all the swaps of one slot together
+/// moving a balance by no more than that share of it, and never pushing the pool's price past
+/// the oracle's confidence band widened by the fee (pausable). The pool trades toward the
+/// market, not beyond it: a trader cannot skew it to profit from the weight's ramp. While converting
 /// (flight to quality, or settling a debt the riskless side does not cover): only riskless in,
 /// risky out, at the oracle price less the conversion discount — never paused, since it is the
 /// way out for lenders.
@@ -66,8 +69,10 @@ pub fn handle_swap(ctx: Context<SwapTokens>, args: SwapArgs) -> Result<()> {
             _ => {
                 pool.require_not_paused(pause::SWAP)?;
                 pool.require_active(now)?;
+                let prices = load_prices(&pool, &ctx.accounts.oracle, now)?;
+                pool.last_price.set_fix(prices.mid);
                 let slot = Clock::get()?.slot;
-                let (swap, cut) = weighted_swap(&mut pool, &args, now, slot)?;
+                let (swap, cut) = weighted_swap(&mut pool, &args, now, slot, &prices)?;
                 (swap, cut, false)
             }
         };
@@ -126,7 +131,13 @@ pub fn handle_swap(ctx: Context<SwapTokens>, args: SwapArgs) -> Result<()> {
 }
 
 /// Returns the swap and the fee's reserve share.
-fn weighted_swap(pool: &mut CrpPool, args: &SwapArgs, now: i64, slot: u64) -> Result<(Swap, u64)> {
+fn weighted_swap(
+    pool: &mut CrpPool,
+    args: &SwapArgs,
+    now: i64,
+    slot: u64,
+    prices: &Prices,
+) -> Result<(Swap, u64)> {
     require!(
         pool.risky_balance > 0 && pool.riskless_balance > 0,
         CrpError::WrongState
@@ -136,10 +147,11 @@ fn weighted_swap(pool: &mut CrpPool, args: &SwapArgs, now: i64, slot: u64) -> Re
         pool.slot_risky_start = pool.risky_balance;
         pool.slot_riskless_start = pool.riskless_balance;
     }
+    let weight = pool.weight_at(now)?;
     let balances = Balances {
         risky: pool.risky_balance,
         riskless: pool.riskless_balance,
-        risky_weight: pool.weight_at(now)?,
+        risky_weight: weight,
     };
     // the fee rate rounded up, in the pool's favour
     let fee_rate =
@@ -197,6 +209,30 @@ fn weighted_swap(pool: &mut CrpPool, args: &SwapArgs, now: i64, slot: u64) -> Re
     }
     pool.reserve = add(pool.reserve, reserve_cut)?;
     pool.reserve_premiums = add(pool.reserve_premiums, reserve_cut)?;
+    // toward the market, not past it: a swap that raises the pool's price (riskless in) may not
+    // leave it above the oracle's high edge plus the fee, one that lowers it not below the low
+    // edge less the fee
+    let spot = spot_price(pool.risky_balance, pool.riskless_balance, weight)?;
+    let fee = pool.params.fee_bps as u128;
+    let edge = |price: Fix, up: bool| {
+        let factor = if up {
+            BPS as u128 + fee
+        } else {
+            BPS as u128 - fee
+        };
+        mul_div_u128(
+            price.to_bits() as u128,
+            factor,
+            BPS as u128,
+            Rounding::Nearest,
+        )
+    };
+    let within_band = if args.risky_in {
+        spot >= edge(prices.low, false).map_err(math)?
+    } else {
+        spot <= edge(prices.high, true).map_err(math)?
+    };
+    require!(within_band, CrpError::PriceOffOracle);
     // every swap of the slot together: a chain of capped swaps is one large trade
     let within = |balance: u64, start: u64| {
         balance.abs_diff(start) as u128 * BPS as u128
@@ -208,6 +244,15 @@ fn weighted_swap(pool: &mut CrpPool, args: &SwapArgs, now: i64, slot: u64) -> Re
         CrpError::SlotTradeLimit
     );
     Ok((swap, reserve_cut))
+}
+
+/// The weighted pool's price, riskless native per risky native as Fix bits: (y/(1 − w))/(x/w).
+fn spot_price(risky: u64, riskless: u64, weight: Fix) -> Result<u128> {
+    let w = weight.to_bits() as u128;
+    let num = riskless as u128 * w;
+    let den = risky as u128 * ((1u128 << 64) - w);
+    require!(den > 0, CrpError::WrongState);
+    mul_div_u128(num, 1 << 64, den, Rounding::Nearest).map_err(math)
 }
 
 /// The conversion sale: riskless in, risky out at the discounted oracle price. Settling sells
