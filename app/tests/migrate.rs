@@ -223,7 +223,7 @@ fn devnet_markets_read_pyth_feeds_at_their_sponsored_addresses() {
     let model = risk_model(&mut t, &pool_key);
     assert_eq!(model.market_count, 5);
     assert_eq!(model.current.corr_upper[0], 873_000_000);
-    // the collateral pool reads the same Pyth feed, and anyone may re-weight it
+    // the collateral pool reads the same Pyth feed, and the operator re-weights it
     let risky = quote_mint(&path, "keys/devnet-btc.json");
     let crp = cix::PoolKeys::new(
         risky,
@@ -233,7 +233,7 @@ fn devnet_markets_read_pyth_feeds_at_their_sponsored_addresses() {
         pool.markets[0].oracle,
     );
     let p = decode::crp_pool(&t.account_data(&crp.pool).unwrap().unwrap()).unwrap();
-    assert_eq!(p.keeper, Pubkey::default());
+    assert_eq!(p.keeper, t.payer().pubkey());
     assert_eq!(p.oracle, pool.markets[0].oracle);
 }
 

@@ -334,6 +334,12 @@ async fn push_oracle_bad_inputs() {
         conf: 0,
         publish_time: now - 1,
     };
+    // stamped after the cluster's clock, it would never go stale and no later price could follow
+    let ahead = PushPriceArgs {
+        price: 100,
+        conf: 0,
+        publish_time: now + 1,
+    };
     let (a, i) = (auth.pubkey(), intruder.pubkey());
     let (by_auth, by_intruder): (&[&Keypair], &[&Keypair]) = (&[&auth], &[&intruder]);
     let push = |signer: &Pubkey, args| ix::update_push_oracle(signer, &pool, &oracle, args);
@@ -343,6 +349,7 @@ async fn push_oracle_bad_inputs() {
         ("an intruder's price", push(&i, args), by_intruder, perp(NotOracleAuthority)),
         ("a zero price", push(&a, zero), by_auth, perp(InvalidOraclePrice)),
         ("an older publish time", push(&a, back), by_auth, perp(OracleNotMonotonic)),
+        ("a future publish time", push(&a, ahead), by_auth, perp(OracleInFuture)),
         ("an intruder's oracle", init(&i, [77; 32], -6), by_intruder, perp(NotOracleAuthority)),
         ("an exponent of 3", init(&a, [78; 32], 3), by_auth, perp(InvalidParameter)),
     ]).await;
