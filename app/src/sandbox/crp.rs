@@ -145,19 +145,22 @@ impl CrpDesk {
                 });
                 let mut converting = p.status == status::CONVERTING;
                 if !converting && ltv >= p.params.conversion_ltv_bps {
-                    // the program measures LTV its own way (the oracle's low edge): a trigger
-                    // it finds premature is refused and tried again tomorrow
+                    // the program converts only on a breach at the oracle's mid price confirmed
+                    // by a print 300 s after the first: a trigger records it or is refused as
+                    // premature, and the next day's rebalance or trigger confirms it
                     let arb = live.arb.kp.insecure_clone();
+                    let premature = [
+                        collateral_pool::errors::CrpError::BelowConversionThreshold,
+                        collateral_pool::errors::CrpError::BreachNotConfirmed,
+                    ];
                     match world
                         .chain
                         .send(&[cix::trigger_conversion(&arb.pubkey(), &keys)], &[&arb])
                     {
-                        Ok(()) => converting = true,
-                        Err(e)
-                            if e.code()
-                                == Some(crp_code(
-                                    collateral_pool::errors::CrpError::BelowConversionThreshold,
-                                )) => {}
+                        Ok(()) => {
+                            converting = Self::pool(world, &keys)?.status == status::CONVERTING
+                        }
+                        Err(e) if premature.iter().any(|c| e.code() == Some(crp_code(*c))) => {}
                         Err(e) => return Err(anyhow::anyhow!("trigger_conversion: {e}")),
                     }
                 }
@@ -401,6 +404,12 @@ fn arbitrage(world: &mut World, keys: &PoolKeys, arb: &Holder, price: f64) -> an
     if gap < 1e-5 {
         return Ok(());
     }
+    use collateral_pool::errors::CrpError;
+    let too_large = [
+        CrpError::TradeTooLarge,
+        CrpError::SlotTradeLimit,
+        CrpError::PriceOffOracle,
+    ];
     while amount > 0 {
         let args = SwapArgs {
             risky_in,
@@ -419,11 +428,8 @@ fn arbitrage(world: &mut World, keys: &PoolKeys, arb: &Holder, price: f64) -> an
             &[&arb.kp],
         ) {
             Ok(()) => break,
-            Err(e)
-                if e.code() == Some(crp_code(collateral_pool::errors::CrpError::TradeTooLarge)) =>
-            {
-                amount /= 2
-            }
+            // too large for the trade cap, the slot's cap or the oracle's band: a smaller trade
+            Err(e) if too_large.iter().any(|c| e.code() == Some(crp_code(*c))) => amount /= 2,
             Err(e) => return Err(anyhow::anyhow!("arbitrage: {e}")),
         }
     }
