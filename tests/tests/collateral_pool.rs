@@ -23,6 +23,12 @@ async fn day(t: &mut TestContext, fx: &CrpFixture, arb: &CrpUser, price: f64) ->
     t.advance(DAY);
     fx.set_price(t, price).await;
     fx.rebalance(t).await.unwrap();
+    // a breach the rebalance recorded: the keeper reports the next print, five minutes on
+    if fx.pool(t).await.breach_publish_ts != 0 {
+        t.advance(300);
+        fx.set_price(t, price).await;
+        fx.trigger_conversion(t, arb).await.unwrap();
+    }
     let p = fx.pool(t).await;
     eprintln!(
         "price {price:8.3}  weight {:.4}  delta {:.4}  debt/value {:.4}",

@@ -272,18 +272,26 @@ async fn a_dead_oracle_settles_in_kind_after_the_grace_period() {
         crp(CrpError::StaleOracle),
     );
     assert_eq!(t.snapshot(&fx.watched(&arb)).await, before);
+    // the feed's last print, 25, comes when nobody trades: the pool never accepts it
+    fx.set_price(&mut t, 25.0).await;
+    t.advance(61);
     // inside the grace period settlement waits for the sale
     t.set_time(fx.expiry + 3 * DAY - 1);
     assert_code(fx.settle(&mut t, &arb).await, crp(CrpError::Settling));
+    assert_eq!(
+        fx.pool(&mut t).await.last_price.fix(),
+        keel_math::Fix::from_num(30)
+    );
     // after it, the pool settles as it stands: the riskless side pays what it can, lenders take
-    // risky for the rest at the last price (30) less the 1 % discount
+    // risky for the rest at the feed's latest print (25, stale but newer than the pool's 30)
+    // less the 1 % discount
     t.set_time(fx.expiry + 3 * DAY);
     let p = fx.pool(&mut t).await;
     fx.settle(&mut t, &arb).await.unwrap();
     let s = fx.pool(&mut t).await;
     assert_eq!(s.status, status::SETTLED);
     let short = p.debt_face - p.riskless_balance;
-    let kind_price = 30.0 * 0.99;
+    let kind_price = 25.0 * 0.99;
     let expected = (short as f64 / kind_price).ceil() as u64;
     assert!(
         s.lender_risky.abs_diff(expected) <= 1,
@@ -313,7 +321,7 @@ async fn a_dead_oracle_settles_in_kind_after_the_grace_period() {
     );
     fx.assert_conserved(&mut t).await;
     println!(
-        "settled in kind: debt {} short {short}, lenders took {} risky at 29.7 and {} riskless",
+        "settled in kind: debt {} short {short}, lenders took {} risky at 24.75 and {} riskless",
         p.debt_face, s.lender_risky, s.lender_assets
     );
 }
@@ -395,11 +403,11 @@ async fn a_squatter_cannot_take_the_operators_pool_address() {
 /// as the program allows before the rebalance, holds that through the whole ramp with no one
 /// else trading, and unwinds at its end. Returns the profit and the pool's value change, at
 /// `price`.
-async fn ramp_day(price: f64, hourly: bool, pre: bool) -> (f64, f64) {
+async fn ramp_day(price: f64, hourly: bool, pre: bool, conf: f64) -> (f64, f64) {
     let mut t = TestContext::new().await;
     let (fx, _, _, trader) = worked_pool(&mut t).await;
     t.advance(DAY);
-    fx.set_price(&mut t, price).await;
+    fx.perp.set_price(&mut t, 0, price, price * conf).await;
     let (h0, v0) = (
         holdings(&mut t, &trader, price).await,
         pool_value(&mut t, &fx, price).await,
@@ -413,7 +421,7 @@ async fn ramp_day(price: f64, hourly: bool, pre: bool) -> (f64, f64) {
     }
     for _ in 0..24 {
         t.advance(3_600);
-        fx.set_price(&mut t, price).await;
+        fx.perp.set_price(&mut t, 0, price, price * conf).await;
         if hourly {
             fx.arbitrage(&mut t, &trader, price).await;
         }
@@ -428,13 +436,15 @@ async fn ramp_day(price: f64, hourly: bool, pre: bool) -> (f64, f64) {
 
 #[tokio::test]
 async fn across_the_ramp_a_held_push_earns_what_one_arbitrage_does() {
-    for price in [110.0, 90.0, 70.0] {
-        let (hourly, hourly_pool) = ramp_day(price, true, false).await;
-        let (once, once_pool) = ramp_day(price, false, false).await;
-        let (held, held_pool) = ramp_day(price, false, true).await;
+    // with no confidence interval, and with the default bound's 1 %: the band is the mid price
+    // plus or minus the fee, so a wide print does not widen what a push can reach
+    for (price, conf) in [(110.0, 0.0), (90.0, 0.0), (70.0, 0.0), (110.0, 0.01)] {
+        let (hourly, hourly_pool) = ramp_day(price, true, false, conf).await;
+        let (once, once_pool) = ramp_day(price, false, false, conf).await;
+        let (held, held_pool) = ramp_day(price, false, true, conf).await;
         println!(
-            "price {price}, over the day's ramp: hourly arbitrage {:.0} (pool {:+.0}); one \
-             arbitrage at its end {:.0} (pool {:+.0}); a push held through it {:.0} \
+            "price {price} (conf {conf}), over the day's ramp: hourly arbitrage {:.0} (pool \
+             {:+.0}); one arbitrage at its end {:.0} (pool {:+.0}); a push held through it {:.0} \
              (pool {:+.0})",
             hourly / ONE as f64,
             hourly_pool / ONE as f64,
@@ -443,14 +453,64 @@ async fn across_the_ramp_a_held_push_earns_what_one_arbitrage_does() {
             held / ONE as f64,
             held_pool / ONE as f64,
         );
-        // competing arbitrage every hour takes less from the pool than one trade at the end,
-        // and the held push is that one trade, plus a fee band's worth
-        assert!(hourly_pool >= once_pool - 1.0, "{price}");
+        // competing arbitrage every hour takes less from the pool than one trade at the end;
         // the held push is that one trade, plus what pushing to the band's edge before the
         // ramp adds (3 % of it at 110: 0.016 % of the pool)
+        assert!(hourly_pool >= once_pool - 1.0, "{price}");
         assert!(
             held <= once * 1.05,
             "{price}: held {held} > once {once} + 5 %"
         );
     }
+}
+
+#[tokio::test]
+async fn a_stale_breach_record_cannot_confirm_a_late_dip() {
+    // converting at 60 %: the worked pool (debt 80,985; 1,000 risky and 72,802 riskless, no
+    // arbitrage) breaches below ~62: at 55 its debt is 63 % of its value
+    let params = collateral_pool::state::CrpParams {
+        conversion_ltv_bps: 6_000,
+        ..default_crp_params()
+    };
+    let mut t = TestContext::new().await;
+    let fx = CrpFixture::new(&mut t, 100.0, params).await;
+    let lender = fx.user(&mut t, 0, 100_000 * ONE).await;
+    fx.lend(&mut t, &lender, 100_000 * ONE).await.unwrap();
+    let borrower = fx.user(&mut t, 1_000 * ONE, 100_000 * ONE).await;
+    fx.borrow(&mut t, &borrower, 1_000 * ONE, 80_000 * ONE)
+        .await
+        .unwrap();
+    let watcher = fx.user(&mut t, 0, 0).await;
+    // a brief dip is recorded, the price recovers and nobody reports it
+    t.advance(60);
+    fx.set_price(&mut t, 55.0).await;
+    fx.trigger_conversion(&mut t, &watcher).await.unwrap();
+    let first = fx.pool(&mut t).await.breach_publish_ts;
+    assert_eq!(first, t.now);
+    t.advance(60);
+    fx.set_price(&mut t, 100.0).await;
+    // hours later a second brief dip: it is a new first observation, not a confirmation
+    t.advance(8 * 3_600);
+    fx.set_price(&mut t, 55.0).await;
+    fx.trigger_conversion(&mut t, &watcher).await.unwrap();
+    let p = fx.pool(&mut t).await;
+    assert_eq!((p.status, p.breach_publish_ts), (status::ACTIVE, t.now));
+    // a swap or a borrow that reads a recovered price clears the record too
+    t.advance(60);
+    fx.set_price(&mut t, 100.0).await;
+    fx.swap(&mut t, &lender, false, true, ONE, 0)
+        .await
+        .unwrap_or(());
+    let arb = fx.user(&mut t, 10 * ONE, 1_000 * ONE).await;
+    fx.swap(&mut t, &arb, false, true, ONE, 0).await.unwrap();
+    assert_eq!(fx.pool(&mut t).await.breach_publish_ts, 0);
+    // a real breach, confirmed inside the window, converts
+    t.advance(60);
+    fx.set_price(&mut t, 55.0).await;
+    fx.trigger_conversion(&mut t, &watcher).await.unwrap();
+    t.advance(300);
+    fx.set_price(&mut t, 55.0).await;
+    fx.trigger_conversion(&mut t, &watcher).await.unwrap();
+    assert_eq!(fx.pool(&mut t).await.status, status::CONVERTING);
+    fx.assert_conserved(&mut t).await;
 }

@@ -624,6 +624,7 @@ async fn settlement_and_redemption_reject_bad_inputs() {
         // the residual account in place of the claims account, the risky one for the payout
         ("residual as claims", redeem_from(&l.residual, &l.riskless, 1), kp, CrpError::WrongMint),
         ("redeem into risky", redeem_from(&l.claims, &borrower.risky, 1), kp, CrpError::WrongMint),
+        ("redeem into the vault", redeem_from(&l.claims, &fx.keys.riskless_vault, 1), kp, CrpError::WrongVault),
     ]).await;
     // someone else's claims
     let thief = fx.user(&mut t, 0, 0).await;

@@ -276,6 +276,18 @@ fn keep_crp(
     Ok(match p.status {
         crp_status::SETTLED => format!("crp {key}: settled"),
         _ if now >= p.expiry => send(cix::settle(&keeper.pubkey(), &k), "settle"),
+        // a breach the pool recorded converts only on a print 300 s to 600 s later: report one
+        crp_status::ACTIVE
+            if p.breach_publish_ts != 0
+                && now
+                    >= p.breach_publish_ts
+                        + collateral_pool::constants::CONVERSION_CONFIRM_SECS =>
+        {
+            send(
+                cix::trigger_conversion(&keeper.pubkey(), &k),
+                "confirm the conversion breach",
+            )
+        }
         crp_status::ACTIVE
             if now - p.last_rebalance_ts >= p.params.min_rebalance_interval_secs as i64 =>
         {

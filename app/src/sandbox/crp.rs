@@ -5,6 +5,7 @@
 
 use anchor_lang::prelude::Pubkey;
 use anyhow::Context;
+use collateral_pool::constants::CONVERSION_CONFIRM_SECS;
 use collateral_pool::instructions::{BorrowArgs, InitCrpPoolArgs, LendArgs, SwapArgs};
 use collateral_pool::state::{CrpPool, status};
 use perp_amm::state::OracleKind;
@@ -134,6 +135,25 @@ impl CrpDesk {
                 if Self::pool(world, &keys)?.status == status::ACTIVE {
                     arbitrage(world, &keys, &live.arb, price)?;
                 }
+                // a breach the rebalance recorded converts only on a print 300 s to 600 s later:
+                // the desk's keeper reports one (the day's prices again, five minutes on)
+                if Self::pool(world, &keys)?.breach_publish_ts != 0 {
+                    world.set_time(world.now + CONVERSION_CONFIRM_SECS);
+                    world.push_prices(&replay.prices[day])?;
+                    let arb = live.arb.kp.insecure_clone();
+                    let premature = [
+                        collateral_pool::errors::CrpError::BelowConversionThreshold,
+                        collateral_pool::errors::CrpError::BreachNotConfirmed,
+                    ];
+                    match world
+                        .chain
+                        .send(&[cix::trigger_conversion(&arb.pubkey(), &keys)], &[&arb])
+                    {
+                        Ok(()) => {}
+                        Err(e) if premature.iter().any(|c| e.code() == Some(crp_code(*c))) => {}
+                        Err(e) => return Err(anyhow::anyhow!("trigger_conversion: {e}")),
+                    }
+                }
                 let p = Self::pool(world, &keys)?;
                 let ltv = ltv_bps(&p, price);
                 out.push(What::CrpRebalance {
@@ -146,8 +166,8 @@ impl CrpDesk {
                 let mut converting = p.status == status::CONVERTING;
                 if !converting && ltv >= p.params.conversion_ltv_bps {
                     // the program converts only on a breach at the oracle's mid price confirmed
-                    // by a print 300 s after the first: a trigger records it or is refused as
-                    // premature, and the next day's rebalance or trigger confirms it
+                    // by a print 300 s to 600 s after the first: a trigger here records one the
+                    // rebalance missed (its price was wide), and tomorrow's rebalance follows up
                     let arb = live.arb.kp.insecure_clone();
                     let premature = [
                         collateral_pool::errors::CrpError::BelowConversionThreshold,

@@ -23,8 +23,11 @@ pub const MAX_TERM_SECS: i64 = 2 * 366 * 86_400;
 /// how fast the weight can move (an hour).
 pub const MIN_REBALANCE_INTERVAL_SECS: u64 = 3_600;
 /// A conversion starts only when a second tight print, published at least this long after the
-/// first print that showed the breach, still shows it.
+/// first print that showed the breach, still shows it...
 pub const CONVERSION_CONFIRM_SECS: i64 = 300;
+/// ...and no more than this long after it: an older record is a stale breach, and the print
+/// starts a new one (two brief dips hours apart cannot convert the pool).
+pub const CONVERSION_CONFIRM_WINDOW_SECS: i64 = 600;
 /// After expiry plus this, a pool that still cannot sell its risky at a fresh price settles in
 /// kind at its last accepted price: three days cover a weekend and a holiday of a closed market.
 pub const SETTLE_GRACE_SECS: i64 = 3 * 86_400;

@@ -28,7 +28,8 @@ pub mod collateral_pool {
         instructions::init_pool::handle_init_pool(ctx, args)
     }
 
-    /// Lend riskless tokens at the fixed rate for lender claims paid at par at expiry.
+    /// Lend riskless tokens for lender claims: shares of what lenders are owed at expiry (unlent
+    /// cash plus the debt at face), priced at what is owed now.
     pub fn lend(ctx: Context<Lend>, args: LendArgs) -> Result<()> {
         instructions::lend::handle_lend(ctx, args)
     }
@@ -60,7 +61,8 @@ pub mod collateral_pool {
         instructions::settle::handle_settle(ctx)
     }
 
-    /// Burn lender claims for riskless at par.
+    /// Burn lender claims for their share of the lender pot (riskless, and risky after a
+    /// settlement in kind).
     pub fn redeem_lender(ctx: Context<RedeemLender>, claims: u64) -> Result<()> {
         instructions::redeem::handle_redeem_lender(ctx, claims)
     }

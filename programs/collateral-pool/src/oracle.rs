@@ -5,7 +5,7 @@
 use anchor_lang::prelude::*;
 use keel_math::Fix;
 use keel_onchain::bytes::keys_eq;
-use keel_onchain::oracle::{MarkLimits, OracleKind, read_mark, scale_pow10};
+use keel_onchain::oracle::{MarkLimits, OracleKind, read_mark, read_raw, scale_pow10};
 
 use crate::errors::{CrpError, onchain};
 use crate::state::CrpPool;
@@ -36,6 +36,19 @@ pub fn load_prices(pool: &CrpPool, info: &AccountInfo, now: i64) -> Result<Price
         decimals_shift: pool.riskless_decimals as i32 - pool.risky_decimals as i32,
     };
     read_prices(info, &settings, now)
+}
+
+/// The oracle's latest print, whatever its age and confidence (owner, type, pool and feed id
+/// checked): the mid price and when it was published, `None` if it cannot be read or is not
+/// positive. What a pool past its settlement grace period settles at, when it is newer than the
+/// last price the pool accepted.
+pub fn latest_print(pool: &CrpPool, info: &AccountInfo) -> Option<(Fix, i64)> {
+    let kind = OracleKind::from_u8(pool.oracle_kind);
+    let raw = read_raw(info, kind, &pool.oracle_pool, Some(&pool.feed_id)).ok()?;
+    let price = u64::try_from(raw.price).ok().filter(|p| *p > 0)?;
+    let shift = pool.riskless_decimals as i32 - pool.risky_decimals as i32;
+    let mid = scale_pow10(price, raw.expo.checked_add(shift)?).ok()?;
+    (mid > Fix::ZERO).then_some((mid, raw.publish_time))
 }
 
 /// How a pool reads its oracle.

@@ -153,7 +153,9 @@ pub struct CrpPool {
     pub breach_publish_ts: i64,
     /// Risky set aside for lenders by a settlement in kind.
     pub lender_risky: u64,
-    pub reserved: [u8; 176],
+    /// When the oracle published `last_price`.
+    pub last_price_ts: i64,
+    pub reserved: [u8; 168],
 }
 
 impl CrpPool {
@@ -176,6 +178,14 @@ impl CrpPool {
         }
         require!(now < self.expiry, CrpError::Expired);
         Ok(())
+    }
+
+    /// Remember a validated price as the pool's last (the price a stale pool settles at).
+    pub fn record_price(&mut self, prices: &crate::oracle::Prices) {
+        if prices.publish_time >= self.last_price_ts {
+            self.last_price.set_fix(prices.mid);
+            self.last_price_ts = prices.publish_time;
+        }
     }
 
     /// The risky weight at `now`, along the ramp the last rebalance set.
@@ -204,4 +214,5 @@ impl CrpPool {
     }
 }
 
-const _: () = assert!(core::mem::size_of::<CrpPool>().is_multiple_of(8));
+// the layout is the account's: 880 bytes since version 1 (new fields came out of `reserved`)
+const _: () = assert!(core::mem::size_of::<CrpPool>() == 880);

@@ -8,7 +8,8 @@ use crate::constants::BPS;
 use crate::errors::{CrpError, math};
 use crate::events::BorrowEvent;
 use crate::instructions::shared::{
-    PoolSeeds, add, mint_claims, pool_ltv_bps, pool_value, sub, transfer_in, transfer_out,
+    PoolSeeds, add, clear_breach_if_recovered, mint_claims, pool_ltv_bps, pool_value, sub,
+    transfer_in, transfer_out,
 };
 use crate::oracle::load_prices;
 use crate::state::{CrpPool, pause};
@@ -76,7 +77,8 @@ pub fn handle_borrow(ctx: Context<Borrow>, args: BorrowArgs) -> Result<()> {
         pool.require_active(now)?;
         let prices = load_prices(&pool, &ctx.accounts.oracle, now)?;
         let terms = price_loan(&pool, &args, &prices, now)?;
-        pool.last_price.set_fix(prices.mid);
+        pool.record_price(&prices);
+        clear_breach_if_recovered(&mut pool, &prices)?;
         pool.risky_balance = add(pool.risky_balance, args.collateral)?;
         pool.riskless_balance = add(pool.riskless_balance, terms.leg)?;
         // a borrow joins at the pool's proportions: it is not a swap, so the slot's swap

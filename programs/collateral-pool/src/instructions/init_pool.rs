@@ -172,6 +172,7 @@ pub fn handle_init_pool(ctx: Context<InitCrpPool>, args: InitCrpPoolArgs) -> Res
     pool.target_weight.set_fix(start.weight);
     pool.ramp_end_ts = now;
     pool.last_price.set_fix(prices.mid);
+    pool.last_price_ts = prices.publish_time;
     pool.last_delta.set_fix(start.delta);
     Ok(())
 }

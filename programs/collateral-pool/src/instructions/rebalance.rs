@@ -40,7 +40,7 @@ pub fn handle_rebalance(ctx: Context<Rebalance>) -> Result<()> {
         CrpError::RebalanceTooEarly
     );
     let prices = load_prices(&pool, &ctx.accounts.oracle, now)?;
-    pool.last_price.set_fix(prices.mid);
+    pool.record_price(&prices);
     let old = pool.weight_at(now)?;
     pool.risky_weight.set_fix(old);
     pool.target_weight.set_fix(old);

@@ -1,11 +1,12 @@
 use anchor_lang::prelude::*;
+use keel_math::Fix;
 use keel_math::crp::{Settlement, sale_price, settle, settle_in_kind};
 
 use crate::constants::SETTLE_GRACE_SECS;
 use crate::errors::{CrpError, math};
 use crate::events::SettleEvent;
 use crate::instructions::shared::{add, sub};
-use crate::oracle::load_prices;
+use crate::oracle::{latest_print, load_prices};
 use crate::state::{CrpPool, status};
 
 #[derive(Accounts)]
@@ -39,7 +40,7 @@ pub fn handle_settle(ctx: Context<Settle>) -> Result<()> {
         CrpError::WrongOracle
     );
     if let Ok(prices) = load_prices(&pool, &ctx.accounts.oracle, now) {
-        pool.last_price.set_fix(prices.mid);
+        pool.record_price(&prices);
     }
     let short = pool.riskless_balance < pool.debt_face && pool.risky_balance > 0;
     let in_kind = short && now >= pool.expiry.saturating_add(SETTLE_GRACE_SECS);
@@ -61,8 +62,17 @@ pub fn handle_settle(ctx: Context<Settle>) -> Result<()> {
     }
     let owed = add(pool.loan_cash, pool.debt_face)?;
     let s: Settlement = if in_kind {
-        let price =
-            sale_price(pool.last_price.fix(), pool.params.conversion_discount_bps).map_err(math)?;
+        // past the grace period the oracle's latest print counts even if stale or wide: it is
+        // newer information than the last price the pool accepted
+        if let Some((mid, published)) = latest_print(&pool, &ctx.accounts.oracle)
+            && published > pool.last_price_ts
+        {
+            pool.last_price.set_fix(mid);
+            pool.last_price_ts = published;
+        }
+        // a price that cannot be discounted (none was ever positive) gives lenders all the risky
+        let price = sale_price(pool.last_price.fix(), pool.params.conversion_discount_bps)
+            .unwrap_or(Fix::from_bits(1));
         settle_in_kind(
             pool.riskless_balance,
             pool.risky_balance,

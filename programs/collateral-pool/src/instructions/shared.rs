@@ -4,7 +4,9 @@ use anchor_lang::prelude::*;
 use keel_math::Rounding;
 use keel_math::crp::risky_value;
 
-use crate::constants::{BPS, CONVERSION_CONFIRM_SECS, CRP_POOL_SEED};
+use crate::constants::{
+    BPS, CONVERSION_CONFIRM_SECS, CONVERSION_CONFIRM_WINDOW_SECS, CRP_POOL_SEED,
+};
 use crate::errors::{CrpError, math};
 use crate::events::FlightToQualityEvent;
 use crate::oracle::Prices;
@@ -84,6 +86,16 @@ pub fn ltv_bps_at(pool: &CrpPool, price: keel_math::Fix) -> Result<u64> {
     Ok(ltv.min(u64::MAX as u128) as u64)
 }
 
+/// A reading that shows the loan-to-value back under the threshold clears a recorded breach:
+/// every instruction that reads the oracle calls this (it costs nothing unless one is recorded).
+pub fn clear_breach_if_recovered(pool: &mut CrpPool, prices: &Prices) -> Result<()> {
+    if pool.breach_publish_ts != 0 && ltv_bps_at(pool, prices.mid)? < pool.params.conversion_ltv_bps
+    {
+        pool.breach_publish_ts = 0;
+    }
+    Ok(())
+}
+
 /// What a reading of the oracle does to the conversion breach.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Breach {
@@ -100,9 +112,10 @@ pub enum Breach {
 }
 
 /// Start the flight to quality once the loan-to-value at the oracle's mid price has reached the
-/// conversion threshold on two tight prints published at least `CONVERSION_CONFIRM_SECS` apart
-/// (a lagging, wide or one-off print cannot start it). A pool with nothing risky left is
-/// converted at once.
+/// conversion threshold on two tight prints published `CONVERSION_CONFIRM_SECS` to
+/// `CONVERSION_CONFIRM_WINDOW_SECS` apart (a lagging, wide or one-off print cannot start it, nor
+/// two dips far apart). Any reading below the threshold clears a recorded breach. A pool with
+/// nothing risky left is converted at once.
 pub fn start_conversion_if_due(
     pool: &mut CrpPool,
     pool_key: Pubkey,
@@ -117,7 +130,11 @@ pub fn start_conversion_if_due(
     if !prices.tight {
         return Ok(Breach::Unconfirmable);
     }
-    if pool.breach_publish_ts == 0 {
+    let stale = prices.publish_time
+        > pool
+            .breach_publish_ts
+            .saturating_add(CONVERSION_CONFIRM_WINDOW_SECS);
+    if pool.breach_publish_ts == 0 || stale {
         pool.breach_publish_ts = prices.publish_time.max(1);
         return Ok(Breach::Observed);
     }

@@ -7,7 +7,9 @@ use keel_math::wide::{Rounding, mul_div_u128};
 use crate::constants::BPS;
 use crate::errors::{CrpError, math};
 use crate::events::{FlightToQualityEvent, SwapEvent};
-use crate::instructions::shared::{PoolSeeds, add, sub, transfer_in, transfer_out};
+use crate::instructions::shared::{
+    PoolSeeds, add, clear_breach_if_recovered, sub, transfer_in, transfer_out,
+};
 use crate::oracle::{Prices, load_prices};
 use crate::state::{CrpPool, pause, status};
 
@@ -70,7 +72,8 @@ pub fn handle_swap(ctx: Context<SwapTokens>, args: SwapArgs) -> Result<()> {
                 pool.require_not_paused(pause::SWAP)?;
                 pool.require_active(now)?;
                 let prices = load_prices(&pool, &ctx.accounts.oracle, now)?;
-                pool.last_price.set_fix(prices.mid);
+                pool.record_price(&prices);
+                clear_breach_if_recovered(&mut pool, &prices)?;
                 let slot = Clock::get()?.slot;
                 let (swap, cut) = weighted_swap(&mut pool, &args, now, slot, &prices)?;
                 (swap, cut, false)
@@ -210,8 +213,9 @@ fn weighted_swap(
     pool.reserve = add(pool.reserve, reserve_cut)?;
     pool.reserve_premiums = add(pool.reserve_premiums, reserve_cut)?;
     // toward the market, not past it: a swap that raises the pool's price (riskless in) may not
-    // leave it above the oracle's high edge plus the fee, one that lowers it not below the low
-    // edge less the fee
+    // leave it above the oracle's mid price plus the fee, one that lowers it not below the mid
+    // less the fee (the mid, not the confidence interval's ends: a wide print must not widen
+    // what a trader can push the pool to)
     let spot = spot_price(pool.risky_balance, pool.riskless_balance, weight)?;
     let fee = pool.params.fee_bps as u128;
     let edge = |price: Fix, up: bool| {
@@ -228,9 +232,9 @@ fn weighted_swap(
         )
     };
     let within_band = if args.risky_in {
-        spot >= edge(prices.low, false).map_err(math)?
+        spot >= edge(prices.mid, false).map_err(math)?
     } else {
-        spot <= edge(prices.high, true).map_err(math)?
+        spot <= edge(prices.mid, true).map_err(math)?
     };
     require!(within_band, CrpError::PriceOffOracle);
     // every swap of the slot together: a chain of capped swaps is one large trade
@@ -273,7 +277,7 @@ fn sell_risky(
         });
     }
     let prices = load_prices(pool, oracle, now)?;
-    pool.last_price.set_fix(prices.mid);
+    pool.record_price(&prices);
     let price = sale_price(prices.mid, pool.params.conversion_discount_bps).map_err(math)?;
     let available = if pool.status == status::SETTLING {
         let short = sub(pool.debt_face, pool.riskless_balance.min(pool.debt_face))?;

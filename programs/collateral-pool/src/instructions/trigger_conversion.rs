@@ -25,7 +25,7 @@ pub fn handle_trigger_conversion(ctx: Context<TriggerConversion>) -> Result<()> 
     let mut pool = ctx.accounts.pool.load_mut()?;
     pool.require_active(now)?;
     let prices = load_prices(&pool, &ctx.accounts.oracle, now)?;
-    pool.last_price.set_fix(prices.mid);
+    pool.record_price(&prices);
     let pending = pool.breach_publish_ts != 0;
     match start_conversion_if_due(&mut pool, pool_key, &prices, now)? {
         Breach::Observed | Breach::Converted => Ok(()),
