@@ -135,25 +135,6 @@ impl CrpDesk {
                 if Self::pool(world, &keys)?.status == status::ACTIVE {
                     arbitrage(world, &keys, &live.arb, price)?;
                 }
-                // a breach the rebalance recorded converts only on a print 300 s to 600 s later:
-                // the desk's keeper reports one (the day's prices again, five minutes on)
-                if Self::pool(world, &keys)?.breach_publish_ts != 0 {
-                    world.set_time(world.now + CONVERSION_CONFIRM_SECS);
-                    world.push_prices(&replay.prices[day])?;
-                    let arb = live.arb.kp.insecure_clone();
-                    let premature = [
-                        collateral_pool::errors::CrpError::BelowConversionThreshold,
-                        collateral_pool::errors::CrpError::BreachNotConfirmed,
-                    ];
-                    match world
-                        .chain
-                        .send(&[cix::trigger_conversion(&arb.pubkey(), &keys)], &[&arb])
-                    {
-                        Ok(()) => {}
-                        Err(e) if premature.iter().any(|c| e.code() == Some(crp_code(*c))) => {}
-                        Err(e) => return Err(anyhow::anyhow!("trigger_conversion: {e}")),
-                    }
-                }
                 let p = Self::pool(world, &keys)?;
                 let ltv = ltv_bps(&p, price);
                 out.push(What::CrpRebalance {
@@ -168,6 +149,28 @@ impl CrpDesk {
                     // the program converts only on a breach at the oracle's mid price confirmed
                     // by a print 300 s to 600 s after the first: a trigger here records one the
                     // rebalance missed (its price was wide), and tomorrow's rebalance follows up
+                    let arb = live.arb.kp.insecure_clone();
+                    let premature = [
+                        collateral_pool::errors::CrpError::BelowConversionThreshold,
+                        collateral_pool::errors::CrpError::BreachNotConfirmed,
+                    ];
+                    match world
+                        .chain
+                        .send(&[cix::trigger_conversion(&arb.pubkey(), &keys)], &[&arb])
+                    {
+                        Ok(()) => {
+                            converting = Self::pool(world, &keys)?.status == status::CONVERTING
+                        }
+                        Err(e) if premature.iter().any(|c| e.code() == Some(crp_code(*c))) => {}
+                        Err(e) => return Err(anyhow::anyhow!("trigger_conversion: {e}")),
+                    }
+                }
+                // a recorded breach (by the rebalance or the trigger above) converts only on a
+                // print 300 s to 600 s later: the desk's keeper reports one (the day's prices
+                // again, five minutes on)
+                if !converting && Self::pool(world, &keys)?.breach_publish_ts != 0 {
+                    world.set_time(world.now + CONVERSION_CONFIRM_SECS);
+                    world.push_prices(&replay.prices[day])?;
                     let arb = live.arb.kp.insecure_clone();
                     let premature = [
                         collateral_pool::errors::CrpError::BelowConversionThreshold,
