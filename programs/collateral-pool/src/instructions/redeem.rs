@@ -25,18 +25,11 @@ pub struct RedeemLender<'info> {
     pub lender_mint: Box<Account<'info, Mint>>,
     #[account(mut, constraint = owner_claims.mint == lender_mint.key() @ CrpError::WrongMint, token::authority = owner)]
     pub owner_claims: Box<Account<'info, TokenAccount>>,
-    // a vault as the destination would leave the tokens in it while the accounting drops them
-    #[account(
-        mut,
-        constraint = owner_risky.mint == pool.load()?.risky_mint @ CrpError::WrongMint,
-        constraint = owner_risky.key() != risky_vault.key() @ CrpError::WrongVault,
-    )]
+    // a vault as the destination is refused by Anchor's duplicate-writable-account check (a
+    // redemption into it would leave the tokens there while the accounting dropped them)
+    #[account(mut, constraint = owner_risky.mint == pool.load()?.risky_mint @ CrpError::WrongMint)]
     pub owner_risky: Box<Account<'info, TokenAccount>>,
-    #[account(
-        mut,
-        constraint = owner_riskless.mint == pool.load()?.riskless_mint @ CrpError::WrongMint,
-        constraint = owner_riskless.key() != riskless_vault.key() @ CrpError::WrongVault,
-    )]
+    #[account(mut, constraint = owner_riskless.mint == pool.load()?.riskless_mint @ CrpError::WrongMint)]
     pub owner_riskless: Box<Account<'info, TokenAccount>>,
     pub token_program: Program<'info, Token>,
 }
@@ -110,18 +103,11 @@ pub struct RedeemBorrower<'info> {
     pub residual_mint: Box<Account<'info, Mint>>,
     #[account(mut, constraint = owner_residual.mint == residual_mint.key() @ CrpError::WrongMint, token::authority = owner)]
     pub owner_residual: Box<Account<'info, TokenAccount>>,
-    // a vault as the destination would leave the tokens in it while the accounting drops them
-    #[account(
-        mut,
-        constraint = owner_risky.mint == pool.load()?.risky_mint @ CrpError::WrongMint,
-        constraint = owner_risky.key() != risky_vault.key() @ CrpError::WrongVault,
-    )]
+    // a vault as the destination is refused by Anchor's duplicate-writable-account check (a
+    // redemption into it would leave the tokens there while the accounting dropped them)
+    #[account(mut, constraint = owner_risky.mint == pool.load()?.risky_mint @ CrpError::WrongMint)]
     pub owner_risky: Box<Account<'info, TokenAccount>>,
-    #[account(
-        mut,
-        constraint = owner_riskless.mint == pool.load()?.riskless_mint @ CrpError::WrongMint,
-        constraint = owner_riskless.key() != riskless_vault.key() @ CrpError::WrongVault,
-    )]
+    #[account(mut, constraint = owner_riskless.mint == pool.load()?.riskless_mint @ CrpError::WrongMint)]
     pub owner_riskless: Box<Account<'info, TokenAccount>>,
     pub token_program: Program<'info, Token>,
 }
