@@ -472,3 +472,49 @@ fn a_close_pays_into_the_associated_account_even_when_the_position_was_opened_fr
     );
     assert!(desk.world.position(1, &trader.key()).unwrap().is_none());
 }
+
+#[test]
+fn a_quote_refuses_what_the_instruction_refuses() {
+    use keel::client::quote::{TradeAction, quote_trade};
+    let (mut desk, lp, trader) = setup();
+    let pk = desk.world.pool;
+    deposit(&mut desk, &lp, 1_000_000.0).unwrap();
+    let now = desk.world.now;
+    let owner = trader.key();
+    let view = |desk: &mut Desk| desk.world.trade_view(0, &owner).unwrap();
+    // an open without collateral: ZeroAmount, as `open_position` says, not MaxLeverage
+    let refused = quote_trade(
+        &view(&mut desk),
+        &trader.key(),
+        TradeAction::Open {
+            size: 10_000_000,
+            collateral: 0,
+        },
+        u64::MAX,
+        now,
+    )
+    .err()
+    .expect("refused");
+    assert_eq!(refused.name, "ZeroAmount");
+    perp::trade(
+        &mut desk.world.chain,
+        &trader.kp,
+        TradeKind::Open,
+        &order(pk, &trader, "BTC-PERP", 0.5, 5_000.0),
+    )
+    .unwrap();
+    // an increase against the position's sign is a decrease's job: InvalidSize
+    let refused = quote_trade(
+        &view(&mut desk),
+        &trader.key(),
+        TradeAction::Increase {
+            size: -10_000_000,
+            collateral: 0,
+        },
+        0,
+        now,
+    )
+    .err()
+    .expect("refused");
+    assert_eq!(refused.name, "InvalidSize");
+}

@@ -138,3 +138,20 @@ pub fn mint(t: &mut dyn Transport, key: &Pubkey) -> anyhow::Result<spl_token::st
         .with_context(|| format!("no mint at {key}"))?;
     Ok(spl_token::state::Mint::unpack(&data)?)
 }
+
+/// [`token::payout_account`](crate::client::token::payout_account), without the create when
+/// the account is already there: the idempotent create costs ~100 bytes of the transaction,
+/// which an LP action on a pool with many markets needs for its oracles.
+pub fn payout_account(
+    t: &mut dyn Transport,
+    given: Option<Pubkey>,
+    owner: &Pubkey,
+    mint: &Pubkey,
+) -> anyhow::Result<(Pubkey, Option<solana_instruction::Instruction>)> {
+    let (account, create) = crate::client::token::payout_account(given, owner, mint);
+    let create = match create {
+        Some(ix) if t.account(&account)?.is_none() => Some(ix),
+        _ => None,
+    };
+    Ok((account, create))
+}

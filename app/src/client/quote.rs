@@ -8,6 +8,7 @@ use keel_math::Fix;
 use keel_onchain::AccountView;
 use perp_amm::engine::{
     FillOutcome, TradeInput, apply_close, apply_decrease, apply_increase, apply_liquidation,
+    check_increase, check_open,
 };
 use perp_amm::state::{
     Market, OracleUse, Pool, Position, RiskModel, limit_price, load_pool_marks, load_price, pause,
@@ -186,6 +187,7 @@ pub fn quote_trade(
     let imbalance_before = pool.risk.imbalance_score;
     let (size, fill, payout, keeper_reward, position) = match action {
         TradeAction::Open { size, collateral } => {
+            check_open(size, collateral).map_err(refusal)?;
             if view.position.is_some() {
                 return Err(Refusal {
                     code: None,
@@ -210,6 +212,7 @@ pub fn quote_trade(
         }
         TradeAction::Increase { size, collateral } => {
             let mut position = view.position.clone().ok_or_else(not_open)?;
+            check_increase(position.size, size).map_err(refusal)?;
             let out = apply_increase(&mut pool, &mut position, &input, size, collateral)
                 .map_err(refusal)?;
             (size, out, 0, 0, position)

@@ -14,8 +14,9 @@ use solana_keypair::Keypair;
 use solana_signer::Signer;
 
 use crate::client::crp as cix;
+use crate::client::fetch::payout_account;
 use crate::client::fetch::{crp_pool, token_balance_before};
-use crate::client::token::{associated_token_address, payout_account};
+use crate::client::token::associated_token_address;
 use crate::transport::{Transport, TxError};
 
 /// `keel crp …`: the commands on a collateral rebalancing pool.
@@ -268,9 +269,14 @@ impl Touched {
     }
 
     /// An account the command pays into.
-    fn paid(given: Option<Pubkey>, owner: &Pubkey, mint: &Pubkey) -> Self {
-        let (account, create) = payout_account(given, owner, mint);
-        Touched { account, create }
+    fn paid(
+        t: &mut dyn Transport,
+        given: Option<Pubkey>,
+        owner: &Pubkey,
+        mint: &Pubkey,
+    ) -> anyhow::Result<Self> {
+        let (account, create) = payout_account(t, given, owner, mint)?;
+        Ok(Touched { account, create })
     }
 
     fn balance(&self, t: &mut dyn Transport, before: bool) -> anyhow::Result<i128> {
@@ -322,7 +328,7 @@ pub fn lend(t: &mut dyn Transport, signer: &Keypair, c: &LendCmd) -> anyhow::Res
     let owner = signer.pubkey();
     let a = &c.accounts;
     let riskless = Touched::paying(a.riskless_account, &owner, &k.riskless_mint);
-    let claims = Touched::paid(a.claims_account, &owner, &k.lender_mint);
+    let claims = Touched::paid(t, a.claims_account, &owner, &k.lender_mint)?;
     let args = LendArgs {
         amount: native(c.amount, p.riskless_decimals, "amount")?,
         min_claims: c.min_claims,
@@ -344,8 +350,8 @@ pub fn borrow(t: &mut dyn Transport, signer: &Keypair, c: &BorrowCmd) -> anyhow:
     let owner = signer.pubkey();
     let a = &c.accounts;
     let risky = Touched::paying(a.risky_account, &owner, &k.risky_mint);
-    let riskless = Touched::paid(a.riskless_account, &owner, &k.riskless_mint);
-    let residual = Touched::paid(a.claims_account, &owner, &k.residual_mint);
+    let riskless = Touched::paid(t, a.riskless_account, &owner, &k.riskless_mint)?;
+    let residual = Touched::paid(t, a.claims_account, &owner, &k.residual_mint)?;
     let args = BorrowArgs {
         collateral: native(c.collateral, p.risky_decimals, "collateral")?,
         loan: native(c.loan, p.riskless_decimals, "loan")?,
@@ -371,11 +377,11 @@ pub fn swap(t: &mut dyn Transport, signer: &Keypair, c: &SwapCmd) -> anyhow::Res
     let (risky, riskless) = if risky_in {
         (
             Touched::paying(a.risky_account, &owner, &k.risky_mint),
-            Touched::paid(a.riskless_account, &owner, &k.riskless_mint),
+            Touched::paid(t, a.riskless_account, &owner, &k.riskless_mint)?,
         )
     } else {
         (
-            Touched::paid(a.risky_account, &owner, &k.risky_mint),
+            Touched::paid(t, a.risky_account, &owner, &k.risky_mint)?,
             Touched::paying(a.riskless_account, &owner, &k.riskless_mint),
         )
     };

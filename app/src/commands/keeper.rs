@@ -23,9 +23,10 @@ use solana_signer::Signer;
 
 use crate::client::crp as cix;
 use crate::client::errors::describe_error;
+use crate::client::fetch::payout_account;
 use crate::client::fetch::{crp_pool, perp_pool, trade_view};
 use crate::client::quote::{TradeAction, quote_trade};
-use crate::client::token::{associated_token_address, create_ata_idempotent, payout_account};
+use crate::client::token::{associated_token_address, create_ata_idempotent};
 use crate::client::{decode, perp as ix};
 use crate::commands::perp::PoolArg;
 use crate::commands::risk::publish_if_newer;
@@ -198,7 +199,7 @@ pub fn run_round(
     // the keeper's reward goes to its associated account unless it names one: created with
     // the first liquidation if missing
     let (keeper_quote, create_keeper_quote) =
-        payout_account(args.quote_account, &keeper.pubkey(), &pool.quote_mint);
+        payout_account(t, args.quote_account, &keeper.pubkey(), &pool.quote_mint)?;
     let positions: Vec<(Pubkey, Position)> = t
         .program_accounts(&perp_amm::ID, Position::DISCRIMINATOR)?
         .into_iter()

@@ -3,7 +3,7 @@
 //! [`Transport`]: the app tests drive them on the embedded runtime, the binary on a cluster
 //! (`--url`). A command that pays into the signer's associated token account (the LP shares of
 //! a deposit, the quote tokens of a withdrawal, a decrease or a close) creates it first if
-//! missing (`client::token::payout_account`).
+//! missing (`client::fetch::payout_account`).
 //!
 //! Trades are quoted first by the program's own code (`client::quote`); the order then goes out
 //! with a limit price `--slippage-bps` away from the quoted average, so the fill can be no worse
@@ -20,13 +20,14 @@ use serde::Serialize;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
+use crate::client::fetch::payout_account;
 use crate::client::fetch::{
     find_market, markets, perp_pool, token_balance, token_balance_before, trade_view,
 };
 use crate::client::quote::{
     QuotedState, TradeAction, TradeQuote, oracle_price, pool_value, quote_trade,
 };
-use crate::client::token::{associated_token_address, payout_account};
+use crate::client::token::associated_token_address;
 use crate::client::{decode, perp as ix};
 use crate::transport::{Transport, TxError};
 
@@ -426,7 +427,7 @@ pub fn trade(
     // the trader names one (an open or an increase pays from it, so it must exist)
     let (quote_account, create_quote_account) = match kind {
         TradeKind::Decrease | TradeKind::Close => {
-            payout_account(o.quote_account, &owner, &pool.quote_mint)
+            payout_account(t, o.quote_account, &owner, &pool.quote_mint)?
         }
         TradeKind::Open | TradeKind::Increase => (
             o.quote_account
@@ -527,13 +528,14 @@ pub fn lp(t: &mut dyn Transport, signer: &Keypair, cmd: &LpCommand) -> anyhow::R
     };
     let (quote_account, lp_account, create) = match cmd {
         LpCommand::Deposit(_) => {
-            let (lp_account, create) = payout_account(accounts.lp_account, &owner, &pool.lp_mint);
+            let (lp_account, create) =
+                payout_account(t, accounts.lp_account, &owner, &pool.lp_mint)?;
             let quote_account = paying_from(accounts.quote_account, &pool.quote_mint);
             (quote_account, lp_account, create)
         }
         LpCommand::Withdraw(_) => {
             let (quote_account, create) =
-                payout_account(accounts.quote_account, &owner, &pool.quote_mint);
+                payout_account(t, accounts.quote_account, &owner, &pool.quote_mint)?;
             let lp_account = paying_from(accounts.lp_account, &pool.lp_mint);
             (quote_account, lp_account, create)
         }

@@ -24,6 +24,24 @@ pub struct TradeInput<'a> {
     pub model: Option<&'a RiskModel>,
 }
 
+/// What `open_position` requires of its arguments before anything else: a size and collateral.
+/// The handler and off-chain quotes call it, so a quote refuses what the instruction refuses.
+pub fn check_open(size: i64, collateral: u64) -> Result<()> {
+    require!(size != 0 && collateral > 0, PerpError::ZeroAmount);
+    Ok(())
+}
+
+/// What `increase_position` requires: a size, on an open position, with the position's sign
+/// (a reduction is `decrease_position`'s).
+pub fn check_increase(position_size: i64, size: i64) -> Result<()> {
+    require!(size != 0, PerpError::ZeroAmount);
+    require!(
+        position_size != 0 && (position_size > 0) == (size > 0),
+        PerpError::InvalidSize
+    );
+    Ok(())
+}
+
 /// `open_position` (on a new, empty position) and `increase_position`: post `collateral`,
 /// fill `size` at the market price with the open fee, then the initial margin, caps and the
 /// Imbalance Score limit.

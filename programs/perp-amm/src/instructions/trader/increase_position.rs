@@ -1,7 +1,6 @@
 use anchor_lang::prelude::*;
 
-use crate::engine::{TradeInput, apply_increase};
-use crate::errors::PerpError;
+use crate::engine::{TradeInput, apply_increase, check_increase};
 use crate::instructions::shared::{market_context, pool_risk_model, transfer_in};
 use crate::instructions::trader::{Trade, emit_fill};
 use crate::state::{OracleUse, limit_price, pause};
@@ -17,12 +16,8 @@ pub struct IncreasePositionArgs {
 }
 
 pub fn handle_increase_position(ctx: Context<Trade>, args: IncreasePositionArgs) -> Result<()> {
-    require!(args.size != 0, PerpError::ZeroAmount);
     let a = &mut *ctx.accounts;
-    require!(
-        a.position.size != 0 && (a.position.size > 0) == (args.size > 0),
-        PerpError::InvalidSize
-    );
+    check_increase(a.position.size, args.size)?;
     let now = Clock::get()?.unix_timestamp;
     let pool_key = a.pool.key();
     let market = &a.market;

@@ -2,7 +2,7 @@ use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 
 use crate::constants::POSITION_SEED;
-use crate::engine::{TradeInput, apply_increase};
+use crate::engine::{TradeInput, apply_increase, check_open};
 use crate::errors::PerpError;
 use crate::instructions::shared::{market_context, pool_risk_model, transfer_in};
 use crate::instructions::trader::emit_fill;
@@ -48,7 +48,7 @@ pub struct OpenPosition<'info> {
 }
 
 pub fn handle_open_position(ctx: Context<OpenPosition>, args: OpenPositionArgs) -> Result<()> {
-    require!(args.size != 0 && args.collateral > 0, PerpError::ZeroAmount);
+    check_open(args.size, args.collateral)?;
     let now = Clock::get()?.unix_timestamp;
     let a = &mut *ctx.accounts;
     let pool_key = a.pool.key();
