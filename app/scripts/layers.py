@@ -172,6 +172,30 @@ def references(text, module, modules, is_bin):
     return out
 
 
+def hidden_imports(text, module, modules):
+    """Imports this checker cannot follow, which could hide an upward one: a glob of a module
+    that has submodules (`use crate::*`, `use super::*` from a top-level file, `use
+    crate::commands::*`), `use crate as …`, and a module missing from the layer or family order.
+    A glob of a module without submodules (`use super::*` in `mod tests`) is fine."""
+    src = strip_comments_and_strings(text)
+    out = []
+    points = inline_modules(src)
+    parents = {tuple(m[:-1]) for m in modules if m}
+    for m in re.finditer(r"(?<![A-Za-z0-9_:])crate::((?:[a-z_][a-z0-9_]*::)*)\*", src):
+        base = [x for x in m.group(1).split("::") if x]
+        if tuple(base) in parents:
+            out.append(f"glob import of crate::{'::'.join(base) or ''}* (name what is used)")
+    for m in re.finditer(r"(?<![A-Za-z0-9_:])((?:super::)+)((?:[a-z_][a-z0-9_]*::)*)\*", src):
+        ups = m.group(1).count("super::")
+        here = module + enclosing(points, m.start())
+        base = here[: len(here) - ups] + [x for x in m.group(2).split("::") if x]
+        if tuple(base) in parents:
+            out.append(f"glob import of {'::'.join(base) or 'the crate root'}::* via super")
+    if re.search(r"\bcrate\s+as\s+[A-Za-z_]", src) or re.search(r"extern\s+crate\s+self", src):
+        out.append("the crate renamed (`use crate as …`): imports through it are not followed")
+    return out
+
+
 def cycles(nodes, edges):
     """Strongly connected components with more than one node (Tarjan)."""
     index, low, stack, on, out, counter = {}, {}, [], set(), [], [0]
@@ -222,6 +246,10 @@ def main():
             problems.append(f"{f}: top-level module `{top}` is not in a declared layer")
             continue
         rel = f.relative_to(root).as_posix()
+        if not is_bin:
+            problems += [f"{rel}: {h}" for h in hidden_imports(f.read_text(), module, modules)]
+        if top == "commands" and len(module) > 1 and module[1] not in COMMAND_ORDER:
+            problems.append(f"{rel}: command family `{module[1]}` is not in the family order")
         for ref in references(f.read_text(), module, modules, is_bin):
             to = ref[0]
             if to != top:
