@@ -212,16 +212,12 @@ pub fn status(t: &mut dyn Transport, key: &Pubkey) -> anyhow::Result<CrpStatus> 
     let (p, _) = crp_pool(t, key)?;
     let risky_unit = 10f64.powi(p.risky_decimals as i32);
     let riskless_unit = 10f64.powi(p.riskless_decimals as i32);
-    // the push oracle's price, whole riskless per whole risky
+    // the oracle's latest print (push or Pyth), read by the program's own reader, whole
+    // riskless per whole risky
     let price = t
-        .account_data(&p.oracle)?
-        .and_then(|d| {
-            <perp_amm::state::PushOracle as anchor_lang::AccountDeserialize>::try_deserialize(
-                &mut &d[..],
-            )
-            .ok()
-        })
-        .map(|o| o.price as f64 * 10f64.powi(o.expo));
+        .account(&p.oracle)?
+        .and_then(|raw| collateral_pool::oracle::latest_print(&p, &raw.view(&p.oracle)))
+        .map(|(mid, _)| mid.to_num::<f64>() * risky_unit / riskless_unit);
     let risky = p.risky_balance as f64 / risky_unit;
     let riskless = p.riskless_balance as f64 / riskless_unit;
     let debt = p.debt_face as f64 / riskless_unit;

@@ -4,6 +4,7 @@
 
 use anchor_lang::prelude::*;
 use keel_math::Fix;
+use keel_onchain::AccountRead;
 use keel_onchain::bytes::keys_eq;
 use keel_onchain::oracle::{MarkLimits, OracleKind, read_mark, read_raw, scale_pow10};
 
@@ -25,8 +26,10 @@ pub struct Prices {
 }
 
 /// Read the pool's oracle at `now`: its address, owner, feed id, age and confidence checked.
-pub fn load_prices(pool: &CrpPool, info: &AccountInfo, now: i64) -> Result<Prices> {
-    require!(keys_eq(info.key, &pool.oracle), CrpError::WrongOracle);
+/// Over any [`AccountRead`]: the program's `AccountInfo`s, or bytes fetched off chain
+/// (`keel crp status` reads the pool's price through it).
+pub fn load_prices<A: AccountRead>(pool: &CrpPool, info: &A, now: i64) -> Result<Prices> {
+    require!(keys_eq(info.key(), &pool.oracle), CrpError::WrongOracle);
     let settings = OracleSettings {
         kind: pool.oracle_kind,
         oracle_pool: &pool.oracle_pool,
@@ -42,7 +45,7 @@ pub fn load_prices(pool: &CrpPool, info: &AccountInfo, now: i64) -> Result<Price
 /// checked): the mid price and when it was published, `None` if it cannot be read or is not
 /// positive. What a pool past its settlement grace period settles at, when it is newer than the
 /// last price the pool accepted.
-pub fn latest_print(pool: &CrpPool, info: &AccountInfo) -> Option<(Fix, i64)> {
+pub fn latest_print<A: AccountRead>(pool: &CrpPool, info: &A) -> Option<(Fix, i64)> {
     let kind = OracleKind::from_u8(pool.oracle_kind);
     let raw = read_raw(info, kind, &pool.oracle_pool, Some(&pool.feed_id)).ok()?;
     let price = u64::try_from(raw.price).ok().filter(|p| *p > 0)?;
@@ -64,7 +67,7 @@ pub struct OracleSettings<'a> {
 }
 
 /// [`load_prices`] from explicit settings (pool creation reads the oracle before the pool exists).
-pub fn read_prices(info: &AccountInfo, s: &OracleSettings, now: i64) -> Result<Prices> {
+pub fn read_prices<A: AccountRead>(info: &A, s: &OracleSettings, now: i64) -> Result<Prices> {
     let limits = MarkLimits {
         max_age_secs: s.max_age_secs.min(u32::MAX as u64) as u32,
         max_conf_bps: s.max_conf_bps,
