@@ -271,3 +271,68 @@ fn a_keeper_without_a_quote_account_is_paid_into_its_new_associated_account() {
         keel::client::token::associated_token_address(&keeper.pubkey(), &s.desk.world.quote_mint);
     assert_eq!(s.desk.world.balance(&ata).unwrap(), 124_150_000);
 }
+
+#[test]
+fn a_round_confirms_a_conversion_breach_the_pool_recorded() {
+    use collateral_pool::instructions::{BorrowArgs, LendArgs};
+    use collateral_pool::state::status;
+    let mut s = setup();
+    let a = args(&s);
+    let kp = s.keeper.kp.insecure_clone();
+    let k = s.crp;
+    let w = &mut s.desk.world;
+    // a lender's 600,000 and a borrower's 500,000 against 10 BTC at 65,000 (LTV ~45 %)
+    let lender = w.actor("lender", 600_000 * USD).unwrap();
+    let claims = w.token_account(&k.lender_mint, &lender.key()).unwrap();
+    let lend = LendArgs {
+        amount: 600_000 * USD,
+        min_claims: 0,
+    };
+    let ix = cix::lend(&lender.key(), &k, &lender.quote, &claims, lend);
+    w.chain.send(&[ix], &[&lender.kp]).unwrap();
+    let borrower = w.actor("borrower", 0).unwrap();
+    let risky = w.token_account(&k.risky_mint, &borrower.key()).unwrap();
+    w.mint_to(&k.risky_mint, &risky, 1_000_000_000).unwrap();
+    let residual = w.token_account(&k.residual_mint, &borrower.key()).unwrap();
+    let borrow = BorrowArgs {
+        collateral: 1_000_000_000,
+        loan: 500_000 * USD,
+        max_riskless_leg: u64::MAX,
+        min_residual: 0,
+    };
+    let ix = cix::borrow(
+        &borrower.key(),
+        &k,
+        (&risky, &borrower.quote, &residual),
+        borrow,
+    );
+    w.chain.send(&[ix], &[&borrower.kp]).unwrap();
+    let pool = |s: &mut Setup| {
+        let data = s
+            .desk
+            .world
+            .chain
+            .account_data(&s.crp.pool)
+            .unwrap()
+            .unwrap();
+        keel::client::decode::crp_pool(&data).unwrap()
+    };
+    // a day on BTC is at 15,000: the rebalance records the breach (LTV ~81 % at the mid)...
+    s.prices[0] = 15_000.0;
+    tick(&mut s, 86_400);
+    let r = run_round(&mut s.desk.world.chain, &kp, &a).unwrap();
+    assert_eq!(r.crp[0], format!("crp {}: rebalance", s.crp.pool));
+    let p = pool(&mut s);
+    assert_eq!(
+        (p.status, p.breach_publish_ts),
+        (status::ACTIVE, s.desk.world.now)
+    );
+    // ...and five minutes later the keeper reports the next print, which converts the pool
+    tick(&mut s, 300);
+    let r = run_round(&mut s.desk.world.chain, &kp, &a).unwrap();
+    assert_eq!(
+        r.crp[0],
+        format!("crp {}: confirm the conversion breach", s.crp.pool)
+    );
+    assert_eq!(pool(&mut s).status, status::CONVERTING);
+}

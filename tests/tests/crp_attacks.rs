@@ -511,3 +511,43 @@ async fn a_stale_breach_record_cannot_confirm_a_late_dip() {
     assert_eq!(fx.pool(&mut t).await.status, status::CONVERTING);
     fx.assert_conserved(&mut t).await;
 }
+
+#[tokio::test]
+async fn lenders_of_the_same_moment_share_a_loan_s_interest_pro_rata() {
+    // the known limit of pooled claims (README): 10,000,000 lent idle *before* the 100,000 is
+    // lent and borrowed share the loan's interest by their cash
+    let mut t = TestContext::new().await;
+    let fx = CrpFixture::new(&mut t, 100.0, default_crp_params()).await;
+    let idle = fx.user(&mut t, 0, 10_000_000 * ONE).await;
+    fx.lend(&mut t, &idle, 10_000_000 * ONE).await.unwrap();
+    let honest = fx.user(&mut t, 0, 100_000 * ONE).await;
+    fx.lend(&mut t, &honest, 100_000 * ONE).await.unwrap();
+    let borrower = fx.user(&mut t, 10_000 * ONE, 1_000_000 * ONE).await;
+    fx.borrow(&mut t, &borrower, 3_000 * ONE, 100_000 * ONE)
+        .await
+        .unwrap();
+    let debt = fx.pool(&mut t).await.debt_face;
+    t.set_time(fx.expiry);
+    fx.set_price(&mut t, 100.0).await;
+    let arb = fx.user(&mut t, 0, 1_000_000 * ONE).await;
+    fx.settle_fully(&mut t, &arb).await;
+    for u in [&honest, &idle] {
+        let claims = t.balance(&u.claims).await;
+        fx.redeem_lender(&mut t, u, claims).await.unwrap();
+    }
+    let (honest_paid, idle_paid) = (
+        t.balance(&honest.riskless).await,
+        t.balance(&idle.riskless).await,
+    );
+    println!(
+        "same moment: honest lender paid {honest_paid} for 100,000, idle lender {idle_paid} for \
+         10,000,000 (interest {})",
+        debt - 100_000 * ONE
+    );
+    // pro rata by cash: the honest lender's share of the interest is 100,000 / 10,100,000
+    let interest = (debt - 100_000 * ONE) as u128;
+    let share = interest * 100_000 / 10_100_000;
+    assert!((honest_paid as u128).abs_diff(100_000 * ONE as u128 + share) <= 1);
+    assert_eq!(honest_paid + idle_paid, 10_000_000 * ONE + debt);
+    fx.assert_conserved(&mut t).await;
+}

@@ -616,6 +616,10 @@ async fn settlement_and_redemption_reject_bad_inputs() {
     ]).await;
 
     t.set_time(fx.expiry);
+    // another account as the oracle settle records a price from
+    let what = "settle with the perp pool as the oracle";
+    let ix = with_account(settle(), 2, fx.perp.pool);
+    refused(&mut t, &w, what, ix, kp, CrpError::WrongOracle).await;
     fx.settle(&mut t, &lender).await.unwrap();
     #[rustfmt::skip]
     refused_all(&mut t, &w, [
@@ -624,6 +628,7 @@ async fn settlement_and_redemption_reject_bad_inputs() {
         // the residual account in place of the claims account, the risky one for the payout
         ("residual as claims", redeem_from(&l.residual, &l.riskless, 1), kp, CrpError::WrongMint),
         ("redeem into risky", redeem_from(&l.claims, &borrower.risky, 1), kp, CrpError::WrongMint),
+        ("riskless as the risky payout", cix::redeem_lender(&l.key(), &fx.keys, (&l.claims, &borrower.riskless, &l.riskless), 1), kp, CrpError::WrongMint),
     ]).await;
     // the vault itself as the payout: Anchor refuses the same writable account twice
     let before = t.snapshot(&w).await;

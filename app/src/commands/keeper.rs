@@ -5,8 +5,9 @@
 //! `--risk-prices` holds newer data than the risk model; re-mark the Imbalance Score;
 //! find the pool's positions and liquidate every one the program would (quoted first by its own
 //! code, so a round sends no liquidation that would fail); for each `--crp` pool, settle it once
-//! expired, and re-weight it when its interval has passed (the program's rebalance starts the
-//! flight to quality itself when the loan-to-value has crossed the threshold). A transaction
+//! expired, report the next print to a conversion breach the pool recorded (the program
+//! converts on a second tight print 300 s to 600 s after the first), and re-weight it when its
+//! interval has passed (the rebalance records or confirms a breach too). A transaction
 //! that fails in transport is retried up to `--retries` times; one the program refuses is logged
 //! and the round goes on.
 
@@ -292,7 +293,7 @@ fn keep_crp(
         crp_status::ACTIVE
             if now - p.last_rebalance_ts >= p.params.min_rebalance_interval_secs as i64 =>
         {
-            // the rebalance starts the flight to quality itself when the LTV has crossed
+            // the rebalance records or confirms a conversion breach itself
             send(cix::rebalance(&keeper.pubkey(), &k), "rebalance")
         }
         crp_status::ACTIVE => format!(

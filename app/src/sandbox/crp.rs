@@ -144,48 +144,20 @@ impl CrpDesk {
                     weight_e9: (p.weight_at(world.now)?.to_num::<f64>() * 1e9) as u64,
                     ltv_bps: ltv,
                 });
+                // the program converts only on a breach at the oracle's mid price confirmed by
+                // a print 300 s to 600 s after the first: the desk reports the day's print when
+                // its own count says the LTV is past the threshold (it may record a breach the
+                // rebalance missed), then, with a breach recorded, the day's prices again five
+                // minutes on
+                let arb = live.arb.kp.insecure_clone();
                 let mut converting = p.status == status::CONVERTING;
                 if !converting && ltv >= p.params.conversion_ltv_bps {
-                    // the program converts only on a breach at the oracle's mid price confirmed
-                    // by a print 300 s to 600 s after the first: a trigger here records one the
-                    // rebalance missed (its price was wide), and tomorrow's rebalance follows up
-                    let arb = live.arb.kp.insecure_clone();
-                    let premature = [
-                        collateral_pool::errors::CrpError::BelowConversionThreshold,
-                        collateral_pool::errors::CrpError::BreachNotConfirmed,
-                    ];
-                    match world
-                        .chain
-                        .send(&[cix::trigger_conversion(&arb.pubkey(), &keys)], &[&arb])
-                    {
-                        Ok(()) => {
-                            converting = Self::pool(world, &keys)?.status == status::CONVERTING
-                        }
-                        Err(e) if premature.iter().any(|c| e.code() == Some(crp_code(*c))) => {}
-                        Err(e) => return Err(anyhow::anyhow!("trigger_conversion: {e}")),
-                    }
+                    converting = trigger(world, &keys, &arb)?;
                 }
-                // a recorded breach (by the rebalance or the trigger above) converts only on a
-                // print 300 s to 600 s later: the desk's keeper reports one (the day's prices
-                // again, five minutes on)
                 if !converting && Self::pool(world, &keys)?.breach_publish_ts != 0 {
                     world.set_time(world.now + CONVERSION_CONFIRM_SECS);
                     world.push_prices(&replay.prices[day])?;
-                    let arb = live.arb.kp.insecure_clone();
-                    let premature = [
-                        collateral_pool::errors::CrpError::BelowConversionThreshold,
-                        collateral_pool::errors::CrpError::BreachNotConfirmed,
-                    ];
-                    match world
-                        .chain
-                        .send(&[cix::trigger_conversion(&arb.pubkey(), &keys)], &[&arb])
-                    {
-                        Ok(()) => {
-                            converting = Self::pool(world, &keys)?.status == status::CONVERTING
-                        }
-                        Err(e) if premature.iter().any(|c| e.code() == Some(crp_code(*c))) => {}
-                        Err(e) => return Err(anyhow::anyhow!("trigger_conversion: {e}")),
-                    }
+                    converting = trigger(world, &keys, &arb)?;
                 }
                 if converting {
                     out.push(What::CrpConversion {
@@ -406,6 +378,24 @@ fn ltv_bps(p: &CrpPool, price: f64) -> u64 {
         return u64::MAX;
     }
     (p.debt_face as f64 / value * 1e4) as u64
+}
+
+/// Report the oracle's print to the conversion check; whether the pool converted. A trigger
+/// the program finds premature (below the threshold, or a breach not yet confirmed) is fine.
+fn trigger(world: &mut World, keys: &PoolKeys, arb: &Keypair) -> anyhow::Result<bool> {
+    use collateral_pool::errors::CrpError;
+    let premature = [
+        CrpError::BelowConversionThreshold,
+        CrpError::BreachNotConfirmed,
+    ];
+    match world
+        .chain
+        .send(&[cix::trigger_conversion(&arb.pubkey(), keys)], &[arb])
+    {
+        Ok(()) => Ok(CrpDesk::pool(world, keys)?.status == status::CONVERTING),
+        Err(e) if premature.iter().any(|c| e.code() == Some(crp_code(*c))) => Ok(false),
+        Err(e) => Err(anyhow::anyhow!("trigger_conversion: {e}")),
+    }
 }
 
 /// Trade the pool's price back to the oracle's (exact in, through the program); a move too big
