@@ -70,7 +70,16 @@ enum Command {
         #[command(subcommand)]
         command: perp::LpCommand,
     },
-    /// Traders: open, increase, decrease and close positions (quoted first, slippage-bounded)
+    /// Traders and LPs: list and cancel pending requests
+    #[cfg(feature = "embedded")]
+    Orders {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        #[command(subcommand)]
+        command: perp::OrdersCommand,
+    },
+    /// Traders: request opens, increases, decreases and closes (quoted first,
+    /// slippage-bounded), limit, take-profit and stop-loss orders, for keepers to execute
     #[cfg(feature = "embedded")]
     Trade {
         #[command(flatten)]
@@ -171,6 +180,20 @@ fn run(cli: &Cli) -> anyhow::Result<String> {
         Command::Lp { cluster, command } => {
             let (mut t, signer) = connect(cluster)?;
             render(json, &perp::lp(&mut t, &signer, command)?, |r| r.to_text())
+        }
+        #[cfg(feature = "embedded")]
+        Command::Orders { cluster, command } => {
+            let (mut t, signer) = connect(cluster)?;
+            match command {
+                perp::OrdersCommand::List(a) => {
+                    let r = perp::orders_list(&mut t, &solana_signer::Signer::pubkey(&signer), a)?;
+                    render(json, &r, |r| r.to_text())
+                }
+                perp::OrdersCommand::Cancel(a) => {
+                    let r = perp::orders_cancel(&mut t, &signer, a)?;
+                    render(json, &r, |r| r.clone())
+                }
+            }
         }
         #[cfg(feature = "embedded")]
         Command::Trade { cluster, command } => {

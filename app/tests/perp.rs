@@ -1,7 +1,8 @@
-//! The per-role commands (`status`, `quote`, `lp`, `trade`) through the embedded transport: what
-//! they report matches the chain, a quote changes nothing and equals the fill that follows, bad
-//! input fails with a clear message and leaves every account as it was, and a first-time user
-//! with only SOL and quote tokens needs no other account.
+//! The per-role commands (`status`, `quote`, `lp`, `trade`, `orders`) through the embedded
+//! transport, with `keeper run` executing their requests: what they report matches the chain, a
+//! quote changes nothing and equals the fill that follows, bad input fails with a clear message
+//! and leaves every account as it was, and a first-time user with only SOL and quote tokens
+//! needs no other account.
 
 mod common;
 
@@ -36,6 +37,35 @@ fn pool(pool: Pubkey) -> PoolArg {
     PoolArg { pool }
 }
 
+/// A keeper round `secs` later, after the day's prices are published again (a price newer than
+/// the requests): it executes what is pending. Returns the round.
+fn settle_after(desk: &mut Desk, secs: i64) -> keel::commands::keeper::Round {
+    use keel::commands::keeper::{KeeperArgs, run_round};
+    let now = desk.world.now + secs;
+    desk.world.set_time(now);
+    let prices = desk.world.prices.clone();
+    desk.world.push_prices(&prices).unwrap();
+    let args = KeeperArgs {
+        pool: pool(desk.world.pool),
+        crp: vec![],
+        quote_account: Some(desk.keeper.quote),
+        interval: 0,
+        rounds: 1,
+        retries: 1,
+        risk_prices: None,
+        risk_markets: vec![],
+        risk_window: 60,
+    };
+    let keeper = desk.keeper.kp.insecure_clone();
+    let round = run_round(&mut desk.world.chain, &keeper, &args).unwrap();
+    assert!(round.errors.is_empty(), "{}", round.to_text());
+    round
+}
+
+fn settle(desk: &mut Desk) -> keel::commands::keeper::Round {
+    settle_after(desk, 1)
+}
+
 fn order(
     pk: Pubkey,
     trader: &keel::sandbox::world::Actor,
@@ -50,6 +80,11 @@ fn order(
         collateral,
         slippage_bps: 50,
         quote_account: Some(trader.quote),
+        limit: None,
+        take_profit: None,
+        stop_loss: None,
+        expires_hours: 168,
+        request: Default::default(),
     }
 }
 
@@ -69,11 +104,15 @@ fn deposit(desk: &mut Desk, lp: &Lp, amount: f64) -> anyhow::Result<perp::LpRepo
             pool: pool(desk.world.pool),
             quote_account: Some(lp.actor.quote),
             lp_account: Some(lp.lp_account),
+            request: Default::default(),
         },
         amount,
         min_shares: 0,
     });
-    perp::lp(&mut desk.world.chain, &lp.actor.kp, &cmd)
+    let placed = perp::lp(&mut desk.world.chain, &lp.actor.kp, &cmd)?;
+    let round = settle(desk);
+    assert_eq!(round.requests_executed, 1, "{}", round.to_text());
+    Ok(placed)
 }
 
 #[test]
@@ -108,7 +147,7 @@ fn an_lp_and_a_trader_go_through_their_commands() {
     )
     .unwrap();
     assert_eq!(snapshot(&mut desk, &[trader.quote]), before);
-    assert!(!q.sent);
+    assert_eq!(q.status, "quote");
     assert_eq!(q.action, "open");
     // 5 bps fee + 2 bps half-spread on 32,500
     assert_eq!(q.quote.fees, 22_750_000);
@@ -122,7 +161,12 @@ fn an_lp_and_a_trader_go_through_their_commands() {
         &order(pk, &trader, "BTC-PERP", 0.5, 5_000.0),
     )
     .unwrap();
-    assert!(filled.sent);
+    assert_eq!(filled.status, "placed");
+    assert_eq!(filled.order.as_deref(), Some("market increase"));
+    // nothing fills until a keeper executes the request at a price published after it
+    assert!(desk.world.position(0, &trader.key()).unwrap().is_none());
+    let round = settle(&mut desk);
+    assert_eq!(round.requests_executed, 1, "{}", round.to_text());
     assert_eq!(filled.quote.fees, q.quote.fees);
     assert_eq!(filled.quote.premium, q.quote.premium);
     assert_eq!(filled.quote.imbalance_after, q.quote.imbalance_after);
@@ -154,6 +198,7 @@ fn an_lp_and_a_trader_go_through_their_commands() {
         &order(pk, &trader, "BTC-PERP", 0.2, 0.0),
     )
     .unwrap();
+    settle(&mut desk);
     assert_eq!(
         desk.world.position(0, &trader.key()).unwrap().unwrap().size,
         30_000_000
@@ -166,6 +211,7 @@ fn an_lp_and_a_trader_go_through_their_commands() {
         &order(pk, &trader, "BTC-PERP", 0.0, 0.0),
     )
     .unwrap();
+    settle(&mut desk);
     assert!(desk.world.position(0, &trader.key()).unwrap().is_none());
     assert_eq!(
         desk.world.balance(&trader.quote).unwrap(),
@@ -179,13 +225,23 @@ fn an_lp_and_a_trader_go_through_their_commands() {
             pool: pool(pk),
             quote_account: Some(lp.actor.quote),
             lp_account: Some(lp.lp_account),
+            request: Default::default(),
         },
         shares,
         min_amount: 0,
     });
+    let before = desk.world.balance(&lp.actor.quote).unwrap();
     let r = perp::lp(&mut desk.world.chain, &lp.actor.kp, &cmd).unwrap();
+    // the shares are escrowed now; the quote tokens come after the pool's delay
     assert_eq!(r.shares_moved, shares);
-    assert!(r.quote_moved > 149_000 * USD, "{}", r.quote_moved);
+    assert_eq!(r.quote_moved, 0);
+    assert_eq!(r.executable_ts, desk.world.now + 86_400);
+    let early = settle(&mut desk);
+    assert_eq!(early.requests_waiting, 1, "{}", early.to_text());
+    let late = settle_after(&mut desk, 86_400);
+    assert_eq!(late.requests_executed, 1, "{}", late.to_text());
+    let paid = desk.world.balance(&lp.actor.quote).unwrap() - before;
+    assert!(paid > 149_000 * USD, "{paid}");
 }
 
 #[test]
@@ -248,6 +304,7 @@ fn bad_input_fails_clearly_and_changes_nothing() {
             pool: pool(pk),
             quote_account: Some(lp.actor.quote),
             lp_account: Some(lp.lp_account),
+            request: Default::default(),
         },
         shares,
         min_amount: 0,
@@ -369,6 +426,7 @@ fn default_accounts(pool: Pubkey) -> LpAccounts {
         pool: PoolArg { pool },
         quote_account: None,
         lp_account: None,
+        request: Default::default(),
     }
 }
 
@@ -392,14 +450,16 @@ fn a_first_time_lp_deposits_and_withdraws_without_making_token_accounts() {
     };
     let first = perp::lp(&mut desk.world.chain, &user, &cmd(1_000.0)).unwrap();
     assert_eq!(first.quote_moved, 1_000 * USD);
-    assert!(first.shares_moved > 0);
-    assert_eq!(desk.world.balance(&lp_ata).unwrap(), first.shares_moved);
+    settle(&mut desk);
+    let first_shares = desk.world.balance(&lp_ata).unwrap();
+    assert!(first_shares > 0);
     assert_eq!(desk.world.balance(&quote_ata).unwrap(), 4_000 * USD);
     // again, with the account there
     let second = perp::lp(&mut desk.world.chain, &user, &cmd(4_000.0)).unwrap();
     assert_eq!(second.quote_moved, 4_000 * USD);
-    let shares = first.shares_moved + second.shares_moved;
-    assert_eq!(desk.world.balance(&lp_ata).unwrap(), shares);
+    settle(&mut desk);
+    let shares = desk.world.balance(&lp_ata).unwrap();
+    assert!(shares > first_shares);
     assert_eq!(desk.world.balance(&quote_ata).unwrap(), 0);
 
     // the user closes its empty quote account; a withdrawal creates it again
@@ -422,13 +482,12 @@ fn a_first_time_lp_deposits_and_withdraws_without_making_token_accounts() {
     };
     let out = perp::lp(&mut desk.world.chain, &user, &withdraw(shares / 2)).unwrap();
     assert_eq!(out.shares_moved, shares / 2);
-    assert!(out.quote_moved > 2_400 * USD, "{}", out.quote_moved);
-    assert_eq!(desk.world.balance(&quote_ata).unwrap(), out.quote_moved);
-    let out2 = perp::lp(&mut desk.world.chain, &user, &withdraw(shares / 4)).unwrap();
-    assert_eq!(
-        desk.world.balance(&quote_ata).unwrap(),
-        out.quote_moved + out2.quote_moved
-    );
+    settle_after(&mut desk, 86_401);
+    let paid = desk.world.balance(&quote_ata).unwrap();
+    assert!(paid > 2_400 * USD, "{paid}");
+    perp::lp(&mut desk.world.chain, &user, &withdraw(shares / 4)).unwrap();
+    settle_after(&mut desk, 86_401);
+    assert!(desk.world.balance(&quote_ata).unwrap() > paid);
 }
 
 #[test]
@@ -444,6 +503,7 @@ fn a_close_pays_into_the_associated_account_even_when_the_position_was_opened_fr
         &order(pk, &trader, "ETH-PERP", 2.0, 1_000.0),
     )
     .unwrap();
+    settle(&mut desk);
     let ata = associated_token_address(&trader.key(), &desk.world.quote_mint);
     assert!(desk.world.chain.account(&ata).unwrap().is_none());
     let defaults = |size| TradeOrder {
@@ -457,6 +517,7 @@ fn a_close_pays_into_the_associated_account_even_when_the_position_was_opened_fr
         &defaults(1.0),
     )
     .unwrap();
+    settle(&mut desk);
     assert_eq!(desk.world.balance(&ata).unwrap(), decreased.quote.payout);
     let closed = perp::trade(
         &mut desk.world.chain,
@@ -465,6 +526,7 @@ fn a_close_pays_into_the_associated_account_even_when_the_position_was_opened_fr
         &defaults(0.0),
     )
     .unwrap();
+    settle(&mut desk);
     assert!(closed.quote.payout > 0);
     assert_eq!(
         desk.world.balance(&ata).unwrap(),
@@ -503,6 +565,7 @@ fn a_quote_refuses_what_the_instruction_refuses() {
         &order(pk, &trader, "BTC-PERP", 0.5, 5_000.0),
     )
     .unwrap();
+    settle(&mut desk);
     // an increase against the position's sign is a decrease's job: InvalidSize
     let refused = quote_trade(
         &view(&mut desk),

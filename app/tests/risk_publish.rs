@@ -210,6 +210,7 @@ fn bad_publications_are_refused_and_leave_the_model_as_it_was() {
         target_default_prob_e9: 10_000_000,
         min_deposit: 10 * keel::sandbox::world::USD,
         oracle_authority: operator.pubkey(),
+        requests: keel::client::presets::request_params(),
     };
     w.chain
         .send(

@@ -32,6 +32,7 @@ fn embedded_runtime_runs_the_programs_and_decodes_their_accounts() {
         target_default_prob_e9: 10_000_000,
         min_deposit: 10_000_000,
         oracle_authority: admin.pubkey(),
+        requests: keel::client::presets::request_params(),
     };
     let pool = perp::pool_pda(&mint, 7);
 

@@ -1,8 +1,9 @@
 //! A pool with markets on push oracles, and the everyday actions on it.
 
 use anchor_lang::prelude::Pubkey;
+use perp_amm::events::request_outcome;
 use perp_amm::instructions::*;
-use perp_amm::state::OracleKind;
+use perp_amm::state::{OracleKind, RequestKind, RequestParams};
 use solana_signer::Signer;
 
 use crate::{TestContext, TxError, User, ix};
@@ -14,6 +15,19 @@ pub use perp_amm::state::MarketParams;
 /// Parameters for tests: the client's reference market (5 % σ, no spread, 0.1 % fees, 20x,
 /// 2.5 % maintenance), the one the SBF bench costs too.
 pub use keel::client::presets::reference_market_params as default_params;
+
+/// Lamports each fixture request pays its keeper (the test pools' minimum).
+pub const KEEPER_FEE: u64 = 5_000;
+
+/// Test pools' request settings: a 30 s window, no withdrawal delay (tests of the delay set
+/// their own), a 5,000-lamport keeper fee.
+pub fn test_request_params() -> RequestParams {
+    RequestParams {
+        order_window_secs: 30,
+        withdrawal_delay_secs: 0,
+        min_keeper_fee_lamports: KEEPER_FEE,
+    }
+}
 
 pub struct MarketFixture {
     pub key: Pubkey,
@@ -62,6 +76,7 @@ impl PerpFixture {
             target_default_prob_e9: E9 / 100,
             min_deposit: 10 * E6,
             oracle_authority: t.oracle_authority.pubkey(),
+            requests: test_request_params(),
         };
         let mint = t.quote_mint;
         t.send(&[ix::init_pool(&admin.pubkey(), &mint, args)], &[&admin])
@@ -179,17 +194,7 @@ impl PerpFixture {
     /// Re-publish every market's current price at the current time (keeps them fresh).
     pub async fn refresh_prices(&self, t: &mut TestContext) {
         for m in 0..self.markets.len() {
-            let data = t.account_data(&self.markets[m].oracle).await.unwrap();
-            let oracle: perp_amm::state::PushOracle =
-                anchor_lang::AccountDeserialize::try_deserialize(&mut &data[..]).unwrap();
-            let scale = 10f64.powi(-self.markets[m].expo);
-            self.set_price(
-                t,
-                m as u8,
-                oracle.price as f64 / scale,
-                oracle.conf as f64 / scale,
-            )
-            .await;
+            self.republish(t, m as u8).await;
         }
     }
 
@@ -206,6 +211,118 @@ impl PerpFixture {
         t.create_token_account(&mint, &user.key()).await
     }
 
+    /// Place a deposit request in `slot` (at least the pool's keeper fee).
+    pub async fn place_deposit(
+        &self,
+        t: &mut TestContext,
+        user: &User,
+        lp: &Pubkey,
+        slot: u8,
+        amount: u64,
+        min_shares: u64,
+    ) -> Result<(), TxError> {
+        let args = PlaceLpRequestArgs {
+            slot,
+            kind: RequestKind::Deposit,
+            amount,
+            min_out: min_shares,
+            keeper_fee: KEEPER_FEE,
+        };
+        let i = ix::place_lp_request(&user.key(), &self.pool, &user.quote, lp, args);
+        t.send(&[i], &[&user.kp]).await
+    }
+
+    /// Place a withdrawal request in `slot`.
+    pub async fn place_withdrawal(
+        &self,
+        t: &mut TestContext,
+        user: &User,
+        lp: &Pubkey,
+        slot: u8,
+        shares: u64,
+        min_amount: u64,
+    ) -> Result<(), TxError> {
+        let args = PlaceLpRequestArgs {
+            slot,
+            kind: RequestKind::Withdraw,
+            amount: shares,
+            min_out: min_amount,
+            keeper_fee: KEEPER_FEE,
+        };
+        let i = ix::place_lp_request(&user.key(), &self.pool, &user.quote, lp, args);
+        t.send(&[i], &[&user.kp]).await
+    }
+
+    /// The request in `owner`'s `slot`, if pending.
+    pub async fn request(
+        &self,
+        t: &mut TestContext,
+        owner: &Pubkey,
+        slot: u8,
+    ) -> Option<(Pubkey, perp_amm::state::Request)> {
+        let key = ix::request_pda(&self.pool, owner, slot);
+        let data = t.account_data(&key).await?;
+        Some((key, keel::client::decode::request(&data).ok()?))
+    }
+
+    /// The keeper executes `owner`'s request in `slot` with whatever prices the oracles hold.
+    /// `Ok(None)`: executed; `Ok(Some(code))`: executed and refused with `code`.
+    pub async fn execute(
+        &self,
+        t: &mut TestContext,
+        keeper: &User,
+        owner: &Pubkey,
+        slot: u8,
+    ) -> Result<Option<u32>, TxError> {
+        let Some((key, request)) = self.request(t, owner, slot).await else {
+            return Err(TxError::Other(format!("no request in slot {slot}")));
+        };
+        let r = ix::RequestRef::of(key, &request);
+        let i = if request.kind.is_lp() {
+            ix::execute_lp_request(&keeper.key(), &self.pool, &r, &self.oracles())
+        } else {
+            let m = self.markets.iter().find(|m| m.key == request.market);
+            let oracle = m.map(|m| m.oracle).unwrap_or_default();
+            ix::execute_order(&keeper.key(), &self.pool, &r, &oracle, self.risk_model)
+        };
+        let logs = t.send_logs(&[i], &[&keeper.kp]).await?;
+        let (outcome, reason) =
+            keel::client::requests::outcome(&logs).expect("an execution returns its outcome");
+        Ok((outcome == request_outcome::REFUSED).then_some(reason))
+    }
+
+    /// What a keeper does right after a request: one second later, re-publish the prices it
+    /// needs (the market's, or every market's for an LP request) and execute it. A refusal is
+    /// returned as its error code, like a failed instruction.
+    pub async fn settle(
+        &self,
+        t: &mut TestContext,
+        owner: &Pubkey,
+        slot: u8,
+        wait: i64,
+    ) -> Result<(), TxError> {
+        t.advance(wait.max(1));
+        let market = self.request(t, owner, slot).await.map(|(_, r)| r.market);
+        match self.markets.iter().position(|m| Some(m.key) == market) {
+            Some(m) => self.republish(t, m as u8).await,
+            None => self.refresh_prices(t).await,
+        }
+        let keeper = self.keeper(t).await;
+        match self.execute(t, &keeper, owner, slot).await? {
+            None => Ok(()),
+            Some(code) => Err(TxError::Custom(code)),
+        }
+    }
+
+    /// The fixture's keeper (a user with no quote tokens of its own).
+    pub async fn keeper(&self, t: &mut TestContext) -> User {
+        User {
+            kp: t.keeper.insecure_clone(),
+            quote: t.keeper_quote,
+        }
+    }
+
+    /// Deposit through a request executed by the keeper a second later.
     pub async fn deposit(
         &self,
         t: &mut TestContext,
@@ -213,20 +330,11 @@ impl PerpFixture {
         lp: &Pubkey,
         amount: u64,
     ) -> Result<(), TxError> {
-        let i = ix::deposit(
-            &user.key(),
-            &self.pool,
-            &user.quote,
-            lp,
-            &self.oracles(),
-            DepositArgs {
-                amount,
-                min_shares: 0,
-            },
-        );
-        t.send(&[i], &[&user.kp]).await
+        self.place_deposit(t, user, lp, 0, amount, 0).await?;
+        self.settle(t, &user.key(), 0, 1).await
     }
 
+    /// Withdraw through a request executed by the keeper once the pool's delay has passed.
     pub async fn withdraw(
         &self,
         t: &mut TestContext,
@@ -234,18 +342,48 @@ impl PerpFixture {
         lp: &Pubkey,
         shares: u64,
     ) -> Result<(), TxError> {
-        let i = ix::withdraw(
-            &user.key(),
-            &self.pool,
-            &user.quote,
-            lp,
-            &self.oracles(),
-            WithdrawArgs {
-                shares,
-                min_amount: 0,
-            },
-        );
+        self.place_withdrawal(t, user, lp, 0, shares, 0).await?;
+        let delay = t.pool(&self.pool).await.withdrawal_delay_secs as i64;
+        self.settle(t, &user.key(), 0, delay + 1).await
+    }
+
+    /// Place a trade request in `slot`.
+    pub async fn place(
+        &self,
+        t: &mut TestContext,
+        user: &User,
+        market: u8,
+        args: PlaceOrderArgs,
+    ) -> Result<(), TxError> {
+        let m = &self.markets[market as usize];
+        let i = ix::place_order(&user.key(), &self.pool, &m.key, &user.quote, args);
         t.send(&[i], &[&user.kp]).await
+    }
+
+    /// A market order in slot 0 executed by the keeper a second later, at the market's current
+    /// price (re-published).
+    pub async fn market_order(
+        &self,
+        t: &mut TestContext,
+        user: &User,
+        market: u8,
+        kind: RequestKind,
+        size: i64,
+        collateral: u64,
+        acceptable_price_e9: u64,
+    ) -> Result<(), TxError> {
+        let args = PlaceOrderArgs {
+            slot: 0,
+            kind,
+            size,
+            collateral,
+            acceptable_price_e9,
+            trigger_price_e9: 0,
+            expires_ts: 0,
+            keeper_fee: KEEPER_FEE,
+        };
+        self.place(t, user, market, args).await?;
+        self.settle(t, &user.key(), 0, 1).await
     }
 
     pub async fn open(
@@ -256,26 +394,10 @@ impl PerpFixture {
         size: i64,
         collateral: u64,
     ) -> Result<(), TxError> {
-        let m = &self.markets[market as usize];
         let limit = if size > 0 { u64::MAX } else { 0 };
-        let args = OpenPositionArgs {
-            size,
-            collateral,
-            price_limit_e9: limit,
-        };
-        t.send(
-            &[ix::open_position(
-                &user.key(),
-                &self.pool,
-                &m.key,
-                &m.oracle,
-                &user.quote,
-                args,
-                self.risk_model,
-            )],
-            &[&user.kp],
-        )
-        .await
+        let kind = RequestKind::MarketIncrease;
+        self.market_order(t, user, market, kind, size, collateral, limit)
+            .await
     }
 
     pub async fn increase(
@@ -286,26 +408,7 @@ impl PerpFixture {
         size: i64,
         collateral: u64,
     ) -> Result<(), TxError> {
-        let m = &self.markets[market as usize];
-        let limit = if size > 0 { u64::MAX } else { 0 };
-        let args = IncreasePositionArgs {
-            size,
-            collateral,
-            price_limit_e9: limit,
-        };
-        t.send(
-            &[ix::increase_position(
-                &user.key(),
-                &self.pool,
-                &m.key,
-                &m.oracle,
-                &user.quote,
-                args,
-                self.risk_model,
-            )],
-            &[&user.kp],
-        )
-        .await
+        self.open(t, user, market, size, collateral).await
     }
 
     pub async fn decrease(
@@ -316,25 +419,10 @@ impl PerpFixture {
         size: u64,
         long: bool,
     ) -> Result<(), TxError> {
-        let m = &self.markets[market as usize];
         let limit = if long { 0 } else { u64::MAX };
-        let args = DecreasePositionArgs {
-            size,
-            price_limit_e9: limit,
-        };
-        t.send(
-            &[ix::decrease_position(
-                &user.key(),
-                &self.pool,
-                &m.key,
-                &m.oracle,
-                &user.quote,
-                args,
-                self.risk_model,
-            )],
-            &[&user.kp],
-        )
-        .await
+        let kind = RequestKind::MarketReduce;
+        self.market_order(t, user, market, kind, size as i64, 0, limit)
+            .await
     }
 
     pub async fn close(
@@ -344,21 +432,9 @@ impl PerpFixture {
         market: u8,
         long: bool,
     ) -> Result<(), TxError> {
-        let m = &self.markets[market as usize];
         let limit = if long { 0 } else { u64::MAX };
-        t.send(
-            &[ix::close_position(
-                &user.key(),
-                &self.pool,
-                &m.key,
-                &m.oracle,
-                &user.quote,
-                limit,
-                self.risk_model,
-            )],
-            &[&user.kp],
-        )
-        .await
+        let kind = RequestKind::MarketReduce;
+        self.market_order(t, user, market, kind, 0, 0, limit).await
     }
 
     pub async fn add_collateral(
@@ -390,19 +466,24 @@ impl PerpFixture {
         market: u8,
         amount: u64,
     ) -> Result<(), TxError> {
+        let kind = RequestKind::RemoveCollateral;
+        self.market_order(t, user, market, kind, 0, amount, 0).await
+    }
+
+    /// Re-publish one market's current price at the current time.
+    pub async fn republish(&self, t: &mut TestContext, market: u8) {
         let m = &self.markets[market as usize];
-        t.send(
-            &[ix::remove_collateral(
-                &user.key(),
-                &self.pool,
-                &m.key,
-                &m.oracle,
-                &user.quote,
-                amount,
-            )],
-            &[&user.kp],
+        let data = t.account_data(&m.oracle).await.unwrap();
+        let oracle: perp_amm::state::PushOracle =
+            anchor_lang::AccountDeserialize::try_deserialize(&mut &data[..]).unwrap();
+        let scale = 10f64.powi(-m.expo);
+        self.set_price(
+            t,
+            market,
+            oracle.price as f64 / scale,
+            oracle.conf as f64 / scale,
         )
-        .await
+        .await;
     }
 
     pub async fn liquidate(

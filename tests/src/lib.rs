@@ -95,6 +95,9 @@ pub struct TestContext {
     pub mint_authority: Keypair,
     pub admin: Keypair,
     pub oracle_authority: Keypair,
+    /// Executes requests in the fixtures (paid their keeper fees).
+    pub keeper: Keypair,
+    pub keeper_quote: Pubkey,
     pub now: i64,
     nonce: u64,
 }
@@ -109,13 +112,18 @@ impl TestContext {
             mint_authority: Keypair::new(),
             admin: Keypair::new(),
             oracle_authority: Keypair::new(),
+            keeper: Keypair::new(),
+            keeper_quote: Pubkey::default(),
             now: START_TIME,
             nonce: 0,
         };
         t.set_time(START_TIME);
         let mint_authority = t.mint_authority.pubkey();
         t.quote_mint = t.create_mint(&mint_authority, QUOTE_DECIMALS).await;
-        for kp in [t.admin.pubkey(), t.oracle_authority.pubkey()] {
+        let keeper = t.keeper.pubkey();
+        let mint = t.quote_mint;
+        t.keeper_quote = t.create_token_account(&mint, &keeper).await;
+        for kp in [t.admin.pubkey(), t.oracle_authority.pubkey(), keeper] {
             t.airdrop(&kp, 1_000_000_000_000).await; // 1,000 SOL: many pools per bank in the random test
         }
         t
@@ -147,6 +155,16 @@ impl TestContext {
     pub async fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), TxError> {
         self.nonce += 1;
         keel::transport::send_in_context(&mut self.ctx, self.nonce, ixs, signers).await
+    }
+
+    /// [`TestContext::send`], returning the log messages (events are read from them).
+    pub async fn send_logs(
+        &mut self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<Vec<String>, TxError> {
+        self.nonce += 1;
+        keel::transport::send_in_context_logs(&mut self.ctx, self.nonce, ixs, signers).await
     }
 
     pub async fn airdrop(&mut self, to: &Pubkey, lamports: u64) {

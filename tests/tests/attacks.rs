@@ -173,6 +173,7 @@ async fn pdas_of_another_pool_or_user_are_refused() {
         target_default_prob_e9: E9 / 100,
         min_deposit: 10 * E6,
         oracle_authority: t.oracle_authority.pubkey(),
+        requests: keel::client::presets::request_params(),
     };
     t.send(&[ix::init_pool(&admin.pubkey(), &mint, args)], &[&admin])
         .await

@@ -132,6 +132,7 @@ async fn init_pool_bad_parameters() {
         target_default_prob_e9: E9 / 100,
         min_deposit: 10 * E6,
         oracle_authority: admin.pubkey(),
+        requests: keel::client::presets::request_params(),
     };
     let pool = ix::pool_pda(&mint, 7);
     for bad in [

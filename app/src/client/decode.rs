@@ -43,3 +43,23 @@ pub fn symbol(market: &Market) -> String {
         .trim_end_matches('\0')
         .to_string()
 }
+
+/// A pending request (Borsh).
+pub fn request(data: &[u8]) -> anyhow::Result<perp_amm::state::Request> {
+    perp_amm::state::Request::try_deserialize(&mut &data[..])
+        .map_err(|e| anyhow::anyhow!("not a request account: {e}"))
+}
+
+/// The Anchor events of type `E` in a transaction's log messages (`Program data:` lines).
+pub fn events<E>(logs: &[String]) -> Vec<E>
+where
+    E: anchor_lang::Event + anchor_lang::AnchorDeserialize,
+{
+    use base64::Engine;
+    logs.iter()
+        .filter_map(|line| line.strip_prefix("Program data: "))
+        .filter_map(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+        .filter(|bytes| bytes.len() >= 8 && &bytes[..8] == E::DISCRIMINATOR)
+        .filter_map(|bytes| E::deserialize(&mut &bytes[8..]).ok())
+        .collect()
+}

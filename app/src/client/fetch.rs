@@ -57,10 +57,12 @@ pub fn trade_view(
         .slot(market.index)
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .market;
+    // an empty position account (kept open while requests name it) is no position
     let position = t
         .account_data(&ix::position_pda(&market_key, owner))?
         .map(|d| decode::position(&d))
-        .transpose()?;
+        .transpose()?
+        .filter(|p| p.size != 0);
     let oracle = t.account(&market.oracle)?.context("oracle account")?;
     let model = if pool.risk.model == Pubkey::default() {
         None

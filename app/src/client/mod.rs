@@ -14,4 +14,6 @@ pub mod fetch;
 pub mod perp;
 pub mod presets;
 pub mod quote;
+#[cfg(feature = "embedded")]
+pub mod requests;
 pub mod token;

@@ -6,8 +6,8 @@ use anchor_lang::solana_program::instruction::AccountMeta;
 use anchor_lang::{InstructionData, ToAccountMetas, system_program};
 use anchor_spl::token::spl_token;
 use perp_amm::constants::{
-    LP_MINT_SEED, MARKET_SEED, POOL_SEED, POSITION_SEED, PUSH_ORACLE_SEED, RISK_MODEL_SEED,
-    VAULT_SEED,
+    LP_ESCROW_SEED, LP_MINT_SEED, MARKET_SEED, POOL_SEED, POSITION_SEED, PUSH_ORACLE_SEED,
+    REQUEST_SEED, RISK_MODEL_SEED, VAULT_SEED,
 };
 use perp_amm::instructions::*;
 use perp_amm::state::MarketParams;
@@ -36,6 +36,16 @@ pub fn position_pda(market: &Pubkey, owner: &Pubkey) -> Pubkey {
     )
     .0
 }
+pub fn request_pda(pool: &Pubkey, owner: &Pubkey, slot: u8) -> Pubkey {
+    Pubkey::find_program_address(
+        &[REQUEST_SEED, pool.as_ref(), owner.as_ref(), &[slot]],
+        &perp_amm::ID,
+    )
+    .0
+}
+pub fn lp_escrow_pda(pool: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[LP_ESCROW_SEED, pool.as_ref()], &perp_amm::ID).0
+}
 pub fn push_oracle_pda(pool: &Pubkey, feed_id: &[u8; 32]) -> Pubkey {
     Pubkey::find_program_address(&[PUSH_ORACLE_SEED, pool.as_ref(), feed_id], &perp_amm::ID).0
 }
@@ -57,6 +67,7 @@ pub fn init_pool(authority: &Pubkey, quote_mint: &Pubkey, args: InitPoolArgs) ->
             pool,
             vault: vault_pda(&pool),
             lp_mint: lp_mint_pda(&pool),
+            lp_escrow: lp_escrow_pda(&pool),
             token_program: spl_token::ID,
             system_program: system_program::ID,
         },
@@ -168,130 +179,162 @@ fn with_oracles(mut ix: Instruction, oracles: &[Pubkey]) -> Instruction {
     ix
 }
 
-pub fn deposit(
-    owner: &Pubkey,
-    pool: &Pubkey,
-    owner_quote: &Pubkey,
-    owner_lp: &Pubkey,
-    oracles: &[Pubkey],
-    args: DepositArgs,
-) -> Instruction {
-    with_oracles(
-        ix(
-            perp_amm::accounts::Deposit {
-                owner: *owner,
-                pool: *pool,
-                vault: vault_pda(pool),
-                lp_mint: lp_mint_pda(pool),
-                owner_quote: *owner_quote,
-                owner_lp: *owner_lp,
-                token_program: spl_token::ID,
-            },
-            perp_amm::instruction::Deposit { args },
-        ),
-        oracles,
-    )
-}
-
-pub fn withdraw(
-    owner: &Pubkey,
-    pool: &Pubkey,
-    owner_quote: &Pubkey,
-    owner_lp: &Pubkey,
-    oracles: &[Pubkey],
-    args: WithdrawArgs,
-) -> Instruction {
-    with_oracles(
-        ix(
-            perp_amm::accounts::Withdraw {
-                owner: *owner,
-                pool: *pool,
-                vault: vault_pda(pool),
-                lp_mint: lp_mint_pda(pool),
-                owner_quote: *owner_quote,
-                owner_lp: *owner_lp,
-                token_program: spl_token::ID,
-            },
-            perp_amm::instruction::Withdraw { args },
-        ),
-        oracles,
-    )
-}
-
-pub fn open_position(
+/// A trade request: the owner's order in `market` (a market, limit, take-profit or stop-loss
+/// order, or a margin removal), in request slot `args.slot`.
+pub fn place_order(
     owner: &Pubkey,
     pool: &Pubkey,
     market: &Pubkey,
-    oracle: &Pubkey,
     owner_quote: &Pubkey,
-    args: OpenPositionArgs,
-    risk_model: Option<Pubkey>,
+    args: PlaceOrderArgs,
 ) -> Instruction {
     ix(
-        perp_amm::accounts::OpenPosition {
+        perp_amm::accounts::PlaceOrder {
             owner: *owner,
             pool: *pool,
             market: *market,
             position: position_pda(market, owner),
-            oracle: *oracle,
+            request: request_pda(pool, owner, args.slot),
             vault: vault_pda(pool),
             owner_quote: *owner_quote,
             token_program: spl_token::ID,
             system_program: system_program::ID,
-            risk_model,
         },
-        perp_amm::instruction::OpenPosition { args },
+        perp_amm::instruction::PlaceOrder { args },
     )
 }
 
-fn trade_accounts(
+/// A deposit or withdrawal request in slot `args.slot`.
+pub fn place_lp_request(
     owner: &Pubkey,
     pool: &Pubkey,
-    market: &Pubkey,
-    oracle: &Pubkey,
     owner_quote: &Pubkey,
-    risk_model: Option<Pubkey>,
-) -> perp_amm::accounts::Trade {
-    perp_amm::accounts::Trade {
-        owner: *owner,
-        pool: *pool,
-        market: *market,
-        position: position_pda(market, owner),
-        oracle: *oracle,
-        vault: vault_pda(pool),
-        owner_quote: *owner_quote,
-        token_program: spl_token::ID,
-        risk_model,
+    owner_lp: &Pubkey,
+    args: PlaceLpRequestArgs,
+) -> Instruction {
+    ix(
+        perp_amm::accounts::PlaceLpRequest {
+            owner: *owner,
+            pool: *pool,
+            request: request_pda(pool, owner, args.slot),
+            vault: vault_pda(pool),
+            lp_mint: lp_mint_pda(pool),
+            lp_escrow: lp_escrow_pda(pool),
+            owner_quote: *owner_quote,
+            owner_lp: *owner_lp,
+            token_program: spl_token::ID,
+            system_program: system_program::ID,
+        },
+        perp_amm::instruction::PlaceLpRequest { args },
+    )
+}
+
+/// What a keeper needs to know of a pending trade request to execute or clear it.
+#[derive(Clone, Copy, Debug)]
+pub struct RequestRef {
+    pub request: Pubkey,
+    pub owner: Pubkey,
+    pub market: Pubkey,
+    pub pay_to: Pubkey,
+    pub refund_to: Pubkey,
+}
+
+impl RequestRef {
+    pub fn of(key: Pubkey, r: &perp_amm::state::Request) -> Self {
+        RequestRef {
+            request: key,
+            owner: r.owner,
+            market: r.market,
+            pay_to: r.pay_to,
+            refund_to: r.refund_to,
+        }
     }
 }
 
-pub fn increase_position(
-    owner: &Pubkey,
+/// A keeper executes a trade request against `oracle` (the market's).
+pub fn execute_order(
+    keeper: &Pubkey,
     pool: &Pubkey,
-    market: &Pubkey,
+    r: &RequestRef,
     oracle: &Pubkey,
-    owner_quote: &Pubkey,
-    args: IncreasePositionArgs,
     risk_model: Option<Pubkey>,
 ) -> Instruction {
     ix(
-        trade_accounts(owner, pool, market, oracle, owner_quote, risk_model),
-        perp_amm::instruction::IncreasePosition { args },
+        perp_amm::accounts::ExecuteOrder {
+            keeper: *keeper,
+            pool: *pool,
+            market: r.market,
+            position: position_pda(&r.market, &r.owner),
+            request: r.request,
+            owner: r.owner,
+            oracle: *oracle,
+            vault: vault_pda(pool),
+            owner_quote: r.pay_to,
+            token_program: spl_token::ID,
+            risk_model,
+        },
+        perp_amm::instruction::ExecuteOrder {},
     )
 }
 
-pub fn decrease_position(
-    owner: &Pubkey,
+/// A keeper executes a deposit or withdrawal request; `oracles`: every active market's.
+pub fn execute_lp_request(
+    keeper: &Pubkey,
     pool: &Pubkey,
-    market: &Pubkey,
-    oracle: &Pubkey,
-    owner_quote: &Pubkey,
-    args: DecreasePositionArgs,
-    risk_model: Option<Pubkey>,
+    r: &RequestRef,
+    oracles: &[Pubkey],
+) -> Instruction {
+    with_oracles(
+        ix(
+            perp_amm::accounts::ExecuteLpRequest {
+                keeper: *keeper,
+                pool: *pool,
+                request: r.request,
+                owner: r.owner,
+                vault: vault_pda(pool),
+                lp_mint: lp_mint_pda(pool),
+                lp_escrow: lp_escrow_pda(pool),
+                pay_to: r.pay_to,
+                refund_to: r.refund_to,
+                token_program: spl_token::ID,
+            },
+            perp_amm::instruction::ExecuteLpRequest {},
+        ),
+        oracles,
+    )
+}
+
+/// The owner cancels a request, or (`signer` ≠ owner) anyone clears an expired one or one whose
+/// position is gone.
+pub fn cancel_request(signer: &Pubkey, pool: &Pubkey, r: &RequestRef) -> Instruction {
+    let position = (r.market != Pubkey::default()).then(|| position_pda(&r.market, &r.owner));
+    ix(
+        perp_amm::accounts::CancelRequest {
+            signer: *signer,
+            pool: *pool,
+            request: r.request,
+            owner: r.owner,
+            position,
+            vault: vault_pda(pool),
+            lp_escrow: lp_escrow_pda(pool),
+            refund_to: r.refund_to,
+            token_program: spl_token::ID,
+        },
+        perp_amm::instruction::CancelRequest {},
+    )
+}
+
+pub fn set_request_params(
+    authority: &Pubkey,
+    pool: &Pubkey,
+    params: perp_amm::state::RequestParams,
 ) -> Instruction {
     ix(
-        trade_accounts(owner, pool, market, oracle, owner_quote, risk_model),
-        perp_amm::instruction::DecreasePosition { args },
+        perp_amm::accounts::SetRequestParams {
+            authority: *authority,
+            pool: *pool,
+        },
+        perp_amm::instruction::SetRequestParams { params },
     )
 }
 
@@ -304,36 +347,7 @@ pub fn add_collateral(
     amount: u64,
 ) -> Instruction {
     ix(
-        trade_accounts(owner, pool, market, oracle, owner_quote, None),
-        perp_amm::instruction::AddCollateral { amount },
-    )
-}
-
-pub fn remove_collateral(
-    owner: &Pubkey,
-    pool: &Pubkey,
-    market: &Pubkey,
-    oracle: &Pubkey,
-    owner_quote: &Pubkey,
-    amount: u64,
-) -> Instruction {
-    ix(
-        trade_accounts(owner, pool, market, oracle, owner_quote, None),
-        perp_amm::instruction::RemoveCollateral { amount },
-    )
-}
-
-pub fn close_position(
-    owner: &Pubkey,
-    pool: &Pubkey,
-    market: &Pubkey,
-    oracle: &Pubkey,
-    owner_quote: &Pubkey,
-    price_limit_e9: u64,
-    risk_model: Option<Pubkey>,
-) -> Instruction {
-    ix(
-        perp_amm::accounts::ClosePosition {
+        perp_amm::accounts::Trade {
             owner: *owner,
             pool: *pool,
             market: *market,
@@ -342,9 +356,9 @@ pub fn close_position(
             vault: vault_pda(pool),
             owner_quote: *owner_quote,
             token_program: spl_token::ID,
-            risk_model,
+            risk_model: None,
         },
-        perp_amm::instruction::ClosePosition { price_limit_e9 },
+        perp_amm::instruction::AddCollateral { amount },
     )
 }
 

@@ -148,6 +148,18 @@ pub fn calibration(n: usize) -> (Vec<f64>, Vec<f64>) {
     )
 }
 
+/// A pool's request settings: market and deposit requests execute within 30 s (so a keeper
+/// choosing among prints after the request has at most 30 s to choose from), withdrawals wait
+/// a day (D8X's delay: a deposit bears a day of the book before it can leave), and a keeper is
+/// paid at least 50,000 lamports (ten signatures' fees) per request.
+pub fn request_params() -> perp_amm::state::RequestParams {
+    perp_amm::state::RequestParams {
+        order_window_secs: 30,
+        withdrawal_delay_secs: 86_400,
+        min_keeper_fee_lamports: 50_000,
+    }
+}
+
 /// The reference market the program tests and the SBF bench trade: 5 % σ per day, no spread,
 /// 0.1 % fees, 20x, 2.5 % maintenance, 0.5 % to the liquidator, 1M-token OI caps, half the
 /// capital at risk, q capped at 20 %, funding up to 0.1 % a day; prices a minute old to open

@@ -204,7 +204,8 @@ pub fn quote_trade(
                 funding_snapshot: Default::default(),
                 opened_at: now,
                 bump: 0,
-                reserved: [0; 32],
+                pending_requests: 0,
+                reserved: [0; 31],
             };
             let out = apply_increase(&mut pool, &mut position, &input, size, collateral)
                 .map_err(refusal)?;

@@ -2,7 +2,10 @@
 //! crps (collateral rebalancing pools), in rounds.
 //!
 //! Each round: accrue funding on every market with open interest; publish σ and R when
-//! `--risk-prices` holds newer data than the risk model; re-mark the Imbalance Score;
+//! `--risk-prices` holds newer data than the risk model; re-mark the Imbalance Score; execute
+//! every pending request the program will take now (market orders at once, trigger orders once
+//! their trigger is crossed, withdrawals after their delay: each on a price published after it)
+//! and clear the expired ones and those whose position is gone (refunding their owners);
 //! find the pool's positions and liquidate every one the program would (quoted first by its own
 //! code, so a round sends no liquidation that would fail); for each `--crp` pool, settle it once
 //! expired, report the next print to a conversion breach the pool recorded (the program
@@ -28,7 +31,7 @@ use crate::client::fetch::payout_account;
 use crate::client::fetch::{crp_pool, perp_pool, trade_view};
 use crate::client::quote::{TradeAction, quote_trade};
 use crate::client::token::{associated_token_address, create_ata_idempotent};
-use crate::client::{decode, perp as ix};
+use crate::client::{decode, perp as ix, requests};
 use crate::commands::perp::PoolArg;
 use crate::commands::risk::publish_if_newer;
 use crate::risk::RiskFeed;
@@ -81,6 +84,13 @@ pub struct Round {
     pub unix_time: i64,
     pub funding_markets: usize,
     pub imbalance_score: Option<u64>,
+    /// Requests executed (filled), refused by the program (refunded), cleared (expired or
+    /// their position gone) and left waiting (no newer price, trigger not crossed, delay).
+    pub requests_executed: usize,
+    pub requests_refused: usize,
+    pub requests_cleared: usize,
+    pub requests_waiting: usize,
+    pub keeper_fees: u64,
     pub positions: usize,
     pub liquidated: Vec<Liquidated>,
     /// The risk publication, when --risk-prices is given.
@@ -101,6 +111,14 @@ impl Round {
                 .map_or("-".into(), |v| format!("{:.3}", v as f64 / 1e3)),
             self.positions,
             self.liquidated.len()
+        );
+        s += &format!(
+            "  requests: {} executed, {} refused, {} cleared, {} waiting; fees {} lamports\n",
+            self.requests_executed,
+            self.requests_refused,
+            self.requests_cleared,
+            self.requests_waiting,
+            self.keeper_fees
         );
         for l in &self.liquidated {
             s += &format!(
@@ -196,6 +214,8 @@ pub fn run_round(
         }
     }
 
+    execute_requests(t, keeper, &pool_key, now, retries, &mut round)?;
+
     // liquidations
     // the keeper's reward goes to its associated account unless it names one: created with
     // the first liquidation if missing
@@ -255,6 +275,71 @@ pub fn run_round(
         round.crp.push(keep_crp(t, keeper, crp, now, retries)?);
     }
     Ok(round)
+}
+
+/// Execute or clear every pending request of the pool. A request the program will not take
+/// yet (no price published after it, a trigger not crossed, a withdrawal's delay, a stale
+/// price) waits for a later round.
+fn execute_requests(
+    t: &mut dyn Transport,
+    keeper: &Keypair,
+    pool_key: &Pubkey,
+    now: i64,
+    retries: u32,
+    round: &mut Round,
+) -> anyhow::Result<()> {
+    use perp_amm::errors::PerpError as E;
+    let code = |e: E| anchor_lang::error::ERROR_CODE_OFFSET + e as u32;
+    let waiting = [
+        E::PriceBeforeRequest,
+        E::TriggerNotReached,
+        E::RequestNotReady,
+        E::StaleOracle,
+        E::OracleConfidence,
+        E::Paused,
+    ]
+    .map(code);
+    let pool = perp_pool(t, pool_key)?;
+    for (key, r) in requests::pending(t, pool_key, None)? {
+        let gone = r.kind.acts_on_position()
+            && t.account_data(&ix::position_pda(&r.market, &r.owner))?
+                .and_then(|d| decode::position(&d).ok())
+                .is_none_or(|p| p.size == 0 || p.opened_at != r.position_opened_at);
+        let rr = ix::RequestRef::of(key, &r);
+        if now > r.expires_ts || gone {
+            let clear = ix::cancel_request(&keeper.pubkey(), pool_key, &rr);
+            match send_retrying(t, &[clear], &[keeper], retries) {
+                Ok(()) => round.requests_cleared += 1,
+                Err(e) => round.errors.push(format!(
+                    "clear {key}: {}",
+                    describe_error(&perp_amm::ID, &e)
+                )),
+            }
+            continue;
+        }
+        if now < r.executable_ts {
+            round.requests_waiting += 1;
+            continue;
+        }
+        let exec = requests::execute_ix(&keeper.pubkey(), pool_key, &pool, key, &r);
+        match t.send_logs(&[exec], &[keeper]) {
+            Ok(logs) => {
+                round.keeper_fees += r.keeper_fee;
+                match requests::outcome(&logs) {
+                    Some((perp_amm::events::request_outcome::REFUSED, _)) => {
+                        round.requests_refused += 1
+                    }
+                    _ => round.requests_executed += 1,
+                }
+            }
+            Err(e) if e.code().is_some_and(|c| waiting.contains(&c)) => round.requests_waiting += 1,
+            Err(e) => round.errors.push(format!(
+                "execute {key}: {}",
+                describe_error(&perp_amm::ID, &e)
+            )),
+        }
+    }
+    Ok(())
 }
 
 /// A crp's chores; returns what was done.

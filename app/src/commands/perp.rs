@@ -1,21 +1,21 @@
 //! The commands that act on a deployed perp pool, per role: `status` and `quote` read; `lp
-//! deposit|withdraw` and `trade open|increase|decrease|close` send. Each takes any
+//! deposit|withdraw`, `trade open|increase|decrease|close` and `orders list|cancel` place and
+//! manage requests, which keepers execute at a price published after them. Each takes any
 //! [`Transport`]: the app tests drive them on the embedded runtime, the binary on a cluster
-//! (`--url`). A command that pays into the signer's associated token account (the LP shares of
-//! a deposit, the quote tokens of a withdrawal, a decrease or a close) creates it first if
-//! missing (`client::fetch::payout_account`).
+//! (`--url`). A command whose request pays into the signer's associated token account (the LP
+//! shares of a deposit, the quote tokens of a withdrawal, a decrease or a close, a refund)
+//! creates it first if missing (`client::fetch::payout_account`).
 //!
-//! Trades are quoted first by the program's own code (`client::quote`); the order then goes out
-//! with a limit price `--slippage-bps` away from the quoted average, so the fill can be no worse
-//! than the quote by more than that.
+//! Trades are quoted first by the program's own code (`client::quote`) at the current price;
+//! a market order then goes out with an acceptable price `--slippage-bps` away from the quoted
+//! average, so its fill at the keeper's later price can be no worse than that. `--wait` waits
+//! for a keeper to execute the request and prints the position after it.
 
 use anchor_lang::prelude::Pubkey;
 use anyhow::{Context, bail, ensure};
 use clap::{Args, Subcommand};
-use perp_amm::instructions::{
-    DecreasePositionArgs, DepositArgs, IncreasePositionArgs, OpenPositionArgs, WithdrawArgs,
-};
-use perp_amm::state::Market;
+use perp_amm::instructions::{PlaceLpRequestArgs, PlaceOrderArgs};
+use perp_amm::state::{Market, RequestKind};
 use serde::Serialize;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -27,7 +27,7 @@ use crate::client::fetch::{
 use crate::client::quote::{
     QuotedState, TradeAction, TradeQuote, oracle_price, pool_value, quote_trade,
 };
-use crate::client::token::associated_token_address;
+use crate::client::requests::{free_slot, wait_gone};
 use crate::client::{decode, perp as ix};
 use crate::transport::{Transport, TxError};
 
@@ -77,6 +77,22 @@ pub struct LpAccounts {
     /// deposit if missing)
     #[arg(long)]
     pub lp_account: Option<Pubkey>,
+    #[command(flatten)]
+    pub request: RequestOptions,
+}
+
+/// How a request is placed and followed.
+#[derive(Args, Debug, Clone, Default)]
+pub struct RequestOptions {
+    /// Lamports paid to the keeper that executes it (default: the pool's minimum)
+    #[arg(long)]
+    pub keeper_fee: Option<u64>,
+    /// Wait for a keeper to execute the request and print the result
+    #[arg(long)]
+    pub wait: bool,
+    /// How long `--wait` waits, seconds
+    #[arg(long, default_value_t = 60)]
+    pub wait_secs: u64,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -167,6 +183,22 @@ pub struct TradeOrder {
     /// decrease or a close if missing)
     #[arg(long)]
     pub quote_account: Option<Pubkey>,
+    /// Open or increase only when the oracle is at or better than this price (a limit order:
+    /// at or below for a long, at or above for a short), whole quote per base
+    #[arg(long)]
+    pub limit: Option<f64>,
+    /// Decrease or close when the oracle reaches this price in the position's favour
+    #[arg(long)]
+    pub take_profit: Option<f64>,
+    /// Decrease or close when the oracle reaches this price against the position (fills at
+    /// whatever price the market gaps to: no slippage bound)
+    #[arg(long)]
+    pub stop_loss: Option<f64>,
+    /// A trigger order lapses after this many hours (at most 90 days)
+    #[arg(long, default_value_t = 168)]
+    pub expires_hours: u64,
+    #[command(flatten)]
+    pub request: RequestOptions,
 }
 
 /// One market's line of the dashboard.
@@ -232,14 +264,21 @@ impl Status {
     }
 }
 
-/// What a quote or a trade reports.
+/// What a quote or a trade request reports.
 #[derive(Debug, Serialize)]
 pub struct TradeReport {
     pub market: String,
     pub action: String,
-    /// Sent (a trade) or only quoted.
-    pub sent: bool,
+    /// "quote" (not sent), "placed" (a request is pending), "executed" (a keeper executed or
+    /// refused it: see the position) or "pending" (`--wait` timed out).
+    pub status: String,
+    /// The request's kind and address, when one was placed.
+    pub order: Option<String>,
+    pub request: Option<String>,
+    /// The quote at the price when the request was placed.
     pub quote: TradeQuote,
+    /// After `--wait`: the position's size and collateral (native units), if any.
+    pub position_after: Option<(i64, u64)>,
 }
 
 impl TradeReport {
@@ -250,11 +289,21 @@ impl TradeReport {
         } else {
             format!("rebate {:.6}", -q.premium as f64 / 1e6)
         };
-        format!(
+        let mut head = String::new();
+        if let (Some(order), Some(request)) = (&self.order, &self.request) {
+            head = format!("{} {order} request {request}\n", self.status);
+        }
+        if let Some((size, collateral)) = self.position_after {
+            head += &format!(
+                "position after execution: size {size}, collateral {:.6}\n",
+                collateral as f64 / 1e6
+            );
+        }
+        head + &format!(
             "{} {} {}: size {} at {:.6} (oracle {:.6}), q {:.3e}, {premium}, fees {:.6}, \
              funding {:.6}, realised PnL {:.6}, paid out {:.6}\n\
-             Imbalance Score {:.3} → {:.3}; position now {} with {:.6} collateral\n",
-            if self.sent { "filled" } else { "quote" },
+             Imbalance Score {:.3} → {:.3}; position then {} with {:.6} collateral\n",
+            "quote at placement:",
             self.action,
             self.market,
             q.size,
@@ -273,10 +322,15 @@ impl TradeReport {
     }
 }
 
-/// What an LP action reports.
+/// What an LP request reports: the tokens it escrowed, and after `--wait` what moved.
 #[derive(Debug, Serialize)]
 pub struct LpReport {
     pub action: String,
+    /// "placed", "executed" or "pending" (see [`TradeReport::status`]).
+    pub status: String,
+    pub request: String,
+    /// Earliest execution (a withdrawal's delay), unix seconds.
+    pub executable_ts: i64,
     pub quote_moved: u64,
     pub shares_moved: u64,
 }
@@ -284,8 +338,11 @@ pub struct LpReport {
 impl LpReport {
     pub fn to_text(&self) -> String {
         format!(
-            "{}: {:.6} quote tokens, {} shares\n",
+            "{} {} request {} (executable from {}): {:.6} quote tokens, {} shares moved\n",
+            self.status,
             self.action,
+            self.request,
+            self.executable_ts,
             self.quote_moved as f64 / 1e6,
             self.shares_moved
         )
@@ -396,8 +453,11 @@ pub fn quote(
     Ok(TradeReport {
         market: args.market.clone(),
         action: kind.name().into(),
-        sent: false,
+        status: "quote".into(),
+        order: None,
+        request: None,
         quote: q.quote,
+        position_after: None,
     })
 }
 
@@ -412,7 +472,48 @@ fn limit_e9(price: f64, buy: bool, slippage_bps: u32) -> u64 {
     (p * 1e9).round().max(0.0) as u64
 }
 
-/// `keel trade open|increase|decrease|close`.
+/// The whole quote per base price `p` as the program's ×1e9 integer.
+fn price_e9(p: f64, what: &str) -> anyhow::Result<u64> {
+    ensure!(p.is_finite() && p > 0.0, "{what} must be a positive price");
+    Ok((p * 1e9).round() as u64)
+}
+
+/// The request kind, trigger and acceptable price of an order.
+fn order_terms(
+    kind: TradeKind,
+    o: &TradeOrder,
+    buy: bool,
+    quoted_fill: f64,
+) -> anyhow::Result<(RequestKind, u64, u64)> {
+    let none = if buy { u64::MAX } else { 0 };
+    let slip = |p: f64| limit_e9(p, buy, o.slippage_bps);
+    Ok(match (kind, o.limit, o.take_profit, o.stop_loss) {
+        (TradeKind::Open | TradeKind::Increase, None, None, None) => {
+            (RequestKind::MarketIncrease, 0, slip(quoted_fill))
+        }
+        (TradeKind::Open | TradeKind::Increase, Some(p), None, None) => {
+            (RequestKind::LimitIncrease, price_e9(p, "--limit")?, slip(p))
+        }
+        (TradeKind::Decrease | TradeKind::Close, None, None, None) => {
+            (RequestKind::MarketReduce, 0, slip(quoted_fill))
+        }
+        (TradeKind::Decrease | TradeKind::Close, None, Some(p), None) => (
+            RequestKind::TakeProfit,
+            price_e9(p, "--take-profit")?,
+            slip(p),
+        ),
+        (TradeKind::Decrease | TradeKind::Close, None, None, Some(p)) => {
+            (RequestKind::StopLoss, price_e9(p, "--stop-loss")?, none)
+        }
+        _ => bail!(
+            "--limit goes with open or increase; one of --take-profit or --stop-loss with \
+             decrease or close"
+        ),
+    })
+}
+
+/// `keel trade open|increase|decrease|close`: quote at the current price, then place the
+/// request (a market order, or a limit, take-profit or stop-loss order) for a keeper.
 pub fn trade(
     t: &mut dyn Transport,
     signer: &Keypair,
@@ -423,18 +524,10 @@ pub fn trade(
     let pool = perp_pool(t, &pool_key)?;
     let market = find_market(t, &pool, &o.market)?;
     let owner = signer.pubkey();
-    // a decrease or a close pays out: into the associated account, created if missing, unless
-    // the trader names one (an open or an increase pays from it, so it must exist)
-    let (quote_account, create_quote_account) = match kind {
-        TradeKind::Decrease | TradeKind::Close => {
-            payout_account(t, o.quote_account, &owner, &pool.quote_mint)?
-        }
-        TradeKind::Open | TradeKind::Increase => (
-            o.quote_account
-                .unwrap_or_else(|| associated_token_address(&owner, &pool.quote_mint)),
-            None,
-        ),
-    };
+    // every request may pay out or refund: into the associated account, created if missing,
+    // unless the trader names one
+    let (quote_account, create_quote_account) =
+        payout_account(t, o.quote_account, &owner, &pool.quote_mint)?;
     let view = trade_view(t, &pool_key, market.clone(), &owner)?;
     let action = trade_action(kind, &market, o.size, o.collateral)?;
     let now = t.unix_time()?;
@@ -445,74 +538,74 @@ pub fn trade(
     let none = if buy { u64::MAX } else { 0 };
     let QuotedState { quote: q, .. } = quote_trade(&view, &owner, action, none, now)
         .map_err(|r| anyhow::anyhow!("the program would refuse this {}: {r}", kind.name()))?;
-    let limit = limit_e9(q.fill_price, buy, o.slippage_bps);
+    let (request_kind, trigger, acceptable) = order_terms(kind, o, buy, q.fill_price)?;
+    let (size, collateral) = match action {
+        TradeAction::Open { size, collateral } | TradeAction::Increase { size, collateral } => {
+            (size, collateral)
+        }
+        TradeAction::Decrease { size } => (size as i64, 0),
+        _ => (0, 0),
+    };
     let slot_market = pool
         .slot(market.index)
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .market;
-    let risk_model = (pool.risk.model != Pubkey::default()).then_some(pool.risk.model);
-    let ix = match action {
-        TradeAction::Open { size, collateral } => ix::open_position(
-            &owner,
-            &pool_key,
-            &slot_market,
-            &market.oracle,
-            &quote_account,
-            OpenPositionArgs {
-                size,
-                collateral,
-                price_limit_e9: limit,
-            },
-            risk_model,
-        ),
-        TradeAction::Increase { size, collateral } => ix::increase_position(
-            &owner,
-            &pool_key,
-            &slot_market,
-            &market.oracle,
-            &quote_account,
-            IncreasePositionArgs {
-                size,
-                collateral,
-                price_limit_e9: limit,
-            },
-            risk_model,
-        ),
-        TradeAction::Decrease { size } => ix::decrease_position(
-            &owner,
-            &pool_key,
-            &slot_market,
-            &market.oracle,
-            &quote_account,
-            DecreasePositionArgs {
-                size,
-                price_limit_e9: limit,
-            },
-            risk_model,
-        ),
-        TradeAction::Close => ix::close_position(
-            &owner,
-            &pool_key,
-            &slot_market,
-            &market.oracle,
-            &quote_account,
-            limit,
-            risk_model,
-        ),
-        TradeAction::Liquidate => bail!("liquidations are the keeper's"),
+    let slot = free_slot(t, &pool_key, &owner)?;
+    let args = PlaceOrderArgs {
+        slot,
+        kind: request_kind,
+        size,
+        collateral,
+        acceptable_price_e9: acceptable,
+        trigger_price_e9: trigger,
+        expires_ts: if request_kind.is_trigger() {
+            now + (o.expires_hours.min(90 * 24) * 3600) as i64
+        } else {
+            0
+        },
+        keeper_fee: o.request.keeper_fee.unwrap_or(pool.min_keeper_fee_lamports),
     };
-    let ixs: Vec<_> = create_quote_account.into_iter().chain([ix]).collect();
+    let place = ix::place_order(&owner, &pool_key, &slot_market, &quote_account, args);
+    let ixs: Vec<_> = create_quote_account.into_iter().chain([place]).collect();
     t.send(&ixs, &[signer])
         .map_err(|e| failed(kind.name(), e))?;
+    let request = ix::request_pda(&pool_key, &owner, slot);
+    let (status, position_after) = follow(t, &request, &o.request, |t| {
+        let view = trade_view(t, &pool_key, market.clone(), &owner)?;
+        Ok(view.position.map(|p| (p.size, p.collateral)))
+    })?;
     Ok(TradeReport {
         market: o.market.clone(),
         action: kind.name().into(),
-        sent: true,
+        status,
+        order: Some(crate::client::requests::kind_name(request_kind).into()),
+        request: Some(request.to_string()),
         quote: q,
+        position_after: position_after.flatten(),
     })
 }
 
-/// `keel lp deposit|withdraw`.
+/// After placing `request`: with `--wait`, wait for a keeper and read `after`.
+fn follow<T>(
+    t: &mut dyn Transport,
+    request: &Pubkey,
+    o: &RequestOptions,
+    after: impl FnOnce(&mut dyn Transport) -> anyhow::Result<T>,
+) -> anyhow::Result<(String, Option<T>)> {
+    if !o.wait {
+        return Ok(("placed".into(), None));
+    }
+    let timeout = std::time::Duration::from_secs(o.wait_secs);
+    let poll = std::time::Duration::from_millis(500);
+    if wait_gone(t, request, timeout, poll)? {
+        Ok(("executed".into(), Some(after(t)?)))
+    } else {
+        Ok(("pending".into(), None))
+    }
+}
+
+/// `keel lp deposit|withdraw`: place the request (the deposit's tokens or the withdrawal's
+/// shares are escrowed now; a withdrawal executes after the pool's delay).
 pub fn lp(t: &mut dyn Transport, signer: &Keypair, cmd: &LpCommand) -> anyhow::Result<LpReport> {
     let accounts = match cmd {
         LpCommand::Deposit(a) => &a.accounts,
@@ -521,76 +614,202 @@ pub fn lp(t: &mut dyn Transport, signer: &Keypair, cmd: &LpCommand) -> anyhow::R
     let pool_key = accounts.pool.pool;
     let pool = perp_pool(t, &pool_key)?;
     let owner = signer.pubkey();
-    // the account paid into (LP shares for a deposit, quote tokens for a withdrawal) is created
-    // if missing, unless given; the one paid from must exist
-    let paying_from = |given: Option<Pubkey>, mint: &Pubkey| {
-        given.unwrap_or_else(|| associated_token_address(&owner, mint))
-    };
-    let (quote_account, lp_account, create) = match cmd {
-        LpCommand::Deposit(_) => {
-            let (lp_account, create) =
-                payout_account(t, accounts.lp_account, &owner, &pool.lp_mint)?;
-            let quote_account = paying_from(accounts.quote_account, &pool.quote_mint);
-            (quote_account, lp_account, create)
-        }
-        LpCommand::Withdraw(_) => {
-            let (quote_account, create) =
-                payout_account(t, accounts.quote_account, &owner, &pool.quote_mint)?;
-            let lp_account = paying_from(accounts.lp_account, &pool.lp_mint);
-            (quote_account, lp_account, create)
-        }
-    };
-    let creates_quote = create.is_some() && matches!(cmd, LpCommand::Withdraw(_));
-    let creates_lp = create.is_some() && matches!(cmd, LpCommand::Deposit(_));
-    let oracles: Vec<Pubkey> = pool
-        .markets
-        .iter()
-        .filter(|s| s.active == 1)
-        .map(|s| s.oracle)
-        .collect();
+    // both accounts take payouts or refunds: each is created if missing, unless given (the one
+    // paid from must exist)
+    let (quote_account, create_quote) =
+        payout_account(t, accounts.quote_account, &owner, &pool.quote_mint)?;
+    let (lp_account, create_lp) = payout_account(t, accounts.lp_account, &owner, &pool.lp_mint)?;
     let (q0, s0) = (
-        token_balance_before(t, &quote_account, creates_quote)?,
-        token_balance_before(t, &lp_account, creates_lp)?,
+        token_balance_before(t, &quote_account, create_quote.is_some())?,
+        token_balance_before(t, &lp_account, create_lp.is_some())?,
     );
-    let (what, ix) = match cmd {
+    let slot = free_slot(t, &pool_key, &owner)?;
+    let keeper_fee = accounts
+        .request
+        .keeper_fee
+        .unwrap_or(pool.min_keeper_fee_lamports);
+    let (what, args) = match cmd {
         LpCommand::Deposit(a) => (
             "deposit",
-            ix::deposit(
-                &owner,
-                &pool_key,
-                &quote_account,
-                &lp_account,
-                &oracles,
-                DepositArgs {
-                    amount: quote_native(a.amount, "amount")?,
-                    min_shares: a.min_shares,
-                },
-            ),
+            PlaceLpRequestArgs {
+                slot,
+                kind: RequestKind::Deposit,
+                amount: quote_native(a.amount, "amount")?,
+                min_out: a.min_shares,
+                keeper_fee,
+            },
         ),
         LpCommand::Withdraw(a) => (
             "withdraw",
-            ix::withdraw(
-                &owner,
-                &pool_key,
-                &quote_account,
-                &lp_account,
-                &oracles,
-                WithdrawArgs {
-                    shares: a.shares,
-                    min_amount: a.min_amount,
-                },
-            ),
+            PlaceLpRequestArgs {
+                slot,
+                kind: RequestKind::Withdraw,
+                amount: a.shares,
+                min_out: a.min_amount,
+                keeper_fee,
+            },
         ),
     };
-    let ixs: Vec<_> = create.into_iter().chain([ix]).collect();
+    let place = ix::place_lp_request(&owner, &pool_key, &quote_account, &lp_account, args);
+    let ixs: Vec<_> = create_quote
+        .into_iter()
+        .chain(create_lp)
+        .chain([place])
+        .collect();
     t.send(&ixs, &[signer]).map_err(|e| failed(what, e))?;
+    let request = ix::request_pda(&pool_key, &owner, slot);
+    let executable_ts = t
+        .account_data(&request)?
+        .map(|d| decode::request(&d))
+        .transpose()?
+        .map_or(0, |r| r.executable_ts);
+    let (status, _) = follow(t, &request, &accounts.request, |_| Ok(()))?;
     let (q1, s1) = (
         token_balance(t, &quote_account)?,
         token_balance(t, &lp_account)?,
     );
     Ok(LpReport {
         action: what.into(),
+        status,
+        request: request.to_string(),
+        executable_ts,
         quote_moved: q0.abs_diff(q1),
         shares_moved: s0.abs_diff(s1),
     })
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum OrdersCommand {
+    /// Pending requests: the signer's (or `--owner`'s, or `--all`)
+    List(OrdersList),
+    /// Cancel one of the signer's requests by slot: its escrow, rent and keeper fee come back
+    Cancel(OrdersCancel),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct OrdersList {
+    #[command(flatten)]
+    pub pool: PoolArg,
+    #[arg(long)]
+    pub owner: Option<Pubkey>,
+    /// Every owner's
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct OrdersCancel {
+    #[command(flatten)]
+    pub pool: PoolArg,
+    /// The request slot (`keel orders list` shows it)
+    #[arg(long)]
+    pub slot: u8,
+}
+
+/// One pending request.
+#[derive(Debug, Serialize)]
+pub struct OrderLine {
+    pub request: String,
+    pub owner: String,
+    pub slot: u8,
+    pub kind: String,
+    pub market: Option<String>,
+    pub size: i64,
+    pub collateral: u64,
+    pub trigger_price: Option<f64>,
+    pub created_ts: i64,
+    pub executable_ts: i64,
+    pub expires_ts: i64,
+    pub keeper_fee: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Orders {
+    pub orders: Vec<OrderLine>,
+}
+
+impl Orders {
+    pub fn to_text(&self) -> String {
+        let mut s = format!("{} pending\n", self.orders.len());
+        for o in &self.orders {
+            s += &format!(
+                "slot {:>2} {:<17} {:<10} size {:>14} collateral {:>12} trigger {:>12} \
+                 executable {} expires {}  {}\n",
+                o.slot,
+                o.kind,
+                o.market.as_deref().unwrap_or("-"),
+                o.size,
+                o.collateral,
+                o.trigger_price.map_or("-".into(), |p| format!("{p:.4}")),
+                o.executable_ts,
+                o.expires_ts,
+                o.request
+            );
+        }
+        s
+    }
+}
+
+/// `keel orders list`.
+pub fn orders_list(
+    t: &mut dyn Transport,
+    signer: &Pubkey,
+    args: &OrdersList,
+) -> anyhow::Result<Orders> {
+    let pool = perp_pool(t, &args.pool.pool)?;
+    let owner = args.owner.unwrap_or(*signer);
+    let owner = (!args.all).then_some(owner);
+    let symbols: Vec<(Pubkey, String)> = markets(t, &pool)?
+        .iter()
+        .map(|m| {
+            let key = pool.slot(m.index).map(|s| s.market).unwrap_or_default();
+            (key, decode::symbol(m))
+        })
+        .collect();
+    let pending = crate::client::requests::pending(t, &args.pool.pool, owner.as_ref())?;
+    let orders = pending
+        .into_iter()
+        .map(|(key, r)| OrderLine {
+            request: key.to_string(),
+            owner: r.owner.to_string(),
+            slot: r.slot,
+            kind: crate::client::requests::kind_name(r.kind).into(),
+            market: symbols
+                .iter()
+                .find(|(k, _)| *k == r.market)
+                .map(|(_, s)| s.clone()),
+            size: r.size,
+            collateral: r.collateral,
+            trigger_price: r
+                .kind
+                .is_trigger()
+                .then_some(r.trigger_price_e9 as f64 / 1e9),
+            created_ts: r.created_ts,
+            executable_ts: r.executable_ts,
+            expires_ts: r.expires_ts,
+            keeper_fee: r.keeper_fee,
+        })
+        .collect();
+    Ok(Orders { orders })
+}
+
+/// `keel orders cancel`.
+pub fn orders_cancel(
+    t: &mut dyn Transport,
+    signer: &Keypair,
+    args: &OrdersCancel,
+) -> anyhow::Result<String> {
+    let pool = args.pool.pool;
+    let owner = signer.pubkey();
+    let key = ix::request_pda(&pool, &owner, args.slot);
+    let data = t
+        .account_data(&key)?
+        .with_context(|| format!("no request in slot {}", args.slot))?;
+    let r = decode::request(&data)?;
+    let i = ix::cancel_request(&owner, &pool, &ix::RequestRef::of(key, &r));
+    t.send(&[i], &[signer]).map_err(|e| failed("cancel", e))?;
+    Ok(format!(
+        "cancelled {} request {key}\n",
+        crate::client::requests::kind_name(r.kind)
+    ))
 }

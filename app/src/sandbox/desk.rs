@@ -1,15 +1,18 @@
 //! What the sandbox and scenarios do on chain, one method per action, each logged: trades
-//! (quoted with the program's own code, sent, and checked against the chain), liquidations,
-//! LP flows, the keepers' chores and the day's balance line.
+//! (quoted with the program's own code, placed as requests, executed by the desk's keeper one
+//! second later at a price published then, and checked against the chain), take-profit and
+//! stop-loss orders the keeper executes when a day's price crosses them, liquidations, LP
+//! requests (withdrawals after the pool's delay), the keepers' chores and the day's balance
+//! line.
 
 use anchor_lang::prelude::Pubkey;
 use anyhow::{Context, bail};
-use perp_amm::instructions::{
-    DecreasePositionArgs, DepositArgs, IncreasePositionArgs, OpenPositionArgs, WithdrawArgs,
-};
+use perp_amm::instructions::{PlaceLpRequestArgs, PlaceOrderArgs};
+use perp_amm::state::RequestKind;
 
 use crate::client::perp as ix;
 use crate::client::quote::{QuotedState, Refusal, TradeAction, pool_value, quote_trade};
+use crate::client::requests::{self, kind_name};
 use crate::sandbox::events::{Event, What};
 use crate::sandbox::world::{Actor, USD, World};
 use crate::transport::Transport;
@@ -20,13 +23,28 @@ pub struct Lp {
     pub lp_account: Pubkey,
 }
 
+/// A request the desk's keeper will come back to: a withdrawal waiting for its delay, or a
+/// take-profit / stop-loss waiting for its trigger.
+pub struct Pending {
+    pub owner: Actor,
+    /// The market (trigger orders), or the LP account (withdrawals).
+    pub market: Option<usize>,
+    pub lp: Option<Pubkey>,
+    pub slot: u8,
+    pub kind: RequestKind,
+    /// The program held it back once already (a withdrawal waiting for capital).
+    pub held: bool,
+}
+
 pub struct Desk {
     pub world: World,
     pub events: Vec<Event>,
     pub day: u32,
     pub date: String,
-    /// The liquidation keeper.
+    /// The keeper: executes requests and liquidates.
     pub keeper: Actor,
+    /// Requests the keeper will execute on a later day.
+    pub pending: Vec<Pending>,
 }
 
 fn tx(what: &'static str) -> impl Fn(crate::transport::TxError) -> anyhow::Error {
@@ -52,6 +70,7 @@ impl Desk {
             day: 0,
             date,
             keeper,
+            pending: vec![],
         })
     }
 
@@ -73,7 +92,8 @@ impl Desk {
     ) -> anyhow::Result<()> {
         self.day = day;
         self.date = date.to_string();
-        self.world.set_time(now);
+        // executions tick the clock a second each: the set-up day may already be past noon
+        self.world.set_time(now.max(self.world.now));
         self.world.push_prices(prices)?;
         let pool = self.world.pool;
         let ixs: Vec<_> = self
@@ -124,22 +144,119 @@ impl Desk {
         Ok(Lp { actor, lp_account })
     }
 
-    /// Deposit; a refusal is logged and returns false.
-    pub fn deposit(&mut self, lp: &Lp, amount: u64) -> anyhow::Result<bool> {
-        let before = self.world.balance(&lp.lp_account)?;
-        let ix = ix::deposit(
+    /// The keeper executes `owner`'s request in `slot` one second later, posting first the
+    /// price (of `market`, or of every market for an LP request) stamped then: a price published
+    /// after the request. Returns the refusal's code when the program refused the fill.
+    fn execute_request(
+        &mut self,
+        owner: &Pubkey,
+        slot: u8,
+        market: Option<usize>,
+    ) -> anyhow::Result<Option<u32>> {
+        self.try_execute_request(owner, slot, market)?
+            .map_err(tx("execute request"))
+    }
+
+    /// [`Desk::execute_request`], returning the program's refusal to execute as `Err`.
+    fn try_execute_request(
+        &mut self,
+        owner: &Pubkey,
+        slot: u8,
+        market: Option<usize>,
+    ) -> anyhow::Result<Result<Option<u32>, crate::transport::TxError>> {
+        let now = self.world.now + 1;
+        self.world.set_time(now);
+        let pool_key = self.world.pool;
+        let key = ix::request_pda(&pool_key, owner, slot);
+        let data = self.world.chain.account_data(&key)?.context("request")?;
+        let request = crate::client::decode::request(&data)?;
+        let pool = self.world.pool_state()?;
+        let mut ixs = self.world.republish(market);
+        ixs.push(requests::execute_ix(
+            &self.keeper.key(),
+            &pool_key,
+            &pool,
+            key,
+            &request,
+        ));
+        let logs = match self.world.chain.send_logs(&ixs, &[&self.keeper.kp]) {
+            Ok(logs) => logs,
+            Err(e) => return Ok(Err(e)),
+        };
+        let (outcome, reason) =
+            requests::outcome(&logs).context("the execution returned no outcome")?;
+        let refused = (outcome == perp_amm::events::request_outcome::REFUSED).then_some(reason);
+        self.log_request(
+            owner,
+            market,
+            request.kind,
+            if refused.is_some() {
+                "refused"
+            } else {
+                "executed"
+            },
+            request.keeper_fee,
+        );
+        Ok(Ok(refused))
+    }
+
+    fn log_request(
+        &mut self,
+        owner: &Pubkey,
+        market: Option<usize>,
+        kind: RequestKind,
+        outcome: &str,
+        keeper_fee: u64,
+    ) {
+        let market = market.map_or("-".into(), |m| self.world.markets[m].symbol.clone());
+        self.log(What::Request {
+            owner: owner.to_string(),
+            market,
+            order: kind_name(kind).into(),
+            outcome: outcome.into(),
+            keeper_fee,
+        });
+    }
+
+    fn keeper_fee(&mut self) -> anyhow::Result<u64> {
+        Ok(self.world.pool_state()?.min_keeper_fee_lamports)
+    }
+
+    /// Place an LP request in the owner's first free slot; a refusal is logged (false).
+    fn place_lp(&mut self, lp: &Lp, kind: RequestKind, amount: u64) -> anyhow::Result<Option<u8>> {
+        let pool = self.world.pool;
+        let slot = requests::free_slot(&mut self.world.chain, &pool, &lp.actor.key())?;
+        let args = PlaceLpRequestArgs {
+            slot,
+            kind,
+            amount,
+            min_out: 0,
+            keeper_fee: self.keeper_fee()?,
+        };
+        let place = ix::place_lp_request(
             &lp.actor.key(),
-            &self.world.pool,
+            &pool,
             &lp.actor.quote,
             &lp.lp_account,
-            &self.world.oracles(),
-            DepositArgs {
-                amount,
-                min_shares: 0,
-            },
+            args,
         );
-        if let Err(e) = self.world.chain.send(&[ix], &[&lp.actor.kp]) {
-            self.refused(&lp.actor.name, "-", "deposit", e);
+        if let Err(e) = self.world.chain.send(&[place], &[&lp.actor.kp]) {
+            self.refused(&lp.actor.name, "-", kind_name(kind), e);
+            return Ok(None);
+        }
+        self.log_request(&lp.actor.key(), None, kind, "placed", args.keeper_fee);
+        Ok(Some(slot))
+    }
+
+    /// Deposit through a request the keeper executes a second later; a refusal is logged and
+    /// returns false.
+    pub fn deposit(&mut self, lp: &Lp, amount: u64) -> anyhow::Result<bool> {
+        let before = self.world.balance(&lp.lp_account)?;
+        let Some(slot) = self.place_lp(lp, RequestKind::Deposit, amount)? else {
+            return Ok(false);
+        };
+        if let Some(code) = self.execute_request(&lp.actor.key(), slot, None)? {
+            self.refused_code(&lp.actor.name, "-", "deposit", code);
             return Ok(false);
         }
         let shares = self.world.balance(&lp.lp_account)? - before;
@@ -151,31 +268,228 @@ impl Desk {
         Ok(true)
     }
 
-    /// Withdraw `shares`; a refusal is logged and returns false.
+    /// Request a withdrawal of `shares`: escrowed now, executed by the keeper on the first day
+    /// its delay has passed (`run_pending`). False if the request was refused.
     pub fn withdraw(&mut self, lp: &Lp, shares: u64) -> anyhow::Result<bool> {
-        let before = self.world.balance(&lp.actor.quote)?;
-        let ix = ix::withdraw(
-            &lp.actor.key(),
-            &self.world.pool,
-            &lp.actor.quote,
-            &lp.lp_account,
-            &self.world.oracles(),
-            WithdrawArgs {
-                shares,
-                min_amount: 0,
-            },
-        );
-        if let Err(e) = self.world.chain.send(&[ix], &[&lp.actor.kp]) {
-            self.refused(&lp.actor.name, "-", "withdraw", e);
+        let Some(slot) = self.place_lp(lp, RequestKind::Withdraw, shares)? else {
             return Ok(false);
-        }
-        let amount = self.world.balance(&lp.actor.quote)? - before;
-        self.log(What::LpWithdraw {
-            lp: lp.actor.name.clone(),
-            shares,
-            amount,
+        };
+        self.pending.push(Pending {
+            owner: lp.actor.clone(),
+            market: None,
+            lp: Some(lp.lp_account),
+            slot,
+            kind: RequestKind::Withdraw,
+            held: false,
         });
         Ok(true)
+    }
+
+    /// The keeper's round over pending requests at the day's prices: withdrawals whose delay
+    /// has passed, trigger orders whose trigger the price crossed (quoted first, checked
+    /// after), and those whose position is gone (cleared). Returns the (owner, market) of the
+    /// positions a trigger order closed.
+    pub fn run_pending(&mut self) -> anyhow::Result<Vec<(Pubkey, usize)>> {
+        let mut closed = vec![];
+        let pending = std::mem::take(&mut self.pending);
+        let mut keep = vec![];
+        for p in pending {
+            let owner = p.owner.key();
+            let key = ix::request_pda(&self.world.pool, &owner, p.slot);
+            let Some(data) = self.world.chain.account_data(&key)? else {
+                continue; // cancelled by its owner
+            };
+            let request = crate::client::decode::request(&data)?;
+            if p.kind == RequestKind::Withdraw {
+                if self.world.now + 1 < request.executable_ts {
+                    keep.push(p);
+                    continue;
+                }
+                let before = self.world.balance(&p.owner.quote)?;
+                match self.try_execute_request(&owner, p.slot, None)? {
+                    // held back (capital reserved for open positions): it stays pending, and
+                    // is logged as refused the first time
+                    Err(e) => {
+                        if !p.held {
+                            self.refused(&p.owner.name, "-", "withdraw", e);
+                        }
+                        keep.push(Pending { held: true, ..p });
+                    }
+                    Ok(Some(code)) => self.refused_code(&p.owner.name, "-", "withdraw", code),
+                    Ok(None) => {
+                        let amount = self.world.balance(&p.owner.quote)? - before;
+                        self.log(What::LpWithdraw {
+                            lp: p.owner.name.clone(),
+                            shares: request.size as u64,
+                            amount,
+                        });
+                    }
+                }
+                continue;
+            }
+            let market = p.market.context("a trigger order without a market")?;
+            let position = self.world.position(market, &owner)?;
+            let gone = position
+                .as_ref()
+                .is_none_or(|pos| pos.size == 0 || pos.opened_at != request.position_opened_at);
+            if gone || self.world.now > request.expires_ts {
+                self.clear(&p, key, &request)?;
+                continue;
+            }
+            let price = self.world.prices[market];
+            let trigger = request.trigger_price_e9 as f64 / 1e9;
+            let long = position.as_ref().is_some_and(|pos| pos.size > 0);
+            let crossed = match (p.kind, long) {
+                (RequestKind::TakeProfit, true) | (RequestKind::StopLoss, false) => {
+                    price >= trigger
+                }
+                _ => price <= trigger,
+            };
+            if !crossed {
+                keep.push(p);
+                continue;
+            }
+            let view = self.world.trade_view(market, &owner)?;
+            let limit = if long { 0 } else { u64::MAX };
+            // the program holds a triggered close it would refuse now (a cap the book is at):
+            // it stays pending for a later day
+            let Ok(q) = quote_trade(&view, &owner, TradeAction::Close, limit, self.world.now + 1)
+            else {
+                keep.push(p);
+                continue;
+            };
+            if let Some(code) = self.execute_request(&owner, p.slot, Some(market))? {
+                bail!(
+                    "{}: a triggered close the quote accepted was refused ({code})",
+                    self.date
+                );
+            }
+            self.check(market, &owner, &q)?;
+            self.log_fill(&p.owner.name, market, kind_name(p.kind), &q);
+            closed.push((owner, market));
+        }
+        self.pending.extend(keep);
+        Ok(closed)
+    }
+
+    /// The keeper clears a request (expired, or its position gone): its owner gets it all back.
+    fn clear(
+        &mut self,
+        p: &Pending,
+        key: Pubkey,
+        request: &perp_amm::state::Request,
+    ) -> anyhow::Result<()> {
+        let i = ix::cancel_request(
+            &self.keeper.key(),
+            &self.world.pool,
+            &ix::RequestRef::of(key, request),
+        );
+        self.world
+            .chain
+            .send(&[i], &[&self.keeper.kp])
+            .map_err(tx("clear request"))?;
+        self.log_request(
+            &p.owner.key(),
+            p.market,
+            p.kind,
+            "cleared",
+            request.keeper_fee,
+        );
+        Ok(())
+    }
+
+    /// Take-profit and stop-loss orders on `actor`'s whole position in `market`, `take` and
+    /// `stop` away from `price` (fractions), for the keeper to execute when crossed.
+    pub fn protect(
+        &mut self,
+        actor: &Actor,
+        market: usize,
+        take: f64,
+        stop: f64,
+    ) -> anyhow::Result<()> {
+        let owner = actor.key();
+        let Some(position) = self.world.position(market, &owner)? else {
+            return Ok(());
+        };
+        let long = position.size > 0;
+        let price = self.world.prices[market];
+        let sign = if long { 1.0 } else { -1.0 };
+        for (kind, at) in [
+            (RequestKind::TakeProfit, price * (1.0 + sign * take)),
+            (RequestKind::StopLoss, price * (1.0 - sign * stop)),
+        ] {
+            let pool = self.world.pool;
+            let slot = requests::free_slot(&mut self.world.chain, &pool, &owner)?;
+            let args = PlaceOrderArgs {
+                slot,
+                kind,
+                size: 0,
+                collateral: 0,
+                // a stop-loss takes whatever price the market gaps to
+                acceptable_price_e9: if long { 0 } else { u64::MAX },
+                trigger_price_e9: (at * 1e9).round() as u64,
+                expires_ts: self.world.now + 60 * 86_400,
+                keeper_fee: self.keeper_fee()?,
+            };
+            let m = self.world.markets[market].key;
+            let place = ix::place_order(&owner, &pool, &m, &actor.quote, args);
+            self.world
+                .chain
+                .send(&[place], &[&actor.kp])
+                .map_err(tx("place trigger order"))?;
+            self.log_request(&owner, Some(market), kind, "placed", args.keeper_fee);
+            self.pending.push(Pending {
+                owner: actor.clone(),
+                market: Some(market),
+                lp: None,
+                slot,
+                kind,
+                held: false,
+            });
+        }
+        Ok(())
+    }
+
+    /// The owner cancels its trigger orders on `market` (its position there was closed).
+    pub fn cancel_triggers(&mut self, actor: &Actor, market: usize) -> anyhow::Result<()> {
+        let owner = actor.key();
+        let (mine, rest): (Vec<Pending>, Vec<Pending>) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|p| p.owner.key() == owner && p.market == Some(market));
+        self.pending = rest;
+        for p in mine {
+            let key = ix::request_pda(&self.world.pool, &owner, p.slot);
+            let Some(data) = self.world.chain.account_data(&key)? else {
+                continue;
+            };
+            let request = crate::client::decode::request(&data)?;
+            let i =
+                ix::cancel_request(&owner, &self.world.pool, &ix::RequestRef::of(key, &request));
+            self.world
+                .chain
+                .send(&[i], &[&actor.kp])
+                .map_err(tx("cancel request"))?;
+            self.log_request(
+                &owner,
+                Some(market),
+                p.kind,
+                "cancelled",
+                request.keeper_fee,
+            );
+        }
+        Ok(())
+    }
+
+    fn refused_code(&mut self, who: &str, market: &str, action: &str, code: u32) {
+        let error = crate::client::errors::error_name(&perp_amm::ID, code)
+            .unwrap_or_else(|| format!("error {code}"));
+        self.log(What::Refused {
+            trader: who.to_string(),
+            market: market.to_string(),
+            action: action.to_string(),
+            code: Some(code),
+            error,
+        });
     }
 
     /// Log a perp-amm instruction the program refused, with its error's name.
@@ -227,9 +541,30 @@ impl Desk {
         Ok(())
     }
 
-    /// Quote, send and check one trade by `actor` on `market`. A trade the program would refuse
-    /// is logged with its error and returned as `Err(refusal)`; one the quote accepts must land
-    /// exactly as quoted, or this fails.
+    fn log_fill(&mut self, trader: &str, market: usize, action: &str, q: &QuotedState) {
+        self.log(What::Fill {
+            trader: trader.to_string(),
+            market: self.world.markets[market].symbol.clone(),
+            action: action.into(),
+            size: q.quote.size,
+            oracle_price: q.quote.oracle_price,
+            fill_price: q.quote.fill_price,
+            q: q.quote.q,
+            premium: q.quote.premium,
+            fees: q.quote.fees,
+            funding_paid: q.quote.funding_paid,
+            realized_pnl: q.quote.realized_pnl,
+            payout: q.quote.payout,
+            imbalance_after: q.quote.imbalance_after,
+        });
+    }
+
+    /// Quote one trade by `actor` on `market` at the moment the keeper will execute it, place
+    /// it as a market request, have the keeper execute it a second later at the day's price
+    /// (re-published then), and check the chain against the quote. A trade the program would
+    /// refuse is logged with its error and returned as `Err(refusal)`; one the quote accepts
+    /// must land exactly as quoted, or this fails. A close cancels the position's trigger
+    /// orders.
     pub fn trade(
         &mut self,
         actor: &Actor,
@@ -248,7 +583,8 @@ impl Desk {
             }
             _ => limit_for(!long),
         };
-        let q = match quote_trade(&view, &owner, action, limit, self.world.now) {
+        let executes_at = self.world.now + 1;
+        let q = match quote_trade(&view, &owner, action, limit, executes_at) {
             Ok(q) => q,
             Err(r) => {
                 self.log(What::Refused {
@@ -261,75 +597,49 @@ impl Desk {
                 return Ok(Err(r));
             }
         };
-        let (pool, mk) = (self.world.pool, &self.world.markets[market]);
-        let rm = Some(self.world.risk_model);
-        let ix = match action {
-            TradeAction::Open { size, collateral } => ix::open_position(
-                &owner,
-                &pool,
-                &mk.key,
-                &mk.oracle,
-                &actor.quote,
-                OpenPositionArgs {
-                    size,
-                    collateral,
-                    price_limit_e9: limit,
-                },
-                rm,
-            ),
-            TradeAction::Increase { size, collateral } => ix::increase_position(
-                &owner,
-                &pool,
-                &mk.key,
-                &mk.oracle,
-                &actor.quote,
-                IncreasePositionArgs {
-                    size,
-                    collateral,
-                    price_limit_e9: limit,
-                },
-                rm,
-            ),
-            TradeAction::Decrease { size } => ix::decrease_position(
-                &owner,
-                &pool,
-                &mk.key,
-                &mk.oracle,
-                &actor.quote,
-                DecreasePositionArgs {
-                    size,
-                    price_limit_e9: limit,
-                },
-                rm,
-            ),
-            TradeAction::Close => {
-                ix::close_position(&owner, &pool, &mk.key, &mk.oracle, &actor.quote, limit, rm)
+        let (kind, size, collateral) = match action {
+            TradeAction::Open { size, collateral } | TradeAction::Increase { size, collateral } => {
+                (RequestKind::MarketIncrease, size, collateral)
             }
+            TradeAction::Decrease { size } => (RequestKind::MarketReduce, size as i64, 0),
+            TradeAction::Close => (RequestKind::MarketReduce, 0, 0),
             TradeAction::Liquidate => bail!("traders do not liquidate: see `liquidate`"),
         };
-        self.world.chain.send(&[ix], &[&actor.kp]).map_err(|e| {
+        let pool = self.world.pool;
+        let slot = requests::free_slot(&mut self.world.chain, &pool, &owner)?;
+        let args = PlaceOrderArgs {
+            slot,
+            kind,
+            size,
+            collateral,
+            acceptable_price_e9: limit,
+            trigger_price_e9: 0,
+            expires_ts: 0,
+            keeper_fee: self.keeper_fee()?,
+        };
+        let m = self.world.markets[market].key;
+        let place = ix::place_order(&owner, &pool, &m, &actor.quote, args);
+        self.world.chain.send(&[place], &[&actor.kp]).map_err(|e| {
             anyhow::anyhow!(
-                "{}: {} {label} {symbol}: the quote accepted it, the chain said {e}",
+                "{}: {} {label} {symbol}: the quote accepted it, placing it failed: {e}",
                 self.date,
                 actor.name
             )
         })?;
+        self.log_request(&owner, Some(market), kind, "placed", args.keeper_fee);
+        if let Some(code) = self.execute_request(&owner, slot, Some(market))? {
+            bail!(
+                "{}: {} {label} {symbol}: the quote accepted it, the keeper's execution was \
+                 refused with {code}",
+                self.date,
+                actor.name
+            );
+        }
         self.check(market, &owner, &q)?;
-        self.log(What::Fill {
-            trader: actor.name.clone(),
-            market: symbol,
-            action: label.into(),
-            size: q.quote.size,
-            oracle_price: q.quote.oracle_price,
-            fill_price: q.quote.fill_price,
-            q: q.quote.q,
-            premium: q.quote.premium,
-            fees: q.quote.fees,
-            funding_paid: q.quote.funding_paid,
-            realized_pnl: q.quote.realized_pnl,
-            payout: q.quote.payout,
-            imbalance_after: q.quote.imbalance_after,
-        });
+        self.log_fill(&actor.name, market, label, &q);
+        if q.quote.position_size == 0 {
+            self.cancel_triggers(actor, market)?;
+        }
         Ok(Ok(q))
     }
 
@@ -406,8 +716,9 @@ impl Desk {
             vault as u128
                 == pool.lp_capital as u128
                     + pool.default_fund as u128
-                    + pool.total_collateral as u128,
-            "{}: vault {vault} != LP capital + default fund + collateral",
+                    + pool.total_collateral as u128
+                    + pool.request_escrow as u128,
+            "{}: vault {vault} != LP capital + default fund + collateral + request escrow",
             self.date
         );
         let lp_mint = self.world.lp_mint;

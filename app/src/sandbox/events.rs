@@ -51,6 +51,16 @@ pub enum What {
         payout: u64,
         imbalance_after: u64,
     },
+    /// A request's step: `placed`, `executed`, `refused` (executed, the fill refused and the
+    /// escrow returned), `cancelled` by its owner or `cleared` by the keeper (expired, or its
+    /// position gone). `order` names its kind; `market` is "-" for LP requests.
+    Request {
+        owner: String,
+        market: String,
+        order: String,
+        outcome: String,
+        keeper_fee: u64,
+    },
     /// The program refused a trade (the agent's order was too large, too risky, ...).
     Refused {
         trader: String,
@@ -141,6 +151,13 @@ pub struct Totals {
     pub crp_pools: u64,
     pub crp_rebalances: u64,
     pub crp_conversions: u64,
+    pub requests_placed: u64,
+    pub requests_executed: u64,
+    pub requests_refused: u64,
+    pub requests_cancelled: u64,
+    pub requests_cleared: u64,
+    /// Lamports paid to the keeper for executions (refusals included).
+    pub keeper_fees: u64,
 }
 
 impl Totals {
@@ -177,6 +194,23 @@ impl Totals {
                 What::CrpOpened { .. } => t.crp_pools += 1,
                 What::CrpRebalance { .. } => t.crp_rebalances += 1,
                 What::CrpConversion { .. } => t.crp_conversions += 1,
+                What::Request {
+                    outcome,
+                    keeper_fee,
+                    ..
+                } => match outcome.as_str() {
+                    "placed" => t.requests_placed += 1,
+                    "executed" => {
+                        t.requests_executed += 1;
+                        t.keeper_fees += keeper_fee;
+                    }
+                    "refused" => {
+                        t.requests_refused += 1;
+                        t.keeper_fees += keeper_fee;
+                    }
+                    "cancelled" => t.requests_cancelled += 1,
+                    _ => t.requests_cleared += 1,
+                },
                 _ => {}
             }
         }

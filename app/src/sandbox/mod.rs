@@ -101,6 +101,8 @@ impl SandboxReport {
             "sandbox: {} days ({} .. {}), {} markets, {} transactions in {:.1} s\n\
              fills {} (refused {}), premiums {:.2} charged / {:.2} rebated, fees {:.2}, \
              funding {:.2}\n\
+             requests {} placed, {} executed, {} refused, {} cancelled, {} cleared; keeper fees \
+             {:.4} SOL\n\
              liquidations {} (keeper rewards {:.2}, bad debt {:.2}), risk publications {}\n\
              collateral pools {} ({} rebalances, {} conversions)\n\
              LP return {:+.2} %, Imbalance Score {:.0} at the end (peak {:.0})\n\
@@ -117,6 +119,12 @@ impl SandboxReport {
             usd(t.rebates_paid as i128),
             usd(t.fees as i128),
             usd(t.funding_paid as i128),
+            t.requests_placed,
+            t.requests_executed,
+            t.requests_refused,
+            t.requests_cancelled,
+            t.requests_cleared,
+            t.keeper_fees as f64 / 1e9,
             t.liquidations,
             usd(t.keeper_rewards as i128),
             usd(t.bad_debt as i128),
@@ -231,6 +239,17 @@ impl Sandbox {
         let prices = self.prices();
         self.desk
             .begin_day(self.day as u32, &date, noon(&date)?, &prices)?;
+        // the keeper first executes what the day's prices trigger (take-profits, stop-losses)
+        // and the withdrawals whose delay has passed, then liquidates
+        for (owner, market) in self.desk.run_pending()? {
+            for agent in &mut self.agents {
+                if agent.actor.key() == owner
+                    && let Some(k) = agent.markets.iter().position(|&m| m == market)
+                {
+                    agent.sides[k] = 0;
+                }
+            }
+        }
         self.liquidate()?;
         if self.day > 0 && self.day.is_multiple_of(RISK_EVERY) && self.day >= RISK_WINDOW {
             self.publish_risk()?;
@@ -238,6 +257,11 @@ impl Sandbox {
         self.lp_flows()?;
         self.trade()?;
         self.desk.refresh_imbalance()?;
+        // the crp keeper works an hour after noon: the day's requests tick the clock by a
+        // second each, and a crp re-weights at most once a day
+        let crp_time = self.desk.world.now.max(noon(&date)? + 3_600);
+        self.desk.world.set_time(crp_time);
+        self.desk.world.push_prices(&prices)?;
         let crp_events = self
             .crp
             .step(&mut self.desk.world, self.day, &self.replay)?;
@@ -356,14 +380,22 @@ impl Sandbox {
         let notional = self.agents[a].notional * self.flow;
         let size = (notional / self.prices()[m] * 10f64.powi(preset.base_decimals as i32)) as i64;
         let collateral = (notional / leverage * USD as f64) as u64;
-        self.execute(
+        let opened = self.execute(
             a,
             k,
             TradeAction::Open {
                 size: size * side as i64,
                 collateral,
             },
-        )
+        )?;
+        // every third agent protects what it opens: take profit at +3σ, stop at −2σ (a day's σ
+        // of the market)
+        if opened && a % 3 == 0 {
+            let sigma = preset.params.sigma_e9 as f64 / 1e9;
+            let actor = self.agents[a].actor.clone();
+            self.desk.protect(&actor, m, 3.0 * sigma, 2.0 * sigma)?;
+        }
+        Ok(opened)
     }
 
     /// One agent trade; keeps the agent's side in step with the chain. False if refused.

@@ -63,6 +63,8 @@ pub struct World {
     pub markets: Vec<MarketKeys>,
     pub risk_model: Pubkey,
     pub risk_keeper: Keypair,
+    /// The prices last published (whole quote per base), in market order.
+    pub prices: Vec<f64>,
 }
 
 fn tx(e: TxError) -> anyhow::Error {
@@ -87,6 +89,7 @@ impl World {
             target_default_prob_e9: 10_000_000,
             min_deposit: 10 * USD,
             oracle_authority: operator.pubkey(),
+            requests: crate::client::presets::request_params(),
         };
         chain
             .send(&[ix::init_pool(&operator.pubkey(), &quote_mint, args)], &[])
@@ -103,6 +106,7 @@ impl World {
             markets: vec![],
             risk_model: ix::risk_model_pda(&pool),
             risk_keeper,
+            prices: prices.to_vec(),
         };
         for (i, (m, &price)) in markets.iter().zip(prices).enumerate() {
             let mut feed_id = [0u8; 32];
@@ -229,16 +233,24 @@ impl World {
 
     /// Publish every market's price (whole quote per base), stamped now: one transaction.
     pub fn push_prices(&mut self, prices: &[f64]) -> anyhow::Result<()> {
+        self.prices = prices.to_vec();
+        let ixs = self.republish(None);
+        self.chain.send(&ixs, &[]).map_err(tx)
+    }
+
+    /// Instructions re-publishing the last prices stamped now: one market's, or every one's
+    /// (what a keeper executing a request posts first: a price published after the request).
+    pub fn republish(&self, market: Option<usize>) -> Vec<solana_instruction::Instruction> {
         let operator = self.operator().pubkey();
-        let ixs: Vec<_> = self
-            .markets
+        self.markets
             .iter()
-            .zip(prices)
-            .map(|(m, &p)| {
+            .zip(&self.prices)
+            .enumerate()
+            .filter(|(i, _)| market.is_none_or(|m| m == *i))
+            .map(|(_, (m, &p))| {
                 ix::update_push_oracle(&operator, &self.pool, &m.oracle, push_args(p, self.now))
             })
-            .collect();
-        self.chain.send(&ixs, &[]).map_err(tx)
+            .collect()
     }
 
     pub fn oracles(&self) -> Vec<Pubkey> {

@@ -62,6 +62,18 @@ pub async fn send_in_context(
     ixs: &[Instruction],
     signers: &[&Keypair],
 ) -> Result<(), TxError> {
+    send_in_context_logs(ctx, nonce, ixs, signers)
+        .await
+        .map(|_| ())
+}
+
+/// [`send_in_context`], returning the transaction's log messages (events are read from them).
+pub async fn send_in_context_logs(
+    ctx: &mut ProgramTestContext,
+    nonce: u64,
+    ixs: &[Instruction],
+    signers: &[&Keypair],
+) -> Result<Vec<String>, TxError> {
     let mut data = vec![3u8]; // ComputeBudgetInstruction::SetComputeUnitPrice
     data.extend_from_slice(&nonce.to_le_bytes());
     let mut all_ixs = Vec::with_capacity(ixs.len() + 1);
@@ -95,9 +107,20 @@ pub async fn send_in_context(
             .banks_client
             .process_transaction_with_metadata(tx)
             .await
-            .and_then(|r| r.result.map_err(Into::into));
+            .and_then(|r| {
+                r.result
+                    .map(|()| {
+                        r.metadata
+                            .map(|m| {
+                                let ret = m.return_data.map(|d| (d.program_id, d.data));
+                                logs_with_return(m.log_messages, ret)
+                            })
+                            .unwrap_or_default()
+                    })
+                    .map_err(Into::into)
+            });
         return match result {
-            Ok(()) => Ok(()),
+            Ok(logs) => Ok(logs),
             Err(BanksClientError::TransactionError(TransactionError::BlockhashNotFound))
                 if attempt == 0 =>
             {
@@ -120,6 +143,19 @@ pub async fn send_in_context(
         };
     }
     Err(TxError::Other("blockhash expired twice".into()))
+}
+
+/// The transaction's logs, with its return data as a validator logs it (`Program return: <program>
+/// <base64>`): natively run programs leave that line out.
+fn logs_with_return(mut logs: Vec<String>, ret: Option<(Pubkey, Vec<u8>)>) -> Vec<String> {
+    use base64::Engine;
+    if let Some((program, data)) = ret
+        && !logs.iter().any(|l| l.starts_with("Program return: "))
+    {
+        let data = base64::engine::general_purpose::STANDARD.encode(&data);
+        logs.push(format!("Program return: {program} {data}"));
+    }
+    logs
 }
 
 /// Write an account straight into a bank, rent-exempt: a third-party program's account (a Pyth
@@ -201,6 +237,14 @@ impl Transport for Embedded {
     }
 
     fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), TxError> {
+        self.send_logs(ixs, signers).map(|_| ())
+    }
+
+    fn send_logs(
+        &mut self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<Vec<String>, TxError> {
         self.seen.extend(
             ixs.iter()
                 .flat_map(|ix| ix.accounts.iter().map(|m| m.pubkey)),
@@ -208,7 +252,7 @@ impl Transport for Embedded {
         self.nonce += 1;
         let nonce = self.nonce;
         self.rt
-            .block_on(send_in_context(&mut self.ctx, nonce, ixs, signers))
+            .block_on(send_in_context_logs(&mut self.ctx, nonce, ixs, signers))
     }
 
     fn account(&mut self, key: &Pubkey) -> anyhow::Result<Option<RawAccount>> {

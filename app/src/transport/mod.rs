@@ -18,7 +18,7 @@ use solana_instruction::Instruction;
 use solana_keypair::Keypair;
 
 #[cfg(feature = "embedded")]
-pub use embedded::{Embedded, program_test, send_in_context, set_account_in};
+pub use embedded::{Embedded, program_test, send_in_context, send_in_context_logs, set_account_in};
 #[cfg(feature = "embedded")]
 pub use rpc::{ClusterArgs, Rpc, connect};
 
@@ -64,6 +64,15 @@ pub trait Transport {
     fn payer(&self) -> &Keypair;
     /// Send `ixs` in one transaction signed by the payer and `signers`.
     fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), TxError>;
+    /// [`Transport::send`], returning the transaction's log messages where the transport has
+    /// them (the embedded bank does; over RPC they are empty and outcomes are read from state).
+    fn send_logs(
+        &mut self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<Vec<String>, TxError> {
+        self.send(ixs, signers).map(|()| Vec::new())
+    }
     /// An account (owner, lamports, data), `None` if it does not exist.
     fn account(&mut self, key: &Pubkey) -> anyhow::Result<Option<RawAccount>>;
     /// An account's data, `None` if it does not exist.

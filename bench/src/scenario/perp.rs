@@ -102,6 +102,7 @@ pub fn init_pool_ix(b: &Bench, pool_id: u64) -> Instruction {
             target_default_prob_e9: E9 / 100,
             min_deposit: 10 * E6,
             oracle_authority: b.oracle_auth.pubkey(),
+            requests: keel::client::presets::request_params(),
         },
     )
 }

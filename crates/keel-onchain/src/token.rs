@@ -97,3 +97,27 @@ pub fn burn<'info>(
         amount,
     )
 }
+
+/// Burn `amount` from an account the pool PDA with `pool_seeds` owns (escrowed shares).
+pub fn burn_signed<'info>(
+    token_program: &Program<'info, Token>,
+    mint: AccountInfo<'info>,
+    from: AccountInfo<'info>,
+    pool: AccountInfo<'info>,
+    pool_seeds: &[&[u8]],
+    amount: u64,
+) -> Result<()> {
+    let signer: &[&[&[u8]]] = &[pool_seeds];
+    token::burn(
+        CpiContext::new_with_signer(
+            token_program.key(),
+            Burn {
+                mint,
+                from,
+                authority: pool,
+            },
+            signer,
+        ),
+        amount,
+    )
+}

@@ -26,3 +26,21 @@ pub const DEAD_SHARES: u64 = 1_000;
 pub const SECONDS_PER_DAY: i64 = 86_400;
 /// Risk-model PDA: [RISK_MODEL_SEED, pool].
 pub const RISK_MODEL_SEED: &[u8] = b"risk_model";
+/// Request PDA: [REQUEST_SEED, pool, owner, slot].
+pub const REQUEST_SEED: &[u8] = b"request";
+/// LP-share escrow token account PDA: [LP_ESCROW_SEED, pool] (withdrawal requests' shares).
+pub const LP_ESCROW_SEED: &[u8] = b"lp_escrow";
+/// Pending requests one owner may hold in one pool (slots 0..16 of the request address).
+pub const MAX_REQUESTS_PER_OWNER: u8 = 16;
+/// Bounds of the pool's request parameters.
+pub const MAX_ORDER_WINDOW_SECS: u32 = 3_600;
+pub const MAX_WITHDRAWAL_DELAY_SECS: u32 = 30 * 86_400;
+/// A trigger order lives at most this long.
+pub const MAX_TRIGGER_LIFETIME_SECS: i64 = 90 * 86_400;
+/// A withdrawal may execute for this long once its delay has passed, so a weekend without
+/// keepers or prices does not void it (its price is still bounded by the markets' freshness and
+/// the per-market monotonic publish time, so the longer window is no longer lookback).
+pub const WITHDRAWAL_EXECUTION_SECS: i64 = 7 * 86_400;
+/// A request executes only on a print at most this old: a keeper (or the owner executing his
+/// own request) cannot reach back for a better print of the last minutes.
+pub const EXECUTION_PRICE_MAX_AGE_SECS: i64 = 10;

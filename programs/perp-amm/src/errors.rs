@@ -138,6 +138,57 @@ pub enum PerpError {
     /// 6044
     #[msg("Oracle price is published in the future")]
     OracleInFuture,
+    /// 6045
+    #[msg("The request's arguments do not fit its kind (size, collateral, trigger or expiry)")]
+    InvalidRequest,
+    /// 6046
+    #[msg("The price was published before the request could execute")]
+    PriceBeforeRequest,
+    /// 6047
+    #[msg("The price is older than one this market has already used")]
+    PriceOlderThanMarket,
+    /// 6048
+    #[msg("The request has expired: clear it to refund its owner")]
+    RequestExpired,
+    /// 6049
+    #[msg("The request is still live: only its owner may cancel it")]
+    RequestNotExpired,
+    /// 6050
+    #[msg("The oracle price has not reached the order's trigger")]
+    TriggerNotReached,
+    /// 6051
+    #[msg("Signer does not own this request")]
+    NotRequestOwner,
+    /// 6052
+    #[msg("The keeper fee is below the pool's minimum")]
+    KeeperFeeTooLow,
+    /// 6053
+    #[msg("This instruction does not handle this kind of request")]
+    WrongRequestKind,
+    /// 6054
+    #[msg("The request may not execute yet (withdrawal delay)")]
+    RequestNotReady,
+    /// 6055
+    #[msg("Token account is not the one the request pays or refunds")]
+    WrongPayoutAccount,
+    /// 6056
+    #[msg("There is no open position for this request to act on")]
+    NoPosition,
+    /// 6057
+    #[msg("The position the request named was closed since (the request no longer applies)")]
+    PositionChanged,
+    /// 6058
+    #[msg("Request slot out of range: an owner holds at most 16 requests per pool")]
+    RequestSlotOutOfRange,
+    /// 6059
+    #[msg("Position is not the one the request names")]
+    WrongPosition,
+    /// 6060
+    #[msg("The execution price is older than requests accept (10 s)")]
+    ExecutionPriceTooOld,
+    /// 6061
+    #[msg("A market request cannot be cancelled before it expires")]
+    CancelTooEarly,
 }
 
 impl From<keel_math::MathError> for PerpError {

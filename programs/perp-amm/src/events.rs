@@ -102,3 +102,35 @@ pub struct ImbalanceEvent {
     pub imbalance_score: u64,
     pub exposure_norm: u64,
 }
+
+/// What happened to a request.
+pub mod request_outcome {
+    pub const PLACED: u8 = 0;
+    pub const EXECUTED: u8 = 1;
+    /// Executed but its fill was refused (slippage, a limit, margin): escrow refunded, `reason`
+    /// holds the error code.
+    pub const REFUSED: u8 = 2;
+    pub const CANCELLED: u8 = 3;
+    /// Cleared by anyone once expired, or once its position was closed.
+    pub const CLEARED: u8 = 4;
+}
+
+/// A request's life: placed, then executed, refused, cancelled or cleared.
+#[event]
+pub struct RequestEvent {
+    pub pool: Pubkey,
+    pub request: Pubkey,
+    pub owner: Pubkey,
+    pub market: Pubkey,
+    /// A `RequestKind` discriminant.
+    pub kind: u8,
+    /// A [`request_outcome`] constant.
+    pub outcome: u8,
+    /// The program error code of a refusal (0 otherwise).
+    pub reason: u32,
+    /// The executing or clearing signer (the owner when placed or cancelled).
+    pub by: Pubkey,
+    /// Publish time of the price it executed at (0 when not executed).
+    pub price_publish_time: i64,
+    pub keeper_fee: u64,
+}

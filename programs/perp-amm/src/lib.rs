@@ -17,7 +17,7 @@ pub mod risk;
 pub mod state;
 
 use instructions::*;
-use state::MarketParams;
+use state::{MarketParams, RequestParams};
 
 declare_id!("Bp9uMgxgYB2v1aqAQYSMcJ7QZrvZ5upSqr8wX66SWMgB");
 
@@ -75,15 +75,37 @@ pub mod perp_amm {
         instructions::admin::push_oracle::handle_update_push_oracle(ctx, args)
     }
 
-    /// Deposit quote tokens for LP shares, priced on the pool's value leaned high.
-    pub fn deposit<'info>(ctx: Context<'info, Deposit<'info>>, args: DepositArgs) -> Result<()> {
-        instructions::lp::deposit::handle_deposit(ctx, args)
+    /// Place a trade request (market, limit, take-profit, stop-loss, margin removal) for a
+    /// keeper to execute at a later price; escrows an increase's collateral.
+    pub fn place_order(ctx: Context<PlaceOrder>, args: PlaceOrderArgs) -> Result<()> {
+        instructions::requests::place_order::handle_place_order(ctx, args)
     }
 
-    /// Burn LP shares for quote tokens, priced on the pool's value leaned low; capital reserved
-    /// for open positions stays.
-    pub fn withdraw<'info>(ctx: Context<'info, Withdraw<'info>>, args: WithdrawArgs) -> Result<()> {
-        instructions::lp::withdraw::handle_withdraw(ctx, args)
+    /// Place a deposit or withdrawal request (escrows the quote tokens or the LP shares).
+    pub fn place_lp_request(ctx: Context<PlaceLpRequest>, args: PlaceLpRequestArgs) -> Result<()> {
+        instructions::requests::place_lp_request::handle_place_lp_request(ctx, args)
+    }
+
+    /// Keeper: execute a trade request at a price published after it (permissionless, paid
+    /// the request's fee); a refused fill closes it with a refund.
+    pub fn execute_order(ctx: Context<ExecuteOrder>) -> Result<()> {
+        instructions::requests::execute_order::handle_execute_order(ctx)
+    }
+
+    /// Keeper: execute a deposit or withdrawal request at prices published after it.
+    pub fn execute_lp_request<'info>(ctx: Context<'info, ExecuteLpRequest<'info>>) -> Result<()> {
+        instructions::requests::execute_lp_request::handle_execute_lp_request(ctx)
+    }
+
+    /// Cancel a request (owner), or clear an expired one or one whose position is gone
+    /// (anyone): everything returns to the owner.
+    pub fn cancel_request(ctx: Context<CancelRequest>) -> Result<()> {
+        instructions::requests::cancel_request::handle_cancel_request(ctx)
+    }
+
+    /// Change the request settings (authority only).
+    pub fn set_request_params(ctx: Context<SetRequestParams>, params: RequestParams) -> Result<()> {
+        instructions::admin::set_request_params::handle_set_request_params(ctx, params)
     }
 
     /// Add to the default fund (permissionless; the fund is never withdrawn).
@@ -91,34 +113,9 @@ pub mod perp_amm {
         instructions::lp::fund_default_fund::handle_fund_default_fund(ctx, amount)
     }
 
-    /// Open a position with margin, at the D8X price.
-    pub fn open_position(ctx: Context<OpenPosition>, args: OpenPositionArgs) -> Result<()> {
-        instructions::trader::open_position::handle_open_position(ctx, args)
-    }
-
-    /// Add to a position (same side), optionally posting margin.
-    pub fn increase_position(ctx: Context<Trade>, args: IncreasePositionArgs) -> Result<()> {
-        instructions::trader::increase_position::handle_increase_position(ctx, args)
-    }
-
-    /// Reduce a position; realised PnL stays in its collateral.
-    pub fn decrease_position(ctx: Context<Trade>, args: DecreasePositionArgs) -> Result<()> {
-        instructions::trader::decrease_position::handle_decrease_position(ctx, args)
-    }
-
-    /// Close a position and pay out its collateral.
-    pub fn close_position(ctx: Context<ClosePosition>, price_limit_e9: u64) -> Result<()> {
-        instructions::trader::close_position::handle_close_position(ctx, price_limit_e9)
-    }
-
     /// Post more margin.
     pub fn add_collateral(ctx: Context<Trade>, amount: u64) -> Result<()> {
         instructions::trader::collateral::handle_add_collateral(ctx, amount)
-    }
-
-    /// Withdraw margin, keeping the initial margin.
-    pub fn remove_collateral(ctx: Context<Trade>, amount: u64) -> Result<()> {
-        instructions::trader::collateral::handle_remove_collateral(ctx, amount)
     }
 
     /// Liquidate a position below maintenance margin (permissionless, rewarded).

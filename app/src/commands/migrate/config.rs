@@ -67,6 +67,26 @@ pub struct PoolConfig {
     pub min_deposit: u64,
     /// Signer of push-oracle updates (default: the operator).
     pub oracle_authority: Option<String>,
+    /// Requests' execution window, withdrawal delay and smallest keeper fee (default:
+    /// `client::presets::request_params`: 30 s, one day, 50,000 lamports).
+    pub order_window_secs: Option<u32>,
+    pub withdrawal_delay_secs: Option<u32>,
+    pub min_keeper_fee_lamports: Option<u64>,
+}
+
+impl PoolConfig {
+    pub fn request_params(&self) -> perp_amm::state::RequestParams {
+        let d = crate::client::presets::request_params();
+        perp_amm::state::RequestParams {
+            order_window_secs: self.order_window_secs.unwrap_or(d.order_window_secs),
+            withdrawal_delay_secs: self
+                .withdrawal_delay_secs
+                .unwrap_or(d.withdrawal_delay_secs),
+            min_keeper_fee_lamports: self
+                .min_keeper_fee_lamports
+                .unwrap_or(d.min_keeper_fee_lamports),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

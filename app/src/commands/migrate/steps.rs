@@ -123,6 +123,7 @@ pub(super) fn pool(
                 target_default_prob_e9: p.target_default_prob_e9,
                 min_deposit,
                 oracle_authority,
+                requests: p.request_params(),
             };
             m.send(
                 &perp_amm::ID,

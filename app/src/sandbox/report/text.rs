@@ -59,13 +59,28 @@ fn summary(md: &mut String, d: &ReportData, totals: &Totals) -> Result {
 }
 
 /// The summary table: label, value.
-fn summary_rows(d: &ReportData, totals: &Totals) -> [(&'static str, String); 15] {
+fn summary_rows(d: &ReportData, totals: &Totals) -> [(&'static str, String); 17] {
     let last_share = d.share.last().map(|p| p.1).unwrap_or(1.0);
     let peak_is = d.is.iter().map(|p| p.1).fold(0.0, f64::max);
     let dollars = |native: u64| format!("{:.2}", usd(native as i128));
     [
         ("fills", totals.fills.to_string()),
         ("trades refused by the program", totals.refused.to_string()),
+        (
+            "requests placed / executed / refused / cancelled / cleared",
+            format!(
+                "{} / {} / {} / {} / {}",
+                totals.requests_placed,
+                totals.requests_executed,
+                totals.requests_refused,
+                totals.requests_cancelled,
+                totals.requests_cleared
+            ),
+        ),
+        (
+            "keeper fees (SOL)",
+            format!("{:.4}", totals.keeper_fees as f64 / 1e9),
+        ),
         ("premiums charged (USD)", dollars(totals.premiums_charged)),
         ("rebates paid (USD)", dollars(totals.rebates_paid)),
         ("fees (USD)", dollars(totals.fees)),

@@ -7,8 +7,8 @@ use anchor_lang::prelude::*;
 use keel_math::Fix;
 
 use crate::engine::{
-    FillOutcome, Pricing, below_maintenance, bps_up_u64, check_initial_margin, fill,
-    position_notional,
+    FillOutcome, Pricing, below_maintenance, bps_up_u64, check_initial_margin,
+    check_withdrawal_margin, fill, position_notional, settle_funding,
 };
 use crate::errors::PerpError;
 use crate::state::{Market, OraclePrice, Pool, Position, RiskModel};
@@ -156,6 +156,40 @@ pub fn apply_close(
     position.collateral = 0;
     pool.total_collateral -= payout;
     Ok((size, out, payout))
+}
+
+/// `remove_collateral`: settle funding, take `amount` of margin out; what remains must meet
+/// the initial margin at `t.price` without counting unrealised profit.
+pub fn apply_remove_collateral(
+    pool: &mut Pool,
+    position: &mut Position,
+    t: &TradeInput,
+    amount: u64,
+) -> Result<()> {
+    require!(amount > 0, PerpError::ZeroAmount);
+    settle_funding(
+        pool,
+        t.market.index,
+        &t.market.params,
+        position,
+        t.price.price,
+        t.now,
+    )?;
+    require!(
+        position.collateral >= amount,
+        PerpError::InsufficientCollateral
+    );
+    position.collateral -= amount;
+    pool.total_collateral -= amount;
+    if position.size != 0 {
+        check_withdrawal_margin(
+            pool.slot(t.market.index)?,
+            position,
+            &t.market.params,
+            t.price.price,
+        )?;
+    }
+    Ok(())
 }
 
 /// What a liquidation paid out.

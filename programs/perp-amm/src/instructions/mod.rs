@@ -1,6 +1,7 @@
 pub mod admin;
 pub mod keeper;
 pub mod lp;
+pub mod requests;
 pub mod risk;
 pub mod shared;
 pub mod trader;
@@ -8,5 +9,6 @@ pub mod trader;
 pub use admin::*;
 pub use keeper::*;
 pub use lp::*;
+pub use requests::*;
 pub use risk::*;
 pub use trader::*;

@@ -2,7 +2,7 @@
 //! crate's), the risk model and market context every market action loads.
 
 use anchor_lang::prelude::*;
-pub use keel_onchain::token::{burn, mint_to, transfer_in, transfer_out};
+pub use keel_onchain::token::{burn, burn_signed, mint_to, transfer_in, transfer_out};
 
 use crate::constants::POOL_SEED;
 use crate::errors::PerpError;

@@ -52,6 +52,8 @@ pub enum OracleUse {
 pub struct OraclePrice {
     pub price: Fix,
     pub conf: Fix,
+    /// When the price was published (unix seconds).
+    pub publish_time: i64,
 }
 
 /// Which account to read and how strictly to validate it.
@@ -124,6 +126,7 @@ pub fn load_price<A: AccountRead>(
     Ok(OraclePrice {
         price,
         conf: scale_pow10(mark.conf, mark.exp10).map_err(onchain)?,
+        publish_time: mark.publish_time,
     })
 }
 

@@ -4,6 +4,7 @@ use keel_math::d8x::CapitalFactors;
 
 use crate::constants::MAX_MARKETS;
 use crate::errors::PerpError;
+use crate::state::RequestParams;
 use keel_onchain::WrappedI128;
 
 /// Pause switches, one bit per instruction group.
@@ -18,9 +19,10 @@ pub mod pause {
 
 /// The counterparty pool: its vault, LP mint, accounting and the aggregates of every market.
 ///
-/// Money in the vault is split three ways and the vault always holds exactly their sum:
+/// Money in the vault is split four ways and the vault always holds exactly their sum:
 /// `lp_capital` (owned by LPs, the counterparty to every trade), `default_fund` (absorbs bad
-/// debt before LPs) and `total_collateral` (traders' margin, Σ position.collateral).
+/// debt before LPs), `total_collateral` (traders' margin, Σ position.collateral) and
+/// `request_escrow` (what pending requests hold, Σ request.escrow).
 #[account(zero_copy)]
 #[repr(C)]
 pub struct Pool {
@@ -32,7 +34,7 @@ pub struct Pool {
     pub market_count: u8,
     /// [`pause`] bits.
     pub paused: u8,
-    pub _pad0: u8,
+    pub lp_escrow_bump: u8,
     pub pool_id: u64,
     pub authority: Pubkey,
     /// Two-step transfer: the proposed authority, default when none.
@@ -57,7 +59,15 @@ pub struct Pool {
     pub distance_to_default: WrappedI128,
     /// Smallest LP deposit, quote native units.
     pub min_deposit: u64,
-    pub _reserved_params: [u64; 7],
+    /// Quote tokens in the vault that pending requests escrow (an open's collateral, a
+    /// deposit): neither LP capital nor margin until a keeper executes the request.
+    pub request_escrow: u64,
+    /// Requests ([`RequestParams`]): a market request's execution window, the delay before a
+    /// withdrawal request may execute, and the smallest keeper fee a request carries.
+    pub order_window_secs: u32,
+    pub withdrawal_delay_secs: u32,
+    pub min_keeper_fee_lamports: u64,
+    pub _reserved_params: [u64; 4],
 
     pub markets: [MarketSlot; MAX_MARKETS],
     pub risk: PoolRisk,
@@ -152,7 +162,9 @@ pub struct MarketSlot {
     pub risk_notional: i64,
     /// K = B·σ under the pool's risk model at `PoolRisk::revision`, 10^-3 quote tokens.
     pub risk_exposure: i64,
-    pub reserved: [u8; 8],
+    /// Publish time of the newest price a fill, liquidation or LP execution has used: no later
+    /// one may use an older price, so a keeper cannot pick among past prints.
+    pub last_price_ts: i64,
 }
 
 const _: () = assert!(core::mem::size_of::<MarketSlot>() == 256);
@@ -168,6 +180,14 @@ impl Pool {
 
     pub fn require_not_paused(&self, group: u8) -> Result<()> {
         require!(!self.is_paused(group), PerpError::Paused);
+        Ok(())
+    }
+
+    pub fn set_request_params(&mut self, p: &RequestParams) -> Result<()> {
+        p.validate()?;
+        self.order_window_secs = p.order_window_secs;
+        self.withdrawal_delay_secs = p.withdrawal_delay_secs;
+        self.min_keeper_fee_lamports = p.min_keeper_fee_lamports;
         Ok(())
     }
 
@@ -229,6 +249,17 @@ impl MarketSlot {
         self.base_decimals = market.base_decimals;
         self.max_age_open_secs = market.params.max_age_open_secs;
         self.max_conf_bps = market.params.max_conf_bps;
+        Ok(())
+    }
+
+    /// Use a price published at `publish_time`: never older than the newest one this market
+    /// has used.
+    pub fn use_price(&mut self, publish_time: i64) -> Result<()> {
+        require!(
+            publish_time >= self.last_price_ts,
+            PerpError::PriceOlderThanMarket
+        );
+        self.last_price_ts = publish_time;
         Ok(())
     }
 

@@ -20,7 +20,10 @@ pub struct Position {
     pub funding_snapshot: WrappedI128,
     pub opened_at: i64,
     pub bump: u8,
-    pub reserved: [u8; 32],
+    /// Requests that name this position: while any is pending the account stays open (a full
+    /// close or liquidation leaves it empty), so every request can still be executed or cleared.
+    pub pending_requests: u8,
+    pub reserved: [u8; 31],
 }
 
 impl Position {

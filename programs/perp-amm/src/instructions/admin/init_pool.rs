@@ -2,9 +2,9 @@ use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
 use keel_math::Prob;
 
-use crate::constants::{BPS, E9, LP_MINT_SEED, POOL_SEED, VAULT_SEED};
+use crate::constants::{BPS, E9, LP_ESCROW_SEED, LP_MINT_SEED, POOL_SEED, VAULT_SEED};
 use crate::errors::PerpError;
-use crate::state::Pool;
+use crate::state::{Pool, RequestParams};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
 pub struct InitPoolArgs {
@@ -18,6 +18,8 @@ pub struct InitPoolArgs {
     pub min_deposit: u64,
     /// Signer of push-oracle updates.
     pub oracle_authority: Pubkey,
+    /// Execution window, withdrawal delay and keeper fee of requests.
+    pub requests: RequestParams,
 }
 
 #[derive(Accounts)]
@@ -52,6 +54,16 @@ pub struct InitPool<'info> {
         mint::authority = pool,
     )]
     pub lp_mint: Box<Account<'info, Mint>>,
+    /// Holds the LP shares of pending withdrawal requests.
+    #[account(
+        init,
+        payer = authority,
+        seeds = [LP_ESCROW_SEED, pool.key().as_ref()],
+        bump,
+        token::mint = lp_mint,
+        token::authority = pool,
+    )]
+    pub lp_escrow: Box<Account<'info, TokenAccount>>,
     pub token_program: Program<'info, Token>,
     pub system_program: Program<'info, System>,
 }
@@ -68,7 +80,7 @@ impl InitPool<'_> {
             args.min_deposit > crate::constants::DEAD_SHARES,
             PerpError::InvalidParameter
         );
-        Ok(())
+        args.requests.validate()
     }
 }
 
@@ -89,6 +101,7 @@ pub fn handle_init_pool(ctx: Context<InitPool>, args: InitPoolArgs) -> Result<()
     pool.bump = ctx.bumps.pool;
     pool.vault_bump = ctx.bumps.vault;
     pool.lp_mint_bump = ctx.bumps.lp_mint;
+    pool.lp_escrow_bump = ctx.bumps.lp_escrow;
     pool.quote_decimals = ctx.accounts.quote_mint.decimals;
     pool.pool_id = args.pool_id;
     pool.authority = ctx.accounts.authority.key();
@@ -100,5 +113,5 @@ pub fn handle_init_pool(ctx: Context<InitPool>, args: InitPoolArgs) -> Result<()
     pool.target_default_prob_e9 = args.target_default_prob_e9;
     pool.distance_to_default.set_fix(dd);
     pool.min_deposit = args.min_deposit;
-    Ok(())
+    pool.set_request_params(&args.requests)
 }

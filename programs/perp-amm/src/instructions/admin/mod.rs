@@ -2,6 +2,7 @@ pub mod add_market;
 pub mod init_pool;
 pub mod push_oracle;
 pub mod set_pause;
+pub mod set_request_params;
 pub mod transfer_authority;
 pub mod update_market;
 
@@ -9,5 +10,6 @@ pub use add_market::*;
 pub use init_pool::*;
 pub use push_oracle::*;
 pub use set_pause::*;
+pub use set_request_params::*;
 pub use transfer_authority::*;
 pub use update_market::*;

@@ -20,7 +20,6 @@ pub struct Liquidate<'info> {
     pub market: Box<Account<'info, Market>>,
     #[account(
         mut,
-        close = owner,
         seeds = [POSITION_SEED, market.key().as_ref(), owner.key().as_ref()],
         bump = position.bump,
         has_one = owner @ PerpError::NotPositionOwner,
@@ -66,6 +65,8 @@ pub fn handle_liquidate(ctx: Context<Liquidate>) -> Result<()> {
     let (reward, returned, event) = {
         let position = &mut a.position;
         let mut pool = a.pool.load_mut()?;
+        // like an order's execution, a liquidation may not pick a price older than the market's
+        pool.slot_mut(market.index)?.use_price(price.publish_time)?;
         let input = TradeInput {
             market,
             price,
@@ -105,5 +106,9 @@ pub fn handle_liquidate(ctx: Context<Liquidate>) -> Result<()> {
         returned,
     )?;
     emit!(event);
+    // the account stays (empty) while requests still name it: they are cleared through it
+    if a.position.pending_requests == 0 {
+        anchor_lang::AccountsClose::close(&a.position, a.owner.to_account_info())?;
+    }
     Ok(())
 }

@@ -1,0 +1,125 @@
+use anchor_lang::prelude::*;
+use anchor_spl::token::{Token, TokenAccount};
+
+use crate::constants::LP_ESCROW_SEED;
+use crate::errors::PerpError;
+use crate::instructions::requests::{
+    check_position, close_request, emit_request, outcome, position_gone, release_position,
+    return_outcome, usable_token_account,
+};
+use crate::instructions::shared::{PoolSeeds, transfer_out};
+use crate::state::{Pool, Position, Request, RequestKind};
+
+#[derive(Accounts)]
+pub struct CancelRequest<'info> {
+    /// The owner (any time), or anyone once the request has expired or its position is gone.
+    pub signer: Signer<'info>,
+    #[account(mut, has_one = vault @ PerpError::WrongVault)]
+    pub pool: AccountLoader<'info, Pool>,
+    #[account(mut, has_one = pool @ PerpError::WrongPool, has_one = owner @ PerpError::NotRequestOwner)]
+    pub request: Box<Account<'info, Request>>,
+    /// CHECK: the request's owner (checked by `has_one`): gets everything back.
+    #[account(mut)]
+    pub owner: UncheckedAccount<'info>,
+    /// The position a trade request names (absent for LP requests).
+    #[account(mut)]
+    pub position: Option<Box<Account<'info, Position>>>,
+    #[account(mut)]
+    pub vault: Box<Account<'info, TokenAccount>>,
+    #[account(mut, seeds = [LP_ESCROW_SEED, pool.key().as_ref()], bump = pool.load()?.lp_escrow_bump)]
+    pub lp_escrow: Box<Account<'info, TokenAccount>>,
+    /// CHECK: the request's `refund_to`; its owner cancelling may name another account of his
+    /// for the refund (checked below). A keeper clearing a trade request whose `refund_to` can
+    /// no longer receive parks the refund in the position.
+    #[account(mut)]
+    pub refund_to: UncheckedAccount<'info>,
+    pub token_program: Program<'info, Token>,
+}
+
+/// Cancel a request (its owner: a trigger order or LP request any time, a market request once
+/// expired, so that no one can place one and withdraw it when the price moves against him) or
+/// clear it (anyone, once it has expired or the position it names is gone): its escrow, rent and
+/// keeper fee all return to the owner.
+pub fn handle_cancel_request(ctx: Context<CancelRequest>) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
+    let a = &mut *ctx.accounts;
+    let request = &a.request;
+    if let Some(position) = &a.position {
+        check_position(position, request)?;
+    } else {
+        require!(request.kind.is_lp(), PerpError::WrongPosition);
+    }
+    let expired = now > request.expires_ts;
+    let gone = a
+        .position
+        .as_ref()
+        .is_some_and(|p| position_gone(p, request));
+    let by_owner = a.signer.key() == request.owner;
+    if by_owner {
+        let market_order = !request.kind.is_trigger() && request.kind != RequestKind::Withdraw;
+        require!(!market_order || expired || gone, PerpError::CancelTooEarly);
+    } else {
+        require!(expired || gone, PerpError::RequestNotExpired);
+    }
+    let (seeds, quote_mint, lp_mint) = {
+        let pool = a.pool.load()?;
+        (PoolSeeds::of(&pool), pool.quote_mint, pool.lp_mint)
+    };
+    let refund_mint = if request.kind == RequestKind::Withdraw {
+        lp_mint
+    } else {
+        quote_mint
+    };
+    if !by_owner || a.refund_to.key() != request.refund_to {
+        require!(
+            by_owner || a.refund_to.key() == request.refund_to,
+            PerpError::WrongPayoutAccount
+        );
+    }
+    let payable = usable_token_account(&a.refund_to, &refund_mint, &request.owner);
+    // the owner must name an account that can take the refund; a keeper's clear parks a trade
+    // request's refund in its position when the account cannot
+    require!(
+        payable || (!by_owner && a.position.is_some()),
+        PerpError::WrongPayoutAccount
+    );
+    let quote = request.escrowed_quote();
+    if quote > 0 {
+        if payable {
+            transfer_out(
+                &a.token_program,
+                a.vault.to_account_info(),
+                a.refund_to.to_account_info(),
+                a.pool.to_account_info(),
+                &seeds.seeds(),
+                quote,
+            )?;
+            a.pool.load_mut()?.request_escrow -= quote;
+        } else if let Some(position) = a.position.as_mut() {
+            let mut pool = a.pool.load_mut()?;
+            pool.request_escrow -= quote;
+            pool.total_collateral += quote;
+            position.collateral += quote;
+        }
+    }
+    transfer_out(
+        &a.token_program,
+        a.lp_escrow.to_account_info(),
+        a.refund_to.to_account_info(),
+        a.pool.to_account_info(),
+        &seeds.seeds(),
+        request.escrowed_shares(),
+    )?;
+    let done = if by_owner {
+        outcome::CANCELLED
+    } else {
+        outcome::CLEARED
+    };
+    emit_request(request, done, 0, a.signer.key(), 0);
+    return_outcome(done, 0);
+    let owner = a.owner.to_account_info();
+    if let Some(position) = a.position.as_mut() {
+        release_position(position, &owner)?;
+    }
+    close_request(&a.request, &owner, None)
+}

@@ -1,0 +1,143 @@
+use anchor_lang::prelude::*;
+use anchor_spl::token::{Mint, Token, TokenAccount};
+
+use crate::constants::{LP_ESCROW_SEED, REQUEST_SEED, WITHDRAWAL_EXECUTION_SECS};
+use crate::errors::PerpError;
+use crate::instructions::requests::{NewRequest, emit_request, open_request, outcome};
+use crate::instructions::shared::transfer_in;
+use crate::state::{Pool, Request, RequestKind, pause};
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
+pub struct PlaceLpRequestArgs {
+    /// The owner's request slot, < 16.
+    pub slot: u8,
+    /// `Deposit` or `Withdraw`.
+    pub kind: RequestKind,
+    /// Deposit: quote tokens (escrowed now). Withdraw: LP shares (escrowed now; they keep
+    /// bearing the pool's result until the withdrawal executes).
+    pub amount: u64,
+    /// Fewest LP shares (deposit) or quote tokens (withdrawal) accepted.
+    pub min_out: u64,
+    /// Lamports for the keeper that executes it.
+    pub keeper_fee: u64,
+}
+
+#[derive(Accounts)]
+#[instruction(args: PlaceLpRequestArgs)]
+pub struct PlaceLpRequest<'info> {
+    #[account(mut)]
+    pub owner: Signer<'info>,
+    #[account(
+        mut,
+        has_one = vault @ PerpError::WrongVault,
+        has_one = lp_mint @ PerpError::WrongMint,
+    )]
+    pub pool: AccountLoader<'info, Pool>,
+    #[account(
+        init,
+        payer = owner,
+        space = 8 + Request::INIT_SPACE,
+        seeds = [REQUEST_SEED, pool.key().as_ref(), owner.key().as_ref(), &[args.slot]],
+        bump,
+    )]
+    pub request: Box<Account<'info, Request>>,
+    #[account(mut)]
+    pub vault: Box<Account<'info, TokenAccount>>,
+    pub lp_mint: Box<Account<'info, Mint>>,
+    #[account(mut, seeds = [LP_ESCROW_SEED, pool.key().as_ref()], bump = pool.load()?.lp_escrow_bump)]
+    pub lp_escrow: Box<Account<'info, TokenAccount>>,
+    #[account(mut, constraint = owner_quote.mint == pool.load()?.quote_mint @ PerpError::WrongMint, token::authority = owner)]
+    pub owner_quote: Box<Account<'info, TokenAccount>>,
+    #[account(mut, constraint = owner_lp.mint == lp_mint.key() @ PerpError::WrongMint, token::authority = owner)]
+    pub owner_lp: Box<Account<'info, TokenAccount>>,
+    pub token_program: Program<'info, Token>,
+    pub system_program: Program<'info, System>,
+}
+
+/// Place a deposit (quote escrowed in the vault) or a withdrawal (shares escrowed in the pool's
+/// LP escrow, executable after the pool's withdrawal delay).
+pub fn handle_place_lp_request(
+    ctx: Context<PlaceLpRequest>,
+    args: PlaceLpRequestArgs,
+) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
+    let a = &mut *ctx.accounts;
+    require!(args.kind.is_lp(), PerpError::WrongRequestKind);
+    require!(args.amount > 0, PerpError::ZeroAmount);
+    let pool_key = a.pool.key();
+    let (window, delay) = {
+        let pool = a.pool.load()?;
+        pool.require_not_paused(pause::LP)?;
+        if args.kind == RequestKind::Deposit {
+            require!(args.amount >= pool.min_deposit, PerpError::DepositTooSmall);
+        }
+        (
+            pool.order_window_secs as i64,
+            pool.withdrawal_delay_secs as i64,
+        )
+    };
+    let deposit = args.kind == RequestKind::Deposit;
+    if !deposit {
+        require!(
+            args.amount <= i64::MAX as u64 && a.owner_lp.amount >= args.amount,
+            PerpError::InsufficientShares
+        );
+    }
+    let (pay_to, refund_to) = if deposit {
+        (a.owner_lp.key(), a.owner_quote.key())
+    } else {
+        (a.owner_quote.key(), a.owner_lp.key())
+    };
+    let request = &mut a.request;
+    {
+        let pool = a.pool.load()?;
+        open_request(
+            request,
+            &a.owner,
+            &a.system_program,
+            &pool,
+            NewRequest {
+                pool: pool_key,
+                owner: a.owner.key(),
+                market: Pubkey::default(),
+                pay_to,
+                refund_to,
+                kind: args.kind,
+                slot: args.slot,
+                bump: ctx.bumps.request,
+                keeper_fee: args.keeper_fee,
+            },
+            now,
+        )?;
+    }
+    request.acceptable = args.min_out;
+    if deposit {
+        request.collateral = args.amount;
+        request.expires_ts = now + window;
+        transfer_in(
+            &a.token_program,
+            a.owner_quote.to_account_info(),
+            a.vault.to_account_info(),
+            a.owner.to_account_info(),
+            args.amount,
+        )?;
+        let mut pool = a.pool.load_mut()?;
+        pool.request_escrow = pool
+            .request_escrow
+            .checked_add(args.amount)
+            .ok_or_else(|| error!(PerpError::MathOverflow))?;
+    } else {
+        request.size = args.amount as i64;
+        request.executable_ts = now + delay;
+        request.expires_ts = now + delay + window.max(WITHDRAWAL_EXECUTION_SECS);
+        transfer_in(
+            &a.token_program,
+            a.owner_lp.to_account_info(),
+            a.lp_escrow.to_account_info(),
+            a.owner.to_account_info(),
+            args.amount,
+        )?;
+    }
+    emit_request(request, outcome::PLACED, 0, a.owner.key(), 0);
+    Ok(())
+}
