@@ -29,6 +29,25 @@ pub fn test_request_params() -> RequestParams {
     }
 }
 
+/// A market order of `kind` in slot 0 with no price bound (for either side), the fixture's
+/// keeper fee and no trigger; change fields with struct update syntax.
+pub fn order(kind: RequestKind, size: i64, collateral: u64) -> PlaceOrderArgs {
+    let buy = match kind {
+        RequestKind::MarketIncrease | RequestKind::LimitIncrease => size > 0,
+        _ => false,
+    };
+    PlaceOrderArgs {
+        slot: 0,
+        kind,
+        size,
+        collateral,
+        acceptable_price_e9: if buy { u64::MAX } else { 0 },
+        trigger_price_e9: 0,
+        expires_ts: 0,
+        keeper_fee: KEEPER_FEE,
+    }
+}
+
 pub struct MarketFixture {
     pub key: Pubkey,
     pub index: u8,
@@ -291,9 +310,12 @@ impl PerpFixture {
         Ok((outcome == request_outcome::REFUSED).then_some(reason))
     }
 
-    /// What a keeper does right after a request: one second later, re-publish the prices it
-    /// needs (the market's, or every market's for an LP request) and execute it. A refusal is
-    /// returned as its error code, like a failed instruction.
+    /// What a keeper does right after a request: `wait` seconds later (at least one),
+    /// re-publish the prices it needs (the market's, or every market's for an LP request) and
+    /// execute it. A refusal is returned as its error code, like a failed instruction. When the
+    /// program will not execute it at all (a withdrawal held back by the reserve, a paused
+    /// group), the request is withdrawn so that the owner is back where he started: his own
+    /// cancel for a withdrawal, the keeper's clear once expired for a market request.
     pub async fn settle(
         &self,
         t: &mut TestContext,
@@ -302,16 +324,28 @@ impl PerpFixture {
         wait: i64,
     ) -> Result<(), TxError> {
         t.advance(wait.max(1));
-        let market = self.request(t, owner, slot).await.map(|(_, r)| r.market);
-        match self.markets.iter().position(|m| Some(m.key) == market) {
+        let (key, request) = self
+            .request(t, owner, slot)
+            .await
+            .ok_or_else(|| TxError::Other(format!("no request in slot {slot}")))?;
+        match self.markets.iter().position(|m| m.key == request.market) {
             Some(m) => self.republish(t, m as u8).await,
             None => self.refresh_prices(t).await,
         }
         let keeper = self.keeper(t).await;
-        match self.execute(t, &keeper, owner, slot).await? {
-            None => Ok(()),
-            Some(code) => Err(TxError::Custom(code)),
+        let e = match self.execute(t, &keeper, owner, slot).await {
+            Ok(None) => return Ok(()),
+            Ok(Some(code)) => return Err(TxError::Custom(code)),
+            Err(e) => e,
+        };
+        let r = ix::RequestRef::of(key, &request);
+        // an LP request stays for its owner to cancel (see `withdraw`)
+        if !request.kind.is_lp() {
+            t.advance(request.expires_ts - t.now + 1);
+            let clear = ix::cancel_request(&keeper.key(), &self.pool, &r);
+            t.send(&[clear], &[&keeper.kp]).await.unwrap();
         }
+        Err(e)
     }
 
     /// The fixture's keeper (a user with no quote tokens of its own).
@@ -331,7 +365,13 @@ impl PerpFixture {
         amount: u64,
     ) -> Result<(), TxError> {
         self.place_deposit(t, user, lp, 0, amount, 0).await?;
-        self.settle(t, &user.key(), 0, 1).await
+        let r = self.settle(t, &user.key(), 0, 1).await;
+        if let Some((key, request)) = self.request(t, &user.key(), 0).await {
+            let cancel =
+                ix::cancel_request(&user.key(), &self.pool, &ix::RequestRef::of(key, &request));
+            t.send(&[cancel], &[&user.kp]).await.unwrap();
+        }
+        r
     }
 
     /// Withdraw through a request executed by the keeper once the pool's delay has passed.
@@ -344,7 +384,14 @@ impl PerpFixture {
     ) -> Result<(), TxError> {
         self.place_withdrawal(t, user, lp, 0, shares, 0).await?;
         let delay = t.pool(&self.pool).await.withdrawal_delay_secs as i64;
-        self.settle(t, &user.key(), 0, delay + 1).await
+        let r = self.settle(t, &user.key(), 0, delay + 1).await;
+        // held back (the reserve, a pause): the LP takes its shares back
+        if let Some((key, request)) = self.request(t, &user.key(), 0).await {
+            let cancel =
+                ix::cancel_request(&user.key(), &self.pool, &ix::RequestRef::of(key, &request));
+            t.send(&[cancel], &[&user.kp]).await.unwrap();
+        }
+        r
     }
 
     /// Place a trade request in `slot`.

@@ -280,6 +280,16 @@ impl TestContext {
         keel::transport::set_account_in(&mut self.ctx, key, owner, data);
     }
 
+    /// An account's lamports (0 when it does not exist).
+    pub async fn lamports(&mut self, key: &Pubkey) -> u64 {
+        self.ctx
+            .banks_client
+            .get_account(*key)
+            .await
+            .unwrap()
+            .map_or(0, |a| a.lamports)
+    }
+
     /// Raw state (lamports and data) of `keys`, to assert that a failed instruction changed
     /// nothing.
     pub async fn snapshot(&mut self, keys: &[Pubkey]) -> Vec<Option<(u64, Vec<u8>)>> {
@@ -297,33 +307,55 @@ impl TestContext {
         out
     }
 
-    /// The vault holds exactly LP capital + default fund + traders' collateral.
+    /// [`TestContext::snapshot`] for a request the program refused: a refusal closes the
+    /// request and refunds it, and records the print it used in the pool (each market's
+    /// `last_price_ts`, masked here); every other byte and every token balance must be as
+    /// before. Lamports are left out: the owner paid the keeper its fee.
+    pub async fn snapshot_refused(&mut self, keys: &[Pubkey]) -> Vec<Option<Vec<u8>>> {
+        let raw = self.snapshot(keys).await;
+        raw.into_iter()
+            .map(|a| {
+                a.map(|(_, mut data)| {
+                    if data.len() >= 8 + core::mem::size_of::<Pool>()
+                        && &data[..8] == Pool::DISCRIMINATOR
+                    {
+                        let end = 8 + core::mem::size_of::<Pool>();
+                        let mut pool: Pool = bytemuck::pod_read_unaligned(&data[8..end]);
+                        for m in pool.markets.iter_mut() {
+                            m.last_price_ts = 0;
+                        }
+                        data[8..end].copy_from_slice(bytemuck::bytes_of(&pool));
+                    }
+                    data
+                })
+            })
+            .collect()
+    }
+
+    /// The vault holds exactly LP capital + default fund + traders' collateral + the escrow of
+    /// pending requests.
     pub async fn assert_vault_balanced(&mut self, pool_key: &Pubkey) {
         let pool = self.pool(pool_key).await;
         let vault = self.balance(&pool.vault).await;
         assert_eq!(
             vault as u128,
-            pool.lp_capital as u128 + pool.default_fund as u128 + pool.total_collateral as u128,
-            "vault {vault} != lp {} + df {} + collateral {}",
+            pool.lp_capital as u128
+                + pool.default_fund as u128
+                + pool.total_collateral as u128
+                + pool.request_escrow as u128,
+            "vault {vault} != lp {} + df {} + collateral {} + escrow {}",
             pool.lp_capital,
             pool.default_fund,
-            pool.total_collateral
+            pool.total_collateral,
+            pool.request_escrow
         );
     }
 
     /// Money is conserved: the vault is balanced and the collateral total equals the sum over
     /// `positions` (every open position of the pool).
     pub async fn assert_conservation(&mut self, pool_key: &Pubkey, positions: &[Pubkey]) {
+        self.assert_vault_balanced(pool_key).await;
         let pool = self.pool(pool_key).await;
-        let vault = self.balance(&pool.vault).await;
-        assert_eq!(
-            vault as u128,
-            pool.lp_capital as u128 + pool.default_fund as u128 + pool.total_collateral as u128,
-            "vault {vault} != lp {} + df {} + collateral {}",
-            pool.lp_capital,
-            pool.default_fund,
-            pool.total_collateral
-        );
         let mut sum = 0u64;
         for p in positions {
             if let Some(pos) = self.position(p).await {

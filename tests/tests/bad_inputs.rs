@@ -4,18 +4,31 @@
 //! Where several bad inputs are tried against the same state they stand as a table of cases,
 //! `(what, instruction, signers, code)`, sent in order by [`refused_all`]; the state-changing
 //! steps between tables stay where they were.
+//!
+//! Trades and LP actions are requests: placing one and executing one are two instructions with
+//! bad inputs of their own. A fill the engine refuses at execution (leverage, slippage, margin,
+//! caps) is not a failed instruction: the execution succeeds, closes the request and refunds its
+//! escrow, and the market keeps the price it used. Those are checked with [`books`]: everything
+//! but the keeper's fee and the market's last used price is as it was before the request.
 
 use anchor_lang::error::ErrorCode as AnchorError;
 use anchor_lang::prelude::Pubkey;
 use keel::transport::TxError;
-use keel_tests::fixture::{E6, E9, MarketParams, PerpFixture, default_params};
+use keel_tests::fixture::{
+    E6, E9, KEEPER_FEE, MarketFixture, MarketParams, PerpFixture, default_params,
+    test_request_params,
+};
 use keel_tests::{TestContext, User, anchor, assert_code, ix, perp};
 use perp_amm::errors::PerpError::*;
 use perp_amm::instructions::*;
-use perp_amm::state::{OracleKind, pause};
+use perp_amm::state::{
+    OracleKind, PRICE_UPDATE_V2_DISCRIMINATOR, PYTH_RECEIVER_ID, RequestKind, RequestParams, pause,
+};
 use solana_instruction::Instruction;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
+
+use RequestKind::*;
 
 struct World {
     t: TestContext,
@@ -28,7 +41,8 @@ struct World {
 }
 
 impl World {
-    /// A pool with two markets (100 and 2,000), 100k of LP capital and one open long.
+    /// A pool with two markets (100 and 2,000), 100k of LP capital and one open long (10 at 100
+    /// on 100 of margin), every request executed by the fixture's keeper.
     async fn new() -> Self {
         let mut t = TestContext::new().await;
         let f = PerpFixture::new(&mut t, &[100.0, 2_000.0]).await;
@@ -59,16 +73,23 @@ impl World {
             self.f.pool,
             self.f.vault,
             self.f.lp_mint,
+            ix::lp_escrow_pda(&self.f.pool),
             self.lp.quote,
             self.lp_acct,
             self.trader.quote,
         ];
         keys.extend([
+            self.lp.key(),
             self.trader.key(),
             self.other.quote,
             self.other.key(),
             self.keeper.quote,
+            self.keeper.key(),
         ]);
+        // the request slots the tests use
+        for owner in [self.lp.key(), self.trader.key(), self.other.key()] {
+            keys.extend((0..4).map(|slot| ix::request_pda(&self.f.pool, &owner, slot)));
+        }
         for m in &self.f.markets {
             keys.extend([
                 m.key,
@@ -79,6 +100,43 @@ impl World {
         }
         keys
     }
+
+    /// A keeper's fresh print: a second later, every market's price re-published.
+    async fn tick(&mut self) {
+        self.t.advance(1);
+        self.f.refresh_prices(&mut self.t).await;
+    }
+
+    /// The pending request in `owner`'s `slot`, as a keeper names it.
+    async fn request(&mut self, owner: &Pubkey, slot: u8) -> ix::RequestRef {
+        let (key, r) = self
+            .f
+            .request(&mut self.t, owner, slot)
+            .await
+            .expect("a pending request");
+        ix::RequestRef::of(key, &r)
+    }
+
+    async fn set_pause(&mut self, flags: u8) {
+        let admin = self.t.admin.insecure_clone();
+        let pool = self.f.pool;
+        self.t
+            .send(&[ix::set_pause(&admin.pubkey(), &pool, flags)], &[&admin])
+            .await
+            .unwrap();
+    }
+
+    async fn update_market(&mut self, market: u8, params: MarketParams) {
+        let admin = self.t.admin.insecure_clone();
+        let (pool, key) = (self.f.pool, self.f.markets[market as usize].key);
+        self.t
+            .send(
+                &[ix::update_market(&admin.pubkey(), &pool, &key, params)],
+                &[&admin],
+            )
+            .await
+            .unwrap();
+    }
 }
 
 /// One bad input: what it is, the instruction, who signs it, and the error code it must fail with.
@@ -87,14 +145,21 @@ type Case<'a> = (&'a str, Instruction, &'a [&'a Keypair], u32);
 /// Send `ix` signed by `signers`; it must fail with `code` and no watched account may change.
 /// `what` names the case in a failure.
 async fn refused(w: &mut World, what: &str, ix: Instruction, signers: &[&Keypair], code: u32) {
+    refused_as(w, what, ix, signers, TxError::Custom(code)).await
+}
+
+/// [`refused`] with the transaction error expected in full (the runtime's, not a program's).
+async fn refused_as(
+    w: &mut World,
+    what: &str,
+    ix: Instruction,
+    signers: &[&Keypair],
+    expected: TxError,
+) {
     let keys = w.watched();
     let before = w.t.snapshot(&keys).await;
     let result = w.t.send(&[ix], signers).await;
-    assert_eq!(
-        result,
-        Err(TxError::Custom(code)),
-        "{what}: expected error {code}"
-    );
+    assert_eq!(result, Err(expected), "{what}");
     let after = w.t.snapshot(&keys).await;
     assert!(
         before == after,
@@ -109,6 +174,13 @@ async fn refused_all<const N: usize>(w: &mut World, cases: [Case<'_>; N]) {
     }
 }
 
+/// Creating an account that exists: Anchor 1.x's `init` asks the system program for
+/// `CreateAccountAllowPrefund` when the address holds lamports, which this runtime does not know
+/// yet (a runtime that does answers `AccountAlreadyInUse`, custom error 0).
+fn account_exists() -> TxError {
+    TxError::Other("TransactionError(InstructionError(1, InvalidInstructionData))".into())
+}
+
 /// `ix` with the account at `index` replaced by `key`.
 fn with_account(mut ix: Instruction, index: usize, key: Pubkey) -> Instruction {
     ix.accounts[index].pubkey = key;
@@ -119,6 +191,135 @@ fn params_with(f: impl FnOnce(&mut MarketParams)) -> MarketParams {
     let mut p = default_params();
     f(&mut p);
     p
+}
+
+/// A market order's arguments in slot 0, with no price bound (0 is none for buys and sells) and
+/// the pool's keeper fee; cases change what they test.
+fn order(kind: RequestKind, size: i64, collateral: u64) -> PlaceOrderArgs {
+    PlaceOrderArgs {
+        slot: 0,
+        kind,
+        size,
+        collateral,
+        acceptable_price_e9: 0,
+        trigger_price_e9: 0,
+        expires_ts: 0,
+        keeper_fee: KEEPER_FEE,
+    }
+}
+
+/// A trigger order's arguments in `slot`, good for a day.
+fn trigger(
+    kind: RequestKind,
+    slot: u8,
+    size: i64,
+    collateral: u64,
+    trigger_e9: u64,
+    now: i64,
+) -> PlaceOrderArgs {
+    PlaceOrderArgs {
+        slot,
+        trigger_price_e9: trigger_e9,
+        expires_ts: now + 86_400,
+        ..order(kind, size, collateral)
+    }
+}
+
+async fn lamports(t: &mut TestContext, key: &Pubkey) -> u64 {
+    let account = t.ctx.banks_client.get_account(*key).await.unwrap();
+    account.map_or(0, |a| a.lamports)
+}
+
+/// What a refused fill leaves as it was: the token balances named (the owner's, the vault, the
+/// LP escrow), the LP supply, the owner's positions, and the pool but for the publish time of
+/// the price its execution used (`markets[i].last_price_ts`: a refusal still uses the print, so
+/// no keeper can later pick an older one).
+struct Books {
+    balances: Vec<u64>,
+    lp_supply: u64,
+    /// lp_capital, default_fund, total_collateral, request_escrow.
+    accounting: (u64, u64, u64, u64),
+    pool: Vec<u8>,
+    positions: Vec<Option<Vec<u8>>>,
+}
+
+async fn books(t: &mut TestContext, f: &PerpFixture, owner: &Pubkey, tokens: &[Pubkey]) -> Books {
+    let mut balances = vec![t.balance(&f.vault).await];
+    balances.push(t.balance(&ix::lp_escrow_pda(&f.pool)).await);
+    for k in tokens {
+        balances.push(t.balance(k).await);
+    }
+    let mut pool = t.pool(&f.pool).await;
+    let accounting = (
+        pool.lp_capital,
+        pool.default_fund,
+        pool.total_collateral,
+        pool.request_escrow,
+    );
+    for m in pool.markets.iter_mut() {
+        m.last_price_ts = 0;
+    }
+    let mut positions = vec![];
+    for m in &f.markets {
+        positions.push(t.account_data(&f.position(m.index, owner)).await);
+    }
+    Books {
+        balances,
+        lp_supply: t.lp_supply(&f.lp_mint).await,
+        accounting,
+        pool: bytemuck::bytes_of(&pool).to_vec(),
+        positions,
+    }
+}
+
+#[track_caller]
+fn assert_same_books(what: &str, before: &Books, after: &Books) {
+    assert_eq!(before.balances, after.balances, "{what}: token balances");
+    assert_eq!(before.lp_supply, after.lp_supply, "{what}: LP supply");
+    assert_eq!(
+        before.accounting, after.accounting,
+        "{what}: lp_capital, default_fund, total_collateral, request_escrow"
+    );
+    assert!(before.pool == after.pool, "{what}: the pool changed");
+    assert!(
+        before.positions == after.positions,
+        "{what}: a position changed"
+    );
+}
+
+/// A trade the engine refuses at execution: `what`, whose order, its kind, size, collateral and
+/// acceptable price, and the refusal's code.
+type Refusal<'a> = (&'a str, &'a User, RequestKind, i64, u64, u64, u32);
+
+/// Each market order in turn, placed and executed by the fixture's keeper a second later in
+/// market 0: each must be refused with its code and leave the books as they were.
+async fn fills_refused(t: &mut TestContext, f: &PerpFixture, cases: &[Refusal<'_>]) {
+    for &(what, user, kind, size, collateral, acceptable, code) in cases {
+        let before = books(t, f, &user.key(), &[user.quote]).await;
+        let r = f
+            .market_order(t, user, 0, kind, size, collateral, acceptable)
+            .await;
+        assert_eq!(r, Err(TxError::Custom(code)), "{what}: expected {code}");
+        assert!(f.request(t, &user.key(), 0).await.is_none(), "{what}");
+        assert_same_books(what, &before, &books(t, f, &user.key(), &[user.quote]).await);
+    }
+}
+
+/// A Pyth `PriceUpdateV2` account's data (Borsh layout of the receiver program), fully verified.
+fn price_update(feed_id: [u8; 32], price: i64, expo: i32, publish_time: i64) -> Vec<u8> {
+    let mut d = PRICE_UPDATE_V2_DISCRIMINATOR.to_vec();
+    d.extend_from_slice(&[3u8; 32]); // write authority
+    d.push(1); // VerificationLevel::Full
+    d.extend_from_slice(&feed_id);
+    d.extend_from_slice(&price.to_le_bytes());
+    d.extend_from_slice(&0u64.to_le_bytes()); // conf
+    d.extend_from_slice(&expo.to_le_bytes());
+    d.extend_from_slice(&publish_time.to_le_bytes());
+    d.extend_from_slice(&publish_time.to_le_bytes()); // prev publish time
+    d.extend_from_slice(&price.to_le_bytes()); // ema price
+    d.extend_from_slice(&0u64.to_le_bytes()); // ema conf
+    d.extend_from_slice(&1u64.to_le_bytes()); // posted slot
+    d
 }
 
 #[tokio::test]
@@ -357,122 +558,224 @@ async fn push_oracle_bad_inputs() {
 }
 
 #[tokio::test]
-async fn deposit_bad_inputs() {
+async fn place_lp_request_bad_inputs() {
     let mut w = World::new().await;
-    let (pool, oracles) = (w.f.pool, w.f.oracles());
+    let pool = w.f.pool;
     let lp = w.lp.kp.insecure_clone();
     let (quote, lp_acct) = (w.lp.quote, w.lp_acct);
-    let dep = |amount: u64, min_shares: u64, oracles: &[Pubkey]| {
-        ix::deposit(
-            &lp.pubkey(),
-            &pool,
-            &quote,
-            &lp_acct,
-            oracles,
-            DepositArgs { amount, min_shares },
-        )
+    let shares = w.t.balance(&lp_acct).await;
+    // the fixture pool's minimums: 10 quote a deposit, the fixture's fee a request
+    let p = w.t.pool(&pool).await;
+    assert_eq!((p.min_deposit, p.min_keeper_fee_lamports), (10 * E6, KEEPER_FEE));
+    let deposit = PlaceLpRequestArgs {
+        slot: 0,
+        kind: Deposit,
+        amount: 100 * E6,
+        min_out: 0,
+        keeper_fee: KEEPER_FEE,
     };
-    let dep_100 = || dep(100 * E6, 0, &oracles);
-    let by_lp: &[&Keypair] = &[&lp];
-    let (o0, o1) = (oracles[0], oracles[1]);
-    let mismatch = perp(MarketAccountsMismatch);
-    #[rustfmt::skip]
-    refused_all(&mut w, [
-        ("nothing", dep(0, 0, &oracles), by_lp, perp(ZeroAmount)),
-        ("1 quote", dep(E6, 0, &oracles), by_lp, perp(DepositTooSmall)),
-        ("101 shares for 100", dep(100 * E6, 101 * E6, &oracles), by_lp, perp(SlippageExceeded)),
-        // every active market's oracle, in order, and nothing else
-        ("one oracle of two", dep(100 * E6, 0, &oracles[..1]), by_lp, mismatch),
-        ("the oracles swapped", dep(100 * E6, 0, &[o1, o0]), by_lp, mismatch),
-        ("an oracle too many", dep(100 * E6, 0, &[o0, o1, o0]), by_lp, mismatch),
-    ]).await;
-    // a stale price cannot value the pool
-    w.t.advance(61);
-    refused(&mut w, "a stale price", dep_100(), by_lp, perp(StaleOracle)).await;
-    w.f.refresh_prices(&mut w.t).await;
+    let withdrawal = PlaceLpRequestArgs {
+        kind: Withdraw,
+        amount: E6,
+        ..deposit
+    };
+    let place = |args| ix::place_lp_request(&lp.pubkey(), &pool, &quote, &lp_acct, args);
+    let place_from = |quote: &Pubkey, lp_acct: &Pubkey| {
+        ix::place_lp_request(&lp.pubkey(), &pool, quote, lp_acct, deposit)
+    };
     // the LP token account must be of the LP mint, the quote account of the quote mint
-    let lp_mint = w.f.lp_mint;
-    let quote_mint = w.t.quote_mint;
+    let (lp_mint, quote_mint) = (w.f.lp_mint, w.t.quote_mint);
     let second_lp = w.t.create_token_account(&lp_mint, &lp.pubkey()).await;
     let second_quote = w.t.create_token_account(&quote_mint, &lp.pubkey()).await;
-    let dep_from = |quote: &Pubkey, lp_acct: &Pubkey| {
-        ix::deposit(
-            &lp.pubkey(),
-            &pool,
-            quote,
-            lp_acct,
-            &oracles,
-            DepositArgs {
-                amount: 100 * E6,
-                min_shares: 0,
-            },
-        )
-    };
     let other_quote = w.other.quote;
+    let by_lp: &[&Keypair] = &[&lp];
     let not_owner = anchor(AnchorError::ConstraintTokenOwner);
     #[rustfmt::skip]
     refused_all(&mut w, [
-        ("an LP account as the quote one", dep_from(&second_lp, &lp_acct), by_lp, perp(WrongMint)),
-        ("a quote account as the LP one", dep_from(&quote, &second_quote), by_lp, perp(WrongMint)),
-        // someone else's token account
-        ("another's quote account", dep_from(&other_quote, &lp_acct), by_lp, not_owner),
-        // a vault that is not the pool's
-        ("not the pool's vault", with_account(dep_100(), 2, second_quote), by_lp, perp(WrongVault)),
+        ("a deposit of nothing", place(PlaceLpRequestArgs { amount: 0, ..deposit }), by_lp, perp(ZeroAmount)),
+        ("a withdrawal of nothing", place(PlaceLpRequestArgs { amount: 0, ..withdrawal }), by_lp, perp(ZeroAmount)),
+        ("1 quote, below the minimum", place(PlaceLpRequestArgs { amount: E6, ..deposit }), by_lp, perp(DepositTooSmall)),
+        ("a share more than held", place(PlaceLpRequestArgs { amount: shares + 1, ..withdrawal }), by_lp, perp(InsufficientShares)),
+        ("a trade kind", place(PlaceLpRequestArgs { kind: MarketIncrease, ..deposit }), by_lp, perp(WrongRequestKind)),
+        ("slot 16", place(PlaceLpRequestArgs { slot: 16, ..deposit }), by_lp, perp(RequestSlotOutOfRange)),
+        ("a fee below the pool's minimum", place(PlaceLpRequestArgs { keeper_fee: KEEPER_FEE - 1, ..deposit }), by_lp, perp(KeeperFeeTooLow)),
+        ("an LP account as the quote one", place_from(&second_lp, &lp_acct), by_lp, perp(WrongMint)),
+        ("a quote account as the LP one", place_from(&quote, &second_quote), by_lp, perp(WrongMint)),
+        // someone else's token account, to pay from or to be paid into
+        ("another's quote account", place_from(&other_quote, &lp_acct), by_lp, not_owner),
+        // a token account of the quote mint that is not the pool's
+        ("not the pool's vault", with_account(place(deposit), 3, second_quote), by_lp, perp(WrongVault)),
         // more than the LP holds: the SPL Token program refuses the transfer (InsufficientFunds)
-        ("more than the LP holds", dep(u64::MAX, 0, &oracles), by_lp, 1),
+        ("more than the LP holds", place(PlaceLpRequestArgs { amount: 200_000 * E6, ..deposit }), by_lp, 1),
     ]).await;
+    // a slot holds one request: a second one there cannot create the request account
+    w.t.send(&[place(deposit)], &[&lp]).await.unwrap();
+    let (what, ix) = ("a slot in use", place(withdrawal));
+    refused_as(&mut w, what, ix, by_lp, account_exists()).await;
     // paused
-    let admin = w.t.admin.insecure_clone();
-    w.t.send(
-        &[ix::set_pause(&admin.pubkey(), &pool, pause::LP)],
-        &[&admin],
-    )
-    .await
-    .unwrap();
-    let lp_quote = w.lp.quote;
-    let donate = ix::fund_default_fund(&lp.pubkey(), &pool, &lp_quote, E6);
+    w.set_pause(pause::LP).await;
+    let donate = ix::fund_default_fund(&lp.pubkey(), &pool, &quote, E6);
     #[rustfmt::skip]
     refused_all(&mut w, [
-        ("a deposit", dep_100(), by_lp, perp(Paused)),
+        ("a deposit", place(PlaceLpRequestArgs { slot: 1, ..deposit }), by_lp, perp(Paused)),
+        ("a withdrawal", place(PlaceLpRequestArgs { slot: 1, ..withdrawal }), by_lp, perp(Paused)),
         ("a default fund donation", donate, by_lp, perp(Paused)),
     ]).await;
 }
 
 #[tokio::test]
-async fn withdraw_bad_inputs() {
+async fn execute_lp_request_bad_inputs() {
     let mut w = World::new().await;
     let (pool, oracles) = (w.f.pool, w.f.oracles());
-    let lp = w.lp.kp.insecure_clone();
-    let (quote, lp_acct) = (w.lp.quote, w.lp_acct);
-    let shares = w.t.balance(&lp_acct).await;
-    let wd = |shares: u64, min_amount: u64| {
-        ix::withdraw(
-            &lp.pubkey(),
-            &pool,
-            &quote,
-            &lp_acct,
-            &oracles,
-            WithdrawArgs { shares, min_amount },
-        )
+    let (o0, o1) = (oracles[0], oracles[1]);
+    let (lp_key, lp_quote, lp_acct) = (w.lp.key(), w.lp.quote, w.lp_acct);
+    let keeper = w.keeper.kp.insecure_clone();
+    w.f.place_deposit(&mut w.t, &w.lp, &lp_acct, 0, 100 * E6, 0)
+        .await
+        .unwrap();
+    let r = w.request(&lp_key, 0).await;
+    assert_eq!((r.pay_to, r.refund_to), (lp_acct, lp_quote));
+    let exec = |r: &ix::RequestRef, oracles: &[Pubkey]| {
+        ix::execute_lp_request(&keeper.pubkey(), &pool, r, oracles)
     };
-    let by_lp: &[&Keypair] = &[&lp];
+    let lp_mint = w.f.lp_mint;
+    let other_key = w.other.key();
+    let other_lp = w.t.create_token_account(&lp_mint, &other_key).await;
+    let to_other = ix::RequestRef {
+        pay_to: other_lp,
+        ..r
+    };
+    let refund_other = ix::RequestRef {
+        refund_to: w.other.quote,
+        ..r
+    };
+    // a trade request is execute_order's: paid and refunded through one account, it cannot
+    // even be named (one mutable account twice), and the handler checks the kind behind that
+    let other = w.other.kp.insecure_clone();
+    let (market, other_quote) = (w.f.markets[0].key, w.other.quote);
+    let args = order(MarketIncrease, E6 as i64, 100 * E6);
+    let trade = ix::place_order(&other.pubkey(), &pool, &market, &other_quote, args);
+    w.t.send(&[trade], &[&other]).await.unwrap();
+    let trade = w.request(&other_key, 0).await;
+    let by_keeper: &[&Keypair] = &[&keeper];
+    let mismatch = perp(MarketAccountsMismatch);
+    let payout = perp(WrongPayoutAccount);
+    // the price the market last used was published in the same second as the request
     #[rustfmt::skip]
     refused_all(&mut w, [
-        ("nothing", wd(0, 0), by_lp, perp(ZeroAmount)),
-        ("a share more than held", wd(shares + 1, 0), by_lp, perp(InsufficientShares)),
-        ("2 quote for 1 share", wd(E6, 2 * E6), by_lp, perp(SlippageExceeded)),
+        // every active market's oracle, in order, and nothing else
+        ("one oracle of two", exec(&r, &oracles[..1]), by_keeper, mismatch),
+        ("the oracles swapped", exec(&r, &[o1, o0]), by_keeper, mismatch),
+        ("an oracle too many", exec(&r, &[o0, o1, o0]), by_keeper, mismatch),
+        ("a price published before the request", exec(&r, &oracles), by_keeper, perp(PriceBeforeRequest)),
+        ("the shares to another's LP account", exec(&to_other, &oracles), by_keeper, payout),
+        ("the refund to another's quote account", exec(&refund_other, &oracles), by_keeper, payout),
+        ("a trade request", exec(&trade, &oracles), by_keeper, anchor(AnchorError::ConstraintDuplicateMutableAccount)),
     ]).await;
-    w.t.advance(61);
-    refused(&mut w, "a stale price", wd(E6, 0), by_lp, perp(StaleOracle)).await;
+    // a print published after the request, but 11 s old by execution
+    w.tick().await;
+    w.t.advance(11);
+    let what = "a price 11 s old";
+    refused(&mut w, what, exec(&r, &oracles), by_keeper, perp(ExecutionPriceTooOld)).await;
     w.f.refresh_prices(&mut w.t).await;
+    w.set_pause(pause::LP).await;
+    refused(&mut w, "paused", exec(&r, &oracles), by_keeper, perp(Paused)).await;
+    w.set_pause(0).await;
+    // executed once; the second time the request is gone
+    w.t.send(&[exec(&r, &oracles)], &[&keeper]).await.unwrap();
+    let what = "a second execution";
+    let gone = anchor(AnchorError::AccountNotInitialized);
+    refused(&mut w, what, exec(&r, &oracles), by_keeper, gone).await;
+
+    // a deposit lives for the pool's 30 s window
+    w.f.place_deposit(&mut w.t, &w.lp, &lp_acct, 1, 100 * E6, 0)
+        .await
+        .unwrap();
+    let late = w.request(&lp_key, 1).await;
+    w.t.advance(test_request_params().order_window_secs as i64 + 1);
+    w.f.refresh_prices(&mut w.t).await;
+    let what = "a deposit 31 s old";
+    refused(&mut w, what, exec(&late, &oracles), by_keeper, perp(RequestExpired)).await;
+
+    // a withdrawal waits the pool's delay and lives a week after it, so its prices may go stale:
+    // market 0 (the only one with open interest) must be at most 60 s old
+    w.f.place_withdrawal(&mut w.t, &w.lp, &lp_acct, 2, E6, 0)
+        .await
+        .unwrap();
+    let wd = w.request(&lp_key, 2).await;
+    w.t.advance(default_params().max_age_open_secs as i64 + 1);
+    let what = "a price 61 s old";
+    refused(&mut w, what, exec(&wd, &oracles), by_keeper, perp(StaleOracle)).await;
+    w.f.refresh_prices(&mut w.t).await;
+    w.t.send(&[exec(&wd, &oracles)], &[&keeper]).await.unwrap();
+    // with an hour's delay, not before the hour
     let admin = w.t.admin.insecure_clone();
+    let hour = RequestParams {
+        withdrawal_delay_secs: 3_600,
+        ..test_request_params()
+    };
     w.t.send(
-        &[ix::set_pause(&admin.pubkey(), &pool, pause::LP)],
+        &[ix::set_request_params(&admin.pubkey(), &pool, hour)],
         &[&admin],
     )
     .await
     .unwrap();
-    refused(&mut w, "paused", wd(E6, 0), by_lp, perp(Paused)).await;
+    w.f.place_withdrawal(&mut w.t, &w.lp, &lp_acct, 2, E6, 0)
+        .await
+        .unwrap();
+    let wd = w.request(&lp_key, 2).await;
+    w.t.advance(3_599);
+    w.f.refresh_prices(&mut w.t).await;
+    let what = "a withdrawal 3,599 s after it was placed";
+    refused(&mut w, what, exec(&wd, &oracles), by_keeper, perp(RequestNotReady)).await;
+    // at the hour it may execute, but only on a print published after the hour
+    w.t.advance(1);
+    let what = "at the hour, on a print published before it";
+    refused(&mut w, what, exec(&wd, &oracles), by_keeper, perp(PriceBeforeRequest)).await;
+    w.tick().await;
+    w.t.send(&[exec(&wd, &oracles)], &[&keeper]).await.unwrap();
+    assert!(w.f.request(&mut w.t, &lp_key, 2).await.is_none());
+}
+
+#[tokio::test]
+async fn lp_requests_refused_by_their_own_bound_are_closed_and_refunded() {
+    let mut w = World::new().await;
+    let (lp_key, lp_quote, lp_acct) = (w.lp.key(), w.lp.quote, w.lp_acct);
+    let keeper = w.keeper.key();
+    let watched = [lp_quote, lp_acct];
+    let before = books(&mut w.t, &w.f, &lp_key, &watched).await;
+    let (lp_sol, keeper_sol) = (
+        lamports(&mut w.t, &lp_key).await,
+        lamports(&mut w.t, &keeper).await,
+    );
+    // 101 shares for 100 quote: more than the pool gives (its shares are worth at least 1)
+    let p = w.t.pool(&w.f.pool).await;
+    let supply = w.t.lp_supply(&w.f.lp_mint).await;
+    assert!(p.lp_capital >= supply + p.dead_shares);
+    w.f.place_deposit(&mut w.t, &w.lp, &lp_acct, 0, 100 * E6, 101 * E6)
+        .await
+        .unwrap();
+    assert_eq!(w.t.balance(&lp_quote).await, before.balances[2] - 100 * E6);
+    w.tick().await;
+    let refused = w.f.execute(&mut w.t, &w.keeper, &lp_key, 0).await;
+    assert_eq!(refused, Ok(Some(perp(SlippageExceeded))));
+    // 2 quote for 1 share: more than it is worth
+    w.f.place_withdrawal(&mut w.t, &w.lp, &lp_acct, 1, E6, 2 * E6)
+        .await
+        .unwrap();
+    assert_eq!(w.t.balance(&lp_acct).await, before.balances[3] - E6);
+    w.tick().await;
+    let refused = w.f.execute(&mut w.t, &w.keeper, &lp_key, 1).await;
+    assert_eq!(refused, Ok(Some(perp(SlippageExceeded))));
+    // both requests closed, the quote and the shares back; the keeper earned both fees, the LP
+    // got both requests' rent back
+    for slot in [0, 1] {
+        assert!(w.f.request(&mut w.t, &lp_key, slot).await.is_none());
+    }
+    let after = books(&mut w.t, &w.f, &lp_key, &watched).await;
+    assert_same_books("refused LP requests", &before, &after);
+    assert_eq!(lamports(&mut w.t, &lp_key).await, lp_sol - 2 * KEEPER_FEE);
+    assert_eq!(lamports(&mut w.t, &keeper).await, keeper_sol + 2 * KEEPER_FEE);
 }
 
 #[tokio::test]
@@ -489,20 +792,36 @@ async fn withdrawal_cannot_take_reserved_capital() {
     // M* for q* = 1 % with K = 10 at 100: 1,000·e^(0.05·2.326 − 0.00125) − 1,000 ≈ 122;
     // at a capital share of 1/2 the pool must keep ≈ 244 of LP capital
     let shares = t.balance(&lp_acct).await;
-    let before = t.snapshot(&[f.pool, f.vault, lp_acct, lp.quote]).await;
-    let r = f.withdraw(&mut t, &lp, &lp_acct, shares).await;
+    let escrow = ix::lp_escrow_pda(&f.pool);
+    let watched = [f.pool, f.vault, lp_acct, lp.quote, escrow];
+    let before = t.snapshot(&watched).await;
+    // the reserve holds a withdrawal back without ending it: the execution fails and the request
+    // stays pending, its shares in escrow, until the reserve lets it through or its owner
+    // cancels it
+    f.place_withdrawal(&mut t, &lp, &lp_acct, 0, shares, 0)
+        .await
+        .unwrap();
+    let r = f.settle(&mut t, &lp.key(), 0, 1).await;
     assert_code(r, perp(CapitalReserved));
+    let (key, pending) = f.request(&mut t, &lp.key(), 0).await.expect("still pending");
+    assert_eq!(pending.size as u64, shares);
     assert_eq!(
-        before,
-        t.snapshot(&[f.pool, f.vault, lp_acct, lp.quote]).await
+        (t.balance(&lp_acct).await, t.balance(&escrow).await),
+        (0, shares)
     );
+    let cancel = ix::cancel_request(&lp.key(), &f.pool, &ix::RequestRef::of(key, &pending));
+    t.send(&[cancel], &[&lp.kp]).await.unwrap();
+    assert_eq!(before, t.snapshot(&watched).await, "cancelled: as before");
     // 70 % of the shares is fine, 80 % is not
     f.withdraw(&mut t, &lp, &lp_acct, shares / 10 * 7)
         .await
         .unwrap();
-    let r = f.withdraw(&mut t, &lp, &lp_acct, shares / 10).await;
+    f.place_withdrawal(&mut t, &lp, &lp_acct, 0, shares / 10, 0)
+        .await
+        .unwrap();
+    let r = f.settle(&mut t, &lp.key(), 0, 1).await;
     assert_code(r, perp(CapitalReserved));
-    // the reserve follows σ: at 1 % it is ≈ 2·23 and the same withdrawal goes through
+    // the reserve follows σ: at 1 % it is ≈ 2·23 and the same pending withdrawal goes through
     let admin = t.admin.insecure_clone();
     t.send(
         &[ix::update_market(
@@ -515,99 +834,353 @@ async fn withdrawal_cannot_take_reserved_capital() {
     )
     .await
     .unwrap();
-    f.withdraw(&mut t, &lp, &lp_acct, shares / 10)
-        .await
-        .unwrap();
+    let quote = t.balance(&lp.quote).await;
+    f.settle(&mut t, &lp.key(), 0, 1).await.unwrap();
+    assert!(f.request(&mut t, &lp.key(), 0).await.is_none());
+    assert!(t.balance(&lp.quote).await > quote);
+    assert_eq!(t.balance(&escrow).await, 0);
     t.assert_vault_balanced(&f.pool).await;
 }
 
 #[tokio::test]
-async fn open_position_bad_inputs() {
+async fn place_order_bad_inputs() {
     let mut w = World::new().await;
+    let (pool, market, now) = (w.f.pool, w.f.markets[0].key, w.t.now);
+    let trader = w.trader.kp.insecure_clone();
     let other = w.other.kp.insecure_clone();
-    let f = &w.f;
-    let (pool, market, oracle, quote) =
-        (f.pool, f.markets[0].key, f.markets[0].oracle, w.other.quote);
-    let open = |size: i64, collateral: u64, limit: u64| {
-        ix::open_position(
-            &other.pubkey(),
-            &pool,
-            &market,
-            &oracle,
-            &quote,
-            OpenPositionArgs {
-                size,
-                collateral,
-                price_limit_e9: limit,
-            },
-            None,
-        )
+    let (trader_quote, other_quote) = (w.trader.quote, w.other.quote);
+    let by_trader = |args| ix::place_order(&trader.pubkey(), &pool, &market, &trader_quote, args);
+    let by_other = |args| ix::place_order(&other.pubkey(), &pool, &market, &other_quote, args);
+    let from = |quote: &Pubkey| {
+        let args = order(MarketIncrease, E6 as i64, 100 * E6);
+        ix::place_order(&other.pubkey(), &pool, &market, quote, args)
     };
-    // wrong oracle: the other market's
-    let wrong_oracle = w.f.markets[1].oracle;
-    let bad = ix::open_position(
-        &other.pubkey(),
-        &pool,
-        &market,
-        &wrong_oracle,
-        &quote,
-        OpenPositionArgs {
-            size: E6 as i64,
-            collateral: 100 * E6,
-            price_limit_e9: u64::MAX,
-        },
-        None,
-    );
-    let by_other: &[&Keypair] = &[&other];
-    let slippage = perp(SlippageExceeded);
+    let (lp_mint, quote_mint) = (w.f.lp_mint, w.t.quote_mint);
+    let other_lp = w.t.create_token_account(&lp_mint, &other.pubkey()).await;
+    let second_quote = w.t.create_token_account(&quote_mint, &other.pubkey()).await;
+    let (t, o): (&[&Keypair], &[&Keypair]) = (&[&trader], &[&other]);
+    let open = order(MarketIncrease, E6 as i64, 100 * E6);
+    let reduce = order(MarketReduce, E6 as i64, 0);
+    let remove = order(RemoveCollateral, 0, E6);
+    let tp = trigger(TakeProfit, 0, 0, 0, 110 * E9, now);
+    let max_expiry = now + 90 * 86_400;
+    let invalid = perp(InvalidRequest);
     #[rustfmt::skip]
     refused_all(&mut w, [
-        ("no size", open(0, 100 * E6, u64::MAX), by_other, perp(ZeroAmount)),
-        ("no collateral", open(E6 as i64, 0, u64::MAX), by_other, perp(ZeroAmount)),
-        // 21x leverage: 2,100 notional on 100 of margin
-        ("21x", open(21 * E6 as i64, 100 * E6, u64::MAX), by_other, perp(MaxLeverage)),
-        ("dust", open(999, 100 * E6, u64::MAX), by_other, perp(DustPosition)),
-        // a buy limit below the price, a sell limit above it
-        ("a buy limit of 99", open(E6 as i64, 100 * E6, 99 * E9), by_other, slippage),
-        ("a sell limit of 101", open(-(E6 as i64), 100 * E6, 101 * E9), by_other, slippage),
-        ("an overflowing size", open(i64::MAX, 100 * E6, u64::MAX), by_other, perp(MathOverflow)),
-        ("the other market's oracle", bad, by_other, perp(WrongOracle)),
+        ("an open of no size", by_other(PlaceOrderArgs { size: 0, ..open }), o, perp(ZeroAmount)),
+        ("an open on no collateral", by_other(PlaceOrderArgs { collateral: 0, ..open }), o, perp(ZeroAmount)),
+        ("increasing a long by a short", by_trader(order(MarketIncrease, -(E6 as i64), 0)), t, perp(InvalidSize)),
+        ("reducing no position", by_other(reduce), o, perp(NoPosition)),
+        ("a take-profit on no position", by_other(tp), o, perp(NoPosition)),
+        ("removing margin from no position", by_other(remove), o, perp(NoPosition)),
+        ("a negative reduction", by_trader(PlaceOrderArgs { size: -(E6 as i64), ..reduce }), t, invalid),
+        ("a reduction posting margin", by_trader(PlaceOrderArgs { collateral: E6, ..reduce }), t, invalid),
+        ("removing no margin", by_trader(PlaceOrderArgs { collateral: 0, ..remove }), t, perp(ZeroAmount)),
+        ("removing margin with a size", by_trader(PlaceOrderArgs { size: E6 as i64, ..remove }), t, invalid),
+        // trigger kinds need a trigger and an expiry at most 90 days ahead; market kinds neither
+        ("a take-profit without a trigger", by_trader(PlaceOrderArgs { trigger_price_e9: 0, ..tp }), t, invalid),
+        ("a take-profit without an expiry", by_trader(PlaceOrderArgs { expires_ts: 0, ..tp }), t, invalid),
+        ("a take-profit expiring now", by_trader(PlaceOrderArgs { expires_ts: now, ..tp }), t, invalid),
+        ("a take-profit for 90 days and 1 s", by_trader(PlaceOrderArgs { expires_ts: max_expiry + 1, ..tp }), t, invalid),
+        ("a market reduction with a trigger", by_trader(PlaceOrderArgs { trigger_price_e9: 110 * E9, ..reduce }), t, invalid),
+        ("a market reduction with an expiry", by_trader(PlaceOrderArgs { expires_ts: now + 60, ..reduce }), t, invalid),
+        ("an LP kind", by_other(PlaceOrderArgs { kind: Deposit, ..open }), o, perp(WrongRequestKind)),
+        ("slot 16", by_other(PlaceOrderArgs { slot: 16, ..open }), o, perp(RequestSlotOutOfRange)),
+        ("a fee below the pool's minimum", by_other(PlaceOrderArgs { keeper_fee: KEEPER_FEE - 1, ..open }), o, perp(KeeperFeeTooLow)),
+        ("another's quote account", from(&trader_quote), o, anchor(AnchorError::ConstraintTokenOwner)),
+        ("an LP account as the quote one", from(&other_lp), o, perp(WrongMint)),
+        ("not the pool's vault", with_account(by_other(open), 5, second_quote), o, perp(WrongVault)),
+        // more collateral than the trader holds: the SPL Token program refuses the escrow
+        ("20,000 of margin from 10,000", by_other(PlaceOrderArgs { collateral: 20_000 * E6, ..open }), o, 1),
     ]).await;
-    // stale and uncertain prices
-    w.t.advance(61);
-    let one = || open(E6 as i64, 100 * E6, u64::MAX);
-    refused(&mut w, "a stale price", one(), by_other, perp(StaleOracle)).await;
-    w.f.set_price(&mut w.t, 0, 100.0, 1.5).await; // 1.5 % confidence > 1 %
+    // a slot holds one request: a second one there cannot create the request account
+    let limit = trigger(LimitIncrease, 0, E6 as i64, 100 * E6, 99 * E9, now);
+    w.t.send(&[by_other(limit)], &[&other]).await.unwrap();
+    refused_as(&mut w, "a slot in use", by_other(open), o, account_exists()).await;
+    // OPEN paused stops new increases (reductions may still be placed)
+    w.set_pause(pause::OPEN).await;
+    #[rustfmt::skip]
+    refused_all(&mut w, [
+        ("an open", by_other(PlaceOrderArgs { slot: 1, ..open }), o, perp(Paused)),
+        ("a limit open", by_other(PlaceOrderArgs { slot: 1, ..limit }), o, perp(Paused)),
+        ("an increase", by_trader(open), t, perp(Paused)),
+    ]).await;
+    w.t.send(&[by_trader(tp)], &[&trader]).await.unwrap();
+}
+
+#[tokio::test]
+async fn execute_order_bad_inputs() {
+    let mut w = World::new().await;
+    let pool = w.f.pool;
+    let (o0, o1) = (w.f.markets[0].oracle, w.f.markets[1].oracle);
+    let keeper = w.keeper.kp.insecure_clone();
+    let (trader_key, other_key) = (w.trader.key(), w.other.key());
+    let open = order(MarketIncrease, E6 as i64, 100 * E6);
+    w.f.place(&mut w.t, &w.other, 0, open).await.unwrap();
+    let r = w.request(&other_key, 0).await;
+    let exec = |r: &ix::RequestRef, oracle: &Pubkey| {
+        ix::execute_order(&keeper.pubkey(), &pool, r, oracle, None)
+    };
+    let to_trader = ix::RequestRef {
+        pay_to: w.trader.quote,
+        ..r
+    };
+    let trader_pos = w.f.position(0, &trader_key);
+    let m1 = w.f.markets[1].key;
+    let by_keeper: &[&Keypair] = &[&keeper];
+    // the market's last price was published in the same second as the request
+    #[rustfmt::skip]
+    refused_all(&mut w, [
+        ("the other market's oracle", exec(&r, &o1), by_keeper, perp(WrongOracle)),
+        ("the other market", with_account(exec(&r, &o0), 2, m1), by_keeper, perp(WrongMarket)),
+        ("a stranger's position", with_account(exec(&r, &o0), 3, trader_pos), by_keeper, perp(WrongPosition)),
+        ("the payout to another's account", exec(&to_trader, &o0), by_keeper, perp(WrongPayoutAccount)),
+        ("a price published before the request", exec(&r, &o0), by_keeper, perp(PriceBeforeRequest)),
+    ]).await;
+    // a print published after the request, but 11 s old by execution
+    w.tick().await;
+    w.t.advance(11);
+    let what = "a price 11 s old";
+    refused(&mut w, what, exec(&r, &o0), by_keeper, perp(ExecutionPriceTooOld)).await;
+    // too uncertain to open on: 1.5 % > 1 %
+    w.f.set_price(&mut w.t, 0, 100.0, 1.5).await;
     let what = "a 1.5 % confidence interval";
-    refused(&mut w, what, one(), by_other, perp(OracleConfidence)).await;
+    refused(&mut w, what, exec(&r, &o0), by_keeper, perp(OracleConfidence)).await;
     w.f.set_price(&mut w.t, 0, 100.0, 0.0).await;
-    // paused
-    let admin = w.t.admin.insecure_clone();
-    w.t.send(
-        &[ix::set_pause(&admin.pubkey(), &pool, pause::OPEN)],
-        &[&admin],
-    )
-    .await
-    .unwrap();
-    refused(&mut w, "paused", one(), by_other, perp(Paused)).await;
-    w.t.send(&[ix::set_pause(&admin.pubkey(), &pool, 0)], &[&admin])
+    // pause groups: OPEN stops increases and margin removals, CLOSE the rest
+    w.set_pause(pause::OPEN).await;
+    refused(&mut w, "OPEN paused", exec(&r, &o0), by_keeper, perp(Paused)).await;
+    w.set_pause(0).await;
+    // executed once; the second time the request is gone
+    w.t.send(&[exec(&r, &o0)], &[&keeper]).await.unwrap();
+    let gone = anchor(AnchorError::AccountNotInitialized);
+    refused(&mut w, "a second execution", exec(&r, &o0), by_keeper, gone).await;
+
+    // a market request lives for the pool's 30 s window
+    w.f.place(&mut w.t, &w.other, 0, open).await.unwrap();
+    let late = w.request(&other_key, 0).await;
+    w.t.advance(test_request_params().order_window_secs as i64 + 1);
+    w.f.refresh_prices(&mut w.t).await;
+    let what = "an open 31 s old";
+    refused(&mut w, what, exec(&late, &o0), by_keeper, perp(RequestExpired)).await;
+    let clear = ix::cancel_request(&keeper.pubkey(), &pool, &late);
+    w.t.send(&[clear], &[&keeper]).await.unwrap();
+
+    // the trader's reduction and margin removal, with the pause switches
+    let remove = PlaceOrderArgs {
+        slot: 1,
+        ..order(RemoveCollateral, 0, E6)
+    };
+    w.f.place(&mut w.t, &w.trader, 0, order(MarketReduce, E6 as i64, 0))
         .await
         .unwrap();
-    // open-interest cap
-    w.t.send(
-        &[ix::update_market(
-            &admin.pubkey(),
-            &pool,
-            &market,
-            params_with(|p| p.max_long_oi = 15 * E6),
-        )],
-        &[&admin],
-    )
-    .await
-    .unwrap();
-    let ix = open(6 * E6 as i64, 100 * E6, u64::MAX);
-    let what = "past a cap of 15 long";
-    refused(&mut w, what, ix, by_other, perp(OpenInterestCap)).await;
+    w.f.place(&mut w.t, &w.trader, 0, remove).await.unwrap();
+    let (reduce, remove) = (w.request(&trader_key, 0).await, w.request(&trader_key, 1).await);
+    w.tick().await;
+    w.set_pause(pause::OPEN).await;
+    refused(&mut w, "a margin removal, OPEN paused", exec(&remove, &o0), by_keeper, perp(Paused)).await;
+    w.set_pause(pause::CLOSE).await;
+    refused(&mut w, "a reduction, CLOSE paused", exec(&reduce, &o0), by_keeper, perp(Paused)).await;
+    w.set_pause(0).await;
+    for r in [reduce, remove] {
+        w.t.send(&[exec(&r, &o0)], &[&keeper]).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn trigger_orders_wait_for_their_trigger() {
+    let mut w = World::new().await;
+    let now = w.t.now;
+    let (trader_key, other_key, lp_key) = (w.trader.key(), w.other.key(), w.lp.key());
+    // at 100: a long limit at 99, a short limit at 101, and the trader's long (10 at 100 on
+    // 100) with a take-profit at 110 and a stop-loss at 95
+    let orders = [
+        (&w.other, trigger(LimitIncrease, 0, E6 as i64, 100 * E6, 99 * E9, now)),
+        (&w.lp, trigger(LimitIncrease, 0, -(E6 as i64), 100 * E6, 101 * E9, now)),
+        (&w.trader, trigger(TakeProfit, 0, 0, 0, 110 * E9, now)),
+        (&w.trader, trigger(StopLoss, 1, 0, 0, 95 * E9, now)),
+    ];
+    for (user, args) in orders {
+        w.f.place(&mut w.t, user, 0, args).await.unwrap();
+    }
+    let (pool, o0) = (w.f.pool, w.f.markets[0].oracle);
+    let keeper = w.keeper.kp.insecure_clone();
+    let exec = |r: &ix::RequestRef| ix::execute_order(&keeper.pubkey(), &pool, r, &o0, None);
+    let long_limit = exec(&w.request(&other_key, 0).await);
+    let short_limit = exec(&w.request(&lp_key, 0).await);
+    let tp = w.request(&trader_key, 0).await;
+    let sl = exec(&w.request(&trader_key, 1).await);
+    w.tick().await;
+    let by_keeper: &[&Keypair] = &[&keeper];
+    let not_reached = perp(TriggerNotReached);
+    #[rustfmt::skip]
+    refused_all(&mut w, [
+        ("a long limit at 99", long_limit.clone(), by_keeper, not_reached),
+        ("a short limit at 101", short_limit.clone(), by_keeper, not_reached),
+        ("a take-profit at 110", exec(&tp), by_keeper, not_reached),
+        ("a stop-loss at 95", sl.clone(), by_keeper, not_reached),
+    ]).await;
+    // a trigger order outlives prices: one 61 s old is stale for an open (60 s) ...
+    w.t.advance(61);
+    let what = "a limit open on a price 61 s old";
+    refused(&mut w, what, long_limit.clone(), by_keeper, perp(StaleOracle)).await;
+    // ... and fresh enough for a reduction (600 s), but not as an execution price (10 s)
+    let what = "a stop-loss on a price 61 s old";
+    refused(&mut w, what, sl.clone(), by_keeper, perp(ExecutionPriceTooOld)).await;
+    // at its trigger, each fills
+    for (price, ix) in [(99.0, long_limit), (101.0, short_limit), (95.0, sl)] {
+        w.f.set_price(&mut w.t, 0, price, 0.0).await;
+        let logs = w.t.send_logs(&[ix], &[&keeper]).await.unwrap();
+        let outcome = keel::client::requests::outcome(&logs);
+        assert_eq!(outcome, Some((perp_amm::events::request_outcome::EXECUTED, 0)));
+    }
+    assert_eq!(w.t.position(&w.f.position(0, &other_key)).await.unwrap().size, E6 as i64);
+    assert_eq!(w.t.position(&w.f.position(0, &lp_key)).await.unwrap().size, -(E6 as i64));
+    // the stop-loss closed the position the take-profit named: it can only be cleared, by anyone
+    let what = "a take-profit on a closed position";
+    refused(&mut w, what, exec(&tp), by_keeper, perp(PositionChanged)).await;
+    let clear = ix::cancel_request(&keeper.pubkey(), &pool, &tp);
+    w.t.send(&[clear], &[&keeper]).await.unwrap();
+    assert!(w.t.position(&w.f.position(0, &trader_key)).await.is_none());
+}
+
+#[tokio::test]
+async fn cancel_request_bad_inputs() {
+    let mut w = World::new().await;
+    let pool = w.f.pool;
+    let (other_key, lp_key) = (w.other.key(), w.lp.key());
+    let other = w.other.kp.insecure_clone();
+    let stranger = w.keeper.kp.insecure_clone();
+    let lp = w.lp.kp.insecure_clone();
+    let now = w.t.now;
+    // a market open (slot 0), a limit open (slot 1), and a deposit
+    w.f.place(&mut w.t, &w.other, 0, order(MarketIncrease, E6 as i64, 100 * E6))
+        .await
+        .unwrap();
+    let limit = trigger(LimitIncrease, 1, E6 as i64, 100 * E6, 99 * E9, now);
+    w.f.place(&mut w.t, &w.other, 0, limit).await.unwrap();
+    w.f.place_deposit(&mut w.t, &w.lp, &w.lp_acct, 0, 100 * E6, 0)
+        .await
+        .unwrap();
+    let (market, limit) = (w.request(&other_key, 0).await, w.request(&other_key, 1).await);
+    let deposit = w.request(&lp_key, 0).await;
+    let cancel = |signer: &Keypair, r: &ix::RequestRef| ix::cancel_request(&signer.pubkey(), &pool, r);
+    let refund_to = |r: &ix::RequestRef, to: Pubkey| ix::RequestRef { refund_to: to, ..*r };
+    // a trade request named without its position, as an LP request would be
+    let no_position = ix::RequestRef {
+        market: Pubkey::default(),
+        ..limit
+    };
+    let (trader_quote, stranger_quote) = (w.trader.quote, w.keeper.quote);
+    let (o, s, l): (&[&Keypair], &[&Keypair], &[&Keypair]) = (&[&other], &[&stranger], &[&lp]);
+    #[rustfmt::skip]
+    refused_all(&mut w, [
+        // a live request is its owner's alone
+        ("a stranger, before expiry", cancel(&stranger, &limit), s, perp(RequestNotExpired)),
+        // a market request (an open, a deposit) runs its window out: no free look at the price
+        ("the owner of a market open", cancel(&other, &market), o, perp(CancelTooEarly)),
+        ("the owner of a deposit", cancel(&lp, &deposit), l, perp(CancelTooEarly)),
+        // the refund goes to an account of the owner's
+        ("the refund to another's account", cancel(&other, &refund_to(&limit, trader_quote)), o, perp(WrongPayoutAccount)),
+        ("the limit without its position", cancel(&other, &no_position), o, perp(WrongPosition)),
+        ("the owner's limit, another as its owner", with_account(cancel(&other, &limit), 3, lp_key), o, perp(NotRequestOwner)),
+    ]).await;
+    // once expired anyone may clear it, but only to where the owner asked
+    w.t.advance(test_request_params().order_window_secs as i64 + 1);
+    let what = "a stranger clearing to his own account";
+    let ix = cancel(&stranger, &refund_to(&market, stranger_quote));
+    refused(&mut w, what, ix, s, perp(WrongPayoutAccount)).await;
+}
+
+#[tokio::test]
+async fn cancelled_and_cleared_requests_refund_everything() {
+    let mut w = World::new().await;
+    let pool = w.f.pool;
+    let other_key = w.other.key();
+    let (other, stranger) = (w.other.kp.insecure_clone(), w.keeper.kp.insecure_clone());
+    let watched = [w.other.quote];
+    let before = books(&mut w.t, &w.f, &other_key, &watched).await;
+    let (sol, stranger_sol) = (
+        lamports(&mut w.t, &other_key).await,
+        lamports(&mut w.t, &stranger.pubkey()).await,
+    );
+    let now = w.t.now;
+    // the owner cancels a limit open (its collateral escrowed, an empty position opened for it)
+    // at once
+    let limit = trigger(LimitIncrease, 1, E6 as i64, 100 * E6, 99 * E9, now);
+    w.f.place(&mut w.t, &w.other, 0, limit).await.unwrap();
+    assert_eq!(w.t.balance(&w.other.quote).await, 10_000 * E6 - 100 * E6);
+    assert_eq!(w.t.pool(&pool).await.request_escrow, 100 * E6);
+    let r = w.request(&other_key, 1).await;
+    let logs =
+        w.t.send_logs(&[ix::cancel_request(&other_key, &pool, &r)], &[&other])
+            .await
+            .unwrap();
+    use perp_amm::events::request_outcome::{CANCELLED, CLEARED};
+    assert_eq!(keel::client::requests::outcome(&logs), Some((CANCELLED, 0)));
+    assert_same_books("cancelled", &before, &books(&mut w.t, &w.f, &other_key, &watched).await);
+    assert_eq!(lamports(&mut w.t, &other_key).await, sol, "rent and fee back");
+    // a stranger clears an expired market open: the same, and nothing for the stranger
+    let open = order(MarketIncrease, E6 as i64, 100 * E6);
+    w.f.place(&mut w.t, &w.other, 0, open).await.unwrap();
+    let r = w.request(&other_key, 0).await;
+    w.t.advance(test_request_params().order_window_secs as i64 + 1);
+    let clear = ix::cancel_request(&stranger.pubkey(), &pool, &r);
+    let logs = w.t.send_logs(&[clear], &[&stranger]).await.unwrap();
+    assert_eq!(keel::client::requests::outcome(&logs), Some((CLEARED, 0)));
+    assert_same_books("cleared", &before, &books(&mut w.t, &w.f, &other_key, &watched).await);
+    assert_eq!(lamports(&mut w.t, &other_key).await, sol, "rent and fee back");
+    assert_eq!(lamports(&mut w.t, &stranger.pubkey()).await, stranger_sol);
+    assert!(w.f.request(&mut w.t, &other_key, 0).await.is_none());
+}
+
+#[tokio::test]
+async fn fills_the_engine_refuses_change_nothing() {
+    let mut w = World::new().await;
+    let params = w.t.market(&w.f.markets[0].key).await.params;
+    // 20x at most, 1,000 base native at least, 2.5 % maintenance
+    assert_eq!(
+        (params.max_leverage, params.min_position_size, params.maintenance_margin_bps),
+        (20, 1_000, 250)
+    );
+    let (t, o) = (&w.trader, &w.other);
+    let (long, short) = (E6 as i64, -(E6 as i64));
+    let slippage = perp(SlippageExceeded);
+    // other has no position; the trader holds 10 long at 100 on 100 of margin
+    #[rustfmt::skip]
+    let cases: &[Refusal] = &[
+        ("21x: 2,100 notional on 100", o, MarketIncrease, 21 * long, 100 * E6, 0, perp(MaxLeverage)),
+        ("999 base native: dust", o, MarketIncrease, 999, 100 * E6, 0, perp(DustPosition)),
+        // a buy limit below the price, a sell limit above it
+        ("a buy limit of 99", o, MarketIncrease, long, 100 * E6, 99 * E9, slippage),
+        ("a sell limit of 101", o, MarketIncrease, short, 100 * E6, 101 * E9, slippage),
+        ("an overflowing size", o, MarketIncrease, i64::MAX, 100 * E6, 0, perp(MathOverflow)),
+        // 30 long on 100: 30x
+        ("increase by 20 on no collateral", t, MarketIncrease, 20 * long, 0, 0, perp(MaxLeverage)),
+        ("decrease to dust", t, MarketReduce, 10 * long - 1, 0, 0, perp(DustPosition)),
+        ("decrease with a floor of 101", t, MarketReduce, long, 0, 101 * E9, slippage),
+        ("close with a floor of 101", t, MarketReduce, 0, 0, 101 * E9, slippage),
+        ("remove 1,000 of 100", t, RemoveCollateral, 0, 1_000 * E6, 0, perp(InsufficientCollateral)),
+        // 1,000 notional on 40: 25x
+        ("remove 60", t, RemoveCollateral, 0, 60 * E6, 0, perp(MaxLeverage)),
+    ];
+    fills_refused(&mut w.t, &w.f, cases).await;
+    // a decrease that would leave the position below maintenance: after a fall to 91.8, cutting
+    // 1 leaves equity ≈ 100 − 82 − fees ≈ 17 < 2.5 % of 9 × 91.8 ≈ 20.7
+    w.f.set_price(&mut w.t, 0, 91.8, 0.0).await;
+    #[rustfmt::skip]
+    let cases: &[Refusal] = &[
+        ("decrease by 1 at 91.8", &w.trader, MarketReduce, long, 0, 0, perp(BelowMaintenanceMargin)),
+    ];
+    fills_refused(&mut w.t, &w.f, cases).await;
+    w.f.set_price(&mut w.t, 0, 100.0, 0.0).await;
+    // the open-interest cap: 10 long already open
+    w.update_market(0, params_with(|p| p.max_long_oi = 15 * E6)).await;
+    #[rustfmt::skip]
+    let cases: &[Refusal] = &[
+        ("6 more past a cap of 15 long", &w.other, MarketIncrease, 6 * long, 100 * E6, 0, perp(OpenInterestCap)),
+    ];
+    fills_refused(&mut w.t, &w.f, cases).await;
 }
 
 #[tokio::test]
@@ -619,10 +1192,11 @@ async fn default_probability_cap_rejects_risky_trades() {
     f.deposit(&mut t, &lp, &lp_acct, 200 * E6).await.unwrap();
     let trader = t.user(10_000 * E6).await;
     // M = 100 behind a 5,000 notional long: q ≈ 1 > the 20 % cap
-    let before = t.snapshot(&[f.pool, f.vault, trader.quote]).await;
-    let r = f.open(&mut t, &trader, 0, 50 * E6 as i64, 1_000 * E6).await;
-    assert_code(r, perp(DefaultProbabilityCap));
-    assert_eq!(before, t.snapshot(&[f.pool, f.vault, trader.quote]).await);
+    #[rustfmt::skip]
+    let cases: &[Refusal] = &[
+        ("5,000 notional on 200 of capital", &trader, MarketIncrease, 50 * E6 as i64, 1_000 * E6, 0, perp(DefaultProbabilityCap)),
+    ];
+    fills_refused(&mut t, &f, cases).await;
     // a small trade is fine
     f.open(&mut t, &trader, 0, E6 as i64, 100 * E6)
         .await
@@ -630,136 +1204,130 @@ async fn default_probability_cap_rejects_risky_trades() {
 }
 
 #[tokio::test]
-async fn position_changes_bad_inputs() {
+async fn add_collateral_bad_inputs() {
     let mut w = World::new().await;
+    let (pool, market, oracle) = (w.f.pool, w.f.markets[0].key, w.f.markets[0].oracle);
     let trader = w.trader.kp.insecure_clone();
-    let (pool, market, oracle, quote) = (
-        w.f.pool,
-        w.f.markets[0].key,
-        w.f.markets[0].oracle,
-        w.trader.quote,
-    );
-    let inc = |size: i64, collateral: u64| {
-        ix::increase_position(
-            &trader.pubkey(),
-            &pool,
-            &market,
-            &oracle,
-            &quote,
-            IncreasePositionArgs {
-                size,
-                collateral,
-                price_limit_e9: if size > 0 { u64::MAX } else { 0 },
-            },
-            None,
-        )
+    let other = w.other.kp.insecure_clone();
+    let (trader_quote, other_quote) = (w.trader.quote, w.other.quote);
+    let add = |owner: &Keypair, quote: &Pubkey, amount| {
+        ix::add_collateral(&owner.pubkey(), &pool, &market, &oracle, quote, amount)
     };
-    let dec = |size: u64, limit: u64| {
-        ix::decrease_position(
-            &trader.pubkey(),
-            &pool,
-            &market,
-            &oracle,
-            &quote,
-            DecreasePositionArgs {
-                size,
-                price_limit_e9: limit,
-            },
-            None,
-        )
-    };
-    let add =
-        |amount: u64| ix::add_collateral(&trader.pubkey(), &pool, &market, &oracle, &quote, amount);
-    let remove = |amount: u64| {
-        ix::remove_collateral(&trader.pubkey(), &pool, &market, &oracle, &quote, amount)
-    };
-    let by_trader: &[&Keypair] = &[&trader];
+    let (t, o): (&[&Keypair], &[&Keypair]) = (&[&trader], &[&other]);
     #[rustfmt::skip]
     refused_all(&mut w, [
-        ("increase by nothing", inc(0, 0), by_trader, perp(ZeroAmount)),
-        ("increase a long by a short", inc(-(E6 as i64), 0), by_trader, perp(InvalidSize)),
-        ("increase by 20 on no collateral", inc(20 * E6 as i64, 0), by_trader, perp(MaxLeverage)),
-        ("decrease by nothing", dec(0, 0), by_trader, perp(ZeroAmount)),
-        ("decrease by the whole size", dec(10 * E6, 0), by_trader, perp(InvalidSize)),
-        ("decrease to dust", dec(10 * E6 - 1, 0), by_trader, perp(DustPosition)),
-        ("decrease with a floor of 101", dec(E6, 101 * E9), by_trader, perp(SlippageExceeded)),
-        // collateral
-        ("add nothing", add(0), by_trader, perp(ZeroAmount)),
-        ("remove nothing", remove(0), by_trader, perp(ZeroAmount)),
-        ("remove 1,000", remove(1_000 * E6), by_trader, perp(InsufficientCollateral)),
-        ("remove 60", remove(60 * E6), by_trader, perp(MaxLeverage)),
+        ("nothing", add(&trader, &trader_quote, 0), t, perp(ZeroAmount)),
+        ("to no position", add(&other, &other_quote, E6), o, anchor(AnchorError::AccountNotInitialized)),
     ]).await;
-    // a decrease that would leave the position below maintenance: after a fall to 92, taking
-    // profit is impossible and cutting 1 leaves equity ≈ 19 < 2.5 % of 828
-    w.f.set_price(&mut w.t, 0, 91.8, 0.0).await;
-    let (what, ix) = ("decrease by 1 at 91.8", dec(E6, 0));
-    refused(&mut w, what, ix, by_trader, perp(BelowMaintenanceMargin)).await;
-    w.f.set_price(&mut w.t, 0, 100.0, 0.0).await;
-    // risk-reducing actions accept a price up to max_age_close (600 s), risk-increasing ones not
-    w.t.advance(120);
-    #[rustfmt::skip]
-    refused_all(&mut w, [
-        ("increase at 120 s", inc(E6 as i64, 0), by_trader, perp(StaleOracle)),
-        ("remove at 120 s", remove(E6), by_trader, perp(StaleOracle)),
-    ]).await;
-    w.t.send(&[dec(E6, 0)], &[&trader]).await.unwrap();
-    w.t.advance(600);
-    let what = "decrease at 720 s";
-    refused(&mut w, what, dec(E6, 0), by_trader, perp(StaleOracle)).await;
-    w.f.refresh_prices(&mut w.t).await;
-    // pause groups: OPEN stops increases and margin withdrawals, CLOSE stops the rest
-    let admin = w.t.admin.insecure_clone();
-    w.t.send(
-        &[ix::set_pause(&admin.pubkey(), &pool, pause::OPEN)],
-        &[&admin],
-    )
-    .await
-    .unwrap();
-    #[rustfmt::skip]
-    refused_all(&mut w, [
-        ("increase", inc(E6 as i64, 0), by_trader, perp(Paused)),
-        ("remove", remove(E6), by_trader, perp(Paused)),
-    ]).await;
-    w.t.send(
-        &[ix::set_pause(&admin.pubkey(), &pool, pause::CLOSE)],
-        &[&admin],
-    )
-    .await
-    .unwrap();
-    let close = ix::close_position(&trader.pubkey(), &pool, &market, &oracle, &quote, 0, None);
-    #[rustfmt::skip]
-    refused_all(&mut w, [
-        ("decrease", dec(E6, 0), by_trader, perp(Paused)),
-        ("add", add(E6), by_trader, perp(Paused)),
-        ("close", close, by_trader, perp(Paused)),
-    ]).await;
+    // an empty position kept open by a pending limit order backs nothing
+    let now = w.t.now;
+    let limit = trigger(LimitIncrease, 0, E6 as i64, 100 * E6, 99 * E9, now);
+    w.f.place(&mut w.t, &w.other, 0, limit).await.unwrap();
+    let what = "to an empty position";
+    refused(&mut w, what, add(&other, &other_quote, E6), o, perp(NoPosition)).await;
+    w.set_pause(pause::CLOSE).await;
+    refused(&mut w, "CLOSE paused", add(&trader, &trader_quote, E6), t, perp(Paused)).await;
 }
 
 #[tokio::test]
-async fn close_position_bad_inputs() {
-    let mut w = World::new().await;
-    let trader = w.trader.kp.insecure_clone();
-    let (pool, market, oracle, quote) = (
-        w.f.pool,
-        w.f.markets[0].key,
-        w.f.markets[0].oracle,
-        w.trader.quote,
-    );
-    // selling out of a long: a floor above the price
-    let close = ix::close_position(
-        &trader.pubkey(),
+async fn no_execution_uses_a_price_older_than_its_market_has() {
+    // Push oracles only move forward, so the per-market bound is shown with a Pyth market: any
+    // verified update may be posted, including an older one than the market has used.
+    let mut t = TestContext::new().await;
+    let mut f = PerpFixture::new(&mut t, &[]).await;
+    let admin = t.admin.insecure_clone();
+    let feed_id = [0x42; 32];
+    let pyth = Pubkey::new_unique();
+    let post = |t: &mut TestContext, publish_time: i64| {
+        t.set_account(
+            &pyth,
+            &PYTH_RECEIVER_ID,
+            price_update(feed_id, 100_000_000, -6, publish_time),
+        )
+    };
+    let now = t.now;
+    post(&mut t, now);
+    let args = AddMarketArgs {
+        symbol: [0; 16],
+        base_decimals: 6,
+        oracle_kind: OracleKind::Pyth,
+        feed_id,
+        params: default_params(),
+    };
+    let pool = f.pool;
+    t.send(&[ix::add_market(&admin.pubkey(), &pool, 0, &pyth, args)], &[&admin])
+        .await
+        .unwrap();
+    // the fixture executes against it (it cannot re-publish a Pyth price: the test posts them)
+    f.markets.push(MarketFixture {
+        key: ix::market_pda(&pool, 0),
+        index: 0,
+        oracle: pyth,
+        feed_id,
+        expo: -6,
+    });
+    let lp = t.user(100_000 * E6).await;
+    let lp_acct = f.lp_account(&mut t, &lp).await;
+    let keeper = t.user(0).await;
+    f.place_deposit(&mut t, &lp, &lp_acct, 0, 50_000 * E6, 0)
+        .await
+        .unwrap();
+    t.advance(1);
+    let now = t.now;
+    post(&mut t, now);
+    assert_eq!(f.execute(&mut t, &keeper, &lp.key(), 0).await, Ok(None));
+    // two opens and a deposit placed at t0; the first open executes on a print of t0 + 2
+    let trader = t.user(10_000 * E6).await;
+    let other = t.user(10_000 * E6).await;
+    let open = order(MarketIncrease, 10 * E6 as i64, 100 * E6);
+    f.place(&mut t, &trader, 0, open).await.unwrap();
+    f.place(&mut t, &other, 0, open).await.unwrap();
+    f.place_deposit(&mut t, &lp, &lp_acct, 1, 100 * E6, 0)
+        .await
+        .unwrap();
+    let t0 = t.now;
+    t.advance(2);
+    post(&mut t, t0 + 2);
+    assert_eq!(f.execute(&mut t, &keeper, &trader.key(), 0).await, Ok(None));
+    assert_eq!(t.pool(&pool).await.markets[0].last_price_ts, t0 + 2);
+    // then a print of t0 + 1: after the requests, 1 s old, yet older than the market's
+    post(&mut t, t0 + 1);
+    let mut w = World {
+        t,
+        f,
+        lp,
+        lp_acct,
+        trader,
+        other,
+        keeper,
+    };
+    let (other_key, lp_key) = (w.other.key(), w.lp.key());
+    let order_ref = w.request(&other_key, 0).await;
+    let deposit_ref = w.request(&lp_key, 1).await;
+    let k = w.keeper.kp.insecure_clone();
+    let (market, trader_key, keeper_quote, trader_quote) =
+        (w.f.markets[0].key, w.trader.key(), w.keeper.quote, w.trader.quote);
+    let liquidate = ix::liquidate(
+        &k.pubkey(),
         &pool,
         &market,
-        &oracle,
-        &quote,
-        101 * E9,
+        &trader_key,
+        &pyth,
+        &keeper_quote,
+        &trader_quote,
         None,
     );
-    let what = "a floor of 101";
-    refused(&mut w, what, close, &[&trader], perp(SlippageExceeded)).await;
-    w.t.advance(601);
-    let close = ix::close_position(&trader.pubkey(), &pool, &market, &oracle, &quote, 0, None);
-    refused(&mut w, "at 601 s", close, &[&trader], perp(StaleOracle)).await;
+    let by_keeper: &[&Keypair] = &[&k];
+    let older = perp(PriceOlderThanMarket);
+    #[rustfmt::skip]
+    refused_all(&mut w, [
+        ("an open", ix::execute_order(&k.pubkey(), &pool, &order_ref, &pyth, None), by_keeper, older),
+        ("a deposit", ix::execute_lp_request(&k.pubkey(), &pool, &deposit_ref, &[pyth]), by_keeper, older),
+        ("a liquidation", liquidate, by_keeper, older),
+    ]).await;
+    // the market's own latest print is still good
+    post(&mut w.t, t0 + 2);
+    assert_eq!(w.f.execute(&mut w.t, &w.keeper, &other_key, 0).await, Ok(None));
 }
 
 #[tokio::test]

@@ -5,11 +5,11 @@ use anchor_lang::prelude::Pubkey;
 use keel_math::Fix;
 use keel_math::imbalance::{exposure_norm, imbalance_score};
 use keel_math::imbalance_book as book;
-use keel_tests::fixture::{E6, PerpFixture, default_params, loose_limits};
+use keel_tests::fixture::{E6, KEEPER_FEE, PerpFixture, default_params, loose_limits};
 use keel_tests::{TestContext, User, assert_code, ix, perp};
 use perp_amm::errors::PerpError;
-use perp_amm::instructions::{OpenPositionArgs, RiskLimits};
-use perp_amm::state::{Pool, RiskModel};
+use perp_amm::instructions::{PlaceOrderArgs, RiskLimits};
+use perp_amm::state::{Pool, RequestKind, RiskModel};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
@@ -192,13 +192,13 @@ async fn the_limit_refuses_raising_trades_and_admits_reducing_ones() {
 
     // long ETH adds to the correlated BTC long: 15 → 22.4 USD, refused
     let keys = watched(&w, &[&b]);
-    let before = w.t.snapshot(&keys).await;
+    let before = w.t.snapshot_refused(&keys).await;
     assert_code(
         w.f.open(&mut w.t, &b, 1, 100_000, 100 * E6).await,
         perp(PerpError::ImbalanceLimit),
     );
     assert!(
-        before == w.t.snapshot(&keys).await,
+        before == w.t.snapshot_refused(&keys).await,
         "a refused open moved state"
     );
 
@@ -210,7 +210,7 @@ async fn the_limit_refuses_raising_trades_and_admits_reducing_ones() {
 
     // raising it again, by a new open or an increase, is refused
     let keys = watched(&w, &[&a, &c]);
-    let before = w.t.snapshot(&keys).await;
+    let before = w.t.snapshot_refused(&keys).await;
     assert_code(
         w.f.open(&mut w.t, &c, 0, 1_000, 100 * E6).await,
         perp(PerpError::ImbalanceLimit),
@@ -219,7 +219,7 @@ async fn the_limit_refuses_raising_trades_and_admits_reducing_ones() {
         w.f.increase(&mut w.t, &a, 0, 1_000, 0).await,
         perp(PerpError::ImbalanceLimit),
     );
-    assert!(before == w.t.snapshot(&keys).await);
+    assert!(before == w.t.snapshot_refused(&keys).await);
 
     // more of the hedge, by an increase, lowers IS and passes: 11.6 → 8.7 USD
     w.f.increase(&mut w.t, &b, 1, -50_000, 0).await.unwrap();
@@ -257,37 +257,42 @@ async fn fills_need_the_pools_own_model() {
     // a position from before the pool had a risk model
     f.open(&mut t, &trader, 1, 100_000, 100 * E6).await.unwrap();
     let publisher = f.init_risk_model(&mut t, loose_limits()).await;
-    let m = &f.markets[0];
-    let open = |risk_model: Option<Pubkey>| {
-        ix::open_position(
-            &trader.key(),
-            &f.pool,
-            &m.key,
-            &m.oracle,
-            &trader.quote,
-            OpenPositionArgs {
-                size: E6 as i64,
-                collateral: 100 * E6,
-                price_limit_e9: u64::MAX,
-            },
-            risk_model,
-        )
-    };
     let other = PerpFixture::with_id(&mut t, 2, &[100.0], default_params()).await;
     let mut other = other;
     other.init_risk_model(&mut t, loose_limits()).await;
-    let keys = [f.pool, f.vault, trader.quote, ix::risk_model_pda(&f.pool)];
+    // a market open request, executed with each model in turn
+    let args = PlaceOrderArgs {
+        slot: 0,
+        kind: RequestKind::MarketIncrease,
+        size: E6 as i64,
+        collateral: 100 * E6,
+        acceptable_price_e9: u64::MAX,
+        trigger_price_e9: 0,
+        expires_ts: 0,
+        keeper_fee: KEEPER_FEE,
+    };
+    let balance = t.balance(&trader.quote).await;
+    f.place(&mut t, &trader, 0, args).await.unwrap();
+    t.advance(1);
+    f.republish(&mut t, 0).await;
+    let keeper = f.keeper(&mut t).await;
+    let (key, request) = f.request(&mut t, &trader.key(), 0).await.unwrap();
+    let r = ix::RequestRef::of(key, &request);
+    let execute = |risk_model: Option<Pubkey>| {
+        ix::execute_order(&keeper.key(), &f.pool, &r, &f.markets[0].oracle, risk_model)
+    };
+    let keys = [f.pool, f.vault, trader.quote, ix::risk_model_pda(&f.pool), key];
     let before = t.snapshot(&keys).await;
-    for (model, code) in [
-        (None, PerpError::WrongRiskModel),
-        (other.risk_model, PerpError::WrongRiskModel),
-        // the model exists but has never been committed: it covers no market yet
-        (f.risk_model, PerpError::MarketNotInRiskModel),
-    ] {
-        let r = t.send(&[open(model)], &[&trader.kp]).await;
-        assert_code(r, perp(code));
+    for model in [None, other.risk_model] {
+        let r = t.send(&[execute(model)], &[&keeper.kp]).await;
+        assert_code(r, perp(PerpError::WrongRiskModel));
     }
     assert!(before == t.snapshot(&keys).await);
+    // the model exists but has never been committed: it covers no market yet, so the open is
+    // refused and its collateral returned
+    let refused = f.execute(&mut t, &keeper, &trader.key(), 0).await.unwrap();
+    assert_eq!(refused, Some(perp(PerpError::MarketNotInRiskModel)));
+    assert_eq!(t.balance(&trader.quote).await, balance);
     // exits are never blocked: the pre-model position shrinks and closes
     f.decrease(&mut t, &trader, 1, 50_000, true).await.unwrap();
     f.close(&mut t, &trader, 1, true).await.unwrap();
@@ -298,14 +303,20 @@ async fn fills_need_the_pools_own_model() {
     f.publish_risk(&mut t, &publisher, &SIGMA, &UPPER, now)
         .await
         .unwrap();
-    t.send(&[open(f.risk_model)], &[&trader.kp]).await.unwrap();
+    f.open(&mut t, &trader, 0, E6 as i64, 100 * E6)
+        .await
+        .unwrap();
     f.add_market(&mut t, 50.0, default_params()).await;
-    let before = t.snapshot(&keys).await;
+    // refused: the collateral comes back and the pool's balances do not move (the pool account
+    // itself records the print the refusal used)
+    let money = [f.vault, trader.quote];
+    let before = (t.snapshot(&money).await, t.pool(&f.pool).await.total_collateral);
     assert_code(
         f.open(&mut t, &trader, 2, E6 as i64, 100 * E6).await,
         perp(PerpError::MarketNotInRiskModel),
     );
-    assert!(before == t.snapshot(&keys).await);
+    let after = (t.snapshot(&money).await, t.pool(&f.pool).await.total_collateral);
+    assert!(before == after);
     t.assert_vault_balanced(&f.pool).await;
 }
 

@@ -18,10 +18,11 @@
 use anchor_lang::prelude::Pubkey;
 use keel_math::d8x::{Exposure, quote};
 use keel_math::{Fix, Rounding};
-use keel_tests::fixture::{E6, E9, PerpFixture, default_params};
-use keel_tests::{Rng, TestContext, TxError, User, env, perp};
+use keel_tests::fixture::{E6, E9, KEEPER_FEE, PerpFixture, default_params};
+use keel_tests::{Rng, TestContext, TxError, User, env, ix, perp};
 use perp_amm::errors::PerpError;
-use perp_amm::state::{MarketParams, Pool, Position, PushOracle};
+use perp_amm::instructions::PlaceOrderArgs;
+use perp_amm::state::{MarketParams, Pool, Position, PushOracle, RequestKind};
 
 const PRICES: [f64; 3] = [100.0, 2_000.0, 1.0];
 
@@ -40,6 +41,8 @@ struct Stats {
     rejected: std::collections::BTreeMap<&'static str, u64>,
     closes_checked: u64,
     liquidations: u64,
+    /// Executions tried on a print older than their request (each refused, nothing moved).
+    old_prints_refused: u64,
 }
 
 struct Sequence {
@@ -203,14 +206,32 @@ impl Sequence {
         let Some(pos) = t.position(&pos_key).await else {
             return Ok(());
         };
-        // accrue funding first so the close itself accrues nothing
+        // the close request, then a second later the keeper's print; funding is accrued to
+        // that moment first so the execution itself accrues nothing
+        let args = PlaceOrderArgs {
+            slot: 0,
+            kind: RequestKind::MarketReduce,
+            size: 0,
+            collateral: 0,
+            acceptable_price_e9: if pos.size > 0 { 0 } else { u64::MAX },
+            trigger_price_e9: 0,
+            expires_ts: 0,
+            keeper_fee: KEEPER_FEE,
+        };
+        self.f.place(t, trader, m as u8, args).await?;
+        t.advance(1);
+        self.f.republish(t, m as u8).await;
         self.f.update_funding(t, m as u8).await.unwrap();
         let pos = t.position(&pos_key).await.unwrap_or(pos);
         let pool = t.pool(&self.f.pool).await;
         let oracle = self.oracle(t, m).await;
         let expected = expected_close_payout(&pool, m, &pos, &oracle, &params());
         let before = t.balance(&trader.quote).await;
-        let r = self.f.close(t, trader, m as u8, pos.size > 0).await;
+        let r = match self.f.execute(t, &self.keeper, &trader.key(), 0).await {
+            Ok(None) => Ok(()),
+            Ok(Some(code)) => Err(TxError::Custom(code)),
+            Err(e) => Err(e),
+        };
         if r.is_ok() {
             let paid = t.balance(&trader.quote).await - before;
             let pool_after = t.pool(&self.f.pool).await;
@@ -247,7 +268,8 @@ impl Sequence {
             45..=54 => "decrease",
             55..=64 => "close",
             65..=69 => "collateral",
-            70..=89 => "price+funding",
+            70..=84 => "price+funding",
+            85..=89 => "old print",
             _ => "liquidation sweep",
         };
         let (r, allowed) = match kind {
@@ -335,7 +357,45 @@ impl Sequence {
                     )
                 }
             }
-            70..=89 => {
+            85..=89 => {
+                // a keeper executes an open with the print the oracle already held when it was
+                // placed: refused, nothing changes; the request expires and is cleared, and
+                // the trader gets everything back
+                let trader = &self.traders[tr];
+                let args = PlaceOrderArgs {
+                    slot: 0,
+                    kind: RequestKind::MarketIncrease,
+                    size: if self.rng.chance(50) { 1 } else { -1 } * E6 as i64,
+                    collateral: 100 * E6,
+                    acceptable_price_e9: 0,
+                    trigger_price_e9: 0,
+                    expires_ts: 0,
+                    keeper_fee: KEEPER_FEE,
+                };
+                let balance = t.balance(&trader.quote).await;
+                // the print is fresh, but from the very moment the request is placed
+                self.f.republish(t, m as u8).await;
+                if self.f.place(t, trader, m as u8, args).await.is_err() {
+                    return (label, Ok(()), vec![]);
+                }
+                let keys = self.watched();
+                let before = t.snapshot(&keys).await;
+                let r = self.f.execute(t, &self.keeper, &trader.key(), 0).await;
+                assert_eq!(r, Err(TxError::Custom(perp(PriceBeforeRequest))));
+                assert!(before == t.snapshot(&keys).await, "an old print moved state");
+                self.stats.old_prints_refused += 1;
+                t.advance(31);
+                let (key, request) = self.f.request(t, &trader.key(), 0).await.unwrap();
+                let clear = ix::cancel_request(
+                    &self.keeper.key(),
+                    &self.f.pool,
+                    &ix::RequestRef::of(key, &request),
+                );
+                t.send(&[clear], &[&self.keeper.kp]).await.unwrap();
+                assert_eq!(t.balance(&trader.quote).await, balance);
+                (Ok(()), vec![])
+            }
+            70..=84 => {
                 // time passes and prices move up to ±8 %; funding accrues
                 t.advance(self.rng.below(6 * 3_600) as i64);
                 for (i, base) in PRICES.iter().enumerate() {
@@ -347,7 +407,9 @@ impl Sequence {
                 (self.f.update_funding(t, m as u8).await, vec![])
             }
             _ => {
-                // the keeper tries every position of every market; only liquidatable ones go
+                // the keeper posts fresh prints, then tries every position of every market;
+                // only liquidatable ones go
+                self.f.refresh_prices(t).await;
                 for (i, m) in
                     (0..self.traders.len()).flat_map(|i| (0..PRICES.len()).map(move |m| (i, m)))
                 {
@@ -422,7 +484,7 @@ async fn run(thread: u64, sequences: u64) {
         let mut s = Sequence::new(&mut t, thread * 1_000_000 + i, seed).await;
         for step in 0..steps {
             let keys = s.watched();
-            let before = t.snapshot(&keys).await;
+            let before = t.snapshot_refused(&keys).await;
             let (label, result, allowed) = s.step(&mut t).await;
             *if result.is_ok() {
                 s.stats.ok.entry(label)
@@ -439,8 +501,8 @@ async fn run(thread: u64, sequences: u64) {
                     "seed {seed:#x} step {step}: unexpected rejection {e:?} (allowed {allowed:?})"
                 );
                 assert!(
-                    before == t.snapshot(&keys).await,
-                    "seed {seed:#x} step {step}: a rejected step changed state"
+                    before == t.snapshot_refused(&keys).await,
+                    "seed {seed:#x} step {step}: a rejected {label} changed state"
                 );
             }
             s.check(&mut t).await;
@@ -454,6 +516,7 @@ async fn run(thread: u64, sequences: u64) {
         }
         total.closes_checked += s.stats.closes_checked;
         total.liquidations += s.stats.liquidations;
+        total.old_prints_refused += s.stats.old_prints_refused;
     }
     println!("thread {thread}: {sequences} sequences × {steps} steps: {total:?}");
     assert!(total.closes_checked > 0 && total.ok.get("open/increase").copied().unwrap_or(0) > 0);

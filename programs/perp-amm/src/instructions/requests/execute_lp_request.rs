@@ -58,7 +58,12 @@ pub fn handle_execute_lp_request<'info>(
     let a = &ctx.accounts;
     let kind = a.request.kind;
     require!(kind.is_lp(), PerpError::WrongRequestKind);
-    require!(now >= a.request.executable_ts, PerpError::RequestNotReady);
+    // never in the second it was placed (nor before its delay), even when no market has open
+    // interest and so no print is needed
+    require!(
+        now > a.request.price_not_before(),
+        PerpError::RequestNotReady
+    );
     require!(now <= a.request.expires_ts, PerpError::RequestExpired);
     let supply = a.lp_mint.supply;
     let (result, value, seeds) = {
