@@ -301,7 +301,11 @@ async fn fills_refused(t: &mut TestContext, f: &PerpFixture, cases: &[Refusal<'_
             .await;
         assert_eq!(r, Err(TxError::Custom(code)), "{what}: expected {code}");
         assert!(f.request(t, &user.key(), 0).await.is_none(), "{what}");
-        assert_same_books(what, &before, &books(t, f, &user.key(), &[user.quote]).await);
+        assert_same_books(
+            what,
+            &before,
+            &books(t, f, &user.key(), &[user.quote]).await,
+        );
     }
 }
 
@@ -563,10 +567,13 @@ async fn place_lp_request_bad_inputs() {
     let pool = w.f.pool;
     let lp = w.lp.kp.insecure_clone();
     let (quote, lp_acct) = (w.lp.quote, w.lp_acct);
-    let shares = w.t.balance(&lp_acct).await;
+    let (shares, held) = (w.t.balance(&lp_acct).await, w.t.balance(&quote).await);
     // the fixture pool's minimums: 10 quote a deposit, the fixture's fee a request
     let p = w.t.pool(&pool).await;
-    assert_eq!((p.min_deposit, p.min_keeper_fee_lamports), (10 * E6, KEEPER_FEE));
+    assert_eq!(
+        (p.min_deposit, p.min_keeper_fee_lamports),
+        (10 * E6, KEEPER_FEE)
+    );
     let deposit = PlaceLpRequestArgs {
         slot: 0,
         kind: Deposit,
@@ -606,7 +613,7 @@ async fn place_lp_request_bad_inputs() {
         // a token account of the quote mint that is not the pool's
         ("not the pool's vault", with_account(place(deposit), 3, second_quote), by_lp, perp(WrongVault)),
         // more than the LP holds: the SPL Token program refuses the transfer (InsufficientFunds)
-        ("more than the LP holds", place(PlaceLpRequestArgs { amount: 200_000 * E6, ..deposit }), by_lp, 1),
+        ("a quote more than the LP holds", place(PlaceLpRequestArgs { amount: held + 1, ..deposit }), by_lp, 1),
     ]).await;
     // a slot holds one request: a second one there cannot create the request account
     w.t.send(&[place(deposit)], &[&lp]).await.unwrap();
@@ -660,7 +667,11 @@ async fn execute_lp_request_bad_inputs() {
     let by_keeper: &[&Keypair] = &[&keeper];
     let mismatch = perp(MarketAccountsMismatch);
     let payout = perp(WrongPayoutAccount);
-    // the price the market last used was published in the same second as the request
+    // never in the second it was placed, whatever the prints
+    let (what, ix) = ("in the second it was placed", exec(&r, &oracles));
+    refused(&mut w, what, ix, by_keeper, perp(RequestNotReady)).await;
+    // a second later, with market 0's print still the one from the second of the request
+    w.t.advance(1);
     #[rustfmt::skip]
     refused_all(&mut w, [
         // every active market's oracle, in order, and nothing else
@@ -675,11 +686,12 @@ async fn execute_lp_request_bad_inputs() {
     // a print published after the request, but 11 s old by execution
     w.tick().await;
     w.t.advance(11);
-    let what = "a price 11 s old";
-    refused(&mut w, what, exec(&r, &oracles), by_keeper, perp(ExecutionPriceTooOld)).await;
+    let (what, ix) = ("a price 11 s old", exec(&r, &oracles));
+    refused(&mut w, what, ix, by_keeper, perp(ExecutionPriceTooOld)).await;
     w.f.refresh_prices(&mut w.t).await;
     w.set_pause(pause::LP).await;
-    refused(&mut w, "paused", exec(&r, &oracles), by_keeper, perp(Paused)).await;
+    let ix = exec(&r, &oracles);
+    refused(&mut w, "paused", ix, by_keeper, perp(Paused)).await;
     w.set_pause(0).await;
     // executed once; the second time the request is gone
     w.t.send(&[exec(&r, &oracles)], &[&keeper]).await.unwrap();
@@ -694,8 +706,8 @@ async fn execute_lp_request_bad_inputs() {
     let late = w.request(&lp_key, 1).await;
     w.t.advance(test_request_params().order_window_secs as i64 + 1);
     w.f.refresh_prices(&mut w.t).await;
-    let what = "a deposit 31 s old";
-    refused(&mut w, what, exec(&late, &oracles), by_keeper, perp(RequestExpired)).await;
+    let (what, ix) = ("a deposit 31 s old", exec(&late, &oracles));
+    refused(&mut w, what, ix, by_keeper, perp(RequestExpired)).await;
 
     // a withdrawal waits the pool's delay and lives a week after it, so its prices may go stale:
     // market 0 (the only one with open interest) must be at most 60 s old
@@ -704,8 +716,8 @@ async fn execute_lp_request_bad_inputs() {
         .unwrap();
     let wd = w.request(&lp_key, 2).await;
     w.t.advance(default_params().max_age_open_secs as i64 + 1);
-    let what = "a price 61 s old";
-    refused(&mut w, what, exec(&wd, &oracles), by_keeper, perp(StaleOracle)).await;
+    let (what, ix) = ("a price 61 s old", exec(&wd, &oracles));
+    refused(&mut w, what, ix, by_keeper, perp(StaleOracle)).await;
     w.f.refresh_prices(&mut w.t).await;
     w.t.send(&[exec(&wd, &oracles)], &[&keeper]).await.unwrap();
     // with an hour's delay, not before the hour
@@ -726,13 +738,21 @@ async fn execute_lp_request_bad_inputs() {
     let wd = w.request(&lp_key, 2).await;
     w.t.advance(3_599);
     w.f.refresh_prices(&mut w.t).await;
-    let what = "a withdrawal 3,599 s after it was placed";
-    refused(&mut w, what, exec(&wd, &oracles), by_keeper, perp(RequestNotReady)).await;
-    // at the hour it may execute, but only on a print published after the hour
+    let (what, ix) = ("3,599 s after it was placed", exec(&wd, &oracles));
+    refused(&mut w, what, ix, by_keeper, perp(RequestNotReady)).await;
+    // nor in the second the delay ends (as a request is never executed in the second it is
+    // placed)
     w.t.advance(1);
-    let what = "at the hour, on a print published before it";
-    refused(&mut w, what, exec(&wd, &oracles), by_keeper, perp(PriceBeforeRequest)).await;
-    w.tick().await;
+    let (what, ix) = ("3,600 s after it was placed", exec(&wd, &oracles));
+    refused(&mut w, what, ix, by_keeper, perp(RequestNotReady)).await;
+    // then on a print published after the delay only
+    w.t.advance(1);
+    let (what, ix) = (
+        "on a print from before the delay ended",
+        exec(&wd, &oracles),
+    );
+    refused(&mut w, what, ix, by_keeper, perp(PriceBeforeRequest)).await;
+    w.f.refresh_prices(&mut w.t).await;
     w.t.send(&[exec(&wd, &oracles)], &[&keeper]).await.unwrap();
     assert!(w.f.request(&mut w.t, &lp_key, 2).await.is_none());
 }
@@ -744,18 +764,20 @@ async fn lp_requests_refused_by_their_own_bound_are_closed_and_refunded() {
     let keeper = w.keeper.key();
     let watched = [lp_quote, lp_acct];
     let before = books(&mut w.t, &w.f, &lp_key, &watched).await;
+    let (quote, shares) = (w.t.balance(&lp_quote).await, w.t.balance(&lp_acct).await);
     let (lp_sol, keeper_sol) = (
         lamports(&mut w.t, &lp_key).await,
         lamports(&mut w.t, &keeper).await,
     );
-    // 101 shares for 100 quote: more than the pool gives (its shares are worth at least 1)
+    // 101 shares for 100 quote: more than the pool gives, its LP capital covering its shares
+    // (the dead ones too) at least 1:1 and its one trader not in profit at an unchanged price
     let p = w.t.pool(&w.f.pool).await;
     let supply = w.t.lp_supply(&w.f.lp_mint).await;
     assert!(p.lp_capital >= supply + p.dead_shares);
     w.f.place_deposit(&mut w.t, &w.lp, &lp_acct, 0, 100 * E6, 101 * E6)
         .await
         .unwrap();
-    assert_eq!(w.t.balance(&lp_quote).await, before.balances[2] - 100 * E6);
+    assert_eq!(w.t.balance(&lp_quote).await, quote - 100 * E6, "escrowed");
     w.tick().await;
     let refused = w.f.execute(&mut w.t, &w.keeper, &lp_key, 0).await;
     assert_eq!(refused, Ok(Some(perp(SlippageExceeded))));
@@ -763,7 +785,7 @@ async fn lp_requests_refused_by_their_own_bound_are_closed_and_refunded() {
     w.f.place_withdrawal(&mut w.t, &w.lp, &lp_acct, 1, E6, 2 * E6)
         .await
         .unwrap();
-    assert_eq!(w.t.balance(&lp_acct).await, before.balances[3] - E6);
+    assert_eq!(w.t.balance(&lp_acct).await, shares - E6, "escrowed");
     w.tick().await;
     let refused = w.f.execute(&mut w.t, &w.keeper, &lp_key, 1).await;
     assert_eq!(refused, Ok(Some(perp(SlippageExceeded))));
@@ -775,7 +797,10 @@ async fn lp_requests_refused_by_their_own_bound_are_closed_and_refunded() {
     let after = books(&mut w.t, &w.f, &lp_key, &watched).await;
     assert_same_books("refused LP requests", &before, &after);
     assert_eq!(lamports(&mut w.t, &lp_key).await, lp_sol - 2 * KEEPER_FEE);
-    assert_eq!(lamports(&mut w.t, &keeper).await, keeper_sol + 2 * KEEPER_FEE);
+    assert_eq!(
+        lamports(&mut w.t, &keeper).await,
+        keeper_sol + 2 * KEEPER_FEE
+    );
 }
 
 #[tokio::test]
@@ -803,7 +828,10 @@ async fn withdrawal_cannot_take_reserved_capital() {
         .unwrap();
     let r = f.settle(&mut t, &lp.key(), 0, 1).await;
     assert_code(r, perp(CapitalReserved));
-    let (key, pending) = f.request(&mut t, &lp.key(), 0).await.expect("still pending");
+    let (key, pending) = f
+        .request(&mut t, &lp.key(), 0)
+        .await
+        .expect("still pending");
     assert_eq!(pending.size as u64, shares);
     assert_eq!(
         (t.balance(&lp_acct).await, t.balance(&escrow).await),
@@ -941,15 +969,19 @@ async fn execute_order_bad_inputs() {
     w.tick().await;
     w.t.advance(11);
     let what = "a price 11 s old";
-    refused(&mut w, what, exec(&r, &o0), by_keeper, perp(ExecutionPriceTooOld)).await;
+    let ix = exec(&r, &o0);
+    refused(&mut w, what, ix, by_keeper, perp(ExecutionPriceTooOld)).await;
     // too uncertain to open on: 1.5 % > 1 %
     w.f.set_price(&mut w.t, 0, 100.0, 1.5).await;
     let what = "a 1.5 % confidence interval";
-    refused(&mut w, what, exec(&r, &o0), by_keeper, perp(OracleConfidence)).await;
+    let ix = exec(&r, &o0);
+    refused(&mut w, what, ix, by_keeper, perp(OracleConfidence)).await;
     w.f.set_price(&mut w.t, 0, 100.0, 0.0).await;
     // pause groups: OPEN stops increases and margin removals, CLOSE the rest
     w.set_pause(pause::OPEN).await;
-    refused(&mut w, "OPEN paused", exec(&r, &o0), by_keeper, perp(Paused)).await;
+    let what = "OPEN paused";
+    let ix = exec(&r, &o0);
+    refused(&mut w, what, ix, by_keeper, perp(Paused)).await;
     w.set_pause(0).await;
     // executed once; the second time the request is gone
     w.t.send(&[exec(&r, &o0)], &[&keeper]).await.unwrap();
@@ -962,7 +994,8 @@ async fn execute_order_bad_inputs() {
     w.t.advance(test_request_params().order_window_secs as i64 + 1);
     w.f.refresh_prices(&mut w.t).await;
     let what = "an open 31 s old";
-    refused(&mut w, what, exec(&late, &o0), by_keeper, perp(RequestExpired)).await;
+    let ix = exec(&late, &o0);
+    refused(&mut w, what, ix, by_keeper, perp(RequestExpired)).await;
     let clear = ix::cancel_request(&keeper.pubkey(), &pool, &late);
     w.t.send(&[clear], &[&keeper]).await.unwrap();
 
@@ -975,12 +1008,19 @@ async fn execute_order_bad_inputs() {
         .await
         .unwrap();
     w.f.place(&mut w.t, &w.trader, 0, remove).await.unwrap();
-    let (reduce, remove) = (w.request(&trader_key, 0).await, w.request(&trader_key, 1).await);
+    let (reduce, remove) = (
+        w.request(&trader_key, 0).await,
+        w.request(&trader_key, 1).await,
+    );
     w.tick().await;
     w.set_pause(pause::OPEN).await;
-    refused(&mut w, "a margin removal, OPEN paused", exec(&remove, &o0), by_keeper, perp(Paused)).await;
+    let what = "a margin removal, OPEN paused";
+    let ix = exec(&remove, &o0);
+    refused(&mut w, what, ix, by_keeper, perp(Paused)).await;
     w.set_pause(pause::CLOSE).await;
-    refused(&mut w, "a reduction, CLOSE paused", exec(&reduce, &o0), by_keeper, perp(Paused)).await;
+    let what = "a reduction, CLOSE paused";
+    let ix = exec(&reduce, &o0);
+    refused(&mut w, what, ix, by_keeper, perp(Paused)).await;
     w.set_pause(0).await;
     for r in [reduce, remove] {
         w.t.send(&[exec(&r, &o0)], &[&keeper]).await.unwrap();
@@ -995,8 +1035,14 @@ async fn trigger_orders_wait_for_their_trigger() {
     // at 100: a long limit at 99, a short limit at 101, and the trader's long (10 at 100 on
     // 100) with a take-profit at 110 and a stop-loss at 95
     let orders = [
-        (&w.other, trigger(LimitIncrease, 0, E6 as i64, 100 * E6, 99 * E9, now)),
-        (&w.lp, trigger(LimitIncrease, 0, -(E6 as i64), 100 * E6, 101 * E9, now)),
+        (
+            &w.other,
+            trigger(LimitIncrease, 0, E6 as i64, 100 * E6, 99 * E9, now),
+        ),
+        (
+            &w.lp,
+            trigger(LimitIncrease, 0, -(E6 as i64), 100 * E6, 101 * E9, now),
+        ),
         (&w.trader, trigger(TakeProfit, 0, 0, 0, 110 * E9, now)),
         (&w.trader, trigger(StopLoss, 1, 0, 0, 95 * E9, now)),
     ];
@@ -1023,19 +1069,33 @@ async fn trigger_orders_wait_for_their_trigger() {
     // a trigger order outlives prices: one 61 s old is stale for an open (60 s) ...
     w.t.advance(61);
     let what = "a limit open on a price 61 s old";
-    refused(&mut w, what, long_limit.clone(), by_keeper, perp(StaleOracle)).await;
+    let ix = long_limit.clone();
+    refused(&mut w, what, ix, by_keeper, perp(StaleOracle)).await;
     // ... and fresh enough for a reduction (600 s), but not as an execution price (10 s)
     let what = "a stop-loss on a price 61 s old";
-    refused(&mut w, what, sl.clone(), by_keeper, perp(ExecutionPriceTooOld)).await;
+    let ix = sl.clone();
+    refused(&mut w, what, ix, by_keeper, perp(ExecutionPriceTooOld)).await;
     // at its trigger, each fills
     for (price, ix) in [(99.0, long_limit), (101.0, short_limit), (95.0, sl)] {
         w.f.set_price(&mut w.t, 0, price, 0.0).await;
         let logs = w.t.send_logs(&[ix], &[&keeper]).await.unwrap();
         let outcome = keel::client::requests::outcome(&logs);
-        assert_eq!(outcome, Some((perp_amm::events::request_outcome::EXECUTED, 0)));
+        assert_eq!(
+            outcome,
+            Some((perp_amm::events::request_outcome::EXECUTED, 0))
+        );
     }
-    assert_eq!(w.t.position(&w.f.position(0, &other_key)).await.unwrap().size, E6 as i64);
-    assert_eq!(w.t.position(&w.f.position(0, &lp_key)).await.unwrap().size, -(E6 as i64));
+    assert_eq!(
+        w.t.position(&w.f.position(0, &other_key))
+            .await
+            .unwrap()
+            .size,
+        E6 as i64
+    );
+    assert_eq!(
+        w.t.position(&w.f.position(0, &lp_key)).await.unwrap().size,
+        -(E6 as i64)
+    );
     // the stop-loss closed the position the take-profit named: it can only be cleared, by anyone
     let what = "a take-profit on a closed position";
     refused(&mut w, what, exec(&tp), by_keeper, perp(PositionChanged)).await;
@@ -1054,18 +1114,30 @@ async fn cancel_request_bad_inputs() {
     let lp = w.lp.kp.insecure_clone();
     let now = w.t.now;
     // a market open (slot 0), a limit open (slot 1), and a deposit
-    w.f.place(&mut w.t, &w.other, 0, order(MarketIncrease, E6 as i64, 100 * E6))
-        .await
-        .unwrap();
+    w.f.place(
+        &mut w.t,
+        &w.other,
+        0,
+        order(MarketIncrease, E6 as i64, 100 * E6),
+    )
+    .await
+    .unwrap();
     let limit = trigger(LimitIncrease, 1, E6 as i64, 100 * E6, 99 * E9, now);
     w.f.place(&mut w.t, &w.other, 0, limit).await.unwrap();
     w.f.place_deposit(&mut w.t, &w.lp, &w.lp_acct, 0, 100 * E6, 0)
         .await
         .unwrap();
-    let (market, limit) = (w.request(&other_key, 0).await, w.request(&other_key, 1).await);
+    let (market, limit) = (
+        w.request(&other_key, 0).await,
+        w.request(&other_key, 1).await,
+    );
     let deposit = w.request(&lp_key, 0).await;
-    let cancel = |signer: &Keypair, r: &ix::RequestRef| ix::cancel_request(&signer.pubkey(), &pool, r);
-    let refund_to = |r: &ix::RequestRef, to: Pubkey| ix::RequestRef { refund_to: to, ..*r };
+    let cancel =
+        |signer: &Keypair, r: &ix::RequestRef| ix::cancel_request(&signer.pubkey(), &pool, r);
+    let refund_to = |r: &ix::RequestRef, to: Pubkey| ix::RequestRef {
+        refund_to: to,
+        ..*r
+    };
     // a trade request named without its position, as an LP request would be
     let no_position = ix::RequestRef {
         market: Pubkey::default(),
@@ -1118,8 +1190,16 @@ async fn cancelled_and_cleared_requests_refund_everything() {
             .unwrap();
     use perp_amm::events::request_outcome::{CANCELLED, CLEARED};
     assert_eq!(keel::client::requests::outcome(&logs), Some((CANCELLED, 0)));
-    assert_same_books("cancelled", &before, &books(&mut w.t, &w.f, &other_key, &watched).await);
-    assert_eq!(lamports(&mut w.t, &other_key).await, sol, "rent and fee back");
+    assert_same_books(
+        "cancelled",
+        &before,
+        &books(&mut w.t, &w.f, &other_key, &watched).await,
+    );
+    assert_eq!(
+        lamports(&mut w.t, &other_key).await,
+        sol,
+        "rent and fee back"
+    );
     // a stranger clears an expired market open: the same, and nothing for the stranger
     let open = order(MarketIncrease, E6 as i64, 100 * E6);
     w.f.place(&mut w.t, &w.other, 0, open).await.unwrap();
@@ -1128,8 +1208,16 @@ async fn cancelled_and_cleared_requests_refund_everything() {
     let clear = ix::cancel_request(&stranger.pubkey(), &pool, &r);
     let logs = w.t.send_logs(&[clear], &[&stranger]).await.unwrap();
     assert_eq!(keel::client::requests::outcome(&logs), Some((CLEARED, 0)));
-    assert_same_books("cleared", &before, &books(&mut w.t, &w.f, &other_key, &watched).await);
-    assert_eq!(lamports(&mut w.t, &other_key).await, sol, "rent and fee back");
+    assert_same_books(
+        "cleared",
+        &before,
+        &books(&mut w.t, &w.f, &other_key, &watched).await,
+    );
+    assert_eq!(
+        lamports(&mut w.t, &other_key).await,
+        sol,
+        "rent and fee back"
+    );
     assert_eq!(lamports(&mut w.t, &stranger.pubkey()).await, stranger_sol);
     assert!(w.f.request(&mut w.t, &other_key, 0).await.is_none());
 }
@@ -1140,7 +1228,11 @@ async fn fills_the_engine_refuses_change_nothing() {
     let params = w.t.market(&w.f.markets[0].key).await.params;
     // 20x at most, 1,000 base native at least, 2.5 % maintenance
     assert_eq!(
-        (params.max_leverage, params.min_position_size, params.maintenance_margin_bps),
+        (
+            params.max_leverage,
+            params.min_position_size,
+            params.maintenance_margin_bps
+        ),
         (20, 1_000, 250)
     );
     let (t, o) = (&w.trader, &w.other);
@@ -1175,7 +1267,8 @@ async fn fills_the_engine_refuses_change_nothing() {
     fills_refused(&mut w.t, &w.f, cases).await;
     w.f.set_price(&mut w.t, 0, 100.0, 0.0).await;
     // the open-interest cap: 10 long already open
-    w.update_market(0, params_with(|p| p.max_long_oi = 15 * E6)).await;
+    w.update_market(0, params_with(|p| p.max_long_oi = 15 * E6))
+        .await;
     #[rustfmt::skip]
     let cases: &[Refusal] = &[
         ("6 more past a cap of 15 long", &w.other, MarketIncrease, 6 * long, 100 * E6, 0, perp(OpenInterestCap)),
@@ -1224,9 +1317,12 @@ async fn add_collateral_bad_inputs() {
     let limit = trigger(LimitIncrease, 0, E6 as i64, 100 * E6, 99 * E9, now);
     w.f.place(&mut w.t, &w.other, 0, limit).await.unwrap();
     let what = "to an empty position";
-    refused(&mut w, what, add(&other, &other_quote, E6), o, perp(NoPosition)).await;
+    let ix = add(&other, &other_quote, E6);
+    refused(&mut w, what, ix, o, perp(NoPosition)).await;
     w.set_pause(pause::CLOSE).await;
-    refused(&mut w, "CLOSE paused", add(&trader, &trader_quote, E6), t, perp(Paused)).await;
+    let what = "CLOSE paused";
+    let ix = add(&trader, &trader_quote, E6);
+    refused(&mut w, what, ix, t, perp(Paused)).await;
 }
 
 #[tokio::test]
@@ -1255,9 +1351,12 @@ async fn no_execution_uses_a_price_older_than_its_market_has() {
         params: default_params(),
     };
     let pool = f.pool;
-    t.send(&[ix::add_market(&admin.pubkey(), &pool, 0, &pyth, args)], &[&admin])
-        .await
-        .unwrap();
+    t.send(
+        &[ix::add_market(&admin.pubkey(), &pool, 0, &pyth, args)],
+        &[&admin],
+    )
+    .await
+    .unwrap();
     // the fixture executes against it (it cannot re-publish a Pyth price: the test posts them)
     f.markets.push(MarketFixture {
         key: ix::market_pda(&pool, 0),
@@ -1305,8 +1404,12 @@ async fn no_execution_uses_a_price_older_than_its_market_has() {
     let order_ref = w.request(&other_key, 0).await;
     let deposit_ref = w.request(&lp_key, 1).await;
     let k = w.keeper.kp.insecure_clone();
-    let (market, trader_key, keeper_quote, trader_quote) =
-        (w.f.markets[0].key, w.trader.key(), w.keeper.quote, w.trader.quote);
+    let (market, trader_key, keeper_quote, trader_quote) = (
+        w.f.markets[0].key,
+        w.trader.key(),
+        w.keeper.quote,
+        w.trader.quote,
+    );
     let liquidate = ix::liquidate(
         &k.pubkey(),
         &pool,
@@ -1327,7 +1430,10 @@ async fn no_execution_uses_a_price_older_than_its_market_has() {
     ]).await;
     // the market's own latest print is still good
     post(&mut w.t, t0 + 2);
-    assert_eq!(w.f.execute(&mut w.t, &w.keeper, &other_key, 0).await, Ok(None));
+    assert_eq!(
+        w.f.execute(&mut w.t, &w.keeper, &other_key, 0).await,
+        Ok(None)
+    );
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@
 use anchor_lang::prelude::Pubkey;
 use keel::client::perp as ix;
 use perp_amm::instructions::*;
-use perp_amm::state::{OracleKind, premium_mode};
+use perp_amm::state::{OracleKind, RequestKind, premium_mode};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
@@ -22,6 +22,8 @@ struct Markets {
     oracles: Vec<Pubkey>,
     m: Pubkey,
     o: Pubkey,
+    /// Executes every request (paid its fee).
+    keeper: Keypair,
 }
 
 impl Markets {
@@ -31,9 +33,14 @@ impl Markets {
         format!("{n} active market{}{what}", plural(n))
     }
 
-    /// The budget of `open_position`, checked at 16 markets.
+    /// The budget of executing a market open, checked at 16 markets.
     fn open_budget(&self) -> Option<u64> {
         if self.n == 16 { Some(45_000) } else { None }
+    }
+
+    /// The budget of placing a request, checked at 16 markets.
+    fn place_budget(&self) -> Option<u64> {
+        if self.n == 16 { Some(20_000) } else { None }
     }
 }
 
@@ -73,6 +80,7 @@ pub fn run(b: &mut Bench, n: u8, pool_id: u64) {
         m: ix::market_pda(&pool, n - 1),
         o: oracles[(n - 1) as usize],
         oracles,
+        keeper: b.user(0).0,
     };
     let lp = first_deposit(b, &mk);
     let risk = init_risk_model(b, &mk);
@@ -81,6 +89,7 @@ pub fn run(b: &mut Bench, n: u8, pool_id: u64) {
     lp_with_open_interest(b, &mk, &lp);
     funding_day(b, &mk);
     liquidation(b, &mk, &risk);
+    trigger_orders(b, &mk, &risk, &trader);
     close_position(b, &mk, &risk, &trader);
     positions.push(risk_update(b, &mk, &risk));
     positions.push(portfolio_premium(b, &mk, &risk));
@@ -184,24 +193,130 @@ fn add_markets(b: &mut Bench, n: u8, pool: &Pubkey) -> Vec<Pubkey> {
     oracles
 }
 
-/// The LP's first deposit (set-up, not measured).
+/// The LP's first deposit (set-up, not measured): placed, then executed a second later.
 fn first_deposit(b: &mut Bench, mk: &Markets) -> Lp {
     let (kp, quote) = b.user(10_000_000 * E6);
     let lp_mint = ix::lp_mint_pda(&mk.pool);
     let shares = b.token_account(&lp_mint, &kp.pubkey());
-    let first = ix::deposit(
-        &kp.pubkey(),
-        &mk.pool,
-        &quote,
-        &shares,
-        &mk.oracles,
-        DepositArgs {
-            amount: 5_000_000 * E6,
-            min_shares: 0,
+    let lp = Lp { kp, quote, shares };
+    let place = lp_request(mk, &lp, RequestKind::Deposit, 5_000_000 * E6);
+    b.must("first deposit", &[place], &[&lp.kp]);
+    b.set_time(b.now + 1);
+    let execute = execute_lp_ix(mk, &lp, RequestKind::Deposit);
+    b.must("first deposit's execution", &[execute], &[&mk.keeper]);
+    lp
+}
+
+/// `place_lp_request` in slot 0 for `lp`.
+fn lp_request(mk: &Markets, lp: &Lp, kind: RequestKind, amount: u64) -> Instruction {
+    let args = PlaceLpRequestArgs {
+        slot: 0,
+        kind,
+        amount,
+        min_out: 0,
+        keeper_fee: keel::client::presets::request_params().min_keeper_fee_lamports,
+    };
+    ix::place_lp_request(&lp.kp.pubkey(), &mk.pool, &lp.quote, &lp.shares, args)
+}
+
+/// The keeper's `execute_lp_request` of `lp`'s request in slot 0.
+fn execute_lp_ix(mk: &Markets, lp: &Lp, kind: RequestKind) -> Instruction {
+    let owner = lp.kp.pubkey();
+    let (pay_to, refund_to) = match kind {
+        RequestKind::Deposit => (lp.shares, lp.quote),
+        _ => (lp.quote, lp.shares),
+    };
+    let r = ix::RequestRef {
+        request: ix::request_pda(&mk.pool, &owner, 0),
+        owner,
+        market: Pubkey::default(),
+        pay_to,
+        refund_to,
+    };
+    ix::execute_lp_request(&mk.keeper.pubkey(), &mk.pool, &r, &mk.oracles)
+}
+
+/// A market order of `kind` in slot 0 (any price; the keeper's fee the pool's minimum).
+fn order(kind: RequestKind, size: i64, collateral: u64) -> PlaceOrderArgs {
+    PlaceOrderArgs {
+        slot: 0,
+        kind,
+        size,
+        collateral,
+        acceptable_price_e9: if size > 0 && kind == RequestKind::MarketIncrease {
+            u64::MAX
+        } else {
+            0
         },
-    );
-    b.must("first deposit", &[first], &[&kp]);
-    Lp { kp, quote, shares }
+        trigger_price_e9: 0,
+        expires_ts: 0,
+        keeper_fee: keel::client::presets::request_params().min_keeper_fee_lamports,
+    }
+}
+
+/// A measurement's name, scenario and budget, or `None` for set-up.
+type Measured = Option<(&'static str, String, Option<u64>)>;
+
+fn send(b: &mut Bench, what: &str, measured: Measured, ixs: &[Instruction], signers: &[&Keypair]) {
+    match measured {
+        Some((name, scenario, budget)) => b.measure(name, scenario, budget, ixs, signers),
+        None => b.must(what, ixs, signers),
+    }
+}
+
+/// `user` places `args` in market `market`.
+fn place(
+    b: &mut Bench,
+    mk: &Markets,
+    user: &User,
+    market: &Pubkey,
+    args: PlaceOrderArgs,
+    measured: Measured,
+) {
+    let place = ix::place_order(&user.kp.pubkey(), &mk.pool, market, &user.quote, args);
+    send(b, "place order", measured, &[place], &[&user.kp]);
+}
+
+/// A second later the market's oracle prints `price`, and the keeper executes `user`'s request
+/// in `slot` on that print.
+#[allow(clippy::too_many_arguments)]
+fn execute(
+    b: &mut Bench,
+    mk: &Markets,
+    risk: &RiskModel,
+    user: &User,
+    (market, oracle): (&Pubkey, &Pubkey),
+    slot: u8,
+    price: f64,
+    measured: Measured,
+) {
+    let oracle_auth = b.oracle_auth.insecure_clone();
+    b.set_time(b.now + 1);
+    let print = b.push_price(&mk.pool, oracle, price);
+    b.must("print", &[print], &[&oracle_auth]);
+    let owner = user.kp.pubkey();
+    let r = ix::RequestRef {
+        request: ix::request_pda(&mk.pool, &owner, slot),
+        owner,
+        market: *market,
+        pay_to: user.quote,
+        refund_to: user.quote,
+    };
+    let execute = ix::execute_order(&mk.keeper.pubkey(), &mk.pool, &r, oracle, risk.pda);
+    send(b, "execute order", measured, &[execute], &[&mk.keeper]);
+}
+
+/// A market order placed and executed a second later, neither measured.
+fn trade(
+    b: &mut Bench,
+    mk: &Markets,
+    risk: &RiskModel,
+    user: &User,
+    m: (&Pubkey, &Pubkey),
+    args: PlaceOrderArgs,
+) {
+    place(b, mk, user, m.0, args, None);
+    execute(b, mk, risk, user, m, args.slot, 100.0, None);
 }
 
 /// An equicorrelated R (ρ = 0.5, positive definite) for `n` markets: its strict upper
@@ -284,49 +399,30 @@ fn init_risk_model(b: &mut Bench, mk: &Markets) -> RiskModel {
     }
 }
 
-/// `open_position` for `user` in market `market` (with oracle `oracle`).
-fn open_ix(
-    mk: &Markets,
-    risk: &RiskModel,
-    user: &User,
-    (market, oracle): (&Pubkey, &Pubkey),
-    args: OpenPositionArgs,
-) -> Instruction {
-    ix::open_position(
-        &user.kp.pubkey(),
-        &mk.pool,
-        market,
-        oracle,
-        &user.quote,
-        args,
-        risk.pda,
-    )
-}
-
 /// Open interest in every market, so pool valuation prices each one; the open in the last
-/// market is measured. Returns the trader and the positions.
+/// market is measured, placed and executed. Returns the trader and the positions.
 fn open_every_market(b: &mut Bench, mk: &Markets, risk: &RiskModel) -> (User, Vec<Pubkey>) {
     let (kp, quote) = b.user(1_000_000 * E6);
     let trader = User { kp, quote };
     let mut positions = vec![];
     for i in 0..mk.n {
         let market = ix::market_pda(&mk.pool, i);
-        let args = OpenPositionArgs {
-            size: 10 * E6 as i64,
-            collateral: 200 * E6,
-            price_limit_e9: u64::MAX,
-        };
-        let open = open_ix(mk, risk, &trader, (&market, &mk.oracles[i as usize]), args);
+        let oracle = mk.oracles[i as usize];
+        let args = order(RequestKind::MarketIncrease, 10 * E6 as i64, 200 * E6);
         if i == mk.n - 1 {
-            b.measure(
-                "open_position",
-                mk.label(""),
-                mk.open_budget(),
-                &[open],
-                &[&trader.kp],
+            let label = mk.label(", market open");
+            place(
+                b,
+                mk,
+                &trader,
+                &market,
+                args,
+                Some(("place_order", label.clone(), mk.place_budget())),
             );
+            let measured = Some(("execute_order", label, mk.open_budget()));
+            execute(b, mk, risk, &trader, (&market, &oracle), 0, 100.0, measured);
         } else {
-            b.must("open", &[open], &[&trader.kp]);
+            trade(b, mk, risk, &trader, (&market, &oracle), args);
         }
         positions.push(ix::position_pda(&market, &trader.kp.pubkey()));
     }
@@ -335,87 +431,138 @@ fn open_every_market(b: &mut Bench, mk: &Markets, risk: &RiskModel) -> (User, Ve
 
 /// The trader's position in the last market: increase, decrease, add and remove collateral.
 fn resize_position(b: &mut Bench, mk: &Markets, risk: &RiskModel, trader: &User) {
+    let (m, o) = (&mk.m, &mk.o);
+    for (what, args) in [
+        (
+            ", market increase",
+            order(RequestKind::MarketIncrease, 5 * E6 as i64, 50 * E6),
+        ),
+        (
+            ", market decrease",
+            order(RequestKind::MarketReduce, 5 * E6 as i64, 0),
+        ),
+        (
+            ", margin removal",
+            order(RequestKind::RemoveCollateral, 0, 10 * E6),
+        ),
+    ] {
+        place(b, mk, trader, m, args, None);
+        let measured = Some(("execute_order", mk.label(what), None));
+        execute(b, mk, risk, trader, (m, o), 0, 100.0, measured);
+    }
     let owner = &trader.kp.pubkey();
-    let (pool, m, o, quote) = (&mk.pool, &mk.m, &mk.o, &trader.quote);
-    let args = IncreasePositionArgs {
-        size: 5 * E6 as i64,
-        collateral: 50 * E6,
-        price_limit_e9: u64::MAX,
-    };
-    let inc = ix::increase_position(owner, pool, m, o, quote, args, risk.pda);
-    b.measure(
-        "increase_position",
-        mk.label(""),
-        None,
-        &[inc],
-        &[&trader.kp],
-    );
-    let args = DecreasePositionArgs {
-        size: 5 * E6,
-        price_limit_e9: 0,
-    };
-    let dec = ix::decrease_position(owner, pool, m, o, quote, args, risk.pda);
-    b.measure(
-        "decrease_position",
-        mk.label(""),
-        None,
-        &[dec],
-        &[&trader.kp],
-    );
-    let add = ix::add_collateral(owner, pool, m, o, quote, 10 * E6);
+    let add = ix::add_collateral(owner, &mk.pool, m, o, &trader.quote, 10 * E6);
     b.measure("add_collateral", mk.label(""), None, &[add], &[&trader.kp]);
-    let rem = ix::remove_collateral(owner, pool, m, o, quote, 10 * E6);
-    b.measure(
-        "remove_collateral",
-        mk.label(""),
-        None,
-        &[rem],
-        &[&trader.kp],
-    );
 }
 
-/// A deposit and a withdrawal with open interest in every market (budgeted at 32 markets).
+/// A take-profit and a stop-loss on the trader's last position: the stop-loss cancelled by its
+/// owner, the take-profit executed once the price crosses it (and the position's rest closed
+/// by `close_position` after).
+fn trigger_orders(b: &mut Bench, mk: &Markets, risk: &RiskModel, trader: &User) {
+    let (m, o) = (&mk.m, &mk.o);
+    let expires_ts = b.now + 86_400;
+    let tp = PlaceOrderArgs {
+        slot: 1,
+        trigger_price_e9: 101 * E9,
+        expires_ts,
+        ..order(RequestKind::TakeProfit, 5 * E6 as i64, 0)
+    };
+    let sl = PlaceOrderArgs {
+        slot: 2,
+        trigger_price_e9: 90 * E9,
+        expires_ts,
+        ..order(RequestKind::StopLoss, 0, 0)
+    };
+    place(
+        b,
+        mk,
+        trader,
+        m,
+        tp,
+        Some(("place_order", mk.label(", take-profit"), mk.place_budget())),
+    );
+    place(b, mk, trader, m, sl, None);
+    let owner = trader.kp.pubkey();
+    let r = ix::RequestRef {
+        request: ix::request_pda(&mk.pool, &owner, 2),
+        owner,
+        market: *m,
+        pay_to: trader.quote,
+        refund_to: trader.quote,
+    };
+    let cancel = ix::cancel_request(&owner, &mk.pool, &r);
+    b.measure(
+        "cancel_request",
+        mk.label(", stop-loss"),
+        None,
+        &[cancel],
+        &[&trader.kp],
+    );
+    let measured = Some((
+        "execute_order",
+        mk.label(", take-profit crossed"),
+        Some(45_000),
+    ));
+    execute(b, mk, risk, trader, (m, o), 1, 102.0, measured);
+    let back = b.push_price(&mk.pool, o, 100.0);
+    let oracle_auth = b.oracle_auth.insecure_clone();
+    b.must("price back", &[back], &[&oracle_auth]);
+}
+
+/// A deposit and a withdrawal with open interest in every market, each placed and executed on
+/// a new print of every market (the execution budgeted at 32 markets); the withdrawal waits
+/// for the pool's delay.
 fn lp_with_open_interest(b: &mut Bench, mk: &Markets, lp: &Lp) {
     let budget_lp = if mk.n == 32 { Some(60_000) } else { None };
-    let dep = ix::deposit(
-        &lp.kp.pubkey(),
-        &mk.pool,
-        &lp.quote,
-        &lp.shares,
-        &mk.oracles,
-        DepositArgs {
-            amount: 1_000 * E6,
-            min_shares: 0,
-        },
-    );
     let label = mk.label(" with open interest");
-    b.measure("deposit", label.clone(), budget_lp, &[dep], &[&lp.kp]);
-    let wd = ix::withdraw(
-        &lp.kp.pubkey(),
-        &mk.pool,
-        &lp.quote,
-        &lp.shares,
-        &mk.oracles,
-        WithdrawArgs {
-            shares: 1_000 * E6,
-            min_amount: 0,
-        },
-    );
-    b.measure("withdraw", label, budget_lp, &[wd], &[&lp.kp]);
+    let delay = keel::client::presets::request_params().withdrawal_delay_secs as i64;
+    for (kind, amount, wait) in [
+        (RequestKind::Deposit, 1_000 * E6, 1),
+        (RequestKind::Withdraw, 1_000 * E6, delay + 1),
+    ] {
+        let what = if kind == RequestKind::Deposit {
+            ", deposit"
+        } else {
+            ", withdrawal"
+        };
+        let place = lp_request(mk, lp, kind, amount);
+        b.measure(
+            "place_lp_request",
+            format!("{label}{what}"),
+            mk.place_budget(),
+            &[place],
+            &[&lp.kp],
+        );
+        b.set_time(b.now + wait);
+        refresh_prices(b, mk, 100.0);
+        let execute = execute_lp_ix(mk, lp, kind);
+        b.measure(
+            "execute_lp_request",
+            format!("{label}{what}"),
+            budget_lp,
+            &[execute],
+            &[&mk.keeper],
+        );
+    }
 }
 
-/// A day later: every price refreshed (8 per transaction), then funding on the last market.
-fn funding_day(b: &mut Bench, mk: &Markets) {
+/// Every market prints `price` now (8 per transaction).
+fn refresh_prices(b: &mut Bench, mk: &Markets, price: f64) {
     let oracle_auth = b.oracle_auth.insecure_clone();
-    b.set_time(b.now + 86_400);
     let refresh: Vec<Instruction> = mk
         .oracles
         .iter()
-        .map(|o| b.push_price(&mk.pool, o, 100.0))
+        .map(|o| b.push_price(&mk.pool, o, price))
         .collect();
     for chunk in refresh.chunks(8) {
         b.must("refresh prices", chunk, &[&oracle_auth]);
     }
+}
+
+/// A day later: every price refreshed (8 per transaction), then funding on the last market.
+fn funding_day(b: &mut Bench, mk: &Markets) {
+    b.set_time(b.now + 86_400);
+    refresh_prices(b, mk, 100.0);
     b.measure(
         "update_funding",
         mk.label(", one day of skew"),
@@ -430,13 +577,8 @@ fn liquidation(b: &mut Bench, mk: &Markets, risk: &RiskModel) {
     let oracle_auth = b.oracle_auth.insecure_clone();
     let (kp, quote) = b.user(1_000 * E6);
     let risky = User { kp, quote };
-    let args = OpenPositionArgs {
-        size: 10 * E6 as i64,
-        collateral: 60 * E6,
-        price_limit_e9: u64::MAX,
-    };
-    let open = open_ix(mk, risk, &risky, (&mk.m, &mk.o), args);
-    b.must("risky open", &[open], &[&risky.kp]);
+    let args = order(RequestKind::MarketIncrease, 10 * E6 as i64, 60 * E6);
+    trade(b, mk, risk, &risky, (&mk.m, &mk.o), args);
     let drop = b.push_price(&mk.pool, &mk.o, 96.0);
     b.must("price drop", &[drop], &[&oracle_auth]);
     let (keeper, keeper_quote) = b.user(0);
@@ -455,17 +597,18 @@ fn liquidation(b: &mut Bench, mk: &Markets, risk: &RiskModel) {
     b.must("price back", &[back], &[&oracle_auth]);
 }
 
-/// The trader closes the position in the last market.
+/// The trader closes the position in the last market: a market order, executed.
 fn close_position(b: &mut Bench, mk: &Markets, risk: &RiskModel, trader: &User) {
-    let owner = trader.kp.pubkey();
-    let close = ix::close_position(&owner, &mk.pool, &mk.m, &mk.o, &trader.quote, 0, risk.pda);
-    b.measure(
-        "close_position",
-        mk.label(""),
-        Some(40_000),
-        &[close],
-        &[&trader.kp],
+    place(
+        b,
+        mk,
+        trader,
+        &mk.m,
+        order(RequestKind::MarketReduce, 0, 0),
+        None,
     );
+    let measured = Some(("execute_order", mk.label(", market close"), Some(40_000)));
+    execute(b, mk, risk, trader, (&mk.m, &mk.o), 0, 100.0, measured);
 }
 
 /// An update a day later (σ +10 %): the step bounds are checked against the current model.
@@ -494,19 +637,14 @@ fn risk_update(b: &mut Bench, mk: &Markets, risk: &RiskModel) -> Pubkey {
     );
     let (kp, quote) = b.user(1_000 * E6);
     let late = User { kp, quote };
-    let args = OpenPositionArgs {
-        size: E6 as i64,
-        collateral: 100 * E6,
-        price_limit_e9: u64::MAX,
-    };
-    let open = open_ix(mk, risk, &late, (&mk.m, &mk.o), args);
-    b.measure(
-        "open_position",
+    let args = order(RequestKind::MarketIncrease, E6 as i64, 100 * E6);
+    place(b, mk, &late, &mk.m, args, None);
+    let measured = Some((
+        "execute_order",
         mk.label(", first fill after a risk commit"),
         mk.open_budget(),
-        &[open],
-        &[&late.kp],
-    );
+    ));
+    execute(b, mk, risk, &late, (&mk.m, &mk.o), 0, 100.0, measured);
     ix::position_pda(&mk.m, &late.kp.pubkey())
 }
 
@@ -530,19 +668,14 @@ fn portfolio_premium(b: &mut Bench, mk: &Markets, risk: &RiskModel) -> Pubkey {
     }
     let (kp, quote) = b.user(1_000 * E6);
     let hedger = User { kp, quote };
-    let args = OpenPositionArgs {
-        size: -(E6 as i64),
-        collateral: 100 * E6,
-        price_limit_e9: 0,
-    };
-    let open = open_ix(mk, risk, &hedger, (&mk.m, &mk.o), args);
-    b.measure(
-        "open_position",
+    let args = order(RequestKind::MarketIncrease, -(E6 as i64), 100 * E6);
+    place(b, mk, &hedger, &mk.m, args, None);
+    let measured = Some((
+        "execute_order",
         mk.label(", portfolio premium"),
         mk.open_budget(),
-        &[open],
-        &[&hedger.kp],
-    );
+    ));
+    execute(b, mk, risk, &hedger, (&mk.m, &mk.o), 0, 100.0, measured);
     let refresh = ix::refresh_imbalance(&mk.pool, &mk.oracles);
     b.measure(
         "refresh_imbalance",
@@ -575,7 +708,12 @@ fn admin_instructions(b: &mut Bench, mk: &Markets, lp: &Lp) {
 fn check_accounting(b: &mut Bench, mk: &Markets, positions: &[Pubkey]) {
     let p = b.pool(&mk.pool);
     let vault = b.balance(&ix::vault_pda(&mk.pool));
-    if vault as u128 != p.lp_capital as u128 + p.default_fund as u128 + p.total_collateral as u128 {
+    if vault as u128
+        != p.lp_capital as u128
+            + p.default_fund as u128
+            + p.total_collateral as u128
+            + p.request_escrow as u128
+    {
         b.failures
             .push(format!("{}: vault {vault} != accounting", mk.label("")));
     }
