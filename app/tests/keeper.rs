@@ -48,8 +48,33 @@ fn setup() -> Setup {
         collateral: 3_250.0,
         slippage_bps: 50,
         quote_account: Some(trader.quote),
+        limit: None,
+        take_profit: None,
+        stop_loss: None,
+        expires_hours: 168,
+        request: Default::default(),
     };
+    // placed now; the desk's keeper executes it on the next print, a second later
     perp::trade(&mut desk.world.chain, &trader.kp, TradeKind::Open, &order).unwrap();
+    let later = desk.world.now + 1;
+    desk.world.set_time(later);
+    desk.world.push_prices(&prices).unwrap();
+    let executor = desk.keeper.kp.insecure_clone();
+    let first = KeeperArgs {
+        pool: PoolArg {
+            pool: desk.world.pool,
+        },
+        crp: vec![],
+        quote_account: Some(desk.keeper.quote),
+        interval: 0,
+        rounds: 1,
+        retries: 1,
+        risk_prices: None,
+        risk_markets: vec![],
+        risk_window: 60,
+    };
+    let round = run_round(&mut desk.world.chain, &executor, &first).unwrap();
+    assert_eq!(round.requests_executed, 1, "{}", round.to_text());
     // a collateral pool the keeper keeps
     let risky = desk.world.create_mint(8).unwrap();
     let crp = PoolKeys::new(

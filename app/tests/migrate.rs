@@ -136,11 +136,28 @@ fn localnet_builds_a_usable_pool_and_a_second_run_sends_nothing() {
             pool: PoolArg { pool: pool_key },
             quote_account: None,
             lp_account: None,
+            request: Default::default(),
         },
         amount: 1_000_000.0,
         min_shares: 0,
     });
     perp::lp(&mut t, &op, &deposit).unwrap();
+    // a keeper executes the deposit a second later (no open interest: no print needed)
+    let now = t.unix_time().unwrap();
+    t.set_time(now + 1);
+    let keeper_args = keel::commands::keeper::KeeperArgs {
+        pool: PoolArg { pool: pool_key },
+        crp: vec![],
+        quote_account: None,
+        interval: 0,
+        rounds: 1,
+        retries: 1,
+        risk_prices: None,
+        risk_markets: vec![],
+        risk_window: 60,
+    };
+    let round = keel::commands::keeper::run_round(&mut t, &op, &keeper_args).unwrap();
+    assert_eq!(round.requests_executed, 1, "{}", round.to_text());
     let order = TradeOrder {
         pool: PoolArg { pool: pool_key },
         market: "BTC-PERP".into(),
@@ -148,6 +165,11 @@ fn localnet_builds_a_usable_pool_and_a_second_run_sends_nothing() {
         collateral: 6_500.0,
         slippage_bps: 50,
         quote_account: Some(ata),
+        limit: None,
+        take_profit: None,
+        stop_loss: None,
+        expires_hours: 168,
+        request: Default::default(),
     };
     perp::trade(&mut t, &op, TradeKind::Open, &order).unwrap();
     assert!(t.account(&lp_ata).unwrap().is_some());

@@ -45,6 +45,8 @@ pub fn order(kind: RequestKind, size: i64, collateral: u64) -> PlaceOrderArgs {
         trigger_price_e9: 0,
         expires_ts: 0,
         keeper_fee: KEEPER_FEE,
+        request_bump: 0,
+        position_bump: 0,
     }
 }
 
@@ -246,6 +248,7 @@ impl PerpFixture {
             amount,
             min_out: min_shares,
             keeper_fee: KEEPER_FEE,
+            request_bump: 0,
         };
         let i = ix::place_lp_request(&user.key(), &self.pool, &user.quote, lp, args);
         t.send(&[i], &[&user.kp]).await
@@ -267,6 +270,7 @@ impl PerpFixture {
             amount: shares,
             min_out: min_amount,
             keeper_fee: KEEPER_FEE,
+            request_bump: 0,
         };
         let i = ix::place_lp_request(&user.key(), &self.pool, &user.quote, lp, args);
         t.send(&[i], &[&user.kp]).await
@@ -428,6 +432,8 @@ impl PerpFixture {
             trigger_price_e9: 0,
             expires_ts: 0,
             keeper_fee: KEEPER_FEE,
+            request_bump: 0,
+            position_bump: 0,
         };
         self.place(t, user, market, args).await?;
         self.settle(t, &user.key(), 0, 1).await

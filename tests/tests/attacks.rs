@@ -45,6 +45,8 @@ fn order(kind: RequestKind, slot: u8, size: i64, collateral: u64) -> PlaceOrderA
         trigger_price_e9: 0,
         expires_ts: 0,
         keeper_fee: KEEPER_FEE,
+        request_bump: 0,
+        position_bump: 0,
     }
 }
 
@@ -71,6 +73,7 @@ fn deposit_args(amount: u64) -> PlaceLpRequestArgs {
         amount,
         min_out: 0,
         keeper_fee: KEEPER_FEE,
+        request_bump: 0,
     }
 }
 

@@ -205,6 +205,8 @@ fn order(kind: RequestKind, size: i64, collateral: u64) -> PlaceOrderArgs {
         trigger_price_e9: 0,
         expires_ts: 0,
         keeper_fee: KEEPER_FEE,
+        request_bump: 0,
+        position_bump: 0,
     }
 }
 
@@ -580,6 +582,7 @@ async fn place_lp_request_bad_inputs() {
         amount: 100 * E6,
         min_out: 0,
         keeper_fee: KEEPER_FEE,
+        request_bump: 0,
     };
     let withdrawal = PlaceLpRequestArgs {
         kind: Withdraw,

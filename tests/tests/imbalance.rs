@@ -270,6 +270,8 @@ async fn fills_need_the_pools_own_model() {
         trigger_price_e9: 0,
         expires_ts: 0,
         keeper_fee: KEEPER_FEE,
+        request_bump: 0,
+        position_bump: 0,
     };
     let balance = t.balance(&trader.quote).await;
     f.place(&mut t, &trader, 0, args).await.unwrap();

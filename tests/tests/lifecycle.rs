@@ -372,7 +372,7 @@ async fn an_idle_market_with_a_paused_oracle_does_not_block_lps() {
         .unwrap();
     // a deposit the keeper executes with a fresh price for market 0 only
     let keeper = f.keeper(&mut t).await;
-    let mut deposit_on_market_0 = async |t: &mut TestContext| {
+    let deposit_on_market_0 = async |t: &mut TestContext| {
         f.place_deposit(t, &lp, &lp_acct, 0, 1_000 * E6, 0)
             .await
             .unwrap();

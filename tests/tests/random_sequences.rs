@@ -217,6 +217,8 @@ impl Sequence {
             trigger_price_e9: 0,
             expires_ts: 0,
             keeper_fee: KEEPER_FEE,
+            request_bump: 0,
+            position_bump: 0,
         };
         self.f.place(t, trader, m as u8, args).await?;
         t.advance(1);
@@ -371,6 +373,8 @@ impl Sequence {
                     trigger_price_e9: 0,
                     expires_ts: 0,
                     keeper_fee: KEEPER_FEE,
+                    request_bump: 0,
+                    position_bump: 0,
                 };
                 let balance = t.balance(&trader.quote).await;
                 // the print is fresh, but from the very moment the request is placed

@@ -71,6 +71,7 @@ async fn a_deposit_a_trade_and_a_withdrawal_cannot_share_a_transaction() {
         amount: 100_000_000 * E6,
         min_out: 0,
         keeper_fee: KEEPER_FEE,
+        request_bump: 0,
     };
     let place_deposit = ix::place_lp_request(
         &attacker.key(),
@@ -230,6 +231,7 @@ async fn a_deposit_an_oracle_update_and_a_withdrawal_cannot_share_a_transaction(
             amount: shares,
             min_out: 0,
             keeper_fee: KEEPER_FEE,
+            request_bump: 0,
         };
         let place = ix::place_lp_request(&lp.key(), &f.pool, &lp.quote, &lp_acct, args);
         let r = ix::RequestRef {
@@ -407,6 +409,8 @@ async fn cancels_and_clears_return_everything_and_keepers_earn_the_fee() {
         trigger_price_e9: 90 * E9,
         expires_ts: t.now + 86_400,
         keeper_fee: 1_000_000,
+        request_bump: 0,
+        position_bump: 0,
         ..order(RequestKind::LimitIncrease, 10 * E6 as i64, 100 * E6)
     };
     f.place(&mut t, &trader, 0, limit).await.unwrap();

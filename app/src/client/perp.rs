@@ -43,6 +43,13 @@ pub fn request_pda(pool: &Pubkey, owner: &Pubkey, slot: u8) -> Pubkey {
     )
     .0
 }
+fn request_bump(pool: &Pubkey, owner: &Pubkey, slot: u8) -> u8 {
+    Pubkey::find_program_address(
+        &[REQUEST_SEED, pool.as_ref(), owner.as_ref(), &[slot]],
+        &perp_amm::ID,
+    )
+    .1
+}
 pub fn lp_escrow_pda(pool: &Pubkey) -> Pubkey {
     Pubkey::find_program_address(&[LP_ESCROW_SEED, pool.as_ref()], &perp_amm::ID).0
 }
@@ -186,8 +193,14 @@ pub fn place_order(
     pool: &Pubkey,
     market: &Pubkey,
     owner_quote: &Pubkey,
-    args: PlaceOrderArgs,
+    mut args: PlaceOrderArgs,
 ) -> Instruction {
+    args.request_bump = request_bump(pool, owner, args.slot);
+    args.position_bump = Pubkey::find_program_address(
+        &[POSITION_SEED, market.as_ref(), owner.as_ref()],
+        &perp_amm::ID,
+    )
+    .1;
     ix(
         perp_amm::accounts::PlaceOrder {
             owner: *owner,
@@ -210,8 +223,9 @@ pub fn place_lp_request(
     pool: &Pubkey,
     owner_quote: &Pubkey,
     owner_lp: &Pubkey,
-    args: PlaceLpRequestArgs,
+    mut args: PlaceLpRequestArgs,
 ) -> Instruction {
+    args.request_bump = request_bump(pool, owner, args.slot);
     ix(
         perp_amm::accounts::PlaceLpRequest {
             owner: *owner,

@@ -564,6 +564,8 @@ pub fn trade(
             0
         },
         keeper_fee: o.request.keeper_fee.unwrap_or(pool.min_keeper_fee_lamports),
+        request_bump: 0,
+        position_bump: 0,
     };
     let place = ix::place_order(&owner, &pool_key, &slot_market, &quote_account, args);
     let ixs: Vec<_> = create_quote_account.into_iter().chain([place]).collect();
@@ -637,6 +639,7 @@ pub fn lp(t: &mut dyn Transport, signer: &Keypair, cmd: &LpCommand) -> anyhow::R
                 amount: quote_native(a.amount, "amount")?,
                 min_out: a.min_shares,
                 keeper_fee,
+                request_bump: 0,
             },
         ),
         LpCommand::Withdraw(a) => (
@@ -647,6 +650,7 @@ pub fn lp(t: &mut dyn Transport, signer: &Keypair, cmd: &LpCommand) -> anyhow::R
                 amount: a.shares,
                 min_out: a.min_amount,
                 keeper_fee,
+                request_bump: 0,
             },
         ),
     };

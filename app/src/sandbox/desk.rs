@@ -232,6 +232,7 @@ impl Desk {
             amount,
             min_out: 0,
             keeper_fee: self.keeper_fee()?,
+            request_bump: 0,
         };
         let place = ix::place_lp_request(
             &lp.actor.key(),
@@ -269,11 +270,15 @@ impl Desk {
     }
 
     /// Request a withdrawal of `shares`: escrowed now, executed by the keeper on the first day
-    /// its delay has passed (`run_pending`). False if the request was refused.
+    /// its delay has passed (`run_pending`), or a second later in a pool without a delay.
+    /// False if the request was refused (or, without a delay, held back: then cancelled).
     pub fn withdraw(&mut self, lp: &Lp, shares: u64) -> anyhow::Result<bool> {
         let Some(slot) = self.place_lp(lp, RequestKind::Withdraw, shares)? else {
             return Ok(false);
         };
+        if self.world.pool_state()?.withdrawal_delay_secs == 0 {
+            return self.withdraw_now(lp, slot, shares);
+        }
         self.pending.push(Pending {
             owner: lp.actor.clone(),
             market: None,
@@ -283,6 +288,42 @@ impl Desk {
             held: false,
         });
         Ok(true)
+    }
+
+    /// Execute `lp`'s withdrawal in `slot` a second later; one the program holds back is logged
+    /// as refused and cancelled by its owner.
+    fn withdraw_now(&mut self, lp: &Lp, slot: u8, shares: u64) -> anyhow::Result<bool> {
+        let owner = lp.actor.key();
+        let before = self.world.balance(&lp.actor.quote)?;
+        match self.try_execute_request(&owner, slot, None)? {
+            Err(e) => {
+                self.refused(&lp.actor.name, "-", "withdraw", e);
+                let key = ix::request_pda(&self.world.pool, &owner, slot);
+                let data = self.world.chain.account_data(&key)?.context("request")?;
+                let request = crate::client::decode::request(&data)?;
+                let cancel =
+                    ix::cancel_request(&owner, &self.world.pool, &ix::RequestRef::of(key, &request));
+                self.world
+                    .chain
+                    .send(&[cancel], &[&lp.actor.kp])
+                    .map_err(tx("cancel withdrawal"))?;
+                self.log_request(&owner, None, RequestKind::Withdraw, "cancelled", 0);
+                Ok(false)
+            }
+            Ok(Some(code)) => {
+                self.refused_code(&lp.actor.name, "-", "withdraw", code);
+                Ok(false)
+            }
+            Ok(None) => {
+                let amount = self.world.balance(&lp.actor.quote)? - before;
+                self.log(What::LpWithdraw {
+                    lp: lp.actor.name.clone(),
+                    shares,
+                    amount,
+                });
+                Ok(true)
+            }
+        }
     }
 
     /// The keeper's round over pending requests at the day's prices: withdrawals whose delay
@@ -430,6 +471,8 @@ impl Desk {
                 trigger_price_e9: (at * 1e9).round() as u64,
                 expires_ts: self.world.now + 60 * 86_400,
                 keeper_fee: self.keeper_fee()?,
+                request_bump: 0,
+                position_bump: 0,
             };
             let m = self.world.markets[market].key;
             let place = ix::place_order(&owner, &pool, &m, &actor.quote, args);
@@ -616,6 +659,8 @@ impl Desk {
             trigger_price_e9: 0,
             expires_ts: 0,
             keeper_fee: self.keeper_fee()?,
+            request_bump: 0,
+            position_bump: 0,
         };
         let m = self.world.markets[market].key;
         let place = ix::place_order(&owner, &pool, &m, &actor.quote, args);

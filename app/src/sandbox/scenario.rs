@@ -35,6 +35,9 @@ use std::path::Path;
 use anyhow::{Context, bail, ensure};
 use serde::Deserialize;
 
+use crate::client::perp as ix;
+use crate::transport::Transport;
+use solana_signer::Signer;
 use crate::client::dates::noon;
 use crate::client::presets::{calibration, default_markets};
 use crate::client::quote::TradeAction;
@@ -216,7 +219,21 @@ pub fn run(scenario: &Scenario) -> anyhow::Result<(Desk, Vec<String>, Vec<[f64; 
             .with_context(|| format!("no market {symbol}"))?;
         prices[m] = p;
     }
-    let world = World::new(start, &presets, &prices, limits(scenario.max_imbalance_bps))?;
+    let mut world = World::new(start, &presets, &prices, limits(scenario.max_imbalance_bps))?;
+    // a scripted step expects each action's outcome at once: withdrawals execute without the
+    // pool's delay here (the sandbox's replay keeps it)
+    let operator = world.operator();
+    let no_delay = perp_amm::state::RequestParams {
+        withdrawal_delay_secs: 0,
+        ..crate::client::presets::request_params()
+    };
+    world
+        .chain
+        .send(
+            &[ix::set_request_params(&operator.pubkey(), &world.pool, no_delay)],
+            &[],
+        )
+        .map_err(|e| anyhow::anyhow!("set_request_params: {e}"))?;
     let mut desk = Desk::new(world, scenario.start.clone())?;
     desk.log(What::Setup {
         markets: symbols.clone(),

@@ -215,6 +215,7 @@ fn lp_request(mk: &Markets, lp: &Lp, kind: RequestKind, amount: u64) -> Instruct
         amount,
         min_out: 0,
         keeper_fee: keel::client::presets::request_params().min_keeper_fee_lamports,
+        request_bump: 0,
     };
     ix::place_lp_request(&lp.kp.pubkey(), &mk.pool, &lp.quote, &lp.shares, args)
 }
@@ -251,6 +252,8 @@ fn order(kind: RequestKind, size: i64, collateral: u64) -> PlaceOrderArgs {
         trigger_price_e9: 0,
         expires_ts: 0,
         keeper_fee: keel::client::presets::request_params().min_keeper_fee_lamports,
+        request_bump: 0,
+        position_bump: 0,
     }
 }
 

@@ -189,6 +189,9 @@ pub enum PerpError {
     /// 6061
     #[msg("A market request cannot be cancelled before it expires")]
     CancelTooEarly,
+    /// 6062
+    #[msg("This request slot holds a pending request")]
+    RequestSlotInUse,
 }
 
 impl From<keel_math::MathError> for PerpError {

@@ -77,12 +77,18 @@ pub mod perp_amm {
 
     /// Place a trade request (market, limit, take-profit, stop-loss, margin removal) for a
     /// keeper to execute at a later price; escrows an increase's collateral.
-    pub fn place_order(ctx: Context<PlaceOrder>, args: PlaceOrderArgs) -> Result<()> {
+    pub fn place_order<'info>(
+        ctx: Context<'info, PlaceOrder<'info>>,
+        args: PlaceOrderArgs,
+    ) -> Result<()> {
         instructions::requests::place_order::handle_place_order(ctx, args)
     }
 
     /// Place a deposit or withdrawal request (escrows the quote tokens or the LP shares).
-    pub fn place_lp_request(ctx: Context<PlaceLpRequest>, args: PlaceLpRequestArgs) -> Result<()> {
+    pub fn place_lp_request<'info>(
+        ctx: Context<'info, PlaceLpRequest<'info>>,
+        args: PlaceLpRequestArgs,
+    ) -> Result<()> {
         instructions::requests::place_lp_request::handle_place_lp_request(ctx, args)
     }
 

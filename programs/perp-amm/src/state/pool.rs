@@ -67,7 +67,8 @@ pub struct Pool {
     pub order_window_secs: u32,
     pub withdrawal_delay_secs: u32,
     pub min_keeper_fee_lamports: u64,
-    pub _reserved_params: [u64; 4],
+    /// The token account holding pending withdrawals' LP shares (PDA [LP_ESCROW_SEED, pool]).
+    pub lp_escrow: Pubkey,
 
     pub markets: [MarketSlot; MAX_MARKETS],
     pub risk: PoolRisk,

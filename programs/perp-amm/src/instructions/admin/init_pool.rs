@@ -102,6 +102,7 @@ pub fn handle_init_pool(ctx: Context<InitPool>, args: InitPoolArgs) -> Result<()
     pool.vault_bump = ctx.bumps.vault;
     pool.lp_mint_bump = ctx.bumps.lp_mint;
     pool.lp_escrow_bump = ctx.bumps.lp_escrow;
+    pool.lp_escrow = ctx.accounts.lp_escrow.key();
     pool.quote_decimals = ctx.accounts.quote_mint.decimals;
     pool.pool_id = args.pool_id;
     pool.authority = ctx.accounts.authority.key();

@@ -1,7 +1,6 @@
 use anchor_lang::prelude::*;
-use anchor_spl::token::{Token, TokenAccount};
+use anchor_spl::token::Token;
 
-use crate::constants::LP_ESCROW_SEED;
 use crate::errors::PerpError;
 use crate::instructions::requests::{
     check_position, close_request, emit_request, outcome, position_gone, release_position,
@@ -24,10 +23,12 @@ pub struct CancelRequest<'info> {
     /// The position a trade request names (absent for LP requests).
     #[account(mut)]
     pub position: Option<Box<Account<'info, Position>>>,
+    /// CHECK: the pool's vault (`has_one`).
     #[account(mut)]
-    pub vault: Box<Account<'info, TokenAccount>>,
-    #[account(mut, seeds = [LP_ESCROW_SEED, pool.key().as_ref()], bump = pool.load()?.lp_escrow_bump)]
-    pub lp_escrow: Box<Account<'info, TokenAccount>>,
+    pub vault: UncheckedAccount<'info>,
+    /// CHECK: the pool's LP escrow (its address is the pool's).
+    #[account(mut, address = pool.load()?.lp_escrow @ PerpError::WrongVault)]
+    pub lp_escrow: UncheckedAccount<'info>,
     /// CHECK: the request's `refund_to`; its owner cancelling may name another account of his
     /// for the refund (checked below). A keeper clearing a trade request whose `refund_to` can
     /// no longer receive parks the refund in the position.
@@ -115,7 +116,7 @@ pub fn handle_cancel_request(ctx: Context<CancelRequest>) -> Result<()> {
     } else {
         outcome::CLEARED
     };
-    emit_request(request, done, 0, a.signer.key(), 0);
+    emit_request(request.key(), request, done, 0, a.signer.key(), 0);
     return_outcome(done, 0);
     let owner = a.owner.to_account_info();
     if let Some(position) = a.position.as_mut() {

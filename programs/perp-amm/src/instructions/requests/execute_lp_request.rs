@@ -1,14 +1,14 @@
 use anchor_lang::prelude::*;
-use anchor_spl::token::{Mint, Token, TokenAccount};
+use anchor_spl::token::{Mint, Token};
 use keel_math::Rounding;
 use keel_math::wide::mul_div_u128;
 
-use crate::constants::{DEAD_SHARES, EXECUTION_PRICE_MAX_AGE_SECS, LP_ESCROW_SEED};
+use crate::constants::{DEAD_SHARES, EXECUTION_PRICE_MAX_AGE_SECS};
 use crate::engine::{Valuation, value_pool};
 use crate::errors::PerpError;
 use crate::events::LpEvent;
 use crate::instructions::requests::{
-    close_request, emit_request, ends_request, error_code, outcome, return_outcome,
+    close_request, ends_request, error_code, outcome, return_outcome,
 };
 use crate::instructions::shared::{PoolSeeds, burn_signed, mint_to, transfer_out};
 use crate::state::{Mark, Pool, Request, RequestKind, load_pool_marks, pause};
@@ -30,18 +30,21 @@ pub struct ExecuteLpRequest<'info> {
     /// CHECK: the request's owner (checked by `has_one`): gets the rent back.
     #[account(mut)]
     pub owner: UncheckedAccount<'info>,
+    /// CHECK: the pool's vault (`has_one`); the token program checks every move.
     #[account(mut)]
-    pub vault: Box<Account<'info, TokenAccount>>,
+    pub vault: UncheckedAccount<'info>,
     #[account(mut)]
     pub lp_mint: Box<Account<'info, Mint>>,
-    #[account(mut, seeds = [LP_ESCROW_SEED, pool.key().as_ref()], bump = pool.load()?.lp_escrow_bump)]
-    pub lp_escrow: Box<Account<'info, TokenAccount>>,
-    /// The owner's LP account (deposit) or quote account (withdrawal): the request's `pay_to`.
+    /// CHECK: the pool's LP escrow (its address is the pool's).
+    #[account(mut, address = pool.load()?.lp_escrow @ PerpError::WrongVault)]
+    pub lp_escrow: UncheckedAccount<'info>,
+    /// CHECK: the owner's LP account (deposit) or quote account (withdrawal): the request's
+    /// `pay_to`, checked when it was placed (the token program checks the mint again).
     #[account(mut, address = request.pay_to @ PerpError::WrongPayoutAccount)]
-    pub pay_to: Box<Account<'info, TokenAccount>>,
-    /// Where the escrow returns if the request is refused: its `refund_to`.
+    pub pay_to: UncheckedAccount<'info>,
+    /// CHECK: where the escrow returns if the request is refused: its `refund_to`.
     #[account(mut, address = request.refund_to @ PerpError::WrongPayoutAccount)]
-    pub refund_to: Box<Account<'info, TokenAccount>>,
+    pub refund_to: UncheckedAccount<'info>,
     pub token_program: Program<'info, Token>,
 }
 
@@ -183,7 +186,7 @@ pub fn handle_execute_lp_request<'info>(
     } else {
         outcome::REFUSED
     };
-    emit_request(&a.request, done, reason, a.keeper.key(), 0);
+    // the LP event says what moved; the outcome goes back as return data
     return_outcome(done, reason);
     close_request(
         &a.request,

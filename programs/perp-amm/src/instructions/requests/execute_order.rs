@@ -185,7 +185,14 @@ pub fn handle_execute_order(ctx: Context<ExecuteOrder>) -> Result<()> {
     } else {
         outcome::REFUSED
     };
-    emit_request(request, done, reason, a.keeper.key(), price.publish_time);
+    emit_request(
+        request.key(),
+        request,
+        done,
+        reason,
+        a.keeper.key(),
+        price.publish_time,
+    );
     return_outcome(done, reason);
     let owner = a.owner.to_account_info();
     release_position(&mut a.position, &owner)?;

@@ -16,7 +16,7 @@ pub use place_order::*;
 use anchor_lang::prelude::*;
 use anchor_lang::system_program;
 
-use crate::constants::MAX_REQUESTS_PER_OWNER;
+use crate::constants::{MAX_REQUESTS_PER_OWNER, REQUEST_SEED};
 use crate::errors::PerpError;
 use crate::events::RequestEvent;
 use crate::state::{Pool, Position, Request, RequestKind};
@@ -34,16 +34,85 @@ pub struct NewRequest {
     pub keeper_fee: u64,
 }
 
-/// Fill in a new request's common fields, check its slot and fee, and move the keeper fee into
-/// it from the owner.
+/// Create the program account at `target` (a PDA of `seeds`, bump included) with `space` bytes
+/// and `lamports`, paid by `payer`. An address someone funded first (anyone can send lamports
+/// to a PDA) is adopted: topped up, allocated and assigned. Anchor's `init` turns that case into
+/// `CreateAccountAllowPrefund`, which clusters without it refuse, so one lamport sent to a
+/// user's request or position address would block him.
+pub fn create_pda<'info>(
+    payer: &AccountInfo<'info>,
+    target: &AccountInfo<'info>,
+    system: &Program<'info, System>,
+    seeds: &[&[u8]],
+    space: usize,
+    lamports: u64,
+) -> Result<()> {
+    let signer: &[&[&[u8]]] = &[seeds];
+    let current = target.lamports();
+    if current == 0 {
+        return system_program::create_account(
+            CpiContext::new_with_signer(
+                system.key(),
+                system_program::CreateAccount {
+                    from: payer.clone(),
+                    to: target.clone(),
+                },
+                signer,
+            ),
+            lamports,
+            space as u64,
+            &crate::ID,
+        );
+    }
+    if lamports > current {
+        system_program::transfer(
+            CpiContext::new(
+                system.key(),
+                system_program::Transfer {
+                    from: payer.clone(),
+                    to: target.clone(),
+                },
+            ),
+            lamports - current,
+        )?;
+    }
+    system_program::allocate(
+        CpiContext::new_with_signer(
+            system.key(),
+            system_program::Allocate {
+                account_to_allocate: target.clone(),
+            },
+            signer,
+        ),
+        space as u64,
+    )?;
+    system_program::assign(
+        CpiContext::new_with_signer(
+            system.key(),
+            system_program::Assign {
+                account_to_assign: target.clone(),
+            },
+            signer,
+        ),
+        &crate::ID,
+    )
+}
+
+/// Whether `info` is still an unused address (no program owns it yet).
+pub fn unused(info: &AccountInfo) -> bool {
+    info.owner == &anchor_lang::solana_program::system_program::ID && info.data_is_empty()
+}
+
+/// Create the request account of `new` at `info` (checked against its seeds and bump), holding
+/// its rent and the keeper fee, and write it. The slot must be free.
 pub fn open_request<'info>(
-    request: &mut Account<'info, Request>,
+    info: &AccountInfo<'info>,
     owner: &Signer<'info>,
     system: &Program<'info, System>,
     pool: &Pool,
     new: NewRequest,
     now: i64,
-) -> Result<()> {
+) -> Result<Request> {
     require!(
         new.slot < MAX_REQUESTS_PER_OWNER,
         PerpError::RequestSlotOutOfRange
@@ -52,30 +121,56 @@ pub fn open_request<'info>(
         new.keeper_fee >= pool.min_keeper_fee_lamports,
         PerpError::KeeperFeeTooLow
     );
-    if new.keeper_fee > 0 {
-        system_program::transfer(
-            CpiContext::new(
-                system.key(),
-                system_program::Transfer {
-                    from: owner.to_account_info(),
-                    to: request.to_account_info(),
-                },
-            ),
-            new.keeper_fee,
-        )?;
-    }
-    request.pool = new.pool;
-    request.owner = new.owner;
-    request.market = new.market;
-    request.pay_to = new.pay_to;
-    request.refund_to = new.refund_to;
-    request.kind = new.kind;
-    request.slot = new.slot;
-    request.bump = new.bump;
-    request.keeper_fee = new.keeper_fee;
-    request.created_ts = now;
-    request.executable_ts = now;
-    Ok(())
+    let slot = [new.slot];
+    let bump = [new.bump];
+    let seeds: [&[u8]; 5] = [
+        REQUEST_SEED,
+        new.pool.as_ref(),
+        new.owner.as_ref(),
+        &slot,
+        &bump,
+    ];
+    let address = Pubkey::create_program_address(&seeds, &crate::ID)
+        .map_err(|_| error!(anchor_lang::error::ErrorCode::ConstraintSeeds))?;
+    require_keys_eq!(
+        address,
+        info.key(),
+        anchor_lang::error::ErrorCode::ConstraintSeeds
+    );
+    require!(unused(info), PerpError::RequestSlotInUse);
+    let space = 8 + Request::INIT_SPACE;
+    let rent = Rent::get()?.minimum_balance(space);
+    let lamports = rent
+        .checked_add(new.keeper_fee)
+        .ok_or_else(|| error!(PerpError::MathOverflow))?;
+    create_pda(&owner.to_account_info(), info, system, &seeds, space, lamports)?;
+    Ok(Request {
+        pool: new.pool,
+        owner: new.owner,
+        market: new.market,
+        pay_to: new.pay_to,
+        refund_to: new.refund_to,
+        kind: new.kind,
+        slot: new.slot,
+        bump: new.bump,
+        size: 0,
+        collateral: 0,
+        acceptable: 0,
+        trigger_price_e9: 0,
+        position_opened_at: 0,
+        created_ts: now,
+        executable_ts: now,
+        expires_ts: now,
+        keeper_fee: new.keeper_fee,
+        reserved: [0; 32],
+    })
+}
+
+/// Write a request into its account (discriminator and Borsh fields).
+pub fn write_request(info: &AccountInfo, request: &Request) -> Result<()> {
+    let mut data = info.try_borrow_mut_data()?;
+    let mut out: &mut [u8] = &mut data;
+    request.try_serialize(&mut out)
 }
 
 /// Close a request: `keeper` (when it executed the request) gets the fee, the owner the rest
@@ -187,7 +282,8 @@ pub fn acceptable_limit(acceptable_e9: u64, buy: bool) -> u64 {
 }
 
 pub fn emit_request(
-    request: &Account<Request>,
+    key: Pubkey,
+    request: &Request,
     outcome: u8,
     reason: u32,
     by: Pubkey,
@@ -195,7 +291,7 @@ pub fn emit_request(
 ) {
     emit!(RequestEvent {
         pool: request.pool,
-        request: request.key(),
+        request: key,
         owner: request.owner,
         market: request.market,
         kind: request.kind as u8,

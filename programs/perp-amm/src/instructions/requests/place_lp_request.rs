@@ -1,11 +1,11 @@
 use anchor_lang::prelude::*;
-use anchor_spl::token::{Mint, Token, TokenAccount};
+use anchor_spl::token::{Token, TokenAccount};
 
-use crate::constants::{LP_ESCROW_SEED, REQUEST_SEED, WITHDRAWAL_EXECUTION_SECS};
+use crate::constants::WITHDRAWAL_EXECUTION_SECS;
 use crate::errors::PerpError;
-use crate::instructions::requests::{NewRequest, emit_request, open_request, outcome};
+use crate::instructions::requests::{NewRequest, open_request, write_request};
 use crate::instructions::shared::transfer_in;
-use crate::state::{Pool, Request, RequestKind, pause};
+use crate::state::{Pool, RequestKind, pause};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
 pub struct PlaceLpRequestArgs {
@@ -20,10 +20,11 @@ pub struct PlaceLpRequestArgs {
     pub min_out: u64,
     /// Lamports for the keeper that executes it.
     pub keeper_fee: u64,
+    /// The request address's bump (the client computes it).
+    pub request_bump: u8,
 }
 
 #[derive(Accounts)]
-#[instruction(args: PlaceLpRequestArgs)]
 pub struct PlaceLpRequest<'info> {
     #[account(mut)]
     pub owner: Signer<'info>,
@@ -33,22 +34,21 @@ pub struct PlaceLpRequest<'info> {
         has_one = lp_mint @ PerpError::WrongMint,
     )]
     pub pool: AccountLoader<'info, Pool>,
-    #[account(
-        init,
-        payer = owner,
-        space = 8 + Request::INIT_SPACE,
-        seeds = [REQUEST_SEED, pool.key().as_ref(), owner.key().as_ref(), &[args.slot]],
-        bump,
-    )]
-    pub request: Box<Account<'info, Request>>,
+    /// CHECK: the request PDA [REQUEST_SEED, pool, owner, slot] (checked with
+    /// `args.request_bump`), created here.
     #[account(mut)]
-    pub vault: Box<Account<'info, TokenAccount>>,
-    pub lp_mint: Box<Account<'info, Mint>>,
-    #[account(mut, seeds = [LP_ESCROW_SEED, pool.key().as_ref()], bump = pool.load()?.lp_escrow_bump)]
-    pub lp_escrow: Box<Account<'info, TokenAccount>>,
+    pub request: UncheckedAccount<'info>,
+    /// CHECK: the pool's vault (`has_one`); the token program checks the transfer.
+    #[account(mut)]
+    pub vault: UncheckedAccount<'info>,
+    /// CHECK: the pool's LP mint (`has_one`).
+    pub lp_mint: UncheckedAccount<'info>,
+    /// CHECK: the pool's LP escrow (its address is the pool's).
+    #[account(mut, address = pool.load()?.lp_escrow @ PerpError::WrongVault)]
+    pub lp_escrow: UncheckedAccount<'info>,
     #[account(mut, constraint = owner_quote.mint == pool.load()?.quote_mint @ PerpError::WrongMint, token::authority = owner)]
     pub owner_quote: Box<Account<'info, TokenAccount>>,
-    #[account(mut, constraint = owner_lp.mint == lp_mint.key() @ PerpError::WrongMint, token::authority = owner)]
+    #[account(mut, constraint = owner_lp.mint == pool.load()?.lp_mint @ PerpError::WrongMint, token::authority = owner)]
     pub owner_lp: Box<Account<'info, TokenAccount>>,
     pub token_program: Program<'info, Token>,
     pub system_program: Program<'info, System>,
@@ -88,11 +88,11 @@ pub fn handle_place_lp_request(
     } else {
         (a.owner_quote.key(), a.owner_lp.key())
     };
-    let request = &mut a.request;
-    {
+    let request_info = a.request.to_account_info();
+    let mut request = {
         let pool = a.pool.load()?;
         open_request(
-            request,
+            &request_info,
             &a.owner,
             &a.system_program,
             &pool,
@@ -104,12 +104,12 @@ pub fn handle_place_lp_request(
                 refund_to,
                 kind: args.kind,
                 slot: args.slot,
-                bump: ctx.bumps.request,
+                bump: args.request_bump,
                 keeper_fee: args.keeper_fee,
             },
             now,
-        )?;
-    }
+        )?
+    };
     request.acceptable = args.min_out;
     if deposit {
         request.collateral = args.amount;
@@ -138,6 +138,6 @@ pub fn handle_place_lp_request(
             args.amount,
         )?;
     }
-    emit_request(request, outcome::PLACED, 0, a.owner.key(), 0);
-    Ok(())
+    write_request(&request_info, &request)
+
 }

@@ -1,12 +1,12 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 
-use crate::constants::{POSITION_SEED, REQUEST_SEED};
+use crate::constants::POSITION_SEED;
 use crate::engine::{check_increase, check_open};
 use crate::errors::PerpError;
-use crate::instructions::requests::{NewRequest, emit_request, open_request, outcome};
+use crate::instructions::requests::{NewRequest, create_pda, open_request, unused, write_request};
 use crate::instructions::shared::{check_slot, transfer_in};
-use crate::state::{Market, Pool, Position, Request, RequestKind, max_trigger_expiry, pause};
+use crate::state::{Market, Pool, Position, RequestKind, max_trigger_expiry, pause};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
 pub struct PlaceOrderArgs {
@@ -29,10 +29,13 @@ pub struct PlaceOrderArgs {
     pub expires_ts: i64,
     /// Lamports for the keeper that executes it (at least the pool's minimum).
     pub keeper_fee: u64,
+    /// The bumps of the request and position addresses (the client computes them, so the
+    /// program checks one address each instead of searching).
+    pub request_bump: u8,
+    pub position_bump: u8,
 }
 
 #[derive(Accounts)]
-#[instruction(args: PlaceOrderArgs)]
 pub struct PlaceOrder<'info> {
     #[account(mut)]
     pub owner: Signer<'info>,
@@ -40,25 +43,18 @@ pub struct PlaceOrder<'info> {
     pub pool: AccountLoader<'info, Pool>,
     #[account(has_one = pool @ PerpError::WrongPool)]
     pub market: Box<Account<'info, Market>>,
-    /// Created empty for a first order in the market; it holds the position once filled.
-    #[account(
-        init_if_needed,
-        payer = owner,
-        space = 8 + Position::INIT_SPACE,
-        seeds = [POSITION_SEED, market.key().as_ref(), owner.key().as_ref()],
-        bump,
-    )]
-    pub position: Box<Account<'info, Position>>,
-    #[account(
-        init,
-        payer = owner,
-        space = 8 + Request::INIT_SPACE,
-        seeds = [REQUEST_SEED, pool.key().as_ref(), owner.key().as_ref(), &[args.slot]],
-        bump,
-    )]
-    pub request: Box<Account<'info, Request>>,
+    /// CHECK: the owner's position PDA [POSITION_SEED, market, owner] (checked with
+    /// `args.position_bump`): created empty for a first order in the market (`create_pda`), it
+    /// holds the position once filled.
     #[account(mut)]
-    pub vault: Box<Account<'info, TokenAccount>>,
+    pub position: UncheckedAccount<'info>,
+    /// CHECK: the request PDA [REQUEST_SEED, pool, owner, slot] (checked with
+    /// `args.request_bump`), created here.
+    #[account(mut)]
+    pub request: UncheckedAccount<'info>,
+    /// CHECK: the pool's vault (`has_one`); the token program checks the transfer.
+    #[account(mut)]
+    pub vault: UncheckedAccount<'info>,
     /// Pays the escrow and receives payouts and refunds.
     #[account(mut, constraint = owner_quote.mint == pool.load()?.quote_mint @ PerpError::WrongMint, token::authority = owner)]
     pub owner_quote: Box<Account<'info, TokenAccount>>,
@@ -68,11 +64,14 @@ pub struct PlaceOrder<'info> {
 
 /// Place a trade request: check it against the position as it stands, escrow an increase's
 /// collateral, and leave it for a keeper to execute at a later price.
-pub fn handle_place_order(ctx: Context<PlaceOrder>, args: PlaceOrderArgs) -> Result<()> {
+pub fn handle_place_order<'info>(
+    ctx: Context<'info, PlaceOrder<'info>>,
+    args: PlaceOrderArgs,
+) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
-    let a = &mut *ctx.accounts;
+    let a: &'info PlaceOrder<'info> = ctx.accounts;
     require!(!args.kind.is_lp(), PerpError::WrongRequestKind);
-    let pool_key = a.pool.key();
+    let (pool_key, market_key, owner_key) = (a.pool.key(), a.market.key(), a.owner.key());
     let window = {
         let pool = a.pool.load()?;
         check_slot(&pool, &a.market)?;
@@ -82,40 +81,42 @@ pub fn handle_place_order(ctx: Context<PlaceOrder>, args: PlaceOrderArgs) -> Res
         pool.order_window_secs as i64
     };
 
-    let position = &mut a.position;
-    if position.owner == Pubkey::default() {
-        position.pool = pool_key;
-        position.market = a.market.key();
-        position.owner = a.owner.key();
-        position.bump = ctx.bumps.position;
-    }
-    check_order_args(&args, position, now)?;
+    let position_info: &'info AccountInfo<'info> = a.position.as_ref();
+    load_or_create_position(
+        position_info,
+        a,
+        (pool_key, market_key, owner_key),
+        args.position_bump,
+    )?;
+    let mut position: Account<Position> = Account::try_from(position_info)?;
+    check_order_args(&args, &position, now)?;
     position.pending_requests = position
         .pending_requests
         .checked_add(1)
         .ok_or_else(|| error!(PerpError::MathOverflow))?;
 
-    let request = &mut a.request;
-    let pool = a.pool.load()?;
-    open_request(
-        request,
-        &a.owner,
-        &a.system_program,
-        &pool,
-        NewRequest {
-            pool: pool_key,
-            owner: a.owner.key(),
-            market: a.market.key(),
-            pay_to: a.owner_quote.key(),
-            refund_to: a.owner_quote.key(),
-            kind: args.kind,
-            slot: args.slot,
-            bump: ctx.bumps.request,
-            keeper_fee: args.keeper_fee,
-        },
-        now,
-    )?;
-    drop(pool);
+    let request_info = a.request.to_account_info();
+    let mut request = {
+        let pool = a.pool.load()?;
+        open_request(
+            &request_info,
+            &a.owner,
+            &a.system_program,
+            &pool,
+            NewRequest {
+                pool: pool_key,
+                owner: owner_key,
+                market: market_key,
+                pay_to: a.owner_quote.key(),
+                refund_to: a.owner_quote.key(),
+                kind: args.kind,
+                slot: args.slot,
+                bump: args.request_bump,
+                keeper_fee: args.keeper_fee,
+            },
+            now,
+        )?
+    };
     request.size = args.size;
     request.collateral = args.collateral;
     request.acceptable = args.acceptable_price_e9;
@@ -131,6 +132,8 @@ pub fn handle_place_order(ctx: Context<PlaceOrder>, args: PlaceOrderArgs) -> Res
     } else {
         now + window
     };
+    write_request(&request_info, &request)?;
+    position.exit(&crate::ID)?;
 
     let escrow = request.escrowed_quote();
     if escrow > 0 {
@@ -147,10 +150,50 @@ pub fn handle_place_order(ctx: Context<PlaceOrder>, args: PlaceOrderArgs) -> Res
             .checked_add(escrow)
             .ok_or_else(|| error!(PerpError::MathOverflow))?;
     }
-    emit_request(request, outcome::PLACED, 0, a.owner.key(), 0);
     Ok(())
 }
 
+/// The owner's position account in the market: created (empty) if this is his first order
+/// there, after checking its address.
+fn load_or_create_position<'info>(
+    info: &AccountInfo<'info>,
+    a: &PlaceOrder<'info>,
+    (pool, market, owner): (Pubkey, Pubkey, Pubkey),
+    bump: u8,
+) -> Result<()> {
+    let bump = [bump];
+    let seeds: [&[u8]; 4] = [POSITION_SEED, market.as_ref(), owner.as_ref(), &bump];
+    let address = Pubkey::create_program_address(&seeds, &crate::ID)
+        .map_err(|_| error!(anchor_lang::error::ErrorCode::ConstraintSeeds))?;
+    require_keys_eq!(
+        address,
+        info.key(),
+        anchor_lang::error::ErrorCode::ConstraintSeeds
+    );
+    if !unused(info) {
+        return Ok(());
+    }
+    let space = 8 + Position::INIT_SPACE;
+    let rent = Rent::get()?.minimum_balance(space);
+    let payer = a.owner.to_account_info();
+    create_pda(&payer, info, &a.system_program, &seeds, space, rent)?;
+    let fresh = Position {
+        pool,
+        market,
+        owner,
+        size: 0,
+        entry_notional: 0,
+        collateral: 0,
+        funding_snapshot: Default::default(),
+        opened_at: 0,
+        bump: bump[0],
+        pending_requests: 0,
+        reserved: [0; 31],
+    };
+    let mut data = info.try_borrow_mut_data()?;
+    let mut out: &mut [u8] = &mut data;
+    fresh.try_serialize(&mut out)
+}
 /// What each kind needs, checked against the position as it stands now (execution checks
 /// again: the position may change in between).
 fn check_order_args(args: &PlaceOrderArgs, position: &Position, now: i64) -> Result<()> {
