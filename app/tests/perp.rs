@@ -219,7 +219,10 @@ fn an_lp_and_a_trader_go_through_their_commands() {
     assert!(desk.world.position(0, &trader.key()).unwrap().is_none());
     // the quote at placement, the fill a second later: one more second of funding at most
     let paid = desk.world.balance(&trader.quote).unwrap() - balance;
-    assert!(paid <= closed.quote.payout && closed.quote.payout - paid < 1_000, "{paid}");
+    assert!(
+        paid <= closed.quote.payout && closed.quote.payout - paid < 1_000,
+        "{paid}"
+    );
 
     // the LP takes a tenth of its shares back
     let shares = desk.world.balance(&lp.lp_account).unwrap() / 10;
@@ -533,7 +536,10 @@ fn a_close_pays_into_the_associated_account_even_when_the_position_was_opened_fr
     assert!(closed.quote.payout > 0);
     // quoted when placed, filled a second later: one more second of funding at most
     let paid = desk.world.balance(&ata).unwrap() - decreased.quote.payout;
-    assert!(paid <= closed.quote.payout && closed.quote.payout - paid < 100, "{paid}");
+    assert!(
+        paid <= closed.quote.payout && closed.quote.payout - paid < 100,
+        "{paid}"
+    );
     assert!(desk.world.position(1, &trader.key()).unwrap().is_none());
 }
 

@@ -61,7 +61,10 @@ fn the_crash_scenario_liquidates_alice_with_the_numbers_worked_by_hand() {
     // (his close fills a second after Alice's liquidation, when his short is the crowded side:
     // one second of funding on 108,000, 0.00125)
     let payout = close["payout"].as_u64().unwrap();
-    assert!((31_840_398_000..=31_840_400_000).contains(&payout), "{payout}");
+    assert!(
+        (31_840_398_000..=31_840_400_000).contains(&payout),
+        "{payout}"
+    );
     // and the default fund paid both: 50,000 − 1,080 − 780 (plus the fees' 20 % share)
     let days = of_kind(&ev, "day");
     let fund = |d: &Value| d["default_fund"].as_i64().unwrap();

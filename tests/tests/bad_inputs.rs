@@ -174,11 +174,9 @@ async fn refused_all<const N: usize>(w: &mut World, cases: [Case<'_>; N]) {
     }
 }
 
-/// Creating an account that exists: Anchor 1.x's `init` asks the system program for
-/// `CreateAccountAllowPrefund` when the address holds lamports, which this runtime does not know
-/// yet (a runtime that does answers `AccountAlreadyInUse`, custom error 0).
+/// A request slot that holds a pending request.
 fn account_exists() -> TxError {
-    TxError::Other("TransactionError(InstructionError(1, InvalidInstructionData))".into())
+    TxError::Custom(perp(RequestSlotInUse))
 }
 
 /// `ix` with the account at `index` replaced by `key`.
@@ -659,8 +657,7 @@ async fn execute_lp_request_bad_inputs() {
         refund_to: w.other.quote,
         ..r
     };
-    // a trade request is execute_order's: paid and refunded through one account, it cannot
-    // even be named (one mutable account twice), and the handler checks the kind behind that
+    // a trade request is execute_order's: the handler checks the kind
     let other = w.other.kp.insecure_clone();
     let (market, other_quote) = (w.f.markets[0].key, w.other.quote);
     let args = order(MarketIncrease, E6 as i64, 100 * E6);
@@ -684,7 +681,7 @@ async fn execute_lp_request_bad_inputs() {
         ("a price published before the request", exec(&r, &oracles), by_keeper, perp(PriceBeforeRequest)),
         ("the shares to another's LP account", exec(&to_other, &oracles), by_keeper, payout),
         ("the refund to another's quote account", exec(&refund_other, &oracles), by_keeper, payout),
-        ("a trade request", exec(&trade, &oracles), by_keeper, anchor(AnchorError::ConstraintDuplicateMutableAccount)),
+        ("a trade request", exec(&trade, &oracles), by_keeper, perp(WrongRequestKind)),
     ]).await;
     // a print published after the request, but 11 s old by execution
     w.tick().await;

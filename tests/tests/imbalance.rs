@@ -283,7 +283,13 @@ async fn fills_need_the_pools_own_model() {
     let execute = |risk_model: Option<Pubkey>| {
         ix::execute_order(&keeper.key(), &f.pool, &r, &f.markets[0].oracle, risk_model)
     };
-    let keys = [f.pool, f.vault, trader.quote, ix::risk_model_pda(&f.pool), key];
+    let keys = [
+        f.pool,
+        f.vault,
+        trader.quote,
+        ix::risk_model_pda(&f.pool),
+        key,
+    ];
     let before = t.snapshot(&keys).await;
     for model in [None, other.risk_model] {
         let r = t.send(&[execute(model)], &[&keeper.kp]).await;
@@ -312,12 +318,18 @@ async fn fills_need_the_pools_own_model() {
     // refused: the collateral comes back and the pool's balances do not move (the pool account
     // itself records the print the refusal used)
     let money = [f.vault, trader.quote];
-    let before = (t.snapshot(&money).await, t.pool(&f.pool).await.total_collateral);
+    let before = (
+        t.snapshot(&money).await,
+        t.pool(&f.pool).await.total_collateral,
+    );
     assert_code(
         f.open(&mut t, &trader, 2, E6 as i64, 100 * E6).await,
         perp(PerpError::MarketNotInRiskModel),
     );
-    let after = (t.snapshot(&money).await, t.pool(&f.pool).await.total_collateral);
+    let after = (
+        t.snapshot(&money).await,
+        t.pool(&f.pool).await.total_collateral,
+    );
     assert!(before == after);
     t.assert_vault_balanced(&f.pool).await;
 }

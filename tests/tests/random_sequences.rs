@@ -386,7 +386,10 @@ impl Sequence {
                 let before = t.snapshot(&keys).await;
                 let r = self.f.execute(t, &self.keeper, &trader.key(), 0).await;
                 assert_eq!(r, Err(TxError::Custom(perp(PriceBeforeRequest))));
-                assert!(before == t.snapshot(&keys).await, "an old print moved state");
+                assert!(
+                    before == t.snapshot(&keys).await,
+                    "an old print moved state"
+                );
                 self.stats.old_prints_refused += 1;
                 t.advance(31);
                 let (key, request) = self.f.request(t, &trader.key(), 0).await.unwrap();

@@ -87,7 +87,8 @@ async fn a_deposit_a_trade_and_a_withdrawal_cannot_share_a_transaction() {
         pay_to: attacker_lp,
         refund_to: attacker.quote,
     };
-    let execute_deposit = ix::execute_lp_request(&keeper.key(), &f.pool, &deposit_ref, &f.oracles());
+    let execute_deposit =
+        ix::execute_lp_request(&keeper.key(), &f.pool, &deposit_ref, &f.oracles());
     let watched = [f.pool, f.vault, attacker.quote, attacker_lp];
     let before = t.snapshot(&watched).await;
     let r = t
@@ -114,7 +115,9 @@ async fn a_deposit_a_trade_and_a_withdrawal_cannot_share_a_transaction() {
         premium_with_deposit as f64 / 1e6
     );
     assert!(premium_with_deposit * 10 < premium_alone);
-    f.open(&mut t, &attacker, 0, size, 300_000 * E6).await.unwrap();
+    f.open(&mut t, &attacker, 0, size, 300_000 * E6)
+        .await
+        .unwrap();
     // but the 100M cannot leave before the day is out: it carries the pool's book until then
     let shares = t.balance(&attacker_lp).await;
     f.place_withdrawal(&mut t, &attacker, &attacker_lp, 1, shares, 0)
@@ -126,7 +129,10 @@ async fn a_deposit_a_trade_and_a_withdrawal_cannot_share_a_transaction() {
     assert_eq!(r, Err(TxError::Custom(perp(RequestNotReady))));
     t.advance(86_400 - 3_600 + 1);
     f.refresh_prices(&mut t).await;
-    assert_eq!(f.execute(&mut t, &keeper, &attacker.key(), 1).await, Ok(None));
+    assert_eq!(
+        f.execute(&mut t, &keeper, &attacker.key(), 1).await,
+        Ok(None)
+    );
     t.assert_vault_balanced(&f.pool).await;
 }
 
@@ -166,9 +172,14 @@ async fn an_order_fills_only_on_a_print_published_after_it() {
     let trader = t.user(10_000 * E6).await;
     let keeper = f.keeper(&mut t).await;
     f.set_price(&mut t, 0, 100.0, 0.0).await; // fresh, at the moment of the order
-    f.place(&mut t, &trader, 0, order(RequestKind::MarketIncrease, 10 * E6 as i64, 100 * E6))
-        .await
-        .unwrap();
+    f.place(
+        &mut t,
+        &trader,
+        0,
+        order(RequestKind::MarketIncrease, 10 * E6 as i64, 100 * E6),
+    )
+    .await
+    .unwrap();
     let position = f.position(0, &trader.key());
     let before = t.snapshot(&[f.pool, f.vault, position]).await;
     assert_eq!(
@@ -213,7 +224,9 @@ async fn a_deposit_an_oracle_update_and_a_withdrawal_cannot_share_a_transaction(
             .unwrap();
         let lp = t.user(1_000_000 * E6).await;
         let lp_acct = f.lp_account(&mut t, &lp).await;
-        f.deposit(&mut t, &lp, &lp_acct, 500_000 * E6).await.unwrap();
+        f.deposit(&mut t, &lp, &lp_acct, 500_000 * E6)
+            .await
+            .unwrap();
         let keeper = f.keeper(&mut t).await;
         let oracle_auth = t.oracle_authority.insecure_clone();
         t.advance(1);
@@ -266,9 +279,14 @@ async fn a_keepers_choice_of_print_is_bounded_by_the_window() {
         let trader = t.user(10_000 * E6).await;
         let start = t.now;
         f.set_price(&mut t, 0, 100.0, 0.0).await;
-        f.place(&mut t, &trader, 0, order(RequestKind::MarketIncrease, 10 * E6 as i64, 100 * E6))
-            .await
-            .unwrap();
+        f.place(
+            &mut t,
+            &trader,
+            0,
+            order(RequestKind::MarketIncrease, 10 * E6 as i64, 100 * E6),
+        )
+        .await
+        .unwrap();
         // a print every second, 1 bp higher each
         for s in 1..=wait {
             t.set_time(start + s);
@@ -404,7 +422,10 @@ async fn cancels_and_clears_return_everything_and_keepers_earn_the_fee() {
     let (mut t, f, _lp, _) = pool(1_000_000 * E6, 0).await;
     let trader = t.user(10_000 * E6).await;
     let keeper = f.keeper(&mut t).await;
-    let (lamports, quote) = (t.lamports(&trader.key()).await, t.balance(&trader.quote).await);
+    let (lamports, quote) = (
+        t.lamports(&trader.key()).await,
+        t.balance(&trader.quote).await,
+    );
     let limit = PlaceOrderArgs {
         trigger_price_e9: 90 * E9,
         expires_ts: t.now + 86_400,
@@ -426,9 +447,14 @@ async fn cancels_and_clears_return_everything_and_keepers_earn_the_fee() {
     assert!(t.position(&f.position(0, &trader.key())).await.is_none());
 
     // a market order: not the owner's to cancel before expiry
-    f.place(&mut t, &trader, 0, order(RequestKind::MarketIncrease, 10 * E6 as i64, 100 * E6))
-        .await
-        .unwrap();
+    f.place(
+        &mut t,
+        &trader,
+        0,
+        order(RequestKind::MarketIncrease, 10 * E6 as i64, 100 * E6),
+    )
+    .await
+    .unwrap();
     let (key, request) = f.request(&mut t, &trader.key(), 0).await.unwrap();
     let cancel = ix::cancel_request(&trader.key(), &f.pool, &ref_of(key, &request));
     assert_code(t.send(&[cancel], &[&trader.kp]).await, perp(CancelTooEarly));
@@ -443,14 +469,22 @@ async fn cancels_and_clears_return_everything_and_keepers_earn_the_fee() {
     assert_eq!(t.balance(&trader.quote).await, quote);
 
     // executed: the keeper earns the fee, the owner gets the request's rent back
-    f.place(&mut t, &trader, 0, order(RequestKind::MarketIncrease, 10 * E6 as i64, 100 * E6))
-        .await
-        .unwrap();
+    f.place(
+        &mut t,
+        &trader,
+        0,
+        order(RequestKind::MarketIncrease, 10 * E6 as i64, 100 * E6),
+    )
+    .await
+    .unwrap();
     let keeper_lamports = t.lamports(&keeper.key()).await;
     t.advance(1);
     f.republish(&mut t, 0).await;
     assert_eq!(f.execute(&mut t, &keeper, &trader.key(), 0).await, Ok(None));
-    assert_eq!(t.lamports(&keeper.key()).await, keeper_lamports + KEEPER_FEE);
+    assert_eq!(
+        t.lamports(&keeper.key()).await,
+        keeper_lamports + KEEPER_FEE
+    );
     // what the trader still pays for: the position account's rent and the fee
     let position_rent = t.lamports(&f.position(0, &trader.key())).await;
     assert_eq!(

@@ -301,8 +301,11 @@ impl Desk {
                 let key = ix::request_pda(&self.world.pool, &owner, slot);
                 let data = self.world.chain.account_data(&key)?.context("request")?;
                 let request = crate::client::decode::request(&data)?;
-                let cancel =
-                    ix::cancel_request(&owner, &self.world.pool, &ix::RequestRef::of(key, &request));
+                let cancel = ix::cancel_request(
+                    &owner,
+                    &self.world.pool,
+                    &ix::RequestRef::of(key, &request),
+                );
                 self.world
                     .chain
                     .send(&[cancel], &[&lp.actor.kp])
@@ -711,9 +714,13 @@ impl Desk {
             &owner.quote,
             Some(self.world.risk_model),
         );
+        // with a fresh print of the day's price first, as a keeper posts one (a liquidation
+        // takes a print at most 10 s old)
+        let mut ixs = self.world.republish(Some(market));
+        ixs.push(ix);
         self.world
             .chain
-            .send(&[ix], &[&self.keeper.kp])
+            .send(&ixs, &[&self.keeper.kp])
             .map_err(|e| anyhow::anyhow!("a liquidation the quote accepted failed: {e}"))?;
         self.check(market, &key, &q)?;
         self.log(What::Liquidation {

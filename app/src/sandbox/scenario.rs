@@ -35,16 +35,16 @@ use std::path::Path;
 use anyhow::{Context, bail, ensure};
 use serde::Deserialize;
 
-use crate::client::perp as ix;
-use crate::transport::Transport;
-use solana_signer::Signer;
 use crate::client::dates::noon;
+use crate::client::perp as ix;
 use crate::client::presets::{calibration, default_markets};
 use crate::client::quote::TradeAction;
 use crate::sandbox::desk::{Desk, Lp};
 use crate::sandbox::events::What;
 use crate::sandbox::limits;
 use crate::sandbox::world::{Actor, USD, World};
+use crate::transport::Transport;
+use solana_signer::Signer;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -230,7 +230,11 @@ pub fn run(scenario: &Scenario) -> anyhow::Result<(Desk, Vec<String>, Vec<[f64; 
     world
         .chain
         .send(
-            &[ix::set_request_params(&operator.pubkey(), &world.pool, no_delay)],
+            &[ix::set_request_params(
+                &operator.pubkey(),
+                &world.pool,
+                no_delay,
+            )],
             &[],
         )
         .map_err(|e| anyhow::anyhow!("set_request_params: {e}"))?;

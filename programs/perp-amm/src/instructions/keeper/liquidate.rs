@@ -61,6 +61,11 @@ pub fn handle_liquidate(ctx: Context<Liquidate>) -> Result<()> {
         now,
     )?;
     let (price, seeds) = (mc.price, mc.seeds);
+    // a liquidator may not reach back either: the print is at most 10 s old
+    require!(
+        now - price.publish_time <= crate::constants::EXECUTION_PRICE_MAX_AGE_SECS,
+        PerpError::ExecutionPriceTooOld
+    );
     let model = pool_risk_model(&*a.pool.load()?, &a.risk_model)?;
     let (reward, returned, event) = {
         let position = &mut a.position;

@@ -37,8 +37,9 @@ pub struct CancelRequest<'info> {
     pub token_program: Program<'info, Token>,
 }
 
-/// Cancel a request (its owner: a trigger order or LP request any time, a market request once
-/// expired, so that no one can place one and withdraw it when the price moves against him) or
+/// Cancel a request (its owner: a trigger order or a withdrawal any time, a market request or a
+/// deposit once expired, so that no one can place one and withdraw it when the price moves
+/// against him) or
 /// clear it (anyone, once it has expired or the position it names is gone): its escrow, rent and
 /// keeper fee all return to the owner.
 pub fn handle_cancel_request(ctx: Context<CancelRequest>) -> Result<()> {

@@ -143,7 +143,14 @@ pub fn open_request<'info>(
     let lamports = rent
         .checked_add(new.keeper_fee)
         .ok_or_else(|| error!(PerpError::MathOverflow))?;
-    create_pda(&owner.to_account_info(), info, system, &seeds, space, lamports)?;
+    create_pda(
+        &owner.to_account_info(),
+        info,
+        system,
+        &seeds,
+        space,
+        lamports,
+    )?;
     Ok(Request {
         pool: new.pool,
         owner: new.owner,

@@ -139,5 +139,4 @@ pub fn handle_place_lp_request(
         )?;
     }
     write_request(&request_info, &request)
-
 }
