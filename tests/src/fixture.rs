@@ -411,32 +411,24 @@ impl PerpFixture {
         t.send(&[i], &[&user.kp]).await
     }
 
-    /// A market order in slot 0 executed by the keeper a second later, at the market's current
-    /// price (re-published).
+    /// A market order (`args`, in its slot) executed by the keeper a second later, at the
+    /// market's current price (re-published).
     pub async fn market_order(
         &self,
         t: &mut TestContext,
         user: &User,
         market: u8,
-        kind: RequestKind,
-        size: i64,
-        collateral: u64,
-        acceptable_price_e9: u64,
+        args: PlaceOrderArgs,
     ) -> Result<(), TxError> {
-        let args = PlaceOrderArgs {
-            slot: 0,
-            kind,
-            size,
-            collateral,
-            acceptable_price_e9,
-            trigger_price_e9: 0,
-            expires_ts: 0,
-            keeper_fee: KEEPER_FEE,
-            request_bump: 0,
-            position_bump: 0,
-        };
         self.place(t, user, market, args).await?;
-        self.settle(t, &user.key(), 0, 1).await
+        self.settle(t, &user.key(), args.slot, 1).await
+    }
+
+    fn bounded(kind: RequestKind, size: i64, collateral: u64, limit: u64) -> PlaceOrderArgs {
+        PlaceOrderArgs {
+            acceptable_price_e9: limit,
+            ..order(kind, size, collateral)
+        }
     }
 
     pub async fn open(
@@ -449,8 +441,8 @@ impl PerpFixture {
     ) -> Result<(), TxError> {
         let limit = if size > 0 { u64::MAX } else { 0 };
         let kind = RequestKind::MarketIncrease;
-        self.market_order(t, user, market, kind, size, collateral, limit)
-            .await
+        let args = Self::bounded(kind, size, collateral, limit);
+        self.market_order(t, user, market, args).await
     }
 
     pub async fn increase(
@@ -474,8 +466,8 @@ impl PerpFixture {
     ) -> Result<(), TxError> {
         let limit = if long { 0 } else { u64::MAX };
         let kind = RequestKind::MarketReduce;
-        self.market_order(t, user, market, kind, size as i64, 0, limit)
-            .await
+        let args = Self::bounded(kind, size as i64, 0, limit);
+        self.market_order(t, user, market, args).await
     }
 
     pub async fn close(
@@ -487,7 +479,8 @@ impl PerpFixture {
     ) -> Result<(), TxError> {
         let limit = if long { 0 } else { u64::MAX };
         let kind = RequestKind::MarketReduce;
-        self.market_order(t, user, market, kind, 0, 0, limit).await
+        let args = Self::bounded(kind, 0, 0, limit);
+        self.market_order(t, user, market, args).await
     }
 
     pub async fn add_collateral(
@@ -520,7 +513,8 @@ impl PerpFixture {
         amount: u64,
     ) -> Result<(), TxError> {
         let kind = RequestKind::RemoveCollateral;
-        self.market_order(t, user, market, kind, 0, amount, 0).await
+        let args = Self::bounded(kind, 0, amount, 0);
+        self.market_order(t, user, market, args).await
     }
 
     /// Re-publish one market's current price at the current time.

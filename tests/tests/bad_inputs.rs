@@ -15,7 +15,7 @@ use anchor_lang::error::ErrorCode as AnchorError;
 use anchor_lang::prelude::Pubkey;
 use keel::transport::TxError;
 use keel_tests::fixture::{
-    E6, E9, KEEPER_FEE, MarketFixture, MarketParams, PerpFixture, default_params,
+    E6, E9, KEEPER_FEE, MarketFixture, MarketParams, PerpFixture, default_params, order,
     test_request_params,
 };
 use keel_tests::{TestContext, User, anchor, assert_code, ix, perp};
@@ -191,23 +191,6 @@ fn params_with(f: impl FnOnce(&mut MarketParams)) -> MarketParams {
     p
 }
 
-/// A market order's arguments in slot 0, with no price bound (0 is none for buys and sells) and
-/// the pool's keeper fee; cases change what they test.
-fn order(kind: RequestKind, size: i64, collateral: u64) -> PlaceOrderArgs {
-    PlaceOrderArgs {
-        slot: 0,
-        kind,
-        size,
-        collateral,
-        acceptable_price_e9: 0,
-        trigger_price_e9: 0,
-        expires_ts: 0,
-        keeper_fee: KEEPER_FEE,
-        request_bump: 0,
-        position_bump: 0,
-    }
-}
-
 /// A trigger order's arguments in `slot`, good for a day.
 fn trigger(
     kind: RequestKind,
@@ -296,9 +279,11 @@ type Refusal<'a> = (&'a str, &'a User, RequestKind, i64, u64, u64, u32);
 async fn fills_refused(t: &mut TestContext, f: &PerpFixture, cases: &[Refusal<'_>]) {
     for &(what, user, kind, size, collateral, acceptable, code) in cases {
         let before = books(t, f, &user.key(), &[user.quote]).await;
-        let r = f
-            .market_order(t, user, 0, kind, size, collateral, acceptable)
-            .await;
+        let args = PlaceOrderArgs {
+            acceptable_price_e9: acceptable,
+            ..order(kind, size, collateral)
+        };
+        let r = f.market_order(t, user, 0, args).await;
         assert_eq!(r, Err(TxError::Custom(code)), "{what}: expected {code}");
         assert!(f.request(t, &user.key(), 0).await.is_none(), "{what}");
         assert_same_books(

@@ -390,7 +390,7 @@ impl Sandbox {
         )?;
         // every third agent protects what it opens: take profit at +3σ, stop at −2σ (a day's σ
         // of the market)
-        if opened && a % 3 == 0 {
+        if opened && a.is_multiple_of(3) {
             let sigma = preset.params.sigma_e9 as f64 / 1e9;
             let actor = self.agents[a].actor.clone();
             self.desk.protect(&actor, m, 3.0 * sigma, 2.0 * sigma)?;

@@ -5,7 +5,7 @@ use crate::constants::POSITION_SEED;
 use crate::engine::{check_increase, check_open};
 use crate::errors::PerpError;
 use crate::instructions::requests::{NewRequest, create_pda, open_request, unused, write_request};
-use crate::instructions::shared::{check_slot, transfer_in};
+use crate::instructions::shared::transfer_in;
 use crate::state::{Market, Pool, Position, RequestKind, max_trigger_expiry, pause};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug)]
@@ -41,8 +41,9 @@ pub struct PlaceOrder<'info> {
     pub owner: Signer<'info>,
     #[account(mut, has_one = vault @ PerpError::WrongVault)]
     pub pool: AccountLoader<'info, Pool>,
-    #[account(has_one = pool @ PerpError::WrongPool)]
-    pub market: Box<Account<'info, Market>>,
+    /// CHECK: a market of this pool in its slot (`market_slot` reads its pool and index in
+    /// place: placing needs no more of it, and decoding the whole account costs CU).
+    pub market: UncheckedAccount<'info>,
     /// CHECK: the owner's position PDA [POSITION_SEED, market, owner] (checked with
     /// `args.position_bump`): created empty for a first order in the market (`create_pda`), it
     /// holds the position once filled.
@@ -74,7 +75,7 @@ pub fn handle_place_order<'info>(
     let (pool_key, market_key, owner_key) = (a.pool.key(), a.market.key(), a.owner.key());
     let window = {
         let pool = a.pool.load()?;
-        check_slot(&pool, &a.market)?;
+        market_slot(&pool, &pool_key, &a.market)?;
         if args.kind.increases() {
             pool.require_not_paused(pause::OPEN)?;
         }
@@ -151,6 +152,28 @@ pub fn handle_place_order<'info>(
             .ok_or_else(|| error!(PerpError::MathOverflow))?;
     }
     Ok(())
+}
+
+/// The market account's slot in `pool`: a `Market` of this program (owner and discriminator),
+/// of this pool, occupying the slot its index names, and active. Reads the pool key and index
+/// where Anchor lays them out (after the discriminator: pool, then index).
+fn market_slot(pool: &Pool, pool_key: &Pubkey, info: &AccountInfo) -> Result<u8> {
+    require_keys_eq!(
+        *info.owner,
+        crate::ID,
+        anchor_lang::error::ErrorCode::AccountOwnedByWrongProgram
+    );
+    let data = info.try_borrow_data()?;
+    require!(
+        data.len() >= 8 + 33 && data[..8] == *Market::DISCRIMINATOR,
+        anchor_lang::error::ErrorCode::AccountDiscriminatorMismatch
+    );
+    require!(data[8..40] == pool_key.to_bytes(), PerpError::WrongPool);
+    let index = data[40];
+    let slot = pool.slot(index)?;
+    require_keys_eq!(slot.market, info.key(), PerpError::WrongMarket);
+    require!(slot.active == 1, PerpError::MarketInactive);
+    Ok(index)
 }
 
 /// The owner's position account in the market: created (empty) if this is his first order
