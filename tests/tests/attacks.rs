@@ -222,10 +222,12 @@ async fn pdas_of_another_pool_or_user_are_refused() {
     let place = |args| ix::place_order(&thief.key(), &f.pool, &m.key, &thief.quote, args);
     let victims_slot = ix::request_pda(&f.pool, &trader.key(), 1);
     let seeds = anchor(AnchorError::ConstraintSeeds);
+    // an existing position must be the signer's in this market (its fields)
+    let not_his = perp(PerpError::WrongPosition);
     #[rustfmt::skip]
     let cases = [
-        ("a margin removal from the victim's position", with_account(place(order(RemoveCollateral, 1, 0, 50 * E6)), 3, victim_pos), seeds),
-        ("a close of the victim's position", with_account(place(order(MarketReduce, 1, 0, 0)), 3, victim_pos), seeds),
+        ("a margin removal from the victim's position", with_account(place(order(RemoveCollateral, 1, 0, 50 * E6)), 3, victim_pos), not_his),
+        ("a close of the victim's position", with_account(place(order(MarketReduce, 1, 0, 0)), 3, victim_pos), not_his),
         ("an order in the victim's request slot", with_account(place(order(MarketIncrease, 1, E6 as i64, 100 * E6)), 4, victims_slot), seeds),
     ];
     for (what, ix, code) in cases {
@@ -450,6 +452,44 @@ async fn bumps_are_canonical_and_never_taken_from_callers() {
         add.accounts[3].pubkey = lower;
         assert!(t.send(&[add], &[&trader.kp]).await.is_err());
     }
+    // placing takes the bumps as arguments (the client computes them): a lower, non-canonical
+    // position bump gives another valid address, a second position for the same market and
+    // owner, which keepers (looking at the canonical address) would never liquidate: refused
+    let newcomer = t.user(1_000 * E6).await;
+    let m = &f.markets[0];
+    let seeds_of = |b: u8| {
+        [
+            POSITION_SEED.to_vec(),
+            m.key.to_bytes().to_vec(),
+            newcomer.key().to_bytes().to_vec(),
+            vec![b],
+        ]
+    };
+    let lower_of = |canonical: u8, seeds: &dyn Fn(u8) -> [Vec<u8>; 4]| {
+        (0..canonical).rev().find_map(|b| {
+            let s = seeds(b);
+            let refs: Vec<&[u8]> = s.iter().map(|v| v.as_slice()).collect();
+            Pubkey::create_program_address(&refs, &perp_amm::ID)
+                .ok()
+                .map(|k| (k, b))
+        })
+    };
+    let canonical = find(&[POSITION_SEED, m.key.as_ref(), newcomer.key().as_ref()]).1;
+    let (lower_position, lower_bump) = lower_of(canonical, &seeds_of).unwrap();
+    let args = order(MarketIncrease, 0, E6 as i64, 100 * E6);
+    let mut place = ix::place_order(&newcomer.key(), &f.pool, &m.key, &newcomer.quote, args);
+    place.accounts[3].pubkey = lower_position;
+    let last = place.data.len() - 1;
+    place.data[last] = lower_bump; // position_bump
+    let watched = [f.pool, f.vault, newcomer.quote, lower_position];
+    let before = t.snapshot(&watched).await;
+    assert_code(
+        t.send(&[place], &[&newcomer.kp]).await,
+        anchor(AnchorError::ConstraintSeeds),
+    );
+    assert_eq!(before, t.snapshot(&watched).await);
+    // (a request at a lower bump is allowed: it is the owner's own rent, nothing looks a request
+    // up by its slot alone, and keepers find requests by their discriminator)
 }
 
 #[tokio::test]

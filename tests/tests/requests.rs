@@ -551,3 +551,49 @@ async fn closing_the_payout_account_does_not_block_execution() {
     assert!(t.position(&pos_key).await.is_none());
     t.assert_vault_balanced(&f.pool).await;
 }
+
+/// Nor can an LP hold his withdrawal back by closing the account it pays into (to execute it
+/// himself when it suits him): the keeper's execution refuses it and returns the shares, as the
+/// owner's own cancel would.
+#[tokio::test]
+async fn closing_the_withdrawals_payout_account_cancels_it() {
+    let (mut t, f, lp, lp_acct) = pool(1_000_000 * E6, 0).await;
+    let keeper = f.keeper(&mut t).await;
+    let shares = t.balance(&lp_acct).await;
+    f.place_withdrawal(&mut t, &lp, &lp_acct, 0, shares / 10, 0)
+        .await
+        .unwrap();
+    // the LP empties and closes its quote account
+    let mint = t.quote_mint;
+    let elsewhere = t.create_token_account(&mint, &lp.key()).await;
+    let balance = t.balance(&lp.quote).await;
+    let spl = anchor_spl::token::spl_token::instruction::transfer(
+        &anchor_spl::token::spl_token::ID,
+        &lp.quote,
+        &elsewhere,
+        &lp.key(),
+        &[],
+        balance,
+    )
+    .unwrap();
+    let close = anchor_spl::token::spl_token::instruction::close_account(
+        &anchor_spl::token::spl_token::ID,
+        &lp.quote,
+        &lp.key(),
+        &lp.key(),
+        &[],
+    )
+    .unwrap();
+    t.send(&[spl, close], &[&lp.kp]).await.unwrap();
+    t.advance(1);
+    let pool_before = t.pool(&f.pool).await;
+    assert_eq!(
+        f.execute(&mut t, &keeper, &lp.key(), 0).await,
+        Ok(Some(perp(WrongPayoutAccount)))
+    );
+    assert_eq!(t.balance(&lp_acct).await, shares);
+    assert!(f.request(&mut t, &lp.key(), 0).await.is_none());
+    let pool_after = t.pool(&f.pool).await;
+    assert_eq!(pool_after.lp_capital, pool_before.lp_capital);
+    t.assert_vault_balanced(&f.pool).await;
+}

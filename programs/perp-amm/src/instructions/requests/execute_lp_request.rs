@@ -8,7 +8,7 @@ use crate::engine::{Valuation, value_pool};
 use crate::errors::PerpError;
 use crate::events::LpEvent;
 use crate::instructions::requests::{
-    close_request, ends_request, error_code, outcome, return_outcome,
+    close_request, ends_request, error_code, outcome, return_outcome, usable_token_account,
 };
 use crate::instructions::shared::{PoolSeeds, burn_signed, mint_to, transfer_out};
 use crate::state::{Mark, Pool, Request, RequestKind, load_pool_marks, pause};
@@ -88,6 +88,19 @@ pub fn handle_execute_lp_request<'info>(
             deposit_shares(&pool, valuation.value, supply, &a.request)
         } else {
             withdrawal_amount(&pool, &valuation, supply, &a.request)
+        };
+        // an account the owner closed (or froze) since placing cannot take the payout: the
+        // request is refused and refunded, so closing it is no veto on the keepers' execution
+        let pay_mint = if deposit {
+            pool.lp_mint
+        } else {
+            pool.quote_mint
+        };
+        let result = match result {
+            Ok(_) if !usable_token_account(&a.pay_to, &pay_mint, &a.request.owner) => {
+                err!(PerpError::WrongPayoutAccount)
+            }
+            r => r,
         };
         if let Err(e) = &result
             && !ends_request(kind, error_code(e))

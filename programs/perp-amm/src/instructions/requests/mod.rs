@@ -98,6 +98,38 @@ pub fn create_pda<'info>(
     )
 }
 
+/// Check that `info` is the PDA of `seeds` (the bump last) at the canonical bump: the
+/// address the bump gives, and no higher bump giving one. A lower, non-canonical bump gives
+/// another valid address, which would make a second position for the same market and owner, or
+/// a second request in one slot. Costs what `find_program_address` costs: one try per bump from
+/// 255 down to the canonical one.
+pub fn check_canonical_pda(info: &AccountInfo, seeds: &[&[u8]]) -> Result<()> {
+    let (bump_seed, base) = seeds
+        .split_last()
+        .ok_or_else(|| error!(anchor_lang::error::ErrorCode::ConstraintSeeds))?;
+    let bump = *bump_seed
+        .first()
+        .ok_or_else(|| error!(anchor_lang::error::ErrorCode::ConstraintSeeds))?;
+    let address = Pubkey::create_program_address(seeds, &crate::ID)
+        .map_err(|_| error!(anchor_lang::error::ErrorCode::ConstraintSeeds))?;
+    require_keys_eq!(
+        address,
+        info.key(),
+        anchor_lang::error::ErrorCode::ConstraintSeeds
+    );
+    for higher in bump.saturating_add(1)..=u8::MAX {
+        if higher == bump {
+            break;
+        }
+        let b = [higher];
+        let mut with_bump: Vec<&[u8]> = base.to_vec();
+        with_bump.push(&b);
+        let valid = Pubkey::create_program_address(&with_bump, &crate::ID).is_ok();
+        require!(!valid, anchor_lang::error::ErrorCode::ConstraintSeeds);
+    }
+    Ok(())
+}
+
 /// Whether `info` is still an unused address (no program owns it yet).
 pub fn unused(info: &AccountInfo) -> bool {
     info.owner == &anchor_lang::solana_program::system_program::ID && info.data_is_empty()
@@ -130,6 +162,9 @@ pub fn open_request<'info>(
         &slot,
         &bump,
     ];
+    // the address the client's bump gives (one try); unlike a position's, a request at a lower,
+    // non-canonical bump is harmless: it is the owner's own rent, nothing looks it up by
+    // address alone, and keepers find every request by its discriminator
     let address = Pubkey::create_program_address(&seeds, &crate::ID)
         .map_err(|_| error!(anchor_lang::error::ErrorCode::ConstraintSeeds))?;
     require_keys_eq!(
@@ -270,20 +305,26 @@ pub fn return_outcome(outcome: u8, reason: u32) {
 /// (slippage) for trigger orders and withdrawals, which otherwise stay pending until the state
 /// lets them through or they expire.
 pub fn ends_request(kind: RequestKind, code: u32) -> bool {
-    let slippage = anchor_lang::error::ERROR_CODE_OFFSET + PerpError::SlippageExceeded as u32;
+    let code_of = |e: PerpError| anchor_lang::error::ERROR_CODE_OFFSET + e as u32;
     match kind {
-        RequestKind::LimitIncrease
-        | RequestKind::TakeProfit
-        | RequestKind::StopLoss
-        | RequestKind::Withdraw => code == slippage,
+        RequestKind::LimitIncrease | RequestKind::TakeProfit | RequestKind::StopLoss => {
+            code == code_of(PerpError::SlippageExceeded)
+        }
+        // a withdrawal whose payout account is gone ends too (see `execute_lp_request`)
+        RequestKind::Withdraw => {
+            code == code_of(PerpError::SlippageExceeded)
+                || code == code_of(PerpError::WrongPayoutAccount)
+        }
         _ => true,
     }
 }
 
-/// The acceptable-price bound of a fill: the owner's, with 0 meaning none in either direction.
+/// The acceptable-price bound of a fill: the owner's, with 0 and u64::MAX both meaning none in
+/// either direction (a ceiling for a buy, a floor for a sell).
 pub fn acceptable_limit(acceptable_e9: u64, buy: bool) -> u64 {
     match (acceptable_e9, buy) {
         (0, true) => u64::MAX,
+        (u64::MAX, false) => 0,
         (v, _) => v,
     }
 }

@@ -4,7 +4,9 @@ use anchor_spl::token::{Token, TokenAccount};
 use crate::constants::POSITION_SEED;
 use crate::engine::{check_increase, check_open};
 use crate::errors::PerpError;
-use crate::instructions::requests::{NewRequest, create_pda, open_request, unused, write_request};
+use crate::instructions::requests::{
+    NewRequest, check_canonical_pda, create_pda, open_request, unused, write_request,
+};
 use crate::instructions::shared::transfer_in;
 use crate::state::{Market, Pool, Position, RequestKind, max_trigger_expiry, pause};
 
@@ -90,6 +92,10 @@ pub fn handle_place_order<'info>(
         args.position_bump,
     )?;
     let mut position: Account<Position> = Account::try_from(position_info)?;
+    require!(
+        position.pool == pool_key && position.market == market_key && position.owner == owner_key,
+        PerpError::WrongPosition
+    );
     check_order_args(&args, &position, now)?;
     position.pending_requests = position
         .pending_requests
@@ -184,18 +190,16 @@ fn load_or_create_position<'info>(
     (pool, market, owner): (Pubkey, Pubkey, Pubkey),
     bump: u8,
 ) -> Result<()> {
-    let bump = [bump];
-    let seeds: [&[u8]; 4] = [POSITION_SEED, market.as_ref(), owner.as_ref(), &bump];
-    let address = Pubkey::create_program_address(&seeds, &crate::ID)
-        .map_err(|_| error!(anchor_lang::error::ErrorCode::ConstraintSeeds))?;
-    require_keys_eq!(
-        address,
-        info.key(),
-        anchor_lang::error::ErrorCode::ConstraintSeeds
-    );
     if !unused(info) {
+        // checked by the caller: the owner's in this market (its fields), and canonical (the
+        // only way one is created is below)
         return Ok(());
     }
+    // a new one only at the canonical address: a lower bump would make a second position for
+    // the same market and owner, which keepers (looking at the canonical one) never liquidate
+    let bump = [bump];
+    let seeds: [&[u8]; 4] = [POSITION_SEED, market.as_ref(), owner.as_ref(), &bump];
+    check_canonical_pda(info, &seeds)?;
     let space = 8 + Position::INIT_SPACE;
     let rent = Rent::get()?.minimum_balance(space);
     let payer = a.owner.to_account_info();
