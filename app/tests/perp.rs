@@ -357,6 +357,8 @@ fn only_the_commands_that_reach_a_cluster_take_its_flags() {
         &["lp", "withdraw"],
         &["trade", "open"],
         &["trade", "close"],
+        &["orders", "list"],
+        &["orders", "cancel"],
         &["crp", "status"],
         &["crp", "lend"],
         &["crp", "borrow"],
@@ -589,4 +591,81 @@ fn a_quote_refuses_what_the_instruction_refuses() {
     .err()
     .expect("refused");
     assert_eq!(refused.name, "InvalidSize");
+}
+
+/// Limit, take-profit and stop-loss orders through `keel trade`, listed and cancelled through
+/// `keel orders`; a keeper round leaves an uncrossed trigger waiting.
+#[test]
+fn trigger_orders_are_listed_waited_on_and_cancelled() {
+    use keel::commands::perp::{OrdersCancel, OrdersList};
+    let (mut desk, lp, trader) = setup();
+    let pk = desk.world.pool;
+    deposit(&mut desk, &lp, 1_000_000.0).unwrap();
+    let place = |desk: &mut Desk, kind, o: TradeOrder| {
+        perp::trade(&mut desk.world.chain, &trader.kp, kind, &o).unwrap()
+    };
+    // a limit long of 0.5 BTC at 60,000 while BTC is at 65,000: it waits
+    let limit = TradeOrder {
+        limit: Some(60_000.0),
+        ..order(pk, &trader, "BTC-PERP", 0.5, 5_000.0)
+    };
+    let placed = place(&mut desk, TradeKind::Open, limit);
+    assert_eq!(placed.order.as_deref(), Some("limit increase"));
+    let round = settle(&mut desk);
+    assert_eq!(
+        (round.requests_executed, round.requests_waiting),
+        (0, 1),
+        "{}",
+        round.to_text()
+    );
+    // an ETH long, then a take-profit and a stop-loss on it
+    place(
+        &mut desk,
+        TradeKind::Open,
+        order(pk, &trader, "ETH-PERP", 2.0, 1_000.0),
+    );
+    settle(&mut desk);
+    // ETH is at 3,000: take profit at 3,500, stop at 2,500
+    for (tp, sl) in [(Some(3_500.0), None), (None, Some(2_500.0))] {
+        let o = TradeOrder {
+            take_profit: tp,
+            stop_loss: sl,
+            ..order(pk, &trader, "ETH-PERP", 0.0, 0.0)
+        };
+        place(&mut desk, TradeKind::Close, o);
+    }
+    let list = |desk: &mut Desk| {
+        let args = OrdersList {
+            pool: pool(pk),
+            owner: None,
+            all: false,
+        };
+        perp::orders_list(&mut desk.world.chain, &trader.key(), &args).unwrap()
+    };
+    let orders = list(&mut desk);
+    let kinds: Vec<&str> = orders.orders.iter().map(|o| o.kind.as_str()).collect();
+    assert_eq!(kinds, ["limit increase", "take-profit", "stop-loss"]);
+    assert_eq!(orders.orders[0].trigger_price, Some(60_000.0));
+    assert_eq!(orders.orders[0].market.as_deref(), Some("BTC-PERP"));
+    assert!(orders.to_text().contains("take-profit"));
+    // neither exit is crossed at the market's price; the owner cancels the limit open and gets
+    // its 5,000 back
+    let round = settle(&mut desk);
+    assert_eq!(round.requests_waiting, 3, "{}", round.to_text());
+    let quote = desk.world.balance(&trader.quote).unwrap();
+    let slot = orders.orders[0].slot;
+    let cancel = OrdersCancel {
+        pool: pool(pk),
+        slot,
+    };
+    let said = perp::orders_cancel(&mut desk.world.chain, &trader.kp, &cancel).unwrap();
+    assert!(said.contains("cancelled limit increase"), "{said}");
+    assert_eq!(
+        desk.world.balance(&trader.quote).unwrap(),
+        quote + 5_000 * USD
+    );
+    assert_eq!(list(&mut desk).orders.len(), 2);
+    // cancelling an empty slot says so and changes nothing
+    let e = perp::orders_cancel(&mut desk.world.chain, &trader.kp, &cancel).unwrap_err();
+    assert!(format!("{e:#}").contains("no request in slot"), "{e:#}");
 }

@@ -23,7 +23,7 @@ pub fn free_slot(t: &mut dyn Transport, pool: &Pubkey, owner: &Pubkey) -> anyhow
     )
 }
 
-/// Every pending request of `pool` (of `owner` when given), oldest first.
+/// Every pending request of `pool` (of `owner` when given), oldest first (then by slot).
 pub fn pending(
     t: &mut dyn Transport,
     pool: &Pubkey,
@@ -35,7 +35,7 @@ pub fn pending(
         .filter_map(|(key, raw)| decode::request(&raw.data).ok().map(|r| (key, r)))
         .filter(|(_, r)| r.pool == *pool && owner.is_none_or(|o| r.owner == *o))
         .collect();
-    out.sort_by_key(|(key, r)| (r.created_ts, *key));
+    out.sort_by_key(|(key, r)| (r.created_ts, r.slot, *key));
     Ok(out)
 }
 
