@@ -452,9 +452,11 @@ async fn bumps_are_canonical_and_never_taken_from_callers() {
         add.accounts[3].pubkey = lower;
         assert!(t.send(&[add], &[&trader.kp]).await.is_err());
     }
-    // placing takes the bumps as arguments (the client computes them): a lower, non-canonical
-    // position bump gives another valid address, a second position for the same market and
-    // owner, which keepers (looking at the canonical address) would never liquidate: refused
+    // placing takes the bumps as arguments (the client computes them), and an open placed
+    // without a position has its execution create one: a lower, non-canonical position bump
+    // gives another valid address, a second position for the same market and owner, which
+    // keepers (looking at the canonical address) would never liquidate. The execution refuses
+    // it at either address; the request lapses and its owner gets everything back.
     let newcomer = t.user(1_000 * E6).await;
     let m = &f.markets[0];
     let seeds_of = |b: u8| {
@@ -474,20 +476,41 @@ async fn bumps_are_canonical_and_never_taken_from_callers() {
                 .map(|k| (k, b))
         })
     };
-    let canonical = find(&[POSITION_SEED, m.key.as_ref(), newcomer.key().as_ref()]).1;
+    let (canonical_position, canonical) =
+        find(&[POSITION_SEED, m.key.as_ref(), newcomer.key().as_ref()]);
     let (lower_position, lower_bump) = lower_of(canonical, &seeds_of).unwrap();
     let args = order(MarketIncrease, 0, E6 as i64, 100 * E6);
     let mut place = ix::place_order(&newcomer.key(), &f.pool, &m.key, &newcomer.quote, args);
     place.accounts[3].pubkey = lower_position;
     let last = place.data.len() - 1;
     place.data[last] = lower_bump; // position_bump
-    let watched = [f.pool, f.vault, newcomer.quote, lower_position];
+    let quote = t.balance(&newcomer.quote).await;
+    t.send(&[place], &[&newcomer.kp]).await.unwrap();
+    t.advance(1);
+    f.republish(&mut t, 0).await;
+    let keeper = f.keeper(&mut t).await;
+    let r = request(&mut t, &f, &newcomer.key(), 0).await;
+    let watched = [
+        f.pool,
+        f.vault,
+        newcomer.quote,
+        lower_position,
+        canonical_position,
+    ];
     let before = t.snapshot(&watched).await;
-    assert_code(
-        t.send(&[place], &[&newcomer.kp]).await,
-        anchor(AnchorError::ConstraintSeeds),
-    );
+    for position in [lower_position, canonical_position] {
+        let mut exec = ix::execute_order(&keeper.key(), &f.pool, &r, &m.oracle, None);
+        exec.accounts[3].pubkey = position;
+        assert_code(
+            t.send(&[exec], &[&keeper.kp]).await,
+            anchor(AnchorError::ConstraintSeeds),
+        );
+    }
     assert_eq!(before, t.snapshot(&watched).await);
+    t.advance(31);
+    let clear = ix::cancel_request(&keeper.key(), &f.pool, &r);
+    t.send(&[clear], &[&keeper.kp]).await.unwrap();
+    assert_eq!(t.balance(&newcomer.quote).await, quote);
     // (a request at a lower bump is allowed: it is the owner's own rent, nothing looks a request
     // up by its slot alone, and keepers find requests by their discriminator)
 }

@@ -1297,10 +1297,19 @@ async fn add_collateral_bad_inputs() {
         ("nothing", add(&trader, &trader_quote, 0), t, perp(ZeroAmount)),
         ("to no position", add(&other, &other_quote, E6), o, anchor(AnchorError::AccountNotInitialized)),
     ]).await;
-    // an empty position kept open by a pending limit order backs nothing
+    // an empty position kept open by a pending take-profit (its position closed) backs nothing
     let now = w.t.now;
-    let limit = trigger(LimitIncrease, 0, E6 as i64, 100 * E6, 99 * E9, now);
-    w.f.place(&mut w.t, &w.other, 0, limit).await.unwrap();
+    w.f.open(&mut w.t, &w.other, 0, E6 as i64, 100 * E6)
+        .await
+        .unwrap();
+    let tp = trigger(TakeProfit, 1, 0, 0, 120 * E9, now);
+    w.f.place(&mut w.t, &w.other, 0, tp).await.unwrap();
+    w.f.close(&mut w.t, &w.other, 0, true).await.unwrap();
+    let empty =
+        w.t.position(&w.f.position(0, &other.pubkey()))
+            .await
+            .unwrap();
+    assert_eq!((empty.size, empty.pending_requests), (0, 1));
     let what = "to an empty position";
     let ix = add(&other, &other_quote, E6);
     refused(&mut w, what, ix, o, perp(NoPosition)).await;

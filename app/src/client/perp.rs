@@ -286,6 +286,7 @@ pub fn execute_order(
             owner_quote: r.pay_to,
             token_program: spl_token::ID,
             risk_model,
+            system_program: system_program::ID,
         },
         perp_amm::instruction::ExecuteOrder {},
     )

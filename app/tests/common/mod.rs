@@ -21,7 +21,11 @@ pub fn keel(args: &[&str]) -> (bool, String, String) {
 /// (2024-01-06/07 is a weekend). On their common dates A returns (.1, −.1, .1, .1) and B
 /// (.05, 0, .05, −.05); A's weekend closes are wild, so that the join method shows.
 pub fn hand_made_prices(tag: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("keel-{tag}-{}", std::process::id()));
+    // one directory per call: tests of one binary run in parallel, and rewriting a file another
+    // test is reading gave it an empty header now and then
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("keel-{tag}-{}-{call}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
         dir.join("A.csv"),

@@ -94,7 +94,7 @@ pub mod perp_amm {
 
     /// Keeper: execute a trade request at a price published after it (permissionless, paid
     /// the request's fee); a refused fill closes it with a refund.
-    pub fn execute_order(ctx: Context<ExecuteOrder>) -> Result<()> {
+    pub fn execute_order<'info>(ctx: Context<'info, ExecuteOrder<'info>>) -> Result<()> {
         instructions::requests::execute_order::handle_execute_order(ctx)
     }
 
@@ -105,7 +105,7 @@ pub mod perp_amm {
 
     /// Cancel a request (owner), or clear an expired one or one whose position is gone
     /// (anyone): everything returns to the owner.
-    pub fn cancel_request(ctx: Context<CancelRequest>) -> Result<()> {
+    pub fn cancel_request<'info>(ctx: Context<'info, CancelRequest<'info>>) -> Result<()> {
         instructions::requests::cancel_request::handle_cancel_request(ctx)
     }
 

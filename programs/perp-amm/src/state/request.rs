@@ -99,7 +99,12 @@ pub struct Request {
     pub expires_ts: i64,
     /// Lamports above rent paid to the executing keeper (refunded on cancel or expiry).
     pub keeper_fee: u64,
-    pub reserved: [u8; 32],
+    /// An increase placed with no position (or an empty one) also holds the position account's
+    /// rent, with which its execution creates the account; returned to the owner otherwise.
+    pub position_rent: u64,
+    /// The position address's bump the client gave (checked canonical when it is created).
+    pub position_bump: u8,
+    pub reserved: [u8; 23],
 }
 
 impl Request {

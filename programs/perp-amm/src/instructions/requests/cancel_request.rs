@@ -1,10 +1,11 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::Token;
 
+use crate::constants::POSITION_SEED;
 use crate::errors::PerpError;
 use crate::instructions::requests::{
     check_position, close_request, emit_request, outcome, position_gone, release_position,
-    return_outcome, usable_token_account,
+    return_outcome, unused, usable_token_account,
 };
 use crate::instructions::shared::{PoolSeeds, transfer_out};
 use crate::state::{Pool, Position, Request, RequestKind};
@@ -20,9 +21,11 @@ pub struct CancelRequest<'info> {
     /// CHECK: the request's owner (checked by `has_one`): gets everything back.
     #[account(mut)]
     pub owner: UncheckedAccount<'info>,
-    /// The position a trade request names (absent for LP requests).
+    /// CHECK: the position a trade request names (absent for LP requests): checked by its
+    /// fields when it exists, as its canonical address when it does not (an open placed without
+    /// one), so no caller can skip releasing an existing position by naming another address.
     #[account(mut)]
-    pub position: Option<Box<Account<'info, Position>>>,
+    pub position: Option<UncheckedAccount<'info>>,
     /// CHECK: the pool's vault (`has_one`).
     #[account(mut)]
     pub vault: UncheckedAccount<'info>,
@@ -42,20 +45,44 @@ pub struct CancelRequest<'info> {
 /// against him) or
 /// clear it (anyone, once it has expired or the position it names is gone): its escrow, rent and
 /// keeper fee all return to the owner.
-pub fn handle_cancel_request(ctx: Context<CancelRequest>) -> Result<()> {
+pub fn handle_cancel_request<'info>(ctx: Context<'info, CancelRequest<'info>>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
-    let a = &mut *ctx.accounts;
+    let a: &'info mut CancelRequest<'info> = ctx.accounts;
+    let position_info: Option<&'info AccountInfo<'info>> = a.position.as_ref().map(|p| p.as_ref());
     let request = &a.request;
-    if let Some(position) = &a.position {
-        check_position(position, request)?;
-    } else {
-        require!(request.kind.is_lp(), PerpError::WrongPosition);
+    let mut position: Option<Account<'info, Position>> = None;
+    match position_info {
+        None => require!(request.kind.is_lp(), PerpError::WrongPosition),
+        Some(_) if request.kind.is_lp() => return err!(PerpError::WrongPosition),
+        Some(info) if unused(info) => {
+            // found, not taken from the request: a request placed with a wrong bump must still
+            // be clearable
+            let (canonical, _) = Pubkey::find_program_address(
+                &[
+                    POSITION_SEED,
+                    request.market.as_ref(),
+                    request.owner.as_ref(),
+                ],
+                &crate::ID,
+            );
+            require_keys_eq!(
+                info.key(),
+                canonical,
+                anchor_lang::error::ErrorCode::ConstraintSeeds
+            );
+        }
+        Some(info) => {
+            let p: Account<Position> = Account::try_from(info)?;
+            check_position(&p, request)?;
+            position = Some(p);
+        }
     }
     let expired = now > request.expires_ts;
-    let gone = a
-        .position
-        .as_ref()
-        .is_some_and(|p| position_gone(p, request));
+    // a request acting on a position that no longer exists has lost it
+    let gone = match &position {
+        Some(p) => position_gone(p, request),
+        None => request.kind.acts_on_position() || request.position_opened_at != 0,
+    } && !request.kind.is_lp();
     let by_owner = a.signer.key() == request.owner;
     if by_owner {
         let market_order = !request.kind.is_trigger() && request.kind != RequestKind::Withdraw;
@@ -82,7 +109,7 @@ pub fn handle_cancel_request(ctx: Context<CancelRequest>) -> Result<()> {
     // the owner must name an account that can take the refund; a keeper's clear parks a trade
     // request's refund in its position when the account cannot
     require!(
-        payable || (!by_owner && a.position.is_some()),
+        payable || (!by_owner && position.is_some()),
         PerpError::WrongPayoutAccount
     );
     let quote = request.escrowed_quote();
@@ -97,7 +124,7 @@ pub fn handle_cancel_request(ctx: Context<CancelRequest>) -> Result<()> {
                 quote,
             )?;
             a.pool.load_mut()?.request_escrow -= quote;
-        } else if let Some(position) = a.position.as_mut() {
+        } else if let Some(position) = position.as_mut() {
             let mut pool = a.pool.load_mut()?;
             pool.request_escrow -= quote;
             pool.total_collateral += quote;
@@ -120,8 +147,9 @@ pub fn handle_cancel_request(ctx: Context<CancelRequest>) -> Result<()> {
     emit_request(request.key(), request, done, 0, a.signer.key(), 0);
     return_outcome(done, 0);
     let owner = a.owner.to_account_info();
-    if let Some(position) = a.position.as_mut() {
-        release_position(position, &owner)?;
+    if let Some(mut position) = position {
+        release_position(&mut position, &owner)?;
+        position.exit(&crate::ID)?;
     }
     close_request(&a.request, &owner, None)
 }

@@ -9,8 +9,8 @@ use crate::engine::{
 use crate::errors::PerpError;
 use crate::events::CollateralEvent;
 use crate::instructions::requests::{
-    acceptable_limit, check_position, close_request, emit_request, ends_request, error_code,
-    outcome, position_gone, release_position, return_outcome, usable_token_account,
+    acceptable_limit, close_request, emit_request, ends_request, error_code, outcome, position_for,
+    position_gone, release_position, return_outcome, usable_token_account,
 };
 use crate::instructions::shared::{market_context, pool_risk_model, transfer_out};
 use crate::instructions::trader::emit_fill;
@@ -27,8 +27,10 @@ pub struct ExecuteOrder<'info> {
     pub pool: AccountLoader<'info, Pool>,
     #[account(has_one = pool @ PerpError::WrongPool)]
     pub market: Box<Account<'info, Market>>,
+    /// CHECK: the owner's position in the market: checked by its fields when it exists;
+    /// created by this execution (`position_for`) for an open placed without one.
     #[account(mut)]
-    pub position: Box<Account<'info, Position>>,
+    pub position: UncheckedAccount<'info>,
     #[account(
         mut,
         has_one = pool @ PerpError::WrongPool,
@@ -51,6 +53,7 @@ pub struct ExecuteOrder<'info> {
     pub token_program: Program<'info, Token>,
     /// The pool's risk model, required when it has one (every fill moves its Imbalance Score).
     pub risk_model: Option<AccountLoader<'info, RiskModel>>,
+    pub system_program: Program<'info, System>,
 }
 
 /// Execute a trade request at the market's current oracle price, which must be published after
@@ -58,15 +61,18 @@ pub struct ExecuteOrder<'info> {
 /// market has used. A fill the engine refuses closes a market request with its escrow refunded
 /// and the reason returned (a trigger order stays pending unless its own price bound refused
 /// it); the keeper is paid either way.
-pub fn handle_execute_order(ctx: Context<ExecuteOrder>) -> Result<()> {
+pub fn handle_execute_order<'info>(ctx: Context<'info, ExecuteOrder<'info>>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
-    let a = &mut *ctx.accounts;
+    let a: &'info mut ExecuteOrder<'info> = ctx.accounts;
     let kind = a.request.kind;
     require!(!kind.is_lp(), PerpError::WrongRequestKind);
-    check_position(&a.position, &a.request)?;
     require!(now <= a.request.expires_ts, PerpError::RequestExpired);
+    let position_info: &'info AccountInfo<'info> = a.position.as_ref();
+    let request_info = a.request.to_account_info();
+    let mut pos_account =
+        position_for(position_info, &request_info, &a.request, &a.system_program)?;
     require!(
-        !position_gone(&a.position, &a.request),
+        !position_gone(&pos_account, &a.request),
         PerpError::PositionChanged
     );
     let pool_key = a.pool.key();
@@ -95,7 +101,7 @@ pub fn handle_execute_order(ctx: Context<ExecuteOrder>) -> Result<()> {
     let buy = if kind.increases() {
         a.request.size > 0
     } else {
-        a.position.size < 0
+        pos_account.size < 0
     };
     let limit = limit_price(
         acceptable_limit(a.request.acceptable, buy),
@@ -109,16 +115,16 @@ pub fn handle_execute_order(ctx: Context<ExecuteOrder>) -> Result<()> {
             mc.quote_decimals,
         )?;
         require!(
-            trigger_reached(kind, &a.position, a.request.size, price.price, trigger),
+            trigger_reached(kind, &pos_account, a.request.size, price.price, trigger),
             PerpError::TriggerNotReached
         );
     }
     let model = pool_risk_model(&*a.pool.load()?, &a.risk_model)?;
 
     let payable = usable_token_account(&a.owner_quote, &quote_mint, &a.request.owner);
-    let position_key = a.position.key();
+    let position_key = position_info.key();
     let request = &a.request;
-    let position: &mut Position = &mut a.position;
+    let position: &mut Position = &mut pos_account;
     let (reason, to_owner) = {
         let mut pool = a.pool.load_mut()?;
         // a refused fill must leave no trace: keep the state to put back
@@ -195,7 +201,8 @@ pub fn handle_execute_order(ctx: Context<ExecuteOrder>) -> Result<()> {
     );
     return_outcome(done, reason);
     let owner = a.owner.to_account_info();
-    release_position(&mut a.position, &owner)?;
+    release_position(&mut pos_account, &owner)?;
+    pos_account.exit(&crate::ID)?;
     close_request(&a.request, &owner, Some(&a.keeper.to_account_info()))
 }
 

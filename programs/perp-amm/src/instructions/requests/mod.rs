@@ -32,6 +32,8 @@ pub struct NewRequest {
     pub slot: u8,
     pub bump: u8,
     pub keeper_fee: u64,
+    /// The position account's rent, held for its execution to create it (0 if not needed).
+    pub position_rent: u64,
 }
 
 /// Create the program account at `target` (a PDA of `seeds`, bump included) with `space` bytes
@@ -177,6 +179,7 @@ pub fn open_request<'info>(
     let rent = Rent::get()?.minimum_balance(space);
     let lamports = rent
         .checked_add(new.keeper_fee)
+        .and_then(|l| l.checked_add(new.position_rent))
         .ok_or_else(|| error!(PerpError::MathOverflow))?;
     create_pda(
         &owner.to_account_info(),
@@ -204,7 +207,9 @@ pub fn open_request<'info>(
         executable_ts: now,
         expires_ts: now,
         keeper_fee: new.keeper_fee,
-        reserved: [0; 32],
+        position_rent: new.position_rent,
+        position_bump: 0,
+        reserved: [0; 23],
     })
 }
 
@@ -229,6 +234,82 @@ pub fn close_request<'info>(
         **keeper.try_borrow_mut_lamports()? += fee;
     }
     anchor_lang::AccountsClose::close(request, owner.clone())
+}
+
+/// The owner's position for a trade request, from `info`: loaded and checked (the owner's, in
+/// the request's market) when it exists; when it does not, created for an increase with the
+/// rent the request holds, at the canonical address only (a lower bump would make a second
+/// position for the same market and owner, which keepers, looking at the canonical one, never
+/// liquidate). Without an account and for any other kind: `NoPosition`.
+pub fn position_for<'info>(
+    info: &'info AccountInfo<'info>,
+    request_info: &AccountInfo<'info>,
+    request: &Request,
+    system: &Program<'info, System>,
+) -> Result<Account<'info, Position>> {
+    if !unused(info) {
+        let position: Account<Position> = Account::try_from(info)?;
+        check_position(&position, request)?;
+        return Ok(position);
+    }
+    require!(
+        request.kind.increases() && request.position_rent > 0,
+        PerpError::NoPosition
+    );
+    let bump = [request.position_bump];
+    let seeds: [&[u8]; 4] = [
+        crate::constants::POSITION_SEED,
+        request.market.as_ref(),
+        request.owner.as_ref(),
+        &bump,
+    ];
+    check_canonical_pda(info, &seeds)?;
+    // the address allocates and takes this program as owner, signed by its seeds; then the
+    // request's lamports pay its rent, moved directly (the program owns both by then: moved
+    // before the calls, they would unbalance the calls' accounts)
+    let signer: &[&[&[u8]]] = &[&seeds];
+    system_program::allocate(
+        CpiContext::new_with_signer(
+            system.key(),
+            system_program::Allocate {
+                account_to_allocate: info.clone(),
+            },
+            signer,
+        ),
+        (8 + Position::INIT_SPACE) as u64,
+    )?;
+    system_program::assign(
+        CpiContext::new_with_signer(
+            system.key(),
+            system_program::Assign {
+                account_to_assign: info.clone(),
+            },
+            signer,
+        ),
+        &crate::ID,
+    )?;
+    **request_info.try_borrow_mut_lamports()? -= request.position_rent;
+    **info.try_borrow_mut_lamports()? += request.position_rent;
+    let fresh = Position {
+        pool: request.pool,
+        market: request.market,
+        owner: request.owner,
+        size: 0,
+        entry_notional: 0,
+        collateral: 0,
+        funding_snapshot: Default::default(),
+        opened_at: 0,
+        bump: request.position_bump,
+        // this request's, released when it is done
+        pending_requests: 1,
+        reserved: [0; 31],
+    };
+    {
+        let mut data = info.try_borrow_mut_data()?;
+        let mut out: &mut [u8] = &mut data;
+        fresh.try_serialize(&mut out)?;
+    }
+    Account::try_from(info)
 }
 
 /// A request that named `position` is done with it: the count drops, and an empty position

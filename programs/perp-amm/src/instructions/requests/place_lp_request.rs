@@ -106,6 +106,7 @@ pub fn handle_place_lp_request(
                 slot: args.slot,
                 bump: args.request_bump,
                 keeper_fee: args.keeper_fee,
+                position_rent: 0,
             },
             now,
         )?

@@ -1,12 +1,9 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 
-use crate::constants::POSITION_SEED;
 use crate::engine::{check_increase, check_open};
 use crate::errors::PerpError;
-use crate::instructions::requests::{
-    NewRequest, check_canonical_pda, create_pda, open_request, unused, write_request,
-};
+use crate::instructions::requests::{NewRequest, open_request, unused, write_request};
 use crate::instructions::shared::transfer_in;
 use crate::state::{Market, Pool, Position, RequestKind, max_trigger_expiry, pause};
 
@@ -46,9 +43,9 @@ pub struct PlaceOrder<'info> {
     /// CHECK: a market of this pool in its slot (`market_slot` reads its pool and index in
     /// place: placing needs no more of it, and decoding the whole account costs CU).
     pub market: UncheckedAccount<'info>,
-    /// CHECK: the owner's position PDA [POSITION_SEED, market, owner] (checked with
-    /// `args.position_bump`): created empty for a first order in the market (`create_pda`), it
-    /// holds the position once filled.
+    /// CHECK: the owner's position: an existing one is checked by its fields (the owner's, in
+    /// this market); a missing one is created by the execution (`position_for`), at the
+    /// canonical address `args.position_bump` must give.
     #[account(mut)]
     pub position: UncheckedAccount<'info>,
     /// CHECK: the request PDA [REQUEST_SEED, pool, owner, slot] (checked with
@@ -84,23 +81,35 @@ pub fn handle_place_order<'info>(
         pool.order_window_secs as i64
     };
 
+    // the position as it stands: loaded (and held open by this request) if it exists; if not,
+    // the execution creates it, with rent this request holds
     let position_info: &'info AccountInfo<'info> = a.position.as_ref();
-    load_or_create_position(
-        position_info,
-        a,
-        (pool_key, market_key, owner_key),
-        args.position_bump,
-    )?;
-    let mut position: Account<Position> = Account::try_from(position_info)?;
-    require!(
-        position.pool == pool_key && position.market == market_key && position.owner == owner_key,
-        PerpError::WrongPosition
-    );
-    check_order_args(&args, &position, now)?;
-    position.pending_requests = position
-        .pending_requests
-        .checked_add(1)
-        .ok_or_else(|| error!(PerpError::MathOverflow))?;
+    let mut position: Option<Account<Position>> = None;
+    let (size, collateral, opened_at) = if unused(position_info) {
+        (0, 0, 0)
+    } else {
+        let p: Account<Position> = Account::try_from(position_info)?;
+        require!(
+            p.pool == pool_key && p.market == market_key && p.owner == owner_key,
+            PerpError::WrongPosition
+        );
+        let now_held = (p.size, p.collateral, p.opened_at);
+        position = Some(p);
+        now_held
+    };
+    check_order_args(&args, size, collateral, now)?;
+    let position_rent = if position.is_none() {
+        Rent::get()?.minimum_balance(8 + Position::INIT_SPACE)
+    } else {
+        0
+    };
+    if let Some(p) = position.as_mut() {
+        p.pending_requests = p
+            .pending_requests
+            .checked_add(1)
+            .ok_or_else(|| error!(PerpError::MathOverflow))?;
+        p.exit(&crate::ID)?;
+    }
 
     let request_info = a.request.to_account_info();
     let mut request = {
@@ -120,6 +129,7 @@ pub fn handle_place_order<'info>(
                 slot: args.slot,
                 bump: args.request_bump,
                 keeper_fee: args.keeper_fee,
+                position_rent,
             },
             now,
         )?
@@ -128,19 +138,15 @@ pub fn handle_place_order<'info>(
     request.collateral = args.collateral;
     request.acceptable = args.acceptable_price_e9;
     request.trigger_price_e9 = args.trigger_price_e9;
+    request.position_bump = args.position_bump;
     // an empty position (new, or kept open by other requests) is no position to tie to
-    request.position_opened_at = if position.size != 0 {
-        position.opened_at
-    } else {
-        0
-    };
+    request.position_opened_at = if size != 0 { opened_at } else { 0 };
     request.expires_ts = if args.kind.is_trigger() {
         args.expires_ts
     } else {
         now + window
     };
     write_request(&request_info, &request)?;
-    position.exit(&crate::ID)?;
 
     let escrow = request.escrowed_quote();
     if escrow > 0 {
@@ -182,48 +188,9 @@ fn market_slot(pool: &Pool, pool_key: &Pubkey, info: &AccountInfo) -> Result<u8>
     Ok(index)
 }
 
-/// The owner's position account in the market: created (empty) if this is his first order
-/// there, after checking its address.
-fn load_or_create_position<'info>(
-    info: &AccountInfo<'info>,
-    a: &PlaceOrder<'info>,
-    (pool, market, owner): (Pubkey, Pubkey, Pubkey),
-    bump: u8,
-) -> Result<()> {
-    if !unused(info) {
-        // checked by the caller: the owner's in this market (its fields), and canonical (the
-        // only way one is created is below)
-        return Ok(());
-    }
-    // a new one only at the canonical address: a lower bump would make a second position for
-    // the same market and owner, which keepers (looking at the canonical one) never liquidate
-    let bump = [bump];
-    let seeds: [&[u8]; 4] = [POSITION_SEED, market.as_ref(), owner.as_ref(), &bump];
-    check_canonical_pda(info, &seeds)?;
-    let space = 8 + Position::INIT_SPACE;
-    let rent = Rent::get()?.minimum_balance(space);
-    let payer = a.owner.to_account_info();
-    create_pda(&payer, info, &a.system_program, &seeds, space, rent)?;
-    let fresh = Position {
-        pool,
-        market,
-        owner,
-        size: 0,
-        entry_notional: 0,
-        collateral: 0,
-        funding_snapshot: Default::default(),
-        opened_at: 0,
-        bump: bump[0],
-        pending_requests: 0,
-        reserved: [0; 31],
-    };
-    let mut data = info.try_borrow_mut_data()?;
-    let mut out: &mut [u8] = &mut data;
-    fresh.try_serialize(&mut out)
-}
 /// What each kind needs, checked against the position as it stands now (execution checks
 /// again: the position may change in between).
-fn check_order_args(args: &PlaceOrderArgs, position: &Position, now: i64) -> Result<()> {
+fn check_order_args(args: &PlaceOrderArgs, size: i64, collateral: u64, now: i64) -> Result<()> {
     use RequestKind::*;
     let trigger_ok = if args.kind.is_trigger() {
         args.trigger_price_e9 > 0
@@ -236,14 +203,14 @@ fn check_order_args(args: &PlaceOrderArgs, position: &Position, now: i64) -> Res
     require!(trigger_ok, PerpError::InvalidRequest);
     match args.kind {
         MarketIncrease | LimitIncrease => {
-            if position.size == 0 {
+            if size == 0 {
                 check_open(args.size, args.collateral)?;
             } else {
-                check_increase(position.size, args.size)?;
+                check_increase(size, args.size)?;
             }
         }
         MarketReduce | TakeProfit | StopLoss => {
-            require!(position.size != 0, PerpError::NoPosition);
+            require!(size != 0, PerpError::NoPosition);
             require!(
                 args.size >= 0 && args.collateral == 0,
                 PerpError::InvalidRequest
@@ -251,10 +218,7 @@ fn check_order_args(args: &PlaceOrderArgs, position: &Position, now: i64) -> Res
         }
         RemoveCollateral => {
             // on an empty position: claim a payout parked there (see `execute_order`)
-            require!(
-                position.size != 0 || position.collateral > 0,
-                PerpError::NoPosition
-            );
+            require!(size != 0 || collateral > 0, PerpError::NoPosition);
             require!(args.collateral > 0, PerpError::ZeroAmount);
             require!(args.size == 0, PerpError::InvalidRequest);
         }
