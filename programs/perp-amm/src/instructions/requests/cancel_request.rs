@@ -4,8 +4,8 @@ use anchor_spl::token::Token;
 use crate::constants::POSITION_SEED;
 use crate::errors::PerpError;
 use crate::instructions::requests::{
-    check_position, close_request, emit_request, outcome, position_gone, release_position,
-    return_outcome, unused, usable_token_account,
+    check_position, close_request, emit_request, holds_position, outcome, position_gone,
+    release_position, return_outcome, unused, usable_token_account,
 };
 use crate::instructions::shared::{PoolSeeds, transfer_out};
 use crate::state::{Pool, Position, Request, RequestKind};
@@ -148,7 +148,9 @@ pub fn handle_cancel_request<'info>(ctx: Context<'info, CancelRequest<'info>>) -
     return_outcome(done, 0);
     let owner = a.owner.to_account_info();
     if let Some(mut position) = position {
-        release_position(&mut position, &owner)?;
+        if holds_position(&a.request) {
+            release_position(&mut position, &owner)?;
+        }
         position.exit(&crate::ID)?;
     }
     close_request(&a.request, &owner, None)

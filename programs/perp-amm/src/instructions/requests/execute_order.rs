@@ -9,8 +9,9 @@ use crate::engine::{
 use crate::errors::PerpError;
 use crate::events::CollateralEvent;
 use crate::instructions::requests::{
-    acceptable_limit, close_request, emit_request, ends_request, error_code, outcome, position_for,
-    position_gone, release_position, return_outcome, usable_token_account,
+    acceptable_limit, close_request, emit_request, ends_request, error_code, holds_position,
+    outcome, position_for, position_gone, release_position, return_outcome, unused,
+    usable_token_account,
 };
 use crate::instructions::shared::{market_context, pool_risk_model, transfer_out};
 use crate::instructions::trader::emit_fill;
@@ -69,6 +70,7 @@ pub fn handle_execute_order<'info>(ctx: Context<'info, ExecuteOrder<'info>>) -> 
     require!(now <= a.request.expires_ts, PerpError::RequestExpired);
     let position_info: &'info AccountInfo<'info> = a.position.as_ref();
     let request_info = a.request.to_account_info();
+    let created = unused(position_info);
     let mut pos_account =
         position_for(position_info, &request_info, &a.request, &a.system_program)?;
     require!(
@@ -201,7 +203,10 @@ pub fn handle_execute_order<'info>(ctx: Context<'info, ExecuteOrder<'info>>) -> 
     );
     return_outcome(done, reason);
     let owner = a.owner.to_account_info();
-    release_position(&mut pos_account, &owner)?;
+    // a request that holds the position (placed on it, or it created it) lets it go
+    if created || holds_position(&a.request) {
+        release_position(&mut pos_account, &owner)?;
+    }
     pos_account.exit(&crate::ID)?;
     close_request(&a.request, &owner, Some(&a.keeper.to_account_info()))
 }

@@ -252,6 +252,22 @@ pub fn position_for<'info>(
         check_position(&position, request)?;
         return Ok(position);
     }
+    create_position(info, request_info, request, system)
+}
+
+/// Whether `request` holds its position open (counted in `pending_requests`): one placed on an
+/// existing position did; one placed without a position (it holds the rent instead) did not,
+/// unless its own execution created the position.
+pub fn holds_position(request: &Request) -> bool {
+    request.position_rent == 0 && !request.kind.is_lp()
+}
+
+fn create_position<'info>(
+    info: &'info AccountInfo<'info>,
+    request_info: &AccountInfo<'info>,
+    request: &Request,
+    system: &Program<'info, System>,
+) -> Result<Account<'info, Position>> {
     require!(
         request.kind.increases() && request.position_rent > 0,
         PerpError::NoPosition
