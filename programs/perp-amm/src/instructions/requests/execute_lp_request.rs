@@ -8,7 +8,8 @@ use crate::engine::{Valuation, value_pool};
 use crate::errors::PerpError;
 use crate::events::LpEvent;
 use crate::instructions::requests::{
-    close_request, ends_request, error_code, outcome, return_outcome, usable_token_account,
+    close_request, emit_request, ends_request, error_code, outcome, return_outcome,
+    usable_token_account,
 };
 use crate::instructions::shared::{PoolSeeds, burn_signed, mint_to, transfer_out};
 use crate::state::{Mark, Pool, Request, RequestKind, load_pool_marks, pause};
@@ -199,7 +200,11 @@ pub fn handle_execute_lp_request<'info>(
     } else {
         outcome::REFUSED
     };
-    // the LP event says what moved; the outcome goes back as return data
+    // an execution's LP event says what moved; a refusal's request event says why (and the
+    // outcome goes back as return data either way)
+    if reason != 0 {
+        emit_request(a.request.key(), &a.request, done, reason, a.keeper.key(), 0);
+    }
     return_outcome(done, reason);
     close_request(
         &a.request,
