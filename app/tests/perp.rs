@@ -668,3 +668,133 @@ fn trigger_orders_are_listed_waited_on_and_cancelled() {
     let e = perp::orders_cancel(&mut desk.world.chain, &trader.kp, &cancel).unwrap_err();
     assert!(format!("{e:#}").contains("no request in slot"), "{e:#}");
 }
+
+/// A transport with a keeper behind it: the first time a command reads a pending request back
+/// (what `--wait` polls), a second passes, the day's prices are published again and a keeper
+/// round runs, as a keeper on a cluster would have done meanwhile.
+struct KeeperBehind<'a> {
+    chain: &'a mut keel::transport::Embedded,
+    pool: Pubkey,
+    prices: Vec<(Pubkey, f64)>,
+    keeper: Keypair,
+    rounds: u32,
+}
+
+impl keel::transport::Transport for KeeperBehind<'_> {
+    fn payer(&self) -> &Keypair {
+        self.chain.payer()
+    }
+    fn send(
+        &mut self,
+        ixs: &[solana_instruction::Instruction],
+        signers: &[&Keypair],
+    ) -> Result<(), keel::transport::TxError> {
+        self.chain.send(ixs, signers)
+    }
+    fn account(&mut self, key: &Pubkey) -> anyhow::Result<Option<keel::transport::RawAccount>> {
+        let found = self.chain.account(key)?;
+        let pending = found.as_ref().is_some_and(|a| {
+            a.data.starts_with(
+                <perp_amm::state::Request as anchor_lang::Discriminator>::DISCRIMINATOR,
+            )
+        });
+        if !pending || self.rounds > 0 {
+            return Ok(found);
+        }
+        self.rounds += 1;
+        let now = self.chain.unix_time()? + 1;
+        self.chain.set_time(now);
+        let operator = self.chain.payer().pubkey();
+        let prints: Vec<_> = self
+            .prices
+            .iter()
+            .map(|(oracle, p)| {
+                let args = keel::client::presets::push_args(*p, now);
+                keel::client::perp::update_push_oracle(&operator, &self.pool, oracle, args)
+            })
+            .collect();
+        self.chain.send(&prints, &[]).unwrap();
+        let args = keel::commands::keeper::KeeperArgs {
+            pool: pool(self.pool),
+            crp: vec![],
+            quote_account: None,
+            interval: 0,
+            rounds: 1,
+            retries: 1,
+            risk_prices: None,
+            risk_markets: vec![],
+            risk_window: 60,
+        };
+        let keeper = self.keeper.insecure_clone();
+        let round = keel::commands::keeper::run_round(&mut *self.chain, &keeper, &args)?;
+        assert_eq!(round.requests_executed, 1, "{}", round.to_text());
+        self.chain.account(key)
+    }
+    fn unix_time(&mut self) -> anyhow::Result<i64> {
+        self.chain.unix_time()
+    }
+    fn program_accounts(
+        &mut self,
+        program: &Pubkey,
+        discriminator: &[u8],
+    ) -> anyhow::Result<Vec<(Pubkey, keel::transport::RawAccount)>> {
+        self.chain.program_accounts(program, discriminator)
+    }
+}
+
+/// `--wait`: the command polls its request until a keeper has executed it and prints the
+/// position (a trade) or the tokens that moved (an LP request) after.
+#[test]
+fn wait_follows_a_request_to_its_execution() {
+    use keel::commands::perp::RequestOptions;
+    let (mut desk, lp, trader) = setup();
+    let pk = desk.world.pool;
+    deposit(&mut desk, &lp, 1_000_000.0).unwrap();
+    let prices: Vec<(Pubkey, f64)> = desk
+        .world
+        .markets
+        .iter()
+        .map(|m| m.oracle)
+        .zip(desk.world.prices.clone())
+        .collect();
+    let keeper = desk.keeper.kp.insecure_clone();
+    let mut t = KeeperBehind {
+        chain: &mut desk.world.chain,
+        pool: pk,
+        prices,
+        keeper,
+        rounds: 0,
+    };
+    let waiting = RequestOptions {
+        keeper_fee: None,
+        wait: true,
+        wait_secs: 5,
+    };
+    let o = TradeOrder {
+        request: waiting.clone(),
+        ..order(pk, &trader, "BTC-PERP", 0.5, 5_000.0)
+    };
+    let r = perp::trade(&mut t, &trader.kp, TradeKind::Open, &o).unwrap();
+    assert_eq!(r.status, "executed");
+    assert_eq!(r.position_after.map(|p| p.0), Some(50_000_000));
+    assert!(
+        r.to_text()
+            .contains("position after execution: size 50000000")
+    );
+    // an LP deposit, waited on: the shares it minted
+    t.rounds = 0;
+    let cmd = LpCommand::Deposit(LpAmount {
+        accounts: LpAccounts {
+            pool: pool(pk),
+            quote_account: Some(lp.actor.quote),
+            lp_account: Some(lp.lp_account),
+            request: waiting,
+        },
+        amount: 1_000.0,
+        min_shares: 0,
+    });
+    let r = perp::lp(&mut t, &lp.actor.kp, &cmd).unwrap();
+    assert_eq!(r.status, "executed");
+    assert_eq!(r.quote_moved, 1_000 * USD);
+    assert!(r.shares_moved > 0);
+}
