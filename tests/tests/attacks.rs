@@ -484,6 +484,13 @@ async fn bumps_are_canonical_and_never_taken_from_callers() {
     place.accounts[3].pubkey = lower_position;
     let last = place.data.len() - 1;
     place.data[last] = lower_bump; // position_bump
+    // (a decoy address, not the one the bump gives, is refused at once)
+    let mut decoy = place.clone();
+    decoy.accounts[3].pubkey = Pubkey::new_unique();
+    assert_code(
+        t.send(&[decoy], &[&newcomer.kp]).await,
+        anchor(AnchorError::ConstraintSeeds),
+    );
     let quote = t.balance(&newcomer.quote).await;
     t.send(&[place], &[&newcomer.kp]).await.unwrap();
     t.advance(1);

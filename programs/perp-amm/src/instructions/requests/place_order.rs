@@ -1,6 +1,7 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 
+use crate::constants::POSITION_SEED;
 use crate::engine::{check_increase, check_open};
 use crate::errors::PerpError;
 use crate::instructions::requests::{NewRequest, open_request, unused, write_request};
@@ -86,6 +87,23 @@ pub fn handle_place_order<'info>(
     let position_info: &'info AccountInfo<'info> = a.position.as_ref();
     let mut position: Option<Account<Position>> = None;
     let (size, collateral, opened_at) = if unused(position_info) {
+        // the address the client's bump gives must be this one (one try): a decoy address would
+        // leave an order that no execution can take; that the bump is the canonical one is
+        // checked when the execution creates the position
+        let bump = [args.position_bump];
+        let seeds: [&[u8]; 4] = [
+            POSITION_SEED,
+            market_key.as_ref(),
+            owner_key.as_ref(),
+            &bump,
+        ];
+        let address = Pubkey::create_program_address(&seeds, &crate::ID)
+            .map_err(|_| error!(anchor_lang::error::ErrorCode::ConstraintSeeds))?;
+        require_keys_eq!(
+            address,
+            position_info.key(),
+            anchor_lang::error::ErrorCode::ConstraintSeeds
+        );
         (0, 0, 0)
     } else {
         let p: Account<Position> = Account::try_from(position_info)?;
