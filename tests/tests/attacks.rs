@@ -853,3 +853,49 @@ async fn addresses_funded_by_a_stranger_do_not_block_their_owner() {
         .unwrap();
     assert_eq!(t.position(&targets[0]).await.unwrap().size, E6 as i64);
 }
+
+/// A bankrupt owner liquidating his own position is not paid by the default fund for his own
+/// default (issue #19): the same liquidation by another keeper is.
+#[tokio::test]
+async fn a_bankrupt_owner_gets_no_reward_from_the_default_fund() {
+    let mut t = TestContext::new().await;
+    let f = PerpFixture::new(&mut t, &[100.0]).await;
+    let lp = t.user(200_000 * E6).await;
+    let lp_acct = f.lp_account(&mut t, &lp).await;
+    f.deposit(&mut t, &lp, &lp_acct, 100_000 * E6).await.unwrap();
+    let funder = t.user(1_000 * E6).await;
+    t.send(
+        &[ix::fund_default_fund(&funder.key(), &f.pool, &funder.quote, 1_000 * E6)],
+        &[&funder.kp],
+    )
+    .await
+    .unwrap();
+    // two identical 20x longs, then a 6 % fall: both under water (equity < 0)
+    let (a, b) = (t.user(1_000 * E6).await, t.user(1_000 * E6).await);
+    for u in [&a, &b] {
+        f.open(&mut t, u, 0, 10 * E6 as i64, 55 * E6).await.unwrap();
+    }
+    f.set_price(&mut t, 0, 94.0, 0.0).await;
+    let mint = t.quote_mint;
+    // a liquidates his own position, into another account of his
+    let own = User {
+        kp: a.kp.insecure_clone(),
+        quote: t.create_token_account(&mint, &a.key()).await,
+    };
+    let fund = |p: perp_amm::state::Pool| p.default_fund;
+    let before = fund(t.pool(&f.pool).await);
+    f.liquidate(&mut t, &own, 0, &a).await.unwrap();
+    let self_cost = before - fund(t.pool(&f.pool).await);
+    assert_eq!(t.balance(&own.quote).await, 0, "no reward for his own default");
+    let keeper = t.user(0).await;
+    let before = fund(t.pool(&f.pool).await);
+    f.liquidate(&mut t, &keeper, 0, &b).await.unwrap();
+    let keeper_cost = before - fund(t.pool(&f.pool).await);
+    // 50 bps of the 940 notional, all from the fund (nothing is left of the collateral)
+    let reward = t.balance(&keeper.quote).await;
+    assert_eq!(reward, 4_700_000);
+    // the fund paid the keeper's reward on top of the same bad debt (b's position, opened a
+    // second later, owes a few native units less funding)
+    assert!(keeper_cost.abs_diff(self_cost + reward) < 100, "{keeper_cost} {self_cost}");
+    t.assert_vault_balanced(&f.pool).await;
+}

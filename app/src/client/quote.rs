@@ -232,7 +232,10 @@ pub fn quote_trade(
         }
         TradeAction::Liquidate => {
             let mut position = view.position.clone().ok_or_else(not_open)?;
-            let liq = apply_liquidation(&mut pool, &mut position, &input).map_err(refusal)?;
+            // as a keeper other than the owner liquidates (the owner himself gets no reward
+            // from the default fund)
+            let liq =
+                apply_liquidation(&mut pool, &mut position, &input, false).map_err(refusal)?;
             (
                 -liq.size,
                 liq.fill,

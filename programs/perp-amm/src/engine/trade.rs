@@ -204,11 +204,13 @@ pub struct LiquidationOutcome {
 
 /// `liquidate`: a position below maintenance closes at the oracle price (`t.limit` unused); the
 /// keeper earns `liquidation_fee_bps` of the notional from what is left of the collateral,
-/// topped up by the default fund; the owner gets the rest.
+/// topped up by the default fund unless `keeper_is_owner` (an owner liquidating his own
+/// bankrupt position would be paid by the fund for his own default); the owner gets the rest.
 pub fn apply_liquidation(
     pool: &mut Pool,
     position: &mut Position,
     t: &TradeInput,
+    keeper_is_owner: bool,
 ) -> Result<LiquidationOutcome> {
     let params = &t.market.params;
     {
@@ -237,7 +239,11 @@ pub fn apply_liquidation(
     )?;
     track_imbalance(pool, t.model, t.market, -size, t.price.price, t.now, false)?;
     let from_collateral = fee.min(position.collateral);
-    let from_fund = (fee - from_collateral).min(pool.default_fund);
+    let from_fund = if keeper_is_owner {
+        0
+    } else {
+        (fee - from_collateral).min(pool.default_fund)
+    };
     pool.default_fund -= from_fund;
     let returned = position.collateral - from_collateral;
     pool.total_collateral -= position.collateral;

@@ -79,7 +79,8 @@ pub fn handle_liquidate(ctx: Context<Liquidate>) -> Result<()> {
             now,
             model: model.as_deref(),
         };
-        let liq = apply_liquidation(&mut pool, position, &input)?;
+        let keeper_is_owner = a.keeper.key() == position.owner;
+        let liq = apply_liquidation(&mut pool, position, &input, keeper_is_owner)?;
         let event = LiquidationEvent {
             pool: pool_key,
             market: market.key(),
