@@ -862,10 +862,17 @@ async fn a_bankrupt_owner_gets_no_reward_from_the_default_fund() {
     let f = PerpFixture::new(&mut t, &[100.0]).await;
     let lp = t.user(200_000 * E6).await;
     let lp_acct = f.lp_account(&mut t, &lp).await;
-    f.deposit(&mut t, &lp, &lp_acct, 100_000 * E6).await.unwrap();
+    f.deposit(&mut t, &lp, &lp_acct, 100_000 * E6)
+        .await
+        .unwrap();
     let funder = t.user(1_000 * E6).await;
     t.send(
-        &[ix::fund_default_fund(&funder.key(), &f.pool, &funder.quote, 1_000 * E6)],
+        &[ix::fund_default_fund(
+            &funder.key(),
+            &f.pool,
+            &funder.quote,
+            1_000 * E6,
+        )],
         &[&funder.kp],
     )
     .await
@@ -886,7 +893,11 @@ async fn a_bankrupt_owner_gets_no_reward_from_the_default_fund() {
     let before = fund(t.pool(&f.pool).await);
     f.liquidate(&mut t, &own, 0, &a).await.unwrap();
     let self_cost = before - fund(t.pool(&f.pool).await);
-    assert_eq!(t.balance(&own.quote).await, 0, "no reward for his own default");
+    assert_eq!(
+        t.balance(&own.quote).await,
+        0,
+        "no reward for his own default"
+    );
     let keeper = t.user(0).await;
     let before = fund(t.pool(&f.pool).await);
     f.liquidate(&mut t, &keeper, 0, &b).await.unwrap();
@@ -896,6 +907,9 @@ async fn a_bankrupt_owner_gets_no_reward_from_the_default_fund() {
     assert_eq!(reward, 4_700_000);
     // the fund paid the keeper's reward on top of the same bad debt (b's position, opened a
     // second later, owes a few native units less funding)
-    assert!(keeper_cost.abs_diff(self_cost + reward) < 100, "{keeper_cost} {self_cost}");
+    assert!(
+        keeper_cost.abs_diff(self_cost + reward) < 100,
+        "{keeper_cost} {self_cost}"
+    );
     t.assert_vault_balanced(&f.pool).await;
 }

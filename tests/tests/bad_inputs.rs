@@ -1483,6 +1483,15 @@ async fn liquidate_and_funding_bad_inputs() {
         ("a liquidation", liq(&trader_quote), by_keeper, perp(Paused)),
         ("a funding update", funding, &[], perp(Paused)),
     ]).await;
+    // closing paused (the trader can neither close nor add margin): no liquidation either
+    w.t.send(
+        &[ix::set_pause(&admin.pubkey(), &pool, pause::CLOSE)],
+        &[&admin],
+    )
+    .await
+    .unwrap();
+    let what = "a liquidation while closing is paused";
+    refused(&mut w, what, liq(&trader_quote), by_keeper, perp(Paused)).await;
     w.t.send(&[ix::set_pause(&admin.pubkey(), &pool, 0)], &[&admin])
         .await
         .unwrap();

@@ -56,7 +56,9 @@ pub fn handle_liquidate(ctx: Context<Liquidate>) -> Result<()> {
         &a.pool,
         market,
         &a.oracle,
-        pause::LIQUIDATE,
+        // a trader who may not close or add margin cannot defend his position: while closing
+        // is paused, so are liquidations
+        pause::LIQUIDATE | pause::CLOSE,
         OracleUse::RiskIncreasing,
         now,
     )?;
