@@ -574,3 +574,46 @@ async fn portfolio_premium_prices_correlation_where_d8x_cannot() {
         t.assert_vault_balanced(&f.pool).await;
     }
 }
+
+/// The pool authority replaces the risk publisher in two steps (issue #19): a stranger cannot
+/// propose, only the proposed key can accept, the old publisher keeps publishing until then and
+/// not after.
+#[tokio::test]
+async fn the_risk_publisher_is_replaced_in_two_steps() {
+    let mut w = world().await;
+    let admin = w.t.admin.insecure_clone();
+    let next = w.t.user(0).await;
+    let stranger = w.t.user(0).await;
+    let pool = w.f.pool;
+    let model = ix::risk_model_pda(&pool);
+    let keys = [pool, model];
+    let before = w.t.snapshot(&keys).await;
+    let propose = |by: &Pubkey| ix::propose_risk_publisher(by, &pool, next.key());
+    let r = w.t.send(&[propose(&stranger.key())], &[&stranger.kp]).await;
+    assert_code(r, perp(PerpError::Unauthorized));
+    // nothing proposed: nobody can accept
+    let accept = |by: &Pubkey| ix::accept_risk_publisher(by, &pool);
+    let r = w.t.send(&[accept(&next.key())], &[&next.kp]).await;
+    assert_code(r, perp(PerpError::NotPendingAuthority));
+    assert!(before == w.t.snapshot(&keys).await);
+    w.t.send(&[propose(&admin.pubkey())], &[&admin])
+        .await
+        .unwrap();
+    // the old publisher still publishes; a stranger cannot accept in the new one's place
+    let r = w.t.send(&[accept(&stranger.key())], &[&stranger.kp]).await;
+    assert_code(r, perp(PerpError::NotPendingAuthority));
+    w.t.advance(86_400);
+    let now = w.t.now;
+    let old = w.publisher.insecure_clone();
+    w.f.publish_risk(&mut w.t, &old, &SIGMA, &UPPER, now)
+        .await
+        .unwrap();
+    w.t.send(&[accept(&next.key())], &[&next.kp]).await.unwrap();
+    w.t.advance(86_400);
+    let now = w.t.now;
+    let r = w.f.publish_risk(&mut w.t, &old, &SIGMA, &UPPER, now).await;
+    assert_code(r, perp(PerpError::NotRiskAuthority));
+    w.f.publish_risk(&mut w.t, &next.kp, &SIGMA, &UPPER, now)
+        .await
+        .unwrap();
+}

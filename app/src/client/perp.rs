@@ -461,6 +461,29 @@ pub fn set_risk_limits(authority: &Pubkey, pool: &Pubkey, limits: RiskLimits) ->
     )
 }
 
+/// The pool authority proposes `publisher` as the risk model's next publisher.
+pub fn propose_risk_publisher(authority: &Pubkey, pool: &Pubkey, publisher: Pubkey) -> Instruction {
+    ix(
+        perp_amm::accounts::ProposeRiskPublisher {
+            authority: *authority,
+            pool: *pool,
+            risk_model: risk_model_pda(pool),
+        },
+        perp_amm::instruction::ProposeRiskPublisher { publisher },
+    )
+}
+
+/// The proposed publisher accepts.
+pub fn accept_risk_publisher(publisher: &Pubkey, pool: &Pubkey) -> Instruction {
+    ix(
+        perp_amm::accounts::AcceptRiskPublisher {
+            publisher: *publisher,
+            risk_model: risk_model_pda(pool),
+        },
+        perp_amm::instruction::AcceptRiskPublisher {},
+    )
+}
+
 pub fn stage_risk(
     risk_authority: &Pubkey,
     pool: &Pubkey,

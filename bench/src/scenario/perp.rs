@@ -94,7 +94,7 @@ pub fn run(b: &mut Bench, n: u8, pool_id: u64) {
     positions.push(risk_update(b, &mk, &risk));
     positions.push(portfolio_premium(b, &mk, &risk));
     if n == 1 {
-        admin_instructions(b, &mk, &lp);
+        admin_instructions(b, &mk, &lp, &risk);
     }
     check_accounting(b, &mk, &positions);
 }
@@ -691,7 +691,7 @@ fn portfolio_premium(b: &mut Bench, mk: &Markets, risk: &RiskModel) -> Pubkey {
 }
 
 /// The admin instructions and the default-fund top-up (measured once, at n = 1).
-fn admin_instructions(b: &mut Bench, mk: &Markets, lp: &Lp) {
+fn admin_instructions(b: &mut Bench, mk: &Markets, lp: &Lp, risk: &RiskModel) {
     let admin = b.admin.insecure_clone();
     let admin_key = admin.pubkey();
     let (pool, m) = (&mk.pool, &mk.m);
@@ -705,6 +705,13 @@ fn admin_instructions(b: &mut Bench, mk: &Markets, lp: &Lp) {
     b.measure("accept_authority", "", None, &[accept], &[&admin]);
     let fund = ix::fund_default_fund(&lp.kp.pubkey(), pool, &lp.quote, 100 * E6);
     b.measure("fund_default_fund", "", None, &[fund], &[&lp.kp]);
+    // the publisher hands over to itself: the same two steps, and no new key drawn (the keys
+    // the later phases draw, and so their PDA bumps and figures, stay as they were)
+    let next = risk.publisher.insecure_clone();
+    let propose = ix::propose_risk_publisher(&admin_key, pool, next.pubkey());
+    b.measure("propose_risk_publisher", "", None, &[propose], &[&admin]);
+    let accept = ix::accept_risk_publisher(&next.pubkey(), pool);
+    b.measure("accept_risk_publisher", "", None, &[accept], &[&next]);
 }
 
 /// Smoke: the vault holds exactly the pool's accounting; collateral sums over positions.

@@ -155,6 +155,19 @@ pub mod perp_amm {
         instructions::risk::commit_risk::handle_commit_risk(ctx, as_of)
     }
 
+    /// Name the next risk publisher (pool authority; step one of two).
+    pub fn propose_risk_publisher(
+        ctx: Context<ProposeRiskPublisher>,
+        publisher: Pubkey,
+    ) -> Result<()> {
+        instructions::risk::replace_publisher::handle_propose_risk_publisher(ctx, publisher)
+    }
+
+    /// The proposed risk publisher takes over (step two).
+    pub fn accept_risk_publisher(ctx: Context<AcceptRiskPublisher>) -> Result<()> {
+        instructions::risk::replace_publisher::handle_accept_risk_publisher(ctx)
+    }
+
     /// Change the pool's Imbalance Score limit and premium mode (pool authority).
     pub fn set_risk_limits(ctx: Context<SetRiskLimits>, limits: RiskLimits) -> Result<()> {
         instructions::risk::set_risk_limits::handle_set_risk_limits(ctx, limits)

@@ -44,7 +44,9 @@ pub struct RiskModel {
     pub staged: StagedRisk,
     /// Counts commits: pools compare it with the revision their stored IS was computed with.
     pub revision: u64,
-    pub reserved: [u8; 248],
+    /// A publisher the pool authority proposed, who must accept (default: none).
+    pub pending_authority: Pubkey,
+    pub reserved: [u8; 216],
 }
 
 /// σ and R for markets 0..n.
