@@ -232,7 +232,7 @@ impl PerpFixture {
         t.create_token_account(&mint, &user.key()).await
     }
 
-    /// Place a deposit request in `slot` (at least the pool's keeper fee).
+    /// Place a deposit request in `slot`.
     pub async fn place_deposit(
         &self,
         t: &mut TestContext,
@@ -242,16 +242,9 @@ impl PerpFixture {
         amount: u64,
         min_shares: u64,
     ) -> Result<(), TxError> {
-        let args = PlaceLpRequestArgs {
-            slot,
-            kind: RequestKind::Deposit,
-            amount,
-            min_out: min_shares,
-            keeper_fee: KEEPER_FEE,
-            request_bump: 0,
-        };
-        let i = ix::place_lp_request(&user.key(), &self.pool, &user.quote, lp, args);
-        t.send(&[i], &[&user.kp]).await
+        let kind = RequestKind::Deposit;
+        self.place_lp(t, user, lp, (slot, kind), amount, min_shares)
+            .await
     }
 
     /// Place a withdrawal request in `slot`.
@@ -264,16 +257,40 @@ impl PerpFixture {
         shares: u64,
         min_amount: u64,
     ) -> Result<(), TxError> {
+        let kind = RequestKind::Withdraw;
+        self.place_lp(t, user, lp, (slot, kind), shares, min_amount)
+            .await
+    }
+
+    async fn place_lp(
+        &self,
+        t: &mut TestContext,
+        user: &User,
+        lp: &Pubkey,
+        (slot, kind): (u8, RequestKind),
+        amount: u64,
+        min_out: u64,
+    ) -> Result<(), TxError> {
         let args = PlaceLpRequestArgs {
             slot,
-            kind: RequestKind::Withdraw,
-            amount: shares,
-            min_out: min_amount,
+            kind,
+            amount,
+            min_out,
             keeper_fee: KEEPER_FEE,
             request_bump: 0,
         };
         let i = ix::place_lp_request(&user.key(), &self.pool, &user.quote, lp, args);
         t.send(&[i], &[&user.kp]).await
+    }
+
+    /// The owner cancels his request in slot 0 if it is still pending (an LP request the
+    /// program held back): he is back where he started.
+    async fn withdraw_pending(&self, t: &mut TestContext, user: &User) {
+        if let Some((key, request)) = self.request(t, &user.key(), 0).await {
+            let r = ix::RequestRef::of(key, &request);
+            let cancel = ix::cancel_request(&user.key(), &self.pool, &r);
+            t.send(&[cancel], &[&user.kp]).await.unwrap();
+        }
     }
 
     /// The request in `owner`'s `slot`, if pending.
@@ -370,11 +387,7 @@ impl PerpFixture {
     ) -> Result<(), TxError> {
         self.place_deposit(t, user, lp, 0, amount, 0).await?;
         let r = self.settle(t, &user.key(), 0, 1).await;
-        if let Some((key, request)) = self.request(t, &user.key(), 0).await {
-            let cancel =
-                ix::cancel_request(&user.key(), &self.pool, &ix::RequestRef::of(key, &request));
-            t.send(&[cancel], &[&user.kp]).await.unwrap();
-        }
+        self.withdraw_pending(t, user).await;
         r
     }
 
@@ -390,11 +403,7 @@ impl PerpFixture {
         let delay = t.pool(&self.pool).await.withdrawal_delay_secs as i64;
         let r = self.settle(t, &user.key(), 0, delay + 1).await;
         // held back (the reserve, a pause): the LP takes its shares back
-        if let Some((key, request)) = self.request(t, &user.key(), 0).await {
-            let cancel =
-                ix::cancel_request(&user.key(), &self.pool, &ix::RequestRef::of(key, &request));
-            t.send(&[cancel], &[&user.kp]).await.unwrap();
-        }
+        self.withdraw_pending(t, user).await;
         r
     }
 

@@ -280,6 +280,18 @@ impl TestContext {
         keel::transport::set_account_in(&mut self.ctx, key, owner, data);
     }
 
+    /// `owner` moves everything in his token account `account` to `into` and closes it (an
+    /// owner walking away from the account a request pays into).
+    pub async fn empty_and_close(&mut self, owner: &User, account: &Pubkey, into: &Pubkey) {
+        use anchor_spl::token::spl_token::instruction::{close_account, transfer};
+        let balance = self.balance(account).await;
+        let id = spl_token::ID;
+        let (o, k) = (owner.key(), owner.kp.insecure_clone());
+        let move_all = transfer(&id, account, into, &o, &[], balance).unwrap();
+        let close = close_account(&id, account, &o, &o, &[]).unwrap();
+        self.send(&[move_all, close], &[&k]).await.unwrap();
+    }
+
     /// An account's lamports (0 when it does not exist).
     pub async fn lamports(&mut self, key: &Pubkey) -> u64 {
         self.ctx

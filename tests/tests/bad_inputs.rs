@@ -342,6 +342,13 @@ async fn init_pool_bad_parameters() {
             min_deposit: 1_000,
             ..good
         },
+        InitPoolArgs {
+            requests: RequestParams {
+                order_window_secs: 0,
+                ..good.requests
+            },
+            ..good
+        },
     ] {
         let r = t
             .send(&[ix::init_pool(&admin.pubkey(), &mint, bad)], &[&admin])
@@ -484,8 +491,21 @@ async fn admin_switches_bad_inputs() {
     let (a, i) = (admin.pubkey(), intruder.pubkey());
     let (by_admin, by_intruder): (&[&Keypair], &[&Keypair]) = (&[&admin], &[&intruder]);
     let accept = || ix::accept_authority(&i, &pool);
+    let requests = |f: fn(&mut RequestParams)| {
+        let mut p = test_request_params();
+        f(&mut p);
+        p
+    };
+    let set_requests = |by: &Pubkey, p| ix::set_request_params(by, &pool, p);
+    let no_window = requests(|p| p.order_window_secs = 0);
+    let long_window = requests(|p| p.order_window_secs = 3_601);
+    let long_delay = requests(|p| p.withdrawal_delay_secs = 30 * 86_400 + 1);
     #[rustfmt::skip]
     refused_all(&mut w, [
+        ("intruder sets the request params", set_requests(&i, test_request_params()), by_intruder, perp(Unauthorized)),
+        ("no execution window", set_requests(&a, no_window), by_admin, perp(InvalidParameter)),
+        ("a window over an hour", set_requests(&a, long_window), by_admin, perp(InvalidParameter)),
+        ("a delay over 30 days", set_requests(&a, long_delay), by_admin, perp(InvalidParameter)),
         ("intruder pauses", ix::set_pause(&i, &pool, pause::ALL), by_intruder, perp(Unauthorized)),
         ("an unknown pause flag", ix::set_pause(&a, &pool, 0x80), by_admin, perp(InvalidParameter)),
         ("intruder proposes", ix::propose_authority(&i, &pool, i), by_intruder, perp(Unauthorized)),

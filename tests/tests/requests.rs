@@ -511,24 +511,7 @@ async fn closing_the_payout_account_does_not_block_execution() {
     let mint = t.quote_mint;
     let elsewhere = t.create_token_account(&mint, &trader.key()).await;
     let balance = t.balance(&trader.quote).await;
-    let spl = anchor_spl::token::spl_token::instruction::transfer(
-        &anchor_spl::token::spl_token::ID,
-        &trader.quote,
-        &elsewhere,
-        &trader.key(),
-        &[],
-        balance,
-    )
-    .unwrap();
-    let close = anchor_spl::token::spl_token::instruction::close_account(
-        &anchor_spl::token::spl_token::ID,
-        &trader.quote,
-        &trader.key(),
-        &trader.key(),
-        &[],
-    )
-    .unwrap();
-    t.send(&[spl, close], &[&trader.kp]).await.unwrap();
+    t.empty_and_close(&trader, &trader.quote, &elsewhere).await;
     t.advance(1);
     f.republish(&mut t, 0).await;
     assert_eq!(f.execute(&mut t, &keeper, &trader.key(), 0).await, Ok(None));
@@ -566,25 +549,7 @@ async fn closing_the_withdrawals_payout_account_cancels_it() {
     // the LP empties and closes its quote account
     let mint = t.quote_mint;
     let elsewhere = t.create_token_account(&mint, &lp.key()).await;
-    let balance = t.balance(&lp.quote).await;
-    let spl = anchor_spl::token::spl_token::instruction::transfer(
-        &anchor_spl::token::spl_token::ID,
-        &lp.quote,
-        &elsewhere,
-        &lp.key(),
-        &[],
-        balance,
-    )
-    .unwrap();
-    let close = anchor_spl::token::spl_token::instruction::close_account(
-        &anchor_spl::token::spl_token::ID,
-        &lp.quote,
-        &lp.key(),
-        &lp.key(),
-        &[],
-    )
-    .unwrap();
-    t.send(&[spl, close], &[&lp.kp]).await.unwrap();
+    t.empty_and_close(&lp, &lp.quote, &elsewhere).await;
     t.advance(1);
     let pool_before = t.pool(&f.pool).await;
     assert_eq!(
