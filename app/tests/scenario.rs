@@ -38,10 +38,11 @@ fn the_crash_scenario_liquidates_alice_with_the_numbers_worked_by_hand() {
     assert!(ok, "{stderr}");
     let fills = of_kind(&ev, "fill");
     // Alice: 10 BTC at 60,000 pays 5 bps fee + 2 bps half-spread on 600,000 = 420 USD; her
-    // premium is q·notional with q ≈ 3.5e-37, rounded up to one native unit
+    // premium, the book's insurance value (default probability ≈ 3.5e-37), is below 2^-64 of
+    // a native unit: nothing
     assert_eq!(fills[0]["trader"], "alice");
     assert_eq!(fills[0]["fees"], 420_000_000u64);
-    assert_eq!(fills[0]["premium"], 1);
+    assert_eq!(fills[0]["premium"], 0);
     // the next day at 54,000 she has lost 60,000 of her 59,580 and owes a day's funding,
     // 540,000 · 0.1 % · (10 − 2)/12 = 360: 780 USD of bad debt, rounded for the pool
     let liq = of_kind(&ev, "liquidation");

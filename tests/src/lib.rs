@@ -345,7 +345,7 @@ impl TestContext {
     }
 
     /// The vault holds exactly LP capital + default fund + traders' collateral + the escrow of
-    /// pending requests.
+    /// pending requests + the markets' premium balances.
     pub async fn assert_vault_balanced(&mut self, pool_key: &Pubkey) {
         let pool = self.pool(pool_key).await;
         let vault = self.balance(&pool.vault).await;
@@ -354,12 +354,14 @@ impl TestContext {
             pool.lp_capital as u128
                 + pool.default_fund as u128
                 + pool.total_collateral as u128
-                + pool.request_escrow as u128,
-            "vault {vault} != lp {} + df {} + collateral {} + escrow {}",
+                + pool.request_escrow as u128
+                + pool.premium_total(),
+            "vault {vault} != lp {} + df {} + collateral {} + escrow {} + premiums {}",
             pool.lp_capital,
             pool.default_fund,
             pool.total_collateral,
-            pool.request_escrow
+            pool.request_escrow,
+            pool.premium_total()
         );
     }
 

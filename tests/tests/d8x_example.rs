@@ -1,35 +1,39 @@
 //! mission.md's worked D8X example through the program: s = 100, σ = 0.05, M = 100, K = 10,
-//! L = 1000. The premium actually charged on a fill equals q·|k|·s to the token's smallest unit,
-//! rounded against the trader (up when paid, down when rebated).
+//! L = 1000. A fill is charged the change of the book's insurance value,
+//! V(after) − V(before) with V(F, H) = E[max(F·(e^X − 1) − H, 0)] (D8X's eq. (2) on the whole
+//! book, `keel_math::insurance`), to the token's smallest unit: premiums rounded up, rebates
+//! down, rebates paid only from the market's premium balance.
+//!
+//! D8X's digital-option premium q·|k|·s on the same trades, for comparison (mission.md): buy 1
+//! pays 3.876, buy 5 pays 47.06, sell 1 earns 1.649. The insurance value charges 0.381, 3.025
+//! and rebates 0.270: the digital option is D8X's conservative upper approximation.
 
-use keel_math::d8x::{Exposure, trade_probability};
-use keel_math::{Fix, Prob};
+use keel_math::Fix;
+use keel_math::insurance::lognormal_book_value;
 use keel_tests::fixture::{E6, E9, MarketParams, PerpFixture, default_params};
 use keel_tests::{TestContext, User, ix};
 use solana_signer::Signer;
 
-/// Fee-free, spread-free market so the premium is the only charge on a fill.
+/// Fee-free, spread-free, funding-free market so the premium is the only charge on a fill.
 fn params() -> MarketParams {
     MarketParams {
         open_fee_bps: 0,
         close_fee_bps: 0,
         half_spread_e9: 0,
+        max_funding_rate_e9: 0,
         ..default_params()
     }
 }
 
-/// Pool with K = 10 long at 100 (L = 1000) and capital at risk M = exactly 100.
-async fn worked_pool() -> (TestContext, PerpFixture) {
+/// Pool with K = 10 long at 100 (L = 1000) and capital at risk M = exactly 100. Returns the
+/// whale's premium (the book's insurance value V(1000, 100), rounded up).
+async fn worked_pool() -> (TestContext, PerpFixture, i64) {
     let mut t = TestContext::new().await;
     let f = PerpFixture::with_params(&mut t, &[100.0], params()).await;
     let lp = t.user(1_000 * E6).await;
     let lp_acct = f.lp_account(&mut t, &lp).await;
     f.deposit(&mut t, &lp, &lp_acct, 200 * E6).await.unwrap();
-    let whale = t.user(1_000 * E6).await;
-    f.open(&mut t, &whale, 0, 10 * E6 as i64, 300 * E6)
-        .await
-        .unwrap();
-    // choose the capital share so that M = floor(C·share/1e9) is exactly 100 quote
+    // choose the capital share so that M = C·share/1e9 is exactly 100 quote
     let c = t.pool(&f.pool).await.lp_capital as u128;
     let share = (100 * E6 as u128 * E9 as u128).div_ceil(c) as u64;
     let admin = t.admin.insecure_clone();
@@ -48,6 +52,7 @@ async fn worked_pool() -> (TestContext, PerpFixture) {
     )
     .await
     .unwrap();
+    let (_, whale_premium) = trade(&mut t, &f, 10.0, 300 * E6).await;
     let pool = t.pool(&f.pool).await;
     let slot = pool.markets[0];
     assert_eq!(
@@ -58,138 +63,139 @@ async fn worked_pool() -> (TestContext, PerpFixture) {
         pool.lp_capital as u128 * share as u128 / E9 as u128,
         100 * E6 as u128
     );
-    (t, f)
+    // the premium went to the market's premium balance, not to LP capital
+    assert_eq!(pool.premium_balances[0], whale_premium as u64);
+    assert_eq!(pool.lp_capital, 200 * E6);
+    (t, f, whale_premium)
 }
 
-/// q for a trade of `k` whole units from the worked state, in the program's native units.
-fn q_of(k: f64) -> Prob {
-    let exposure = Exposure {
-        net_position: Fix::from_num(10 * E6),
-        locked_value: Fix::from_num(1_000 * E6),
-        capital: Fix::from_num(100 * E6),
+/// V(after) − V(before) for `k` whole units traded from K = 10 at `price`, in native units:
+/// F = K·s, H = M − U with U = K·s − L the book's unrealised PnL (w = 1/2 of it).
+fn charge_exact(k: f64, price: f64) -> Fix {
+    let sigma: Fix = "0.05".parse().unwrap();
+    let unrealised = 10.0 * price - 1000.0;
+    let headroom = Fix::from_num(((200.0 - unrealised) / 2.0 * 1e6) as i64);
+    let v = |units: f64| {
+        lognormal_book_value(Fix::from_num((units * price * 1e6) as i64), headroom, sigma)
+            .unwrap()
+            .value
     };
-    trade_probability(
-        &exposure,
-        Fix::from_num((k * 1e6) as i64),
-        Fix::from_num(100),
-        "0.05".parse().unwrap(),
-    )
-    .unwrap()
+    v(10.0 + k) - v(10.0)
 }
 
-/// q·|k|·s in quote native units, as an exact Fix.
-fn premium_exact(q: Prob, k: f64) -> Fix {
-    let q = Fix::from_bits(keel_math::d8x::prob_to_q64(q, true));
-    q * Fix::from_num((k.abs() * 1e6) as i64) * Fix::from_num(100)
-}
-
+/// Open `k` whole units with `collateral`; returns the trader and what the fill charged (the
+/// collateral moved only by the premium: no fees, no funding).
 async fn trade(t: &mut TestContext, f: &PerpFixture, k: f64, collateral: u64) -> (User, i64) {
     let trader = t.user(collateral).await;
     f.open(t, &trader, 0, (k * 1e6) as i64, collateral)
         .await
         .unwrap();
     let pos = t.position(&f.position(0, &trader.key())).await.unwrap();
-    // no fees, no funding (same timestamp): the collateral moved only by the premium
     (trader, collateral as i64 - pos.collateral as i64)
 }
 
 #[tokio::test]
-async fn buy_one_pays_the_digital_option_premium() {
-    let (mut t, f) = worked_pool().await;
-    let q = q_of(1.0);
-    assert_eq!(format!("{:.6}", q), "0.038763");
-    let exact = premium_exact(q, 1.0);
+async fn the_book_pays_its_insurance_value() {
+    let (_, _, whale) = worked_pool().await;
+    // V(1000, 100) = 0.570280662… quote
+    assert_eq!(whale, 570_281);
+}
+
+#[tokio::test]
+async fn buy_one_pays_the_change_of_the_insurance_value() {
+    let (mut t, f, _) = worked_pool().await;
+    let exact = charge_exact(1.0, 100.0);
     let (_, charged) = trade(&mut t, &f, 1.0, 50 * E6).await;
-    // q·|k|·s = 3.876276594… quote = 3,876,276.59 native, charged rounded up
+    // V(1100) − V(1000) = 0.381334851… quote, rounded up
     assert_eq!(charged, exact.ceil().to_num::<i64>());
-    assert_eq!(charged, 3_876_277);
+    assert_eq!(charged, 381_335);
     t.assert_vault_balanced(&f.pool).await;
 }
 
 #[tokio::test]
 async fn buy_five_pays_more_per_unit() {
-    let (mut t, f) = worked_pool().await;
-    let q = q_of(5.0);
-    assert_eq!(format!("{:.6}", q), "0.094126");
+    let (mut t, f, _) = worked_pool().await;
     let (_, charged) = trade(&mut t, &f, 5.0, 200 * E6).await;
-    assert_eq!(charged, premium_exact(q, 5.0).ceil().to_num::<i64>());
+    assert_eq!(charged, charge_exact(5.0, 100.0).ceil().to_num::<i64>());
+    // 3.025297247… quote: 0.605 per unit against 0.381 for one
+    assert_eq!(charged, 3_025_298);
 }
 
 #[tokio::test]
-async fn sell_one_earns_a_rebate() {
-    let (mut t, f) = worked_pool().await;
-    let q = q_of(-1.0);
-    assert_eq!(format!("{:.6}", q), "0.016495");
+async fn sell_one_earns_a_rebate_from_the_premium_balance() {
+    let (mut t, f, whale) = worked_pool().await;
     let (_, charged) = trade(&mut t, &f, -1.0, 50 * E6).await;
-    // a rebate: the collateral grew by q·|k|·s rounded down
-    let exact = premium_exact(keel_math::Prob::from_bits(q.to_bits()), -1.0);
-    assert_eq!(
-        -charged,
-        Fix::from_bits(keel_math::d8x::prob_to_q64(q, false))
-            .saturating_mul(Fix::from_num(100 * E6))
-            .floor()
-            .to_num::<i64>()
-    );
-    assert!(charged < 0 && (-charged as i128) <= exact.to_num::<i128>());
-    assert_eq!(-charged, 1_649_478);
+    // V(900) − V(1000) = −0.269592521… quote, rounded toward zero
+    assert_eq!(charged, charge_exact(-1.0, 100.0).ceil().to_num::<i64>());
+    assert_eq!(charged, -269_592);
+    let pool = t.pool(&f.pool).await;
+    assert_eq!(pool.premium_balances[0] as i64, whale + charged);
+    assert_eq!(pool.lp_capital, 200 * E6);
+    t.assert_vault_balanced(&f.pool).await;
 }
 
 #[tokio::test]
-async fn sell_ten_flattens_the_pool_at_the_index() {
-    let (mut t, f) = worked_pool().await;
-    assert_eq!(q_of(-10.0), Prob::ZERO);
+async fn sell_ten_flattens_the_book_and_releases_what_is_left_to_lps() {
+    let (mut t, f, whale) = worked_pool().await;
     let (_, charged) = trade(&mut t, &f, -10.0, 100 * E6).await;
-    assert_eq!(charged, 0);
+    // the whole insurance value back, rounded down: one native unit stays with the pool and,
+    // the flat book's insurance being worth nothing, goes to LP capital
+    assert_eq!(charged, -570_280);
+    let pool = t.pool(&f.pool).await;
+    assert_eq!(pool.premium_balances[0], 0);
+    assert_eq!(pool.lp_capital, 200 * E6 + (whale + charged) as u64);
+    t.assert_vault_balanced(&f.pool).await;
 }
 
 #[tokio::test]
-async fn sell_fifteen_is_split_at_k_star() {
-    let (mut t, f) = worked_pool().await;
-    // 10 flatten the pool (no premium), the other 5 open a short from flat: q = 4.54e-6
-    let flat = Exposure {
-        net_position: Fix::ZERO,
-        locked_value: Fix::ZERO,
-        capital: Fix::from_num(100 * E6),
-    };
-    let q = trade_probability(
-        &flat,
-        Fix::from_num(-5 * E6 as i64),
-        Fix::from_num(100),
-        "0.05".parse().unwrap(),
-    )
-    .unwrap();
-    assert_eq!(format!("{:.7}", q), "0.0000045");
-    let (_, charged) = trade(&mut t, &f, -15.0, 200 * E6).await;
-    assert_eq!(charged, premium_exact(q, 5.0).ceil().to_num::<i64>());
-    assert_eq!(charged, 2_272);
+async fn sell_fifteen_costs_what_ten_then_five_cost() {
+    let (mut t, f, _) = worked_pool().await;
+    let (_, whole) = trade(&mut t, &f, -15.0, 200 * E6).await;
+    assert_eq!(whole, charge_exact(-15.0, 100.0).ceil().to_num::<i64>());
+    assert_eq!(whole, -570_262);
+
+    let (mut t, f, _) = worked_pool().await;
+    let (trader, first) = trade(&mut t, &f, -10.0, 200 * E6).await;
+    let before = t.position(&f.position(0, &trader.key())).await.unwrap();
+    f.increase(&mut t, &trader, 0, -5 * E6 as i64, 0)
+        .await
+        .unwrap();
+    let after = t.position(&f.position(0, &trader.key())).await.unwrap();
+    let second = before.collateral as i64 - after.collateral as i64;
+    // −570,280 for the ten, +19 for the five from a flat book
+    assert_eq!((first, second), (-570_280, 19));
+    // the split pays one native unit more: each piece rounds for the pool
+    assert_eq!(first + second - whole, 1);
 }
 
 #[tokio::test]
-async fn a_rebate_is_capped_where_a_premium_would_be_refused() {
-    let (mut t, f) = worked_pool().await;
-    // the longs gain 300 at 130, three times M: the market's capital is spent, q ≈ 1
+async fn a_round_trip_at_one_price_earns_nothing() {
+    let (mut t, f, _) = worked_pool().await;
+    let (trader, charged) = trade(&mut t, &f, 3.0, 100 * E6).await;
+    assert_eq!(charged, charge_exact(3.0, 100.0).ceil().to_num::<i64>());
+    let held = t.position(&f.position(0, &trader.key())).await.unwrap();
+    f.close(&mut t, &trader, 0, true).await.unwrap();
+    let payout = t.balance(&trader.quote).await;
+    // the close rebates the premium rounded down: the trader is one unit short, never ahead
+    let rebate = payout as i64 - held.collateral as i64;
+    assert_eq!(charged - rebate, 1);
+    t.assert_vault_balanced(&f.pool).await;
+}
+
+#[tokio::test]
+async fn rebates_are_paid_only_from_premiums() {
+    let (mut t, f, whale) = worked_pool().await;
+    // the longs gain 300 at 130: the market's headroom is gone (H = (200 − 300)/2 < 0) and the
+    // book's insurance value is worth far more than the premiums paid for it: selling one
+    // lowers it by 1.84 quote, three times the whale's 0.57
     f.set_price(&mut t, 0, 130.0, 0.0).await;
-    let exposure = Exposure {
-        net_position: Fix::from_num(10 * E6),
-        locked_value: Fix::from_num(1_000 * E6),
-        capital: Fix::from_num(100 * E6),
-    };
-    let uncapped = trade_probability(
-        &exposure,
-        Fix::from_num(-(E6 as i64)),
-        Fix::from_num(130),
-        "0.05".parse().unwrap(),
-    )
-    .unwrap();
-    assert!(uncapped > Prob::from_num(0.99), "q {uncapped}");
-    // selling one earns the cap (max_default_prob 20 %) on 130, not q ≈ 1 of it
+    let uncapped = -charge_exact(-1.0, 130.0);
+    assert_eq!(uncapped.round().to_num::<i64>(), 1_841_285);
+    // selling one earns the premium balance, not the insurance value's change
     let (_, charged) = trade(&mut t, &f, -1.0, 50 * E6).await;
-    let cap = Prob::from_bits((1u128 << 127) / 5);
-    let capped = Fix::from_bits(keel_math::d8x::prob_to_q64(cap, false))
-        .saturating_mul(Fix::from_num(130 * E6))
-        .floor()
-        .to_num::<i64>();
-    assert_eq!(-charged, capped);
-    assert!((25_999_990..=26_000_000).contains(&capped), "{capped}");
+    assert_eq!(charged, -whale);
+    let pool = t.pool(&f.pool).await;
+    assert_eq!(pool.premium_balances[0], 0);
+    assert_eq!(pool.lp_capital, 200 * E6);
     t.assert_vault_balanced(&f.pool).await;
 }

@@ -477,15 +477,15 @@ async fn refresh_imbalance_bad_inputs() {
 /// The same three trades on two pools, one priced per market (D8X), one by the whole book
 /// (portfolio mode, one-day horizon), each with 2,000 USD of LP capital. BTC and ETH are 0.89
 /// correlated, so:
-/// 1. long 300 BTC: both pools charge a premium (the portfolio q is computed here off-chain and
-///    matches the program to the unit);
-/// 2. short 15 ETH hedges it: D8X charges (ETH's own skew grows), the portfolio rebates (IS
-///    falls from 900 to 572 USD);
-/// 3. long 15 ETH undoes the hedge: D8X rebates (ETH's skew closes; q after a flattening trade
-///    is 0, so the rebate is 0), the portfolio charges (IS back to 900).
+/// 1. long 300 BTC: both pools charge a premium (the portfolio charge, the change of the pool's
+///    Gaussian insurance value, is computed here off-chain and matches the program to the unit);
+/// 2. short 15 ETH hedges it: per market it is charged (ETH's own book grows), the portfolio
+///    rebates it from the pooled premium balance (IS falls from 900 to 572 USD);
+/// 3. long 15 ETH undoes the hedge: per market it is rebated (ETH's book closes), the
+///    portfolio charges it (IS back to 900) what it rebated, to the unit.
 #[tokio::test]
 async fn portfolio_premium_prices_correlation_where_d8x_cannot() {
-    use keel_math::d8x::{portfolio_probability, priced_leg};
+    use keel_math::insurance::gaussian_book_value;
     let mut t = TestContext::new().await;
     let params = perp_amm::state::MarketParams {
         capital_share_e9: 1_000_000_000,
@@ -533,24 +533,20 @@ async fn portfolio_premium_prices_correlation_where_d8x_cannot() {
             let fees = (size.unsigned_abs() * [100, 2_000][*market as usize]).div_ceil(1_000);
             premia[p][n] = collateral as i64 - position.collateral as i64 - fees as i64;
             if p == 1 && n == 0 {
-                // IS' = 300·100·0.03 = 900 USD; C = LP capital (the new position is at par)
-                let q = portfolio_probability(
-                    Fix::from_num(capital_before),
-                    Fix::from_num(900 * E6),
-                    Fix::ONE,
-                )
-                .unwrap();
-                let leg =
-                    priced_leg(Fix::from_num(*size), Fix::from_num(100), q, 1, Fix::ZERO).unwrap();
-                let expected = leg.premium.ceil().to_num::<i64>();
+                // IS' = 300·100·0.03 = 900 USD from 0; C = LP capital (the position is at par)
+                let value =
+                    gaussian_book_value(Fix::from_num(capital_before), Fix::from_num(900 * E6))
+                        .unwrap()
+                        .value;
                 assert_eq!(
-                    premia[p][n], expected,
-                    "portfolio premium = Φ(−C/IS)·notional"
+                    premia[p][n],
+                    value.ceil().to_num::<i64>(),
+                    "portfolio premium = V(C, IS') − V(C, 0)"
                 );
             }
         }
     }
-    println!("trade | D8X premium | portfolio premium (USD)");
+    println!("trade | per-market premium | portfolio premium (USD)");
     for (n, (market, size)) in trades.iter().enumerate() {
         println!(
             "{} {:+} | {:.4} | {:.4}",
@@ -567,8 +563,14 @@ async fn portfolio_premium_prices_correlation_where_d8x_cannot() {
         "the hedge: D8X charges, portfolio rebates"
     );
     assert!(
-        d8x[2] <= 0 && portfolio[2] > 0,
-        "the un-hedge: D8X rebates, portfolio charges"
+        d8x[2] < 0 && portfolio[2] > 0,
+        "the un-hedge: per market rebated, portfolio charged"
+    );
+    // the same IS path back and forth: what the hedge earned, the un-hedge pays (rounding for
+    // the pool)
+    assert!(
+        (0..=1).contains(&(portfolio[1] + portfolio[2])),
+        "{portfolio:?}"
     );
     for f in &pools {
         t.assert_vault_balanced(&f.pool).await;

@@ -1,7 +1,8 @@
 //! Randomised sequences of LP deposits and withdrawals, trades, collateral moves, price moves,
 //! funding and liquidations on the real runtime. After every step:
-//! - the vault holds exactly LP capital + default fund + traders' collateral, the collateral
-//!   total is the sum over positions, and each market's aggregates are the sums over positions;
+//! - the vault holds exactly LP capital + default fund + traders' collateral + premium
+//!   balances, the collateral total is the sum over positions, and each market's aggregates are
+//!   the sums over positions;
 //! - a rejected step changed nothing, and was rejected with one of the errors its inputs allow;
 //! - every close pays exactly what the rules give: collateral + (size·s − entry) − funding −
 //!   fees − premium, recomputed here from the pre-trade state with keel-math.
@@ -16,7 +17,7 @@
 //! `KEEL_RANDOM_START=i KEEL_RANDOM_SEQUENCES=4` (one sequence per thread from i).
 
 use anchor_lang::prelude::Pubkey;
-use keel_math::d8x::{Exposure, quote};
+use keel_math::insurance::lognormal_book_value;
 use keel_math::{Fix, Rounding};
 use keel_tests::fixture::{E6, E9, KEEPER_FEE, PerpFixture, default_params};
 use keel_tests::{Rng, TestContext, TxError, User, env, ix, perp};
@@ -96,19 +97,32 @@ fn expected_close_payout(
         Rounding::Up,
     )
     .max(0);
-    let capital = Fix::from_num(
-        (pool.lp_capital as u128 * slot.capital_share_e9 as u128 / E9 as u128) as u64,
+    // the charge is the change of the book's insurance value at headroom w·(C − U)
+    let net = slot.long_oi as i128 - slot.short_oi as i128;
+    let locked = slot.long_entry as i128 - slot.short_entry as i128;
+    let book = |k: i128| Fix::from_bits(k * s.to_bits());
+    let unrealised = book(net) - Fix::from_num(locked);
+    let share =
+        Fix::from_bits((((slot.capital_share_e9 as u128) << 64).div_ceil(E9 as u128)) as i128);
+    let headroom = Fix::from_bits(
+        keel_math::wide::mul_q64(
+            (Fix::from_num(pool.pricing_capital()) - unrealised).to_bits(),
+            share.to_bits(),
+            Rounding::Down,
+        )
+        .unwrap(),
     );
-    let exposure = Exposure {
-        net_position: Fix::from_num(slot.long_oi as i128 - slot.short_oi as i128),
-        locked_value: Fix::from_num(slot.long_entry as i128 - slot.short_entry as i128),
-        capital,
-    };
     let sigma = Fix::from_bits((((p.sigma_e9 as u128) << 64).div_ceil(E9 as u128)) as i128);
-    let beta = Fix::from_bits((((p.half_spread_e9 as u128) << 64).div_ceil(E9 as u128)) as i128);
-    let q = quote(&exposure, Fix::from_num(-size), s, sigma, beta).unwrap();
-    let premium_fix = q.flattening.map_or(Fix::ZERO, |l| l.premium) + q.main.premium;
-    let premium = premium_fix.ceil().to_num::<i128>();
+    let value = |k: i128| {
+        lognormal_book_value(book(k), headroom, sigma)
+            .unwrap()
+            .value
+    };
+    let charge = (value(net - size as i128) - value(net))
+        .ceil()
+        .to_num::<i128>();
+    // a rebate is paid from the market's premium balance only
+    let premium = charge.max(-(pool.premium_balances[index] as i128));
     let traded = notional(size.abs(), s, Rounding::Up) as u128;
     let spread = (traded * p.half_spread_e9 as u128).div_ceil(E9 as u128);
     let fee = (traded * p.close_fee_bps as u128).div_ceil(10_000);
@@ -477,7 +491,10 @@ impl Sequence {
         }
         // what stays: the default fund and the dead shares' capital
         let vault = t.balance(&self.f.vault).await;
-        assert_eq!(vault, pool.lp_capital + pool.default_fund);
+        assert_eq!(
+            vault as u128,
+            (pool.lp_capital + pool.default_fund) as u128 + pool.premium_total()
+        );
     }
 }
 

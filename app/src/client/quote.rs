@@ -76,10 +76,13 @@ pub struct TradeQuote {
     /// Oracle price and the average fill price, quote per base in whole units.
     pub oracle_price: f64,
     pub fill_price: f64,
-    /// The default probability charged (or rebated) on the risk-taking leg.
+    /// The pool's default probability after the fill (the market's in per-market mode).
     pub q: f64,
-    /// Premium paid by the trader (negative: a rebate).
+    /// Premium paid by the trader (negative: a rebate): the change of the book's insurance
+    /// value, a rebate capped by the book's premium balance.
     pub premium: i64,
+    /// Premium balance released to LP capital by the fill.
+    pub premium_released: u64,
     /// Trading fee plus half-spread.
     pub fees: u64,
     pub funding_paid: u64,
@@ -253,6 +256,7 @@ pub fn quote_trade(
         realized_pnl,
         price: fill_price,
         bad_debt,
+        premium_released,
         ..
     } = fill;
     let quote = TradeQuote {
@@ -261,6 +265,7 @@ pub fn quote_trade(
         fill_price: whole_price(fill_price, market, pool.quote_decimals),
         q: q.to_num::<f64>(),
         premium,
+        premium_released,
         fees,
         funding_paid,
         realized_pnl,

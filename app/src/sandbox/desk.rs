@@ -597,6 +597,7 @@ impl Desk {
             fill_price: q.quote.fill_price,
             q: q.quote.q,
             premium: q.quote.premium,
+            premium_released: q.quote.premium_released,
             fees: q.quote.fees,
             funding_paid: q.quote.funding_paid,
             realized_pnl: q.quote.realized_pnl,
@@ -769,8 +770,9 @@ impl Desk {
                 == pool.lp_capital as u128
                     + pool.default_fund as u128
                     + pool.total_collateral as u128
-                    + pool.request_escrow as u128,
-            "{}: vault {vault} != LP capital + default fund + collateral + request escrow",
+                    + pool.request_escrow as u128
+                    + pool.premium_total(),
+            "{}: vault {vault} != LP capital + default fund + collateral + request escrow + premium balances",
             self.date
         );
         let lp_mint = self.world.lp_mint;
@@ -794,6 +796,7 @@ impl Desk {
             lp_capital: pool.lp_capital,
             default_fund: pool.default_fund,
             total_collateral: pool.total_collateral,
+            premium_balance: pool.premium_total() as u64,
             vault,
             pool_value: value as i64,
             lp_supply: lp_supply + pool.dead_shares,

@@ -45,6 +45,9 @@ pub enum What {
         fill_price: f64,
         q: f64,
         premium: i64,
+        /// Premium balance released to LP capital by this fill.
+        #[serde(default)]
+        premium_released: u64,
         fees: u64,
         funding_paid: u64,
         realized_pnl: i64,
@@ -122,6 +125,9 @@ pub enum What {
         lp_capital: u64,
         default_fund: u64,
         total_collateral: u64,
+        /// Σ premium balances: premiums paid and not yet rebated or released to LPs.
+        #[serde(default)]
+        premium_balance: u64,
         vault: u64,
         /// LP capital less the traders' unrealised PnL, as a withdrawal would value it.
         pool_value: i64,

@@ -723,6 +723,7 @@ fn check_accounting(b: &mut Bench, mk: &Markets, positions: &[Pubkey]) {
             + p.default_fund as u128
             + p.total_collateral as u128
             + p.request_escrow as u128
+            + p.premium_total()
     {
         b.failures
             .push(format!("{}: vault {vault} != accounting", mk.label("")));

@@ -18,6 +18,7 @@ pub mod ema;
 pub mod exp;
 pub mod imbalance;
 pub mod imbalance_book;
+pub mod insurance;
 pub mod ln;
 pub mod normal;
 pub mod pow;

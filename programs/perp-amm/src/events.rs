@@ -14,6 +14,9 @@ pub struct FillEvent {
     pub q: u128,
     /// Premium paid (negative: rebate), quote native.
     pub premium: i64,
+    /// Premium balance released to LP capital by this fill (the part above the book's
+    /// insurance value), quote native.
+    pub premium_released: u64,
     pub fees: u64,
     pub funding_paid: u64,
     pub realized_pnl: i64,

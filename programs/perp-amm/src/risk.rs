@@ -170,22 +170,21 @@ pub fn record_fill(
     })
 }
 
-/// The portfolio premium's q and sign for a fill of `size` in market `index` (covered, pool
-/// synced): q = Φ(−C/(IS'·√h)) with IS' the score after the fill and C the pool's capital
-/// marked to market, LP capital + Σ_j (L_j − B_j), this market at the fill's state. The sign
-/// is D8X's: the fill pays q when it raises Kᵀ R K and earns it when it lowers it.
-pub fn portfolio_pricing(
+/// Portfolio mode: the pool's capital C net of every market's unrealised PnL (markets other than
+/// `index` marked at their last fill, `index` at `price`), and S = IS·√h before and after a fill
+/// of `size` in market `index`, in quote native units.
+pub fn portfolio_spreads(
     pool: &Pool,
     model: &RiskModel,
     index: u8,
     size: i64,
     price: Fix,
-) -> Result<(keel_math::Prob, i8)> {
+) -> Result<(Fix, Fix, Fix)> {
     let slot = pool.slot(index)?;
     let net = slot.net_position();
     let effect = fill_effect(pool, model, index, net, net + size as i128, price)?;
-    // C in quote native units
-    let mut capital = pool.lp_capital as i128;
+    // C in quote native units: realising PnL moves LP capital and the book by the same amount
+    let mut capital = pool.pricing_capital() as i128;
     for (j, other) in pool.markets[..pool.market_count as usize]
         .iter()
         .enumerate()
@@ -197,30 +196,27 @@ pub fn portfolio_pricing(
             capital += other.locked_value() - other.risk_notional as i128;
         }
     }
-    let score = book::score(effect.t_after).map_err(math)?;
     let shift = pool.quote_decimals as i32 - book::EXPOSURE_DECIMALS as i32;
-    let to_native = |v: i128| -> Result<Fix> {
+    let sqrt_h = crate::math::fix_e9(pool.risk.premium_sqrt_horizon_e9);
+    // IS in 10^-3 tokens to native, times √h; IS rounds up (a larger S only raises V)
+    let spread = |t: i128| -> Result<Fix> {
+        let score = book::score(t).map_err(math)? as i128;
         let scaled = if shift >= 0 {
-            v.checked_mul(10i128.pow(shift as u32))
+            score.checked_mul(10i128.pow(shift as u32))
         } else {
-            // IS rounds up here too: a larger IS only raises q
-            Some((v + 10i128.pow((-shift) as u32) - 1) / 10i128.pow((-shift) as u32))
+            let d = 10i128.pow((-shift) as u32);
+            Some((score + d - 1) / d)
         };
-        scaled.and_then(Fix::checked_from_num).ok_or_else(overflow)
+        scaled
+            .and_then(Fix::checked_from_num)
+            .and_then(|v| v.checked_mul(sqrt_h))
+            .ok_or_else(overflow)
     };
-    let q = keel_math::d8x::portfolio_probability(
+    Ok((
         Fix::checked_from_num(capital).ok_or_else(overflow)?,
-        to_native(score as i128)?,
-        crate::math::fix_e9(pool.risk.premium_sqrt_horizon_e9),
-    )
-    .map_err(math)?;
-    let direction = size.signum() as i8;
-    let sign = match effect.t_after.cmp(&effect.t_before) {
-        core::cmp::Ordering::Greater => direction,
-        core::cmp::Ordering::Less => -direction,
-        core::cmp::Ordering::Equal => 0,
-    };
-    Ok((q, sign))
+        spread(effect.t_before)?,
+        spread(effect.t_after)?,
+    ))
 }
 
 /// The largest IS an IS-raising open may leave, 10^-3 quote tokens (rounded down, saturating).

@@ -1,21 +1,22 @@
 //! The trading engine: funding, fills priced with the D8X premium, margin, liquidation and the
 //! pool's valuation. Instructions load accounts, call these, and emit events.
 //!
-//! Cash never appears or vanishes: every amount moves between the pool's three balances
-//! (`lp_capital`, `default_fund`, `total_collateral` = Σ position collateral) or through the vault.
+//! Cash never appears or vanishes: every amount moves between the pool's balances
+//! (`lp_capital`, `default_fund`, `total_collateral` = Σ position collateral, the markets'
+//! `premium_balances`) or through the vault.
 
 mod trade;
 pub use trade::*;
 
 use anchor_lang::prelude::*;
-use keel_math::d8x::{Exposure, Quote, priced_leg, quote};
+use keel_math::insurance::{BookValue, gaussian_book_value, lognormal_book_value};
 use keel_math::wide::{Rounding, mul_q64, mul_u64};
 use keel_math::{Fix, Prob};
 
 use crate::constants::SECONDS_PER_DAY;
 use crate::errors::PerpError;
 use crate::errors::onchain;
-use crate::math::{bps_up, e9, fix_e9, fix_int, notional, overflow, to_int, to_u64};
+use crate::math::{add_u64, bps_up, e9, fix_e9, fix_int, notional, overflow, to_int, to_u64};
 use crate::state::{
     Mark, MarketParams, MarketSlot, OraclePrice, Pool, Position, RiskModel, premium_mode,
     rescale_pow10,
@@ -123,6 +124,7 @@ fn credit_fees(pool: &mut Pool, amount: u64) -> Result<()> {
     let to_lp =
         (amount as u128 * pool.lp_fee_share_bps as u128 / crate::constants::BPS as u128) as u64;
     pool.lp_capital = pool.lp_capital.checked_add(to_lp).ok_or_else(overflow)?;
+    pool.book_income(to_lp);
     pool.default_fund = pool
         .default_fund
         .checked_add(amount - to_lp)
@@ -140,7 +142,7 @@ pub fn cover_bad_debt(pool: &mut Pool, shortfall: u64) -> u64 {
     covered
 }
 
-/// Pay `amount` from LP capital to a trader's collateral (profits and rebates); if LP capital
+/// Pay `amount` from LP capital to a trader's collateral (profits); if LP capital
 /// runs out the default fund pays, and beyond both the payout is cut. Returns what was paid.
 fn pay_from_pool(pool: &mut Pool, amount: u64) -> u64 {
     let from_lp = amount.min(pool.lp_capital);
@@ -153,29 +155,28 @@ fn pay_from_pool(pool: &mut Pool, amount: u64) -> u64 {
 /// What a fill did, for events and tests.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FillOutcome {
-    /// q charged (or rebated) on the leg that sets it: the risk-taking leg when there is one.
+    /// The pool's default probability after the fill (the market's in per-market mode).
     pub q: Prob,
-    /// Premium paid by the trader, negative for a rebate (quote native).
+    /// Premium paid by the trader, negative for a rebate (quote native): the change of the
+    /// book's insurance value, a rebate capped by the market's premium balance.
     pub premium: i64,
     /// Trading fee plus half-spread (quote native).
     pub fees: u64,
     pub funding_paid: u64,
     /// PnL realised on the part of the position that was reduced.
     pub realized_pnl: i64,
-    /// Size-weighted D8X price in quote native per base native.
+    /// Average fill price with premium and half-spread, quote native per base native.
     pub price: Fix,
     /// Loss beyond the position's collateral (bad debt), and the part the default fund covered.
     pub bad_debt: u64,
     pub bad_debt_covered: u64,
-}
-
-/// Capital at risk M for a market: LP capital × the market's share.
-pub fn capital_at_risk(pool: &Pool, slot: &MarketSlot) -> Result<Fix> {
-    fix_int(e9(
-        pool.lp_capital as u128,
-        slot.capital_share_e9,
-        Rounding::Down,
-    )? as i128)
+    /// The insurance value of the book after a priced fill (the market's, or the pool's in
+    /// portfolio mode), rounded up: the market's premium balance above it goes to LP capital.
+    pub insurance_value: Option<u64>,
+    /// What that release moved from the premium balance to LP capital.
+    pub premium_released: u64,
+    /// The premium went to (the rebate came from) the pooled balance, not the market's.
+    pub pooled_premium: bool,
 }
 
 /// How a fill is priced.
@@ -228,8 +229,9 @@ pub fn fill(
     }
 
     if let Pricing::Market { limit, fee_bps } = pricing {
+        let reduces = old != 0 && (old > 0) != (size > 0);
         price_with_premium(
-            pool, index, params, size, s, limit, fee_bps, model, &mut out,
+            pool, index, params, size, reduces, s, limit, fee_bps, model, &mut out,
         )?;
     } else {
         out.price = s;
@@ -298,58 +300,32 @@ pub fn fill(
     )?;
     pos.size = new;
 
-    settle_cash(pool, pos, &mut out)?;
+    settle_cash(pool, index, pos, &mut out)?;
     Ok(out)
 }
 
-/// The D8X part of a market fill: q, premium or rebate, the default-probability cap, the
-/// slippage check and the fees.
+/// The market part of a fill: the insurance charge (premium or rebate), the default-probability
+/// cap (on opens and increases only), the slippage check and the fees.
+///
+/// The charge is V(after) − V(before), the change of the book's insurance value
+/// (`keel_math::insurance`) at the oracle price: in per-market mode the market's book against
+/// its share of the pricing capital, in portfolio mode the whole pool's Gaussian PnL. It rounds
+/// up (premiums up, rebates toward zero), and a rebate is at most the market's premium balance.
 #[allow(clippy::too_many_arguments)]
 fn price_with_premium(
     pool: &Pool,
     index: u8,
     params: &MarketParams,
     size: i64,
+    reduces: bool,
     s: Fix,
     limit: Fix,
     fee_bps: u32,
     model: Option<&RiskModel>,
     out: &mut FillOutcome,
 ) -> Result<()> {
-    let slot = pool.slot(index)?;
-    let portfolio = model
-        .filter(|_| pool.risk.premium_mode == premium_mode::PORTFOLIO && index < pool.risk.covered);
-    let q = if let Some(model) = portfolio {
-        // the whole pool's default probability, and the sign of the fill's effect on IS
-        let (q, sign) = crate::risk::portfolio_pricing(pool, model, index, size, s)?;
-        let main = priced_leg(
-            fix_int(size as i128)?,
-            s,
-            q,
-            sign,
-            fix_e9(params.half_spread_e9),
-        )
-        .map_err(|e| error!(PerpError::from(e)))?;
-        Quote {
-            flattening: None,
-            average_price: main.price,
-            main,
-        }
-    } else {
-        let exposure = Exposure {
-            net_position: fix_int(slot.net_position())?,
-            locked_value: fix_int(slot.locked_value())?,
-            capital: capital_at_risk(pool, slot)?,
-        };
-        quote(
-            &exposure,
-            fix_int(size as i128)?,
-            s,
-            fix_e9(params.sigma_e9),
-            fix_e9(params.half_spread_e9),
-        )
-        .map_err(|e| error!(PerpError::from(e)))?
-    };
+    let (before, after, pooled) = insurance_values(pool, index, params, size, s, model)?;
+    let charge = after.value - before.value;
     let cap = Prob::from_bits(
         keel_math::wide::mul_div_u128(
             params.max_default_prob_e9 as u128,
@@ -359,40 +335,113 @@ fn price_with_premium(
         )
         .map_err(|_| overflow())?,
     );
-    let mut q = q;
-    let adds_risk = (q.main.premium_sign as i64) * size.signum() > 0;
-    if adds_risk {
-        // a leg that adds to the pool's risk may not push q past the cap
-        require!(q.main.q <= cap, PerpError::DefaultProbabilityCap);
-    } else if q.main.premium_sign != 0 && q.main.q > cap {
-        // and a leg that removes risk earns at most the cap: once a price move has pushed q
-        // past it (the market's capital nearly spent), q·notional would hand the trader up to
-        // the whole notional, far more than any premium the pool could have charged for the
-        // same risk. A reducing leg never crosses k*, so it is the whole fill.
-        q.main = priced_leg(
-            fix_int(size as i128)?,
-            s,
-            cap,
-            q.main.premium_sign,
-            fix_e9(params.half_spread_e9),
-        )
-        .map_err(|e| error!(PerpError::from(e)))?;
-        q.average_price = q.main.price;
+    if charge > Fix::ZERO && !reduces {
+        // an open or increase that raises the insurance value may not push q past the cap; a
+        // reduction always may (in portfolio mode closing a hedge raises it): exits are never
+        // refused for the risk they leave behind, they pay its premium
+        require!(
+            after.default_probability <= cap,
+            PerpError::DefaultProbabilityCap
+        );
     }
-    out.q = q.main.q;
-    out.price = q.average_price;
-    let premium_total = q.flattening.map_or(Fix::ZERO, |l| l.premium) + q.main.premium;
-    out.premium = i64::try_from(to_int(premium_total, Rounding::Up)).map_err(|_| overflow())?;
-    if size > 0 {
-        require!(q.average_price <= limit, PerpError::SlippageExceeded);
+    // premiums round up, rebates toward zero, and a rebate is paid only from what premiums
+    // have paid into this market
+    let mut premium = to_int(charge, Rounding::Up);
+    if premium < 0 {
+        let balance = if pooled {
+            pool.pooled_premium_balance
+        } else {
+            *pool
+                .premium_balances
+                .get(index as usize)
+                .ok_or_else(|| error!(PerpError::WrongMarket))?
+        };
+        premium = premium.max(-(balance as i128));
+    }
+    out.pooled_premium = pooled;
+    out.premium = i64::try_from(premium).map_err(|_| overflow())?;
+    out.q = after.default_probability;
+    out.insurance_value = Some(to_u64(to_int(after.value, Rounding::Up))?);
+    // average price = s·(1 + sgn(k)·β) + premium/k, rounded against the trader
+    let against_trader = if size > 0 {
+        Rounding::Up
     } else {
-        require!(q.average_price >= limit, PerpError::SlippageExceeded);
+        Rounding::Down
+    };
+    let spread_factor =
+        (1i128 << 64) + size.signum() as i128 * fix_e9(params.half_spread_e9).to_bits();
+    let quoted = mul_q64(s.to_bits(), spread_factor, against_trader).map_err(|_| overflow())?;
+    let per_unit = keel_math::wide::div_q64(premium << 64, (size as i128) << 64, against_trader)
+        .map_err(|_| overflow())?;
+    out.price = Fix::from_bits(quoted.checked_add(per_unit).ok_or_else(overflow)?);
+    if size > 0 {
+        require!(out.price <= limit, PerpError::SlippageExceeded);
+    } else {
+        require!(out.price >= limit, PerpError::SlippageExceeded);
     }
     let traded = notional(size.unsigned_abs() as i128, s, Rounding::Up)? as u128;
     let spread = e9(traded, params.half_spread_e9, Rounding::Up)?;
     let fee = bps_up(traded, fee_bps as u64)?;
     out.fees = u64::try_from(spread + fee).map_err(|_| overflow())?;
     Ok(())
+}
+
+/// The insurance value of the book a fill of `size` at price `s` changes, before and after it,
+/// and whether that book is the whole pool's (portfolio mode) rather than the market's.
+///
+/// Per market: F = K·s and the headroom H = w·(C − U), with w the market's capital share, C the
+/// pricing capital and U = K·s − L the book's unrealised PnL; a fill at s leaves U (and so H)
+/// unchanged, and so does realising PnL, which moves C and U together. Portfolio mode: the
+/// pool's capital net of every market's unrealised PnL against S = IS·√h.
+pub fn insurance_values(
+    pool: &Pool,
+    index: u8,
+    params: &MarketParams,
+    size: i64,
+    s: Fix,
+    model: Option<&RiskModel>,
+) -> Result<(BookValue, BookValue, bool)> {
+    let math = |e: keel_math::MathError| error!(PerpError::from(e));
+    let portfolio = model
+        .filter(|_| pool.risk.premium_mode == premium_mode::PORTFOLIO && index < pool.risk.covered);
+    if let Some(model) = portfolio {
+        let (capital, before, after) = crate::risk::portfolio_spreads(pool, model, index, size, s)?;
+        return Ok((
+            gaussian_book_value(capital, before).map_err(math)?,
+            gaussian_book_value(capital, after).map_err(math)?,
+            true,
+        ));
+    }
+    let slot = pool.slot(index)?;
+    let net = slot.net_position();
+    // K·s in Q64.64 is K × s's bits exactly (K is an integer)
+    let book = |k: i128| -> Result<Fix> {
+        k.checked_mul(s.to_bits())
+            .map(Fix::from_bits)
+            .ok_or_else(overflow)
+    };
+    let f_before = book(net)?;
+    let f_after = book(net.checked_add(size as i128).ok_or_else(overflow)?)?;
+    let unrealised = f_before
+        .checked_sub(fix_int(slot.locked_value())?)
+        .ok_or_else(overflow)?;
+    let free = fix_int(pool.pricing_capital() as i128)?
+        .checked_sub(unrealised)
+        .ok_or_else(overflow)?;
+    let headroom = Fix::from_bits(
+        mul_q64(
+            free.to_bits(),
+            fix_e9(slot.capital_share_e9).to_bits(),
+            Rounding::Down,
+        )
+        .map_err(|_| overflow())?,
+    );
+    let sigma = fix_e9(params.sigma_e9);
+    Ok((
+        lognormal_book_value(f_before, headroom, sigma).map_err(math)?,
+        lognormal_book_value(f_after, headroom, sigma).map_err(math)?,
+        false,
+    ))
 }
 
 /// Settle the position's funding (accrue the market to `now`, pay what is owed from the
@@ -415,41 +464,65 @@ pub fn settle_funding(
     if pos.size != 0 {
         resnapshot(slot, pos)?;
     }
-    settle_cash(pool, pos, &mut out)?;
+    settle_cash(pool, index, pos, &mut out)?;
     Ok(out)
 }
 
 /// Apply a fill's cash flows to the position's collateral and the pool's balances.
-fn settle_cash(pool: &mut Pool, pos: &mut Position, out: &mut FillOutcome) -> Result<()> {
-    // what the trader owes the pool (funding, fees, premium, losses) and what the pool owes back
-    let mut owes = out.funding_paid as i128 + out.fees as i128;
-    let mut gets: i128 = 0;
-    if out.premium >= 0 {
-        owes += out.premium as i128
+///
+/// The pool pays first (a profit from LP capital, then the default fund; a rebate from the
+/// market's premium balance), so that a profit can cover fees; then it collects from the
+/// collateral in order: fees, funding, premium, loss. A premium goes to the market's premium
+/// balance; after a priced fill the balance above the book's insurance value is released to LP
+/// capital.
+fn settle_cash(
+    pool: &mut Pool,
+    index: u8,
+    pos: &mut Position,
+    out: &mut FillOutcome,
+) -> Result<()> {
+    let balance = pool.premium_balance_mut(index, out.pooled_premium)?;
+    let rebate = if out.premium < 0 {
+        // price_with_premium capped it at the balance
+        let rebate = out.premium.unsigned_abs().min(*balance);
+        *balance -= rebate;
+        rebate
     } else {
-        gets += out.premium.unsigned_abs() as i128
-    }
-    if out.realized_pnl >= 0 {
-        gets += out.realized_pnl as i128
-    } else {
-        owes += out.realized_pnl.unsigned_abs() as i128
-    }
+        0
+    };
+    let profit = out.realized_pnl.max(0) as u64;
+    let paid = pay_from_pool(pool, profit) as u128 + rebate as u128;
 
-    // the pool pays first (so a profit can cover fees), then collects from the collateral
-    let paid = pay_from_pool(pool, to_u64(gets)?);
-    let available = pos.collateral as i128 + paid as i128;
-    let collected = owes.min(available);
-    let shortfall = to_u64(owes - collected)?;
-    pos.collateral = to_u64(available - collected)?;
-    pool.total_collateral = to_u64(pool.total_collateral as i128 + paid as i128 - collected)?;
+    let premium = out.premium.max(0) as u128;
+    let loss = out.realized_pnl.min(0).unsigned_abs() as u128;
+    let owes = out.fees as u128 + out.funding_paid as u128 + premium + loss;
+    let available = pos.collateral as u128 + paid;
+    let mut rest = owes.min(available);
+    let shortfall = to_u64((owes - rest) as i128)?;
+    pos.collateral = to_u64((available - rest) as i128)?;
+    pool.total_collateral = to_u64(pool.total_collateral as i128 + paid as i128 - rest as i128)?;
 
-    // collected money: fees split LP/default fund, everything else is LP capital
-    let fees_collected = (out.fees as i128).min(collected);
-    credit_fees(pool, to_u64(fees_collected)?)?;
-    pool.lp_capital = pool
-        .lp_capital
-        .checked_add(to_u64(collected - fees_collected)?)
-        .ok_or_else(overflow)?;
+    let mut take = |part: u128| {
+        let taken = part.min(rest);
+        rest -= taken;
+        taken as u64
+    };
+    let fees = take(out.fees as u128);
+    let funding = take(out.funding_paid as u128);
+    let premium = take(premium);
+    let loss = take(loss);
+    credit_fees(pool, fees)?;
+    pool.lp_capital = add_u64(pool.lp_capital, add_u64(funding, loss)?)?;
+    pool.book_income(funding);
+    let balance = pool.premium_balance_mut(index, out.pooled_premium)?;
+    *balance = add_u64(*balance, premium)?;
+    if let Some(value) = out.insurance_value {
+        let released = balance.saturating_sub(value);
+        *balance -= released;
+        pool.lp_capital = add_u64(pool.lp_capital, released)?;
+        pool.book_income(released);
+        out.premium_released = released;
+    }
     if shortfall > 0 {
         out.bad_debt = shortfall;
         out.bad_debt_covered = cover_bad_debt(pool, shortfall);

@@ -19,10 +19,11 @@ pub mod pause {
 
 /// The counterparty pool: its vault, LP mint, accounting and the aggregates of every market.
 ///
-/// Money in the vault is split four ways and the vault always holds exactly their sum:
+/// Money in the vault is split five ways and the vault always holds exactly their sum:
 /// `lp_capital` (owned by LPs, the counterparty to every trade), `default_fund` (absorbs bad
-/// debt before LPs), `total_collateral` (traders' margin, Σ position.collateral) and
-/// `request_escrow` (what pending requests hold, Σ request.escrow).
+/// debt before LPs), `total_collateral` (traders' margin, Σ position.collateral),
+/// `request_escrow` (what pending requests hold, Σ request.escrow) and the markets'
+/// `premium_balances` (premiums paid and not yet rebated or released to LPs).
 #[account(zero_copy)]
 #[repr(C)]
 pub struct Pool {
@@ -72,7 +73,18 @@ pub struct Pool {
 
     pub markets: [MarketSlot; MAX_MARKETS],
     pub risk: PoolRisk,
-    pub reserved: [u8; 392],
+    /// Per market: premiums paid in and not yet paid back as rebates or released to LP
+    /// capital. Rebates are paid from here only, never from LP capital; after each priced
+    /// fill whatever exceeds the book's insurance value goes to LP capital.
+    pub premium_balances: [u64; MAX_MARKETS],
+    /// The same for the whole pool's book in portfolio mode, where a hedge in one market is
+    /// rebated from premiums paid in another.
+    pub pooled_premium_balance: u64,
+    /// LP income booked by fills (the LP share of fees, funding, released premiums) since the
+    /// last LP execution or `refresh_imbalance`. Pricing leaves it out of the capital at risk,
+    /// so a trade's own fees cannot cheapen its later pieces (see [`Pool::pricing_capital`]).
+    pub unpriced_income: u64,
+    pub reserved: [u8; 120],
 }
 
 /// How fills are priced.
@@ -190,6 +202,52 @@ impl Pool {
         self.withdrawal_delay_secs = p.withdrawal_delay_secs;
         self.min_keeper_fee_lamports = p.min_keeper_fee_lamports;
         Ok(())
+    }
+
+    /// LP capital as premiums price it: without the income booked since the last LP execution
+    /// or refresh. Realised PnL stays in (it moves capital and the book's unrealised PnL by the
+    /// same amount), so at a fixed price a trade's charge does not depend on how it is split.
+    pub fn pricing_capital(&self) -> u64 {
+        self.lp_capital.saturating_sub(self.unpriced_income)
+    }
+
+    /// Book LP income that pricing should not see until the next LP execution or refresh.
+    pub fn book_income(&mut self, amount: u64) {
+        self.unpriced_income = self.unpriced_income.saturating_add(amount);
+    }
+
+    /// Σ premium balances, the markets' and the pooled one (quote native).
+    pub fn premium_total(&self) -> u128 {
+        self.premium_balances
+            .iter()
+            .map(|&b| b as u128)
+            .sum::<u128>()
+            + self.pooled_premium_balance as u128
+    }
+
+    /// The premium balance of market `index`'s book, or the pooled one.
+    pub fn premium_balance_mut(&mut self, index: u8, pooled: bool) -> Result<&mut u64> {
+        if pooled {
+            return Ok(&mut self.pooled_premium_balance);
+        }
+        self.premium_balances
+            .get_mut(index as usize)
+            .ok_or_else(|| error!(PerpError::WrongMarket))
+    }
+
+    /// Release every premium balance to LP capital (a change of premium mode changes which
+    /// book each premium insured). Returns the amount released.
+    pub fn release_premiums(&mut self) -> Result<u64> {
+        let total =
+            u64::try_from(self.premium_total()).map_err(|_| error!(PerpError::MathOverflow))?;
+        self.premium_balances = [0; MAX_MARKETS];
+        self.pooled_premium_balance = 0;
+        self.lp_capital = self
+            .lp_capital
+            .checked_add(total)
+            .ok_or_else(|| error!(PerpError::MathOverflow))?;
+        self.book_income(total);
+        Ok(total)
     }
 
     pub fn distance_to_default(&self) -> Fix {

@@ -55,6 +55,7 @@ pub fn emit_fill(
         fill_price: out.price.to_bits(),
         q: out.q.to_bits(),
         premium: out.premium,
+        premium_released: out.premium_released,
         fees: out.fees,
         funding_paid: out.funding_paid,
         realized_pnl: out.realized_pnl,
