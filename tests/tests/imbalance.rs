@@ -619,3 +619,47 @@ async fn the_risk_publisher_is_replaced_in_two_steps() {
         .await
         .unwrap();
 }
+
+/// A σ large enough to overflow the Imbalance Score's rebuild must not block exits (issue #19):
+/// a 1B USD long at σ 0.9 fits the score's range; the publisher then walks σ up 20 % a commit
+/// until the book no longer fits. The next open is refused, and the close still fills.
+#[tokio::test]
+async fn a_risk_model_the_book_overflows_blocks_opens_not_closes() {
+    let mut t = TestContext::new().await;
+    let mut f = PerpFixture::new(&mut t, &[2_000.0]).await;
+    let lp = t.user(20_000_000_000 * E6).await;
+    let lp_acct = f.lp_account(&mut t, &lp).await;
+    f.deposit(&mut t, &lp, &lp_acct, 10_000_000_000 * E6)
+        .await
+        .unwrap();
+    let publisher = f.init_risk_model(&mut t, loose_limits()).await;
+    let now = t.now;
+    f.publish_risk(&mut t, &publisher, &[900_000_000], &[], now)
+        .await
+        .unwrap();
+    let whale = t.user(100_000_000 * E6).await;
+    f.open(&mut t, &whale, 0, 500_000 * E6 as i64, 100_000_000 * E6)
+        .await
+        .unwrap();
+    // K = 1e9 USD · 0.9 = 9e8 USD, under the form's 2^40 milli-tokens (1.0995e9 USD)
+    for sigma in [1_080_000_000u64, 1_296_000_000] {
+        t.advance(60);
+        let now = t.now;
+        f.publish_risk(&mut t, &publisher, &[sigma], &[], now)
+            .await
+            .unwrap();
+    }
+    // K would be 1.296e9 USD: an open is refused, with its escrow back
+    let other = t.user(1_000_000 * E6).await;
+    let r = f.open(&mut t, &other, 0, E6 as i64, 1_000_000 * E6).await;
+    assert_code(r, perp(PerpError::MathOverflow));
+    assert_eq!(t.balance(&other.quote).await, 1_000_000 * E6);
+    // the close fills
+    f.close(&mut t, &whale, 0, true).await.unwrap();
+    assert!(
+        t.position(&f.position(0, &whale.key()))
+            .await
+            .is_none_or(|p| p.size == 0)
+    );
+    t.assert_vault_balanced(&f.pool).await;
+}

@@ -310,6 +310,18 @@ pub fn oracle_price(
     oracle: &RawAccount,
     now: i64,
 ) -> Result<f64, Refusal> {
+    let price = oracle_price_fix(market, pool_key, quote_decimals, oracle, now)?;
+    Ok(whole_price(price, market, quote_decimals))
+}
+
+/// The same price in quote native per base native (the program's units).
+pub fn oracle_price_fix(
+    market: &Market,
+    pool_key: &Pubkey,
+    quote_decimals: u8,
+    oracle: &RawAccount,
+    now: i64,
+) -> Result<Fix, Refusal> {
     let price = load_price(
         &oracle.view(&market.oracle),
         &market.oracle_spec(),
@@ -319,5 +331,5 @@ pub fn oracle_price(
         OracleUse::RiskReducing,
     )
     .map_err(refusal)?;
-    Ok(whole_price(price.price, market, quote_decimals))
+    Ok(price.price)
 }

@@ -25,7 +25,7 @@ use crate::client::fetch::{
     find_market, markets, perp_pool, token_balance, token_balance_before, trade_view,
 };
 use crate::client::quote::{
-    QuotedState, TradeAction, TradeQuote, oracle_price, pool_value, quote_trade,
+    QuotedState, TradeAction, TradeQuote, oracle_price, oracle_price_fix, pool_value, quote_trade,
 };
 use crate::client::requests::{free_slot, wait_gone};
 use crate::client::{decode, perp as ix};
@@ -211,6 +211,11 @@ pub struct MarketStatus {
     /// Traders' net position × price, whole quote.
     pub net_notional: Option<f64>,
     pub capital_share_pct: f64,
+    /// Premiums paid into the market's book and not yet rebated or released to LPs, whole quote.
+    pub premium_balance: f64,
+    /// The book's insurance value at the current price (per-market mode), whole quote: what
+    /// rebates would pay if every position closed now; the balance above it goes to LPs.
+    pub insurance_value: Option<f64>,
 }
 
 /// The pool dashboard.
@@ -220,6 +225,11 @@ pub struct Status {
     pub lp_capital: f64,
     pub default_fund: f64,
     pub trader_collateral: f64,
+    /// Σ premium balances (the markets' and the pooled one), whole quote: premiums held for
+    /// rebates, part of the vault, not of LP capital.
+    pub premium_balances: f64,
+    /// The portfolio mode's pooled premium balance, whole quote.
+    pub pooled_premium_balance: f64,
     /// LP capital less the traders' unrealised PnL (a withdrawal's valuation), if every
     /// market with open interest has a valid price.
     pub pool_value: Option<f64>,
@@ -235,12 +245,15 @@ impl Status {
     pub fn to_text(&self) -> String {
         let mut s = format!(
             "pool {}\nLP capital {:.2}  default fund {:.2}  trader collateral {:.2}\n\
+             premium balances {:.2} (pooled {:.2})\n\
              pool value {}  LP shares {}\nImbalance Score {:.3} (limit {:.2})  ||K|| {:.3}  paused {:#04b}\n\
-             market      price        long OI      short OI     net notional  M share\n",
+             market      price        long OI      short OI     net notional  M share    premiums  insurance\n",
             self.pool,
             self.lp_capital,
             self.default_fund,
             self.trader_collateral,
+            self.premium_balances,
+            self.pooled_premium_balance,
             self.pool_value
                 .map_or("unpriced".to_string(), |v| format!("{v:.2}")),
             self.lp_supply,
@@ -251,13 +264,15 @@ impl Status {
         );
         for m in &self.markets {
             s += &format!(
-                "{:<11} {:>12} {:>12.4} {:>12.4} {:>13} {:>7.1}%\n",
+                "{:<11} {:>12} {:>12.4} {:>12.4} {:>13} {:>7.1}% {:>11.4} {:>10}\n",
                 m.symbol,
                 m.price.map_or("-".into(), |p| format!("{p:.4}")),
                 m.long_oi,
                 m.short_oi,
                 m.net_notional.map_or("-".into(), |v| format!("{v:.2}")),
-                m.capital_share_pct
+                m.capital_share_pct,
+                m.premium_balance,
+                m.insurance_value.map_or("-".into(), |v| format!("{v:.4}")),
             );
         }
         s
@@ -377,6 +392,15 @@ pub fn status(t: &mut dyn Transport, pool_key: &Pubkey) -> anyhow::Result<Status
         let slot = pool.slot(m.index).map_err(|e| anyhow::anyhow!("{e}"))?;
         let price = oracle_price(&m, pool_key, pool.quote_decimals, &oracle, now).ok();
         let unit = 10f64.powi(m.base_decimals as i32);
+        // the book's value at the current price, as the next fill would see it (per-market
+        // mode; portfolio mode values the whole pool's book instead)
+        let per_market = pool.risk.premium_mode == perp_amm::state::premium_mode::PER_MARKET;
+        let native_price = oracle_price_fix(&m, pool_key, pool.quote_decimals, &oracle, now).ok();
+        let insurance_value = native_price.filter(|_| per_market).and_then(|s| {
+            perp_amm::engine::insurance_values(&pool, m.index, &m.params, 0, s, None)
+                .ok()
+                .map(|(v, _, _)| v.value.to_num::<f64>() / 1e6)
+        });
         rows.push(MarketStatus {
             symbol: decode::symbol(&m),
             price,
@@ -384,6 +408,8 @@ pub fn status(t: &mut dyn Transport, pool_key: &Pubkey) -> anyhow::Result<Status
             short_oi: slot.short_oi as f64 / unit,
             net_notional: price.map(|p| (slot.long_oi as f64 - slot.short_oi as f64) / unit * p),
             capital_share_pct: slot.capital_share_e9 as f64 / 1e7,
+            premium_balance: pool.premium_balances[m.index as usize] as f64 / 1e6,
+            insurance_value,
         });
         oracles.push((m.oracle, oracle));
     }
@@ -395,6 +421,8 @@ pub fn status(t: &mut dyn Transport, pool_key: &Pubkey) -> anyhow::Result<Status
         lp_capital: pool.lp_capital as f64 / 1e6,
         default_fund: pool.default_fund as f64 / 1e6,
         trader_collateral: pool.total_collateral as f64 / 1e6,
+        premium_balances: pool.premium_total() as f64 / 1e6,
+        pooled_premium_balance: pool.pooled_premium_balance as f64 / 1e6,
         pool_value: value,
         lp_supply: lp_supply + pool.dead_shares,
         imbalance_score: pool.risk.imbalance_score as f64 / 1e3,

@@ -55,6 +55,24 @@ pub fn exposure_units(b_native: i64, sigma_e9: u64, quote_decimals: u8) -> MathR
     Ok(if b_native < 0 { -magnitude } else { magnitude })
 }
 
+/// [`exposure_units`] clamped to ±[`MAX_EXPOSURE`], and whether it was clamped: a book too
+/// large for the quadratic form is counted at the largest exposure it can hold, so the score
+/// can always be computed (and reductions never fail on it); the program refuses opens that
+/// would be clamped.
+pub fn exposure_units_saturating(b_native: i64, sigma_e9: u64, quote_decimals: u8) -> (i64, bool) {
+    match exposure_units(b_native, sigma_e9, quote_decimals) {
+        Ok(k) => (k, false),
+        Err(_) => (
+            if b_native < 0 {
+                -MAX_EXPOSURE
+            } else {
+                MAX_EXPOSURE
+            },
+            true,
+        ),
+    }
+}
+
 fn check_exposures(k: &[i64]) -> MathResult<()> {
     if k.len() > MAX_ASSETS {
         return Err(MathError::Dimension);

@@ -20,7 +20,7 @@
 //! this charge's upper approximation for a trade from a flat book.
 
 use crate::ln::ln_bits;
-use crate::normal::{norm_cdf_bits, norm_pdf};
+use crate::normal::{cdf_and_pdf_bits, norm_cdf_bits};
 use crate::wide::{Rounding, div_q64, mul_div_u128, mul_q64};
 use crate::{Fix, MathError, MathResult, Prob};
 
@@ -137,8 +137,8 @@ pub fn gaussian_book_value(capital: Fix, spread: Fix) -> MathResult<BookValue> {
         Err(MathError::Overflow) => return Ok(BookValue::certain(-c, c <= 0)),
         Err(e) => return Err(e),
     };
-    let tail = norm_cdf_bits(-z)?;
-    let density = norm_pdf(Fix::from_bits(z))?.to_bits();
+    // Φ(−z) and φ(z) share one exponential
+    let (tail, density) = cdf_and_pdf_bits(-z)?;
     let spread_leg = mul_q64(s, density, Rounding::Nearest)?;
     let capital_leg = mul_prob(c.unsigned_abs(), tail)?;
     let capital_leg = if c < 0 { -capital_leg } else { capital_leg };
@@ -205,6 +205,20 @@ mod tests {
         let got: f64 = v.value.to_num();
         assert!((got - 3.989_422_804_014_327).abs() < 1e-12, "{got}");
         assert_eq!(v.default_probability, Prob::from_num(0.5));
+    }
+
+    #[test]
+    fn the_shared_exponential_gives_the_kernels_values() {
+        for z in [-13.0, -7.5, -2.0, -0.3, 0.0, 0.4, 1.0, 3.3, 9.0, 14.0] {
+            let (cdf, pdf) = cdf_and_pdf_bits(fx(z).to_bits()).unwrap();
+            let want_cdf = crate::normal::norm_cdf(fx(z)).unwrap().to_bits();
+            let want_pdf = crate::normal::norm_pdf(fx(z)).unwrap().to_bits();
+            assert!(cdf.abs_diff(want_cdf) <= want_cdf >> 56 | 1, "Φ({z})");
+            assert!(
+                pdf.abs_diff(want_pdf) <= (want_pdf >> 56) as u128 + 1,
+                "φ({z})"
+            );
+        }
     }
 
     #[test]

@@ -56,6 +56,30 @@ fn upper_tail_bits(t: i128) -> MathResult<u128> {
     if t >= NORM_T_MAX_Q64 {
         return Ok(0);
     }
+    let (g, m, e) = tail_parts(t)?;
+    Ok(tail_from_parts(g, m, e))
+}
+
+/// (Φ(x), φ(x)) for Q64.64 bits x, as U1F127 and Q64.64 bits, sharing one e^(−x²/2): the
+/// Bachelier value S·φ(z) − C·Φ(−z) needs both at the same point.
+pub(crate) fn cdf_and_pdf_bits(x: i128) -> MathResult<(u128, i128)> {
+    let t = x.unsigned_abs().min(i128::MAX as u128) as i128;
+    if t == 0 {
+        return Ok((PROB_ONE >> 1, INV_SQRT_2PI_Q64 as i128));
+    }
+    if t >= NORM_T_MAX_Q64 {
+        return Ok((if x > 0 { PROB_ONE } else { 0 }, 0));
+    }
+    let (g, m, e) = tail_parts(t)?;
+    let tail = tail_from_parts(g, m, e);
+    // φ = m·2^(e − 63)/√(2π): m·c (Q1.63 × Q0.64 = Q1.127) → Q1.63 mantissa keeps e
+    let mc = ((m as u128 * INV_SQRT_2PI_Q64 as u128) + (1 << 63)) >> 64;
+    let density = scale_mantissa_q64(mc as u64, e + 1)?;
+    Ok((if x > 0 { PROB_ONE - tail } else { tail }, density))
+}
+
+/// g(t) (Q0.63) and e^(−t²/2) as mantissa m (Q1.63) and exponent e, for 0 < t < T_MAX.
+fn tail_parts(t: i128) -> MathResult<(i64, u64, i32)> {
     // y = 1/(1 + t/4) in Q0.64 = 2^125 / D with D = 2^61 + t/32 (Q3.61 of 1 + t/4, < 2^64),
     // D rounded up so that y < 1: one 128/64-bit division on native words
     let d = (1u64 << 61) + (((t as u128) + 31) >> 5) as u64;
@@ -75,9 +99,13 @@ fn upper_tail_bits(t: i128) -> MathResult<u128> {
     let (hi, lo) = mul_u64_wide(t60, t60);
     let half_t2 = (((hi as u128) << 64 | lo as u128) >> 57) as i128;
     let (m, e) = exp_parts(-half_t2)?;
-    // Q = g·m·2^(e − 126); U1F127 bits = g·m·2^(e + 1), and e ≤ −1 for t > 0
+    Ok((g, m, e))
+}
+
+/// Q = g·m·2^(e − 126) as U1F127 bits = g·m·2^(e + 1); e ≤ −1 for t > 0.
+fn tail_from_parts(g: i64, m: u64, e: i32) -> u128 {
     let (hi, lo) = mul_u64_wide(g.max(0) as u64, m);
-    Ok(shr_round_words(hi, lo, (-(e + 1)) as u32))
+    shr_round_words(hi, lo, (-(e + 1)) as u32)
 }
 
 /// `(hi·2^64 + lo) >> s` rounded to nearest (ties up), on 64-bit words (a variable 128-bit

@@ -31,6 +31,8 @@ fn math(e: keel_math::MathError) -> Error {
 pub struct ImbalanceChange {
     pub raises: bool,
     pub after: u64,
+    /// The market's exposure was clamped at the largest the score can hold.
+    pub saturated: bool,
 }
 
 /// B = net × price in quote native units, rounded away from zero.
@@ -56,13 +58,15 @@ pub fn rebuild(pool: &mut Pool, model: &RiskModel) -> Result<()> {
     let quote_decimals = pool.quote_decimals;
     let mut k = [0i64; MAX_ASSETS];
     for (i, slot) in pool.markets.iter_mut().enumerate() {
+        // clamped, never failing: a σ or a book too large for the form must not block the
+        // fills (closes, liquidations) that run this rebuild
         slot.risk_exposure = if i < n {
-            book::exposure_units(
+            book::exposure_units_saturating(
                 slot.risk_notional,
                 model.current.sigma_e9[i],
                 quote_decimals,
             )
-            .map_err(math)?
+            .0
         } else {
             0
         };
@@ -96,6 +100,8 @@ pub struct Effect {
     k_stored: i64,
     pub t_before: i128,
     pub t_after: i128,
+    /// K after the fill was clamped (see `exposure_units_saturating`).
+    pub saturated: bool,
 }
 
 /// The effect of a fill on a covered market (the pool already synced with `model`).
@@ -111,8 +117,8 @@ pub fn fill_effect(
     let (sigma, quote_decimals) = (model.current.sigma_e9[i], pool.quote_decimals);
     let b_before = marked_notional(net_before, price)?;
     let b_after = marked_notional(net_after, price)?;
-    let k_before = book::exposure_units(b_before, sigma, quote_decimals).map_err(math)?;
-    let k_after = book::exposure_units(b_after, sigma, quote_decimals).map_err(math)?;
+    let (k_before, _) = book::exposure_units_saturating(b_before, sigma, quote_decimals);
+    let (k_after, saturated) = book::exposure_units_saturating(b_after, sigma, quote_decimals);
     let mut k = [0i64; MAX_ASSETS];
     for (kj, slot) in k.iter_mut().zip(&pool.markets[..n]) {
         *kj = slot.risk_exposure;
@@ -126,6 +132,7 @@ pub fn fill_effect(
         k_stored: k[i],
         t_before: book::quadratic_form_step(t, row, k_before - k[i]).map_err(math)?,
         t_after: book::quadratic_form_step(t, row, k_after - k[i]).map_err(math)?,
+        saturated,
     })
 }
 
@@ -148,6 +155,7 @@ pub fn record_fill(
         return Ok(ImbalanceChange {
             raises: false,
             after: pool.risk.imbalance_score,
+            saturated: false,
         });
     }
     let effect = fill_effect(pool, model, index, net - size as i128, net, price)?;
@@ -167,6 +175,7 @@ pub fn record_fill(
     Ok(ImbalanceChange {
         raises: effect.t_after > effect.t_before,
         after: pool.risk.imbalance_score,
+        saturated: effect.saturated,
     })
 }
 
@@ -234,6 +243,8 @@ pub fn imbalance_cap(pool: &Pool) -> u64 {
 
 /// Refuse an open or increase that raises IS above the cap; one that lowers it always passes.
 pub fn check_imbalance_limit(pool: &Pool, change: &ImbalanceChange) -> Result<()> {
+    // an open whose exposure the score can no longer hold is refused (reductions pass)
+    require!(!change.saturated, PerpError::MathOverflow);
     if change.raises {
         require!(
             change.after <= imbalance_cap(pool),

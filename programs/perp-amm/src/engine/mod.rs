@@ -324,44 +324,18 @@ fn price_with_premium(
     model: Option<&RiskModel>,
     out: &mut FillOutcome,
 ) -> Result<()> {
-    let (before, after, pooled) = insurance_values(pool, index, params, size, s, model)?;
-    let charge = after.value - before.value;
-    let cap = Prob::from_bits(
-        keel_math::wide::mul_div_u128(
-            params.max_default_prob_e9 as u128,
-            1 << 127,
-            crate::constants::E9 as u128,
-            Rounding::Down,
-        )
-        .map_err(|_| overflow())?,
-    );
-    if charge > Fix::ZERO && !reduces {
-        // an open or increase that raises the insurance value may not push q past the cap; a
-        // reduction always may (in portfolio mode closing a hedge raises it): exits are never
-        // refused for the risk they leave behind, they pay its premium
-        require!(
-            after.default_probability <= cap,
-            PerpError::DefaultProbabilityCap
-        );
+    match insurance_charge(pool, index, params, size, reduces, s, model, out) {
+        Ok(()) => {}
+        // a reduction is never refused for arithmetic (a book too large for the kernels, an
+        // IS the risk model overflowed): it fills at no premium and no rebate
+        Err(_) if reduces => {
+            out.premium = 0;
+            out.q = Prob::ZERO;
+            out.insurance_value = None;
+        }
+        Err(e) => return Err(e),
     }
-    // premiums round up, rebates toward zero, and a rebate is paid only from what premiums
-    // have paid into this market
-    let mut premium = to_int(charge, Rounding::Up);
-    if premium < 0 {
-        let balance = if pooled {
-            pool.pooled_premium_balance
-        } else {
-            *pool
-                .premium_balances
-                .get(index as usize)
-                .ok_or_else(|| error!(PerpError::WrongMarket))?
-        };
-        premium = premium.max(-(balance as i128));
-    }
-    out.pooled_premium = pooled;
-    out.premium = i64::try_from(premium).map_err(|_| overflow())?;
-    out.q = after.default_probability;
-    out.insurance_value = Some(to_u64(to_int(after.value, Rounding::Up))?);
+    let premium = out.premium as i128;
     // average price = s·(1 + sgn(k)·β) + premium/k, rounded against the trader
     let against_trader = if size > 0 {
         Rounding::Up
@@ -383,6 +357,60 @@ fn price_with_premium(
     let spread = e9(traded, params.half_spread_e9, Rounding::Up)?;
     let fee = bps_up(traded, fee_bps as u64)?;
     out.fees = u64::try_from(spread + fee).map_err(|_| overflow())?;
+    Ok(())
+}
+
+/// The fill's premium (rebate < 0), q after it, the book's value after it and whose balance
+/// pays, into `out`.
+#[allow(clippy::too_many_arguments)]
+fn insurance_charge(
+    pool: &Pool,
+    index: u8,
+    params: &MarketParams,
+    size: i64,
+    reduces: bool,
+    s: Fix,
+    model: Option<&RiskModel>,
+    out: &mut FillOutcome,
+) -> Result<()> {
+    let (before, after, pooled) = insurance_values(pool, index, params, size, s, model)?;
+    let charge = after.value - before.value;
+    let cap = Prob::from_bits(
+        keel_math::wide::mul_div_u128(
+            params.max_default_prob_e9 as u128,
+            1 << 127,
+            crate::constants::E9 as u128,
+            Rounding::Down,
+        )
+        .map_err(|_| overflow())?,
+    );
+    if charge > Fix::ZERO && !reduces {
+        // an open or increase that raises the insurance value may not push q past the cap; a
+        // reduction always may (in portfolio mode closing a hedge raises it): exits are never
+        // refused for the risk they leave behind, they pay its premium
+        require!(
+            after.default_probability <= cap,
+            PerpError::DefaultProbabilityCap
+        );
+    }
+    // premiums round up, rebates toward zero, and a rebate is paid only from what premiums
+    // have paid into this book
+    let mut premium = to_int(charge, Rounding::Up);
+    if premium < 0 {
+        let balance = if pooled {
+            pool.pooled_premium_balance
+        } else {
+            *pool
+                .premium_balances
+                .get(index as usize)
+                .ok_or_else(|| error!(PerpError::WrongMarket))?
+        };
+        premium = premium.max(-(balance as i128));
+    }
+    out.pooled_premium = pooled;
+    out.premium = i64::try_from(premium).map_err(|_| overflow())?;
+    out.q = after.default_probability;
+    out.insurance_value = Some(to_u64(to_int(after.value, Rounding::Up))?);
     Ok(())
 }
 
