@@ -151,6 +151,7 @@ fn run(cli: &Cli) -> anyhow::Result<String> {
                 r.to_text()
             }),
             Study::Crp(a) => render(json, &studies::crp::run_crp(a)?, |r| r.to_text()),
+            Study::Premium(a) => render(json, &studies::premium::run_premium(a)?, |r| r.to_text()),
         },
         Command::Stress(args) => render(json, &studies::stress::run_stress(args)?, |r| r.to_text()),
         #[cfg(feature = "embedded")]

@@ -365,20 +365,28 @@ impl TestContext {
         );
     }
 
-    /// Money is conserved: the vault is balanced and the collateral total equals the sum over
-    /// `positions` (every open position of the pool).
+    /// Money is conserved: the vault is balanced, the collateral total equals the sum over
+    /// `positions` (every open position of the pool) and each market's premium balance is the
+    /// sum of its positions' refundable premiums.
     pub async fn assert_conservation(&mut self, pool_key: &Pubkey, positions: &[Pubkey]) {
         self.assert_vault_balanced(pool_key).await;
         let pool = self.pool(pool_key).await;
         let mut sum = 0u64;
+        let mut premiums = [0u64; perp_amm::constants::MAX_MARKETS];
         for p in positions {
             if let Some(pos) = self.position(p).await {
                 sum += pos.collateral;
+                let slot = pool.markets.iter().position(|m| m.market == pos.market);
+                premiums[slot.expect("the position's market is in the pool")] += pos.premium_paid;
             }
         }
         assert_eq!(
             sum, pool.total_collateral,
             "Σ position collateral != pool total"
+        );
+        assert_eq!(
+            premiums, pool.premium_balances,
+            "Σ position premiums != the markets' premium balances"
         );
     }
 }

@@ -2,11 +2,13 @@
 //! L = 1000. A fill is charged the change of the book's insurance value,
 //! V(after) − V(before) with V(F, H) = E[max(F·(e^X − 1) − H, 0)] (D8X's eq. (2) on the whole
 //! book, `keel_math::insurance`), to the token's smallest unit: premiums rounded up, rebates
-//! down, rebates paid only from the market's premium balance.
+//! down. A rebate refunds only premiums the position itself paid.
 //!
 //! D8X's digital-option premium q·|k|·s on the same trades, for comparison (mission.md): buy 1
-//! pays 3.876, buy 5 pays 47.06, sell 1 earns 1.649. The insurance value charges 0.381, 3.025
-//! and rebates 0.270: the digital option is D8X's conservative upper approximation.
+//! pays 3.876, buy 5 pays 47.06, sell 1 earns 1.649. The insurance value charges 0.381 and
+//! 3.025: the digital option is D8X's conservative upper approximation. Sell 1 lowers the
+//! insurance value by 0.270, but a new short has paid no premium to be refunded: it is charged
+//! nothing, and the whale closing his long gets his own premium back.
 
 use keel_math::Fix;
 use keel_math::insurance::lognormal_book_value;
@@ -28,6 +30,11 @@ fn params() -> MarketParams {
 /// Pool with K = 10 long at 100 (L = 1000) and capital at risk M = exactly 100. Returns the
 /// whale's premium (the book's insurance value V(1000, 100), rounded up).
 async fn worked_pool() -> (TestContext, PerpFixture, i64) {
+    let (t, f, _, premium) = worked_pool_with_whale().await;
+    (t, f, premium)
+}
+
+async fn worked_pool_with_whale() -> (TestContext, PerpFixture, User, i64) {
     let mut t = TestContext::new().await;
     let f = PerpFixture::with_params(&mut t, &[100.0], params()).await;
     let lp = t.user(1_000 * E6).await;
@@ -52,7 +59,7 @@ async fn worked_pool() -> (TestContext, PerpFixture, i64) {
     )
     .await
     .unwrap();
-    let (_, whale_premium) = trade(&mut t, &f, 10.0, 300 * E6).await;
+    let (whale, whale_premium) = trade(&mut t, &f, 10.0, 300 * E6).await;
     let pool = t.pool(&f.pool).await;
     let slot = pool.markets[0];
     assert_eq!(
@@ -63,10 +70,13 @@ async fn worked_pool() -> (TestContext, PerpFixture, i64) {
         pool.lp_capital as u128 * share as u128 / E9 as u128,
         100 * E6 as u128
     );
-    // the premium went to the market's premium balance, not to LP capital
+    // the premium went to the market's premium balance, not to LP capital, and is the whale's
+    // to be refunded
     assert_eq!(pool.premium_balances[0], whale_premium as u64);
+    let held = t.position(&f.position(0, &whale.key())).await.unwrap();
+    assert_eq!(held.premium_paid, whale_premium as u64);
     assert_eq!(pool.lp_capital, 200 * E6);
-    (t, f, whale_premium)
+    (t, f, whale, whale_premium)
 }
 
 /// V(after) − V(before) for `k` whole units traded from K = 10 at `price`, in native units:
@@ -122,37 +132,41 @@ async fn buy_five_pays_more_per_unit() {
 }
 
 #[tokio::test]
-async fn sell_one_earns_a_rebate_from_the_premium_balance() {
+async fn sell_one_lowers_the_insurance_value_but_has_nothing_to_refund() {
     let (mut t, f, whale) = worked_pool().await;
+    // V(900) − V(1000) = −0.269592521… quote; D8X would rebate 1.649 from the whale's premium
+    assert_eq!(charge_exact(-1.0, 100.0).ceil().to_num::<i64>(), -269_592);
     let (_, charged) = trade(&mut t, &f, -1.0, 50 * E6).await;
-    // V(900) − V(1000) = −0.269592521… quote, rounded toward zero
-    assert_eq!(charged, charge_exact(-1.0, 100.0).ceil().to_num::<i64>());
-    assert_eq!(charged, -269_592);
+    assert_eq!(charged, 0);
     let pool = t.pool(&f.pool).await;
-    assert_eq!(pool.premium_balances[0] as i64, whale + charged);
+    assert_eq!(pool.premium_balances[0] as i64, whale);
     assert_eq!(pool.lp_capital, 200 * E6);
     t.assert_vault_balanced(&f.pool).await;
 }
 
 #[tokio::test]
-async fn sell_ten_flattens_the_book_and_releases_what_is_left_to_lps() {
-    let (mut t, f, whale) = worked_pool().await;
-    let (_, charged) = trade(&mut t, &f, -10.0, 100 * E6).await;
-    // the whole insurance value back, rounded down: one native unit stays with the pool and,
-    // the flat book's insurance being worth nothing, goes to LP capital
-    assert_eq!(charged, -570_280);
+async fn the_whale_closing_gets_his_own_premium_back() {
+    let (mut t, f, whale, premium) = worked_pool_with_whale().await;
+    let held = t.position(&f.position(0, &whale.key())).await.unwrap();
+    let before = t.balance(&whale.quote).await;
+    f.close(&mut t, &whale, 0, true).await.unwrap();
+    let refund = (t.balance(&whale.quote).await - before) as i64 - held.collateral as i64;
+    // V(0) − V(1000) rounded toward zero: one native unit short of what he paid, which goes to
+    // LP capital with the emptied balance
+    assert_eq!((refund, premium - refund), (570_280, 1));
     let pool = t.pool(&f.pool).await;
     assert_eq!(pool.premium_balances[0], 0);
-    assert_eq!(pool.lp_capital, 200 * E6 + (whale + charged) as u64);
+    assert_eq!(pool.lp_capital, 200 * E6 + 1);
     t.assert_vault_balanced(&f.pool).await;
 }
 
 #[tokio::test]
 async fn sell_fifteen_costs_what_ten_then_five_cost() {
     let (mut t, f, _) = worked_pool().await;
+    // V(−500) − V(1000) < 0: a fresh short has nothing to refund
+    assert_eq!(charge_exact(-15.0, 100.0).ceil().to_num::<i64>(), -570_262);
     let (_, whole) = trade(&mut t, &f, -15.0, 200 * E6).await;
-    assert_eq!(whole, charge_exact(-15.0, 100.0).ceil().to_num::<i64>());
-    assert_eq!(whole, -570_262);
+    assert_eq!(whole, 0);
 
     let (mut t, f, _) = worked_pool().await;
     let (trader, first) = trade(&mut t, &f, -10.0, 200 * E6).await;
@@ -162,10 +176,10 @@ async fn sell_fifteen_costs_what_ten_then_five_cost() {
         .unwrap();
     let after = t.position(&f.position(0, &trader.key())).await.unwrap();
     let second = before.collateral as i64 - after.collateral as i64;
-    // −570,280 for the ten, +19 for the five from a flat book
-    assert_eq!((first, second), (-570_280, 19));
-    // the split pays one native unit more: each piece rounds for the pool
-    assert_eq!(first + second - whole, 1);
+    // nothing for the ten (nothing to refund), +19 for the five from a flat book: the split is
+    // dearer, never cheaper
+    assert_eq!((first, second), (0, 19));
+    assert!(first + second >= whole);
 }
 
 #[tokio::test]
@@ -183,19 +197,44 @@ async fn a_round_trip_at_one_price_earns_nothing() {
 }
 
 #[tokio::test]
-async fn rebates_are_paid_only_from_premiums() {
-    let (mut t, f, whale) = worked_pool().await;
-    // the longs gain 300 at 130: the market's headroom is gone (H = (200 − 300)/2 < 0) and the
-    // book's insurance value is worth far more than the premiums paid for it: selling one
-    // lowers it by 1.84 quote, three times the whale's 0.57
-    f.set_price(&mut t, 0, 130.0, 0.0).await;
-    let uncapped = -charge_exact(-1.0, 130.0);
-    assert_eq!(uncapped.round().to_num::<i64>(), 1_841_285);
-    // selling one earns the premium balance, not the insurance value's change
-    let (_, charged) = trade(&mut t, &f, -1.0, 50 * E6).await;
-    assert_eq!(charged, -whale);
+async fn a_rebate_refunds_no_more_than_the_position_paid() {
+    let (mut t, f, whale, premium) = worked_pool_with_whale().await;
+    // the longs gain 150 at 115: the headroom falls to (200 − 150)/2 = 25 and closing the
+    // whale's ten lowers the book's insurance value by about 12.7, far more than he paid
+    f.set_price(&mut t, 0, 115.0, 0.0).await;
+    let uncapped = -charge_exact(-10.0, 115.0);
+    assert!(uncapped > Fix::from_num(12 * E6), "{uncapped}");
+    let held = t.position(&f.position(0, &whale.key())).await.unwrap();
+    let before = t.balance(&whale.quote).await;
+    f.close(&mut t, &whale, 0, true).await.unwrap();
+    let paid = (t.balance(&whale.quote).await - before) as i64;
+    // collateral + 150 of profit + his own premium, and not a unit more
+    let refund = paid - held.collateral as i64 - 150 * E6 as i64;
+    assert_eq!(refund, premium);
     let pool = t.pool(&f.pool).await;
     assert_eq!(pool.premium_balances[0], 0);
-    assert_eq!(pool.lp_capital, 200 * E6);
+    assert_eq!(pool.lp_capital, 50 * E6);
+    t.assert_vault_balanced(&f.pool).await;
+}
+
+/// Trading against a large book to take its premium (issue #19's review): the attacker shorts
+/// ten against the whale's ten (the book's insurance value falls to nothing), the keeper runs
+/// the whale's close next (the book goes short ten) and the attacker's close last. With rebates
+/// paid from a shared balance the attacker took the whale's 0.570 and more; refunds of one's
+/// own premiums only leave him nothing but his fees, in every order of execution.
+#[tokio::test]
+async fn trading_against_a_book_takes_none_of_its_premium() {
+    let (mut t, f, whale, _) = worked_pool_with_whale().await;
+    let (attacker, opened) = trade(&mut t, &f, -10.0, 100 * E6).await;
+    assert_eq!(opened, 0);
+    f.close(&mut t, &whale, 0, true).await.unwrap();
+    let held = t.position(&f.position(0, &attacker.key())).await.unwrap();
+    let before = t.balance(&attacker.quote).await;
+    f.close(&mut t, &attacker, 0, false).await.unwrap();
+    // no fees, no price move: he gets exactly his collateral back
+    assert_eq!(t.balance(&attacker.quote).await - before, held.collateral);
+    assert_eq!(held.collateral, 100 * E6);
+    let pool = t.pool(&f.pool).await;
+    assert_eq!(pool.premium_balances[0], 0);
     t.assert_vault_balanced(&f.pool).await;
 }

@@ -121,8 +121,8 @@ fn expected_close_payout(
     let charge = (value(net - size as i128) - value(net))
         .ceil()
         .to_num::<i128>();
-    // a rebate is paid from the market's premium balance only
-    let premium = charge.max(-(pool.premium_balances[index] as i128));
+    // a rebate refunds only the position's own premiums
+    let premium = charge.max(-(pos.premium_paid as i128));
     let traded = notional(size.abs(), s, Rounding::Up) as u128;
     let spread = (traded * p.half_spread_e9 as u128).div_ceil(E9 as u128);
     let fee = (traded * p.close_fee_bps as u128).div_ceil(10_000);

@@ -208,7 +208,8 @@ pub fn quote_trade(
                 opened_at: now,
                 bump: 0,
                 pending_requests: 0,
-                reserved: [0; 31],
+                premium_paid: 0,
+                reserved: [0; 23],
             };
             let out = apply_increase(&mut pool, &mut position, &input, size, collateral)
                 .map_err(refusal)?;

@@ -58,7 +58,8 @@ pub enum Kernel {
     },
     /// Black–Scholes call delta Φ(d1) with zero rate
     BsDelta(BsArgs),
-    /// D8X default probability, premium/rebate and execution price of a trade
+    /// A trade's charge: the change of the book's insurance value (what the program charges)
+    /// beside D8X's digital-option premium, q and execution price
     Premium(PremiumArgs),
     /// D8X pool-capital target M* for a target default probability
     CapitalTarget(CapitalTargetArgs),
@@ -498,6 +499,32 @@ fn premium(a: &PremiumArgs) -> Result<Output> {
     out = out
         .result("average_price", q.average_price)
         .result("premium_total", premium_total);
+    // the program's charge: V(after) − V(before) of the book's insurance value, headroom
+    // H = M + L − K·s (the capital less the book's unrealised PnL)
+    let book = |k: Fix| {
+        k.checked_mul(s)
+            .ok_or_else(|| anyhow::anyhow!("K·s overflows"))
+    };
+    let headroom = exposure.capital + exposure.locked_value - book(exposure.net_position)?;
+    let value = |k: Fix| -> Result<Fix> {
+        Ok(
+            keel_math::insurance::lognormal_book_value(book(k)?, headroom, sig)
+                .map_err(|e| math(e, "inputs out of the pricing domain"))?
+                .value,
+        )
+    };
+    let (before, after) = (
+        value(exposure.net_position)?,
+        value(exposure.net_position + size)?,
+    );
+    out = out
+        .result("insurance_before", before)
+        .result("insurance_after", after)
+        .result("charge", after - before)
+        .note(
+            "the program charges `charge`, V(after) − V(before) (a rebate at most the position's \
+             own premiums); the D8X digital premium above is for comparison",
+        );
     if q.flattening.is_some() {
         out = out.note(
             "the trade crosses k* = −K: split into the part that flattens the pool and the rest",

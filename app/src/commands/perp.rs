@@ -211,10 +211,10 @@ pub struct MarketStatus {
     /// Traders' net position × price, whole quote.
     pub net_notional: Option<f64>,
     pub capital_share_pct: f64,
-    /// Premiums paid into the market's book and not yet rebated or released to LPs, whole quote.
+    /// Premiums the market's positions have paid and may have back as rebates, whole quote.
     pub premium_balance: f64,
-    /// The book's insurance value at the current price (per-market mode), whole quote: what
-    /// rebates would pay if every position closed now; the balance above it goes to LPs.
+    /// The book's insurance value at the current price (per-market mode), whole quote: the
+    /// premium the book as it stands would be charged from flat.
     pub insurance_value: Option<f64>,
 }
 
@@ -225,11 +225,9 @@ pub struct Status {
     pub lp_capital: f64,
     pub default_fund: f64,
     pub trader_collateral: f64,
-    /// Σ premium balances (the markets' and the pooled one), whole quote: premiums held for
-    /// rebates, part of the vault, not of LP capital.
+    /// Σ premium balances, whole quote: premiums positions have paid and may have back as
+    /// rebates; part of the vault, not of LP capital.
     pub premium_balances: f64,
-    /// The portfolio mode's pooled premium balance, whole quote.
-    pub pooled_premium_balance: f64,
     /// LP capital less the traders' unrealised PnL (a withdrawal's valuation), if every
     /// market with open interest has a valid price.
     pub pool_value: Option<f64>,
@@ -245,7 +243,7 @@ impl Status {
     pub fn to_text(&self) -> String {
         let mut s = format!(
             "pool {}\nLP capital {:.2}  default fund {:.2}  trader collateral {:.2}\n\
-             premium balances {:.2} (pooled {:.2})\n\
+             premium balances {:.2}\n\
              pool value {}  LP shares {}\nImbalance Score {:.3} (limit {:.2})  ||K|| {:.3}  paused {:#04b}\n\
              market      price        long OI      short OI     net notional  M share    premiums  insurance\n",
             self.pool,
@@ -253,7 +251,6 @@ impl Status {
             self.default_fund,
             self.trader_collateral,
             self.premium_balances,
-            self.pooled_premium_balance,
             self.pool_value
                 .map_or("unpriced".to_string(), |v| format!("{v:.2}")),
             self.lp_supply,
@@ -422,7 +419,6 @@ pub fn status(t: &mut dyn Transport, pool_key: &Pubkey) -> anyhow::Result<Status
         default_fund: pool.default_fund as f64 / 1e6,
         trader_collateral: pool.total_collateral as f64 / 1e6,
         premium_balances: pool.premium_total() as f64 / 1e6,
-        pooled_premium_balance: pool.pooled_premium_balance as f64 / 1e6,
         pool_value: value,
         lp_supply: lp_supply + pool.dead_shares,
         imbalance_score: pool.risk.imbalance_score as f64 / 1e3,

@@ -94,6 +94,7 @@ pub fn store_scores(pool: &mut Pool) -> Result<()> {
 
 /// What moving market `index` from net OI `net_before` to `net_after` at `price` does to the
 /// pool's quadratic form, from the stored K of the other markets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Effect {
     pub b_after: i64,
     pub k_after: i64,
@@ -146,6 +147,7 @@ pub fn record_fill(
     size: i64,
     price: Fix,
     now: i64,
+    priced: Option<Effect>,
 ) -> Result<ImbalanceChange> {
     sync_with_model(pool, model)?;
     let net = pool.slot(index)?.net_position();
@@ -158,7 +160,12 @@ pub fn record_fill(
             saturated: false,
         });
     }
-    let effect = fill_effect(pool, model, index, net - size as i128, net, price)?;
+    // the portfolio premium computed this same effect before the fill moved the OI: nothing
+    // it reads (the stored K, T, the model) has changed since
+    let effect = match priced {
+        Some(effect) => effect,
+        None => fill_effect(pool, model, index, net - size as i128, net, price)?,
+    };
     let sum = book::norm_squared_step(
         pool.risk.exposure_sq.get() as u128,
         effect.k_stored,
@@ -188,7 +195,7 @@ pub fn portfolio_spreads(
     index: u8,
     size: i64,
     price: Fix,
-) -> Result<(Fix, Fix, Fix)> {
+) -> Result<(Fix, Fix, Fix, Effect)> {
     let slot = pool.slot(index)?;
     let net = slot.net_position();
     let effect = fill_effect(pool, model, index, net, net + size as i128, price)?;
@@ -225,6 +232,7 @@ pub fn portfolio_spreads(
         Fix::checked_from_num(capital).ok_or_else(overflow)?,
         spread(effect.t_before)?,
         spread(effect.t_after)?,
+        effect,
     ))
 }
 

@@ -158,7 +158,8 @@ pub struct FillOutcome {
     /// The pool's default probability after the fill (the market's in per-market mode).
     pub q: Prob,
     /// Premium paid by the trader, negative for a rebate (quote native): the change of the
-    /// book's insurance value, a rebate capped by the market's premium balance.
+    /// book's insurance value; a rebate at most the position's own unreturned premiums, a
+    /// premium at most what the collateral could pay.
     pub premium: i64,
     /// Trading fee plus half-spread (quote native).
     pub fees: u64,
@@ -170,13 +171,12 @@ pub struct FillOutcome {
     /// Loss beyond the position's collateral (bad debt), and the part the default fund covered.
     pub bad_debt: u64,
     pub bad_debt_covered: u64,
-    /// The insurance value of the book after a priced fill (the market's, or the pool's in
-    /// portfolio mode), rounded up: the market's premium balance above it goes to LP capital.
-    pub insurance_value: Option<u64>,
-    /// What that release moved from the premium balance to LP capital.
+    /// Premium released to LP capital: what a position the fill closed had paid and not had
+    /// back.
     pub premium_released: u64,
-    /// The premium went to (the rebate came from) the pooled balance, not the market's.
-    pub pooled_premium: bool,
+    /// Portfolio mode: the fill's effect on the Imbalance Score, computed for its price and
+    /// reused when the score is updated after the fill.
+    pub effect: Option<crate::risk::Effect>,
 }
 
 /// How a fill is priced.
@@ -231,7 +231,17 @@ pub fn fill(
     if let Pricing::Market { limit, fee_bps } = pricing {
         let reduces = old != 0 && (old > 0) != (size > 0);
         price_with_premium(
-            pool, index, params, size, reduces, s, limit, fee_bps, model, &mut out,
+            pool,
+            index,
+            params,
+            size,
+            reduces,
+            pos.premium_paid,
+            s,
+            limit,
+            fee_bps,
+            model,
+            &mut out,
         )?;
     } else {
         out.price = s;
@@ -310,7 +320,8 @@ pub fn fill(
 /// The charge is V(after) − V(before), the change of the book's insurance value
 /// (`keel_math::insurance`) at the oracle price: in per-market mode the market's book against
 /// its share of the pricing capital, in portfolio mode the whole pool's Gaussian PnL. It rounds
-/// up (premiums up, rebates toward zero), and a rebate is at most the market's premium balance.
+/// up (premiums up, rebates toward zero), and a rebate is at most what the position has paid
+/// in premiums and not had back (`refundable`).
 #[allow(clippy::too_many_arguments)]
 fn price_with_premium(
     pool: &Pool,
@@ -318,20 +329,23 @@ fn price_with_premium(
     params: &MarketParams,
     size: i64,
     reduces: bool,
+    refundable: u64,
     s: Fix,
     limit: Fix,
     fee_bps: u32,
     model: Option<&RiskModel>,
     out: &mut FillOutcome,
 ) -> Result<()> {
-    match insurance_charge(pool, index, params, size, reduces, s, model, out) {
+    match insurance_charge(
+        pool, index, params, size, reduces, refundable, s, model, out,
+    ) {
         Ok(()) => {}
         // a reduction is never refused for arithmetic (a book too large for the kernels, an
         // IS the risk model overflowed): it fills at no premium and no rebate
         Err(_) if reduces => {
             out.premium = 0;
             out.q = Prob::ZERO;
-            out.insurance_value = None;
+            out.effect = None;
         }
         Err(e) => return Err(e),
     }
@@ -360,8 +374,8 @@ fn price_with_premium(
     Ok(())
 }
 
-/// The fill's premium (rebate < 0), q after it, the book's value after it and whose balance
-/// pays, into `out`.
+/// The fill's premium (rebate < 0) and q after it, into `out`. A rebate is at most `refundable`,
+/// the premium the position itself has paid and not had back.
 #[allow(clippy::too_many_arguments)]
 fn insurance_charge(
     pool: &Pool,
@@ -369,12 +383,13 @@ fn insurance_charge(
     params: &MarketParams,
     size: i64,
     reduces: bool,
+    refundable: u64,
     s: Fix,
     model: Option<&RiskModel>,
     out: &mut FillOutcome,
 ) -> Result<()> {
-    let (before, after, pooled) = insurance_values(pool, index, params, size, s, model)?;
-    let charge = after.value - before.value;
+    let (before, after, effect) = insurance_values(pool, index, params, size, s, model)?;
+    out.effect = effect;
     let cap = Prob::from_bits(
         keel_math::wide::mul_div_u128(
             params.max_default_prob_e9 as u128,
@@ -384,38 +399,26 @@ fn insurance_charge(
         )
         .map_err(|_| overflow())?,
     );
-    if charge > Fix::ZERO && !reduces {
-        // an open or increase that raises the insurance value may not push q past the cap; a
-        // reduction always may (in portfolio mode closing a hedge raises it): exits are never
-        // refused for the risk they leave behind, they pay its premium
+    if !reduces {
+        // an open or increase may not leave q above the cap unless it lowers q; a reduction
+        // always may (in portfolio mode closing a hedge raises it): exits are never refused
+        // for the risk they leave behind
         require!(
-            after.default_probability <= cap,
+            after.default_probability <= cap
+                || after.default_probability <= before.default_probability,
             PerpError::DefaultProbabilityCap
         );
     }
-    // premiums round up, rebates toward zero, and a rebate is paid only from what premiums
-    // have paid into this book
-    let mut premium = to_int(charge, Rounding::Up);
-    if premium < 0 {
-        let balance = if pooled {
-            pool.pooled_premium_balance
-        } else {
-            *pool
-                .premium_balances
-                .get(index as usize)
-                .ok_or_else(|| error!(PerpError::WrongMarket))?
-        };
-        premium = premium.max(-(balance as i128));
-    }
-    out.pooled_premium = pooled;
+    // premiums round up, rebates toward zero; a rebate refunds only the position's own premium,
+    // so no ordering of fills moves premiums from one trader to another
+    let premium = to_int(after.value - before.value, Rounding::Up).max(-(refundable as i128));
     out.premium = i64::try_from(premium).map_err(|_| overflow())?;
     out.q = after.default_probability;
-    out.insurance_value = Some(to_u64(to_int(after.value, Rounding::Up))?);
     Ok(())
 }
 
 /// The insurance value of the book a fill of `size` at price `s` changes, before and after it,
-/// and whether that book is the whole pool's (portfolio mode) rather than the market's.
+/// and, when that book is the whole pool's (portfolio mode), the fill's effect on IS.
 ///
 /// Per market: F = K·s and the headroom H = w·(C − U), with w the market's capital share, C the
 /// pricing capital and U = K·s − L the book's unrealised PnL; a fill at s leaves U (and so H)
@@ -428,16 +431,17 @@ pub fn insurance_values(
     size: i64,
     s: Fix,
     model: Option<&RiskModel>,
-) -> Result<(BookValue, BookValue, bool)> {
+) -> Result<(BookValue, BookValue, Option<crate::risk::Effect>)> {
     let math = |e: keel_math::MathError| error!(PerpError::from(e));
     let portfolio = model
         .filter(|_| pool.risk.premium_mode == premium_mode::PORTFOLIO && index < pool.risk.covered);
     if let Some(model) = portfolio {
-        let (capital, before, after) = crate::risk::portfolio_spreads(pool, model, index, size, s)?;
+        let (capital, before, after, effect) =
+            crate::risk::portfolio_spreads(pool, model, index, size, s)?;
         return Ok((
             gaussian_book_value(capital, before).map_err(math)?,
             gaussian_book_value(capital, after).map_err(math)?,
-            true,
+            Some(effect),
         ));
     }
     let slot = pool.slot(index)?;
@@ -468,7 +472,7 @@ pub fn insurance_values(
     Ok((
         lognormal_book_value(f_before, headroom, sigma).map_err(math)?,
         lognormal_book_value(f_after, headroom, sigma).map_err(math)?,
-        false,
+        None,
     ))
 }
 
@@ -499,36 +503,45 @@ pub fn settle_funding(
 /// Apply a fill's cash flows to the position's collateral and the pool's balances.
 ///
 /// The pool pays first (a profit from LP capital, then the default fund; a rebate from the
-/// market's premium balance), so that a profit can cover fees; then it collects from the
-/// collateral in order: fees, funding, premium, loss. A premium goes to the market's premium
-/// balance; after a priced fill the balance above the book's insurance value is released to LP
-/// capital.
+/// market's premium balance, out of the position's own premiums), so that a profit can cover
+/// fees; then it collects from the collateral in order: fees, funding, loss, premium. A premium
+/// goes to the market's premium balance and the position's `premium_paid`; what the collateral
+/// cannot pay of it is waived (not bad debt: nobody is owed it). A position the fill empties
+/// releases its unused premium to LP capital.
 fn settle_cash(
     pool: &mut Pool,
     index: u8,
     pos: &mut Position,
     out: &mut FillOutcome,
 ) -> Result<()> {
-    let balance = pool.premium_balance_mut(index, out.pooled_premium)?;
+    let slot = index as usize;
+    require!(slot < pool.premium_balances.len(), PerpError::WrongMarket);
+    // price_with_premium capped the rebate at premium_paid, which the balance holds
     let rebate = if out.premium < 0 {
-        // price_with_premium capped it at the balance
-        let rebate = out.premium.unsigned_abs().min(*balance);
-        *balance -= rebate;
-        rebate
+        out.premium.unsigned_abs().min(pos.premium_paid)
     } else {
         0
     };
+    pos.premium_paid -= rebate;
+    pool.premium_balances[slot] = pool.premium_balances[slot].saturating_sub(rebate);
     let profit = out.realized_pnl.max(0) as u64;
     let paid = pay_from_pool(pool, profit) as u128 + rebate as u128;
 
-    let premium = out.premium.max(0) as u128;
     let loss = out.realized_pnl.min(0).unsigned_abs() as u128;
-    let owes = out.fees as u128 + out.funding_paid as u128 + premium + loss;
+    let owes = out.fees as u128 + out.funding_paid as u128 + loss;
     let available = pos.collateral as u128 + paid;
     let mut rest = owes.min(available);
     let shortfall = to_u64((owes - rest) as i128)?;
+    // the premium comes last, from what is left
+    let premium = (out.premium.max(0) as u128).min(available - rest);
+    rest += premium;
     pos.collateral = to_u64((available - rest) as i128)?;
     pool.total_collateral = to_u64(pool.total_collateral as i128 + paid as i128 - rest as i128)?;
+    out.premium = if out.premium < 0 {
+        -(rebate as i64)
+    } else {
+        premium as i64
+    };
 
     let mut take = |part: u128| {
         let taken = part.min(rest);
@@ -537,16 +550,18 @@ fn settle_cash(
     };
     let fees = take(out.fees as u128);
     let funding = take(out.funding_paid as u128);
-    let premium = take(premium);
     let loss = take(loss);
     credit_fees(pool, fees)?;
     pool.lp_capital = add_u64(pool.lp_capital, add_u64(funding, loss)?)?;
     pool.book_income(funding);
-    let balance = pool.premium_balance_mut(index, out.pooled_premium)?;
-    *balance = add_u64(*balance, premium)?;
-    if let Some(value) = out.insurance_value {
-        let released = balance.saturating_sub(value);
-        *balance -= released;
+    let premium = premium as u64;
+    pos.premium_paid = add_u64(pos.premium_paid, premium)?;
+    pool.premium_balances[slot] = add_u64(pool.premium_balances[slot], premium)?;
+    if pos.size == 0 && pos.premium_paid > 0 {
+        // closed (or liquidated): what it paid and did not get back is the LPs'
+        let released = pos.premium_paid.min(pool.premium_balances[slot]);
+        pos.premium_paid = 0;
+        pool.premium_balances[slot] -= released;
         pool.lp_capital = add_u64(pool.lp_capital, released)?;
         pool.book_income(released);
         out.premium_released = released;

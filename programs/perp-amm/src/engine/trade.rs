@@ -76,7 +76,16 @@ pub fn apply_increase(
         t.model,
     )?;
     check_after_increase(pool, t.market, position, t.price.price)?;
-    track_imbalance(pool, t.model, t.market, size, t.price.price, t.now, true)?;
+    track_imbalance(
+        pool,
+        t.model,
+        t.market,
+        size,
+        t.price.price,
+        t.now,
+        true,
+        out.effect,
+    )?;
     Ok(out)
 }
 
@@ -120,7 +129,16 @@ pub fn apply_decrease(
         !below_maintenance(slot, position, &t.market.params, t.price.price)?,
         PerpError::BelowMaintenanceMargin
     );
-    track_imbalance(pool, t.model, t.market, signed, t.price.price, t.now, false)?;
+    track_imbalance(
+        pool,
+        t.model,
+        t.market,
+        signed,
+        t.price.price,
+        t.now,
+        false,
+        out.effect,
+    )?;
     Ok((signed, out))
 }
 
@@ -147,7 +165,16 @@ pub fn apply_close(
             },
             t.model,
         )?;
-        track_imbalance(pool, t.model, t.market, size, t.price.price, t.now, false)?;
+        track_imbalance(
+            pool,
+            t.model,
+            t.market,
+            size,
+            t.price.price,
+            t.now,
+            false,
+            out.effect,
+        )?;
         out
     } else {
         FillOutcome::default()
@@ -237,7 +264,16 @@ pub fn apply_liquidation(
         Pricing::Liquidation,
         None,
     )?;
-    track_imbalance(pool, t.model, t.market, -size, t.price.price, t.now, false)?;
+    track_imbalance(
+        pool,
+        t.model,
+        t.market,
+        -size,
+        t.price.price,
+        t.now,
+        false,
+        None,
+    )?;
     let from_collateral = fee.min(position.collateral);
     let from_fund = if keeper_is_owner {
         0
@@ -277,11 +313,12 @@ pub fn track_imbalance(
     price: keel_math::Fix,
     now: i64,
     limited: bool,
+    priced: Option<crate::risk::Effect>,
 ) -> Result<()> {
     let Some(model) = model else {
         return Ok(());
     };
-    let change = crate::risk::record_fill(pool, model, market.index, size, price, now)?;
+    let change = crate::risk::record_fill(pool, model, market.index, size, price, now, priced)?;
     if limited {
         crate::risk::check_imbalance_limit(pool, &change)?;
     }

@@ -73,18 +73,15 @@ pub struct Pool {
 
     pub markets: [MarketSlot; MAX_MARKETS],
     pub risk: PoolRisk,
-    /// Per market: premiums paid in and not yet paid back as rebates or released to LP
-    /// capital. Rebates are paid from here only, never from LP capital; after each priced
-    /// fill whatever exceeds the book's insurance value goes to LP capital.
+    /// Per market: premiums paid and refundable, Σ position.premium_paid over its positions.
+    /// Rebates are paid from here only (each out of its own position's premiums), never from
+    /// LP capital; a closed position's unused premium goes to LP capital.
     pub premium_balances: [u64; MAX_MARKETS],
-    /// The same for the whole pool's book in portfolio mode, where a hedge in one market is
-    /// rebated from premiums paid in another.
-    pub pooled_premium_balance: u64,
     /// LP income booked by fills (the LP share of fees, funding, released premiums) since the
     /// last LP execution or `refresh_imbalance`. Pricing leaves it out of the capital at risk,
     /// so a trade's own fees cannot cheapen its later pieces (see [`Pool::pricing_capital`]).
     pub unpriced_income: u64,
-    pub reserved: [u8; 120],
+    pub reserved: [u8; 128],
 }
 
 /// How fills are priced.
@@ -216,38 +213,9 @@ impl Pool {
         self.unpriced_income = self.unpriced_income.saturating_add(amount);
     }
 
-    /// Σ premium balances, the markets' and the pooled one (quote native).
+    /// Σ premium balances (quote native).
     pub fn premium_total(&self) -> u128 {
-        self.premium_balances
-            .iter()
-            .map(|&b| b as u128)
-            .sum::<u128>()
-            + self.pooled_premium_balance as u128
-    }
-
-    /// The premium balance of market `index`'s book, or the pooled one.
-    pub fn premium_balance_mut(&mut self, index: u8, pooled: bool) -> Result<&mut u64> {
-        if pooled {
-            return Ok(&mut self.pooled_premium_balance);
-        }
-        self.premium_balances
-            .get_mut(index as usize)
-            .ok_or_else(|| error!(PerpError::WrongMarket))
-    }
-
-    /// Release every premium balance to LP capital (a change of premium mode changes which
-    /// book each premium insured). Returns the amount released.
-    pub fn release_premiums(&mut self) -> Result<u64> {
-        let total =
-            u64::try_from(self.premium_total()).map_err(|_| error!(PerpError::MathOverflow))?;
-        self.premium_balances = [0; MAX_MARKETS];
-        self.pooled_premium_balance = 0;
-        self.lp_capital = self
-            .lp_capital
-            .checked_add(total)
-            .ok_or_else(|| error!(PerpError::MathOverflow))?;
-        self.book_income(total);
-        Ok(total)
+        self.premium_balances.iter().map(|&b| b as u128).sum()
     }
 
     pub fn distance_to_default(&self) -> Fix {

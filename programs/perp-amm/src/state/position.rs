@@ -23,7 +23,11 @@ pub struct Position {
     /// Requests that name this position: while any is pending the account stays open (a full
     /// close or liquidation leaves it empty), so every request can still be executed or cleared.
     pub pending_requests: u8,
-    pub reserved: [u8; 31],
+    /// Premiums this position has paid and not had back as rebates (quote native): the most
+    /// its later fills can be rebated. Held in the market's premium balance; released to LP
+    /// capital when the position closes.
+    pub premium_paid: u64,
+    pub reserved: [u8; 23],
 }
 
 impl Position {

@@ -318,7 +318,8 @@ fn create_position<'info>(
         bump: request.position_bump,
         // this request's, released when it is done
         pending_requests: 1,
-        reserved: [0; 31],
+        premium_paid: 0,
+        reserved: [0; 23],
     };
     {
         let mut data = info.try_borrow_mut_data()?;

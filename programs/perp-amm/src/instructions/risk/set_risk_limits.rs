@@ -37,11 +37,6 @@ impl RiskLimits {
         self.validate()?;
         let radicand =
             self.premium_horizon_secs as u128 * 1_000_000_000_000_000_000 / SECONDS_PER_DAY as u128;
-        if pool.risk.premium_mode != self.premium_mode {
-            // the premiums insured the other mode's books: they are the LPs' now, and rebates
-            // come from premiums paid under the new mode
-            pool.release_premiums()?;
-        }
         pool.risk.max_imbalance_bps = self.max_imbalance_bps;
         pool.risk.premium_mode = self.premium_mode;
         pool.risk.premium_horizon_secs = self.premium_horizon_secs;
@@ -57,8 +52,7 @@ pub struct SetRiskLimits<'info> {
     pub pool: AccountLoader<'info, Pool>,
 }
 
-/// The pool authority changes the IS limit and the premium mode (a change of mode releases
-/// every premium balance to LP capital). Needs a risk model.
+/// The pool authority changes the IS limit and the premium mode. Needs a risk model.
 pub fn handle_set_risk_limits(ctx: Context<SetRiskLimits>, limits: RiskLimits) -> Result<()> {
     let mut pool = ctx.accounts.pool.load_mut()?;
     require!(
