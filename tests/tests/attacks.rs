@@ -8,7 +8,9 @@
 use anchor_lang::error::ErrorCode as AnchorError;
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::system_instruction;
-use keel_tests::fixture::{E6, E9, KEEPER_FEE, MarketFixture, PerpFixture, default_params};
+use keel_tests::fixture::{
+    E6, E9, KEEPER_FEE, MarketFixture, MarketParams, PerpFixture, default_params,
+};
 use keel_tests::{TestContext, User, anchor, assert_code, ix, perp};
 use perp_amm::constants::{
     LP_MINT_SEED, MARKET_SEED, POOL_SEED, POSITION_SEED, REQUEST_SEED, VAULT_SEED,
@@ -912,4 +914,104 @@ async fn a_bankrupt_owner_gets_no_reward_from_the_default_fund() {
         "{keeper_cost} {self_cost}"
     );
     t.assert_vault_balanced(&f.pool).await;
+}
+
+/// A leaked or lost push-oracle key can be replaced (issue #19), in two steps like the pool's
+/// authority: a stranger cannot propose, only the proposed key can accept, the old key keeps
+/// publishing until then and not after, and the new key publishes.
+#[tokio::test]
+async fn the_oracle_authority_is_replaced_in_two_steps() {
+    let mut t = TestContext::new().await;
+    let f = PerpFixture::new(&mut t, &[100.0]).await;
+    let admin = t.admin.insecure_clone();
+    let old = t.oracle_authority.insecure_clone();
+    let next = t.user(0).await;
+    let stranger = t.user(0).await;
+    let pool = f.pool;
+    let oracle = f.markets[0].oracle;
+    let before = t.snapshot(&[pool]).await;
+    let propose = |by: &Pubkey| ix::propose_oracle_authority(by, &pool, next.key());
+    let r = t.send(&[propose(&stranger.key())], &[&stranger.kp]).await;
+    assert_code(r, perp(PerpError::Unauthorized));
+    let accept = |by: &Pubkey| ix::accept_oracle_authority(by, &pool);
+    let r = t.send(&[accept(&next.key())], &[&next.kp]).await;
+    assert_code(r, perp(PerpError::NotPendingAuthority));
+    assert!(before == t.snapshot(&[pool]).await);
+    t.send(&[propose(&admin.pubkey())], &[&admin])
+        .await
+        .unwrap();
+    let r = t.send(&[accept(&stranger.key())], &[&stranger.kp]).await;
+    assert_code(r, perp(PerpError::NotPendingAuthority));
+    let push = |by: &Pubkey, now: i64| {
+        ix::update_push_oracle(
+            by,
+            &pool,
+            &oracle,
+            PushPriceArgs {
+                price: 101_000_000,
+                conf: 0,
+                publish_time: now,
+            },
+        )
+    };
+    // the old key still publishes while the proposal is pending
+    t.advance(1);
+    let now = t.now;
+    t.send(&[push(&old.pubkey(), now)], &[&old]).await.unwrap();
+    t.send(&[accept(&next.key())], &[&next.kp]).await.unwrap();
+    assert_eq!(t.pool(&pool).await.oracle_authority, next.key());
+    t.advance(1);
+    let now = t.now;
+    let r = t.send(&[push(&old.pubkey(), now)], &[&old]).await;
+    assert_code(r, perp(PerpError::NotOracleAuthority));
+    t.send(&[push(&next.key(), now)], &[&next.kp])
+        .await
+        .unwrap();
+}
+
+/// An operator's funding-rate change does not reach back (issue #19): a day after a long
+/// opened on a one-sided book, the rate goes from 0.1 % to 10 % a day. The market's funding is
+/// accrued to that moment at the old rate first, so the day costs 0.1 %; before, the next fill
+/// accrued the whole day at 10 %.
+#[tokio::test]
+async fn a_funding_rate_change_does_not_reach_back() {
+    let mut t = TestContext::new().await;
+    let f = PerpFixture::new(&mut t, &[100.0]).await;
+    let lp = t.user(10_000_000 * E6).await;
+    let lp_acct = f.lp_account(&mut t, &lp).await;
+    f.deposit(&mut t, &lp, &lp_acct, 1_000_000 * E6)
+        .await
+        .unwrap();
+    let trader = t.user(20_000 * E6).await;
+    f.open(&mut t, &trader, 0, 1_000 * E6 as i64, 20_000 * E6)
+        .await
+        .unwrap();
+    let opened = t.pool(&f.pool).await.markets[0];
+    t.advance(86_400);
+    let admin = t.admin.insecure_clone();
+    let m = &f.markets[0];
+    let faster = MarketParams {
+        max_funding_rate_e9: E9 / 10,
+        ..default_params()
+    };
+    let update =
+        |oracle: &Pubkey| ix::update_market(&admin.pubkey(), &f.pool, &m.key, oracle, faster);
+    // a rate change needs the market's own oracle, with a valid print: nothing changes without
+    let watched = [f.pool, m.key];
+    let before = t.snapshot(&watched).await;
+    let r = t.send(&[update(&m.oracle)], &[&admin]).await;
+    assert_code(r, perp(PerpError::StaleOracle));
+    assert!(before == t.snapshot(&watched).await);
+    f.set_price(&mut t, 0, 100.0, 0.0).await;
+    let before_print = t.snapshot(&watched).await;
+    let r = t.send(&[update(&Pubkey::new_unique())], &[&admin]).await;
+    assert_code(r, perp(PerpError::WrongOracle));
+    assert!(before_print == t.snapshot(&watched).await);
+    t.send(&[update(&m.oracle)], &[&admin]).await.unwrap();
+    let slot = t.pool(&f.pool).await.markets[0];
+    assert_eq!(slot.last_funding_ts, t.now);
+    // one day at 0.1 % on 100 per unit: 0.1 quote native per base native (the skew is 1)
+    let per_unit =
+        (slot.long_funding_index.fix() - opened.long_funding_index.fix()).to_num::<f64>();
+    assert!((per_unit - 0.1).abs() < 1e-3, "{per_unit}");
 }

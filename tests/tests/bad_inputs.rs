@@ -128,10 +128,17 @@ impl World {
 
     async fn update_market(&mut self, market: u8, params: MarketParams) {
         let admin = self.t.admin.insecure_clone();
-        let (pool, key) = (self.f.pool, self.f.markets[market as usize].key);
+        let m = &self.f.markets[market as usize];
+        let (pool, key, oracle) = (self.f.pool, m.key, m.oracle);
         self.t
             .send(
-                &[ix::update_market(&admin.pubkey(), &pool, &key, params)],
+                &[ix::update_market(
+                    &admin.pubkey(),
+                    &pool,
+                    &key,
+                    &oracle,
+                    params,
+                )],
                 &[&admin],
             )
             .await
@@ -425,8 +432,9 @@ async fn add_and_update_market_bad_inputs() {
     let mut other_feed = feed_id;
     other_feed[5] = 9;
     let lp_mint = w.f.lp_mint;
-    let market = w.f.markets[0].key;
-    let update = |signer: &Pubkey, params| ix::update_market(signer, &pool, &market, params);
+    let (market, market_oracle) = (w.f.markets[0].key, w.f.markets[0].oracle);
+    let update =
+        |signer: &Pubkey, params| ix::update_market(signer, &pool, &market, &market_oracle, params);
     let (a, i) = (admin.pubkey(), intruder.pubkey());
     let leverage_5000 = params_with(|p| p.max_leverage = 5_000);
     #[rustfmt::skip]
@@ -861,6 +869,7 @@ async fn withdrawal_cannot_take_reserved_capital() {
             &admin.pubkey(),
             &f.pool,
             &f.markets[0].key,
+            &f.markets[0].oracle,
             params_with(|p| p.sigma_e9 = E9 / 100),
         )],
         &[&admin],

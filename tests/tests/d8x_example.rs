@@ -50,6 +50,7 @@ async fn worked_pool_with_whale() -> (TestContext, PerpFixture, User, i64) {
             &admin.pubkey(),
             &f.pool,
             &m.key,
+            &m.oracle,
             MarketParams {
                 capital_share_e9: share,
                 ..params()

@@ -101,10 +101,13 @@ pub fn add_market(
     )
 }
 
+/// The pool authority changes a market's parameters; `oracle` is the market's (read when the
+/// funding rate changes, to accrue funding to now at the old rate).
 pub fn update_market(
     authority: &Pubkey,
     pool: &Pubkey,
     market: &Pubkey,
+    oracle: &Pubkey,
     params: MarketParams,
 ) -> Instruction {
     ix(
@@ -112,6 +115,7 @@ pub fn update_market(
             authority: *authority,
             pool: *pool,
             market: *market,
+            oracle: *oracle,
         },
         perp_amm::instruction::UpdateMarket { params },
     )
@@ -458,6 +462,32 @@ pub fn set_risk_limits(authority: &Pubkey, pool: &Pubkey, limits: RiskLimits) ->
             pool: *pool,
         },
         perp_amm::instruction::SetRiskLimits { limits },
+    )
+}
+
+/// The pool authority proposes `oracle_authority` as the pool's next push-oracle authority.
+pub fn propose_oracle_authority(
+    authority: &Pubkey,
+    pool: &Pubkey,
+    oracle_authority: Pubkey,
+) -> Instruction {
+    ix(
+        perp_amm::accounts::ProposeOracleAuthority {
+            authority: *authority,
+            pool: *pool,
+        },
+        perp_amm::instruction::ProposeOracleAuthority { oracle_authority },
+    )
+}
+
+/// The proposed oracle authority accepts.
+pub fn accept_oracle_authority(oracle_authority: &Pubkey, pool: &Pubkey) -> Instruction {
+    ix(
+        perp_amm::accounts::AcceptOracleAuthority {
+            oracle_authority: *oracle_authority,
+            pool: *pool,
+        },
+        perp_amm::instruction::AcceptOracleAuthority {},
     )
 }
 

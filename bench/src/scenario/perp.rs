@@ -7,7 +7,7 @@
 use anchor_lang::prelude::Pubkey;
 use keel::client::perp as ix;
 use perp_amm::instructions::*;
-use perp_amm::state::{OracleKind, RequestKind, premium_mode};
+use perp_amm::state::{MarketParams, OracleKind, RequestKind, premium_mode};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
@@ -695,8 +695,18 @@ fn admin_instructions(b: &mut Bench, mk: &Markets, lp: &Lp, risk: &RiskModel) {
     let admin = b.admin.insecure_clone();
     let admin_key = admin.pubkey();
     let (pool, m) = (&mk.pool, &mk.m);
-    let update = ix::update_market(&admin_key, pool, m, market_params());
+    let update = ix::update_market(&admin_key, pool, m, &mk.o, market_params());
     b.measure("update_market", "", None, &[update], &[&admin]);
+    // a funding-rate change reads the oracle and accrues funding first; then back again
+    let faster = MarketParams {
+        max_funding_rate_e9: market_params().max_funding_rate_e9 * 2,
+        ..market_params()
+    };
+    let update = ix::update_market(&admin_key, pool, m, &mk.o, faster);
+    let label = "funding rate changed: funding accrued first";
+    b.measure("update_market", label, None, &[update], &[&admin]);
+    let update = ix::update_market(&admin_key, pool, m, &mk.o, market_params());
+    b.must("update_market back", &[update], &[&admin]);
     let pause = ix::set_pause(&admin_key, pool, 0);
     b.measure("set_pause", "", None, &[pause], &[&admin]);
     let propose = ix::propose_authority(&admin_key, pool, admin_key);
@@ -712,6 +722,12 @@ fn admin_instructions(b: &mut Bench, mk: &Markets, lp: &Lp, risk: &RiskModel) {
     b.measure("propose_risk_publisher", "", None, &[propose], &[&admin]);
     let accept = ix::accept_risk_publisher(&next.pubkey(), pool);
     b.measure("accept_risk_publisher", "", None, &[accept], &[&next]);
+    // the oracle authority too hands over to itself (no new key: see above)
+    let oracle_authority = b.oracle_auth.insecure_clone();
+    let propose = ix::propose_oracle_authority(&admin_key, pool, oracle_authority.pubkey());
+    b.measure("propose_oracle_authority", "", None, &[propose], &[&admin]);
+    let accept = ix::accept_oracle_authority(&oracle_authority.pubkey(), pool);
+    b.measure("accept_oracle_authority", "", None, &[accept], &[&oracle_authority]);
 }
 
 /// Smoke: the vault holds exactly the pool's accounting; collateral sums over positions.

@@ -61,6 +61,22 @@ pub mod perp_amm {
         instructions::admin::transfer_authority::handle_accept_authority(ctx)
     }
 
+    /// Name the next push-oracle authority (pool authority; step one of two).
+    pub fn propose_oracle_authority(
+        ctx: Context<ProposeOracleAuthority>,
+        oracle_authority: Pubkey,
+    ) -> Result<()> {
+        instructions::admin::transfer_authority::handle_propose_oracle_authority(
+            ctx,
+            oracle_authority,
+        )
+    }
+
+    /// The proposed oracle authority takes over (step two).
+    pub fn accept_oracle_authority(ctx: Context<AcceptOracleAuthority>) -> Result<()> {
+        instructions::admin::transfer_authority::handle_accept_oracle_authority(ctx)
+    }
+
     /// Create a push-oracle price account (oracle authority only).
     pub fn init_push_oracle(
         ctx: Context<InitPushOracle>,

@@ -81,7 +81,9 @@ pub struct Pool {
     /// last LP execution or `refresh_imbalance`. Pricing leaves it out of the capital at risk,
     /// so a trade's own fees cannot cheapen its later pieces (see [`Pool::pricing_capital`]).
     pub unpriced_income: u64,
-    pub reserved: [u8; 128],
+    /// Two-step rotation of `oracle_authority`: the proposed key, default when none.
+    pub pending_oracle_authority: Pubkey,
+    pub reserved: [u8; 96],
 }
 
 /// How fills are priced.

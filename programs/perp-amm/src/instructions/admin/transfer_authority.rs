@@ -56,3 +56,54 @@ pub fn handle_accept_authority(ctx: Context<AcceptAuthority>) -> Result<()> {
     });
     Ok(())
 }
+
+#[derive(Accounts)]
+pub struct ProposeOracleAuthority<'info> {
+    pub authority: Signer<'info>,
+    #[account(mut, has_one = authority @ PerpError::Unauthorized)]
+    pub pool: AccountLoader<'info, Pool>,
+}
+
+/// The pool authority names the next push-oracle authority (step one of two; the default
+/// pubkey withdraws a proposal). The current one keeps publishing until the new one accepts,
+/// so prices never stop while the key changes hands.
+pub fn handle_propose_oracle_authority(
+    ctx: Context<ProposeOracleAuthority>,
+    oracle_authority: Pubkey,
+) -> Result<()> {
+    ctx.accounts.pool.load_mut()?.pending_oracle_authority = oracle_authority;
+    emit!(AdminEvent {
+        pool: ctx.accounts.pool.key(),
+        kind: 5,
+        value: oracle_authority,
+        flags: 0
+    });
+    Ok(())
+}
+
+#[derive(Accounts)]
+pub struct AcceptOracleAuthority<'info> {
+    pub oracle_authority: Signer<'info>,
+    #[account(mut)]
+    pub pool: AccountLoader<'info, Pool>,
+}
+
+/// The proposed oracle authority signs to take over (step two).
+pub fn handle_accept_oracle_authority(ctx: Context<AcceptOracleAuthority>) -> Result<()> {
+    let mut pool = ctx.accounts.pool.load_mut()?;
+    let signer = ctx.accounts.oracle_authority.key();
+    require!(
+        pool.pending_oracle_authority != Pubkey::default()
+            && pool.pending_oracle_authority == signer,
+        PerpError::NotPendingAuthority
+    );
+    pool.oracle_authority = signer;
+    pool.pending_oracle_authority = Pubkey::default();
+    emit!(AdminEvent {
+        pool: ctx.accounts.pool.key(),
+        kind: 6,
+        value: signer,
+        flags: 0
+    });
+    Ok(())
+}

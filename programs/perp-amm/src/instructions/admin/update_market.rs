@@ -1,8 +1,9 @@
 use anchor_lang::prelude::*;
 
+use crate::engine::accrue_funding;
 use crate::errors::PerpError;
 use crate::events::MarketEvent;
-use crate::state::{Market, MarketParams, Pool};
+use crate::state::{Market, MarketParams, OracleUse, Pool, load_price};
 
 #[derive(Accounts)]
 pub struct UpdateMarket<'info> {
@@ -11,13 +12,34 @@ pub struct UpdateMarket<'info> {
     pub pool: AccountLoader<'info, Pool>,
     #[account(mut, has_one = pool @ PerpError::WrongPool)]
     pub market: Box<Account<'info, Market>>,
+    /// CHECK: must be the market's oracle account; `load_price` checks its key, owner and type
+    /// when the funding rate changes.
+    pub oracle: UncheckedAccount<'info>,
 }
 
+/// The pool authority changes a market's parameters. A change of the funding rate first
+/// accrues the market's funding to now at the old rate (on a valid print), so the new rate
+/// applies from now on, never to time already past.
 pub fn handle_update_market(ctx: Context<UpdateMarket>, params: MarketParams) -> Result<()> {
     params.validate()?;
+    let pool_key = ctx.accounts.pool.key();
     let market = &mut ctx.accounts.market;
-    market.params = params;
     let mut pool = ctx.accounts.pool.load_mut()?;
+    if params.max_funding_rate_e9 != market.params.max_funding_rate_e9 {
+        let now = Clock::get()?.unix_timestamp;
+        let price = load_price(
+            &ctx.accounts.oracle,
+            &market.oracle_spec(),
+            &pool_key,
+            pool.quote_decimals,
+            now,
+            OracleUse::RiskReducing,
+        )?;
+        let slot = pool.slot_mut(market.index)?;
+        require_keys_eq!(slot.market, market.key(), PerpError::WrongMarket);
+        accrue_funding(slot, &market.params, price.price, now)?;
+    }
+    market.params = params;
     let distance_to_default = pool.distance_to_default();
     let slot = pool.slot_mut(market.index)?;
     require_keys_eq!(slot.market, market.key(), PerpError::WrongMarket);
