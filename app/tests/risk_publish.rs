@@ -198,6 +198,13 @@ fn bad_publications_are_refused_and_leave_the_model_as_it_was() {
     });
     publish_from_prices(&mut w.chain, &keeper, &good).unwrap();
     let published = current(&mut w);
+    // within the pool's hour between commits the keeper is told when it may commit again
+    let e = err(publish_from_prices(&mut w.chain, &keeper, &good));
+    assert!(e.contains("allows the next commit from"), "{e}");
+    assert_eq!(current(&mut w), published);
+    // an hour on, the same data is refused as stale
+    let later = w.now + 3_600;
+    w.set_time(later);
     let e = err(publish_from_prices(&mut w.chain, &keeper, &good));
     assert!(e.contains("RiskStale"), "{e}");
     assert_eq!(current(&mut w), published);

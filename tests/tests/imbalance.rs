@@ -6,9 +6,9 @@ use keel_math::Fix;
 use keel_math::imbalance::{exposure_norm, imbalance_score};
 use keel_math::imbalance_book as book;
 use keel_tests::fixture::{E6, KEEPER_FEE, PerpFixture, default_params, loose_limits};
-use keel_tests::{TestContext, User, assert_code, ix, perp};
+use keel_tests::{TestContext, TxError, User, assert_code, ix, perp};
 use perp_amm::errors::PerpError;
-use perp_amm::instructions::{PlaceOrderArgs, RiskLimits};
+use perp_amm::instructions::{PlaceOrderArgs, RiskBoundsArgs, RiskLimits};
 use perp_amm::state::{Pool, RequestKind, RiskModel};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -657,4 +657,139 @@ async fn a_risk_model_the_book_overflows_blocks_opens_not_closes() {
             .is_none_or(|p| p.size == 0)
     );
     t.assert_vault_balanced(&f.pool).await;
+}
+
+/// Bounds for the risk publisher's tests: an hour between commits, a day's window in which σ
+/// stays within a factor 1.5 and ρ within 0.2 of the window's start, and BTC's σ in
+/// [1 %, 10 %].
+fn publisher_bounds() -> RiskBoundsArgs {
+    let mut sigma_min_e9 = [0u64; 32];
+    let mut sigma_max_e9 = [0u64; 32];
+    sigma_min_e9[0] = 10_000_000;
+    sigma_max_e9[0] = 100_000_000;
+    RiskBoundsArgs {
+        min_commit_interval_secs: 3_600,
+        window_secs: 86_400,
+        max_sigma_window_bps: 5_000,
+        max_corr_window_e9: 200_000_000,
+        sigma_min_e9,
+        sigma_max_e9,
+    }
+}
+
+/// Publish BTC's σ and ρ (ETH's σ as in the world) `advance` seconds later.
+async fn publish(w: &mut World, advance: i64, btc: u64, rho: i32) -> Result<(), TxError> {
+    w.t.advance(advance);
+    let now = w.t.now;
+    let publisher = w.publisher.insecure_clone();
+    w.f.publish_risk(&mut w.t, &publisher, &[btc, SIGMA[1]], &[rho], now)
+        .await
+}
+
+/// Chained commits cannot walk the model (issue #19): one commit may move σ 20 % and ρ 0.1,
+/// but commits come at most hourly, and over a day σ stays within 1.5× and ρ within 0.2 of
+/// where the day started. Before, commits one second apart walked σ to almost nothing (the IS
+/// limit off) or ρ to −1 within minutes.
+#[tokio::test]
+async fn chained_commits_cannot_walk_the_risk_model() {
+    let mut w = world().await;
+    let admin = w.t.admin.insecure_clone();
+    let pool = w.f.pool;
+    let set = ix::set_risk_bounds(&admin.pubkey(), &pool, publisher_bounds());
+    w.t.send(&[set], &[&admin]).await.unwrap();
+    // an hour has passed since the world's commit: the window starts at σ 3 %, ρ 0.89
+    publish(&mut w, 3_600, 36_000_000, 790_000_000)
+        .await
+        .unwrap();
+    // a second later: too soon, and the model did not move (staging writes only its draft)
+    let revision = w.model().await.revision;
+    let r = publish(&mut w, 1, 43_200_000, 690_000_000).await;
+    assert_code(r, perp(PerpError::RiskTooSoon));
+    let model = w.model().await;
+    assert_eq!(model.revision, revision);
+    assert_eq!(model.current.sigma_e9[0], 36_000_000);
+    assert_eq!(model.current.corr_upper[0], 790_000_000);
+    publish(&mut w, 3_600, 43_200_000, 690_000_000)
+        .await
+        .unwrap();
+    // σ 5.18 % is 1.728× the window's 3 %, ρ 0.59 is 0.3 from its 0.89: each step is within one
+    // commit's bound, the total is not
+    let r = publish(&mut w, 3_600, 51_840_000, 690_000_000).await;
+    assert_code(r, perp(PerpError::RiskWindowExceeded));
+    let r = publish(&mut w, 3_600, 43_200_000, 590_000_000).await;
+    assert_code(r, perp(PerpError::RiskWindowExceeded));
+    // a day later the window starts again from 4.32 % and 0.69
+    publish(&mut w, 86_400, 51_840_000, 590_000_000)
+        .await
+        .unwrap();
+    let model = w.model().await;
+    assert_eq!(model.current.sigma_e9[0], 51_840_000);
+    assert_eq!(model.anchor.sigma_e9[0], 43_200_000);
+    // and BTC's σ may not leave [1 %, 10 %], whatever the steps
+    let r = publish(&mut w, 3_600, 500_000_000, 590_000_000).await;
+    assert_code(r, perp(PerpError::RiskSigmaOutOfRange));
+}
+
+/// `set_risk_bounds`: the pool authority only, and bounds that mean something; a refusal
+/// changes nothing.
+#[tokio::test]
+async fn risk_bounds_bad_inputs_change_nothing() {
+    let mut w = world().await;
+    let admin = w.t.admin.insecure_clone();
+    let stranger = w.t.user(0).await;
+    let pool = w.f.pool;
+    let model_key = ix::risk_model_pda(&pool);
+    let before = w.t.snapshot(&[pool, model_key]).await;
+    let good = publisher_bounds();
+    let r =
+        w.t.send(
+            &[ix::set_risk_bounds(&stranger.key(), &pool, good)],
+            &[&stranger.kp],
+        )
+        .await;
+    assert_code(r, perp(PerpError::Unauthorized));
+    let mut inverted = good;
+    inverted.sigma_min_e9[1] = 50_000_000;
+    inverted.sigma_max_e9[1] = 40_000_000;
+    let cases = [
+        (
+            "an interval over a day",
+            RiskBoundsArgs {
+                min_commit_interval_secs: 86_401,
+                ..good
+            },
+        ),
+        (
+            "a window over 30 days",
+            RiskBoundsArgs {
+                window_secs: 31 * 86_400,
+                ..good
+            },
+        ),
+        (
+            "a window that freezes σ",
+            RiskBoundsArgs {
+                max_sigma_window_bps: 0,
+                ..good
+            },
+        ),
+        (
+            "a window that freezes ρ",
+            RiskBoundsArgs {
+                max_corr_window_e9: 0,
+                ..good
+            },
+        ),
+        ("a σ range upside down", inverted),
+    ];
+    for (what, args) in cases {
+        let r =
+            w.t.send(
+                &[ix::set_risk_bounds(&admin.pubkey(), &pool, args)],
+                &[&admin],
+            )
+            .await;
+        assert_code(r, perp(PerpError::InvalidParameter));
+        assert!(before == w.t.snapshot(&[pool, model_key]).await, "{what}");
+    }
 }

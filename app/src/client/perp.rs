@@ -503,6 +503,18 @@ pub fn propose_risk_publisher(authority: &Pubkey, pool: &Pubkey, publisher: Pubk
     )
 }
 
+/// The pool authority bounds the risk publisher (interval, rolling window, σ ranges).
+pub fn set_risk_bounds(authority: &Pubkey, pool: &Pubkey, bounds: RiskBoundsArgs) -> Instruction {
+    ix(
+        perp_amm::accounts::SetRiskBounds {
+            authority: *authority,
+            pool: *pool,
+            risk_model: risk_model_pda(pool),
+        },
+        perp_amm::instruction::SetRiskBounds { bounds },
+    )
+}
+
 /// The proposed publisher accepts.
 pub fn accept_risk_publisher(publisher: &Pubkey, pool: &Pubkey) -> Instruction {
     ix(

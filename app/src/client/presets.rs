@@ -160,6 +160,20 @@ pub fn request_params() -> perp_amm::state::RequestParams {
     }
 }
 
+/// The risk publisher's bounds beyond one commit's step (`set_risk_bounds`): an hour between
+/// commits, and over a week σ within a factor 2 and ρ within 0.5 of the week's start. σ ranges
+/// stay open (a deployment sets them per market for the limits it chose).
+pub fn risk_bounds() -> perp_amm::instructions::RiskBoundsArgs {
+    perp_amm::instructions::RiskBoundsArgs {
+        min_commit_interval_secs: 3_600,
+        window_secs: 7 * 86_400,
+        max_sigma_window_bps: 10_000,
+        max_corr_window_e9: 500_000_000,
+        sigma_min_e9: [0; 32],
+        sigma_max_e9: [0; 32],
+    }
+}
+
 /// The reference market the program tests and the SBF bench trade: 5 % σ per day, no spread,
 /// 0.1 % fees, 20x, 2.5 % maintenance, 0.5 % to the liquidator, 1M-token OI caps, half the
 /// capital at risk, q capped at 20 %, funding up to 0.1 % a day; prices a minute old to open

@@ -153,8 +153,15 @@ impl World {
             psd_tolerance_e9: 1_000,
             limits,
         };
+        let bounds = crate::client::presets::risk_bounds();
         w.chain
-            .send(&[ix::init_risk_model(&operator.pubkey(), &pool, args)], &[])
+            .send(
+                &[
+                    ix::init_risk_model(&operator.pubkey(), &pool, args),
+                    ix::set_risk_bounds(&operator.pubkey(), &pool, bounds),
+                ],
+                &[],
+            )
             .map_err(tx)?;
         Ok(w)
     }

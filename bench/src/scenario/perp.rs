@@ -722,12 +722,26 @@ fn admin_instructions(b: &mut Bench, mk: &Markets, lp: &Lp, risk: &RiskModel) {
     b.measure("propose_risk_publisher", "", None, &[propose], &[&admin]);
     let accept = ix::accept_risk_publisher(&next.pubkey(), pool);
     b.measure("accept_risk_publisher", "", None, &[accept], &[&next]);
+    // the publisher's bounds: the presets' window (so later commits pay for its checks), no
+    // interval (the bench's commits come seconds apart)
+    let bounds = RiskBoundsArgs {
+        min_commit_interval_secs: 0,
+        ..keel::client::presets::risk_bounds()
+    };
+    let set = ix::set_risk_bounds(&admin_key, pool, bounds);
+    b.measure("set_risk_bounds", "", None, &[set], &[&admin]);
     // the oracle authority too hands over to itself (no new key: see above)
     let oracle_authority = b.oracle_auth.insecure_clone();
     let propose = ix::propose_oracle_authority(&admin_key, pool, oracle_authority.pubkey());
     b.measure("propose_oracle_authority", "", None, &[propose], &[&admin]);
     let accept = ix::accept_oracle_authority(&oracle_authority.pubkey(), pool);
-    b.measure("accept_oracle_authority", "", None, &[accept], &[&oracle_authority]);
+    b.measure(
+        "accept_oracle_authority",
+        "",
+        None,
+        &[accept],
+        &[&oracle_authority],
+    );
 }
 
 /// Smoke: the vault holds exactly the pool's accounting; collateral sums over positions.

@@ -192,6 +192,15 @@ pub enum PerpError {
     /// 6062
     #[msg("This request slot holds a pending request")]
     RequestSlotInUse,
+    /// 6063
+    #[msg("Risk model: too soon after the last commit")]
+    RiskTooSoon,
+    /// 6064
+    #[msg("Risk model: a parameter moved further over the rolling window than its bound")]
+    RiskWindowExceeded,
+    /// 6065
+    #[msg("Risk model: sigma outside the range set for its market")]
+    RiskSigmaOutOfRange,
 }
 
 impl From<keel_math::MathError> for PerpError {

@@ -188,4 +188,10 @@ pub mod perp_amm {
     pub fn set_risk_limits(ctx: Context<SetRiskLimits>, limits: RiskLimits) -> Result<()> {
         instructions::risk::set_risk_limits::handle_set_risk_limits(ctx, limits)
     }
+
+    /// Bound the risk publisher beyond one commit's step: the interval between commits, the
+    /// total change over a rolling window, a σ range per market (pool authority).
+    pub fn set_risk_bounds(ctx: Context<SetRiskBounds>, bounds: RiskBoundsArgs) -> Result<()> {
+        instructions::risk::set_risk_bounds::handle_set_risk_bounds(ctx, bounds)
+    }
 }

@@ -82,32 +82,61 @@ impl Publication {
     }
 }
 
-/// σ (1e9 scale) and the full R to publish: `target_sigma` and `target_corr` (full n×n), moved
-/// from `model`'s current values only as far as its step bounds allow. σ is clamped market by
-/// market to the exact integer bound; R moves along the straight line toward the target, which
-/// keeps it positive semi-definite (a blend of two PSD matrices is one), by at most the bound
-/// less one unit for rounding. The flag says whether the target was reached.
+/// σ (1e9 scale) and the full R to publish at `now`: `target_sigma` and `target_corr` (full
+/// n×n), moved from `model`'s current values only as far as its bounds allow: one commit's step,
+/// the rolling window's total (from the window's start, or from the current values when this
+/// commit starts a new window) and each market's σ range. σ is clamped market by market to the
+/// exact integer bounds; R moves along the straight line toward the target, which keeps it
+/// positive semi-definite (a blend of two PSD matrices is one), by at most each bound less one
+/// unit for rounding. The flag says whether the target was reached.
 pub fn step_toward(
     model: &RiskModel,
     target_sigma: &[f64],
     target_corr: &[f64],
+    now: i64,
 ) -> (Vec<u64>, Vec<f64>, bool) {
     let n = target_sigma.len();
     let covered = (model.market_count as usize).min(n);
+    // the window's start as the commit will see it
+    let restarts = model.window_restarts(now);
+    let (start_sigma, start_upper, start_n) = if restarts {
+        (
+            &model.current.sigma_e9,
+            &model.current.corr_upper,
+            model.market_count as usize,
+        )
+    } else {
+        (
+            &model.anchor.sigma_e9,
+            &model.anchor.corr_upper,
+            model.anchor_count as usize,
+        )
+    };
+    let windowed = if model.bounds.window_secs > 0 {
+        start_n.min(n)
+    } else {
+        0
+    };
     let mut reached = true;
     let sigma: Vec<u64> = target_sigma
         .iter()
         .enumerate()
         .map(|(i, t)| {
             let target = (t * E9).round().max(1.0) as u64;
-            if i >= covered {
-                return target;
+            let (mut lo, mut hi) = model.sigma_range(i);
+            if i < covered {
+                let old = model.current.sigma_e9[i] as u128;
+                let step = model.max_sigma_step_bps as u128;
+                lo = lo.max((old * BPS.saturating_sub(step)).div_ceil(BPS) as u64);
+                hi = hi.min((old * (BPS + step) / BPS) as u64);
             }
-            let old = model.current.sigma_e9[i] as u128;
-            let step = model.max_sigma_step_bps as u128;
-            let lo = (old * BPS.saturating_sub(step)).div_ceil(BPS) as u64;
-            let hi = (old * (BPS + step) / BPS) as u64;
-            let s = target.clamp(lo.max(1), hi.max(1));
+            if i < windowed {
+                let start = start_sigma[i] as u128;
+                let factor = BPS + model.bounds.max_sigma_window_bps as u128;
+                lo = lo.max((start * BPS).div_ceil(factor) as u64);
+                hi = hi.min((start * factor / BPS) as u64);
+            }
+            let s = target.clamp(lo.max(1), hi.max(lo.max(1)));
             reached &= s == target;
             s
         })
@@ -125,12 +154,33 @@ pub fn step_toward(
         .map(|x| (target_corr[x] - old_at(x / n, x % n)).abs() * E9)
         .fold(0.0, f64::max);
     let allowed = (model.max_corr_step_e9 as f64 - 1.0).max(0.0);
-    let w = if largest > allowed {
-        reached = false;
+    let mut w: f64 = if largest > allowed {
         allowed / largest
     } else {
         1.0
     };
+    // the window: each covered ρ stays within its bound (less a unit) of the window's start
+    if windowed > 1 {
+        let start = corr_full_from_upper(&start_upper[..upper_len(start_n)], start_n);
+        let bound = (model.bounds.max_corr_window_e9 as f64 - 1.0).max(0.0) / E9;
+        for i in 0..windowed {
+            for j in 0..windowed {
+                let (o, a) = (old_at(i, j), start[i * start_n + j]);
+                let d = target_corr[i * n + j] - o;
+                let room = if d > 0.0 {
+                    bound + a - o
+                } else {
+                    bound - a + o
+                };
+                if d != 0.0 {
+                    w = w.min((room / d.abs()).max(0.0));
+                }
+            }
+        }
+    }
+    if w < 1.0 {
+        reached = false;
+    }
     let corr = (0..n * n)
         .map(|x| {
             let o = old_at(x / n, x % n);
@@ -165,7 +215,16 @@ pub fn publish(
         markets == n,
         "the pool has {markets} markets and the estimate {n}: publish one series per market, in market order"
     );
-    let (sigma_e9, corr, target_reached) = step_toward(&model, target_sigma, target_corr);
+    let now = t.unix_time()?;
+    let next = model.committed_at + model.bounds.min_commit_interval_secs as i64;
+    ensure!(
+        model.committed_at == 0 || now >= next,
+        "the risk model was committed at {}: the pool allows the next commit from {next} \
+         (min_commit_interval_secs {})",
+        model.committed_at,
+        model.bounds.min_commit_interval_secs
+    );
+    let (sigma_e9, corr, target_reached) = step_toward(&model, target_sigma, target_corr, now);
     let upper = corr_upper_e9(&corr, n);
     let lower = cholesky_certificate(&corr_full_from_upper(&upper, n), n)
         .context("R is not positive semi-definite: there is no certificate to publish")?;

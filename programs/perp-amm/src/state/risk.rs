@@ -46,7 +46,35 @@ pub struct RiskModel {
     pub revision: u64,
     /// A publisher the pool authority proposed, who must accept (default: none).
     pub pending_authority: Pubkey,
+    /// What the pool authority allows a publisher beyond one commit's step (issue #19).
+    pub bounds: RiskBounds,
+    /// The rolling window's start and the values then: no commit may move σ or ρ further from
+    /// them than the window bounds allow, however many commits it takes.
+    pub window_start: i64,
+    /// Markets `anchor` covers (the model's count when the window started).
+    pub anchor_count: u8,
+    pub _pad3: [u8; 7],
+    pub anchor: RiskParams,
     pub reserved: [u8; 216],
+}
+
+/// Bounds on publications beyond one commit's step, set by the pool authority
+/// (`set_risk_bounds`). Zero disables a bound; every σ range starts open.
+#[zero_copy]
+#[repr(C)]
+pub struct RiskBounds {
+    /// Seconds between two commits.
+    pub min_commit_interval_secs: u32,
+    /// Length of the rolling window, seconds (at most 30 days).
+    pub window_secs: u32,
+    /// σ stays within a factor 1 + bps/10,000 of its value at the window's start (either way).
+    pub max_sigma_window_bps: u32,
+    /// ρ stays within this of its value at the window's start, 1e9 scale.
+    pub max_corr_window_e9: u32,
+    /// σ range per market, 1e9 scale (the range the pool's limits were set for); a maximum of 0
+    /// means no range.
+    pub sigma_min_e9: [u64; MAX_MARKETS],
+    pub sigma_max_e9: [u64; MAX_MARKETS],
 }
 
 /// σ and R for markets 0..n.
@@ -72,10 +100,30 @@ pub struct StagedRisk {
 
 const _: () = assert!(core::mem::size_of::<RiskParams>() == 2240);
 const _: () = assert!(core::mem::size_of::<StagedRisk>() == 4352);
-const _: () = assert!(core::mem::size_of::<RiskModel>() == 6952);
+const _: () = assert!(core::mem::size_of::<RiskBounds>() == 528);
+const _: () = assert!(core::mem::size_of::<RiskModel>() == 9736);
 
 impl RiskModel {
     pub const SIZE: usize = 8 + core::mem::size_of::<RiskModel>();
+
+    /// The σ range of market `i`: [min, max], max open when unset.
+    pub fn sigma_range(&self, i: usize) -> (u64, u64) {
+        let max = self.bounds.sigma_max_e9[i];
+        (
+            self.bounds.sigma_min_e9[i].max(1),
+            if max == 0 { MAX_RISK_SIGMA_E9 } else { max },
+        )
+    }
+
+    /// Whether a commit at `now` starts a new window (re-anchoring at the current values).
+    pub fn window_restarts(&self, now: i64) -> bool {
+        self.bounds.window_secs > 0
+            && (self.anchor_count == 0
+                || now
+                    >= self
+                        .window_start
+                        .saturating_add(self.bounds.window_secs as i64))
+    }
 
     /// σ and R of the markets the model covers.
     pub fn covered(&self) -> (&[u64], &[i32]) {
