@@ -751,6 +751,11 @@ async fn risk_bounds_bad_inputs_change_nothing() {
     let mut inverted = good;
     inverted.sigma_min_e9[1] = 50_000_000;
     inverted.sigma_max_e9[1] = 40_000_000;
+    // BTC's σ is 3 %: a range above it would freeze every commit one step cannot bring in
+    let mut beside = good;
+    beside.sigma_min_e9[0] = 50_000_000;
+    let mut unbounded_floor = good;
+    unbounded_floor.sigma_min_e9[2] = 6_000_000_000;
     let cases = [
         (
             "an interval over a day",
@@ -781,6 +786,8 @@ async fn risk_bounds_bad_inputs_change_nothing() {
             },
         ),
         ("a σ range upside down", inverted),
+        ("a σ range the current σ is outside of", beside),
+        ("a floor above the largest σ", unbounded_floor),
     ];
     for (what, args) in cases {
         let r =

@@ -18,8 +18,9 @@ pub struct UpdateMarket<'info> {
 }
 
 /// The pool authority changes a market's parameters. A change of the funding rate first
-/// accrues the market's funding to now at the old rate (on a valid print), so the new rate
-/// applies from now on, never to time already past.
+/// accrues the market's funding to now at the old rate (on a valid print when the book is
+/// skewed; a balanced one accrues nothing and needs none), so the new rate applies from now
+/// on, never to time already past.
 pub fn handle_update_market(ctx: Context<UpdateMarket>, params: MarketParams) -> Result<()> {
     params.validate()?;
     let pool_key = ctx.accounts.pool.key();
@@ -27,17 +28,30 @@ pub fn handle_update_market(ctx: Context<UpdateMarket>, params: MarketParams) ->
     let mut pool = ctx.accounts.pool.load_mut()?;
     if params.max_funding_rate_e9 != market.params.max_funding_rate_e9 {
         let now = Clock::get()?.unix_timestamp;
-        let price = load_price(
-            &ctx.accounts.oracle,
-            &market.oracle_spec(),
-            &pool_key,
-            pool.quote_decimals,
-            now,
-            OracleUse::RiskReducing,
-        )?;
-        let slot = pool.slot_mut(market.index)?;
-        require_keys_eq!(slot.market, market.key(), PerpError::WrongMarket);
-        accrue_funding(slot, &market.params, price.price, now)?;
+        let skewed = {
+            let slot = pool.slot(market.index)?;
+            require_keys_eq!(slot.market, market.key(), PerpError::WrongMarket);
+            slot.long_oi != slot.short_oi
+        };
+        if skewed {
+            let price = load_price(
+                &ctx.accounts.oracle,
+                &market.oracle_spec(),
+                &pool_key,
+                pool.quote_decimals,
+                now,
+                OracleUse::RiskReducing,
+            )?;
+            accrue_funding(
+                pool.slot_mut(market.index)?,
+                &market.params,
+                price.price,
+                now,
+            )?;
+        } else {
+            // a balanced book accrues nothing: no price needed to close the old rate's period
+            pool.slot_mut(market.index)?.last_funding_ts = now;
+        }
     }
     market.params = params;
     let distance_to_default = pool.distance_to_default();

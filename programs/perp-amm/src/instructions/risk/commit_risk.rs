@@ -131,6 +131,16 @@ pub fn handle_commit_risk(ctx: Context<CommitRisk>, as_of: i64) -> Result<()> {
     model.market_count = n as u8;
     model.as_of = as_of;
     model.committed_at = now;
+    if model.bounds.window_secs > 0 && (model.anchor_count as usize) < n {
+        // markets the window's start did not cover (added since) would escape it: the window
+        // starts again from the values just committed, every market in it
+        let RiskModel {
+            current, anchor, ..
+        } = &mut *model;
+        *anchor = *current;
+        model.anchor_count = n as u8;
+        model.window_start = now;
+    }
     // the pool's stored K and T were computed under the previous revision: the next fill or
     // refresh recomputes them
     model.revision += 1;

@@ -33,7 +33,9 @@ impl RiskBoundsArgs {
             .sigma_min_e9
             .iter()
             .zip(&self.sigma_max_e9)
-            .all(|(lo, hi)| *hi == 0 || (*lo <= *hi && *hi <= MAX_RISK_SIGMA_E9));
+            .all(|(lo, hi)| {
+                *lo <= MAX_RISK_SIGMA_E9 && (*hi == 0 || (*lo <= *hi && *hi <= MAX_RISK_SIGMA_E9))
+            });
         require!(
             self.min_commit_interval_secs as i64 <= SECONDS_PER_DAY && window_ok && ranges_ok,
             PerpError::InvalidParameter
@@ -53,10 +55,22 @@ pub struct SetRiskBounds<'info> {
 
 /// The pool authority bounds what its risk publisher may do beyond one commit's step: a
 /// minimum interval between commits, the total change over a rolling window, and a σ range per
-/// market. A changed window starts afresh at the next commit.
+/// market (which must hold the current σ). A changed window starts afresh at the next commit.
 pub fn handle_set_risk_bounds(ctx: Context<SetRiskBounds>, args: RiskBoundsArgs) -> Result<()> {
     args.validate()?;
     let mut model = ctx.accounts.risk_model.load_mut()?;
+    // a range the current σ is outside of, which one commit's step might not reach, would
+    // freeze every commit: the ranges must hold the model as it is
+    for (i, sigma) in model.current.sigma_e9[..model.market_count as usize]
+        .iter()
+        .enumerate()
+    {
+        let hi = args.sigma_max_e9[i];
+        require!(
+            *sigma >= args.sigma_min_e9[i] && (hi == 0 || *sigma <= hi),
+            PerpError::InvalidParameter
+        );
+    }
     model.bounds = RiskBounds {
         min_commit_interval_secs: args.min_commit_interval_secs,
         window_secs: args.window_secs,
