@@ -703,7 +703,7 @@ fn admin_instructions(b: &mut Bench, mk: &Markets, lp: &Lp, risk: &RiskModel) {
         ..market_params()
     };
     let update = ix::update_market(&admin_key, pool, m, &mk.o, faster);
-    let label = "funding rate changed: funding accrued first";
+    let label = "funding rate changed, balanced book (no price read)";
     b.measure("update_market", label, None, &[update], &[&admin]);
     let update = ix::update_market(&admin_key, pool, m, &mk.o, market_params());
     b.must("update_market back", &[update], &[&admin]);
