@@ -366,20 +366,30 @@ impl TestContext {
     }
 
     /// Money is conserved: the vault is balanced, the collateral total equals the sum over
-    /// `positions` (every open position of the pool) and each market's premium balance is the
-    /// sum of its positions' refundable premiums.
+    /// `positions` (every open position of the pool), each market side's collateral the sum
+    /// over its open positions, and each market's premium balance the sum of its positions'
+    /// refundable premiums.
     pub async fn assert_conservation(&mut self, pool_key: &Pubkey, positions: &[Pubkey]) {
         self.assert_vault_balanced(pool_key).await;
         let pool = self.pool(pool_key).await;
         let mut sum = 0u64;
         let mut premiums = [0u64; perp_amm::constants::MAX_MARKETS];
+        let mut sides = [[0u64; 2]; perp_amm::constants::MAX_MARKETS];
         for p in positions {
             if let Some(pos) = self.position(p).await {
                 sum += pos.collateral;
                 let slot = pool.markets.iter().position(|m| m.market == pos.market);
-                premiums[slot.expect("the position's market is in the pool")] += pos.premium_paid;
+                let slot = slot.expect("the position's market is in the pool");
+                premiums[slot] += pos.premium_paid;
+                if pos.size != 0 {
+                    sides[slot][(pos.size < 0) as usize] += pos.collateral;
+                }
             }
         }
+        assert_eq!(
+            sides, pool.side_collateral,
+            "Σ open positions' collateral per market side != the pool's side collateral"
+        );
         assert_eq!(
             sum, pool.total_collateral,
             "Σ position collateral != pool total"

@@ -573,6 +573,29 @@ fn settle_cash(
     Ok(())
 }
 
+/// Keep a market's per-side collateral (`Pool::side_collateral`) in step with a position that
+/// was `before` = (size, collateral) and is now `pos`. Saturating: bookkeeping never blocks an
+/// exit.
+pub fn sync_side_collateral(
+    pool: &mut Pool,
+    index: u8,
+    before: (i64, u64),
+    pos: &Position,
+) -> Result<()> {
+    let sides = pool
+        .side_collateral
+        .get_mut(index as usize)
+        .ok_or_else(|| error!(PerpError::WrongMarket))?;
+    let side = |size: i64| (size != 0).then_some(if size > 0 { 0 } else { 1 });
+    if let Some(s) = side(before.0) {
+        sides[s] = sides[s].saturating_sub(before.1);
+    }
+    if let Some(s) = side(pos.size) {
+        sides[s] = sides[s].saturating_add(pos.collateral);
+    }
+    Ok(())
+}
+
 /// Equity of a position at `price`: collateral + unrealised PnL − funding owed (quote native).
 pub fn equity(slot: &MarketSlot, pos: &Position, price: Fix) -> Result<i128> {
     let value = notional(pos.size as i128, price, Rounding::Down)?;
@@ -667,12 +690,15 @@ pub struct PoolValuation {
 }
 
 /// Value the pool for an LP action. `marks[i]` is the mark of slot i (ignored for inactive
-/// slots). Traders' aggregate losses count as pool assets only up to their total collateral.
+/// slots). For a withdrawal each market side's losses count as pool assets only up to that
+/// side's collateral (`Pool::side_collateral`): a bankrupt position's shortfall is not netted
+/// against another trader's margin. A deposit counts them whole: that values the pool higher,
+/// against the depositor, never the LPs.
 ///
-/// Each market with open interest costs one product and one decimal rescale: its value is
-/// net·edge·10^exp10 rounded once, at the confidence edge that favours the pool. A withdrawal's
-/// reserve reuses that notional (the edge worst for the pool, so M* is never understated) with
-/// the slot's precomputed σ/q* factors.
+/// Each market with open interest costs one product and decimal rescale (a deposit, on the net
+/// position) or two (a withdrawal, one a side), at the confidence edge that favours the pool. A
+/// withdrawal's reserve uses the sides' difference (the edge worst for the pool, so M* is never
+/// understated) with the slot's precomputed σ/q* factors.
 pub fn value_pool(
     pool: &Pool,
     marks: &[Option<Mark>],
@@ -682,15 +708,14 @@ pub fn value_pool(
     let mut traders_pnl: i128 = 0;
     let mut accrued_funding: i128 = 0;
     let mut largest_reserve = (!high).then_some(LargestRatio::default());
-    for (slot, mark) in pool.markets.iter().zip(marks) {
+    for ((slot, mark), sides) in pool.markets.iter().zip(marks).zip(&pool.side_collateral) {
         if slot.active == 0 || (slot.long_oi == 0 && slot.short_oi == 0) {
             continue;
         }
         let m = mark.ok_or_else(|| error!(PerpError::MarketAccountsMismatch))?;
         let net_long = slot.long_oi >= slot.short_oi;
-        let net = slot.long_oi.abs_diff(slot.short_oi);
         // the traders' net side gains when the price moves its way: lean by the confidence, and
-        // round the value's magnitude the same way
+        // round the values the same way
         let lean_up = net_long != high;
         let (edge, rounding) = if lean_up {
             (
@@ -700,13 +725,40 @@ pub fn value_pool(
         } else {
             (m.price.saturating_sub(m.conf), Rounding::Down)
         };
-        let magnitude = rescale_pow10(mul_u64(net, edge), m.exp10, rounding).map_err(onchain)?;
-        let magnitude = i128::try_from(magnitude).map_err(|_| overflow())?;
-        let value = if net_long { magnitude } else { -magnitude };
+        let product = |oi: u64| -> Result<i128> {
+            let v = rescale_pow10(mul_u64(oi, edge), m.exp10, rounding).map_err(onchain)?;
+            i128::try_from(v).map_err(|_| overflow())
+        };
+        let value = if high {
+            // a deposit: losses counted beyond their margin only value the pool higher, which the
+            // depositor pays for; one product on the net position
+            let magnitude = product(slot.long_oi.abs_diff(slot.short_oi))?;
+            let value = if net_long { magnitude } else { -magnitude };
+            traders_pnl = traders_pnl
+                .checked_add(value - slot.locked_value())
+                .ok_or_else(overflow)?;
+            value
+        } else {
+            // a withdrawal: each side's loss counts as the pool's only up to that side's
+            // collateral, so one trader's bad debt is not another's margin (issue #19)
+            let long_value = if slot.long_oi == 0 {
+                0
+            } else {
+                product(slot.long_oi)?
+            };
+            let short_value = if slot.short_oi == 0 {
+                0
+            } else {
+                product(slot.short_oi)?
+            };
+            let long_pnl = (long_value - slot.long_entry as i128).max(-(sides[0] as i128));
+            let short_pnl = (slot.short_entry as i128 - short_value).max(-(sides[1] as i128));
+            traders_pnl = traders_pnl
+                .checked_add(long_pnl + short_pnl)
+                .ok_or_else(overflow)?;
+            long_value - short_value
+        };
         let locked = slot.locked_value();
-        traders_pnl = traders_pnl
-            .checked_add(value - locked)
-            .ok_or_else(overflow)?;
         if high {
             accrued_funding += accrued_funding_of(
                 slot.long_oi,
@@ -729,7 +781,10 @@ pub fn value_pool(
             largest.consider(m_star, slot.capital_share_e9)?;
         }
     }
-    let traders_pnl = traders_pnl.max(-(pool.total_collateral as i128));
+    if high {
+        // (a deposit's bound, as before issue #19: all traders' collateral)
+        traders_pnl = traders_pnl.max(-(pool.total_collateral as i128));
+    }
     let reserved = match largest_reserve {
         // M*/share in 1e9 units, rounded up: one division for the whole pool
         Some(r) => Some(

@@ -8,7 +8,7 @@ use keel_math::Fix;
 
 use crate::engine::{
     FillOutcome, Pricing, below_maintenance, bps_up_u64, check_initial_margin,
-    check_withdrawal_margin, fill, position_notional, settle_funding,
+    check_withdrawal_margin, fill, position_notional, settle_funding, sync_side_collateral,
 };
 use crate::errors::PerpError;
 use crate::state::{Market, OraclePrice, Pool, Position, RiskModel};
@@ -53,6 +53,7 @@ pub fn apply_increase(
     collateral: u64,
 ) -> Result<FillOutcome> {
     require_covered(t.model, t.market)?;
+    let before = (position.size, position.collateral);
     position.collateral = position
         .collateral
         .checked_add(collateral)
@@ -86,6 +87,7 @@ pub fn apply_increase(
         true,
         out.effect,
     )?;
+    sync_side_collateral(pool, t.market.index, before, position)?;
     Ok(out)
 }
 
@@ -101,6 +103,7 @@ pub fn apply_decrease(
     require!(size > 0, PerpError::ZeroAmount);
     let current = position.size;
     require!(size < current.unsigned_abs(), PerpError::InvalidSize);
+    let before = (position.size, position.collateral);
     let signed = if current > 0 {
         -(size as i64)
     } else {
@@ -139,6 +142,7 @@ pub fn apply_decrease(
         false,
         out.effect,
     )?;
+    sync_side_collateral(pool, t.market.index, before, position)?;
     Ok((signed, out))
 }
 
@@ -149,6 +153,7 @@ pub fn apply_close(
     position: &mut Position,
     t: &TradeInput,
 ) -> Result<(i64, FillOutcome, u64)> {
+    let before = (position.size, position.collateral);
     let size = -position.size;
     let out = if size != 0 {
         let out = fill(
@@ -182,6 +187,7 @@ pub fn apply_close(
     let payout = position.collateral;
     position.collateral = 0;
     pool.total_collateral -= payout;
+    sync_side_collateral(pool, t.market.index, before, position)?;
     Ok((size, out, payout))
 }
 
@@ -194,6 +200,7 @@ pub fn apply_remove_collateral(
     amount: u64,
 ) -> Result<()> {
     require!(amount > 0, PerpError::ZeroAmount);
+    let before = (position.size, position.collateral);
     settle_funding(
         pool,
         t.market.index,
@@ -216,6 +223,7 @@ pub fn apply_remove_collateral(
             t.price.price,
         )?;
     }
+    sync_side_collateral(pool, t.market.index, before, position)?;
     Ok(())
 }
 
@@ -249,6 +257,7 @@ pub fn apply_liquidation(
         );
     }
     let size = position.size;
+    let before = (position.size, position.collateral);
     let fee = bps_up_u64(
         position_notional(position, t.price.price)?,
         params.liquidation_fee_bps,
@@ -284,6 +293,7 @@ pub fn apply_liquidation(
     let returned = position.collateral - from_collateral;
     pool.total_collateral -= position.collateral;
     position.collateral = 0;
+    sync_side_collateral(pool, t.market.index, before, position)?;
     Ok(LiquidationOutcome {
         size,
         fill: out,

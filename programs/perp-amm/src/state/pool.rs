@@ -83,6 +83,10 @@ pub struct Pool {
     pub unpriced_income: u64,
     /// Two-step rotation of `oracle_authority`: the proposed key, default when none.
     pub pending_oracle_authority: Pubkey,
+    /// Per market, Σ collateral of its open positions on each side, [long, short]: what LP
+    /// valuation may count of that side's losses (one trader's bad debt is not another's
+    /// collateral). Parked payouts on empty positions are on no side.
+    pub side_collateral: [[u64; 2]; MAX_MARKETS],
     pub reserved: [u8; 96],
 }
 
@@ -181,7 +185,7 @@ pub struct MarketSlot {
 
 const _: () = assert!(core::mem::size_of::<MarketSlot>() == 256);
 const _: () = assert!(core::mem::size_of::<PoolRisk>() == 120);
-const _: () = assert!(core::mem::size_of::<Pool>() == 9040);
+const _: () = assert!(core::mem::size_of::<Pool>() == 9552);
 
 impl Pool {
     pub const SIZE: usize = 8 + core::mem::size_of::<Pool>();

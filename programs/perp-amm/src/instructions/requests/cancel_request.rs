@@ -128,7 +128,15 @@ pub fn handle_cancel_request<'info>(ctx: Context<'info, CancelRequest<'info>>) -
             let mut pool = a.pool.load_mut()?;
             pool.request_escrow -= quote;
             pool.total_collateral += quote;
+            let before = (position.size, position.collateral);
             position.collateral += quote;
+            if let Some(index) = pool
+                .markets
+                .iter()
+                .position(|m| m.market == position.market)
+            {
+                crate::engine::sync_side_collateral(&mut pool, index as u8, before, position)?;
+            }
         }
     }
     transfer_out(

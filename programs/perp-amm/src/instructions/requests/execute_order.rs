@@ -173,7 +173,9 @@ pub fn handle_execute_order<'info>(ctx: Context<'info, ExecuteOrder<'info>>) -> 
             if payable {
                 pool.total_collateral -= to_owner;
             } else {
+                let before = (position.size, position.collateral);
                 position.collateral += to_owner;
+                crate::engine::sync_side_collateral(&mut pool, market.index, before, position)?;
             }
         }
         (reason, to_owner)

@@ -26,6 +26,7 @@ pub fn handle_add_collateral(ctx: Context<Trade>, amount: u64) -> Result<()> {
     )?;
     let position = &mut a.position;
     let mut pool = a.pool.load_mut()?;
+    let before = (position.size, position.collateral);
     position.collateral = position
         .collateral
         .checked_add(amount)
@@ -34,6 +35,7 @@ pub fn handle_add_collateral(ctx: Context<Trade>, amount: u64) -> Result<()> {
         .total_collateral
         .checked_add(amount)
         .ok_or_else(|| error!(PerpError::MathOverflow))?;
+    crate::engine::sync_side_collateral(&mut pool, a.market.index, before, position)?;
     emit!(CollateralEvent {
         position: position.key(),
         owner: position.owner,
