@@ -80,11 +80,11 @@ fn localnet_builds_a_usable_pool_and_a_second_run_sends_nothing() {
     let quote = quote_mint(&path, "keys/localnet-usd.json");
     let pool_key = ix::pool_pda(&quote, 0);
     assert_eq!(report.pool, pool_key.to_string());
-    // mint, operator's tokens, pool, ten markets, risk model, the publication (five staging
-    // writes of up to 900 bytes, then the commit), risky mint, collateral pool
+    // mint, operator's tokens, pool, ten markets, risk model, its bounds, the publication
+    // (five staging writes of up to 900 bytes, then the commit), risky mint, collateral pool
     assert_eq!(
         report.transactions,
-        1 + 1 + 1 + 10 + 1 + 6 + 1 + 1,
+        1 + 1 + 1 + 10 + 1 + 1 + 6 + 1 + 1,
         "{}",
         report.to_text()
     );
@@ -271,9 +271,10 @@ fn an_appended_market_is_added_and_the_risk_model_republished() {
     assert_ne!(cut, full);
     let path = config_file("append", "localnet.toml", &cut);
     run(&mut t, &path).unwrap();
-    // a minute later (a publication's data time must be newer than the last one's)
+    // an hour later (the file's [risk.bounds] allow a commit an hour; a publication's data time
+    // must be newer than the last one's)
     let now = t.unix_time().unwrap();
-    t.set_time(now + 60);
+    t.set_time(now + 3_600);
     std::fs::write(&path, &full).unwrap();
     let report = run(&mut t, &path).unwrap();
     let created: Vec<_> = report

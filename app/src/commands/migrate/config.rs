@@ -122,7 +122,46 @@ pub struct RiskConfig {
     /// `per-market` (D8X) or `portfolio`.
     pub premium_mode: String,
     pub premium_horizon_secs: u32,
+    /// The publisher's bounds beyond one commit (`set_risk_bounds`); none when absent.
+    pub bounds: Option<RiskBoundsConfig>,
     pub calibration: Calibration,
+}
+
+/// `[risk.bounds]`: an interval between commits, a rolling window and σ ranges per market.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RiskBoundsConfig {
+    pub min_commit_interval_secs: u32,
+    pub window_secs: u32,
+    pub max_sigma_window_bps: u32,
+    pub max_corr_window_e9: u32,
+    /// `[min, max]` σ (1e9 scale) per market, in market order; markets past the list are open.
+    #[serde(default)]
+    pub sigma_ranges_e9: Vec<[u64; 2]>,
+}
+
+impl RiskBoundsConfig {
+    /// The instruction's arguments (markets past the list keep an open range).
+    pub fn args(&self) -> anyhow::Result<perp_amm::instructions::RiskBoundsArgs> {
+        anyhow::ensure!(
+            self.sigma_ranges_e9.len() <= 32,
+            "[risk.bounds] sigma_ranges_e9: at most 32 markets"
+        );
+        let mut sigma_min_e9 = [0u64; 32];
+        let mut sigma_max_e9 = [0u64; 32];
+        for (i, [lo, hi]) in self.sigma_ranges_e9.iter().enumerate() {
+            sigma_min_e9[i] = *lo;
+            sigma_max_e9[i] = *hi;
+        }
+        Ok(perp_amm::instructions::RiskBoundsArgs {
+            min_commit_interval_secs: self.min_commit_interval_secs,
+            window_secs: self.window_secs,
+            max_sigma_window_bps: self.max_sigma_window_bps,
+            max_corr_window_e9: self.max_corr_window_e9,
+            sigma_min_e9,
+            sigma_max_e9,
+        })
+    }
 }
 
 /// Where the first publication's σ and R come from.

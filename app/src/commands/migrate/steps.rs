@@ -300,6 +300,37 @@ pub(super) fn risk_model(
             decode::risk_model(&m.t.account_data(&model_key)?.context("risk model")?)?
         }
     };
+    if let Some(bounds) = &r.bounds {
+        let args = bounds.args()?;
+        let b = &model.bounds;
+        let current = (
+            b.min_commit_interval_secs,
+            b.window_secs,
+            b.max_sigma_window_bps,
+            b.max_corr_window_e9,
+            b.sigma_min_e9,
+            b.sigma_max_e9,
+        );
+        let wanted = (
+            args.min_commit_interval_secs,
+            args.window_secs,
+            args.max_sigma_window_bps,
+            args.max_corr_window_e9,
+            args.sigma_min_e9,
+            args.sigma_max_e9,
+        );
+        if current == wanted {
+            m.step("risk bounds", &model_key, "exists");
+        } else {
+            m.send(
+                &perp_amm::ID,
+                "set_risk_bounds",
+                &[ix::set_risk_bounds(&op, &pool, args)],
+                &[],
+            )?;
+            m.step("risk bounds", &model_key, "set");
+        }
+    }
     let n = config.markets.len();
     if (model.market_count as usize) >= n {
         m.step("risk publication", &model_key, "up to date");
