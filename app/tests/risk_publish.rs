@@ -97,6 +97,30 @@ fn publish_stores_the_estimate_then_moves_within_the_step_bounds() {
     for k in 0..45 {
         assert!(m2.current.corr_upper[k].abs_diff(m.current.corr_upper[k]) <= step);
     }
+
+    // the sandbox's pool bounds its publisher over a week (presets: σ within 2× of the week's
+    // start, which is the first publication's values here, and an hour between commits): hourly
+    // publications toward the wild estimate climb 20 % a commit until the window holds them,
+    // and every one is accepted (the client clamps to every bound the program checks)
+    let start = m.current.sigma_e9;
+    let mut last = p2;
+    for hour in 1..=4 {
+        w.set_time(noon("2024-04-01").unwrap() + hour * 3_600);
+        let args = PublishArgs {
+            as_of: Some(noon("2024-04-01").unwrap() + hour * 3_600),
+            ..args.clone()
+        };
+        last = publish_from_prices(&mut w.chain, &keeper, &args).unwrap();
+    }
+    assert!(!last.target_reached);
+    let m3 = model(&mut w);
+    for (i, (&new, &from)) in m3.current.sigma_e9[..10].iter().zip(&start).enumerate() {
+        assert!(new <= from * 2, "market {i}: {new} against {from}");
+        // 1.2^5 of the start would pass 2×: the window, not the step, held the last commits
+        if target.sigma_e9[i] > from * 2 {
+            assert_eq!(new, from * 2, "market {i}");
+        }
+    }
 }
 
 #[test]
