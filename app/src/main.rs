@@ -145,6 +145,12 @@ fn run(cli: &Cli) -> anyhow::Result<String> {
                 let p = risk::publish_from_prices(&mut t, &signer, args)?;
                 render(json, &p, |r| r.to_text())
             }
+            #[cfg(feature = "embedded")]
+            RiskCommand::Bounds { cluster, args } => {
+                let (mut t, signer) = connect(cluster)?;
+                let b = risk::set_bounds(&mut t, &signer, args)?;
+                render(json, &b, |r| r.to_text())
+            }
         },
         Command::Study(args) => match &args.study {
             Study::Imbalance(a) => render(json, &studies::imbalance::run_imbalance(a)?, |r| {

@@ -266,3 +266,59 @@ fn bad_publications_are_refused_and_leave_the_model_as_it_was() {
     ));
     assert!(e.contains("no account at"), "{e}");
 }
+
+/// `keel risk bounds`: the pool authority sets them (read back from the model); a malformed or
+/// impossible range is refused before anything is sent, and a signer who is not the authority
+/// gets the program's error by name, the model unchanged.
+#[test]
+fn the_pool_authority_sets_the_publishers_bounds() {
+    use keel::commands::risk::{BoundsArgs, set_bounds};
+    let mut w = world();
+    let operator = w.operator();
+    let args = BoundsArgs {
+        pool: PoolArg { pool: w.pool },
+        interval_secs: 7_200,
+        window_secs: 86_400,
+        sigma_window_bps: 5_000,
+        corr_window: 0.25,
+        sigma_ranges: vec!["0:0.01:0.2".into()],
+    };
+    let report = set_bounds(&mut w.chain, &operator, &args).unwrap();
+    assert_eq!(report.sigma_ranges_e9, [(0, 10_000_000, 200_000_000)]);
+    let b = model(&mut w).bounds;
+    assert_eq!(
+        (
+            b.min_commit_interval_secs,
+            b.window_secs,
+            b.max_sigma_window_bps,
+            b.max_corr_window_e9
+        ),
+        (7_200, 86_400, 5_000, 250_000_000)
+    );
+    let before = w.chain.account_data(&w.risk_model).unwrap();
+    let sent = w.chain.transactions();
+    for (range, message) in [
+        ("0:0.2:0.1", "need 0 ≤ MIN ≤ MAX ≤ 5"),
+        ("40:0.01:0.1", "is not below 32"),
+        ("0:0.01", "expected INDEX:MIN:MAX"),
+    ] {
+        let bad = BoundsArgs {
+            sigma_ranges: vec![range.into()],
+            ..args.clone()
+        };
+        let e = format!(
+            "{:#}",
+            set_bounds(&mut w.chain, &operator, &bad).unwrap_err()
+        );
+        assert!(e.contains(message), "{range}: {e}");
+    }
+    assert_eq!(w.chain.transactions(), sent);
+    let stranger = Keypair::new();
+    w.chain.airdrop(&stranger.pubkey(), 1_000_000_000).unwrap();
+    let e = format!(
+        "{:#}",
+        set_bounds(&mut w.chain, &stranger, &args).unwrap_err()
+    );
+    assert!(e.contains("Unauthorized"), "{e}");
+    assert_eq!(w.chain.account_data(&w.risk_model).unwrap(), before);
+}
