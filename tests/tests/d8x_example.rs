@@ -201,7 +201,7 @@ async fn a_round_trip_at_one_price_earns_nothing() {
 async fn a_rebate_refunds_no_more_than_the_position_paid() {
     let (mut t, f, whale, premium) = worked_pool_with_whale().await;
     // the longs gain 150 at 115: the headroom falls to (200 − 150)/2 = 25 and closing the
-    // whale's ten lowers the book's insurance value by about 12.7, far more than he paid
+    // whale's ten lowers the book's insurance value by more than 12, far more than he paid
     f.set_price(&mut t, 0, 115.0, 0.0).await;
     let uncapped = -charge_exact(-10.0, 115.0);
     assert!(uncapped > Fix::from_num(12 * E6), "{uncapped}");

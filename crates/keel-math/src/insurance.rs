@@ -161,55 +161,61 @@ fn mul_prob(x: u128, p: u128) -> MathResult<i128> {
 mod tests {
     use super::*;
 
-    fn fx(x: f64) -> Fix {
-        Fix::from_num(x)
+    /// A decimal as a Fix (exact parsing, no floating point).
+    fn fx(x: &str) -> Fix {
+        x.parse().unwrap()
+    }
+
+    /// |got − want| below 1e-12, `want` an mpmath reference in decimal.
+    fn assert_close(got: Fix, want: &str) {
+        let gap = (got - fx(want)).abs();
+        assert!(gap < fx("0.000000000001"), "{got} against {want}");
     }
 
     #[test]
     fn a_flat_book_with_capital_is_worth_nothing() {
-        let v = lognormal_book_value(Fix::ZERO, fx(100.0), fx(0.05)).unwrap();
+        let v = lognormal_book_value(Fix::ZERO, fx("100"), fx("0.05")).unwrap();
         assert_eq!(v.value, Fix::ZERO);
         assert_eq!(v.default_probability, Prob::ZERO);
-        let v = lognormal_book_value(Fix::ZERO, fx(-7.0), fx(0.05)).unwrap();
-        assert_eq!(v.value, fx(7.0));
+        let v = lognormal_book_value(Fix::ZERO, fx("-7"), fx("0.05")).unwrap();
+        assert_eq!(v.value, fx("7"));
     }
 
     #[test]
     fn a_short_book_smaller_than_the_headroom_cannot_default() {
-        let v = lognormal_book_value(fx(-50.0), fx(60.0), fx(0.5)).unwrap();
+        let v = lognormal_book_value(fx("-50"), fx("60"), fx("0.5")).unwrap();
         assert_eq!(v.value, Fix::ZERO);
     }
 
     #[test]
     fn the_call_matches_black_scholes() {
         // F = 100, strike 105, σ = 0.2: BS call (zero rate) = 5.9056...; q = Φ(d2)
-        let v = lognormal_book_value(fx(100.0), fx(5.0), fx(0.2)).unwrap();
-        let got: f64 = v.value.to_num();
-        assert!((got - 5.905_593_471_555_498).abs() < 1e-12, "{got}");
-        let q: f64 = v.default_probability.to_num();
-        assert!((q - 0.365_441_635_665_921).abs() < 1e-12, "{q}");
+        let v = lognormal_book_value(fx("100"), fx("5"), fx("0.2")).unwrap();
+        assert_close(v.value, "5.905593471555493599");
+        let q = Fix::from_bits(crate::d8x::prob_to_q64(v.default_probability, false));
+        assert_close(q, "0.365441635665921494");
     }
 
     #[test]
     fn the_put_matches_black_scholes() {
         // |F| = 100, strike 95, σ = 0.2: BS put = 5.5195...
-        let v = lognormal_book_value(fx(-100.0), fx(5.0), fx(0.2)).unwrap();
-        let got: f64 = v.value.to_num();
-        assert!((got - 5.519_541_063_676_975).abs() < 1e-12, "{got}");
+        let v = lognormal_book_value(fx("-100"), fx("5"), fx("0.2")).unwrap();
+        assert_close(v.value, "5.519541063676971490");
     }
 
     #[test]
     fn the_bachelier_value_at_the_money() {
         // C = 0: V = S/√(2π)
-        let v = gaussian_book_value(Fix::ZERO, fx(10.0)).unwrap();
-        let got: f64 = v.value.to_num();
-        assert!((got - 3.989_422_804_014_327).abs() < 1e-12, "{got}");
-        assert_eq!(v.default_probability, Prob::from_num(0.5));
+        let v = gaussian_book_value(Fix::ZERO, fx("10")).unwrap();
+        assert_close(v.value, "3.989422804014326779");
+        assert_eq!(v.default_probability, Prob::from_bits(1 << 126));
     }
 
     #[test]
     fn the_shared_exponential_gives_the_kernels_values() {
-        for z in [-13.0, -7.5, -2.0, -0.3, 0.0, 0.4, 1.0, 3.3, 9.0, 14.0] {
+        for z in [
+            "-13", "-7.5", "-2", "-0.3", "0", "0.4", "1", "3.3", "9", "14",
+        ] {
             let (cdf, pdf) = cdf_and_pdf_bits(fx(z).to_bits()).unwrap();
             let want_cdf = crate::normal::norm_cdf(fx(z)).unwrap().to_bits();
             let want_pdf = crate::normal::norm_pdf(fx(z)).unwrap().to_bits();
@@ -224,11 +230,11 @@ mod tests {
     #[test]
     fn bad_volatility_and_spread_are_domain_errors() {
         assert_eq!(
-            lognormal_book_value(fx(1.0), fx(1.0), Fix::ZERO),
+            lognormal_book_value(fx("1"), fx("1"), Fix::ZERO),
             Err(MathError::Domain)
         );
         assert_eq!(
-            gaussian_book_value(fx(1.0), fx(-1.0)),
+            gaussian_book_value(fx("1"), fx("-1")),
             Err(MathError::Domain)
         );
     }
