@@ -15,7 +15,7 @@ use anchor_lang::prelude::{Clock, Pubkey};
 use anchor_lang::solana_program::{program_pack::Pack, system_instruction};
 use anchor_lang::{AccountDeserialize, Discriminator};
 use anchor_spl::token::spl_token;
-use perp_amm::state::{Market, Pool, Position};
+use perp_amm::state::{Market, MarketChange, Pool, Position};
 use solana_instruction::Instruction;
 use solana_keypair::Keypair;
 use solana_program_test::ProgramTestContext;
@@ -255,6 +255,15 @@ impl TestContext {
     pub async fn market(&mut self, market: &Pubkey) -> Market {
         let data = self.account_data(market).await.expect("market account");
         Market::try_deserialize(&mut &data[..]).unwrap()
+    }
+
+    /// A market's announced-change account (created by its first proposal).
+    pub async fn market_change(&mut self, market: &Pubkey) -> MarketChange {
+        let data = self
+            .account_data(&ix::market_change_pda(market))
+            .await
+            .expect("market change account");
+        MarketChange::try_deserialize(&mut &data[..]).unwrap()
     }
 
     pub async fn position(&mut self, position: &Pubkey) -> Option<Position> {

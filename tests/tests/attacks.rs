@@ -970,9 +970,10 @@ async fn the_oracle_authority_is_replaced_in_two_steps() {
 }
 
 /// An operator's funding-rate change does not reach back (issue #19): a day after a long
-/// opened on a one-sided book, the rate goes from 0.1 % to 10 % a day. The market's funding is
-/// accrued to that moment at the old rate first, so the day costs 0.1 %; before, the next fill
-/// accrued the whole day at 10 %.
+/// opened on a one-sided book, the operator announces 0.2 % a day instead of 0.1 % (a larger
+/// step is refused), due a day later. Applying it accrues the market's funding to that moment
+/// at the old rate first, so the two days cost 0.1 % each; before, the next fill accrued the
+/// whole period at the new rate.
 #[tokio::test]
 async fn a_funding_rate_change_does_not_reach_back() {
     let mut t = TestContext::new().await;
@@ -990,30 +991,127 @@ async fn a_funding_rate_change_does_not_reach_back() {
     t.advance(86_400);
     let admin = t.admin.insecure_clone();
     let m = &f.markets[0];
-    let faster = MarketParams {
-        max_funding_rate_e9: E9 / 10,
+    let with_rate = |rate| MarketParams {
+        max_funding_rate_e9: rate,
         ..default_params()
     };
-    let update =
-        |oracle: &Pubkey| ix::update_market(&admin.pubkey(), &f.pool, &m.key, oracle, faster);
-    // a rate change needs the market's own oracle, with a valid print: nothing changes without
-    let watched = [f.pool, m.key];
+    let propose =
+        |rate| ix::propose_market_change(&admin.pubkey(), &f.pool, &m.key, with_rate(rate));
+    // at once: refused, it worsens open positions' terms; ×100 in one step: refused
+    let r = t
+        .send(
+            &[ix::update_market(
+                &admin.pubkey(),
+                &f.pool,
+                &m.key,
+                &m.oracle,
+                with_rate(E9 / 500),
+            )],
+            &[&admin],
+        )
+        .await;
+    assert_code(r, perp(PerpError::ChangeNeedsNotice));
+    let r = t.send(&[propose(E9 / 10)], &[&admin]).await;
+    assert_code(r, perp(PerpError::ChangeTooLarge));
+    t.send(&[propose(E9 / 500)], &[&admin]).await.unwrap();
+    t.advance(86_400);
+    let apply = |oracle: &Pubkey| ix::apply_market_change(&f.pool, &m.key, oracle);
+    // applying needs the market's own oracle, with a valid print: nothing changes without
+    let watched = [f.pool, m.key, ix::market_change_pda(&m.key)];
     let before = t.snapshot(&watched).await;
-    let r = t.send(&[update(&m.oracle)], &[&admin]).await;
+    let r = t.send(&[apply(&m.oracle)], &[]).await;
     assert_code(r, perp(PerpError::StaleOracle));
     assert!(before == t.snapshot(&watched).await);
     f.set_price(&mut t, 0, 100.0, 0.0).await;
     let before_print = t.snapshot(&watched).await;
-    let r = t.send(&[update(&Pubkey::new_unique())], &[&admin]).await;
+    let r = t.send(&[apply(&Pubkey::new_unique())], &[]).await;
     assert_code(r, perp(PerpError::WrongOracle));
     assert!(before_print == t.snapshot(&watched).await);
-    t.send(&[update(&m.oracle)], &[&admin]).await.unwrap();
+    // anyone applies it
+    t.send(&[apply(&m.oracle)], &[]).await.unwrap();
+    assert_eq!(t.market(&m.key).await.params.max_funding_rate_e9, E9 / 500);
     let slot = t.pool(&f.pool).await.markets[0];
     assert_eq!(slot.last_funding_ts, t.now);
-    // one day at 0.1 % on 100 per unit: 0.1 quote native per base native (the skew is 1)
+    // two days at 0.1 % on 100 per unit: 0.2 quote native per base native (the skew is 1)
     let per_unit =
         (slot.long_funding_index.fix() - opened.long_funding_index.fix()).to_num::<f64>();
-    assert!((per_unit - 0.1).abs() < 1e-3, "{per_unit}");
+    assert!((per_unit - 0.2).abs() < 1e-3, "{per_unit}");
+}
+
+/// An immediate maintenance hike (issue #19): before, `update_market` took maintenance
+/// 9,999 bp with leverage 1, and every position was liquidatable in the next block. Now the
+/// hike is refused at once; a step beyond a quarter (250 → 400 bp, or leverage 20 → 1) is
+/// refused even announced; 250 → 300 bp is announced and waits a day. Two longs sit at 2.75 %
+/// equity: neither is liquidatable during the notice; the one who adds collateral in it stays
+/// safe after the change, the one who does not is liquidated.
+#[tokio::test]
+async fn a_maintenance_hike_waits_its_notice() {
+    let mut t = TestContext::new().await;
+    let f = PerpFixture::new(&mut t, &[100.0]).await;
+    let lp = t.user(10_000_000 * E6).await;
+    let lp_acct = f.lp_account(&mut t, &lp).await;
+    f.deposit(&mut t, &lp, &lp_acct, 1_000_000 * E6)
+        .await
+        .unwrap();
+    let (careful, careless) = (t.user(20_000 * E6).await, t.user(20_000 * E6).await);
+    for who in [&careful, &careless] {
+        f.open(&mut t, who, 0, 500 * E6 as i64, 2_600 * E6)
+            .await
+            .unwrap();
+    }
+    // the short balances the book: no funding over the notice
+    let short = t.user(100_000 * E6).await;
+    f.open(&mut t, &short, 0, -1_000 * E6 as i64, 50_000 * E6)
+        .await
+        .unwrap();
+    // the price at which the careless long's equity is 2.75 % of its notional
+    let p = t.position(&f.position(0, &careless.key())).await.unwrap();
+    let (c, e) = (p.collateral as f64 / 1e6, p.entry_notional as f64 / 1e6);
+    let price = (e - c) / (500.0 * (1.0 - 0.0275));
+    f.set_price(&mut t, 0, price, 0.0).await;
+    let keeper = t.user(0).await;
+    let admin = t.admin.insecure_clone();
+    let m = &f.markets[0];
+    let with = |mm: u32, lev: u32| MarketParams {
+        maintenance_margin_bps: mm,
+        max_leverage: lev,
+        ..default_params()
+    };
+    let watched = [f.pool, m.key, ix::market_change_pda(&m.key)];
+    let before = t.snapshot(&watched).await;
+    let update = ix::update_market(&admin.pubkey(), &f.pool, &m.key, &m.oracle, with(300, 20));
+    assert_code(
+        t.send(&[update], &[&admin]).await,
+        perp(PerpError::ChangeNeedsNotice),
+    );
+    let propose = |p| ix::propose_market_change(&admin.pubkey(), &f.pool, &m.key, p);
+    for params in [with(400, 20), with(9_999, 1)] {
+        let r = t.send(&[propose(params)], &[&admin]).await;
+        assert_code(r, perp(PerpError::ChangeTooLarge));
+    }
+    assert!(before == t.snapshot(&watched).await);
+    t.send(&[propose(with(300, 20))], &[&admin]).await.unwrap();
+    let change = t.market_change(&m.key).await;
+    assert_eq!(change.effective_at, t.now + 86_400);
+    for who in [&careful, &careless] {
+        let r = f.liquidate(&mut t, &keeper, 0, who).await;
+        assert_code(r, perp(PerpError::NotLiquidatable));
+    }
+    let apply = ix::apply_market_change(&f.pool, &m.key, &m.oracle);
+    assert_code(
+        t.send(&[apply.clone()], &[]).await,
+        perp(PerpError::ChangeNotDue),
+    );
+    f.add_collateral(&mut t, &careful, 0, 1_000 * E6)
+        .await
+        .unwrap();
+    t.advance(86_400);
+    f.set_price(&mut t, 0, price, 0.0).await;
+    t.send(&[apply], &[]).await.unwrap();
+    assert_eq!(t.market(&m.key).await.params.maintenance_margin_bps, 300);
+    let r = f.liquidate(&mut t, &keeper, 0, &careful).await;
+    assert_code(r, perp(PerpError::NotLiquidatable));
+    f.liquidate(&mut t, &keeper, 0, &careless).await.unwrap();
 }
 
 /// Bad debt is not netted against another trader's collateral in an LP's withdrawal (issue

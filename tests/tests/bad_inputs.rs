@@ -96,6 +96,7 @@ impl World {
                 m.oracle,
                 self.f.position(m.index, &self.trader.key()),
                 self.f.position(m.index, &self.other.key()),
+                ix::market_change_pda(&m.key),
             ]);
         }
         keys
@@ -447,6 +448,102 @@ async fn add_and_update_market_bad_inputs() {
         ("intruder updates", update(&i, default_params()), by_intruder, perp(Unauthorized)),
         ("max_leverage = 5_000", update(&a, leverage_5000), by_admin, perp(InvalidParameter)),
     ]).await;
+}
+
+/// The announced market changes (issue #19): `update_market` refuses what worsens open
+/// positions; `propose_market_change`, `apply_market_change` and `cancel_market_change` refuse
+/// strangers, bad and oversized parameters, a second proposal, applying early, late, twice or
+/// after the market moved away, and cancelling nothing.
+#[tokio::test]
+async fn market_change_bad_inputs() {
+    let mut w = World::new().await;
+    let admin = w.t.admin.insecure_clone();
+    let intruder = w.other.kp.insecure_clone();
+    let (pool, market, oracle) = (w.f.pool, w.f.markets[0].key, w.f.markets[0].oracle);
+    let (a, i) = (admin.pubkey(), intruder.pubkey());
+    let by_admin: &[&Keypair] = &[&admin];
+    let by_intruder: &[&Keypair] = &[&intruder];
+    let propose =
+        |signer: &Pubkey, params| ix::propose_market_change(signer, &pool, &market, params);
+    let update = |params| ix::update_market(&a, &pool, &market, &oracle, params);
+    let apply = || ix::apply_market_change(&pool, &market, &oracle);
+    let cancel = |signer: &Pubkey| ix::cancel_market_change(signer, &pool, &market);
+    let hike = params_with(|p| p.maintenance_margin_bps = 300);
+    // a worsening step of each kind at once, and one beyond its bound announced
+    #[rustfmt::skip]
+    refused_all(&mut w, [
+        ("maintenance up at once", update(hike), by_admin, perp(ChangeNeedsNotice)),
+        ("leverage down at once", update(params_with(|p| p.max_leverage = 19)), by_admin, perp(ChangeNeedsNotice)),
+        ("close fee up at once", update(params_with(|p| p.close_fee_bps = 11)), by_admin, perp(ChangeNeedsNotice)),
+        ("liquidation fee up at once", update(params_with(|p| p.liquidation_fee_bps = 51)), by_admin, perp(ChangeNeedsNotice)),
+        ("half-spread up at once", update(params_with(|p| p.half_spread_e9 = 1)), by_admin, perp(ChangeNeedsNotice)),
+        ("funding up at once", update(params_with(|p| p.max_funding_rate_e9 = E9 / 999)), by_admin, perp(ChangeNeedsNotice)),
+        ("close price age down at once", update(params_with(|p| p.max_age_close_secs = 599)), by_admin, perp(ChangeNeedsNotice)),
+        ("intruder proposes", propose(&i, hike), by_intruder, perp(Unauthorized)),
+        ("bad parameters", propose(&a, params_with(|p| p.max_leverage = 0)), by_admin, perp(InvalidParameter)),
+        ("maintenance 250 → 400", propose(&a, params_with(|p| p.maintenance_margin_bps = 400)), by_admin, perp(ChangeTooLarge)),
+        ("leverage 20 → 15", propose(&a, params_with(|p| p.max_leverage = 15)), by_admin, perp(ChangeTooLarge)),
+        ("open fee 10 → 16 bp", propose(&a, params_with(|p| p.open_fee_bps = 16)), by_admin, perp(ChangeTooLarge)),
+        ("funding 0.1 → 0.25 %/day", propose(&a, params_with(|p| p.max_funding_rate_e9 = E9 / 400)), by_admin, perp(ChangeTooLarge)),
+        ("close age 600 → 299 s", propose(&a, params_with(|p| p.max_age_close_secs = 299)), by_admin, perp(ChangeTooLarge)),
+        // nothing proposed yet: the change account does not exist
+        ("apply nothing", apply(), &[], anchor(AnchorError::AccountNotInitialized)),
+    ]).await;
+    // improving (or neutral) changes still apply at once: maintenance down, a cap up and back
+    let lower = params_with(|p| p.maintenance_margin_bps = 240);
+    w.update_market(0, lower).await;
+    w.update_market(
+        0,
+        MarketParams {
+            max_long_oi: 2_000_000 * E6,
+            ..lower
+        },
+    )
+    .await;
+    w.update_market(0, lower).await;
+    w.t.send(&[propose(&a, hike)], by_admin).await.unwrap();
+    #[rustfmt::skip]
+    refused_all(&mut w, [
+        ("a second proposal", propose(&a, hike), by_admin, perp(ChangePending)),
+        ("applied early", apply(), &[], perp(ChangeNotDue)),
+        ("intruder cancels", cancel(&i), by_intruder, perp(Unauthorized)),
+    ]).await;
+    w.t.send(&[cancel(&a)], by_admin).await.unwrap();
+    #[rustfmt::skip]
+    refused_all(&mut w, [
+        ("cancel nothing", cancel(&a), by_admin, perp(NoPendingChange)),
+        ("apply a cancelled change", apply(), &[], perp(NoPendingChange)),
+    ]).await;
+    // a change applied a week after it was due comes too late
+    w.t.send(&[propose(&a, hike)], by_admin).await.unwrap();
+    w.t.advance(86_400 + 7 * 86_400 + 1);
+    w.f.refresh_prices(&mut w.t).await;
+    refused(
+        &mut w,
+        "applied too late",
+        apply(),
+        &[],
+        perp(ChangeExpired),
+    )
+    .await;
+    w.t.send(&[cancel(&a)], by_admin).await.unwrap();
+    // the market moved away since: maintenance lowered at once to 200, 200 → 300 is too far
+    w.t.send(&[propose(&a, hike)], by_admin).await.unwrap();
+    w.update_market(0, params_with(|p| p.maintenance_margin_bps = 200))
+        .await;
+    w.t.advance(86_400);
+    w.f.refresh_prices(&mut w.t).await;
+    refused(&mut w, "moved away", apply(), &[], perp(ChangeTooLarge)).await;
+    // announced again from 200: 250 applies, by anyone, once
+    w.t.send(&[cancel(&a)], by_admin).await.unwrap();
+    w.t.send(&[propose(&a, default_params())], by_admin)
+        .await
+        .unwrap();
+    w.t.advance(86_400);
+    w.f.refresh_prices(&mut w.t).await;
+    w.t.send(&[apply()], &[]).await.unwrap();
+    assert_eq!(w.t.market(&market).await.params, default_params());
+    refused(&mut w, "applied twice", apply(), &[], perp(NoPendingChange)).await;
 }
 
 #[tokio::test]

@@ -6,8 +6,8 @@ use anchor_lang::solana_program::instruction::AccountMeta;
 use anchor_lang::{InstructionData, ToAccountMetas, system_program};
 use anchor_spl::token::spl_token;
 use perp_amm::constants::{
-    LP_ESCROW_SEED, LP_MINT_SEED, MARKET_SEED, POOL_SEED, POSITION_SEED, PUSH_ORACLE_SEED,
-    REQUEST_SEED, RISK_MODEL_SEED, VAULT_SEED,
+    LP_ESCROW_SEED, LP_MINT_SEED, MARKET_CHANGE_SEED, MARKET_SEED, POOL_SEED, POSITION_SEED,
+    PUSH_ORACLE_SEED, REQUEST_SEED, RISK_MODEL_SEED, VAULT_SEED,
 };
 use perp_amm::instructions::*;
 use perp_amm::state::MarketParams;
@@ -28,6 +28,9 @@ pub fn lp_mint_pda(pool: &Pubkey) -> Pubkey {
 }
 pub fn market_pda(pool: &Pubkey, index: u8) -> Pubkey {
     Pubkey::find_program_address(&[MARKET_SEED, pool.as_ref(), &[index]], &perp_amm::ID).0
+}
+pub fn market_change_pda(market: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[MARKET_CHANGE_SEED, market.as_ref()], &perp_amm::ID).0
 }
 pub fn position_pda(market: &Pubkey, owner: &Pubkey) -> Pubkey {
     Pubkey::find_program_address(
@@ -118,6 +121,51 @@ pub fn update_market(
             oracle: *oracle,
         },
         perp_amm::instruction::UpdateMarket { params },
+    )
+}
+
+/// The pool authority announces new parameters for a market (due after the notice period).
+pub fn propose_market_change(
+    authority: &Pubkey,
+    pool: &Pubkey,
+    market: &Pubkey,
+    params: MarketParams,
+) -> Instruction {
+    ix(
+        perp_amm::accounts::ProposeMarketChange {
+            authority: *authority,
+            pool: *pool,
+            market: *market,
+            change: market_change_pda(market),
+            system_program: system_program::ID,
+        },
+        perp_amm::instruction::ProposeMarketChange { params },
+    )
+}
+
+/// Anyone applies a market's announced change once due; `oracle` is the market's.
+pub fn apply_market_change(pool: &Pubkey, market: &Pubkey, oracle: &Pubkey) -> Instruction {
+    ix(
+        perp_amm::accounts::ApplyMarketChange {
+            pool: *pool,
+            market: *market,
+            change: market_change_pda(market),
+            oracle: *oracle,
+        },
+        perp_amm::instruction::ApplyMarketChange {},
+    )
+}
+
+/// The pool authority withdraws a market's announced change.
+pub fn cancel_market_change(authority: &Pubkey, pool: &Pubkey, market: &Pubkey) -> Instruction {
+    ix(
+        perp_amm::accounts::CancelMarketChange {
+            authority: *authority,
+            pool: *pool,
+            market: *market,
+            change: market_change_pda(market),
+        },
+        perp_amm::instruction::CancelMarketChange {},
     )
 }
 

@@ -697,16 +697,28 @@ fn admin_instructions(b: &mut Bench, mk: &Markets, lp: &Lp, risk: &RiskModel) {
     let (pool, m) = (&mk.pool, &mk.m);
     let update = ix::update_market(&admin_key, pool, m, &mk.o, market_params());
     b.measure("update_market", "", None, &[update], &[&admin]);
-    // a funding-rate change reads the oracle and accrues funding first; then back again
+    // a higher funding rate worsens open positions' terms: announced, applied a day later by
+    // anyone (reading the oracle and accruing funding at the old rate first); lowering it back
+    // applies at once
     let faster = MarketParams {
         max_funding_rate_e9: market_params().max_funding_rate_e9 * 2,
         ..market_params()
     };
-    let update = ix::update_market(&admin_key, pool, m, &mk.o, faster);
-    let label = "funding rate changed, balanced book (no price read)";
-    b.measure("update_market", label, None, &[update], &[&admin]);
+    let propose = ix::propose_market_change(&admin_key, pool, m, faster);
+    let label = "first proposal (creates its account)";
+    b.measure("propose_market_change", label, None, &[propose], &[&admin]);
+    let cancel = ix::cancel_market_change(&admin_key, pool, m);
+    b.measure("cancel_market_change", "", None, &[cancel], &[&admin]);
+    let propose = ix::propose_market_change(&admin_key, pool, m, faster);
+    b.measure("propose_market_change", "", None, &[propose], &[&admin]);
+    b.set_time(b.now + 86_400);
+    refresh_prices(b, mk, 100.0);
+    let apply = ix::apply_market_change(pool, m, &mk.o);
+    let label = "funding rate doubled, skewed book (price read, funding accrued)";
+    b.measure("apply_market_change", label, None, &[apply], &[]);
     let update = ix::update_market(&admin_key, pool, m, &mk.o, market_params());
-    b.must("update_market back", &[update], &[&admin]);
+    let label = "funding rate halved back, skewed book (price read, funding accrued)";
+    b.measure("update_market", label, None, &[update], &[&admin]);
     let pause = ix::set_pause(&admin_key, pool, 0);
     b.measure("set_pause", "", None, &[pause], &[&admin]);
     let propose = ix::propose_authority(&admin_key, pool, admin_key);

@@ -10,6 +10,8 @@ pub const LP_MINT_SEED: &[u8] = b"lp_mint";
 pub const MARKET_SEED: &[u8] = b"market";
 /// Position PDA: [POSITION_SEED, market, owner].
 pub const POSITION_SEED: &[u8] = b"position";
+/// Announced market change PDA: [MARKET_CHANGE_SEED, market].
+pub const MARKET_CHANGE_SEED: &[u8] = b"market_change";
 /// Push-oracle PDA: [PUSH_ORACLE_SEED, pool, feed_id].
 pub const PUSH_ORACLE_SEED: &[u8] = b"push_oracle";
 

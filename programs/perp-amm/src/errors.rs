@@ -201,6 +201,24 @@ pub enum PerpError {
     /// 6065
     #[msg("Risk model: sigma outside the range set for its market")]
     RiskSigmaOutOfRange,
+    /// 6066
+    #[msg("Market change: a worsening step larger than one change may make")]
+    ChangeTooLarge,
+    /// 6067
+    #[msg("Market change: it worsens open positions' terms and must be announced first")]
+    ChangeNeedsNotice,
+    /// 6068
+    #[msg("Market change: its notice period has not passed")]
+    ChangeNotDue,
+    /// 6069
+    #[msg("Market change: none is pending")]
+    NoPendingChange,
+    /// 6070
+    #[msg("Market change: one is already pending; cancel it first")]
+    ChangePending,
+    /// 6071
+    #[msg("Market change: its window to be applied has passed")]
+    ChangeExpired,
 }
 
 impl From<keel_math::MathError> for PerpError {

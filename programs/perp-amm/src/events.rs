@@ -1,5 +1,7 @@
 use anchor_lang::prelude::*;
 
+use crate::state::MarketParams;
+
 /// A trade: open, increase, decrease or close. Prices are Fix bits (quote native per base native).
 #[event]
 pub struct FillEvent {
@@ -77,6 +79,16 @@ pub struct MarketEvent {
     pub market: Pubkey,
     pub index: u8,
     pub added: bool,
+}
+
+/// A market change announced (kind 0, due at `effective_at`), applied (1) or cancelled (2).
+#[event]
+pub struct MarketChangeEvent {
+    pub pool: Pubkey,
+    pub market: Pubkey,
+    pub kind: u8,
+    pub params: MarketParams,
+    pub effective_at: i64,
 }
 
 #[event]

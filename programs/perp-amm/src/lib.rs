@@ -41,9 +41,27 @@ pub mod perp_amm {
         instructions::admin::add_market::handle_add_market(ctx, args)
     }
 
-    /// Change a market's parameters (authority only).
+    /// Change a market's parameters at once (authority only; none that worsen open positions).
     pub fn update_market(ctx: Context<UpdateMarket>, params: MarketParams) -> Result<()> {
         instructions::admin::update_market::handle_update_market(ctx, params)
+    }
+
+    /// Announce a market change that takes effect after its notice (authority only).
+    pub fn propose_market_change(
+        ctx: Context<ProposeMarketChange>,
+        params: MarketParams,
+    ) -> Result<()> {
+        instructions::admin::market_change::handle_propose_market_change(ctx, params)
+    }
+
+    /// Apply an announced market change once due (anyone).
+    pub fn apply_market_change(ctx: Context<ApplyMarketChange>) -> Result<()> {
+        instructions::admin::market_change::handle_apply_market_change(ctx)
+    }
+
+    /// Withdraw an announced market change (authority only).
+    pub fn cancel_market_change(ctx: Context<CancelMarketChange>) -> Result<()> {
+        instructions::admin::market_change::handle_cancel_market_change(ctx)
     }
 
     /// Set the pause bits (LP, open, close, liquidate, funding); unset bits resume.

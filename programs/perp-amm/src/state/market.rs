@@ -66,6 +66,92 @@ impl MarketParams {
         require!(ok, PerpError::InvalidParameter);
         Ok(())
     }
+
+    /// Whether going from `self` to `new` worsens the terms of positions already open, so that
+    /// it must be announced and wait [`MARKET_CHANGE_NOTICE_SECS`]: maintenance, liquidation
+    /// fee, trading fees, half-spread or funding rate up, leverage down, or a tighter oracle
+    /// validity for closing. Each such step is bounded ([`PerpError::ChangeTooLarge`] beyond):
+    /// a quarter up (a fifth down for leverage, half for the oracle limits) or a small absolute
+    /// step when the value is small, so a worst case takes several announced changes.
+    /// Everything else (caps, σ, capital share, limits on new risk) only shapes future fills and
+    /// applies at once.
+    pub fn worsens(&self, new: &MarketParams) -> Result<bool> {
+        // (old, new, smallest step allowed whatever old is)
+        let up = |old: u64, new: u64, floor: u64| -> Result<bool> {
+            require!(
+                new <= old.saturating_add((old / 4).max(floor)),
+                PerpError::ChangeTooLarge
+            );
+            Ok(new > old)
+        };
+        let down = |old: u64, new: u64, divisor: u64, floor: u64| -> Result<bool> {
+            require!(
+                new >= old.saturating_sub((old / divisor).max(floor)),
+                PerpError::ChangeTooLarge
+            );
+            Ok(new < old)
+        };
+        let steps = [
+            up(
+                self.maintenance_margin_bps.into(),
+                new.maintenance_margin_bps.into(),
+                10,
+            )?,
+            up(
+                self.liquidation_fee_bps.into(),
+                new.liquidation_fee_bps.into(),
+                5,
+            )?,
+            up(self.open_fee_bps.into(), new.open_fee_bps.into(), 5)?,
+            up(self.close_fee_bps.into(), new.close_fee_bps.into(), 5)?,
+            // 5 bps of price
+            up(self.half_spread_e9, new.half_spread_e9, E9 / 2_000)?,
+            // 0.1 % a day
+            up(
+                self.max_funding_rate_e9,
+                new.max_funding_rate_e9,
+                E9 / 1_000,
+            )?,
+            down(self.max_leverage.into(), new.max_leverage.into(), 5, 1)?,
+            down(
+                self.max_age_close_secs.into(),
+                new.max_age_close_secs.into(),
+                2,
+                1,
+            )?,
+            down(self.max_conf_bps.into(), new.max_conf_bps.into(), 2, 1)?,
+        ];
+        Ok(steps.iter().any(|&worse| worse))
+    }
+}
+
+/// Seconds between the announcement of a change that worsens open positions' terms and the
+/// moment anyone may apply it: a day, so a trader can add collateral or leave first.
+pub const MARKET_CHANGE_NOTICE_SECS: i64 = 86_400;
+/// An announced change must be applied within this long after it is due, or proposed again:
+/// terms announced long ago do not land on a market that has moved on.
+pub const MARKET_CHANGE_APPLY_WINDOW_SECS: i64 = 7 * 86_400;
+
+/// A market's announced change, `[MARKET_CHANGE_SEED, market]`: created by the first proposal and
+/// reused; `effective_at == 0` when none is pending.
+#[account]
+#[derive(InitSpace)]
+pub struct MarketChange {
+    pub pool: Pubkey,
+    pub market: Pubkey,
+    pub bump: u8,
+    /// The parameters the market will have.
+    pub params: MarketParams,
+    pub proposed_at: i64,
+    /// From this time anyone may apply it (0: nothing pending).
+    pub effective_at: i64,
+    pub reserved: [u8; 32],
+}
+
+impl MarketChange {
+    pub fn is_pending(&self) -> bool {
+        self.effective_at != 0
+    }
 }
 
 #[account]

@@ -17,27 +17,50 @@ pub struct UpdateMarket<'info> {
     pub oracle: UncheckedAccount<'info>,
 }
 
-/// The pool authority changes a market's parameters. A change of the funding rate first
-/// accrues the market's funding to now at the old rate (on a valid print when the book is
-/// skewed; a balanced one accrues nothing and needs none), so the new rate applies from now
-/// on, never to time already past.
+/// The pool authority changes a market's parameters at once, provided the change worsens no
+/// open position's terms ([`MarketParams::worsens`]); one that does must be announced with
+/// `propose_market_change` and wait its notice.
 pub fn handle_update_market(ctx: Context<UpdateMarket>, params: MarketParams) -> Result<()> {
     params.validate()?;
+    require!(
+        !ctx.accounts.market.params.worsens(&params)?,
+        PerpError::ChangeNeedsNotice
+    );
     let pool_key = ctx.accounts.pool.key();
-    let market = &mut ctx.accounts.market;
     let mut pool = ctx.accounts.pool.load_mut()?;
+    set_market_params(
+        &mut pool,
+        &pool_key,
+        &mut ctx.accounts.market,
+        &ctx.accounts.oracle,
+        params,
+        Clock::get()?.unix_timestamp,
+    )
+}
+
+/// Gives `market` its new parameters and the pool's slot their copies. A change of the funding
+/// rate first accrues the market's funding to now at the old rate (on a valid print when the
+/// book is skewed; a balanced one accrues nothing and needs none), so the new rate applies from
+/// now on, never to time already past.
+pub(crate) fn set_market_params(
+    pool: &mut Pool,
+    pool_key: &Pubkey,
+    market: &mut Account<Market>,
+    oracle: &AccountInfo,
+    params: MarketParams,
+    now: i64,
+) -> Result<()> {
+    {
+        let slot = pool.slot(market.index)?;
+        require_keys_eq!(slot.market, market.key(), PerpError::WrongMarket);
+    }
     if params.max_funding_rate_e9 != market.params.max_funding_rate_e9 {
-        let now = Clock::get()?.unix_timestamp;
-        let skewed = {
-            let slot = pool.slot(market.index)?;
-            require_keys_eq!(slot.market, market.key(), PerpError::WrongMarket);
-            slot.long_oi != slot.short_oi
-        };
-        if skewed {
+        let slot = pool.slot(market.index)?;
+        if slot.long_oi != slot.short_oi {
             let price = load_price(
-                &ctx.accounts.oracle,
+                oracle,
                 &market.oracle_spec(),
-                &pool_key,
+                pool_key,
                 pool.quote_decimals,
                 now,
                 OracleUse::RiskReducing,
@@ -55,11 +78,10 @@ pub fn handle_update_market(ctx: Context<UpdateMarket>, params: MarketParams) ->
     }
     market.params = params;
     let distance_to_default = pool.distance_to_default();
-    let slot = pool.slot_mut(market.index)?;
-    require_keys_eq!(slot.market, market.key(), PerpError::WrongMarket);
-    slot.sync_from(market, distance_to_default)?;
+    pool.slot_mut(market.index)?
+        .sync_from(market, distance_to_default)?;
     emit!(MarketEvent {
-        pool: ctx.accounts.pool.key(),
+        pool: *pool_key,
         market: market.key(),
         index: market.index,
         added: false
