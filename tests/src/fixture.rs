@@ -563,6 +563,30 @@ impl PerpFixture {
         t.send(&[i], &[&keeper.kp]).await
     }
 
+    /// Auto-deleverage up to `size` of `owner`'s position in `market`, every oracle attached.
+    pub async fn deleverage(
+        &self,
+        t: &mut TestContext,
+        keeper: &User,
+        market: u8,
+        owner: &User,
+        size: u64,
+    ) -> Result<(), TxError> {
+        let m = &self.markets[market as usize];
+        let i = ix::deleverage(
+            &keeper.key(),
+            &self.pool,
+            &m.key,
+            &owner.key(),
+            &m.oracle,
+            &owner.quote,
+            self.risk_model,
+            &self.oracles(),
+            size,
+        );
+        t.send(&[i], &[&keeper.kp]).await
+    }
+
     pub async fn update_funding(&self, t: &mut TestContext, market: u8) -> Result<(), TxError> {
         let m = &self.markets[market as usize];
         t.send(&[ix::update_funding(&self.pool, &m.key, &m.oracle)], &[])

@@ -11,7 +11,7 @@ use anchor_lang::solana_program::system_instruction;
 use keel_tests::fixture::{
     E6, E9, KEEPER_FEE, MarketFixture, MarketParams, PerpFixture, default_params,
 };
-use keel_tests::{TestContext, User, anchor, assert_code, ix, perp};
+use keel_tests::{TestContext, TxError, User, anchor, assert_code, ix, perp};
 use perp_amm::constants::{
     LP_MINT_SEED, MARKET_SEED, POOL_SEED, POSITION_SEED, REQUEST_SEED, VAULT_SEED,
 };
@@ -1099,7 +1099,7 @@ async fn a_maintenance_hike_waits_its_notice() {
     }
     let apply = ix::apply_market_change(&f.pool, &m.key, &m.oracle);
     assert_code(
-        t.send(&[apply.clone()], &[]).await,
+        t.send(std::slice::from_ref(&apply), &[]).await,
         perp(PerpError::ChangeNotDue),
     );
     f.add_collateral(&mut t, &careful, 0, 1_000 * E6)
@@ -1112,6 +1112,113 @@ async fn a_maintenance_hike_waits_its_notice() {
     let r = f.liquidate(&mut t, &keeper, 0, &careful).await;
     assert_code(r, perp(PerpError::NotLiquidatable));
     f.liquidate(&mut t, &keeper, 0, &careless).await.unwrap();
+}
+
+/// A ceiling on what the pool can owe (issue #19). Two LPs put in 50k each; two traders go 10x
+/// long 300 at 100. The price climbs 150, 200, 250, 300, where each long is 60k up: together
+/// 120k, more than the pool. Without a ceiling the first winner out is paid 60k in full, the
+/// second gets what is left, and the last LP finds an empty pool. With auto-deleveraging at the
+/// default ceiling (half of LP capital) a keeper closes A at 200 (30k in full, then B's 30k is
+/// within the new ceiling of 35k) and B at 250 (45k in full); the LPs keep about 25k.
+#[tokio::test]
+async fn the_last_lp_out_does_not_find_an_empty_pool() {
+    struct Outcome {
+        /// What each winner took home beyond its 3,000 of margin.
+        gains: [f64; 2],
+        /// What each LP got back, in the order they left.
+        lps: [f64; 2],
+    }
+    async fn run(deleverage: bool) -> Outcome {
+        let mut t = TestContext::new().await;
+        let f = PerpFixture::new(&mut t, &[100.0]).await;
+        let mut lps = vec![];
+        for _ in 0..2 {
+            let lp = t.user(50_000 * E6).await;
+            let acct = f.lp_account(&mut t, &lp).await;
+            f.deposit(&mut t, &lp, &acct, 50_000 * E6).await.unwrap();
+            lps.push((lp, acct));
+        }
+        let winners = [t.user(3_000 * E6).await, t.user(3_000 * E6).await];
+        for w in &winners {
+            f.open(&mut t, w, 0, 300 * E6 as i64, 3_000 * E6)
+                .await
+                .unwrap();
+        }
+        let keeper = t.user(0).await;
+        let mut refused = 0;
+        for price in [150.0, 200.0, 250.0, 300.0] {
+            t.advance(60);
+            f.set_price(&mut t, 0, price, 0.0).await;
+            if deleverage {
+                for w in &winners {
+                    if t.position(&f.position(0, &w.key())).await.is_none() {
+                        continue;
+                    }
+                    match f.deleverage(&mut t, &keeper, 0, w, u64::MAX).await {
+                        Ok(()) => {}
+                        Err(e) => {
+                            assert_eq!(e, TxError::Custom(perp(PerpError::ProfitWithinCeiling)));
+                            refused += 1;
+                        }
+                    }
+                }
+            }
+        }
+        if deleverage {
+            // 150: both within; 200: A closed, B within; 250: B closed
+            assert_eq!(refused, 3);
+        }
+        for w in &winners {
+            if t.position(&f.position(0, &w.key())).await.is_some() {
+                f.close(&mut t, w, 0, true).await.unwrap();
+            }
+        }
+        let mut gains = [0.0; 2];
+        for (g, w) in gains.iter_mut().zip(&winners) {
+            *g = t.balance(&w.quote).await as f64 / 1e6 - 3_000.0;
+        }
+        let mut out = [0.0; 2];
+        for (o, (lp, acct)) in out.iter_mut().zip(&lps) {
+            let before = t.balance(&lp.quote).await;
+            let shares = t.balance(acct).await;
+            let _ = f.withdraw(&mut t, lp, acct, shares).await;
+            *o = (t.balance(&lp.quote).await - before) as f64 / 1e6;
+        }
+        Outcome { gains, lps: out }
+    }
+    // first come, first served: A is paid 60k in full, B is cut to what is left, and the LPs
+    // get back only the ~36 of fees each that came in after (of their 50k)
+    let before = run(false).await;
+    // (less 0.1 % fees on 30k opened and 90k closed)
+    assert!(
+        (before.gains[0] - 60_000.0).abs() < 150.0,
+        "{:?}",
+        before.gains
+    );
+    assert!(before.gains[1] < 45_000.0, "{:?}", before.gains);
+    assert!(before.lps[1] < 50.0, "{:?}", before.lps);
+    // auto-deleveraging: both winners paid in full at the price they were closed at, and both
+    // LPs leave with about half of the ~25k the pool kept
+    let after = run(true).await;
+    for (what, o) in [("no ceiling", &before), ("auto-deleveraging", &after)] {
+        println!(
+            "{what}: winners took {:.2?}, LPs got back {:.2?}",
+            o.gains, o.lps
+        );
+    }
+    assert!(
+        (after.gains[0] - 30_000.0).abs() < 100.0,
+        "{:?}",
+        after.gains
+    );
+    assert!(
+        (after.gains[1] - 45_000.0).abs() < 100.0,
+        "{:?}",
+        after.gains
+    );
+    for lp in after.lps {
+        assert!((lp - 12_500.0).abs() < 500.0, "{:?}", after.lps);
+    }
 }
 
 /// Bad debt is not netted against another trader's collateral in an LP's withdrawal (issue

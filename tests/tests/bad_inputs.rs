@@ -1556,6 +1556,117 @@ async fn no_execution_uses_a_price_older_than_its_market_has() {
     );
 }
 
+/// Auto-deleveraging and its ceiling (issue #19): the ceiling's setter refuses strangers and
+/// values outside 10..=90 % of LP capital; `deleverage` refuses while traders' profit is within
+/// the ceiling, a zero size, a losing position, missing or misordered oracles, a print over
+/// 10 s old, another's token account, and the liquidation or close pause.
+#[tokio::test]
+async fn deleverage_bad_inputs() {
+    let mut w = World::new().await;
+    let admin = w.t.admin.insecure_clone();
+    let keeper = w.keeper.kp.insecure_clone();
+    let intruder = w.other.kp.insecure_clone();
+    let pool = w.f.pool;
+    let by_admin: &[&Keypair] = &[&admin];
+    let by_keeper: &[&Keypair] = &[&keeper];
+    let ceiling = |signer: &Pubkey, bps| ix::set_profit_ceiling(signer, &pool, bps);
+    #[rustfmt::skip]
+    refused_all(&mut w, [
+        ("intruder sets the ceiling", ceiling(&intruder.pubkey(), 2_000), &[&intruder], perp(Unauthorized)),
+        ("ceiling 9.99 %", ceiling(&admin.pubkey(), 999), by_admin, perp(InvalidParameter)),
+        ("ceiling 90.01 %", ceiling(&admin.pubkey(), 9_001), by_admin, perp(InvalidParameter)),
+    ]).await;
+    assert_eq!(w.t.pool(&pool).await.profit_ceiling_bps(), 5_000);
+    w.t.send(&[ceiling(&admin.pubkey(), 1_000)], by_admin)
+        .await
+        .unwrap();
+    assert_eq!(w.t.pool(&pool).await.max_trader_profit_bps, 1_000);
+    // a short that will lose when the price rises
+    w.f.open(&mut w.t, &w.other, 0, -(E6 as i64), 100 * E6)
+        .await
+        .unwrap();
+    let (market, oracle) = (w.f.markets[0].key, w.f.markets[0].oracle);
+    let oracles = w.f.oracles();
+    let adl = |owner: &User, owner_quote: &Pubkey, oracles: &[Pubkey], size| {
+        ix::deleverage(
+            &keeper.pubkey(),
+            &pool,
+            &market,
+            &owner.key(),
+            &oracle,
+            owner_quote,
+            None,
+            oracles,
+            size,
+        )
+    };
+    let (trader, other_user) = (&w.trader, &w.other);
+    let (tq, oq) = (trader.quote, other_user.quote);
+    // at 100 the long of 10 is flat: within the ceiling of 10 % of ~100k
+    let flat = adl(trader, &tq, &oracles, 10 * E6);
+    refused(
+        &mut w,
+        "within the ceiling",
+        flat,
+        by_keeper,
+        perp(ProfitWithinCeiling),
+    )
+    .await;
+    // at 1,200 it is 11k up, past the ceiling
+    w.f.set_price(&mut w.t, 0, 1_200.0, 0.0).await;
+    let reversed: Vec<Pubkey> = oracles.iter().rev().copied().collect();
+    let (trader, other_user) = (&w.trader, &w.other);
+    #[rustfmt::skip]
+    let cases = [
+        ("size zero", adl(trader, &tq, &oracles, 0), by_keeper, perp(ZeroAmount)),
+        ("a losing short", adl(other_user, &oq, &oracles, E6), by_keeper, perp(PositionNotInProfit)),
+        ("no oracles", adl(trader, &tq, &[], E6), by_keeper, perp(MarketAccountsMismatch)),
+        ("oracles out of order", adl(trader, &tq, &reversed, E6), by_keeper, perp(MarketAccountsMismatch)),
+        ("to another's account", adl(trader, &oq, &oracles, E6), by_keeper, anchor(AnchorError::ConstraintTokenOwner)),
+    ];
+    refused_all(&mut w, cases).await;
+    w.t.advance(11);
+    w.f.refresh_prices(&mut w.t).await;
+    w.t.advance(11);
+    let stale = adl(&w.trader, &tq, &oracles, E6);
+    refused(
+        &mut w,
+        "a print 11 s old",
+        stale,
+        by_keeper,
+        perp(ExecutionPriceTooOld),
+    )
+    .await;
+    w.f.refresh_prices(&mut w.t).await;
+    for flags in [pause::LIQUIDATE, pause::CLOSE] {
+        w.set_pause(flags).await;
+        let ix = adl(&w.trader, &tq, &oracles, E6);
+        refused(&mut w, "paused", ix, by_keeper, perp(Paused)).await;
+    }
+    w.set_pause(0).await;
+    // half of it: 5.5k paid, and the other 5.5k is within the new ceiling (~9.4k); at 3,000 the
+    // rest (14.5k up) is not, and goes: the position and its account are gone, its margin paid
+    let position = w.f.position(0, &w.trader.key());
+    let quote = w.t.balance(&tq).await;
+    let half = adl(&w.trader, &tq, &oracles, 5 * E6);
+    w.t.send(&[half], by_keeper).await.unwrap();
+    assert_eq!(w.t.position(&position).await.unwrap().size, 5 * E6 as i64);
+    assert_eq!(w.t.balance(&tq).await, quote);
+    let rest = adl(&w.trader, &tq, &oracles, u64::MAX);
+    refused(
+        &mut w,
+        "back within",
+        rest.clone(),
+        by_keeper,
+        perp(ProfitWithinCeiling),
+    )
+    .await;
+    w.f.set_price(&mut w.t, 0, 3_000.0, 0.0).await;
+    w.t.send(&[rest], by_keeper).await.unwrap();
+    assert!(w.t.position(&position).await.is_none());
+    assert!(w.t.balance(&tq).await > quote + 20_000 * E6);
+}
+
 #[tokio::test]
 async fn liquidate_and_funding_bad_inputs() {
     let mut w = World::new().await;

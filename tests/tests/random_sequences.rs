@@ -24,6 +24,7 @@ use keel_tests::{Rng, TestContext, TxError, User, env, ix, perp};
 use perp_amm::errors::PerpError;
 use perp_amm::instructions::PlaceOrderArgs;
 use perp_amm::state::{MarketParams, Pool, Position, PushOracle, RequestKind};
+use solana_signer::Signer;
 
 const PRICES: [f64; 3] = [100.0, 2_000.0, 1.0];
 
@@ -42,6 +43,8 @@ struct Stats {
     rejected: std::collections::BTreeMap<&'static str, u64>,
     closes_checked: u64,
     liquidations: u64,
+    /// Winners closed (in part or whole) by auto-deleveraging.
+    deleveraged: u64,
     /// Executions tried on a print older than their request (each refused, nothing moved).
     old_prints_refused: u64,
 }
@@ -133,6 +136,14 @@ fn expected_close_payout(
 impl Sequence {
     async fn new(t: &mut TestContext, id: u64, seed: u64) -> Self {
         let f = PerpFixture::with_id(t, id, &PRICES, params()).await;
+        // the lowest auto-deleveraging ceiling (10 % of LP capital), so the sequences reach it
+        let admin = t.admin.insecure_clone();
+        t.send(
+            &[ix::set_profit_ceiling(&admin.pubkey(), &f.pool, 1_000)],
+            &[&admin],
+        )
+        .await
+        .unwrap();
         let mut lps = vec![];
         for _ in 0..2 {
             let u = t.user(1_000_000 * E6).await;
@@ -417,11 +428,16 @@ impl Sequence {
                 (Ok(()), vec![])
             }
             70..=84 => {
-                // time passes and prices move up to ±8 %; funding accrues
+                // time passes and prices move up to ±8 % (one market now and then ±40-60 %);
+                // funding accrues
                 t.advance(self.rng.below(6 * 3_600) as i64);
                 for (i, base) in PRICES.iter().enumerate() {
                     let o = self.oracle(t, i).await;
-                    let factor = 0.92 + 0.16 * (self.rng.below(10_001) as f64 / 10_000.0);
+                    let mut factor = 0.92 + 0.16 * (self.rng.below(10_001) as f64 / 10_000.0);
+                    // now and then a rally or a crash, so winners outgrow the profit ceiling
+                    if i == m && self.rng.chance(15) {
+                        factor = if self.rng.chance(50) { 1.6 } else { 0.6 };
+                    }
                     let p = (o.price as f64 / 1e6 * factor).max(base / 4.0);
                     self.f.set_price(t, i as u8, p, 0.0).await;
                 }
@@ -447,6 +463,23 @@ impl Sequence {
                                 Some(perp(NotLiquidatable)),
                                 "liquidation failed: {e:?}"
                             );
+                            // still open: past the profit ceiling, winners are cut back
+                            let size = match self.rng.chance(50) {
+                                true => u64::MAX,
+                                false => 1 + self.rng.below(10 * E6),
+                            };
+                            let r = self
+                                .f
+                                .deleverage(t, &self.keeper, m as u8, owner, size)
+                                .await;
+                            self.stats.deleveraged += r.is_ok() as u64;
+                            if let Err(e) = r {
+                                let allowed = [ProfitWithinCeiling, PositionNotInProfit];
+                                assert!(
+                                    allowed.iter().any(|&a| e.code() == Some(perp(a))),
+                                    "deleveraging failed: {e:?}"
+                                );
+                            }
                         }
                     }
                 }
@@ -540,6 +573,7 @@ async fn run(thread: u64, sequences: u64) {
         }
         total.closes_checked += s.stats.closes_checked;
         total.liquidations += s.stats.liquidations;
+        total.deleveraged += s.stats.deleveraged;
         total.old_prints_refused += s.stats.old_prints_refused;
     }
     println!("thread {thread}: {sequences} sequences × {steps} steps: {total:?}");

@@ -458,6 +458,51 @@ pub fn liquidate(
     )
 }
 
+/// Auto-deleverage up to `size` of `owner`'s position (anyone, while traders' profit exceeds
+/// the pool's ceiling); `oracles`: every active market's oracle, in market order.
+#[allow(clippy::too_many_arguments)]
+pub fn deleverage(
+    keeper: &Pubkey,
+    pool: &Pubkey,
+    market: &Pubkey,
+    owner: &Pubkey,
+    oracle: &Pubkey,
+    owner_quote: &Pubkey,
+    risk_model: Option<Pubkey>,
+    oracles: &[Pubkey],
+    size: u64,
+) -> Instruction {
+    with_oracles(
+        ix(
+            perp_amm::accounts::Deleverage {
+                keeper: *keeper,
+                pool: *pool,
+                market: *market,
+                position: position_pda(market, owner),
+                owner: *owner,
+                oracle: *oracle,
+                vault: vault_pda(pool),
+                owner_quote: *owner_quote,
+                token_program: spl_token::ID,
+                risk_model,
+            },
+            perp_amm::instruction::Deleverage { size },
+        ),
+        oracles,
+    )
+}
+
+/// The pool authority sets auto-deleveraging's ceiling (bps of LP capital).
+pub fn set_profit_ceiling(authority: &Pubkey, pool: &Pubkey, bps: u32) -> Instruction {
+    ix(
+        perp_amm::accounts::SetProfitCeiling {
+            authority: *authority,
+            pool: *pool,
+        },
+        perp_amm::instruction::SetProfitCeiling { bps },
+    )
+}
+
 pub fn update_funding(pool: &Pubkey, market: &Pubkey, oracle: &Pubkey) -> Instruction {
     ix(
         perp_amm::accounts::UpdateFunding {

@@ -93,6 +93,8 @@ pub fn run(b: &mut Bench, n: u8, pool_id: u64) {
     close_position(b, &mk, &risk, &trader);
     positions.push(risk_update(b, &mk, &risk));
     positions.push(portfolio_premium(b, &mk, &risk));
+    // last: it pays out 600k of LP capital, which would move the figures of the phases above
+    deleverage(b, &mk, &risk, &lp);
     if n == 1 {
         admin_instructions(b, &mk, &lp, &risk);
     }
@@ -598,6 +600,55 @@ fn liquidation(b: &mut Bench, mk: &Markets, risk: &RiskModel) {
     b.measure("liquidate", mk.label(""), Some(45_000), &[liq], &[&keeper]);
     let back = b.push_price(&mk.pool, &mk.o, 100.0);
     b.must("price back", &[back], &[&oracle_auth]);
+}
+
+/// Auto-deleveraging: at the lowest ceiling (10 % of the 5M of LP capital) a whale's long of
+/// 1,000 in the last market, 10x, is 600k up at 700; the keeper closes it reading every
+/// market's price. Then the price and the ceiling go back. The LP is the whale and the order
+/// keeper deleverages: no new key is drawn, so the later runs' PDA bumps (and figures) stay.
+fn deleverage(b: &mut Bench, mk: &Markets, risk: &RiskModel, lp: &Lp) {
+    let admin = b.admin.insecure_clone();
+    let oracle_auth = b.oracle_auth.insecure_clone();
+    let whale = User {
+        kp: lp.kp.insecure_clone(),
+        quote: lp.quote,
+    };
+    let args = order(RequestKind::MarketIncrease, 1_000 * E6 as i64, 10_000 * E6);
+    trade(b, mk, risk, &whale, (&mk.m, &mk.o), args);
+    let position = ix::position_pda(&mk.m, &whale.kp.pubkey());
+    assert!(
+        b.svm.get_account(&position).is_some(),
+        "the whale's long is open"
+    );
+    let ceiling = |bps| ix::set_profit_ceiling(&admin.pubkey(), &mk.pool, bps);
+    b.measure("set_profit_ceiling", "", None, &[ceiling(1_000)], &[&admin]);
+    b.set_time(b.now + 1);
+    refresh_prices(b, mk, 100.0);
+    let rally = b.push_price(&mk.pool, &mk.o, 700.0);
+    b.must("rally", &[rally], &[&oracle_auth]);
+    let keeper = mk.keeper.insecure_clone();
+    let adl = ix::deleverage(
+        &keeper.pubkey(),
+        &mk.pool,
+        &mk.m,
+        &whale.kp.pubkey(),
+        &mk.o,
+        &whale.quote,
+        risk.pda,
+        &mk.oracles,
+        u64::MAX,
+    );
+    let budget = if mk.n == 32 { Some(90_000) } else { None };
+    b.measure(
+        "deleverage",
+        mk.label(", whole position"),
+        budget,
+        &[adl],
+        &[&keeper],
+    );
+    let back = b.push_price(&mk.pool, &mk.o, 100.0);
+    b.must("price back", &[back], &[&oracle_auth]);
+    b.must("ceiling back", &[ceiling(5_000)], &[&admin]);
 }
 
 /// The trader closes the position in the last market: a market order, executed.

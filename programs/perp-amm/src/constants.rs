@@ -46,3 +46,10 @@ pub const WITHDRAWAL_EXECUTION_SECS: i64 = 7 * 86_400;
 /// A request executes only on a print at most this old: a keeper (or the owner executing his
 /// own request) cannot reach back for a better print of the last minutes.
 pub const EXECUTION_PRICE_MAX_AGE_SECS: i64 = 10;
+/// Auto-deleveraging: traders' unrealised profit may exceed this share of LP capital (bps)
+/// before keepers may close winners, unless the pool authority set another within
+/// [`PROFIT_CEILING_RANGE_BPS`].
+pub const DEFAULT_PROFIT_CEILING_BPS: u32 = 5_000;
+/// The ceiling's range: never so low that ordinary gains are cut short (10 %), never so high that
+/// winners could empty the pool before a keeper may act (90 %).
+pub const PROFIT_CEILING_RANGE_BPS: core::ops::RangeInclusive<u32> = 1_000..=9_000;

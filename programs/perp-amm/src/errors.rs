@@ -219,6 +219,12 @@ pub enum PerpError {
     /// 6071
     #[msg("Market change: its window to be applied has passed")]
     ChangeExpired,
+    /// 6072
+    #[msg("Auto-deleveraging: traders' unrealised profit is within its ceiling")]
+    ProfitWithinCeiling,
+    /// 6073
+    #[msg("Auto-deleveraging: the position is not in profit")]
+    PositionNotInProfit,
 }
 
 impl From<keel_math::MathError> for PerpError {

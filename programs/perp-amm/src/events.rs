@@ -73,6 +73,23 @@ pub struct LiquidationEvent {
     pub bad_debt_covered: u64,
 }
 
+/// Auto-deleveraging closed `size` of a winner at `oracle_price` because traders' unrealised
+/// profit exceeded `ceiling` (quote native).
+#[event]
+pub struct DeleverageEvent {
+    pub pool: Pubkey,
+    pub market: Pubkey,
+    pub owner: Pubkey,
+    pub keeper: Pubkey,
+    pub size: i64,
+    pub oracle_price: i128,
+    pub realized_pnl: i64,
+    pub premium_refunded: u64,
+    pub traders_profit: u64,
+    pub ceiling: u64,
+    pub returned_to_owner: u64,
+}
+
 #[event]
 pub struct MarketEvent {
     pub pool: Pubkey,

@@ -64,6 +64,11 @@ pub mod perp_amm {
         instructions::admin::market_change::handle_cancel_market_change(ctx)
     }
 
+    /// Set auto-deleveraging's ceiling, bps of LP capital (authority only).
+    pub fn set_profit_ceiling(ctx: Context<SetProfitCeiling>, bps: u32) -> Result<()> {
+        instructions::admin::set_profit_ceiling::handle_set_profit_ceiling(ctx, bps)
+    }
+
     /// Set the pause bits (LP, open, close, liquidate, funding); unset bits resume.
     pub fn set_pause(ctx: Context<SetPause>, flags: u8) -> Result<()> {
         instructions::admin::set_pause::handle_set_pause(ctx, flags)
@@ -161,6 +166,13 @@ pub mod perp_amm {
     /// Liquidate a position below maintenance margin (permissionless, rewarded).
     pub fn liquidate(ctx: Context<Liquidate>) -> Result<()> {
         instructions::keeper::liquidate::handle_liquidate(ctx)
+    }
+
+    /// Auto-deleverage: close up to `size` of a winning position at the oracle price while
+    /// traders' unrealised profit exceeds the pool's ceiling (permissionless; remaining
+    /// accounts: every active market's oracle).
+    pub fn deleverage<'info>(ctx: Context<'info, Deleverage<'info>>, size: u64) -> Result<()> {
+        instructions::keeper::deleverage::handle_deleverage(ctx, size)
     }
 
     /// Accrue a market's funding to now (permissionless).

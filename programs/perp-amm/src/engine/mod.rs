@@ -189,6 +189,9 @@ pub enum Pricing {
     /// A liquidation: the oracle price, no premium, rebate or trading fee (the keeper's reward
     /// is paid separately).
     Liquidation,
+    /// Auto-deleveraging: the oracle price, no fee, and the position's unreturned premiums
+    /// refunded in proportion to the part closed (its close was not its choice).
+    Deleverage,
 }
 
 /// Execute a fill of `size` base units on `pos`: settle funding, price the trade, charge fees,
@@ -245,6 +248,16 @@ pub fn fill(
         )?;
     } else {
         out.price = s;
+        if pricing == Pricing::Deleverage && old != 0 {
+            let refund = keel_math::wide::mul_div_u128(
+                pos.premium_paid as u128,
+                size.unsigned_abs() as u128,
+                old.unsigned_abs() as u128,
+                Rounding::Down,
+            )
+            .map_err(|_| overflow())?;
+            out.premium = -i64::try_from(refund).map_err(|_| overflow())?;
+        }
     }
 
     // position and aggregates move by the same integers
@@ -802,6 +815,30 @@ pub fn value_pool(
         value: pool.lp_capital as i128 - traders_pnl + accrued_funding,
         reserved,
     })
+}
+
+/// Traders' unrealised profit the pool owes, Σ over market sides of max(0, side PnL), each side
+/// valued at the confidence edge worst for it (funding left out): what auto-deleveraging
+/// compares with its ceiling. A side's losers net against its winners; no side's loss offsets
+/// another's profit, so the sum bounds what the winners could take from LP capital now.
+pub fn traders_profit(pool: &Pool, marks: &[Option<Mark>]) -> Result<u128> {
+    let mut total: u128 = 0;
+    for (slot, mark) in pool.markets.iter().zip(marks) {
+        if slot.active == 0 || (slot.long_oi == 0 && slot.short_oi == 0) {
+            continue;
+        }
+        let m = mark.ok_or_else(|| error!(PerpError::MarketAccountsMismatch))?;
+        let value = |oi: u64, edge: u64, rounding: Rounding| -> Result<u128> {
+            rescale_pow10(mul_u64(oi, edge), m.exp10, rounding).map_err(onchain)
+        };
+        let long_value = value(slot.long_oi, m.price.saturating_sub(m.conf), Rounding::Down)?;
+        let up = m.price.checked_add(m.conf).ok_or_else(overflow)?;
+        let short_value = value(slot.short_oi, up, Rounding::Up)?;
+        total = total
+            .saturating_add(long_value.saturating_sub(slot.long_entry as u128))
+            .saturating_add((slot.short_entry as u128).saturating_sub(short_value));
+    }
+    Ok(total)
 }
 
 /// The largest of a set of ratios n/d (d > 0), compared by cross products so that only the

@@ -8,10 +8,11 @@ use keel_math::Fix;
 
 use crate::engine::{
     FillOutcome, Pricing, below_maintenance, bps_up_u64, check_initial_margin,
-    check_withdrawal_margin, fill, position_notional, settle_funding, sync_side_collateral,
+    check_withdrawal_margin, equity, fill, position_notional, settle_funding, sync_side_collateral,
+    traders_profit,
 };
 use crate::errors::PerpError;
-use crate::state::{Market, OraclePrice, Pool, Position, RiskModel};
+use crate::state::{Mark, Market, OraclePrice, Pool, Position, RiskModel};
 
 /// A trade's inputs besides the pool and the position.
 #[derive(Clone, Copy)]
@@ -298,6 +299,87 @@ pub fn apply_liquidation(
         size,
         fill: out,
         keeper_reward: from_collateral + from_fund,
+        returned_to_owner: returned,
+    })
+}
+
+/// What auto-deleveraging did.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DeleverageOutcome {
+    /// The part closed, signed like the position.
+    pub size: i64,
+    pub fill: FillOutcome,
+    /// Traders' unrealised profit before, and the ceiling it exceeded (quote native).
+    pub traders_profit: u128,
+    pub ceiling: u128,
+    /// The position's whole collateral when the fill emptied it, paid to its owner.
+    pub returned_to_owner: u64,
+}
+
+/// `deleverage`: while traders' unrealised profit (`traders_profit` over `marks`, every active
+/// market at a fresh price) exceeds the pool's ceiling, a share of LP capital, anyone may close
+/// up to `size` of a position in profit at the oracle price. The winner is paid in full, with
+/// no fee, and gets back its unreturned premiums pro rata: auto-deleveraging locks in gains
+/// before they outgrow what the pool can pay, so the last LP out never finds an empty pool
+/// while winners are paid in full. A position emptied returns its collateral to its owner.
+pub fn apply_deleverage(
+    pool: &mut Pool,
+    position: &mut Position,
+    t: &TradeInput,
+    marks: &[Option<Mark>],
+    size: u64,
+) -> Result<DeleverageOutcome> {
+    require!(size > 0, PerpError::ZeroAmount);
+    let profit = traders_profit(pool, marks)?;
+    let ceiling =
+        pool.lp_capital as u128 * pool.profit_ceiling_bps() as u128 / crate::constants::BPS as u128;
+    require!(profit > ceiling, PerpError::ProfitWithinCeiling);
+    {
+        let slot = pool.slot(t.market.index)?;
+        require!(
+            position.size != 0
+                && equity(slot, position, t.price.price)? > position.collateral as i128,
+            PerpError::PositionNotInProfit
+        );
+    }
+    let closed = size.min(position.size.unsigned_abs()) as i64;
+    let closed = if position.size > 0 { closed } else { -closed };
+    let before = (position.size, position.collateral);
+    let out = fill(
+        pool,
+        t.market.index,
+        &t.market.params,
+        position,
+        -closed,
+        &t.price,
+        t.now,
+        Pricing::Deleverage,
+        None,
+    )?;
+    track_imbalance(
+        pool,
+        t.model,
+        t.market,
+        -closed,
+        t.price.price,
+        t.now,
+        false,
+        None,
+    )?;
+    let returned = if position.size == 0 {
+        let all = position.collateral;
+        pool.total_collateral -= all;
+        position.collateral = 0;
+        all
+    } else {
+        0
+    };
+    sync_side_collateral(pool, t.market.index, before, position)?;
+    Ok(DeleverageOutcome {
+        size: closed,
+        fill: out,
+        traders_profit: profit,
+        ceiling,
         returned_to_owner: returned,
     })
 }

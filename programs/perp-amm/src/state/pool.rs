@@ -87,7 +87,12 @@ pub struct Pool {
     /// valuation may count of that side's losses (one trader's bad debt is not another's
     /// collateral). Parked payouts on empty positions are on no side.
     pub side_collateral: [[u64; 2]; MAX_MARKETS],
-    pub reserved: [u8; 96],
+    /// Auto-deleveraging's ceiling: while traders' unrealised profit
+    /// ([`crate::engine::traders_profit`]) exceeds this share of LP capital (bps), a keeper may
+    /// close winners at the oracle price (0 in a pool created before it: the default).
+    pub max_trader_profit_bps: u32,
+    pub _pad_ceiling: u32,
+    pub reserved: [u8; 88],
 }
 
 /// How fills are priced.
@@ -217,6 +222,14 @@ impl Pool {
     /// Book LP income that pricing should not see until the next LP execution or refresh.
     pub fn book_income(&mut self, amount: u64) {
         self.unpriced_income = self.unpriced_income.saturating_add(amount);
+    }
+
+    /// The auto-deleveraging ceiling in force (bps of LP capital).
+    pub fn profit_ceiling_bps(&self) -> u32 {
+        match self.max_trader_profit_bps {
+            0 => crate::constants::DEFAULT_PROFIT_CEILING_BPS,
+            bps => bps,
+        }
     }
 
     /// Σ premium balances (quote native).

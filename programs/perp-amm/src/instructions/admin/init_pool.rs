@@ -114,5 +114,6 @@ pub fn handle_init_pool(ctx: Context<InitPool>, args: InitPoolArgs) -> Result<()
     pool.target_default_prob_e9 = args.target_default_prob_e9;
     pool.distance_to_default.set_fix(dd);
     pool.min_deposit = args.min_deposit;
+    pool.max_trader_profit_bps = crate::constants::DEFAULT_PROFIT_CEILING_BPS;
     pool.set_request_params(&args.requests)
 }

@@ -1,7 +1,9 @@
+pub mod deleverage;
 pub mod liquidate;
 pub mod refresh_imbalance;
 pub mod update_funding;
 
+pub use deleverage::*;
 pub use liquidate::*;
 pub use refresh_imbalance::*;
 pub use update_funding::*;

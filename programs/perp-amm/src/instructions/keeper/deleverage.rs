@@ -1,0 +1,106 @@
+use anchor_lang::prelude::*;
+use anchor_spl::token::{Token, TokenAccount};
+use keel_math::Fix;
+
+use crate::constants::{EXECUTION_PRICE_MAX_AGE_SECS, POSITION_SEED};
+use crate::engine::{TradeInput, apply_deleverage};
+use crate::errors::PerpError;
+use crate::events::DeleverageEvent;
+use crate::instructions::shared::{market_context, pool_risk_model, transfer_out};
+use crate::state::{Market, OracleUse, Pool, Position, RiskModel, load_pool_marks, pause};
+
+/// Remaining accounts: the oracle of every active market, in market order (as for deposits).
+#[derive(Accounts)]
+pub struct Deleverage<'info> {
+    pub keeper: Signer<'info>,
+    #[account(mut, has_one = vault @ PerpError::WrongVault)]
+    pub pool: AccountLoader<'info, Pool>,
+    #[account(has_one = pool @ PerpError::WrongPool)]
+    pub market: Box<Account<'info, Market>>,
+    #[account(
+        mut,
+        seeds = [POSITION_SEED, market.key().as_ref(), owner.key().as_ref()],
+        bump = position.bump,
+        has_one = owner @ PerpError::NotPositionOwner,
+        has_one = market @ PerpError::WrongMarket,
+        has_one = pool @ PerpError::WrongPool,
+    )]
+    pub position: Box<Account<'info, Position>>,
+    /// CHECK: the position's owner; receives the account's rent and its collateral when the
+    /// position is closed whole.
+    #[account(mut)]
+    pub owner: UncheckedAccount<'info>,
+    /// CHECK: must be the market's oracle account; `load_price` checks its key, owner and type.
+    pub oracle: UncheckedAccount<'info>,
+    #[account(mut)]
+    pub vault: Box<Account<'info, TokenAccount>>,
+    #[account(mut, constraint = owner_quote.mint == pool.load()?.quote_mint @ PerpError::WrongMint, token::authority = owner)]
+    pub owner_quote: Box<Account<'info, TokenAccount>>,
+    pub token_program: Program<'info, Token>,
+    /// The pool's risk model, required when it has one (see `Trade::risk_model`).
+    pub risk_model: Option<AccountLoader<'info, RiskModel>>,
+}
+
+/// Auto-deleveraging (GMX v2's ADL): see [`apply_deleverage`]. Stopped with liquidations (the
+/// liquidate or close pause bit); the print is at most 10 s old and not older than the market's.
+pub fn handle_deleverage<'info>(ctx: Context<'info, Deleverage<'info>>, size: u64) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
+    let a = &mut *ctx.accounts;
+    let pool_key = a.pool.key();
+    let market = &a.market;
+    let mc = market_context(
+        &a.pool,
+        market,
+        &a.oracle,
+        pause::LIQUIDATE | pause::CLOSE,
+        OracleUse::RiskIncreasing,
+        now,
+    )?;
+    let (price, seeds) = (mc.price, mc.seeds);
+    require!(
+        now - price.publish_time <= EXECUTION_PRICE_MAX_AGE_SECS,
+        PerpError::ExecutionPriceTooOld
+    );
+    let model = pool_risk_model(&*a.pool.load()?, &a.risk_model)?;
+    let (returned, event) = {
+        let position = &mut a.position;
+        let mut pool = a.pool.load_mut()?;
+        let marks = load_pool_marks(&pool, &pool_key, ctx.remaining_accounts, now)?;
+        pool.slot_mut(market.index)?.use_price(price.publish_time)?;
+        let input = TradeInput {
+            market,
+            price,
+            limit: Fix::ZERO,
+            now,
+            model: model.as_deref(),
+        };
+        let adl = apply_deleverage(&mut pool, position, &input, &marks, size)?;
+        let event = DeleverageEvent {
+            pool: pool_key,
+            market: market.key(),
+            owner: position.owner,
+            keeper: a.keeper.key(),
+            size: adl.size,
+            oracle_price: price.price.to_bits(),
+            realized_pnl: adl.fill.realized_pnl,
+            premium_refunded: adl.fill.premium.unsigned_abs(),
+            traders_profit: adl.traders_profit as u64,
+            ceiling: adl.ceiling as u64,
+            returned_to_owner: adl.returned_to_owner,
+        };
+        (adl.returned_to_owner, event)
+    };
+    transfer_out(
+        &a.token_program,
+        a.vault.to_account_info(),
+        a.owner_quote.to_account_info(),
+        a.pool.to_account_info(),
+        &seeds.seeds(),
+        returned,
+    )?;
+    emit!(event);
+    if a.position.size == 0 && a.position.pending_requests == 0 {
+        anchor_lang::AccountsClose::close(&a.position, a.owner.to_account_info())?;
+    }
+    Ok(())
+}
