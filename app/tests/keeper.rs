@@ -361,3 +361,86 @@ fn a_round_confirms_a_conversion_breach_the_pool_recorded() {
     );
     assert_eq!(pool(&mut s).status, status::CONVERTING);
 }
+
+/// Auto-deleveraging (issue #19): at the lowest ceiling (10 % of the 1M of LP capital) the
+/// BTC long is left alone at 150,000 (about 85k up) and closed at 170,000 (about 105k up),
+/// paid in full to the trader's associated account.
+#[test]
+fn a_round_deleverages_winners_past_the_ceiling_and_only_then() {
+    let mut s = setup();
+    let operator = s.desk.world.operator().insecure_clone();
+    let pool = s.desk.world.pool;
+    s.desk
+        .world
+        .chain
+        .send(
+            &[keel::client::perp::set_profit_ceiling(
+                &operator.pubkey(),
+                &pool,
+                1_000,
+            )],
+            &[&operator],
+        )
+        .unwrap();
+    let a = args(&s);
+    let kp = s.keeper.kp.insecure_clone();
+    s.prices[0] = 150_000.0;
+    tick(&mut s, 60);
+    let r = run_round(&mut s.desk.world.chain, &kp, &a).unwrap();
+    assert!(r.deleveraged.is_empty(), "{}", r.to_text());
+    assert!(s.desk.world.position(0, &s.trader.key()).unwrap().is_some());
+    s.prices[0] = 170_000.0;
+    tick(&mut s, 60);
+    let r = run_round(&mut s.desk.world.chain, &kp, &a).unwrap();
+    assert_eq!(r.deleveraged.len(), 1, "{}", r.to_text());
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    let profit = r.deleveraged[0].realized_pnl;
+    assert!(
+        profit > 100_000 * USD as i64 && profit < 110_000 * USD as i64,
+        "{profit}"
+    );
+    assert!(s.desk.world.position(0, &s.trader.key()).unwrap().is_none());
+    let ata =
+        keel::client::token::associated_token_address(&s.trader.key(), &s.desk.world.quote_mint);
+    let paid = s.desk.world.balance(&ata).unwrap();
+    assert!(paid > profit as u64 + 3_000 * USD, "{paid}");
+    assert!(r.to_text().contains("deleveraged"), "{}", r.to_text());
+}
+
+/// An announced market change (issue #19) is applied by the first round after its notice,
+/// not before.
+#[test]
+fn a_round_applies_an_announced_market_change_once_due() {
+    let mut s = setup();
+    let operator = s.desk.world.operator().insecure_clone();
+    let pool = s.desk.world.pool;
+    let market = s.desk.world.markets[0].key;
+    let read = |s: &mut Setup| {
+        let data = s.desk.world.chain.account_data(&market).unwrap().unwrap();
+        keel::client::decode::market(&data).unwrap().params
+    };
+    let mut params = read(&mut s);
+    params.maintenance_margin_bps += 10;
+    s.desk
+        .world
+        .chain
+        .send(
+            &[keel::client::perp::propose_market_change(
+                &operator.pubkey(),
+                &pool,
+                &market,
+                params,
+            )],
+            &[&operator],
+        )
+        .unwrap();
+    let a = args(&s);
+    let kp = s.keeper.kp.insecure_clone();
+    tick(&mut s, 3_600);
+    let r = run_round(&mut s.desk.world.chain, &kp, &a).unwrap();
+    assert_eq!(r.market_changes, 0, "{}", r.to_text());
+    tick(&mut s, 86_400);
+    let r = run_round(&mut s.desk.world.chain, &kp, &a).unwrap();
+    assert_eq!(r.market_changes, 1, "{}", r.to_text());
+    assert_eq!(read(&mut s), params);
+}

@@ -28,6 +28,11 @@ pub fn market(data: &[u8]) -> anyhow::Result<Market> {
     Market::try_deserialize(&mut &data[..]).map_err(|e| anyhow::anyhow!("not a market: {e}"))
 }
 
+pub fn market_change(data: &[u8]) -> anyhow::Result<perp_amm::state::MarketChange> {
+    perp_amm::state::MarketChange::try_deserialize(&mut &data[..])
+        .map_err(|e| anyhow::anyhow!("not a market change: {e}"))
+}
+
 pub fn position(data: &[u8]) -> anyhow::Result<Position> {
     Position::try_deserialize(&mut &data[..]).map_err(|e| anyhow::anyhow!("not a position: {e}"))
 }

@@ -7,8 +7,8 @@ use anchor_lang::prelude::Pubkey;
 use keel_math::Fix;
 use keel_onchain::AccountView;
 use perp_amm::engine::{
-    FillOutcome, TradeInput, apply_close, apply_decrease, apply_increase, apply_liquidation,
-    check_increase, check_open,
+    FillOutcome, TradeInput, apply_close, apply_decrease, apply_deleverage, apply_increase,
+    apply_liquidation, check_increase, check_open,
 };
 use perp_amm::state::{
     Market, OracleUse, Pool, Position, RiskModel, limit_price, load_pool_marks, load_price, pause,
@@ -249,6 +249,25 @@ pub fn quote_trade(
             )
         }
     };
+    Ok(quoted(
+        pool,
+        market,
+        price.price,
+        (size, fill, payout, keeper_reward),
+        imbalance_before,
+        position,
+    ))
+}
+
+/// The quote of a fill of `size` priced at the oracle's `oracle_price`, and the state after.
+fn quoted(
+    pool: Pool,
+    market: &Market,
+    oracle_price: Fix,
+    (size, fill, payout, keeper_reward): (i64, FillOutcome, u64, u64),
+    imbalance_before: u64,
+    position: Position,
+) -> QuotedState {
     let FillOutcome {
         q,
         premium,
@@ -262,7 +281,7 @@ pub fn quote_trade(
     } = fill;
     let quote = TradeQuote {
         size,
-        oracle_price: whole_price(price.price, market, pool.quote_decimals),
+        oracle_price: whole_price(oracle_price, market, pool.quote_decimals),
         fill_price: whole_price(fill_price, market, pool.quote_decimals),
         q: q.to_num::<f64>(),
         premium,
@@ -279,11 +298,59 @@ pub fn quote_trade(
         position_collateral: position.collateral,
         position_entry_notional: position.entry_notional,
     };
-    Ok(QuotedState {
+    QuotedState {
         quote,
         pool,
         position,
-    })
+    }
+}
+
+/// Quote auto-deleveraging `size` of `owner`'s position as a keeper would send it: `oracles`
+/// holds every active market's oracle account, in market order (the program's traders' profit
+/// against its ceiling). Refused like the instruction: within the ceiling, not in profit, paused,
+/// a stale price.
+pub fn quote_deleverage(
+    view: &TradeView,
+    oracles: &[(Pubkey, RawAccount)],
+    size: u64,
+    now: i64,
+) -> Result<QuotedState, Refusal> {
+    let mut pool = view.pool;
+    let market = &view.market;
+    pool.require_not_paused(pause::LIQUIDATE | pause::CLOSE)
+        .map_err(refusal)?;
+    let price = load_price(
+        &view.oracle_view(),
+        &market.oracle_spec(),
+        &view.pool_key,
+        pool.quote_decimals,
+        now,
+        OracleUse::RiskIncreasing,
+    )
+    .map_err(refusal)?;
+    let views: Vec<AccountView> = oracles.iter().map(|(key, a)| a.view(key)).collect();
+    let marks = load_pool_marks(&pool, &view.pool_key, &views, now).map_err(refusal)?;
+    let input = TradeInput {
+        market,
+        price,
+        limit: Fix::ZERO,
+        now,
+        model: view.model.as_ref(),
+    };
+    let mut position = view.position.clone().ok_or_else(|| Refusal {
+        code: None,
+        name: "no open position".into(),
+    })?;
+    let imbalance_before = pool.risk.imbalance_score;
+    let adl = apply_deleverage(&mut pool, &mut position, &input, &marks, size).map_err(refusal)?;
+    Ok(quoted(
+        pool,
+        market,
+        price.price,
+        (-adl.size, adl.fill, adl.returned_to_owner, 0),
+        imbalance_before,
+        position,
+    ))
 }
 
 /// The pool's value as a withdrawal sees it (LP capital less the traders' unrealised PnL at the

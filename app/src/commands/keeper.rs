@@ -1,13 +1,16 @@
 //! `keel keeper run`: the permissionless chores of a perp pool and the keeper's chores of its
 //! crps (collateral rebalancing pools), in rounds.
 //!
-//! Each round: accrue funding on every market with open interest; publish σ and R when
+//! Each round: accrue funding on every market with open interest; apply the announced market
+//! changes whose notice is over; publish σ and R when
 //! `--risk-prices` holds newer data than the risk model; re-mark the Imbalance Score; execute
 //! every pending request the program will take now (market orders at once, trigger orders once
 //! their trigger is crossed, withdrawals after their delay: each on a price published after it)
 //! and clear the expired ones and those whose position is gone (refunding their owners);
 //! find the pool's positions and liquidate every one the program would (quoted first by its own
-//! code, so a round sends no liquidation that would fail); for each `--crp` pool, settle it once
+//! code, so a round sends no liquidation that would fail); while traders' unrealised profit is
+//! past the pool's ceiling, close winners, the largest first (auto-deleveraging, quoted the
+//! same way); for each `--crp` pool, settle it once
 //! expired, report the next print to a conversion breach the pool recorded (the program
 //! converts on a second tight print 300 s to 600 s after the first), and re-weight it when its
 //! interval has passed (the rebalance records or confirms a breach too). A transaction
@@ -19,6 +22,7 @@ use anchor_lang::prelude::Pubkey;
 use anyhow::Context;
 use clap::Args;
 use collateral_pool::state::status as crp_status;
+use perp_amm::errors::PerpError;
 use perp_amm::state::Position;
 use serde::Serialize;
 use solana_instruction::Instruction;
@@ -29,7 +33,7 @@ use crate::client::crp as cix;
 use crate::client::errors::describe_error;
 use crate::client::fetch::payout_account;
 use crate::client::fetch::{crp_pool, perp_pool, trade_view};
-use crate::client::quote::{TradeAction, quote_trade};
+use crate::client::quote::{TradeAction, quote_deleverage, quote_trade};
 use crate::client::token::{associated_token_address, create_ata_idempotent};
 use crate::client::{decode, perp as ix, requests};
 use crate::commands::perp::PoolArg;
@@ -78,11 +82,21 @@ pub struct Liquidated {
     pub bad_debt: u64,
 }
 
+#[derive(Debug, Serialize)]
+pub struct Deleveraged {
+    pub owner: String,
+    pub market: u8,
+    pub size: i64,
+    pub realized_pnl: i64,
+}
+
 /// What one round did.
 #[derive(Debug, Default, Serialize)]
 pub struct Round {
     pub unix_time: i64,
     pub funding_markets: usize,
+    /// Announced market changes applied (their notice over).
+    pub market_changes: usize,
     pub imbalance_score: Option<u64>,
     /// Requests executed (filled), refused by the program (refunded), cleared (expired or
     /// their position gone) and left waiting (no newer price, trigger not crossed, delay).
@@ -93,6 +107,8 @@ pub struct Round {
     pub keeper_fees: u64,
     pub positions: usize,
     pub liquidated: Vec<Liquidated>,
+    /// Winners closed because traders' profit passed the pool's ceiling.
+    pub deleveraged: Vec<Deleveraged>,
     /// The risk publication, when --risk-prices is given.
     pub risk: Option<String>,
     /// What happened to each crp.
@@ -129,6 +145,18 @@ impl Round {
                 l.keeper_reward as f64 / 1e6,
                 l.bad_debt as f64 / 1e6
             );
+        }
+        for d in &self.deleveraged {
+            s += &format!(
+                "  deleveraged {} on market {}: size {}, profit {:.6}\n",
+                d.owner,
+                d.market,
+                d.size,
+                d.realized_pnl as f64 / 1e6
+            );
+        }
+        if self.market_changes > 0 {
+            s += &format!("  market changes applied: {}\n", self.market_changes);
         }
         if let Some(r) = &self.risk {
             s += &format!("  risk: {r}\n");
@@ -170,6 +198,26 @@ pub fn run_round(
             Ok(()) => round.funding_markets = funding.len(),
             Err(e) => round.errors.push(format!(
                 "update_funding: {}",
+                describe_error(&perp_amm::ID, &e)
+            )),
+        }
+    }
+    // announced market changes whose notice is over (a rate change accrues the old rate to
+    // now itself)
+    for slot in &active {
+        let Some(data) = t.account_data(&ix::market_change_pda(&slot.market))? else {
+            continue;
+        };
+        let change = decode::market_change(&data)?;
+        let window = perp_amm::state::MARKET_CHANGE_APPLY_WINDOW_SECS;
+        if !change.is_pending() || now < change.effective_at || now > change.effective_at + window {
+            continue;
+        }
+        let apply = ix::apply_market_change(&pool_key, &slot.market, &slot.oracle);
+        match send_retrying(t, &[apply], &[], retries) {
+            Ok(()) => round.market_changes += 1,
+            Err(e) => round.errors.push(format!(
+                "apply_market_change: {}",
                 describe_error(&perp_amm::ID, &e)
             )),
         }
@@ -267,6 +315,7 @@ pub fn run_round(
             )),
         }
     }
+    deleverage(t, keeper, &pool_key, now, retries, &mut round)?;
     let pool = decode::perp_pool(&t.account_data(&pool_key)?.context("pool")?)?;
     round.imbalance_score =
         (pool.risk.model != Pubkey::default()).then_some(pool.risk.imbalance_score);
@@ -275,6 +324,87 @@ pub fn run_round(
         round.crp.push(keep_crp(t, keeper, crp, now, retries)?);
     }
     Ok(round)
+}
+
+/// Auto-deleveraging: while traders' profit is past the pool's ceiling, close winners, the
+/// largest profit first, each quoted by the program's code first (so none is sent that would
+/// fail), until the program's own check says the book is back within the ceiling.
+fn deleverage(
+    t: &mut dyn Transport,
+    keeper: &Keypair,
+    pool_key: &Pubkey,
+    now: i64,
+    retries: u32,
+    round: &mut Round,
+) -> anyhow::Result<()> {
+    let pool = perp_pool(t, pool_key)?;
+    let mut oracles = vec![];
+    for slot in pool.markets.iter().filter(|s| s.active == 1) {
+        oracles.push((
+            slot.oracle,
+            t.account(&slot.oracle)?.context("oracle account")?,
+        ));
+    }
+    let positions: Vec<Position> = t
+        .program_accounts(&perp_amm::ID, Position::DISCRIMINATOR)?
+        .into_iter()
+        .filter_map(|(_, a)| decode::position(&a.data).ok())
+        .filter(|p| p.pool == *pool_key && p.size != 0)
+        .collect();
+    let mut winners = vec![];
+    for position in positions {
+        let market = decode::market(&t.account_data(&position.market)?.context("market")?)?;
+        let view = trade_view(t, pool_key, market.clone(), &position.owner)?;
+        match quote_deleverage(&view, &oracles, u64::MAX, now) {
+            Ok(q) => winners.push((q.quote.realized_pnl, position, market)),
+            // within the ceiling: nobody goes this round
+            Err(r) if r.code == Some(error_code(PerpError::ProfitWithinCeiling)) => return Ok(()),
+            Err(_) => {}
+        }
+    }
+    winners.sort_by_key(|w| std::cmp::Reverse(w.0));
+    for (_, position, market) in winners {
+        let view = trade_view(t, pool_key, market.clone(), &position.owner)?;
+        let q = match quote_deleverage(&view, &oracles, u64::MAX, now) {
+            Ok(q) => q,
+            Err(r) if r.code == Some(error_code(PerpError::ProfitWithinCeiling)) => break,
+            Err(_) => continue,
+        };
+        let owner_quote = associated_token_address(&position.owner, &pool.quote_mint);
+        let keys: Vec<Pubkey> = oracles.iter().map(|(k, _)| *k).collect();
+        let ixs = [
+            create_ata_idempotent(&keeper.pubkey(), &position.owner, &pool.quote_mint),
+            ix::deleverage(
+                &keeper.pubkey(),
+                pool_key,
+                &position.market,
+                &position.owner,
+                &market.oracle,
+                &owner_quote,
+                (pool.risk.model != Pubkey::default()).then_some(pool.risk.model),
+                &keys,
+                u64::MAX,
+            ),
+        ];
+        match send_retrying(t, &ixs, &[keeper], retries) {
+            Ok(()) => round.deleveraged.push(Deleveraged {
+                owner: position.owner.to_string(),
+                market: market.index,
+                size: position.size,
+                realized_pnl: q.quote.realized_pnl,
+            }),
+            Err(e) => round.errors.push(format!(
+                "deleverage {}: {}",
+                position.owner,
+                describe_error(&perp_amm::ID, &e)
+            )),
+        }
+    }
+    Ok(())
+}
+
+fn error_code(e: PerpError) -> u32 {
+    anchor_lang::error::ERROR_CODE_OFFSET + e as u32
 }
 
 /// Execute or clear every pending request of the pool. A request the program will not take
