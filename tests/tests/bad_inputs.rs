@@ -452,8 +452,8 @@ async fn add_and_update_market_bad_inputs() {
 
 /// The announced market changes (issue #19): `update_market` refuses what worsens open
 /// positions; `propose_market_change`, `apply_market_change` and `cancel_market_change` refuse
-/// strangers, bad and oversized parameters, a second proposal, applying early, late, twice or
-/// after the market moved away, and cancelling nothing.
+/// strangers, bad and oversized parameters, a second proposal, applying early, late, twice,
+/// after the market changed, while closing is paused or just resumed, and cancelling nothing.
 #[tokio::test]
 async fn market_change_bad_inputs() {
     let mut w = World::new().await;
@@ -479,6 +479,12 @@ async fn market_change_bad_inputs() {
         ("half-spread up at once", update(params_with(|p| p.half_spread_e9 = 1)), by_admin, perp(ChangeNeedsNotice)),
         ("funding up at once", update(params_with(|p| p.max_funding_rate_e9 = E9 / 999)), by_admin, perp(ChangeNeedsNotice)),
         ("close price age down at once", update(params_with(|p| p.max_age_close_secs = 599)), by_admin, perp(ChangeNeedsNotice)),
+        // σ and the capital share set what every reduction is charged or refunded: either way
+        ("σ up at once", update(params_with(|p| p.sigma_e9 = 51_000_000)), by_admin, perp(ChangeNeedsNotice)),
+        ("σ down at once", update(params_with(|p| p.sigma_e9 = 49_000_000)), by_admin, perp(ChangeNeedsNotice)),
+        ("capital share down at once", update(params_with(|p| p.capital_share_e9 = 450_000_000)), by_admin, perp(ChangeNeedsNotice)),
+        ("smallest position up at once", update(params_with(|p| p.min_position_size = 1_001)), by_admin, perp(ChangeNeedsNotice)),
+        ("σ ×2 announced", propose(&a, params_with(|p| p.sigma_e9 = 100_000_000)), by_admin, perp(ChangeTooLarge)),
         ("intruder proposes", propose(&i, hike), by_intruder, perp(Unauthorized)),
         ("bad parameters", propose(&a, params_with(|p| p.max_leverage = 0)), by_admin, perp(InvalidParameter)),
         ("maintenance 250 → 400", propose(&a, params_with(|p| p.maintenance_margin_bps = 400)), by_admin, perp(ChangeTooLarge)),
@@ -489,6 +495,10 @@ async fn market_change_bad_inputs() {
         // nothing proposed yet: the change account does not exist
         ("apply nothing", apply(), &[], anchor(AnchorError::AccountNotInitialized)),
     ]).await;
+    // a market with no open interest has no terms to worsen: any valid change applies at once
+    w.update_market(1, params_with(|p| p.maintenance_margin_bps = 400))
+        .await;
+    w.update_market(1, default_params()).await;
     // improving (or neutral) changes still apply at once: maintenance down, a cap up and back
     let lower = params_with(|p| p.maintenance_margin_bps = 240);
     w.update_market(0, lower).await;
@@ -527,20 +537,29 @@ async fn market_change_bad_inputs() {
     )
     .await;
     w.t.send(&[cancel(&a)], by_admin).await.unwrap();
-    // the market moved away since: maintenance lowered at once to 200, 200 → 300 is too far
+    // the market changed since (maintenance lowered at once to 200): the change applies only
+    // onto the parameters it was announced against, not undoing what came after
     w.t.send(&[propose(&a, hike)], by_admin).await.unwrap();
     w.update_market(0, params_with(|p| p.maintenance_margin_bps = 200))
         .await;
     w.t.advance(86_400);
     w.f.refresh_prices(&mut w.t).await;
-    refused(&mut w, "moved away", apply(), &[], perp(ChangeTooLarge)).await;
-    // announced again from 200: 250 applies, by anyone, once
+    refused(&mut w, "changed since", apply(), &[], perp(ChangeOutdated)).await;
+    // announced again from 200; a day later closing is paused: no change applies while traders
+    // cannot act, and a full day's notice runs again from when closing resumes
     w.t.send(&[cancel(&a)], by_admin).await.unwrap();
     w.t.send(&[propose(&a, default_params())], by_admin)
         .await
         .unwrap();
     w.t.advance(86_400);
     w.f.refresh_prices(&mut w.t).await;
+    w.set_pause(pause::CLOSE).await;
+    refused(&mut w, "closing paused", apply(), &[], perp(Paused)).await;
+    w.set_pause(0).await;
+    refused(&mut w, "just resumed", apply(), &[], perp(ChangeNotDue)).await;
+    w.t.advance(86_400);
+    w.f.refresh_prices(&mut w.t).await;
+    // 250 applies, by anyone, once
     w.t.send(&[apply()], &[]).await.unwrap();
     assert_eq!(w.t.market(&market).await.params, default_params());
     refused(&mut w, "applied twice", apply(), &[], perp(NoPendingChange)).await;
@@ -605,12 +624,14 @@ async fn admin_switches_bad_inputs() {
     let no_window = requests(|p| p.order_window_secs = 0);
     let long_window = requests(|p| p.order_window_secs = 3_601);
     let long_delay = requests(|p| p.withdrawal_delay_secs = 30 * 86_400 + 1);
+    let dear_keeper = requests(|p| p.min_keeper_fee_lamports = 10_000_001);
     #[rustfmt::skip]
     refused_all(&mut w, [
         ("intruder sets the request params", set_requests(&i, test_request_params()), by_intruder, perp(Unauthorized)),
         ("no execution window", set_requests(&a, no_window), by_admin, perp(InvalidParameter)),
         ("a window over an hour", set_requests(&a, long_window), by_admin, perp(InvalidParameter)),
         ("a delay over 30 days", set_requests(&a, long_delay), by_admin, perp(InvalidParameter)),
+        ("a keeper fee over 0.01 SOL", set_requests(&a, dear_keeper), by_admin, perp(InvalidParameter)),
         ("intruder pauses", ix::set_pause(&i, &pool, pause::ALL), by_intruder, perp(Unauthorized)),
         ("an unknown pause flag", ix::set_pause(&a, &pool, 0x80), by_admin, perp(InvalidParameter)),
         ("intruder proposes", ix::propose_authority(&i, &pool, i), by_intruder, perp(Unauthorized)),
@@ -959,20 +980,18 @@ async fn withdrawal_cannot_take_reserved_capital() {
         .unwrap();
     let r = f.settle(&mut t, &lp.key(), 0, 1).await;
     assert_code(r, perp(CapitalReserved));
-    // the reserve follows σ: at 1 % it is ≈ 2·23 and the same pending withdrawal goes through
+    // the reserve follows σ: at 3.2 % it is ≈ 2·77 and the same pending withdrawal goes
+    // through (σ moves a fifth per announced change, a day each: 5 % → 4 % → 3.2 %)
     let admin = t.admin.insecure_clone();
-    t.send(
-        &[ix::update_market(
-            &admin.pubkey(),
-            &f.pool,
-            &f.markets[0].key,
-            &f.markets[0].oracle,
-            params_with(|p| p.sigma_e9 = E9 / 100),
-        )],
-        &[&admin],
-    )
-    .await
-    .unwrap();
+    let m = &f.markets[0];
+    for sigma in [40_000_000, 32_000_000] {
+        let params = params_with(|p| p.sigma_e9 = sigma);
+        let propose = ix::propose_market_change(&admin.pubkey(), &f.pool, &m.key, params);
+        t.send(&[propose], &[&admin]).await.unwrap();
+        t.advance(86_400);
+        let apply = ix::apply_market_change(&f.pool, &m.key, &m.oracle);
+        t.send(&[apply], &[]).await.unwrap();
+    }
     let quote = t.balance(&lp.quote).await;
     f.settle(&mut t, &lp.key(), 0, 1).await.unwrap();
     assert!(f.request(&mut t, &lp.key(), 0).await.is_none());
@@ -1581,15 +1600,18 @@ async fn deleverage_bad_inputs() {
         .await
         .unwrap();
     assert_eq!(w.t.pool(&pool).await.max_trader_profit_bps, 1_000);
-    // a short that will lose when the price rises
+    // shorts that lose when the price rises: one bankrupt at 1,200, one small and sound
     w.f.open(&mut w.t, &w.other, 0, -(E6 as i64), 100 * E6)
+        .await
+        .unwrap();
+    w.f.open(&mut w.t, &w.lp, 0, -(E6 as i64) / 100, 100 * E6)
         .await
         .unwrap();
     let (market, oracle) = (w.f.markets[0].key, w.f.markets[0].oracle);
     let oracles = w.f.oracles();
-    let adl = |owner: &User, owner_quote: &Pubkey, oracles: &[Pubkey], size| {
+    let adl = |keeper: &Pubkey, owner: &User, owner_quote: &Pubkey, oracles: &[Pubkey], size| {
         ix::deleverage(
-            &keeper.pubkey(),
+            keeper,
             &pool,
             &market,
             &owner.key(),
@@ -1600,10 +1622,10 @@ async fn deleverage_bad_inputs() {
             size,
         )
     };
-    let (trader, other_user) = (&w.trader, &w.other);
-    let (tq, oq) = (trader.quote, other_user.quote);
+    let k = keeper.pubkey();
+    let (tq, oq, lq) = (w.trader.quote, w.other.quote, w.lp.quote);
     // at 100 the long of 10 is flat: within the ceiling of 10 % of ~100k
-    let flat = adl(trader, &tq, &oracles, 10 * E6);
+    let flat = adl(&k, &w.trader, &tq, &oracles, 10 * E6);
     refused(
         &mut w,
         "within the ceiling",
@@ -1615,20 +1637,24 @@ async fn deleverage_bad_inputs() {
     // at 1,200 it is 11k up, past the ceiling
     w.f.set_price(&mut w.t, 0, 1_200.0, 0.0).await;
     let reversed: Vec<Pubkey> = oracles.iter().rev().copied().collect();
-    let (trader, other_user) = (&w.trader, &w.other);
+    let trader = w.trader.kp.insecure_clone();
+    let (t_, o_, l_) = (&w.trader, &w.other, &w.lp);
+    let tk = trader.pubkey();
     #[rustfmt::skip]
     let cases = [
-        ("size zero", adl(trader, &tq, &oracles, 0), by_keeper, perp(ZeroAmount)),
-        ("a losing short", adl(other_user, &oq, &oracles, E6), by_keeper, perp(PositionNotInProfit)),
-        ("no oracles", adl(trader, &tq, &[], E6), by_keeper, perp(MarketAccountsMismatch)),
-        ("oracles out of order", adl(trader, &tq, &reversed, E6), by_keeper, perp(MarketAccountsMismatch)),
-        ("to another's account", adl(trader, &oq, &oracles, E6), by_keeper, anchor(AnchorError::ConstraintTokenOwner)),
+        ("size zero", adl(&k, t_, &tq, &oracles, 0), by_keeper, perp(ZeroAmount)),
+        ("its own owner", adl(&tk, t_, &tq, &oracles, E6), &[&trader] as &[&Keypair], perp(DeleverageOwnPosition)),
+        ("a losing short", adl(&k, l_, &lq, &oracles, E6), by_keeper, perp(PositionNotInProfit)),
+        ("a bankrupt short (a liquidation)", adl(&k, o_, &oq, &oracles, E6), by_keeper, perp(BelowMaintenanceMargin)),
+        ("no oracles", adl(&k, t_, &tq, &[], E6), by_keeper, perp(MarketAccountsMismatch)),
+        ("oracles out of order", adl(&k, t_, &tq, &reversed, E6), by_keeper, perp(MarketAccountsMismatch)),
+        ("to another's account", adl(&k, t_, &oq, &oracles, E6), by_keeper, anchor(AnchorError::ConstraintTokenOwner)),
     ];
     refused_all(&mut w, cases).await;
     w.t.advance(11);
     w.f.refresh_prices(&mut w.t).await;
     w.t.advance(11);
-    let stale = adl(&w.trader, &tq, &oracles, E6);
+    let stale = adl(&k, &w.trader, &tq, &oracles, E6);
     refused(
         &mut w,
         "a print 11 s old",
@@ -1640,31 +1666,36 @@ async fn deleverage_bad_inputs() {
     w.f.refresh_prices(&mut w.t).await;
     for flags in [pause::LIQUIDATE, pause::CLOSE] {
         w.set_pause(flags).await;
-        let ix = adl(&w.trader, &tq, &oracles, E6);
+        let ix = adl(&k, &w.trader, &tq, &oracles, E6);
         refused(&mut w, "paused", ix, by_keeper, perp(Paused)).await;
     }
     w.set_pause(0).await;
-    // half of it: 5.5k paid, and the other 5.5k is within the new ceiling (~9.4k); at 3,000 the
-    // rest (14.5k up) is not, and goes: the position and its account are gone, its margin paid
+    // asked for all of it, the keeper closes only what brings traders' profit back to the
+    // ceiling (about one of the ten), and the rest keeps its margin; a second call is refused
     let position = w.f.position(0, &w.trader.key());
     let quote = w.t.balance(&tq).await;
-    let half = adl(&w.trader, &tq, &oracles, 5 * E6);
-    w.t.send(&[half], by_keeper).await.unwrap();
-    assert_eq!(w.t.position(&position).await.unwrap().size, 5 * E6 as i64);
+    let all = adl(&k, &w.trader, &tq, &oracles, u64::MAX);
+    w.t.send(std::slice::from_ref(&all), by_keeper)
+        .await
+        .unwrap();
+    let left = w.t.position(&position).await.unwrap().size;
+    assert!(left > 8 * E6 as i64 && left < 9 * E6 as i64, "{left}");
     assert_eq!(w.t.balance(&tq).await, quote);
-    let rest = adl(&w.trader, &tq, &oracles, u64::MAX);
     refused(
         &mut w,
         "back within",
-        rest.clone(),
+        all.clone(),
         by_keeper,
         perp(ProfitWithinCeiling),
     )
     .await;
-    w.f.set_price(&mut w.t, 0, 3_000.0, 0.0).await;
-    w.t.send(&[rest], by_keeper).await.unwrap();
+    // at 100,000 the rest is 900k up, more than the pool holds, and goes whole (the ceiling
+    // is only reached by closing it all): the account is closed, and its owner is paid its
+    // margin and what LP capital and the default fund hold
+    w.f.set_price(&mut w.t, 0, 100_000.0, 0.0).await;
+    w.t.send(&[all], by_keeper).await.unwrap();
     assert!(w.t.position(&position).await.is_none());
-    assert!(w.t.balance(&tq).await > quote + 20_000 * E6);
+    assert!(w.t.balance(&tq).await > quote + 90_000 * E6);
 }
 
 #[tokio::test]

@@ -3,16 +3,19 @@
 //! keeper sweeps the winners, most profitable first, until no deleveraging goes through.
 //!
 //! After every step money is conserved (vault = accounting, per-position sums); every winner
-//! closed is paid its margin, its PnL at the oracle price and its unreturned premiums, less only
-//! the funding it owed (bounded by a day's maximum rate on its notional), in full unless a gap
-//! took the book past what LP capital and the default fund hold (then what is left, the known
-//! limit of a ceiling enforced between keeper sweeps); and when a sweep ends, traders'
+//! deleveraged whole is paid exactly what closing it himself would have paid (the program's own
+//! quote of the close, on the state before: margin and PnL less the close fee and the insurance
+//! charge), which is its PnL in full unless a gap took the book past what LP capital and the
+//! default fund hold (then what is left, the known limit of a ceiling enforced between keeper
+//! sweeps); a partial one keeps its margin in the position; and when a sweep ends, traders'
 //! unrealised profit (recomputed here from the pool's aggregates) is within the ceiling, unless
 //! no position is left in profit.
 //!
 //! `KEEL_DELEVERAGE_CASES` (default 24) sizes the run.
 
 use anchor_lang::prelude::Pubkey;
+use keel::client::quote::{QuotedState, TradeAction, TradeView, quote_trade};
+use keel::transport::RawAccount;
 use keel_tests::fixture::{E6, PerpFixture};
 use keel_tests::{Rng, TestContext, TxError, User, env, ix, perp};
 use perp_amm::errors::PerpError;
@@ -31,6 +34,39 @@ fn traders_profit(pool: &Pool, prices: &[f64]) -> f64 {
         total += long.max(0.0) + short.max(0.0);
     }
     total / 1e6
+}
+
+/// The program's own quote (`keel::client::quote`) of `owner`'s close of `size` in `m` now,
+/// at the market's oracle: what the owner would get closing it himself.
+/// The program's own quote (`keel::client::quote`) of the owner's close of `size` (all of it,
+/// or a decrease) on `view`, the accounts as they were: what closing it himself would give.
+fn quote_close(view: &TradeView, size: u64, now: i64) -> Option<QuotedState> {
+    let position = view.position.as_ref()?;
+    let action = if size >= position.size.unsigned_abs() {
+        TradeAction::Close
+    } else {
+        TradeAction::Decrease { size }
+    };
+    let limit = if position.size > 0 { 0 } else { u64::MAX };
+    quote_trade(view, &position.owner, action, limit, now).ok()
+}
+
+/// The accounts a close of `owner`'s position in `m` reads, as they are now.
+async fn view_of(t: &mut TestContext, f: &PerpFixture, m: u8, owner: &Pubkey) -> TradeView {
+    let market = t.market(&f.markets[m as usize].key).await;
+    let oracle = t.account_data(&market.oracle).await.unwrap();
+    TradeView {
+        pool_key: f.pool,
+        pool: t.pool(&f.pool).await,
+        position: t.position(&f.position(m, owner)).await,
+        market,
+        oracle: RawAccount {
+            owner: perp_amm::ID,
+            lamports: 0,
+            data: oracle,
+        },
+        model: None,
+    }
 }
 
 struct Case {
@@ -79,34 +115,40 @@ impl Case {
         v
     }
 
-    /// Deleverage `tr`'s whole position in `m`; on success check it was paid in full.
+    /// Deleverage `tr`'s position in `m` (as much as the program closes); on success check the
+    /// owner got exactly what closing that much himself would have given: the position's margin
+    /// and PnL, less the close fee and the insurance charge, or the pool's funds if short.
     async fn deleverage(&mut self, tr: usize, m: u8) -> Result<(), TxError> {
-        let owner = &self.traders[tr];
-        let key = self.f.position(m, &owner.key());
-        let p = self.t.position(&key).await.unwrap();
-        let pool = self.t.pool(&self.f.pool).await;
-        let before = self.t.balance(&owner.quote).await;
+        let (owner_key, owner_quote) = (self.traders[tr].key(), self.traders[tr].quote);
+        let key = self.f.position(m, &owner_key);
+        let view = view_of(&mut self.t, &self.f, m, &owner_key).await;
+        let held = view.position.as_ref().unwrap().size.unsigned_abs();
+        let payable = view.pool.lp_capital + view.pool.default_fund;
+        let before = self.t.balance(&owner_quote).await;
+        let now = self.t.now;
         let r = self
             .f
-            .deleverage(&mut self.t, &self.keeper, m, owner, u64::MAX)
+            .deleverage(&mut self.t, &self.keeper, m, &self.traders[tr], u64::MAX)
             .await;
         if r.is_ok() {
-            let paid = (self.t.balance(&owner.quote).await - before) as f64;
-            let price = self.prices[m as usize];
-            let pnl = p.size as f64 * price - p.entry_notional as f64;
-            // in full while LP capital and the default fund can pay: after a gap larger than
-            // the pool, what is left (the sweep goes most profitable first)
-            let payable = (pool.lp_capital + pool.default_fund) as f64;
-            let owed = p.collateral as f64 + pnl.min(payable) + p.premium_paid as f64;
-            // funding: at most a day's maximum rate (0.1 %) on the notional, plus rounding
-            let funding = (p.size.unsigned_abs() as f64 * price) * 1e-3 + 2.0;
-            assert!(
-                paid <= owed + 2.0 && paid >= owed - funding,
-                "deleveraged winner paid {paid}, owed {owed} (size {}, price {price})",
-                p.size
-            );
-            self.in_full += (pnl <= payable) as u64;
-            assert!(self.t.position(&key).await.is_none());
+            let after = self.t.position(&key).await;
+            let closed = held - after.as_ref().map_or(0, |p| p.size.unsigned_abs());
+            let q = quote_close(&view, closed, now).expect("the owner could have closed as much");
+            let paid = self.t.balance(&owner_quote).await - before;
+            match after {
+                None => assert_eq!(paid, q.quote.payout, "a winner deleveraged whole"),
+                Some(p) => {
+                    assert_eq!(paid, 0, "a partial deleveraging pays into the position");
+                    let got = (p.size, p.collateral, p.entry_notional);
+                    let quoted = (
+                        q.quote.position_size,
+                        q.quote.position_collateral,
+                        q.quote.position_entry_notional,
+                    );
+                    assert_eq!(got, quoted, "a winner deleveraged in part");
+                }
+            }
+            self.in_full += (q.quote.realized_pnl <= payable as i64) as u64;
             self.deleveraged += 1;
         }
         r

@@ -307,8 +307,8 @@ fn quoted(
 
 /// Quote auto-deleveraging `size` of `owner`'s position as a keeper would send it: `oracles`
 /// holds every active market's oracle account, in market order (the program's traders' profit
-/// against its ceiling). Refused like the instruction: within the ceiling, not in profit, paused,
-/// a stale price.
+/// against its ceiling), by a keeper other than the owner. Refused like the instruction: within
+/// the ceiling, not in profit, below maintenance, paused, a stale price.
 pub fn quote_deleverage(
     view: &TradeView,
     oracles: &[(Pubkey, RawAccount)],
@@ -342,7 +342,8 @@ pub fn quote_deleverage(
         name: "no open position".into(),
     })?;
     let imbalance_before = pool.risk.imbalance_score;
-    let adl = apply_deleverage(&mut pool, &mut position, &input, &marks, size).map_err(refusal)?;
+    let adl =
+        apply_deleverage(&mut pool, &mut position, &input, &marks, size, false).map_err(refusal)?;
     Ok(quoted(
         pool,
         market,

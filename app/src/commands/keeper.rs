@@ -390,7 +390,7 @@ fn deleverage(
             Ok(()) => round.deleveraged.push(Deleveraged {
                 owner: position.owner.to_string(),
                 market: market.index,
-                size: position.size,
+                size: -q.quote.size,
                 realized_pnl: q.quote.realized_pnl,
             }),
             Err(e) => round.errors.push(format!(

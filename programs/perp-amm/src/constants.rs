@@ -37,6 +37,9 @@ pub const MAX_REQUESTS_PER_OWNER: u8 = 16;
 /// Bounds of the pool's request parameters.
 pub const MAX_ORDER_WINDOW_SECS: u32 = 3_600;
 pub const MAX_WITHDRAWAL_DELAY_SECS: u32 = 30 * 86_400;
+/// The smallest keeper fee a pool may require of a request (0.01 SOL): more would price
+/// traders' closes out.
+pub const MAX_MIN_KEEPER_FEE_LAMPORTS: u64 = 10_000_000;
 /// A trigger order lives at most this long.
 pub const MAX_TRIGGER_LIFETIME_SECS: i64 = 90 * 86_400;
 /// A withdrawal may execute for this long once its delay has passed, so a weekend without

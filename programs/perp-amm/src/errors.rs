@@ -225,6 +225,12 @@ pub enum PerpError {
     /// 6073
     #[msg("Auto-deleveraging: the position is not in profit")]
     PositionNotInProfit,
+    /// 6074
+    #[msg("Market change: the market's parameters changed since it was proposed")]
+    ChangeOutdated,
+    /// 6075
+    #[msg("Auto-deleveraging: the keeper may not be the position's owner")]
+    DeleverageOwnPosition,
 }
 
 impl From<keel_math::MathError> for PerpError {

@@ -84,7 +84,9 @@ pub struct DeleverageEvent {
     pub size: i64,
     pub oracle_price: i128,
     pub realized_pnl: i64,
-    pub premium_refunded: u64,
+    /// The insurance charge (negative: a refund of the position's premiums) and the close fee.
+    pub premium: i64,
+    pub fees: u64,
     pub traders_profit: u64,
     pub ceiling: u64,
     pub returned_to_owner: u64,

@@ -177,6 +177,26 @@ pub struct FillOutcome {
     /// Portfolio mode: the fill's effect on the Imbalance Score, computed for its price and
     /// reused when the score is updated after the fill.
     pub effect: Option<crate::risk::Effect>,
+    /// What the fill moved in and out of LP capital, part by part (for attribution).
+    pub lp: LpFlows,
+}
+
+/// A fill's cash to and from LP capital: `fees + funding + loss_taken + premium_released
+/// + bad_debt_covered − profit_paid` is exactly its change of `lp_capital` (the premium released
+/// and the default fund's cover are in [`FillOutcome`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LpFlows {
+    /// The LP share of the trading fees collected.
+    pub fees: u64,
+    /// Funding collected.
+    pub funding: u64,
+    /// The trader's realised loss owed, and the part the collateral paid.
+    pub loss_owed: u64,
+    pub loss_taken: u64,
+    /// The trader's realised profit paid from LP capital, and from the default fund once LP
+    /// capital ran out.
+    pub profit_paid: u64,
+    pub profit_from_default_fund: u64,
 }
 
 /// How a fill is priced.
@@ -189,9 +209,6 @@ pub enum Pricing {
     /// A liquidation: the oracle price, no premium, rebate or trading fee (the keeper's reward
     /// is paid separately).
     Liquidation,
-    /// Auto-deleveraging: the oracle price, no fee, and the position's unreturned premiums
-    /// refunded in proportion to the part closed (its close was not its choice).
-    Deleverage,
 }
 
 /// Execute a fill of `size` base units on `pos`: settle funding, price the trade, charge fees,
@@ -248,16 +265,6 @@ pub fn fill(
         )?;
     } else {
         out.price = s;
-        if pricing == Pricing::Deleverage && old != 0 {
-            let refund = keel_math::wide::mul_div_u128(
-                pos.premium_paid as u128,
-                size.unsigned_abs() as u128,
-                old.unsigned_abs() as u128,
-                Rounding::Down,
-            )
-            .map_err(|_| overflow())?;
-            out.premium = -i64::try_from(refund).map_err(|_| overflow())?;
-        }
     }
 
     // position and aggregates move by the same integers
@@ -538,7 +545,11 @@ fn settle_cash(
     pos.premium_paid -= rebate;
     pool.premium_balances[slot] = pool.premium_balances[slot].saturating_sub(rebate);
     let profit = out.realized_pnl.max(0) as u64;
-    let paid = pay_from_pool(pool, profit) as u128 + rebate as u128;
+    let lp_before = pool.lp_capital;
+    let from_pool = pay_from_pool(pool, profit);
+    out.lp.profit_paid = lp_before - pool.lp_capital;
+    out.lp.profit_from_default_fund = from_pool - out.lp.profit_paid;
+    let paid = from_pool as u128 + rebate as u128;
 
     let loss = out.realized_pnl.min(0).unsigned_abs() as u128;
     let owes = out.fees as u128 + out.funding_paid as u128 + loss;
@@ -563,8 +574,13 @@ fn settle_cash(
     };
     let fees = take(out.fees as u128);
     let funding = take(out.funding_paid as u128);
+    out.lp.loss_owed = to_u64(loss as i128)?;
     let loss = take(loss);
+    let lp_before = pool.lp_capital;
     credit_fees(pool, fees)?;
+    out.lp.fees = pool.lp_capital - lp_before;
+    out.lp.funding = funding;
+    out.lp.loss_taken = loss;
     pool.lp_capital = add_u64(pool.lp_capital, add_u64(funding, loss)?)?;
     pool.book_income(funding);
     let premium = premium as u64;
@@ -828,17 +844,25 @@ pub fn traders_profit(pool: &Pool, marks: &[Option<Mark>]) -> Result<u128> {
             continue;
         }
         let m = mark.ok_or_else(|| error!(PerpError::MarketAccountsMismatch))?;
-        let value = |oi: u64, edge: u64, rounding: Rounding| -> Result<u128> {
-            rescale_pow10(mul_u64(oi, edge), m.exp10, rounding).map_err(onchain)
-        };
-        let long_value = value(slot.long_oi, m.price.saturating_sub(m.conf), Rounding::Down)?;
-        let up = m.price.checked_add(m.conf).ok_or_else(overflow)?;
-        let short_value = value(slot.short_oi, up, Rounding::Up)?;
-        total = total
-            .saturating_add(long_value.saturating_sub(slot.long_entry as u128))
-            .saturating_add((slot.short_entry as u128).saturating_sub(short_value));
+        let (long, short) = side_profits(slot, &m)?;
+        total = total.saturating_add(long).saturating_add(short);
     }
     Ok(total)
+}
+
+/// A market's longs' and shorts' unrealised profit, max(0, side PnL), each at the confidence
+/// edge worst for that side (quote native).
+pub fn side_profits(slot: &MarketSlot, m: &Mark) -> Result<(u128, u128)> {
+    let value = |oi: u64, edge: u64, rounding: Rounding| -> Result<u128> {
+        rescale_pow10(mul_u64(oi, edge), m.exp10, rounding).map_err(onchain)
+    };
+    let long_value = value(slot.long_oi, m.price.saturating_sub(m.conf), Rounding::Down)?;
+    let up = m.price.checked_add(m.conf).ok_or_else(overflow)?;
+    let short_value = value(slot.short_oi, up, Rounding::Up)?;
+    Ok((
+        long_value.saturating_sub(slot.long_entry as u128),
+        (slot.short_entry as u128).saturating_sub(short_value),
+    ))
 }
 
 /// The largest of a set of ratios n/d (d > 0), compared by cross products so that only the

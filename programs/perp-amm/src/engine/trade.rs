@@ -8,8 +8,8 @@ use keel_math::Fix;
 
 use crate::engine::{
     FillOutcome, Pricing, below_maintenance, bps_up_u64, check_initial_margin,
-    check_withdrawal_margin, equity, fill, position_notional, settle_funding, sync_side_collateral,
-    traders_profit,
+    check_withdrawal_margin, equity, fill, position_notional, settle_funding, side_profits,
+    sync_side_collateral, traders_profit,
 };
 use crate::errors::PerpError;
 use crate::state::{Mark, Market, OraclePrice, Pool, Position, RiskModel};
@@ -317,54 +317,110 @@ pub struct DeleverageOutcome {
 }
 
 /// `deleverage`: while traders' unrealised profit (`traders_profit` over `marks`, every active
-/// market at a fresh price) exceeds the pool's ceiling, a share of LP capital, anyone may close
-/// up to `size` of a position in profit at the oracle price. The winner is paid in full, with
-/// no fee, and gets back its unreturned premiums pro rata: auto-deleveraging locks in gains
-/// before they outgrow what the pool can pay, so the last LP out never finds an empty pool
-/// while winners are paid in full. A position emptied returns its collateral to its owner.
+/// market at a fresh price) exceeds the pool's ceiling, a share of LP capital, anyone but the
+/// owner may close part or all of a position in profit on a side in profit, at the oracle
+/// price and priced as the owner's own close would be (close fee, the insurance charge or
+/// refund): the winner is paid its PnL in full, the fill is no cheaper than a close, and a
+/// position below maintenance is liquidated instead. "In profit" is at the confidence edge worst
+/// for the position. It closes at most what brings traders' profit back to the ceiling (each
+/// unit closed takes its profit at the edge off traders' profit and its profit at the mid
+/// times the ceiling's share off the ceiling; fees, which only raise LP capital, ignored), and
+/// the whole position when less than the market's smallest size would remain. A position emptied returns its
+/// collateral to its owner.
 pub fn apply_deleverage(
     pool: &mut Pool,
     position: &mut Position,
     t: &TradeInput,
     marks: &[Option<Mark>],
     size: u64,
+    keeper_is_owner: bool,
 ) -> Result<DeleverageOutcome> {
+    require!(!keeper_is_owner, PerpError::DeleverageOwnPosition);
     require!(size > 0, PerpError::ZeroAmount);
     let profit = traders_profit(pool, marks)?;
-    let ceiling =
-        pool.lp_capital as u128 * pool.profit_ceiling_bps() as u128 / crate::constants::BPS as u128;
+    let bps = pool.profit_ceiling_bps() as u128;
+    let ceiling = pool.lp_capital as u128 * bps / crate::constants::BPS as u128;
     require!(profit > ceiling, PerpError::ProfitWithinCeiling);
-    {
-        let slot = pool.slot(t.market.index)?;
+    let params = &t.market.params;
+    let index = t.market.index;
+    require!(position.size != 0, PerpError::PositionNotInProfit);
+    let long = position.size > 0;
+    let gain = {
+        let slot = pool.slot(index)?;
         require!(
-            position.size != 0
-                && equity(slot, position, t.price.price)? > position.collateral as i128,
-            PerpError::PositionNotInProfit
+            !below_maintenance(slot, position, params, t.price.price)?,
+            PerpError::BelowMaintenanceMargin
         );
+        let mark = marks
+            .get(index as usize)
+            .copied()
+            .flatten()
+            .ok_or_else(|| error!(PerpError::MarketAccountsMismatch))?;
+        let (long_profit, short_profit) = side_profits(slot, &mark)?;
+        let side_profit = if long { long_profit } else { short_profit };
+        // in profit at the confidence edge worst for it, as traders' profit counts its side
+        let (price, conf) = (t.price.price, t.price.conf);
+        let edge = if long {
+            price.saturating_sub(conf)
+        } else {
+            price.saturating_add(conf)
+        };
+        let gain = equity(slot, position, edge)? - position.collateral as i128;
+        require!(side_profit > 0 && gain > 0, PerpError::PositionNotInProfit);
+        (gain as u128, position_notional(position, conf)?)
+    };
+    // each whole position closed takes `gain` (at the edge) off traders' profit and pays out
+    // up to `gain + spread` (at the mid), taking the ceiling's share of that off the ceiling
+    let (gain, spread) = gain;
+    let held = position.size.unsigned_abs();
+    let bps_scale = crate::constants::BPS as u128;
+    let net = gain
+        .saturating_mul(bps_scale - bps)
+        .saturating_sub(spread.saturating_mul(bps));
+    let needed = if net == 0 {
+        u128::MAX
+    } else {
+        keel_math::wide::mul_div_u128(
+            (profit - ceiling).saturating_mul(held as u128),
+            bps_scale,
+            net,
+            keel_math::Rounding::Up,
+        )
+        .unwrap_or(u128::MAX)
+    };
+    let mut closed = (size as u128).min(held as u128).min(needed) as u64;
+    if held - closed < params.min_position_size {
+        closed = held;
     }
-    let closed = size.min(position.size.unsigned_abs()) as i64;
-    let closed = if position.size > 0 { closed } else { -closed };
+    let fill_size = if long {
+        -(closed as i64)
+    } else {
+        closed as i64
+    };
     let before = (position.size, position.collateral);
     let out = fill(
         pool,
-        t.market.index,
-        &t.market.params,
+        index,
+        params,
         position,
-        -closed,
+        fill_size,
         &t.price,
         t.now,
-        Pricing::Deleverage,
-        None,
+        Pricing::Market {
+            limit: if long { Fix::ZERO } else { Fix::MAX },
+            fee_bps: params.close_fee_bps,
+        },
+        t.model,
     )?;
     track_imbalance(
         pool,
         t.model,
         t.market,
-        -closed,
+        fill_size,
         t.price.price,
         t.now,
         false,
-        None,
+        out.effect,
     )?;
     let returned = if position.size == 0 {
         let all = position.collateral;
@@ -374,9 +430,9 @@ pub fn apply_deleverage(
     } else {
         0
     };
-    sync_side_collateral(pool, t.market.index, before, position)?;
+    sync_side_collateral(pool, index, before, position)?;
     Ok(DeleverageOutcome {
-        size: closed,
+        size: -fill_size,
         fill: out,
         traders_profit: profit,
         ceiling,

@@ -69,12 +69,14 @@ impl MarketParams {
 
     /// Whether going from `self` to `new` worsens the terms of positions already open, so that
     /// it must be announced and wait [`MARKET_CHANGE_NOTICE_SECS`]: maintenance, liquidation
-    /// fee, trading fees, half-spread or funding rate up, leverage down, or a tighter oracle
-    /// validity for closing. Each such step is bounded ([`PerpError::ChangeTooLarge`] beyond):
-    /// a quarter up (a fifth down for leverage, half for the oracle limits) or a small absolute
-    /// step when the value is small, so a worst case takes several announced changes.
-    /// Everything else (caps, σ, capital share, limits on new risk) only shapes future fills and
-    /// applies at once.
+    /// fee, trading fees, half-spread, funding rate or the smallest position up, leverage down,
+    /// a tighter oracle validity; and σ or the capital share either way (they set the insurance
+    /// value whose change every reduction is charged or refunded: up, a minority's close pays
+    /// more; down, a crowded side's refunds shrink). Each such step is bounded
+    /// ([`PerpError::ChangeTooLarge`] beyond): a quarter up (a fifth down for leverage and for
+    /// σ and capital share, half for the oracle limits) or a small absolute step when the
+    /// value is small, so a worst case takes several announced changes. Everything else (caps,
+    /// the q cap, limits on new risk) only shapes future fills and applies at once.
     pub fn worsens(&self, new: &MarketParams) -> Result<bool> {
         // (old, new, smallest step allowed whatever old is)
         let up = |old: u64, new: u64, floor: u64| -> Result<bool> {
@@ -90,6 +92,14 @@ impl MarketParams {
                 PerpError::ChangeTooLarge
             );
             Ok(new < old)
+        };
+        // σ and capital share: a quarter up or a fifth down
+        let both = |old: u64, new: u64| -> Result<bool> {
+            require!(
+                new <= old.saturating_add(old / 4) && new >= old - old / 5,
+                PerpError::ChangeTooLarge
+            );
+            Ok(new != old)
         };
         let steps = [
             up(
@@ -120,6 +130,15 @@ impl MarketParams {
                 1,
             )?,
             down(self.max_conf_bps.into(), new.max_conf_bps.into(), 2, 1)?,
+            down(
+                self.max_age_open_secs.into(),
+                new.max_age_open_secs.into(),
+                2,
+                1,
+            )?,
+            up(self.min_position_size, new.min_position_size, 1)?,
+            both(self.sigma_e9, new.sigma_e9)?,
+            both(self.capital_share_e9, new.capital_share_e9)?,
         ];
         Ok(steps.iter().any(|&worse| worse))
     }
@@ -145,6 +164,9 @@ pub struct MarketChange {
     pub proposed_at: i64,
     /// From this time anyone may apply it (0: nothing pending).
     pub effective_at: i64,
+    /// The market's parameters when it was proposed: it applies only onto those, so a change
+    /// made since is not silently undone.
+    pub base: MarketParams,
     pub reserved: [u8; 32],
 }
 

@@ -92,7 +92,9 @@ pub struct Pool {
     /// close winners at the oracle price (0 in a pool created before it: the default).
     pub max_trader_profit_bps: u32,
     pub _pad_ceiling: u32,
-    pub reserved: [u8; 88],
+    /// When closing was last unpaused: an announced market change needs a full notice after it.
+    pub close_resumed_at: i64,
+    pub reserved: [u8; 80],
 }
 
 /// How fills are priced.

@@ -6,7 +6,8 @@
 use anchor_lang::prelude::*;
 
 use crate::constants::{
-    MAX_ORDER_WINDOW_SECS, MAX_TRIGGER_LIFETIME_SECS, MAX_WITHDRAWAL_DELAY_SECS,
+    MAX_MIN_KEEPER_FEE_LAMPORTS, MAX_ORDER_WINDOW_SECS, MAX_TRIGGER_LIFETIME_SECS,
+    MAX_WITHDRAWAL_DELAY_SECS,
 };
 use crate::errors::PerpError;
 
@@ -149,7 +150,8 @@ impl RequestParams {
         require!(
             self.order_window_secs > 0
                 && self.order_window_secs <= MAX_ORDER_WINDOW_SECS
-                && self.withdrawal_delay_secs <= MAX_WITHDRAWAL_DELAY_SECS,
+                && self.withdrawal_delay_secs <= MAX_WITHDRAWAL_DELAY_SECS
+                && self.min_keeper_fee_lamports <= MAX_MIN_KEEPER_FEE_LAMPORTS,
             PerpError::InvalidParameter
         );
         Ok(())

@@ -6,7 +6,7 @@ use crate::errors::PerpError;
 use crate::events::MarketChangeEvent;
 use crate::state::{
     MARKET_CHANGE_APPLY_WINDOW_SECS, MARKET_CHANGE_NOTICE_SECS, Market, MarketChange, MarketParams,
-    Pool,
+    Pool, pause,
 };
 
 /// What a [`MarketChangeEvent`] reports.
@@ -51,6 +51,7 @@ pub fn handle_propose_market_change(
     change.market = ctx.accounts.market.key();
     change.bump = ctx.bumps.change;
     change.params = params;
+    change.base = ctx.accounts.market.params;
     change.proposed_at = now;
     change.effective_at = now + MARKET_CHANGE_NOTICE_SECS;
     emit!(MarketChangeEvent {
@@ -79,23 +80,35 @@ pub struct ApplyMarketChange<'info> {
     pub oracle: UncheckedAccount<'info>,
 }
 
-/// Anyone applies an announced change once due, within [`MARKET_CHANGE_APPLY_WINDOW_SECS`].
-/// The bound is checked again against the market as it is now: a change made since that moved
-/// the market away is refused here and must be cancelled and announced again.
+/// Anyone applies an announced change once due, within [`MARKET_CHANGE_APPLY_WINDOW_SECS`],
+/// onto the parameters it was proposed against (a change made since is refused here, not
+/// silently undone: cancel and announce again). The notice runs while traders can act on it:
+/// not while closing is paused, and a full notice again from the moment closing resumes.
 pub fn handle_apply_market_change(ctx: Context<ApplyMarketChange>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let change = &mut ctx.accounts.change;
     require!(change.is_pending(), PerpError::NoPendingChange);
-    require!(now >= change.effective_at, PerpError::ChangeNotDue);
+    let pool_key = ctx.accounts.pool.key();
+    let mut pool = ctx.accounts.pool.load_mut()?;
+    pool.require_not_paused(pause::CLOSE)?;
+    require!(
+        now >= change.effective_at
+            && now
+                >= pool
+                    .close_resumed_at
+                    .saturating_add(MARKET_CHANGE_NOTICE_SECS),
+        PerpError::ChangeNotDue
+    );
     require!(
         now <= change.effective_at + MARKET_CHANGE_APPLY_WINDOW_SECS,
         PerpError::ChangeExpired
     );
+    require!(
+        ctx.accounts.market.params == change.base,
+        PerpError::ChangeOutdated
+    );
     let params = change.params;
     params.validate()?;
-    ctx.accounts.market.params.worsens(&params)?;
-    let pool_key = ctx.accounts.pool.key();
-    let mut pool = ctx.accounts.pool.load_mut()?;
     set_market_params(
         &mut pool,
         &pool_key,

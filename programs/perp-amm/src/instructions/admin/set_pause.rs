@@ -11,10 +11,16 @@ pub struct SetPause<'info> {
     pub pool: AccountLoader<'info, Pool>,
 }
 
-/// `flags`: the [`pause`] bits to set; every other group is unpaused.
+/// `flags`: the [`pause`] bits to set; every other group is unpaused. Resuming closes restarts
+/// the notice of announced market changes (traders could not act on them while paused).
 pub fn handle_set_pause(ctx: Context<SetPause>, flags: u8) -> Result<()> {
     require!(flags & !pause::ALL == 0, PerpError::InvalidParameter);
-    ctx.accounts.pool.load_mut()?.paused = flags;
+    let mut pool = ctx.accounts.pool.load_mut()?;
+    if pool.is_paused(pause::CLOSE) && flags & pause::CLOSE == 0 {
+        pool.close_resumed_at = Clock::get()?.unix_timestamp;
+    }
+    pool.paused = flags;
+    drop(pool);
     emit!(AdminEvent {
         pool: ctx.accounts.pool.key(),
         kind: 0,

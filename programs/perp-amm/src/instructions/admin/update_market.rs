@@ -18,12 +18,17 @@ pub struct UpdateMarket<'info> {
 }
 
 /// The pool authority changes a market's parameters at once, provided the change worsens no
-/// open position's terms ([`MarketParams::worsens`]); one that does must be announced with
-/// `propose_market_change` and wait its notice.
+/// open position's terms ([`MarketParams::worsens`]) or the market has no open interest; one
+/// that does must be announced with `propose_market_change` and wait its notice.
 pub fn handle_update_market(ctx: Context<UpdateMarket>, params: MarketParams) -> Result<()> {
     params.validate()?;
+    let idle = {
+        let pool = ctx.accounts.pool.load()?;
+        let slot = pool.slot(ctx.accounts.market.index)?;
+        slot.long_oi == 0 && slot.short_oi == 0
+    };
     require!(
-        !ctx.accounts.market.params.worsens(&params)?,
+        idle || !ctx.accounts.market.params.worsens(&params)?,
         PerpError::ChangeNeedsNotice
     );
     let pool_key = ctx.accounts.pool.key();

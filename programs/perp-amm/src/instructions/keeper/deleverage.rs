@@ -42,7 +42,8 @@ pub struct Deleverage<'info> {
 }
 
 /// Auto-deleveraging (GMX v2's ADL): see [`apply_deleverage`]. Stopped with liquidations (the
-/// liquidate or close pause bit); the print is at most 10 s old and not older than the market's.
+/// liquidate or close pause bit); the print is at most 10 s old and not older than the
+/// market's; the keeper is not the owner.
 pub fn handle_deleverage<'info>(ctx: Context<'info, Deleverage<'info>>, size: u64) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let a = &mut *ctx.accounts;
@@ -74,7 +75,8 @@ pub fn handle_deleverage<'info>(ctx: Context<'info, Deleverage<'info>>, size: u6
             now,
             model: model.as_deref(),
         };
-        let adl = apply_deleverage(&mut pool, position, &input, &marks, size)?;
+        let keeper_is_owner = a.keeper.key() == position.owner;
+        let adl = apply_deleverage(&mut pool, position, &input, &marks, size, keeper_is_owner)?;
         let event = DeleverageEvent {
             pool: pool_key,
             market: market.key(),
@@ -83,9 +85,10 @@ pub fn handle_deleverage<'info>(ctx: Context<'info, Deleverage<'info>>, size: u6
             size: adl.size,
             oracle_price: price.price.to_bits(),
             realized_pnl: adl.fill.realized_pnl,
-            premium_refunded: adl.fill.premium.unsigned_abs(),
-            traders_profit: adl.traders_profit as u64,
-            ceiling: adl.ceiling as u64,
+            premium: adl.fill.premium,
+            fees: adl.fill.fees,
+            traders_profit: u64::try_from(adl.traders_profit).unwrap_or(u64::MAX),
+            ceiling: u64::try_from(adl.ceiling).unwrap_or(u64::MAX),
             returned_to_owner: adl.returned_to_owner,
         };
         (adl.returned_to_owner, event)
