@@ -99,6 +99,54 @@ pub struct TradeQuote {
     pub position_size: i64,
     pub position_collateral: u64,
     pub position_entry_notional: i64,
+    /// What the fill moved in and out of LP capital.
+    pub lp: LpParts,
+}
+
+/// A fill's cash to and from LP capital, part by part (native units): the sum
+/// [`LpParts::lp_capital_change`] is exactly the fill's change of `lp_capital`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct LpParts {
+    /// The LP share of the trading fees collected.
+    pub fees: u64,
+    /// Funding collected from the position.
+    pub funding: u64,
+    /// Premiums the position paid and did not get back, released to LP capital as it closed.
+    pub premium_released: u64,
+    /// The trader's realised loss owed and the part its collateral paid (the rest is bad debt).
+    pub loss_owed: u64,
+    pub loss_taken: u64,
+    /// The trader's realised profit paid from LP capital, and from the default fund once LP
+    /// capital ran out (not LP money).
+    pub profit_paid: u64,
+    pub profit_from_default_fund: u64,
+    /// Bad debt the default fund paid to LP capital.
+    pub default_fund_cover: u64,
+}
+
+impl LpParts {
+    pub fn of(fill: &FillOutcome) -> Self {
+        LpParts {
+            fees: fill.lp.fees,
+            funding: fill.lp.funding,
+            premium_released: fill.premium_released,
+            loss_owed: fill.lp.loss_owed,
+            loss_taken: fill.lp.loss_taken,
+            profit_paid: fill.lp.profit_paid,
+            profit_from_default_fund: fill.lp.profit_from_default_fund,
+            default_fund_cover: fill.bad_debt_covered,
+        }
+    }
+
+    /// The fill's change of LP capital.
+    pub fn lp_capital_change(&self) -> i128 {
+        self.fees as i128
+            + self.funding as i128
+            + self.premium_released as i128
+            + self.loss_taken as i128
+            + self.default_fund_cover as i128
+            - self.profit_paid as i128
+    }
 }
 
 /// The pool and position after a quoted trade, for comparing with the chain.
@@ -297,6 +345,7 @@ fn quoted(
         position_size: position.size,
         position_collateral: position.collateral,
         position_entry_notional: position.entry_notional,
+        lp: LpParts::of(&fill),
     };
     QuotedState {
         quote,
@@ -368,6 +417,39 @@ pub fn pool_value(
     let v = perp_amm::engine::value_pool(pool, &marks, perp_amm::engine::Valuation::Low)
         .map_err(refusal)?;
     Ok((v.value, v.reserved.unwrap_or(0)))
+}
+
+/// Traders' unrealised PnL per market as a withdrawal values it (quote native, in market
+/// order, 0 for markets without open interest): `lp_capital − value` of the pool with only that
+/// market's book. The withdrawal valuation sums markets independently, so these add up to
+/// `lp_capital − pool_value` exactly.
+pub fn unrealized_by_market(
+    pool: &Pool,
+    pool_key: &Pubkey,
+    oracles: &[(Pubkey, RawAccount)],
+    now: i64,
+) -> Result<Vec<i64>, Refusal> {
+    let views: Vec<AccountView> = oracles.iter().map(|(key, a)| a.view(key)).collect();
+    let marks = load_pool_marks(pool, pool_key, &views, now).map_err(refusal)?;
+    let active = pool.markets.iter().filter(|s| s.active == 1).count();
+    let mut out = vec![0i64; active];
+    for (i, u) in out.iter_mut().enumerate() {
+        let slot = &pool.markets[i];
+        if slot.long_oi == 0 && slot.short_oi == 0 {
+            continue;
+        }
+        let mut alone = *pool;
+        for (j, other) in alone.markets.iter_mut().enumerate() {
+            if j != i {
+                other.long_oi = 0;
+                other.short_oi = 0;
+            }
+        }
+        let v = perp_amm::engine::value_pool(&alone, &marks, perp_amm::engine::Valuation::Low)
+            .map_err(refusal)?;
+        *u = (pool.lp_capital as i128 - v.value) as i64;
+    }
+    Ok(out)
 }
 
 /// The market's oracle price in whole quote per base, read and validated as a closing trade

@@ -11,7 +11,9 @@ use perp_amm::instructions::{PlaceLpRequestArgs, PlaceOrderArgs};
 use perp_amm::state::RequestKind;
 
 use crate::client::perp as ix;
-use crate::client::quote::{QuotedState, Refusal, TradeAction, pool_value, quote_trade};
+use crate::client::quote::{
+    QuotedState, Refusal, TradeAction, pool_value, quote_trade, unrealized_by_market,
+};
 use crate::client::requests::{self, kind_name};
 use crate::sandbox::events::{Event, What};
 use crate::sandbox::world::{Actor, USD, World};
@@ -45,6 +47,10 @@ pub struct Desk {
     pub keeper: Actor,
     /// Requests the keeper will execute on a later day.
     pub pending: Vec<Pending>,
+    /// LP capital as the log accounts for it: every logged fill's parts and every LP flow. The
+    /// day's balance line checks it against the chain, so the report's attribution of the LP
+    /// result is complete to the native unit.
+    pub lp_ledger: i128,
 }
 
 fn tx(what: &'static str) -> impl Fn(crate::transport::TxError) -> anyhow::Error {
@@ -71,10 +77,19 @@ impl Desk {
             date,
             keeper,
             pending: vec![],
+            lp_ledger: 0,
         })
     }
 
     pub fn log(&mut self, what: What) {
+        self.lp_ledger += match &what {
+            What::Fill { lp, .. } | What::Liquidation { lp, .. } | What::Deleverage { lp, .. } => {
+                lp.lp_capital_change()
+            }
+            What::LpDeposit { amount, .. } => *amount as i128,
+            What::LpWithdraw { amount, .. } => -(*amount as i128),
+            _ => 0,
+        };
         self.events.push(Event {
             day: self.day,
             date: self.date.clone(),
@@ -603,6 +618,7 @@ impl Desk {
             realized_pnl: q.quote.realized_pnl,
             payout: q.quote.payout,
             imbalance_after: q.quote.imbalance_after,
+            lp: q.quote.lp,
         });
     }
 
@@ -732,6 +748,7 @@ impl Desk {
             keeper_reward: q.quote.keeper_reward,
             returned_to_owner: q.quote.payout,
             bad_debt: q.quote.bad_debt,
+            lp: q.quote.lp,
         });
         Ok(true)
     }
@@ -775,6 +792,13 @@ impl Desk {
             "{}: vault {vault} != LP capital + default fund + collateral + request escrow + premium balances",
             self.date
         );
+        anyhow::ensure!(
+            self.lp_ledger == pool.lp_capital as i128,
+            "{}: LP capital {} != {} that the logged fills and LP flows account for",
+            self.date,
+            pool.lp_capital,
+            self.lp_ledger
+        );
         let lp_mint = self.world.lp_mint;
         let lp_supply = self.world.supply(&lp_mint)?;
         let mut oracles = Vec::with_capacity(self.world.markets.len());
@@ -784,6 +808,13 @@ impl Desk {
         }
         let (value, _) = pool_value(&pool, &self.world.pool, &oracles, self.world.now)
             .map_err(|e| anyhow::anyhow!("valuing the pool: {e}"))?;
+        let unrealized = unrealized_by_market(&pool, &self.world.pool, &oracles, self.world.now)
+            .map_err(|e| anyhow::anyhow!("valuing the markets: {e}"))?;
+        anyhow::ensure!(
+            unrealized.iter().map(|&u| u as i128).sum::<i128>() == pool.lp_capital as i128 - value,
+            "{}: the markets' unrealised PnL does not add up to the pool's",
+            self.date
+        );
         let (mut long_value, mut short_value) = (0.0, 0.0);
         for (i, m) in self.world.markets.iter().enumerate() {
             let slot = &pool.markets[i];
@@ -805,6 +836,7 @@ impl Desk {
             open_positions,
             long_oi_value: (long_value * USD as f64) as u64,
             short_oi_value: (short_value * USD as f64) as u64,
+            unrealized,
         });
         Ok(())
     }

@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::client::quote::LpParts;
+
 /// One entry: the replay day (0-based), its date, and what happened.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Event {
@@ -53,6 +55,9 @@ pub enum What {
         realized_pnl: i64,
         payout: u64,
         imbalance_after: u64,
+        /// What the fill moved in and out of LP capital.
+        #[serde(default)]
+        lp: LpParts,
     },
     /// A request's step: `placed`, `executed`, `refused` (executed, the fill refused and the
     /// escrow returned), `cancelled` by its owner or `cleared` by the keeper (expired, or its
@@ -80,6 +85,19 @@ pub enum What {
         keeper_reward: u64,
         returned_to_owner: u64,
         bad_debt: u64,
+        /// What the liquidation's fill moved in and out of LP capital (the keeper's reward
+        /// comes from the collateral or the default fund, never LP capital).
+        #[serde(default)]
+        lp: LpParts,
+    },
+    /// Auto-deleveraging closed `size` of a winner (traders' profit past the pool's ceiling).
+    Deleverage {
+        owner: String,
+        market: String,
+        size: i64,
+        oracle_price: f64,
+        realized_pnl: i64,
+        lp: LpParts,
     },
     /// The risk keeper committed σ and R.
     RiskPublished {
@@ -138,6 +156,10 @@ pub enum What {
         open_positions: u32,
         long_oi_value: u64,
         short_oi_value: u64,
+        /// Per market: traders' unrealised PnL as a withdrawal values it (`lp_capital −
+        /// pool_value`, split by market).
+        #[serde(default)]
+        unrealized: Vec<i64>,
     },
 }
 

@@ -94,7 +94,7 @@ pub fn run(b: &mut Bench, n: u8, pool_id: u64) {
     positions.push(risk_update(b, &mk, &risk));
     positions.push(portfolio_premium(b, &mk, &risk));
     // last: it pays out 600k of LP capital, which would move the figures of the phases above
-    deleverage(b, &mk, &risk, &lp);
+    positions.push(deleverage(b, &mk, &risk, &lp));
     if n == 1 {
         admin_instructions(b, &mk, &lp, &risk);
     }
@@ -603,10 +603,11 @@ fn liquidation(b: &mut Bench, mk: &Markets, risk: &RiskModel) {
 }
 
 /// Auto-deleveraging: at the lowest ceiling (10 % of the 5M of LP capital) a whale's long of
-/// 1,000 in the last market, 10x, is 600k up at 700; the keeper closes it reading every
-/// market's price. Then the price and the ceiling go back. The LP is the whale and the order
+/// 1,000 in the last market, 10x, is 600k up at 700; the keeper closes the part that brings
+/// traders' profit back to the ceiling, reading every market's price. Then the price and the
+/// ceiling go back. Returns the whale's position. The LP is the whale and the order
 /// keeper deleverages: no new key is drawn, so the later runs' PDA bumps (and figures) stay.
-fn deleverage(b: &mut Bench, mk: &Markets, risk: &RiskModel, lp: &Lp) {
+fn deleverage(b: &mut Bench, mk: &Markets, risk: &RiskModel, lp: &Lp) -> Pubkey {
     let admin = b.admin.insecure_clone();
     let oracle_auth = b.oracle_auth.insecure_clone();
     let whale = User {

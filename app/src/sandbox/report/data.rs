@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::sandbox::events::{Event, What};
+use crate::sandbox::events::{Event, LpParts, What};
 use crate::sandbox::usd;
 
 /// Points (replay day, value).
@@ -17,6 +17,72 @@ pub(super) struct MarketRow {
     pub fees: u64,
     pub liquidations: u64,
     pub refused: u64,
+}
+
+/// Where a market's LP result came from (native units, signed as the LPs see them): each part
+/// of every fill's cash to and from LP capital, and the traders' unrealised PnL at the end.
+/// `total()` is the market's LP result; over all markets it is the LP value at the end less the
+/// LPs' net deposits, exactly (the desk checks every day that the parts account for LP capital).
+#[derive(Clone, Copy, Default)]
+pub(super) struct Attribution {
+    pub fees: i128,
+    pub funding: i128,
+    /// Premiums the LPs kept: what positions paid and did not get back as rebates.
+    pub premiums_kept: i128,
+    /// Traders' realised PnL against the pool: losses owed less profits paid from LP capital.
+    pub realized: i128,
+    /// Losses owed that the collateral could not pay.
+    pub bad_debt: i128,
+    /// What the default fund paid LP capital for that bad debt.
+    pub default_fund_cover: i128,
+    /// Traders' unrealised PnL at the end, as a withdrawal values it (the LPs' side of it).
+    pub unrealized: i128,
+    /// Memo items, not LP money: premiums charged and rebated (through the premium balances),
+    /// keepers' liquidation rewards (from collateral or the default fund) and profits the
+    /// default fund paid once LP capital was empty.
+    pub premiums_charged: i128,
+    pub rebates: i128,
+    pub keeper_rewards: i128,
+    pub profit_from_default_fund: i128,
+}
+
+impl Attribution {
+    fn add(&mut self, lp: &LpParts) {
+        self.fees += lp.fees as i128;
+        self.funding += lp.funding as i128;
+        self.premiums_kept += lp.premium_released as i128;
+        self.realized += lp.loss_owed as i128 - lp.profit_paid as i128;
+        self.bad_debt -= (lp.loss_owed - lp.loss_taken) as i128;
+        self.default_fund_cover += lp.default_fund_cover as i128;
+        self.profit_from_default_fund += lp.profit_from_default_fund as i128;
+    }
+
+    /// The LP result: every part but the memo items.
+    pub fn total(&self) -> i128 {
+        self.fees
+            + self.funding
+            + self.premiums_kept
+            + self.realized
+            + self.bad_debt
+            + self.default_fund_cover
+            + self.unrealized
+    }
+
+    pub fn plus(&self, o: &Attribution) -> Attribution {
+        Attribution {
+            fees: self.fees + o.fees,
+            funding: self.funding + o.funding,
+            premiums_kept: self.premiums_kept + o.premiums_kept,
+            realized: self.realized + o.realized,
+            bad_debt: self.bad_debt + o.bad_debt,
+            default_fund_cover: self.default_fund_cover + o.default_fund_cover,
+            unrealized: self.unrealized + o.unrealized,
+            premiums_charged: self.premiums_charged + o.premiums_charged,
+            rebates: self.rebates + o.rebates,
+            keeper_rewards: self.keeper_rewards + o.keeper_rewards,
+            profit_from_default_fund: self.profit_from_default_fund + o.profit_from_default_fund,
+        }
+    }
 }
 
 /// Sums over the log so far (native units), sampled into the cumulative series at each day's end.
@@ -61,6 +127,11 @@ pub(super) struct ReportData {
     pub delta: Series,
     /// The days of flights to quality.
     pub conversions: Vec<f64>,
+    /// The LP result's attribution per market, in the set-up's order.
+    pub attribution: Vec<Attribution>,
+    /// LP deposits less withdrawals, and the LP value (withdrawal valuation) at the last day.
+    pub net_deposits: i128,
+    pub final_pool_value: i128,
     running: Running,
 }
 
@@ -88,17 +159,44 @@ impl ReportData {
                 self.max_is_bps = *max_imbalance_bps;
                 self.setup_markets = markets.clone();
                 self.setup_sources = sources.clone();
+                self.attribution = vec![Attribution::default(); markets.len()];
             }
             What::Fill {
                 market,
                 premium,
                 fees,
+                lp,
                 ..
-            } => self.add_fill(market, *premium, *fees),
+            } => {
+                self.add_fill(market, *premium, *fees);
+                if let Some(a) = self.attribution_of(market) {
+                    a.add(lp);
+                    if *premium >= 0 {
+                        a.premiums_charged += *premium as i128;
+                    } else {
+                        a.rebates += premium.unsigned_abs() as i128;
+                    }
+                }
+            }
+            What::Deleverage { market, lp, .. } => {
+                if let Some(a) = self.attribution_of(market) {
+                    a.add(lp);
+                }
+            }
+            What::LpDeposit { amount, .. } => self.net_deposits += *amount as i128,
+            What::LpWithdraw { amount, .. } => self.net_deposits -= *amount as i128,
             What::Refused { market, .. } => self.market(market).refused += 1,
             What::Liquidation {
-                market, bad_debt, ..
+                market,
+                bad_debt,
+                lp,
+                keeper_reward,
+                ..
             } => {
+                if let Some(a) = self.attribution_of(market) {
+                    a.add(lp);
+                    a.keeper_rewards += *keeper_reward as i128;
+                }
                 self.market(market).liquidations += 1;
                 self.running.liquidations += 1;
                 self.running.bad_debt += bad_debt;
@@ -117,10 +215,30 @@ impl ReportData {
                 lp_supply,
                 lp_capital,
                 imbalance_score,
+                unrealized,
                 ..
-            } => self.add_day(x, *pool_value, *lp_supply, *lp_capital, *imbalance_score),
+            } => {
+                // the LPs' side of traders' unrealised PnL, as of the latest day
+                for (a, u) in self.attribution.iter_mut().zip(unrealized) {
+                    a.unrealized = -(*u as i128);
+                }
+                self.final_pool_value = *pool_value as i128;
+                self.add_day(x, *pool_value, *lp_supply, *lp_capital, *imbalance_score)
+            }
             _ => {}
         }
+    }
+
+    fn attribution_of(&mut self, market: &str) -> Option<&mut Attribution> {
+        let i = self.setup_markets.iter().position(|m| m == market)?;
+        self.attribution.get_mut(i)
+    }
+
+    /// Over all markets.
+    pub fn attribution_total(&self) -> Attribution {
+        self.attribution
+            .iter()
+            .fold(Attribution::default(), |t, a| t.plus(a))
     }
 
     fn market(&mut self, market: &str) -> &mut MarketRow {

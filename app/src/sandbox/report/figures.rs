@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use plotters::prelude::*;
 
 use super::data::ReportData;
+use crate::sandbox::usd;
 
 fn plot_err(e: impl std::fmt::Display) -> anyhow::Error {
     anyhow::anyhow!("drawing: {e}")
@@ -21,7 +22,7 @@ type Draw = fn(&Path, &ReportData) -> anyhow::Result<()>;
 
 /// The figures in the report's order: the heading each has in the report, its file name in the
 /// output directory, and its drawing.
-pub(super) const FIGURES: [(&str, &str, Draw); 6] = [
+pub(super) const FIGURES: [(&str, &str, Draw); 7] = [
     ("LP share value", "pool_value.svg", figure_pool_value),
     ("LP capital", "lp_capital.svg", figure_lp_capital),
     ("Imbalance Score", "imbalance_score.svg", figure_imbalance),
@@ -31,6 +32,11 @@ pub(super) const FIGURES: [(&str, &str, Draw); 6] = [
         figure_premiums,
     ),
     ("Liquidations", "liquidations.svg", figure_liquidations),
+    (
+        "Where the LP result came from",
+        "lp_attribution.svg",
+        figure_attribution,
+    ),
     (
         "Collateral pool weight against delta",
         "crp_weight_delta.svg",
@@ -113,6 +119,120 @@ fn figure_liquidations(path: &Path, d: &ReportData) -> anyhow::Result<()> {
         ],
         &[],
     )
+}
+
+/// Per market, the LP result's parts stacked (gains up, losses down) and the result as a dot.
+fn figure_attribution(path: &Path, d: &ReportData) -> anyhow::Result<()> {
+    let total = d.attribution_total();
+    let mut rows: Vec<(String, super::data::Attribution)> = d
+        .setup_markets
+        .iter()
+        .cloned()
+        .zip(d.attribution.iter().copied())
+        .collect();
+    rows.push(("all".into(), total));
+    let parts = |a: &super::data::Attribution| -> [f64; 7] {
+        [
+            a.fees,
+            a.funding,
+            a.premiums_kept,
+            a.realized,
+            a.bad_debt,
+            a.default_fund_cover,
+            a.unrealized,
+        ]
+        .map(|v| usd(v) / 1e6)
+    };
+    const NAMES: [&str; 7] = [
+        "fees",
+        "funding",
+        "premiums kept",
+        "traders' realised PnL",
+        "bad debt",
+        "default fund cover",
+        "traders' unrealised PnL",
+    ];
+    const COLORS: [RGBColor; 7] = [
+        BLUE,
+        GREEN,
+        RGBColor(150, 90, 200),
+        ORANGE,
+        RGBColor(200, 40, 40),
+        GREY,
+        RGBColor(240, 190, 40),
+    ];
+    let (mut lo, mut hi) = (0.0f64, 0.0f64);
+    for (_, a) in &rows {
+        let p = parts(a);
+        hi = hi.max(p.iter().filter(|v| **v > 0.0).sum());
+        lo = lo.min(p.iter().filter(|v| **v < 0.0).sum());
+    }
+    let pad = (hi - lo).max(1e-6) * 0.05;
+    let root = SVGBackend::new(path, (900, 480)).into_drawing_area();
+    root.fill(&WHITE).map_err(plot_err)?;
+    let labels: Vec<String> = rows.iter().map(|(n, _)| n.clone()).collect();
+    let n = rows.len();
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "Where the LP result came from (million USD)",
+            ("sans-serif", 18),
+        )
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), (lo - pad)..(hi + pad))
+        .map_err(plot_err)?;
+    chart
+        .configure_mesh()
+        .x_labels(n)
+        .x_label_formatter(&|x| {
+            let i = x.round();
+            if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < labels.len() {
+                labels[i as usize].replace("-PERP", "")
+            } else {
+                String::new()
+            }
+        })
+        .y_desc("million USD")
+        .draw()
+        .map_err(plot_err)?;
+    for (k, (name, color)) in NAMES.iter().zip(COLORS).enumerate() {
+        let mut bars = vec![];
+        for (i, (_, a)) in rows.iter().enumerate() {
+            let p = parts(a);
+            let v = p[k];
+            // stack on the parts before it of the same sign
+            let base: f64 = p[..k].iter().filter(|x| x.signum() == v.signum()).sum();
+            let x = i as f64;
+            bars.push(Rectangle::new(
+                [(x - 0.35, base), (x + 0.35, base + v)],
+                color.filled(),
+            ));
+        }
+        chart
+            .draw_series(bars)
+            .map_err(plot_err)?
+            .label(*name)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
+    }
+    chart
+        .draw_series(
+            rows.iter().enumerate().map(|(i, (_, a))| {
+                Circle::new((i as f64, usd(a.total()) / 1e6), 4, BLACK.filled())
+            }),
+        )
+        .map_err(plot_err)?
+        .label("LP result")
+        .legend(|(x, y)| Circle::new((x + 5, y), 4, BLACK.filled()));
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperMiddle)
+        .draw()
+        .map_err(plot_err)?;
+    root.present().map_err(plot_err)?;
+    Ok(())
 }
 
 fn figure_crp_weight_delta(path: &Path, d: &ReportData) -> anyhow::Result<()> {

@@ -43,6 +43,14 @@ pub fn write(
     std::fs::write(&events_path, serde_json::to_string_pretty(events)? + "\n")?;
 
     let data = ReportData::of(events);
+    let (parts, result) = (
+        data.attribution_total().total(),
+        data.final_pool_value - data.net_deposits,
+    );
+    anyhow::ensure!(
+        parts == result,
+        "the LP result's parts sum to {parts}, the LP result is {result}"
+    );
     let figures = figures::draw_all(out, &data)?;
     let md = text::markdown(&data, &Totals::of(events), replay, seconds)?;
     let report = match format {

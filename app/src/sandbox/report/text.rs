@@ -21,6 +21,7 @@ pub(super) fn markdown(
     prices(&mut md, d)?;
     summary(&mut md, d, totals)?;
     markets(&mut md, d)?;
+    attribution(&mut md, d)?;
     figures(&mut md)?;
     collateral_pools(&mut md, d)?;
     writeln!(
@@ -121,6 +122,73 @@ fn markets(md: &mut String, d: &ReportData) -> Result {
             usd(row.fees as i128),
             row.liquidations,
             row.refused
+        )?;
+    }
+    Ok(())
+}
+
+/// Where the LP result came from, per market, summing to the LP value at the end less the LPs'
+/// net deposits, to the cent.
+fn attribution(md: &mut String, d: &ReportData) -> Result {
+    let total = d.attribution_total();
+    let result = d.final_pool_value - d.net_deposits;
+    writeln!(
+        md,
+        "\n## Where the LP result came from\n\n\
+         The LP result is the LP value at the end (LP capital less traders' unrealised PnL, as a \
+         withdrawal values it) less what LPs put in net: {:.2} − {:.2} = **{:.2}**. Each fill's \
+         cash to and from LP capital is logged part by part (the desk checks every day that the \
+         parts account for LP capital to the native unit); the last column adds the traders' \
+         unrealised PnL at the end. Premiums charged and rebates pass through the markets' \
+         premium balances: the LPs keep what closed positions paid and did not get back. \
+         Keepers' liquidation rewards come from the collateral or the default fund, not LP \
+         capital.\n",
+        usd(d.final_pool_value),
+        usd(d.net_deposits),
+        usd(result)
+    )?;
+    writeln!(
+        md,
+        "| market | fees | funding | premiums kept | traders' realised PnL | bad debt | default fund cover | traders' unrealised PnL | LP result | memo: premiums charged | memo: rebates | memo: keeper rewards |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    )?;
+    let row = |md: &mut String, name: &str, a: &super::data::Attribution| {
+        writeln!(
+            md,
+            "| {name} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            usd(a.fees),
+            usd(a.funding),
+            usd(a.premiums_kept),
+            usd(a.realized),
+            usd(a.bad_debt),
+            usd(a.default_fund_cover),
+            usd(a.unrealized),
+            usd(a.total()),
+            usd(a.premiums_charged),
+            usd(a.rebates),
+            usd(a.keeper_rewards),
+        )
+    };
+    for (name, a) in d.setup_markets.iter().zip(&d.attribution) {
+        row(md, name, a)?;
+    }
+    row(md, "**all markets**", &total)?;
+    writeln!(
+        md,
+        "\nThe parts sum to {:.2}; the LP result is {:.2}: {}.",
+        usd(total.total()),
+        usd(result),
+        if total.total() == result {
+            "equal to the native unit"
+        } else {
+            "THEY DIFFER"
+        }
+    )?;
+    if total.profit_from_default_fund > 0 {
+        writeln!(
+            md,
+            "Profits the default fund paid once LP capital was empty: {:.2}.",
+            usd(total.profit_from_default_fund)
         )?;
     }
     Ok(())
