@@ -711,6 +711,20 @@ impl Desk {
     /// The liquidation keeper on `owner`'s position in `market`: liquidated if the program
     /// would (quoted first, checked after). Returns whether it was.
     pub fn liquidate(&mut self, owner: &Actor, market: usize) -> anyhow::Result<bool> {
+        self.liquidate_at(owner, market, false)
+    }
+
+    /// [`Desk::liquidate`] by the keeper watching between two daily closes (logged as such).
+    pub fn liquidate_intraday(&mut self, owner: &Actor, market: usize) -> anyhow::Result<bool> {
+        self.liquidate_at(owner, market, true)
+    }
+
+    fn liquidate_at(
+        &mut self,
+        owner: &Actor,
+        market: usize,
+        intraday: bool,
+    ) -> anyhow::Result<bool> {
         let key = owner.key();
         let view = self.world.trade_view(market, &key)?;
         if view.position.is_none() {
@@ -749,6 +763,7 @@ impl Desk {
             returned_to_owner: q.quote.payout,
             bad_debt: q.quote.bad_debt,
             lp: q.quote.lp,
+            intraday,
         });
         Ok(true)
     }

@@ -89,6 +89,9 @@ pub enum What {
         /// comes from the collateral or the default fund, never LP capital).
         #[serde(default)]
         lp: LpParts,
+        /// By the keeper watching between two daily closes (on the hourly path).
+        #[serde(default)]
+        intraday: bool,
     },
     /// Auto-deleveraging closed `size` of a winner (traders' profit past the pool's ceiling).
     Deleverage {

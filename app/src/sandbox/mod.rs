@@ -237,6 +237,7 @@ impl Sandbox {
     pub fn step(&mut self) -> anyhow::Result<()> {
         let date = self.replay.dates[self.day].clone();
         let prices = self.prices();
+        self.intraday()?;
         self.desk
             .begin_day(self.day as u32, &date, noon(&date)?, &prices)?;
         // the keeper first executes what the day's prices trigger (take-profits, stop-losses)
@@ -274,6 +275,70 @@ impl Sandbox {
             .map(|a| a.sides.iter().filter(|s| **s != 0).count() as u32)
             .sum();
         self.desk.snapshot(&prices, open)
+    }
+
+    /// The liquidation keeper between the last close and this one, as a keeper watching the
+    /// market would: every hour from two hours after the last noon (the crp keeper works at the
+    /// first) to an hour before this one, on a seeded Brownian bridge in log price between the
+    /// two closes with each market's daily σ (markets drawn independently). Each hour's prices
+    /// are published and every position an estimate puts within half its maintenance margin of
+    /// it is quoted for liquidation by the program's code, and liquidated if the program would.
+    fn intraday(&mut self) -> anyhow::Result<()> {
+        if self.day == 0 {
+            return Ok(());
+        }
+        let presets = default_markets();
+        let from = self.replay.prices[self.day - 1];
+        let to = self.prices();
+        let start = noon(&self.replay.dates[self.day - 1])?;
+        let end = noon(&self.replay.dates[self.day])?;
+        let steps = ((end - start) / 3_600).max(1) as usize;
+        // the bridge, one hour at a time: the next log price's mean closes the remaining gap
+        // evenly, its variance is the remaining time's share of one hour's
+        let mut x: Vec<f64> = from.iter().map(|p| p.ln()).collect();
+        let mut path = vec![];
+        for h in 1..steps {
+            let left = (steps - h + 1) as f64;
+            for (i, xi) in x.iter_mut().enumerate() {
+                let hourly = presets[i].params.sigma_e9 as f64 / 1e9 / 24f64.sqrt();
+                let drift = (to[i].ln() - *xi) / left;
+                let spread = hourly * ((left - 1.0) / left).sqrt();
+                *xi += drift + spread * prices::standard_normal(&mut self.rng);
+            }
+            path.push(x.iter().map(|v| v.exp()).collect::<Vec<f64>>());
+        }
+        self.desk.day = self.day as u32;
+        self.desk.date = self.replay.dates[self.day].clone();
+        for (h, hour) in path.iter().enumerate().skip(1) {
+            let now = (start + (h as i64 + 1) * 3_600).max(self.desk.world.now);
+            self.desk.world.set_time(now);
+            self.desk.world.push_prices(hour)?;
+            for a in 0..self.agents.len() {
+                for k in 0..self.agents[a].markets.len() {
+                    if self.agents[a].sides[k] == 0 {
+                        continue;
+                    }
+                    let m = self.agents[a].markets[k];
+                    let owner = self.agents[a].actor.clone();
+                    let Some(pos) = self.desk.world.position(m, &owner.key())? else {
+                        continue;
+                    };
+                    // quote native per base native
+                    let unit = hour[m] / 10f64.powi(presets[m].base_decimals as i32) * USD as f64;
+                    let notional = pos.size.unsigned_abs() as f64 * unit;
+                    let equity =
+                        pos.collateral as f64 + pos.size as f64 * unit - pos.entry_notional as f64;
+                    let maintenance = presets[m].params.maintenance_margin_bps as f64 / 1e4;
+                    if equity > 1.5 * maintenance * notional {
+                        continue;
+                    }
+                    if self.desk.liquidate_intraday(&owner, m)? {
+                        self.agents[a].sides[k] = 0;
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The liquidation keeper over every open position.

@@ -240,7 +240,7 @@ impl Conditional {
 
 /// A standard normal draw (Box–Muller) from the seeded generator, so the paths do not depend on
 /// another crate's sampling algorithm.
-fn standard_normal(rng: &mut impl Rng) -> f64 {
+pub fn standard_normal(rng: &mut impl Rng) -> f64 {
     let u1: f64 = rng.random::<f64>().max(f64::MIN_POSITIVE);
     let u2: f64 = rng.random();
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
