@@ -123,6 +123,47 @@ fn a_replay_reports_what_its_event_log_says() {
         assert!(svg.contains("<svg") && svg.contains("polyline"), "{f}");
         assert!(report.contains(f), "the report shows {f}");
     }
+    // the LP result's attribution, recomputed from the log: every fill's and liquidation's
+    // cash to and from LP capital plus the LP flows is the last day's LP capital, and with the
+    // traders' unrealised PnL it is the LP value less net deposits, to the native unit
+    let lp_part = |e: &Value, f: &str| e["lp"][f].as_i64().unwrap_or(0) as i128;
+    let mut parts = 0i128;
+    for e in &ev {
+        let kind = e["kind"].as_str().unwrap();
+        if ["fill", "liquidation", "deleverage"].contains(&kind) {
+            parts += lp_part(e, "fees")
+                + lp_part(e, "funding")
+                + lp_part(e, "premium_released")
+                + lp_part(e, "loss_taken")
+                + lp_part(e, "default_fund_cover")
+                - lp_part(e, "profit_paid");
+        }
+    }
+    let deposits = sum(&ev, "lp_deposit", "amount") - sum(&ev, "lp_withdraw", "amount");
+    let last = days[39];
+    assert_eq!(
+        parts + deposits,
+        last["lp_capital"].as_i64().unwrap() as i128
+    );
+    let unrealized: i128 = last["unrealized"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u.as_i64().unwrap() as i128)
+        .sum();
+    let result = last["pool_value"].as_i64().unwrap() as i128 - deposits;
+    assert_eq!(parts - unrealized, result);
+    assert!(
+        report.contains(&format!(
+            "the LP result is {:.2}: equal to the native unit",
+            result as f64 / 1e6
+        )),
+        "the report's attribution"
+    );
+    let svg = std::fs::read_to_string(out.join("lp_attribution.svg")).unwrap();
+    assert!(svg.contains("<svg") && svg.contains("<rect") && report.contains("lp_attribution.svg"));
+    // the rebate hunter looked, and its section says what it got
+    assert!(report.contains("## The rebate hunter"));
     // the keepers ran: funding was paid, the risk model published, a collateral pool re-weighted
     assert!(summary["totals"]["funding_paid"].as_u64().unwrap() > 0);
     assert!(summary["totals"]["risk_publications"].as_u64().unwrap() >= 1);

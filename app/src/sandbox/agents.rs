@@ -109,3 +109,31 @@ pub fn cast(
         })
         .collect()
 }
+
+/// The arbitrageur D8X expects: it takes the side that reduces a market's skew when doing so
+/// is paid or free, and leaves when leaving is. Each day, in every market: with no position,
+/// when the book's net open interest is worth more than 1 % of LP capital, it quotes an open of
+/// half the skew (at most `max_notional`, 5x) against it, and opens if the quote charges no
+/// premium; holding one, it quotes its close and closes when that is refunded or free (the skew
+/// turned its way), or after `max_days` whatever it costs. Its fills are logged under its name,
+/// so the report shows what rebates paid it.
+pub struct RebateHunter {
+    pub actor: Actor,
+    /// Per market: the day it opened, while it holds a position.
+    pub opened: Vec<Option<usize>>,
+    pub max_notional: f64,
+    pub max_days: usize,
+}
+
+impl RebateHunter {
+    pub const NAME: &'static str = "rebate-hunter";
+
+    pub fn new(actor: Actor, markets: usize) -> Self {
+        RebateHunter {
+            actor,
+            opened: vec![None; markets],
+            max_notional: 1_000_000.0,
+            max_days: 20,
+        }
+    }
+}

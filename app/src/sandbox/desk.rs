@@ -123,7 +123,14 @@ impl Desk {
             .map_err(tx("update_funding"))
     }
 
+    /// Re-mark the Imbalance Score on fresh prints of the day's prices (the day's requests
+    /// tick the clock a second each).
     pub fn refresh_imbalance(&mut self) -> anyhow::Result<()> {
+        let fresh = self.world.republish(None);
+        self.world
+            .chain
+            .send(&fresh, &[])
+            .map_err(tx("republish"))?;
         let ix = ix::refresh_imbalance(&self.world.pool, &self.world.oracles());
         self.world
             .chain

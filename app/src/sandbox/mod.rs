@@ -27,9 +27,9 @@ use serde::Serialize;
 
 use crate::client::dates::noon;
 use crate::client::presets::{calibration, default_markets};
-use crate::client::quote::TradeAction;
+use crate::client::quote::{TradeAction, quote_trade};
 use crate::risk::{EstimateOptions, Join, PriceSeries, estimate};
-use agents::Agent;
+use agents::{Agent, RebateHunter};
 use desk::{Desk, Lp};
 use events::{Totals, What};
 use world::{USD, World};
@@ -146,10 +146,15 @@ pub fn usd(native: i128) -> f64 {
     native as f64 / USD as f64
 }
 
+/// An open position the keeper watches: the agent and its market slot (none for the rebate
+/// hunter), the market, and the owner.
+type OpenPosition = (Option<(usize, usize)>, usize, world::Actor);
+
 /// The sandbox's state between days.
 pub struct Sandbox {
     pub desk: Desk,
     pub agents: Vec<Agent>,
+    pub hunter: RebateHunter,
     pub lps: Vec<Lp>,
     pub replay: prices::Replay,
     pub day: usize,
@@ -194,6 +199,10 @@ impl Sandbox {
             limits(args.max_imbalance_bps),
         )?;
         let agents = agents::cast(|name| world.actor(name, 50_000_000 * USD), presets.len())?;
+        let hunter = RebateHunter::new(
+            world.actor(RebateHunter::NAME, 50_000_000 * USD)?,
+            presets.len(),
+        );
         let crp = crp::CrpDesk::new(&mut world)?;
         let mut desk = Desk::new(world, replay.dates[0].clone())?;
         desk.log(What::Setup {
@@ -219,6 +228,7 @@ impl Sandbox {
         Ok(Sandbox {
             desk,
             agents,
+            hunter,
             lps,
             replay,
             day: 0,
@@ -257,6 +267,7 @@ impl Sandbox {
         }
         self.lp_flows()?;
         self.trade()?;
+        self.hunt_rebates()?;
         self.desk.refresh_imbalance()?;
         // the crp keeper works an hour after noon: the day's requests tick the clock by a
         // second each, and a crp re-weights at most once a day
@@ -313,13 +324,22 @@ impl Sandbox {
             let now = (start + (h as i64 + 1) * 3_600).max(self.desk.world.now);
             self.desk.world.set_time(now);
             self.desk.world.push_prices(hour)?;
-            for a in 0..self.agents.len() {
-                for k in 0..self.agents[a].markets.len() {
-                    if self.agents[a].sides[k] == 0 {
-                        continue;
+            // every open position: the agents' and the rebate hunter's
+            let mut open: Vec<OpenPosition> = vec![];
+            for (a, agent) in self.agents.iter().enumerate() {
+                for (k, &m) in agent.markets.iter().enumerate() {
+                    if agent.sides[k] != 0 {
+                        open.push((Some((a, k)), m, agent.actor.clone()));
                     }
-                    let m = self.agents[a].markets[k];
-                    let owner = self.agents[a].actor.clone();
+                }
+            }
+            for (m, opened) in self.hunter.opened.iter().enumerate() {
+                if opened.is_some() {
+                    open.push((None, m, self.hunter.actor.clone()));
+                }
+            }
+            for (agent, m, owner) in open {
+                {
                     let Some(pos) = self.desk.world.position(m, &owner.key())? else {
                         continue;
                     };
@@ -333,7 +353,10 @@ impl Sandbox {
                         continue;
                     }
                     if self.desk.liquidate_intraday(&owner, m)? {
-                        self.agents[a].sides[k] = 0;
+                        match agent {
+                            Some((a, k)) => self.agents[a].sides[k] = 0,
+                            None => self.hunter.opened[m] = None,
+                        }
                     }
                 }
             }
@@ -352,6 +375,12 @@ impl Sandbox {
                 if self.desk.liquidate(&owner, self.agents[a].markets[k])? {
                     self.agents[a].sides[k] = 0;
                 }
+            }
+        }
+        for m in 0..self.hunter.opened.len() {
+            let owner = self.hunter.actor.clone();
+            if self.hunter.opened[m].is_some() && self.desk.liquidate(&owner, m)? {
+                self.hunter.opened[m] = None;
             }
         }
         Ok(())
@@ -430,6 +459,59 @@ impl Sandbox {
                         let size = pos.size.unsigned_abs() / 4;
                         self.execute(a, k, TradeAction::Decrease { size })?;
                     }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The rebate hunter's day ([`RebateHunter`]).
+    fn hunt_rebates(&mut self) -> anyhow::Result<()> {
+        let presets = default_markets();
+        let prices = self.prices();
+        for m in 0..self.hunter.opened.len() {
+            let owner = self.hunter.actor.key();
+            let now = self.desk.world.now + 1;
+            if let Some(day) = self.hunter.opened[m] {
+                let view = self.desk.world.trade_view(m, &owner)?;
+                let Some(pos) = view.position.as_ref() else {
+                    // liquidated or deleveraged
+                    self.hunter.opened[m] = None;
+                    continue;
+                };
+                let limit = if pos.size > 0 { 0 } else { u64::MAX };
+                let Ok(q) = quote_trade(&view, &owner, TradeAction::Close, limit, now) else {
+                    continue;
+                };
+                if q.quote.premium <= 0 || self.day >= day + self.hunter.max_days {
+                    let actor = self.hunter.actor.clone();
+                    if self.desk.trade(&actor, m, TradeAction::Close)?.is_ok() {
+                        self.hunter.opened[m] = None;
+                    }
+                }
+                continue;
+            }
+            let pool = self.desk.world.pool_state()?;
+            let slot = &pool.markets[m];
+            let unit = prices[m] / 10f64.powi(presets[m].base_decimals as i32);
+            let skew = slot.long_oi as f64 - slot.short_oi as f64;
+            let skew_value = skew.abs() * unit;
+            if skew_value < 0.01 * usd(pool.lp_capital as i128) {
+                continue;
+            }
+            let notional = (skew_value / 2.0).min(self.hunter.max_notional);
+            let size = (notional / unit) as i64 * -(skew.signum() as i64);
+            let collateral = (notional / 5.0 * USD as f64) as u64;
+            let view = self.desk.world.trade_view(m, &owner)?;
+            let limit = if size > 0 { u64::MAX } else { 0 };
+            let open = TradeAction::Open { size, collateral };
+            let Ok(q) = quote_trade(&view, &owner, open, limit, now) else {
+                continue;
+            };
+            if q.quote.premium <= 0 {
+                let actor = self.hunter.actor.clone();
+                if self.desk.trade(&actor, m, open)?.is_ok() {
+                    self.hunter.opened[m] = Some(self.day);
                 }
             }
         }

@@ -85,6 +85,19 @@ impl Attribution {
     }
 }
 
+/// What the rebate hunter's fills did (native units).
+#[derive(Default)]
+pub(super) struct HunterRow {
+    pub opens: u64,
+    pub closes: u64,
+    pub premiums: u64,
+    pub rebates: u64,
+    pub fees: u64,
+    pub funding: u64,
+    pub realized: i128,
+    pub liquidated: u64,
+}
+
 /// Sums over the log so far (native units), sampled into the cumulative series at each day's end.
 #[derive(Default)]
 struct Running {
@@ -127,6 +140,8 @@ pub(super) struct ReportData {
     pub delta: Series,
     /// The days of flights to quality.
     pub conversions: Vec<f64>,
+    /// The rebate hunter's fills.
+    pub hunter: HunterRow,
     /// The LP result's attribution per market, in the set-up's order.
     pub attribution: Vec<Attribution>,
     /// LP deposits less withdrawals, and the LP value (withdrawal valuation) at the last day.
@@ -166,8 +181,28 @@ impl ReportData {
                 premium,
                 fees,
                 lp,
+                trader,
+                action,
+                funding_paid,
+                realized_pnl,
                 ..
             } => {
+                if trader == crate::sandbox::agents::RebateHunter::NAME {
+                    let h = &mut self.hunter;
+                    if action == "open" {
+                        h.opens += 1;
+                    } else {
+                        h.closes += 1;
+                    }
+                    if *premium >= 0 {
+                        h.premiums += *premium as u64;
+                    } else {
+                        h.rebates += premium.unsigned_abs();
+                    }
+                    h.fees += fees;
+                    h.funding += funding_paid;
+                    h.realized += *realized_pnl as i128;
+                }
                 self.add_fill(market, *premium, *fees);
                 if let Some(a) = self.attribution_of(market) {
                     a.add(lp);
@@ -191,8 +226,12 @@ impl ReportData {
                 bad_debt,
                 lp,
                 keeper_reward,
+                owner,
                 ..
             } => {
+                if owner == crate::sandbox::agents::RebateHunter::NAME {
+                    self.hunter.liquidated += 1;
+                }
                 if let Some(a) = self.attribution_of(market) {
                     a.add(lp);
                     a.keeper_rewards += *keeper_reward as i128;

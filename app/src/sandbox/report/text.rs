@@ -22,6 +22,7 @@ pub(super) fn markdown(
     summary(&mut md, d, totals)?;
     markets(&mut md, d)?;
     attribution(&mut md, d)?;
+    hunter(&mut md, d)?;
     figures(&mut md)?;
     collateral_pools(&mut md, d)?;
     writeln!(
@@ -192,6 +193,40 @@ fn attribution(md: &mut String, d: &ReportData) -> Result {
         )?;
     }
     Ok(())
+}
+
+/// What the arbitrageur who takes rebates when they pay got.
+fn hunter(md: &mut String, d: &ReportData) -> Result {
+    let h = &d.hunter;
+    writeln!(
+        md,
+        "\n## The rebate hunter\n\n\
+         An arbitrageur, as D8X expects of its traders: each day, in every market whose net open \
+         interest is worth more than 1 % of LP capital, it quotes an open of half the skew \
+         against it (at most 1M, 5x) and opens if the quote charges no premium; holding one, it \
+         closes when the close is refunded or free, or after 20 days whatever it costs.\n\n\
+         | opens | closes | liquidated | premiums paid | rebates received | fees | funding paid | realised PnL |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|\n\
+         | {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |\n",
+        h.opens,
+        h.closes,
+        h.liquidated,
+        usd(h.premiums as i128),
+        usd(h.rebates as i128),
+        usd(h.fees as i128),
+        usd(h.funding as i128),
+        usd(h.realized),
+    )?;
+    writeln!(
+        md,
+        "Rebates refund only premiums a position paid, so the hunter's rebates are at most its \
+         premiums: {}.",
+        if h.rebates <= h.premiums {
+            "they are"
+        } else {
+            "THEY ARE NOT"
+        }
+    )
 }
 
 fn figures(md: &mut String) -> Result {
