@@ -642,7 +642,7 @@ fn deleverage(b: &mut Bench, mk: &Markets, risk: &RiskModel, lp: &Lp) -> Pubkey 
     let budget = if mk.n == 32 { Some(90_000) } else { None };
     b.measure(
         "deleverage",
-        mk.label(", whole position"),
+        mk.label(", part of a winner"),
         budget,
         &[adl],
         &[&keeper],
@@ -650,6 +650,7 @@ fn deleverage(b: &mut Bench, mk: &Markets, risk: &RiskModel, lp: &Lp) -> Pubkey 
     let back = b.push_price(&mk.pool, &mk.o, 100.0);
     b.must("price back", &[back], &[&oracle_auth]);
     b.must("ceiling back", &[ceiling(5_000)], &[&admin]);
+    position
 }
 
 /// The trader closes the position in the last market: a market order, executed.
