@@ -334,8 +334,8 @@ async fn fills_need_the_pools_own_model() {
     t.assert_vault_balanced(&f.pool).await;
 }
 
-/// A new commit (σ up 20 %) makes the next fill recompute every K from the stored marks; the
-/// score then equals a fresh evaluation under the new model.
+/// A new commit (σ up 20 %) recomputes every K from the stored marks at once; the score then
+/// equals a fresh evaluation under the new model, and stays so through the next fill.
 #[tokio::test]
 async fn a_new_commit_rescores_the_book() {
     let mut w = world().await;
@@ -356,15 +356,13 @@ async fn a_new_commit_rescores_the_book() {
         .await
         .unwrap();
     assert_eq!(w.model().await.revision, revision + 1);
-    let stale = w.t.pool(&w.f.pool).await;
-    assert_eq!(
-        stale.risk.revision, revision,
-        "the pool waits for its next fill"
-    );
-    w.f.increase(&mut w.t, &trader, 1, 1_000, 0).await.unwrap();
+    // the commit itself re-scored the pool: no fill pays for the O(n²) rebuild
     let pool = w.assert_score_is_fresh().await;
     assert_eq!(pool.risk.revision, revision + 1);
     assert_eq!(pool.markets[0].risk_exposure, 18_000, "BTC: 500 · 0.036");
+    w.f.increase(&mut w.t, &trader, 1, 1_000, 0).await.unwrap();
+    let pool = w.assert_score_is_fresh().await;
+    assert_eq!(pool.risk.revision, revision + 1);
 }
 
 #[tokio::test]

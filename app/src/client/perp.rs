@@ -636,6 +636,21 @@ pub fn stage_risk(
     )
 }
 
+/// The compute units a commit asks for: it validates the certificate and re-scores the pool,
+/// 201k CU with 32 markets in the bench (2026-12-05), past a transaction's default 200k.
+pub const COMMIT_RISK_CU_LIMIT: u32 = 400_000;
+
+/// The compute-budget program's `SetComputeUnitLimit` (a builtin of every bank).
+pub fn compute_unit_limit(units: u32) -> Instruction {
+    let mut data = vec![2u8];
+    data.extend_from_slice(&units.to_le_bytes());
+    Instruction {
+        program_id: anchor_lang::pubkey!("ComputeBudget111111111111111111111111111111"),
+        accounts: vec![],
+        data,
+    }
+}
+
 pub fn commit_risk(risk_authority: &Pubkey, pool: &Pubkey, as_of: i64) -> Instruction {
     ix(
         perp_amm::accounts::CommitRisk {

@@ -237,7 +237,10 @@ pub fn publish(
         transactions += 1;
     }
     t.send(
-        &[ix::commit_risk(&authority.pubkey(), pool, as_of)],
+        &[
+            ix::compute_unit_limit(ix::COMMIT_RISK_CU_LIMIT),
+            ix::commit_risk(&authority.pubkey(), pool, as_of),
+        ],
         &[authority],
     )
     .map_err(|e| failed(&perp_amm::ID, "commit_risk", &e))?;

@@ -4,11 +4,14 @@ use keel_math::imbalance::{CORR_SCALE, check_psd_certificate, lower_len, upper_l
 use crate::constants::BPS;
 use crate::errors::PerpError;
 use crate::events::RiskEvent;
+use crate::risk::{rebuild, store_scores};
 use crate::state::{MAX_RISK_SIGMA_E9, Pool, RiskModel};
 
 #[derive(Accounts)]
 pub struct CommitRisk<'info> {
     pub authority: Signer<'info>,
+    /// Re-scored under the new model here, so no fill pays for the O(n²) rebuild.
+    #[account(mut)]
     pub pool: AccountLoader<'info, Pool>,
     #[account(
         mut,
@@ -23,7 +26,8 @@ pub struct CommitRisk<'info> {
 /// current model's and not in the future. Beyond one commit's step, the pool authority's
 /// [`RiskBounds`](crate::state::RiskBounds) hold: a minimum interval between commits, a bound
 /// on the total change over a rolling window (from the values at its start) and a σ range per
-/// market. A failed commit changes nothing.
+/// market. A failed commit changes nothing. The pool's Imbalance Score is recomputed under the
+/// new model at once.
 pub fn handle_commit_risk(ctx: Context<CommitRisk>, as_of: i64) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let n = ctx.accounts.pool.load()?.market_count as usize;
@@ -141,9 +145,16 @@ pub fn handle_commit_risk(ctx: Context<CommitRisk>, as_of: i64) -> Result<()> {
         model.anchor_count = n as u8;
         model.window_start = now;
     }
-    // the pool's stored K and T were computed under the previous revision: the next fill or
-    // refresh recomputes them
+    // the pool's stored K and T were computed under the previous revision: recompute them now
+    // from each market's stored B (no price needed), so that no trader's fill, close or
+    // liquidation pays for the O(n²) rebuild
     model.revision += 1;
+    let model_key = ctx.accounts.risk_model.key();
+    let mut pool = ctx.accounts.pool.load_mut()?;
+    if pool.risk.model == model_key {
+        rebuild(&mut pool, &model)?;
+        store_scores(&mut pool)?;
+    }
     emit!(RiskEvent {
         pool: model.pool,
         market_count: n as u8,
