@@ -570,6 +570,68 @@ async fn portfolio_premium_prices_correlation_where_d8x_cannot() {
     }
 }
 
+/// The portfolio overshoot (issue #19): on a book long 300 BTC (IS 900 USD), a short of 600 BTC
+/// takes IS through zero and back to 900. Before, the fill was one leg priced by the sign of
+/// its effect on IS: the whole short earned the pool's q as a rebate, and closing it in pieces
+/// paid back only the integral (≈ +3.9 % of LP capital a loop at a 30-day horizon). Now the
+/// open is charged V(IS 900) − V(IS 900) = 0 and has no premium of its own to be refunded, and
+/// the ten closing pieces are charged what each adds: the loop costs the trader, it never pays
+/// (here 38.75 USD of premiums, 0.39 % of the 10k of LP capital, at a 30-day horizon).
+#[tokio::test]
+async fn the_portfolio_overshoot_round_trip_does_not_pay() {
+    let mut t = TestContext::new().await;
+    let params = perp_amm::state::MarketParams {
+        capital_share_e9: 1_000_000_000,
+        ..default_params()
+    };
+    let mut f = PerpFixture::with_id(&mut t, 1, &[100.0, 2_000.0], params).await;
+    let lp = t.user(20_000 * E6).await;
+    let lp_acct = f.lp_account(&mut t, &lp).await;
+    f.deposit(&mut t, &lp, &lp_acct, 10_000 * E6).await.unwrap();
+    let limits = RiskLimits {
+        premium_mode: 1,
+        premium_horizon_secs: 30 * 86_400,
+        ..loose_limits()
+    };
+    let publisher = f.init_risk_model(&mut t, limits).await;
+    let now = t.now;
+    f.publish_risk(&mut t, &publisher, &SIGMA, &UPPER, now)
+        .await
+        .unwrap();
+    let whale = t.user(10_000 * E6).await;
+    f.open(&mut t, &whale, 0, 300 * E6 as i64, 5_000 * E6)
+        .await
+        .unwrap();
+    let trader = t.user(20_000 * E6).await;
+    let start = t.balance(&trader.quote).await;
+    let capital = t.pool(&f.pool).await.lp_capital;
+    f.open(&mut t, &trader, 0, -600 * E6 as i64, 10_000 * E6)
+        .await
+        .unwrap();
+    let opened = t.position(&f.position(0, &trader.key())).await.unwrap();
+    assert_eq!(opened.premium_paid, 0, "the overshoot is charged nothing");
+    for piece in 0..10 {
+        if piece < 9 {
+            f.decrease(&mut t, &trader, 0, 60 * E6, false)
+                .await
+                .unwrap();
+        } else {
+            f.close(&mut t, &trader, 0, false).await.unwrap();
+        }
+    }
+    let end = t.balance(&trader.quote).await;
+    // at one price the loop's only cash is fees (0.1 % of 60k, twice) and premiums
+    let fees = 2 * (600 * 100 * E6).div_ceil(1_000);
+    let paid = start as i64 - end as i64 - fees as i64;
+    println!(
+        "overshoot round trip: the trader paid {:.4} USD of premiums ({:.4} % of LP capital)",
+        paid as f64 / 1e6,
+        paid as f64 / capital as f64 * 100.0
+    );
+    assert!(paid > 0, "the loop costs premiums: {paid}");
+    t.assert_vault_balanced(&f.pool).await;
+}
+
 /// The pool authority replaces the risk publisher in two steps (issue #19): a stranger cannot
 /// propose, only the proposed key can accept, the old publisher keeps publishing until then and
 /// not after.
