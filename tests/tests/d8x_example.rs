@@ -161,8 +161,11 @@ async fn the_whale_closing_gets_his_own_premium_back() {
     t.assert_vault_balanced(&f.pool).await;
 }
 
+/// Selling 15 against the worked book in one piece or as ten then five: a fresh short has
+/// nothing of its own to be refunded, so the whole is charged nothing, and the split pays at
+/// least as much (the five past the balance point pay what they add).
 #[tokio::test]
-async fn sell_fifteen_costs_what_ten_then_five_cost() {
+async fn selling_fifteen_in_two_pieces_costs_no_less_than_whole() {
     let (mut t, f, _) = worked_pool().await;
     // V(−500) − V(1000) < 0: a fresh short has nothing to refund
     assert_eq!(charge_exact(-15.0, 100.0).ceil().to_num::<i64>(), -570_262);

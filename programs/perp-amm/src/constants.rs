@@ -49,6 +49,8 @@ pub const WITHDRAWAL_EXECUTION_SECS: i64 = 7 * 86_400;
 /// A request executes only on a print at most this old: a keeper (or the owner executing his
 /// own request) cannot reach back for a better print of the last minutes.
 pub const EXECUTION_PRICE_MAX_AGE_SECS: i64 = 10;
+/// Fills' LP income becomes capital that premiums price against at most this often.
+pub const INCOME_PRICING_INTERVAL_SECS: i64 = 3_600;
 /// Auto-deleveraging: traders' unrealised profit may exceed this share of LP capital (bps)
 /// before keepers may close winners, unless the pool authority set another within
 /// [`PROFIT_CEILING_RANGE_BPS`].

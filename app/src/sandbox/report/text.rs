@@ -176,7 +176,8 @@ fn attribution(md: &mut String, d: &ReportData) -> Result {
     row(md, "**all markets**", &total)?;
     writeln!(
         md,
-        "\nThe parts sum to {:.2}; the LP result is {:.2}: {}.",
+        "\nIn native units the parts sum to {:.2} and the LP result is {:.2}: {} (each figure \
+         above is rounded to the cent on its own, so a row or a column may differ by a cent).",
         usd(total.total()),
         usd(result),
         if total.total() == result {

@@ -2,7 +2,7 @@ use anchor_lang::prelude::*;
 use keel_math::Fix;
 use keel_math::d8x::CapitalFactors;
 
-use crate::constants::MAX_MARKETS;
+use crate::constants::{INCOME_PRICING_INTERVAL_SECS, MAX_MARKETS};
 use crate::errors::PerpError;
 use crate::state::RequestParams;
 use keel_onchain::WrappedI128;
@@ -77,9 +77,9 @@ pub struct Pool {
     /// Rebates are paid from here only (each out of its own position's premiums), never from
     /// LP capital; a closed position's unused premium goes to LP capital.
     pub premium_balances: [u64; MAX_MARKETS],
-    /// LP income booked by fills (the LP share of fees, funding, released premiums) since the
-    /// last LP execution or `refresh_imbalance`. Pricing leaves it out of the capital at risk,
-    /// so a trade's own fees cannot cheapen its later pieces (see [`Pool::pricing_capital`]).
+    /// LP income booked by fills (the LP share of fees, funding, released premiums) since it last
+    /// became capital ([`Pool::price_income`]). Pricing leaves it out of the capital at risk, so
+    /// a trade's own fees cannot cheapen its later pieces (see [`Pool::pricing_capital`]).
     pub unpriced_income: u64,
     /// Two-step rotation of `oracle_authority`: the proposed key, default when none.
     pub pending_oracle_authority: Pubkey,
@@ -94,7 +94,9 @@ pub struct Pool {
     pub _pad_ceiling: u32,
     /// When closing was last unpaused: an announced market change needs a full notice after it.
     pub close_resumed_at: i64,
-    pub reserved: [u8; 80],
+    /// When `unpriced_income` last became pricing capital ([`Pool::price_income`]).
+    pub income_priced_at: i64,
+    pub reserved: [u8; 72],
 }
 
 /// How fills are priced.
@@ -219,6 +221,20 @@ impl Pool {
     /// same amount), so at a fixed price a trade's charge does not depend on how it is split.
     pub fn pricing_capital(&self) -> u64 {
         self.lp_capital.saturating_sub(self.unpriced_income)
+    }
+
+    /// Let the income booked so far count as pricing capital, at an LP execution or a refresh
+    /// and at most once an hour: a trader splitting a trade could otherwise call the
+    /// permissionless refresh between his pieces so that his own fees cheapen the next one.
+    pub fn price_income(&mut self, now: i64) {
+        if now
+            >= self
+                .income_priced_at
+                .saturating_add(INCOME_PRICING_INTERVAL_SECS)
+        {
+            self.unpriced_income = 0;
+            self.income_priced_at = now;
+        }
     }
 
     /// Book LP income that pricing should not see until the next LP execution or refresh.

@@ -35,8 +35,8 @@ pub fn handle_refresh_imbalance<'info>(ctx: Context<'info, RefreshImbalance<'inf
     rebuild(&mut pool, &model)?;
     store_scores(&mut pool)?;
     pool.risk.updated_ts = now;
-    // fills' income becomes capital that premiums price against
-    pool.unpriced_income = 0;
+    // fills' income becomes capital that premiums price against (hourly at most)
+    pool.price_income(now);
     emit!(ImbalanceEvent {
         pool: pool_key,
         market_count: model.market_count,

@@ -133,8 +133,8 @@ pub fn handle_execute_lp_request<'info>(
                 .lp_capital
                 .checked_add(amount)
                 .ok_or_else(|| error!(PerpError::MathOverflow))?;
-            // the LPs' income so far is now capital premiums price against
-            pool.unpriced_income = 0;
+            // the LPs' income so far becomes capital premiums price against (hourly at most)
+            pool.price_income(now);
             emit_lp(
                 &pool,
                 pool_key,
@@ -165,7 +165,7 @@ pub fn handle_execute_lp_request<'info>(
             )?;
             let mut pool = a.pool.load_mut()?;
             pool.lp_capital -= amount;
-            pool.unpriced_income = 0;
+            pool.price_income(now);
             emit_lp(
                 &pool,
                 pool_key,
