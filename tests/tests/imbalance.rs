@@ -685,9 +685,10 @@ async fn the_risk_publisher_is_replaced_in_two_steps() {
 
 /// A σ large enough to overflow the Imbalance Score's rebuild must not block exits (issue #19):
 /// a 1B USD long at σ 0.9 fits the score's range; the publisher then walks σ up 20 % a commit
-/// until the book no longer fits. The next open is refused, and the close still fills.
+/// until the book no longer fits. The next open is refused; a decrease, a close and a
+/// liquidation still fill.
 #[tokio::test]
-async fn a_risk_model_the_book_overflows_blocks_opens_not_closes() {
+async fn a_risk_model_the_book_overflows_blocks_opens_not_exits() {
     let mut t = TestContext::new().await;
     let mut f = PerpFixture::new(&mut t, &[2_000.0]).await;
     let lp = t.user(20_000_000_000 * E6).await;
@@ -704,6 +705,11 @@ async fn a_risk_model_the_book_overflows_blocks_opens_not_closes() {
     f.open(&mut t, &whale, 0, 500_000 * E6 as i64, 100_000_000 * E6)
         .await
         .unwrap();
+    // a second long, 10x, for the liquidation below
+    let levered = t.user(20_000_000 * E6).await;
+    f.open(&mut t, &levered, 0, 100_000 * E6 as i64, 20_000_000 * E6)
+        .await
+        .unwrap();
     // K = 1e9 USD · 0.9 = 9e8 USD, under the form's 2^40 milli-tokens (1.0995e9 USD)
     for sigma in [1_080_000_000u64, 1_296_000_000] {
         t.advance(60);
@@ -717,10 +723,22 @@ async fn a_risk_model_the_book_overflows_blocks_opens_not_closes() {
     let r = f.open(&mut t, &other, 0, E6 as i64, 1_000_000 * E6).await;
     assert_code(r, perp(PerpError::MathOverflow));
     assert_eq!(t.balance(&other.quote).await, 1_000_000 * E6);
-    // the close fills
+    // a decrease and the close fill
+    f.decrease(&mut t, &whale, 0, 250_000 * E6, true)
+        .await
+        .unwrap();
     f.close(&mut t, &whale, 0, true).await.unwrap();
     assert!(
         t.position(&f.position(0, &whale.key()))
+            .await
+            .is_none_or(|p| p.size == 0)
+    );
+    // and at 1,800 the 10x long is liquidated
+    f.set_price(&mut t, 0, 1_800.0, 0.0).await;
+    let keeper = t.user(0).await;
+    f.liquidate(&mut t, &keeper, 0, &levered).await.unwrap();
+    assert!(
+        t.position(&f.position(0, &levered.key()))
             .await
             .is_none_or(|p| p.size == 0)
     );

@@ -77,8 +77,9 @@ pub struct HedgeRow {
     pub size_usd: f64,
     /// IS after the hedge, USD
     pub imbalance_score: f64,
-    /// D8X-style portfolio premium: q after the fill on the whole notional, signed by the
-    /// fill's effect on IS
+    /// D8X-style portfolio premium, split at the IS-minimising size as D8X splits a crossing
+    /// trade: the part up to it rebated at q of the minimum's IS, the part beyond charged q
+    /// after the fill
     pub digital: f64,
     /// V(after) − V(before) of the pool's Gaussian insurance value
     pub charge: f64,
@@ -220,15 +221,26 @@ pub fn run_premium(args: &PremiumArgs) -> anyhow::Result<PremiumStudy> {
     for share in [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0] {
         let b2 = share * minimum;
         let after = is(b2);
-        let q: f64 = d8x::portfolio_probability(fx(capital), fx(after), Fix::ONE)
-            .map_err(|e| anyhow::anyhow!("q: {e}"))?
-            .to_num();
-        let sign = if after > before { 1.0 } else { -1.0 };
+        let q = |spread: f64| -> anyhow::Result<f64> {
+            Ok(
+                d8x::portfolio_probability(fx(capital), fx(spread), Fix::ONE)
+                    .map_err(|e| anyhow::anyhow!("q: {e}"))?
+                    .to_num(),
+            )
+        };
+        // D8X's split, as in the crossing trade at k*: up to the IS-minimising size the hedge
+        // lowers IS and is rebated q at the minimum's IS; beyond it, the rest raises IS and
+        // pays q after the fill
+        let digital = if share <= 1.0 {
+            -q(after)? * b2.abs()
+        } else {
+            -q(is(minimum))? * minimum.abs() + q(after)? * (b2 - minimum).abs()
+        };
         hedge.push(HedgeRow {
             share_of_minimum: share,
             size_usd: b2,
             imbalance_score: after,
-            digital: sign * q * b2.abs(),
+            digital,
             charge: gaussian(after)? - gaussian(before)?,
         });
     }
@@ -287,7 +299,7 @@ impl PremiumStudy {
         }
         s += &format!(
             "\nPortfolio mode, a hedge up to twice its IS-minimising size: {}\n\n\
-             | hedge / minimum | ETH USD | IS after | D8X-style q × notional (signed) | Keel charge |\n\
+             | hedge / minimum | ETH USD | IS after | D8X-style q × notional, split at the minimum | Keel charge |\n\
              |---:|---:|---:|---:|---:|\n",
             self.hedge_setup
         );
