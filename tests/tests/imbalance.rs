@@ -712,7 +712,8 @@ async fn a_risk_model_the_book_overflows_blocks_opens_not_exits() {
         .unwrap();
     // K = 1e9 USD · 0.9 = 9e8 USD, under the form's 2^40 milli-tokens (1.0995e9 USD)
     for sigma in [1_080_000_000u64, 1_296_000_000] {
-        t.advance(60);
+        // an hour apart, as the model's default bounds ask
+        t.advance(3_600);
         let now = t.now;
         f.publish_risk(&mut t, &publisher, &[sigma], &[], now)
             .await
@@ -770,6 +771,37 @@ async fn publish(w: &mut World, advance: i64, btc: u64, rho: i32) -> Result<(), 
     let publisher = w.publisher.insecure_clone();
     w.f.publish_risk(&mut w.t, &publisher, &[btc, SIGMA[1]], &[rho], now)
         .await
+}
+
+/// A new risk model is bounded before its authority sets anything (issue #19: bounds the
+/// authority never set bound nothing): a commit a second after the last is refused, and so is
+/// a walk past the default week's factor of 2 in hourly steps.
+#[tokio::test]
+async fn a_new_risk_model_is_bounded_by_default() {
+    let mut w = world().await;
+    let model = w.model().await;
+    assert_eq!(
+        (
+            model.bounds.min_commit_interval_secs,
+            model.bounds.window_secs,
+            model.bounds.max_sigma_window_bps,
+            model.bounds.max_corr_window_e9,
+        ),
+        (3_600, 7 * 86_400, 10_000, 500_000_000)
+    );
+    let r = publish(&mut w, 1, 36_000_000, 890_000_000).await;
+    assert_code(r, perp(PerpError::RiskTooSoon));
+    // σ 3 % → 3.6 → 4.32 → 5.18 → 6.22 (each +20 %, an hour apart): the fourth is 2.07×
+    let mut sigma = 30_000_000u64;
+    for step in 0..4 {
+        sigma = sigma * 6 / 5;
+        let r = publish(&mut w, 3_600, sigma, 890_000_000).await;
+        if step < 3 {
+            r.unwrap();
+        } else {
+            assert_code(r, perp(PerpError::RiskWindowExceeded));
+        }
+    }
 }
 
 /// Chained commits cannot walk the model (issue #19): one commit may move σ 20 % and ρ 0.1,

@@ -19,11 +19,28 @@ struct RiskWorld {
 }
 
 /// Three markets (the article's BTC/ETH pair plus an FX market) and a risk model whose
-/// publisher may move σ by 20 % and ρ by 0.1 per commit.
+/// publisher may move σ by 20 % and ρ by 0.1 per commit. These tests check each commit's own
+/// validation, so the pool authority lifts the default interval and window (their own tests:
+/// `imbalance::chained_commits_cannot_walk_the_risk_model`, `risk_bounds_bad_inputs_change_nothing`).
 async fn world() -> RiskWorld {
     let mut t = TestContext::new().await;
     let mut f = PerpFixture::new(&mut t, &[100.0, 2_000.0, 1.1]).await;
     let publisher = f.init_risk_model(&mut t, loose_limits()).await;
+    let admin = t.admin.insecure_clone();
+    let unbounded = perp_amm::instructions::RiskBoundsArgs {
+        min_commit_interval_secs: 0,
+        window_secs: 0,
+        max_sigma_window_bps: 0,
+        max_corr_window_e9: 0,
+        sigma_min_e9: [0; 32],
+        sigma_max_e9: [0; 32],
+    };
+    t.send(
+        &[ix::set_risk_bounds(&admin.pubkey(), &f.pool, unbounded)],
+        &[&admin],
+    )
+    .await
+    .unwrap();
     let model = ix::risk_model_pda(&f.pool);
     RiskWorld {
         t,

@@ -49,6 +49,12 @@ pub const WITHDRAWAL_EXECUTION_SECS: i64 = 7 * 86_400;
 /// A request executes only on a print at most this old: a keeper (or the owner executing his
 /// own request) cannot reach back for a better print of the last minutes.
 pub const EXECUTION_PRICE_MAX_AGE_SECS: i64 = 10;
+/// A new risk model's bounds (`init_risk_model`): an hour between commits, and over a rolling
+/// week σ within a factor 1 + 10,000 bps (2×) and ρ within 0.5 of the week's first values.
+pub const DEFAULT_COMMIT_INTERVAL_SECS: u32 = 3_600;
+pub const DEFAULT_RISK_WINDOW_SECS: u32 = 7 * 86_400;
+pub const DEFAULT_SIGMA_WINDOW_BPS: u32 = 10_000;
+pub const DEFAULT_CORR_WINDOW_E9: u32 = 500_000_000;
 /// Fills' LP income becomes capital that premiums price against at most this often.
 pub const INCOME_PRICING_INTERVAL_SECS: i64 = 3_600;
 /// Auto-deleveraging: traders' unrealised profit may exceed this share of LP capital (bps)

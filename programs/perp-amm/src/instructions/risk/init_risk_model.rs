@@ -1,6 +1,9 @@
 use anchor_lang::prelude::*;
 
-use crate::constants::{BPS, E9, RISK_MODEL_SEED};
+use crate::constants::{
+    BPS, DEFAULT_COMMIT_INTERVAL_SECS, DEFAULT_CORR_WINDOW_E9, DEFAULT_RISK_WINDOW_SECS,
+    DEFAULT_SIGMA_WINDOW_BPS, E9, RISK_MODEL_SEED,
+};
 use crate::errors::PerpError;
 use crate::state::{Pool, RiskModel};
 
@@ -56,5 +59,13 @@ pub fn handle_init_risk_model(ctx: Context<InitRiskModel>, args: InitRiskModelAr
     model.max_sigma_step_bps = args.max_sigma_step_bps;
     model.max_corr_step_e9 = args.max_corr_step_e9;
     model.psd_tolerance_e9 = args.psd_tolerance_e9;
+    // bounded from the start: an hour between commits, and over any week σ within a factor 2
+    // and ρ within 0.5 of the week's first values (the pool authority may change them with
+    // `set_risk_bounds`); a publisher the authority never bounded could otherwise walk the
+    // model anywhere with chained commits
+    model.bounds.min_commit_interval_secs = DEFAULT_COMMIT_INTERVAL_SECS;
+    model.bounds.window_secs = DEFAULT_RISK_WINDOW_SECS;
+    model.bounds.max_sigma_window_bps = DEFAULT_SIGMA_WINDOW_BPS;
+    model.bounds.max_corr_window_e9 = DEFAULT_CORR_WINDOW_E9;
     Ok(())
 }
