@@ -182,6 +182,28 @@ fn pricing(k: &mut KernelBench) {
         ],
         vec![],
     );
+    // the insurance values a fill's charge is the difference of (it evaluates two)
+    k.row(
+        "insurance value, a market's book (lognormal)",
+        vec![
+            (K::LognormalBookValue, vec![f("1100"), f("100"), f("0.05")]),
+            (K::LognormalBookValue, vec![f("-500"), f("100"), f("0.05")]),
+            (
+                K::LognormalBookValue,
+                vec![f("30000"), f("1000"), f("0.05")],
+            ),
+        ],
+        vec![],
+    );
+    k.row(
+        "insurance value, the pool's book (Gaussian)",
+        vec![
+            (K::GaussianBookValue, vec![f("2000"), f("900")]),
+            (K::GaussianBookValue, vec![f("10000"), f("4930")]),
+            (K::GaussianBookValue, vec![f("5000000"), f("100")]),
+        ],
+        vec![],
+    );
     k.row(
         "weighted out_given_in",
         vec![(

@@ -39,6 +39,11 @@ pub enum Kernel {
     MulHiLimbs,
     /// Reads one argument and does nothing else: the harness's own cost inside every row.
     ArgOnly,
+    /// The insurance value a fill's charge is the change of (issue #19): a market's book as a
+    /// Black–Scholes call or put (notional, headroom, σ), and the pool's as a Bachelier call
+    /// (capital, spread). A fill evaluates two.
+    LognormalBookValue,
+    GaussianBookValue,
 }
 
 /// High 64 bits of a 64×64-bit product from four 32×32 products: what a kernel could use on SBF
@@ -115,6 +120,12 @@ pub mod math_bench {
                 core::hint::black_box(mul_hi_limbs(a(0) as u64, a(1) as u64)) != 1
             }
             Kernel::ArgOnly => core::hint::black_box(fx(0)) != Fix::ONE,
+            Kernel::LognormalBookValue => {
+                keel_math::insurance::lognormal_book_value(fx(0), fx(1), fx(2)).is_ok()
+            }
+            Kernel::GaussianBookValue => {
+                keel_math::insurance::gaussian_book_value(fx(0), fx(1)).is_ok()
+            }
             Kernel::ImbalanceBook => {
                 // args: n, then n exposures K (10^-3 quote units); ρ = 0.5 everywhere
                 use keel_math::imbalance_book as book;
