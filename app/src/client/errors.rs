@@ -6,6 +6,11 @@ use crate::transport::TxError;
 
 /// A failed transaction's error, with its name when `program` raised it: `"WrongMint (custom
 /// program error 6003)"`, or the transport's text.
+/// The custom error code a perp-amm error is returned as.
+pub fn perp_code(e: perp_amm::errors::PerpError) -> u32 {
+    anchor_lang::error::ERROR_CODE_OFFSET + e as u32
+}
+
 pub fn describe_error(program: &Pubkey, e: &TxError) -> String {
     match e.code().and_then(|c| error_name(program, c)) {
         Some(n) => format!("{n} ({e})"),

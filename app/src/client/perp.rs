@@ -645,7 +645,7 @@ pub fn compute_unit_limit(units: u32) -> Instruction {
     let mut data = vec![2u8];
     data.extend_from_slice(&units.to_le_bytes());
     Instruction {
-        program_id: anchor_lang::pubkey!("ComputeBudget111111111111111111111111111111"),
+        program_id: crate::transport::COMPUTE_BUDGET_ID,
         accounts: vec![],
         data,
     }

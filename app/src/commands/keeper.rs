@@ -30,7 +30,7 @@ use solana_keypair::Keypair;
 use solana_signer::Signer;
 
 use crate::client::crp as cix;
-use crate::client::errors::describe_error;
+use crate::client::errors::{describe_error, perp_code};
 use crate::client::fetch::payout_account;
 use crate::client::fetch::{crp_pool, perp_pool, trade_view};
 use crate::client::quote::{TradeAction, quote_deleverage, quote_trade};
@@ -358,7 +358,7 @@ fn deleverage(
         match quote_deleverage(&view, &oracles, u64::MAX, now) {
             Ok(q) => winners.push((q.quote.realized_pnl, position, market)),
             // within the ceiling: nobody goes this round
-            Err(r) if r.code == Some(error_code(PerpError::ProfitWithinCeiling)) => return Ok(()),
+            Err(r) if r.code == Some(perp_code(PerpError::ProfitWithinCeiling)) => return Ok(()),
             Err(_) => {}
         }
     }
@@ -367,7 +367,7 @@ fn deleverage(
         let view = trade_view(t, pool_key, market.clone(), &position.owner)?;
         let q = match quote_deleverage(&view, &oracles, u64::MAX, now) {
             Ok(q) => q,
-            Err(r) if r.code == Some(error_code(PerpError::ProfitWithinCeiling)) => break,
+            Err(r) if r.code == Some(perp_code(PerpError::ProfitWithinCeiling)) => break,
             Err(_) => continue,
         };
         let owner_quote = associated_token_address(&position.owner, &pool.quote_mint);
@@ -403,10 +403,6 @@ fn deleverage(
     Ok(())
 }
 
-fn error_code(e: PerpError) -> u32 {
-    anchor_lang::error::ERROR_CODE_OFFSET + e as u32
-}
-
 /// Execute or clear every pending request of the pool. A request the program will not take
 /// yet (no price published after it, a trigger not crossed, a withdrawal's delay, a stale
 /// price) waits for a later round.
@@ -419,7 +415,7 @@ fn execute_requests(
     round: &mut Round,
 ) -> anyhow::Result<()> {
     use perp_amm::errors::PerpError as E;
-    let code = |e: E| anchor_lang::error::ERROR_CODE_OFFSET + e as u32;
+    let code = perp_code;
     let waiting = [
         E::PriceBeforeRequest,
         E::TriggerNotReached,

@@ -12,7 +12,7 @@ use solana_signer::Signer;
 use solana_transaction::Transaction;
 use solana_transaction_error::TransactionError;
 
-use super::{RawAccount, Transport, TxError};
+use super::{COMPUTE_BUDGET_ID, RawAccount, Transport, TxError};
 
 /// `processor!` takes `fn(&Pubkey, &[AccountInfo], &[u8])` with independent lifetimes; Anchor
 /// 1.x's `entry` ties them to one `'info`. Re-borrowing the slice with that lifetime is sound:
@@ -48,10 +48,6 @@ pub fn program_test() -> ProgramTest {
     pt.prefer_bpf(false);
     pt
 }
-
-/// The compute-budget program (a builtin of every bank).
-const COMPUTE_BUDGET_ID: Pubkey =
-    anchor_lang::pubkey!("ComputeBudget111111111111111111111111111111");
 
 /// Send through a program-test context. Every transaction gets a distinct compute-unit price
 /// (`nonce`), so identical instructions sent twice are distinct transactions without waiting for

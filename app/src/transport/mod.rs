@@ -12,6 +12,10 @@ pub mod embedded;
 pub mod rpc;
 
 use anchor_lang::prelude::Pubkey;
+
+/// The compute-budget program (a builtin of every bank).
+pub const COMPUTE_BUDGET_ID: Pubkey =
+    anchor_lang::pubkey!("ComputeBudget111111111111111111111111111111");
 #[cfg(feature = "embedded")]
 use solana_instruction::Instruction;
 #[cfg(feature = "embedded")]
