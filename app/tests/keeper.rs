@@ -448,3 +448,36 @@ fn a_round_applies_an_announced_market_change_once_due() {
     assert_eq!(r.market_changes, 1, "{}", r.to_text());
     assert_eq!(read(&mut s), params);
 }
+
+/// An announced premium mode change (issue #19) is applied by the first round after its
+/// notice, not before.
+#[test]
+fn a_round_applies_an_announced_premium_change_once_due() {
+    let mut s = setup();
+    let operator = s.desk.world.operator().insecure_clone();
+    let pool = s.desk.world.pool;
+    let read = |s: &mut Setup| {
+        let data = s.desk.world.chain.account_data(&pool).unwrap().unwrap();
+        keel::client::decode::perp_pool(&data).unwrap().risk
+    };
+    let before = read(&mut s);
+    let mode = 1 - before.premium_mode;
+    let propose = keel::client::perp::propose_premium_change(
+        &operator.pubkey(),
+        &pool,
+        mode,
+        before.premium_horizon_secs,
+    );
+    s.desk.world.chain.send(&[propose], &[&operator]).unwrap();
+    let a = args(&s);
+    let kp = s.keeper.kp.insecure_clone();
+    tick(&mut s, 3_600);
+    let r = run_round(&mut s.desk.world.chain, &kp, &a).unwrap();
+    assert!(!r.premium_change, "{}", r.to_text());
+    assert_eq!(read(&mut s).premium_mode, before.premium_mode);
+    tick(&mut s, 86_400);
+    let r = run_round(&mut s.desk.world.chain, &kp, &a).unwrap();
+    assert!(r.premium_change, "{}", r.to_text());
+    assert!(r.to_text().contains("premium change applied"));
+    assert_eq!(read(&mut s).premium_mode, mode);
+}

@@ -918,3 +918,283 @@ async fn risk_bounds_bad_inputs_change_nothing() {
         assert!(before == w.t.snapshot(&[pool, model_key]).await, "{what}");
     }
 }
+
+/// What a trader gets back for a 5,000 BTC long (500k USD, five times the LP capital) held a day and
+/// closed at the open's price, in a pool whose premium mode is `portfolio` from the close on
+/// (announced a day ahead) or stays per market.
+async fn round_trip_through_a_mode_switch(switch: bool) -> (u64, World) {
+    let mut w = world().await;
+    let admin = w.t.admin.insecure_clone();
+    let trader = w.t.user(40_000 * E6).await;
+    w.f.open(&mut w.t, &trader, 0, 5_000 * E6 as i64, 30_000 * E6)
+        .await
+        .unwrap();
+    let portfolio = perp_amm::state::premium_mode::PORTFOLIO;
+    if switch {
+        let propose = ix::propose_premium_change(&admin.pubkey(), &w.f.pool, portfolio, 86_400);
+        w.t.send(&[propose], &[&admin]).await.unwrap();
+    }
+    w.t.advance(86_400);
+    w.f.refresh_prices(&mut w.t).await;
+    if switch {
+        w.t.send(&[ix::apply_premium_change(&w.f.pool)], &[])
+            .await
+            .unwrap();
+        assert_eq!(w.t.pool(&w.f.pool).await.risk.premium_mode, portfolio);
+    }
+    w.f.close(&mut w.t, &trader, 0, true).await.unwrap();
+    (w.t.balance(&trader.quote).await, w)
+}
+
+/// The premium mode sets what every reduction is charged or refunded, so switching it reaches
+/// into open positions: a 5,000 BTC long that paid its per-market premium gets back 285.14 USD
+/// less at the same price once the pool prices its close in portfolio mode (the whole pool's
+/// IS, a fraction of the market's own default probability). So the switch waits a day's notice
+/// like σ (a trader who would lose by it leaves first, at the old terms), and the pool
+/// authority cannot make it at once while any position is open.
+#[tokio::test]
+async fn a_premium_mode_switch_waits_its_notice() {
+    let (stayed, _) = round_trip_through_a_mode_switch(false).await;
+    let (switched, mut w) = round_trip_through_a_mode_switch(true).await;
+    println!(
+        "a 5,000 BTC long's round trip returns {:.6} per market, {:.6} after a switch to portfolio",
+        stayed as f64 / 1e6,
+        switched as f64 / 1e6
+    );
+    let lost = stayed - switched;
+    assert!(
+        (280 * E6..290 * E6).contains(&lost),
+        "the close's refund shrinks with the mode: {lost}"
+    );
+    // with a position open, the switch back is refused at once and changes nothing
+    let admin = w.t.admin.insecure_clone();
+    let trader = w.t.user(10_000 * E6).await;
+    w.f.open(&mut w.t, &trader, 0, 5 * E6 as i64, 1_000 * E6)
+        .await
+        .unwrap();
+    let keys = [w.f.pool];
+    let before = w.t.snapshot(&keys).await;
+    let r =
+        w.t.send(
+            &[ix::set_risk_limits(
+                &admin.pubkey(),
+                &w.f.pool,
+                loose_limits(),
+            )],
+            &[&admin],
+        )
+        .await;
+    assert_code(r, perp(PerpError::ChangeNeedsNotice));
+    assert!(before == w.t.snapshot(&keys).await);
+    // the IS limit alone still applies at once: it bounds new risk only
+    let portfolio = RiskLimits {
+        max_imbalance_bps: 5_000,
+        premium_mode: perp_amm::state::premium_mode::PORTFOLIO,
+        ..loose_limits()
+    };
+    w.set_limits(portfolio).await;
+    assert_eq!(w.t.pool(&w.f.pool).await.risk.max_imbalance_bps, 5_000);
+    // once no position is open, any valid mode applies at once
+    w.f.close(&mut w.t, &trader, 0, true).await.unwrap();
+    w.set_limits(loose_limits()).await;
+    let pool = w.t.pool(&w.f.pool).await;
+    assert_eq!(
+        pool.risk.premium_mode,
+        perp_amm::state::premium_mode::PER_MARKET
+    );
+}
+
+#[tokio::test]
+async fn premium_change_bad_inputs() {
+    let mut w = world().await;
+    let admin = w.t.admin.insecure_clone();
+    let a = admin.pubkey();
+    let intruder = w.t.user(0).await;
+    let trader = w.t.user(10_000 * E6).await;
+    w.f.open(&mut w.t, &trader, 0, E6 as i64, 1_000 * E6)
+        .await
+        .unwrap();
+    let pool = w.f.pool;
+    let (per_market, portfolio) = (
+        perp_amm::state::premium_mode::PER_MARKET,
+        perp_amm::state::premium_mode::PORTFOLIO,
+    );
+    let propose =
+        |signer: &Pubkey, mode, horizon| ix::propose_premium_change(signer, &pool, mode, horizon);
+    let apply = || ix::apply_premium_change(&pool);
+    let cancel = |signer: &Pubkey| ix::cancel_premium_change(signer, &pool);
+    async fn refused(
+        w: &mut World,
+        what: &str,
+        ix: anchor_lang::solana_program::instruction::Instruction,
+        signers: &[&Keypair],
+        code: u32,
+    ) {
+        let keys = [w.f.pool];
+        let before = w.t.snapshot_refused(&keys).await;
+        let r = w.t.send(&[ix], signers).await;
+        assert!(
+            matches!(&r, Err(TxError::Custom(c)) if *c == code),
+            "{what}: expected {code}, got {r:?}"
+        );
+        assert!(before == w.t.snapshot_refused(&keys).await, "{what}");
+    }
+    let code = |e: PerpError| perp(e);
+    // the current pricing is per market with a one-day horizon
+    for (what, ix, signers, want) in [
+        (
+            "intruder proposes",
+            propose(&intruder.key(), portfolio, 86_400),
+            vec![&intruder.kp],
+            code(PerpError::Unauthorized),
+        ),
+        (
+            "no such mode",
+            propose(&a, 2, 86_400),
+            vec![&admin],
+            code(PerpError::InvalidParameter),
+        ),
+        (
+            "the current pricing",
+            propose(&a, per_market, 86_400),
+            vec![&admin],
+            code(PerpError::InvalidParameter),
+        ),
+        (
+            "a horizon under an hour",
+            propose(&a, portfolio, 3_599),
+            vec![&admin],
+            code(PerpError::InvalidParameter),
+        ),
+        (
+            "a horizon doubled",
+            propose(&a, portfolio, 2 * 86_400),
+            vec![&admin],
+            code(PerpError::ChangeTooLarge),
+        ),
+        (
+            "a horizon halved",
+            propose(&a, portfolio, 43_200),
+            vec![&admin],
+            code(PerpError::ChangeTooLarge),
+        ),
+        (
+            "apply nothing",
+            apply(),
+            vec![],
+            code(PerpError::NoPendingChange),
+        ),
+        (
+            "cancel nothing",
+            cancel(&a),
+            vec![&admin],
+            code(PerpError::NoPendingChange),
+        ),
+    ] {
+        refused(&mut w, what, ix, &signers, want).await;
+    }
+    // the largest steps pass: √h a quarter up
+    w.t.send(&[propose(&a, portfolio, 135_000)], &[&admin])
+        .await
+        .unwrap();
+    let pending = w.t.pool(&pool).await.pending_premium;
+    assert_eq!(
+        (pending.mode, pending.horizon_secs, pending.effective_at),
+        (portfolio, 135_000, w.t.now + 86_400)
+    );
+    let switch_now = ix::set_risk_limits(
+        &a,
+        &pool,
+        RiskLimits {
+            premium_mode: portfolio,
+            ..loose_limits()
+        },
+    );
+    for (what, ix, signers, want) in [
+        (
+            "a second proposal",
+            propose(&a, portfolio, 86_400),
+            vec![&admin],
+            code(PerpError::ChangePending),
+        ),
+        (
+            "set_risk_limits while pending",
+            switch_now,
+            vec![&admin],
+            code(PerpError::ChangePending),
+        ),
+        (
+            "applied early",
+            apply(),
+            vec![],
+            code(PerpError::ChangeNotDue),
+        ),
+        (
+            "intruder cancels",
+            cancel(&intruder.key()),
+            vec![&intruder.kp],
+            code(PerpError::Unauthorized),
+        ),
+    ] {
+        refused(&mut w, what, ix, &signers, want).await;
+    }
+    // a change applied a week after it was due comes too late
+    w.t.advance(86_400 + 7 * 86_400 + 1);
+    refused(
+        &mut w,
+        "applied too late",
+        apply(),
+        &[],
+        code(PerpError::ChangeExpired),
+    )
+    .await;
+    w.t.send(&[cancel(&a)], &[&admin]).await.unwrap();
+    assert!(!w.t.pool(&pool).await.pending_premium.is_pending());
+    // announced again; due a day later, but closing is paused then: no change applies while
+    // traders cannot act, and a full day runs again from when closing resumes
+    w.t.send(&[propose(&a, portfolio, 86_400)], &[&admin])
+        .await
+        .unwrap();
+    w.t.advance(86_400);
+    let pause = |flags| ix::set_pause(&a, &pool, flags);
+    w.t.send(&[pause(perp_amm::state::pause::CLOSE)], &[&admin])
+        .await
+        .unwrap();
+    refused(
+        &mut w,
+        "closing paused",
+        apply(),
+        &[],
+        code(PerpError::Paused),
+    )
+    .await;
+    w.t.send(&[pause(0)], &[&admin]).await.unwrap();
+    refused(
+        &mut w,
+        "just resumed",
+        apply(),
+        &[],
+        code(PerpError::ChangeNotDue),
+    )
+    .await;
+    w.t.advance(86_400);
+    // by anyone, once
+    w.t.send(&[apply()], &[]).await.unwrap();
+    let pool_after = w.t.pool(&pool).await;
+    assert_eq!(
+        (
+            pool_after.risk.premium_mode,
+            pool_after.risk.premium_horizon_secs
+        ),
+        (portfolio, 86_400)
+    );
+    assert!(!pool_after.pending_premium.is_pending());
+    refused(
+        &mut w,
+        "applied twice",
+        apply(),
+        &[],
+        code(PerpError::NoPendingChange),
+    )
+    .await;
+}

@@ -4,12 +4,19 @@
 //!   balances, the collateral total is the sum over positions, and each market's aggregates are
 //!   the sums over positions;
 //! - a rejected step changed nothing, and was rejected with one of the errors its inputs allow;
-//! - every close pays exactly what the rules give: collateral + (size·s − entry) − funding −
-//!   fees − premium, recomputed here from the pre-trade state with keel-math.
+//! - every close pays exactly what the rules give: collateral + (size·s − entry, as far as LP
+//!   capital and the default fund cover it) − funding − fees − premium, recomputed here from
+//!   the pre-trade state with keel-math.
 //!
 //! At the end every position is closed and every LP leaves: positions, open interest and trader
 //! collateral drain to zero; what remains is the default fund and the capital of the dead
 //! shares, by design.
+//!
+//! Sequences take turns at the pool's pricing ([`Pricing`]): no risk model (D8X per market),
+//! a risk model with its Imbalance Score limit and per-market premiums, and the portfolio
+//! premium. In all three, every rebate is paid from the premium balance (each market's balance
+//! is Σ of its positions' unrefunded premiums, checked after every step, and can only go
+//! negative by an arithmetic panic), and every close pays what the rules give.
 //!
 //! `KEEL_RANDOM_SEQUENCES` (default 2,000, split over four test threads) and
 //! `KEEL_RANDOM_STEPS` (default 24) size the run; the seed of a failing sequence is printed.
@@ -22,11 +29,34 @@ use keel_math::{Fix, Rounding};
 use keel_tests::fixture::{E6, E9, KEEPER_FEE, PerpFixture, default_params};
 use keel_tests::{Rng, TestContext, TxError, User, env, ix, perp};
 use perp_amm::errors::PerpError;
-use perp_amm::instructions::PlaceOrderArgs;
-use perp_amm::state::{MarketParams, Pool, Position, PushOracle, RequestKind};
+use perp_amm::instructions::{PlaceOrderArgs, RiskLimits};
+use perp_amm::state::{
+    MarketParams, Pool, Position, PushOracle, RequestKind, RiskModel, premium_mode,
+};
 use solana_signer::Signer;
 
 const PRICES: [f64; 3] = [100.0, 2_000.0, 1.0];
+/// The risk model's σ (daily) and correlations (1-2, 1-3, 2-3), 1e9 scale.
+const RISK_SIGMA: [u64; 3] = [30_000_000, 40_000_000, 10_000_000];
+const RISK_UPPER: [i32; 3] = [800_000_000, -200_000_000, 100_000_000];
+
+/// How a sequence's pool prices fills.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Pricing {
+    /// No risk model: each market's own book (D8X), no IS limit.
+    NoModel,
+    /// A risk model with an IS limit of 5 % of LP capital; premiums per market.
+    PerMarket,
+    /// The same model, no IS limit; premiums from the whole pool's IS over 30 days (portfolio
+    /// mode).
+    Portfolio,
+}
+
+impl Pricing {
+    fn of_sequence(i: u64) -> Self {
+        [Pricing::NoModel, Pricing::PerMarket, Pricing::Portfolio][(i % 3) as usize]
+    }
+}
 
 fn params() -> MarketParams {
     MarketParams {
@@ -47,6 +77,10 @@ struct Stats {
     deleveraged: u64,
     /// Executions tried on a print older than their request (each refused, nothing moved).
     old_prints_refused: u64,
+    /// Opens refused by the Imbalance Score limit.
+    imbalance_refusals: u64,
+    /// Fills (closes checked) that were rebated, by pricing.
+    rebated_closes: std::collections::BTreeMap<String, u64>,
 }
 
 struct Sequence {
@@ -56,6 +90,7 @@ struct Sequence {
     traders: Vec<User>,
     keeper: User,
     rng: Rng,
+    pricing: Pricing,
 }
 
 /// Quote native per base native of a push-oracle price, as the program converts it.
@@ -77,18 +112,25 @@ fn notional(size: i64, price: Fix, rounding: Rounding) -> i128 {
 
 /// What closing `pos` pays its owner, from the pool state just before the close (funding is
 /// already accrued to now, so the close accrues nothing).
+///
+/// In portfolio mode the charge is the change of the whole pool's Gaussian insurance value,
+/// taken from the program's own `insurance_values` on the same state (its kernel is checked
+/// against closed forms and Monte Carlo elsewhere); the rest is recomputed here.
 fn expected_close_payout(
     pool: &Pool,
     index: usize,
     pos: &Position,
     oracle: &PushOracle,
     p: &MarketParams,
-) -> u64 {
+    portfolio: Option<&RiskModel>,
+) -> (u64, i128) {
+    // a profit is paid from LP capital, then the default fund, as far as they go
+    let cover = (pool.lp_capital + pool.default_fund) as i128;
     let s = native_price(oracle);
     let slot = &pool.markets[index];
     let size = pos.size;
     let value = notional(size, s, Rounding::Down);
-    let pnl = value - pos.entry_notional as i128;
+    let pnl = (value - pos.entry_notional as i128).min(cover);
     let index_now = if size > 0 {
         slot.long_funding_index.fix()
     } else {
@@ -121,21 +163,54 @@ fn expected_close_payout(
             .unwrap()
             .value
     };
-    let charge = (value(net - size as i128) - value(net))
-        .ceil()
-        .to_num::<i128>();
+    let charge = match portfolio {
+        None => (value(net - size as i128) - value(net))
+            .ceil()
+            .to_num::<i128>(),
+        Some(model) => {
+            let (before, after, _) =
+                perp_amm::engine::insurance_values(pool, index as u8, p, -size, s, Some(model))
+                    .unwrap();
+            (after.value - before.value).ceil().to_num::<i128>()
+        }
+    };
     // a rebate refunds only the position's own premiums
     let premium = charge.max(-(pos.premium_paid as i128));
     let traded = notional(size.abs(), s, Rounding::Up) as u128;
     let spread = (traded * p.half_spread_e9 as u128).div_ceil(E9 as u128);
     let fee = (traded * p.close_fee_bps as u128).div_ceil(10_000);
     let payout = pos.collateral as i128 + pnl - funding - spread as i128 - fee as i128 - premium;
-    payout.max(0) as u64
+    (payout.max(0) as u64, premium)
 }
 
 impl Sequence {
-    async fn new(t: &mut TestContext, id: u64, seed: u64) -> Self {
-        let f = PerpFixture::with_id(t, id, &PRICES, params()).await;
+    async fn new(t: &mut TestContext, id: u64, seed: u64, pricing: Pricing) -> Self {
+        let mut f = PerpFixture::with_id(t, id, &PRICES, params()).await;
+        if pricing != Pricing::NoModel {
+            let mode = match pricing {
+                Pricing::Portfolio => premium_mode::PORTFOLIO,
+                _ => premium_mode::PER_MARKET,
+            };
+            // per market: an IS limit that binds now and then; portfolio: no limit and a 30-day
+            // horizon, so that IS·√h reaches the capital and premiums are more than rounding
+            let limits = match pricing {
+                Pricing::Portfolio => RiskLimits {
+                    max_imbalance_bps: 10_000,
+                    premium_mode: mode,
+                    premium_horizon_secs: 30 * 86_400,
+                },
+                _ => RiskLimits {
+                    max_imbalance_bps: 500,
+                    premium_mode: mode,
+                    premium_horizon_secs: 86_400,
+                },
+            };
+            let publisher = f.init_risk_model(t, limits).await;
+            let now = t.now;
+            f.publish_risk(t, &publisher, &RISK_SIGMA, &RISK_UPPER, now)
+                .await
+                .unwrap();
+        }
         // the lowest auto-deleveraging ceiling (10 % of LP capital), so the sequences reach it
         let admin = t.admin.insecure_clone();
         t.send(
@@ -162,7 +237,19 @@ impl Sequence {
             traders,
             keeper,
             rng: Rng(seed),
+            pricing,
         }
+    }
+
+    /// The pool's risk model when it prices in portfolio mode.
+    async fn portfolio_model(&self, t: &mut TestContext) -> Option<RiskModel> {
+        if self.pricing != Pricing::Portfolio {
+            return None;
+        }
+        let data = t.account_data(&self.f.risk_model?).await.unwrap();
+        Some(bytemuck::pod_read_unaligned(
+            &data[8..8 + core::mem::size_of::<RiskModel>()],
+        ))
     }
 
     fn positions(&self) -> Vec<Pubkey> {
@@ -252,7 +339,9 @@ impl Sequence {
         let pos = t.position(&pos_key).await.unwrap_or(pos);
         let pool = t.pool(&self.f.pool).await;
         let oracle = self.oracle(t, m).await;
-        let expected = expected_close_payout(&pool, m, &pos, &oracle, &params());
+        let model = self.portfolio_model(t).await;
+        let (expected, premium) =
+            expected_close_payout(&pool, m, &pos, &oracle, &params(), model.as_ref());
         let before = t.balance(&trader.quote).await;
         let r = match self.f.execute(t, &self.keeper, &trader.key(), 0).await {
             Ok(None) => Ok(()),
@@ -261,18 +350,16 @@ impl Sequence {
         };
         if r.is_ok() {
             let paid = t.balance(&trader.quote).await - before;
-            let pool_after = t.pool(&self.f.pool).await;
-            // the pool pays profits from LP capital then the default fund; never more than the rules
-            if pool_after.lp_capital > 0 || pool_after.default_fund > 0 {
-                assert_eq!(
-                    paid, expected,
-                    "close payout differs from the rules: size {} entry {} collateral {}",
-                    pos.size, pos.entry_notional, pos.collateral
-                );
-            } else {
-                assert!(paid <= expected);
-            }
+            assert_eq!(
+                paid, expected,
+                "close payout differs from the rules: size {} entry {} collateral {} ({:?}, premium {premium})",
+                pos.size, pos.entry_notional, pos.collateral, self.pricing
+            );
             self.stats.closes_checked += 1;
+            if premium < 0 {
+                let key = format!("{:?}", self.pricing);
+                *self.stats.rebated_closes.entry(key).or_default() += 1;
+            }
         }
         r
     }
@@ -301,10 +388,15 @@ impl Sequence {
         };
         let (r, allowed) = match kind {
             0..=11 => {
-                let amount = (1 + self.rng.below(50_000)) * E6;
+                // LP capital of the order of the larger books, so they price at a real q
+                let amount = (1 + self.rng.below(20_000)) * E6;
                 let (u, a) = &self.lps[lp];
-                // amounts under the pool's 10-quote minimum are refused
-                (self.f.deposit(t, u, a, amount).await, vec![DepositTooSmall])
+                // amounts under the pool's 10-quote minimum are refused, and so is any deposit
+                // while traders' profit exceeds what the pool holds (no share price)
+                (
+                    self.f.deposit(t, u, a, amount).await,
+                    vec![DepositTooSmall, PoolInsolvent],
+                )
             }
             12..=19 => {
                 let (u, a) = &self.lps[lp];
@@ -312,13 +404,21 @@ impl Sequence {
                 let take = shares / (1 + self.rng.below(4)) + self.rng.below(2);
                 (
                     self.f.withdraw(t, u, a, take).await,
-                    vec![ZeroAmount, CapitalReserved, InsufficientShares],
+                    vec![
+                        ZeroAmount,
+                        CapitalReserved,
+                        InsufficientShares,
+                        PoolInsolvent,
+                    ],
                 )
             }
             20..=44 => {
                 let trader = &self.traders[tr];
                 let long = self.rng.chance(50);
-                let size = ((1 + self.rng.below(20 * scale)) * E6 / 10) as i64;
+                // up to ~2,000 quote, or now and then ~40,000: books large enough against
+                // LP capital that premiums and rebates are more than rounding
+                let reach = if self.rng.chance(30) { 400 } else { 20 };
+                let size = ((1 + self.rng.below(reach * scale)) * E6 / 10) as i64;
                 let size = if long { size } else { -size };
                 // leverage 2x–19x on the notional, so some positions do get liquidated
                 let notional = (size.unsigned_abs() as f64 * PRICES[m]) as u64;
@@ -330,6 +430,7 @@ impl Sequence {
                     OpenInterestCap,
                     DustPosition,
                     InvalidSize,
+                    ImbalanceLimit,
                 ];
                 match pos {
                     None => (
@@ -538,7 +639,8 @@ async fn run(thread: u64, sequences: u64) {
     let first = env("KEEL_RANDOM_START", 0);
     for i in first..first + sequences {
         let seed = 0x5eed_0000 + thread * 1_000_000 + i;
-        let mut s = Sequence::new(&mut t, thread * 1_000_000 + i, seed).await;
+        let pricing = Pricing::of_sequence(i);
+        let mut s = Sequence::new(&mut t, thread * 1_000_000 + i, seed, pricing).await;
         for step in 0..steps {
             let keys = s.watched();
             let before = t.snapshot_refused(&keys).await;
@@ -549,6 +651,10 @@ async fn run(thread: u64, sequences: u64) {
                 s.stats.rejected.entry(label)
             }
             .or_default() += 1;
+            if let Err(e) = &result {
+                s.stats.imbalance_refusals +=
+                    (e.code() == Some(perp(PerpError::ImbalanceLimit))) as u64;
+            }
             if let Err(e) = result {
                 let ok = e
                     .code()
@@ -575,9 +681,23 @@ async fn run(thread: u64, sequences: u64) {
         total.liquidations += s.stats.liquidations;
         total.deleveraged += s.stats.deleveraged;
         total.old_prints_refused += s.stats.old_prints_refused;
+        total.imbalance_refusals += s.stats.imbalance_refusals;
+        for (k, v) in std::mem::take(&mut s.stats.rebated_closes) {
+            *total.rebated_closes.entry(k).or_default() += v;
+        }
     }
     println!("thread {thread}: {sequences} sequences × {steps} steps: {total:?}");
     assert!(total.closes_checked > 0 && total.ok.get("open/increase").copied().unwrap_or(0) > 0);
+    if sequences >= 100 {
+        // the larger books reach real premiums: closes are rebated in both premium modes
+        assert!(
+            total.rebated_closes.contains_key("Portfolio")
+                && (total.rebated_closes.contains_key("NoModel")
+                    || total.rebated_closes.contains_key("PerMarket")),
+            "no rebated close in some premium mode: {:?}",
+            total.rebated_closes
+        );
+    }
 }
 
 fn share() -> u64 {

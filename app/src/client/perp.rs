@@ -558,6 +558,41 @@ pub fn set_risk_limits(authority: &Pubkey, pool: &Pubkey, limits: RiskLimits) ->
     )
 }
 
+/// The pool authority announces a new premium mode or horizon (due after the notice period).
+pub fn propose_premium_change(
+    authority: &Pubkey,
+    pool: &Pubkey,
+    mode: u8,
+    horizon_secs: u32,
+) -> Instruction {
+    ix(
+        perp_amm::accounts::ProposePremiumChange {
+            authority: *authority,
+            pool: *pool,
+        },
+        perp_amm::instruction::ProposePremiumChange { mode, horizon_secs },
+    )
+}
+
+/// Anyone applies the pool's announced premium change once due.
+pub fn apply_premium_change(pool: &Pubkey) -> Instruction {
+    ix(
+        perp_amm::accounts::ApplyPremiumChange { pool: *pool },
+        perp_amm::instruction::ApplyPremiumChange {},
+    )
+}
+
+/// The pool authority withdraws its announced premium change.
+pub fn cancel_premium_change(authority: &Pubkey, pool: &Pubkey) -> Instruction {
+    ix(
+        perp_amm::accounts::CancelPremiumChange {
+            authority: *authority,
+            pool: *pool,
+        },
+        perp_amm::instruction::CancelPremiumChange {},
+    )
+}
+
 /// The pool authority proposes `oracle_authority` as the pool's next push-oracle authority.
 pub fn propose_oracle_authority(
     authority: &Pubkey,

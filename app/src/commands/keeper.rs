@@ -97,6 +97,8 @@ pub struct Round {
     pub funding_markets: usize,
     /// Announced market changes applied (their notice over).
     pub market_changes: usize,
+    /// Whether the pool's announced premium mode or horizon change was applied.
+    pub premium_change: bool,
     pub imbalance_score: Option<u64>,
     /// Requests executed (filled), refused by the program (refunded), cleared (expired or
     /// their position gone) and left waiting (no newer price, trigger not crossed, delay).
@@ -154,6 +156,9 @@ impl Round {
                 d.size,
                 d.realized_pnl as f64 / 1e6
             );
+        }
+        if self.premium_change {
+            s += "  premium change applied\n";
         }
         if self.market_changes > 0 {
             s += &format!("  market changes applied: {}\n", self.market_changes);
@@ -218,6 +223,18 @@ pub fn run_round(
             Ok(()) => round.market_changes += 1,
             Err(e) => round.errors.push(format!(
                 "apply_market_change: {}",
+                describe_error(&perp_amm::ID, &e)
+            )),
+        }
+    }
+    // an announced premium mode or horizon change whose notice is over
+    let premium = pool.pending_premium;
+    let window = perp_amm::state::MARKET_CHANGE_APPLY_WINDOW_SECS;
+    if premium.is_pending() && now >= premium.effective_at && now <= premium.effective_at + window {
+        match send_retrying(t, &[ix::apply_premium_change(&pool_key)], &[], retries) {
+            Ok(()) => round.premium_change = true,
+            Err(e) => round.errors.push(format!(
+                "apply_premium_change: {}",
                 describe_error(&perp_amm::ID, &e)
             )),
         }

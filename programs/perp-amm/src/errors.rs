@@ -202,22 +202,22 @@ pub enum PerpError {
     #[msg("Risk model: sigma outside the range set for its market")]
     RiskSigmaOutOfRange,
     /// 6066
-    #[msg("Market change: a worsening step larger than one change may make")]
+    #[msg("Parameter change: a worsening step larger than one change may make")]
     ChangeTooLarge,
     /// 6067
-    #[msg("Market change: it worsens open positions' terms and must be announced first")]
+    #[msg("Parameter change: it worsens open positions' terms and must be announced first")]
     ChangeNeedsNotice,
     /// 6068
-    #[msg("Market change: its notice period has not passed")]
+    #[msg("Parameter change: its notice period has not passed")]
     ChangeNotDue,
     /// 6069
-    #[msg("Market change: none is pending")]
+    #[msg("Parameter change: none is pending")]
     NoPendingChange,
     /// 6070
-    #[msg("Market change: one is already pending; cancel it first")]
+    #[msg("Parameter change: one is already pending; cancel it first")]
     ChangePending,
     /// 6071
-    #[msg("Market change: its window to be applied has passed")]
+    #[msg("Parameter change: its window to be applied has passed")]
     ChangeExpired,
     /// 6072
     #[msg("Auto-deleveraging: traders' unrealised profit is within its ceiling")]

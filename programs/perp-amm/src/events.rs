@@ -110,6 +110,17 @@ pub struct MarketChangeEvent {
     pub effective_at: i64,
 }
 
+/// A premium mode or horizon change announced (kind 0, due at `effective_at`), applied (1) or
+/// cancelled (2).
+#[event]
+pub struct PremiumChangeEvent {
+    pub pool: Pubkey,
+    pub kind: u8,
+    pub mode: u8,
+    pub horizon_secs: u32,
+    pub effective_at: i64,
+}
+
 #[event]
 pub struct AdminEvent {
     pub pool: Pubkey,

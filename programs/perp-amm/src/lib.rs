@@ -214,9 +214,30 @@ pub mod perp_amm {
         instructions::risk::replace_publisher::handle_accept_risk_publisher(ctx)
     }
 
-    /// Change the pool's Imbalance Score limit and premium mode (pool authority).
+    /// Change the pool's Imbalance Score limit, and its premium mode while no position is open
+    /// (pool authority).
     pub fn set_risk_limits(ctx: Context<SetRiskLimits>, limits: RiskLimits) -> Result<()> {
         instructions::risk::set_risk_limits::handle_set_risk_limits(ctx, limits)
+    }
+
+    /// Announce a premium mode or horizon change that takes effect after its notice (pool
+    /// authority).
+    pub fn propose_premium_change(
+        ctx: Context<ProposePremiumChange>,
+        mode: u8,
+        horizon_secs: u32,
+    ) -> Result<()> {
+        instructions::risk::premium_change::handle_propose_premium_change(ctx, mode, horizon_secs)
+    }
+
+    /// Apply an announced premium change once due (anyone).
+    pub fn apply_premium_change(ctx: Context<ApplyPremiumChange>) -> Result<()> {
+        instructions::risk::premium_change::handle_apply_premium_change(ctx)
+    }
+
+    /// Withdraw an announced premium change (pool authority).
+    pub fn cancel_premium_change(ctx: Context<CancelPremiumChange>) -> Result<()> {
+        instructions::risk::premium_change::handle_cancel_premium_change(ctx)
     }
 
     /// Bound the risk publisher beyond one commit's step: the interval between commits, the

@@ -96,7 +96,28 @@ pub struct Pool {
     pub close_resumed_at: i64,
     /// When `unpriced_income` last became pricing capital ([`Pool::price_income`]).
     pub income_priced_at: i64,
-    pub reserved: [u8; 72],
+    /// An announced change of the premium mode or horizon (they set what every reduction is
+    /// charged or refunded), applied by anyone once due.
+    pub pending_premium: PendingPremiumChange,
+    pub reserved: [u8; 56],
+}
+
+/// A premium mode or horizon change waiting its notice; `effective_at` 0 when none is pending.
+#[zero_copy]
+#[repr(C)]
+#[derive(Default, Debug, PartialEq, Eq)]
+pub struct PendingPremiumChange {
+    pub effective_at: i64,
+    pub horizon_secs: u32,
+    /// A [`premium_mode`] constant.
+    pub mode: u8,
+    pub _pad: [u8; 3],
+}
+
+impl PendingPremiumChange {
+    pub fn is_pending(&self) -> bool {
+        self.effective_at != 0
+    }
 }
 
 /// How fills are priced.
@@ -206,6 +227,13 @@ impl Pool {
     pub fn require_not_paused(&self, group: u8) -> Result<()> {
         require!(!self.is_paused(group), PerpError::Paused);
         Ok(())
+    }
+
+    /// Whether any position is open in any market.
+    pub fn has_open_interest(&self) -> bool {
+        self.markets
+            .iter()
+            .any(|slot| slot.long_oi != 0 || slot.short_oi != 0)
     }
 
     pub fn set_request_params(&mut self, p: &RequestParams) -> Result<()> {

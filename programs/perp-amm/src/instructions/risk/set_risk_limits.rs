@@ -32,17 +32,27 @@ impl RiskLimits {
         Ok(())
     }
 
-    /// Write the limits into the pool, with √(h in days) at 1e9 scale, rounded down.
+    /// Write the limits into the pool.
     pub fn apply(&self, pool: &mut Pool) -> Result<()> {
         self.validate()?;
-        let radicand =
-            self.premium_horizon_secs as u128 * 1_000_000_000_000_000_000 / SECONDS_PER_DAY as u128;
         pool.risk.max_imbalance_bps = self.max_imbalance_bps;
-        pool.risk.premium_mode = self.premium_mode;
-        pool.risk.premium_horizon_secs = self.premium_horizon_secs;
-        pool.risk.premium_sqrt_horizon_e9 = radicand.isqrt() as u64;
+        set_premium(pool, self.premium_mode, self.premium_horizon_secs);
         Ok(())
     }
+
+    /// Whether these limits price fills differently from the pool's current ones.
+    pub fn changes_premium(&self, pool: &Pool) -> bool {
+        self.premium_mode != pool.risk.premium_mode
+            || self.premium_horizon_secs != pool.risk.premium_horizon_secs
+    }
+}
+
+/// Set the premium mode and horizon h, with √(h in days) at 1e9 scale, rounded down.
+pub fn set_premium(pool: &mut Pool, mode: u8, horizon_secs: u32) {
+    let radicand = horizon_secs as u128 * 1_000_000_000_000_000_000 / SECONDS_PER_DAY as u128;
+    pool.risk.premium_mode = mode;
+    pool.risk.premium_horizon_secs = horizon_secs;
+    pool.risk.premium_sqrt_horizon_e9 = radicand.isqrt() as u64;
 }
 
 #[derive(Accounts)]
@@ -53,11 +63,22 @@ pub struct SetRiskLimits<'info> {
 }
 
 /// The pool authority changes the IS limit and the premium mode. Needs a risk model.
+///
+/// The IS limit applies at once: it only bounds new risk, and reductions pass it whatever it
+/// is. The premium mode and horizon set what every reduction is charged or refunded, so while
+/// any position is open they change only through an announced
+/// `propose_premium_change` ([`super::premium_change`]; `ChangeNeedsNotice` here), and not at all
+/// while one is pending (`ChangePending`).
 pub fn handle_set_risk_limits(ctx: Context<SetRiskLimits>, limits: RiskLimits) -> Result<()> {
     let mut pool = ctx.accounts.pool.load_mut()?;
     require!(
         pool.risk.model != Pubkey::default(),
         PerpError::WrongRiskModel
     );
+    limits.validate()?;
+    if limits.changes_premium(&pool) {
+        require!(!pool.pending_premium.is_pending(), PerpError::ChangePending);
+        require!(!pool.has_open_interest(), PerpError::ChangeNeedsNotice);
+    }
     limits.apply(&mut pool)
 }
