@@ -21,6 +21,7 @@ pub fn kernels(so: &[u8]) -> Vec<KernelRow> {
     let mut k = KernelBench::new(so);
     transcendental(&mut k);
     pricing(&mut k);
+    market_hours(&mut k);
     primitives(&mut k);
     imbalance(&mut k);
     k.rows
@@ -216,6 +217,35 @@ fn pricing(k: &mut KernelBench) {
                 10_000_000_000,
             ],
         )],
+        vec![],
+    );
+}
+
+/// Market hours (issue #20): a schedule check, as every fill on a scheduled market makes twice
+/// (now, and the print's time) and LP valuation once per schedule; and the gap allowance a
+/// closed market's mark adds.
+fn market_hours(k: &mut KernelBench) {
+    // Friday 2026-12-04 15:00 UTC (winter) and Wednesday 2026-07-15 12:00 UTC (summer)
+    let (winter, summer) = (1_796_396_400, 1_784_116_800);
+    k.row(
+        "schedule check, FX week (New York)",
+        vec![
+            (K::MarketOpen, vec![1, winter]),
+            (K::MarketOpen, vec![1, summer]),
+        ],
+        vec![],
+    );
+    k.row(
+        "schedule check, CME days (5 sessions)",
+        vec![
+            (K::MarketOpen, vec![5, winter]),
+            (K::MarketOpen, vec![5, summer]),
+        ],
+        vec![],
+    );
+    k.row(
+        "gap allowance, 3σ over 2 days",
+        vec![(K::GapAllowance, vec![108_000_000, 5_500_000, 300, 172_800])],
         vec![],
     );
 }

@@ -545,8 +545,8 @@ async fn fake_token_program_is_refused() {
     ];
     let before = t.snapshot(&watched).await;
     let system = anchor_lang::system_program::ID;
-    // placing a deposit (token program at 8) and executing the trader's reduction (at 9): the
-    // system program would "transfer" nothing and let the books move
+    // placing a deposit and executing the trader's reduction with the system program where
+    // the token program goes: it would "transfer" nothing and let the books move
     let place = ix::place_lp_request(
         &lp.key(),
         &f.pool,
@@ -555,9 +555,16 @@ async fn fake_token_program_is_refused() {
         deposit_args(100 * E6),
     );
     let exec = ix::execute_order(&lp.key(), &f.pool, &reduce, &m.oracle, None);
+    let token_program_at = |i: &anchor_lang::solana_program::instruction::Instruction| {
+        i.accounts
+            .iter()
+            .position(|a| a.pubkey == anchor_spl::token::ID)
+            .unwrap()
+    };
+    let (at_place, at_exec) = (token_program_at(&place), token_program_at(&exec));
     for bad in [
-        with_account(place, 8, system),
-        with_account(exec, 9, system),
+        with_account(place, at_place, system),
+        with_account(exec, at_exec, system),
     ] {
         assert_code(
             t.send(&[bad], &[&lp.kp]).await,

@@ -66,6 +66,7 @@ async fn view_of(t: &mut TestContext, f: &PerpFixture, m: u8, owner: &Pubkey) ->
             data: oracle,
         },
         model: None,
+        calendar: None,
     }
 }
 

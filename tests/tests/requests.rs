@@ -153,6 +153,7 @@ async fn quote_premium(t: &mut TestContext, f: &PerpFixture, user: &User, size: 
             data: oracle,
         },
         model: None,
+        calendar: None,
     };
     let action = TradeAction::Open {
         size,

@@ -37,6 +37,11 @@ pub fn position(data: &[u8]) -> anyhow::Result<Position> {
     Position::try_deserialize(&mut &data[..]).map_err(|e| anyhow::anyhow!("not a position: {e}"))
 }
 
+/// A pool's market-hours calendar (zero-copy, ~5 KB: boxed).
+pub fn calendar(data: &[u8]) -> anyhow::Result<Box<perp_amm::state::Calendar>> {
+    zero_copy(data, "calendar").map(Box::new)
+}
+
 /// A pool's risk model (zero-copy, ~7 KB: boxed).
 pub fn risk_model(data: &[u8]) -> anyhow::Result<Box<RiskModel>> {
     zero_copy(data, "risk model").map(Box::new)

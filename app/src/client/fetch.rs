@@ -70,6 +70,7 @@ pub fn trade_view(
         let data = t.account_data(&pool.risk.model)?.context("risk model")?;
         Some(*decode::risk_model(&data)?)
     };
+    let calendar = calendar(t, &pool)?;
     Ok(TradeView {
         pool_key: *pool_key,
         pool,
@@ -77,7 +78,20 @@ pub fn trade_view(
         position,
         oracle,
         model,
+        calendar,
     })
+}
+
+/// The pool's market-hours calendar, if it has one.
+pub fn calendar(
+    t: &mut dyn Transport,
+    pool: &Pool,
+) -> anyhow::Result<Option<Box<perp_amm::state::Calendar>>> {
+    if pool.calendar == Pubkey::default() {
+        return Ok(None);
+    }
+    let data = t.account_data(&pool.calendar)?.context("calendar")?;
+    decode::calendar(&data).map(Some)
 }
 
 /// The risk model of the perp pool `pool`.

@@ -6,8 +6,8 @@ use anchor_lang::solana_program::instruction::AccountMeta;
 use anchor_lang::{InstructionData, ToAccountMetas, system_program};
 use anchor_spl::token::spl_token;
 use perp_amm::constants::{
-    LP_ESCROW_SEED, LP_MINT_SEED, MARKET_CHANGE_SEED, MARKET_SEED, POOL_SEED, POSITION_SEED,
-    PUSH_ORACLE_SEED, REQUEST_SEED, RISK_MODEL_SEED, VAULT_SEED,
+    CALENDAR_SEED, LP_ESCROW_SEED, LP_MINT_SEED, MARKET_CHANGE_SEED, MARKET_SEED, POOL_SEED,
+    POSITION_SEED, PUSH_ORACLE_SEED, REQUEST_SEED, RISK_MODEL_SEED, VAULT_SEED,
 };
 use perp_amm::instructions::*;
 use perp_amm::state::MarketParams;
@@ -28,6 +28,9 @@ pub fn lp_mint_pda(pool: &Pubkey) -> Pubkey {
 }
 pub fn market_pda(pool: &Pubkey, index: u8) -> Pubkey {
     Pubkey::find_program_address(&[MARKET_SEED, pool.as_ref(), &[index]], &perp_amm::ID).0
+}
+pub fn calendar_pda(pool: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[CALENDAR_SEED, pool.as_ref()], &perp_amm::ID).0
 }
 pub fn market_change_pda(market: &Pubkey) -> Pubkey {
     Pubkey::find_program_address(&[MARKET_CHANGE_SEED, market.as_ref()], &perp_amm::ID).0
@@ -329,6 +332,7 @@ pub fn execute_order(
         perp_amm::accounts::ExecuteOrder {
             keeper: *keeper,
             pool: *pool,
+            calendar: calendar_pda(pool),
             market: r.market,
             position: position_pda(&r.market, &r.owner),
             request: r.request,
@@ -356,6 +360,7 @@ pub fn execute_lp_request(
             perp_amm::accounts::ExecuteLpRequest {
                 keeper: *keeper,
                 pool: *pool,
+                calendar: calendar_pda(pool),
                 request: r.request,
                 owner: r.owner,
                 vault: vault_pda(pool),
@@ -444,6 +449,7 @@ pub fn liquidate(
         perp_amm::accounts::Liquidate {
             keeper: *keeper,
             pool: *pool,
+            calendar: calendar_pda(pool),
             market: *market,
             position: position_pda(market, owner),
             owner: *owner,
@@ -477,6 +483,7 @@ pub fn deleverage(
             perp_amm::accounts::Deleverage {
                 keeper: *keeper,
                 pool: *pool,
+                calendar: calendar_pda(pool),
                 market: *market,
                 position: position_pda(market, owner),
                 owner: *owner,
@@ -555,6 +562,36 @@ pub fn set_risk_limits(authority: &Pubkey, pool: &Pubkey, limits: RiskLimits) ->
             pool: *pool,
         },
         perp_amm::instruction::SetRiskLimits { limits },
+    )
+}
+
+/// The pool authority creates the pool's market-hours calendar.
+pub fn init_calendar(authority: &Pubkey, pool: &Pubkey) -> Instruction {
+    ix(
+        perp_amm::accounts::InitCalendar {
+            authority: *authority,
+            pool: *pool,
+            calendar: calendar_pda(pool),
+            system_program: system_program::ID,
+        },
+        perp_amm::instruction::InitCalendar {},
+    )
+}
+
+/// The pool authority sets market-hours schedule `index` (1..=8).
+pub fn set_schedule(
+    authority: &Pubkey,
+    pool: &Pubkey,
+    index: u8,
+    schedule: perp_amm::state::ScheduleArgs,
+) -> Instruction {
+    ix(
+        perp_amm::accounts::SetSchedule {
+            authority: *authority,
+            pool: *pool,
+            calendar: calendar_pda(pool),
+        },
+        perp_amm::instruction::SetSchedule { index, schedule },
     )
 }
 
@@ -745,6 +782,7 @@ pub fn refresh_imbalance(pool: &Pubkey, oracles: &[Pubkey]) -> Instruction {
         ix(
             perp_amm::accounts::RefreshImbalance {
                 pool: *pool,
+                calendar: calendar_pda(pool),
                 risk_model: risk_model_pda(pool),
             },
             perp_amm::instruction::RefreshImbalance {},

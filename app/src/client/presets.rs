@@ -65,8 +65,53 @@ fn market(
             capital_share_e9: capital_share_pct * E9 / 100,
             max_default_prob_e9: E9 / 20,
             max_funding_rate_e9: funding_bps_per_day * E9 / 10_000,
+            schedule: 0,
+            gap_sigmas_e2: 0,
+            max_leverage_over_close: 0,
+            // 10 USDC: a crumb is not worth opening
+            min_position_notional: 10_000_000,
         },
     }
+}
+
+/// A real-world market keeps the hours of schedule `schedule` ([`schedules`]): closed, it is
+/// valued at its last price moved 3σ·√days against the pool, and a position held over a close
+/// may carry at most `leverage_over_close`.
+fn with_hours(mut preset: MarketPreset, schedule: u8, leverage_over_close: u32) -> MarketPreset {
+    preset.params.schedule = schedule;
+    preset.params.gap_sigmas_e2 = 300;
+    preset.params.max_leverage_over_close = leverage_over_close;
+    preset
+}
+
+/// Schedule 1 of [`schedules`]: FX, Sunday 17:00 to Friday 17:00 New York.
+pub const FX_SCHEDULE: u8 = 1;
+/// Schedule 2: CME metals and energy, Sunday to Friday 18:00–17:00 New York (Chicago's
+/// 17:00–16:00), closed an hour every weekday.
+pub const CME_SCHEDULE: u8 = 2;
+
+/// The market-hours schedules the default markets refer to, as `set_schedule` takes them (no
+/// holidays: an operator adds each year's, at least a day ahead).
+pub fn schedules() -> Vec<(u8, perp_amm::state::ScheduleArgs)> {
+    use keel_math::calendar::{MINUTES_PER_DAY, zone};
+    let fx = perp_amm::state::ScheduleArgs {
+        zone: zone::NEW_YORK,
+        sessions: vec![[17 * 60, 5 * MINUTES_PER_DAY + 17 * 60]],
+        closures: vec![],
+    };
+    let cme = perp_amm::state::ScheduleArgs {
+        zone: zone::NEW_YORK,
+        sessions: (0..5)
+            .map(|d| {
+                [
+                    d * MINUTES_PER_DAY + 18 * 60,
+                    (d + 1) * MINUTES_PER_DAY + 17 * 60,
+                ]
+            })
+            .collect(),
+        closures: vec![],
+    };
+    vec![(FX_SCHEDULE, fx), (CME_SCHEDULE, cme)]
 }
 
 /// BTC ETH SOL XRP BNB EUR GBP JPY XAU WTI, in that order.
@@ -77,11 +122,35 @@ pub fn default_markets() -> Vec<MarketPreset> {
         market("SOL-PERP", 150.0, 8, 600, 4, 6, 20, 250, 10, 10, 10e6),
         market("XRP-PERP", 0.6, 6, 500, 4, 6, 20, 250, 10, 10, 10e6),
         market("BNB-PERP", 550.0, 8, 350, 4, 6, 20, 250, 10, 10, 10e6),
-        market("EUR-PERP", 1.08, 6, 55, 1, 2, 100, 50, 30, 2, 100e6),
-        market("GBP-PERP", 1.27, 6, 65, 1, 2, 100, 50, 25, 2, 80e6),
-        market("JPY-PERP", 0.0067, 3, 70, 1, 2, 100, 50, 25, 2, 80e6),
-        market("XAU-PERP", 2_300.0, 6, 95, 1, 3, 50, 100, 25, 3, 50e6),
-        market("WTI-PERP", 80.0, 6, 260, 3, 5, 20, 250, 15, 5, 20e6),
+        // held over a close, the initial margin covers a 3σ weekend gap (σ·√2.2 days) 1.7 to 2
+        // times:
+        // FX 20x (5 % against 2.4-2.8 %), gold 10x (10 % against 4.3 %), oil 5x (20 % against
+        // 11.6 %)
+        with_hours(
+            market("EUR-PERP", 1.08, 6, 55, 1, 2, 100, 50, 30, 2, 100e6),
+            FX_SCHEDULE,
+            20,
+        ),
+        with_hours(
+            market("GBP-PERP", 1.27, 6, 65, 1, 2, 100, 50, 25, 2, 80e6),
+            FX_SCHEDULE,
+            20,
+        ),
+        with_hours(
+            market("JPY-PERP", 0.0067, 3, 70, 1, 2, 100, 50, 25, 2, 80e6),
+            FX_SCHEDULE,
+            20,
+        ),
+        with_hours(
+            market("XAU-PERP", 2_300.0, 6, 95, 1, 3, 50, 100, 25, 3, 50e6),
+            CME_SCHEDULE,
+            10,
+        ),
+        with_hours(
+            market("WTI-PERP", 80.0, 6, 260, 3, 5, 20, 250, 15, 5, 20e6),
+            CME_SCHEDULE,
+            5,
+        ),
     ]
 }
 
@@ -198,6 +267,10 @@ pub fn reference_market_params() -> MarketParams {
         capital_share_e9: E9 / 2,
         max_default_prob_e9: E9 / 5,
         max_funding_rate_e9: E9 / 1000,
+        schedule: 0,
+        gap_sigmas_e2: 0,
+        max_leverage_over_close: 0,
+        min_position_notional: 0,
     }
 }
 

@@ -10,8 +10,10 @@ use perp_amm::engine::{
     FillOutcome, TradeInput, apply_close, apply_decrease, apply_deleverage, apply_increase,
     apply_liquidation, check_increase, check_open,
 };
+use perp_amm::errors::PerpError;
 use perp_amm::state::{
-    Market, OracleUse, Pool, Position, RiskModel, limit_price, load_pool_marks, load_price, pause,
+    Calendar, Market, OracleUse, Pool, Position, RiskModel, limit_price, load_pool_marks,
+    load_price, pause,
 };
 use serde::Serialize;
 
@@ -38,11 +40,40 @@ pub struct TradeView {
     pub position: Option<Position>,
     pub oracle: RawAccount,
     pub model: Option<RiskModel>,
+    /// The pool's market-hours calendar, if it has one.
+    pub calendar: Option<Box<Calendar>>,
 }
 
 impl TradeView {
     fn oracle_view(&self) -> AccountView<'_> {
         self.oracle.view(&self.market.oracle)
+    }
+
+    /// As the program's `market_context`: the market is open at `ts` (now, before reading
+    /// the price; then the print's publish time).
+    fn require_open(&self, ts: i64) -> Result<(), Refusal> {
+        if let Some(calendar) = &self.calendar
+            && !calendar
+                .is_open(self.market.params.schedule, ts)
+                .map_err(refusal)?
+        {
+            return Err(refusal(anchor_lang::error!(PerpError::MarketClosed)));
+        }
+        Ok(())
+    }
+
+    /// Markets closed now (`Calendar::closed_markets`).
+    fn closed(&self, now: i64) -> Result<u32, Refusal> {
+        closed_markets(&self.pool, self.calendar.as_deref(), now)
+    }
+}
+
+/// Bit i set when market i holds open interest and is closed now (the program's
+/// `closed_markets`).
+pub fn closed_markets(pool: &Pool, calendar: Option<&Calendar>, now: i64) -> Result<u32, Refusal> {
+    match calendar {
+        None => Ok(0),
+        Some(c) => c.closed_markets(pool, now).map_err(refusal),
     }
 }
 
@@ -213,6 +244,7 @@ pub fn quote_trade(
         TradeAction::Liquidate => (pause::LIQUIDATE, OracleUse::RiskIncreasing),
     };
     pool.require_not_paused(group).map_err(refusal)?;
+    view.require_open(now)?;
     let price = load_price(
         &view.oracle_view(),
         &market.oracle_spec(),
@@ -222,6 +254,7 @@ pub fn quote_trade(
         usage,
     )
     .map_err(refusal)?;
+    view.require_open(price.publish_time)?;
     let limit =
         limit_price(price_limit_e9, market.base_decimals, pool.quote_decimals).map_err(refusal)?;
     let input = TradeInput {
@@ -368,6 +401,7 @@ pub fn quote_deleverage(
     let market = &view.market;
     pool.require_not_paused(pause::LIQUIDATE | pause::CLOSE)
         .map_err(refusal)?;
+    view.require_open(now)?;
     let price = load_price(
         &view.oracle_view(),
         &market.oracle_spec(),
@@ -377,8 +411,10 @@ pub fn quote_deleverage(
         OracleUse::RiskIncreasing,
     )
     .map_err(refusal)?;
+    view.require_open(price.publish_time)?;
     let views: Vec<AccountView> = oracles.iter().map(|(key, a)| a.view(key)).collect();
-    let marks = load_pool_marks(&pool, &view.pool_key, &views, now).map_err(refusal)?;
+    let closed = view.closed(now)?;
+    let marks = load_pool_marks(&pool, &view.pool_key, &views, now, closed).map_err(refusal)?;
     let input = TradeInput {
         market,
         price,
@@ -410,10 +446,12 @@ pub fn pool_value(
     pool: &Pool,
     pool_key: &Pubkey,
     oracles: &[(Pubkey, RawAccount)],
+    calendar: Option<&Calendar>,
     now: i64,
 ) -> Result<(i128, u128), Refusal> {
     let views: Vec<AccountView> = oracles.iter().map(|(key, a)| a.view(key)).collect();
-    let marks = load_pool_marks(pool, pool_key, &views, now).map_err(refusal)?;
+    let closed = closed_markets(pool, calendar, now)?;
+    let marks = load_pool_marks(pool, pool_key, &views, now, closed).map_err(refusal)?;
     let v = perp_amm::engine::value_pool(pool, &marks, perp_amm::engine::Valuation::Low)
         .map_err(refusal)?;
     Ok((v.value, v.reserved.unwrap_or(0)))
@@ -427,10 +465,12 @@ pub fn unrealized_by_market(
     pool: &Pool,
     pool_key: &Pubkey,
     oracles: &[(Pubkey, RawAccount)],
+    calendar: Option<&Calendar>,
     now: i64,
 ) -> Result<Vec<i64>, Refusal> {
     let views: Vec<AccountView> = oracles.iter().map(|(key, a)| a.view(key)).collect();
-    let marks = load_pool_marks(pool, pool_key, &views, now).map_err(refusal)?;
+    let closed = closed_markets(pool, calendar, now)?;
+    let marks = load_pool_marks(pool, pool_key, &views, now, closed).map_err(refusal)?;
     let active = pool.markets.iter().filter(|s| s.active == 1).count();
     let mut out = vec![0i64; active];
     for (i, u) in out.iter_mut().enumerate() {

@@ -97,6 +97,9 @@ pub struct Round {
     pub funding_markets: usize,
     /// Announced market changes applied (their notice over).
     pub market_changes: usize,
+    /// Markets with open interest closed by their schedule this round (no funding, fills or
+    /// liquidations until they reopen).
+    pub closed_markets: usize,
     /// Whether the pool's announced premium mode or horizon change was applied.
     pub premium_change: bool,
     pub imbalance_score: Option<u64>,
@@ -160,6 +163,12 @@ impl Round {
         if self.premium_change {
             s += "  premium change applied\n";
         }
+        if self.closed_markets > 0 {
+            s += &format!(
+                "  markets closed by their schedule: {}\n",
+                self.closed_markets
+            );
+        }
         if self.market_changes > 0 {
             s += &format!("  market changes applied: {}\n", self.market_changes);
         }
@@ -191,12 +200,20 @@ pub fn run_round(
     };
     let retries = args.retries;
 
-    // funding, on the markets with open interest
+    // funding, on the markets with open interest and open: a closed market's oracle is silent,
+    // and the first accrual after the reopen covers the close (one stale print would fail the
+    // whole transaction)
+    let calendar = crate::client::fetch::calendar(t, &pool)?;
+    let closed = crate::client::quote::closed_markets(&pool, calendar.as_deref(), now)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    round.closed_markets = closed.count_ones() as usize;
     let active: Vec<_> = pool.markets.iter().filter(|s| s.active == 1).collect();
-    let funding: Vec<Instruction> = active
+    let funding: Vec<Instruction> = pool
+        .markets
         .iter()
-        .filter(|s| s.long_oi + s.short_oi > 0)
-        .map(|s| ix::update_funding(&pool_key, &s.market, &s.oracle))
+        .enumerate()
+        .filter(|(i, s)| s.active == 1 && s.long_oi + s.short_oi > 0 && closed & (1 << i) == 0)
+        .map(|(_, s)| ix::update_funding(&pool_key, &s.market, &s.oracle))
         .collect();
     if !funding.is_empty() {
         match send_retrying(t, &funding, &[], retries) {
@@ -440,6 +457,9 @@ fn execute_requests(
         E::StaleOracle,
         E::OracleConfidence,
         E::Paused,
+        // a market closed by its schedule: trigger orders wait for the reopen (a market order
+        // expires and is cleared)
+        E::MarketClosed,
     ]
     .map(code);
     let pool = perp_pool(t, pool_key)?;

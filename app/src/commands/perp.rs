@@ -216,6 +216,54 @@ pub struct MarketStatus {
     /// The book's insurance value at the current price (per-market mode), whole quote: the
     /// premium the book as it stands would be charged from flat.
     pub insurance_value: Option<f64>,
+    /// Market hours now: "24/7" (no schedule), "open" or "closed".
+    pub hours: String,
+    /// When that next changes (UTC), if within a week.
+    pub next_change: Option<String>,
+}
+
+/// A Unix time as `YYYY-MM-DD HH:MM UTC`.
+pub fn utc_text(ts: i64) -> String {
+    use keel_math::calendar::{SECS_PER_DAY, civil_from_days};
+    let (y, m, d) = civil_from_days(ts.div_euclid(SECS_PER_DAY));
+    let secs = ts.rem_euclid(SECS_PER_DAY);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        secs / 3_600,
+        secs % 3_600 / 60
+    )
+}
+
+/// A market's hours at `now` under the pool's calendar: its state and when it next changes
+/// (searched a week ahead, minute by minute, off-chain).
+pub fn market_hours(
+    calendar: Option<&perp_amm::state::Calendar>,
+    schedule: u8,
+    now: i64,
+) -> (String, Option<String>) {
+    let Some(s) = calendar.and_then(|c| c.schedule(schedule, now)) else {
+        return ("24/7".into(), None);
+    };
+    if s.defined == 0 {
+        return ("24/7".into(), None);
+    }
+    let (sessions, closures) = s.parts();
+    let (sessions, closures) = (
+        &sessions[..s.session_count as usize],
+        &closures[..s.closure_count as usize],
+    );
+    let open = keel_math::calendar::is_open(s.zone, sessions, closures, now).unwrap_or(true);
+    let next = keel_math::calendar::next_change(
+        s.zone,
+        sessions,
+        closures,
+        now,
+        7 * keel_math::calendar::SECS_PER_DAY,
+    )
+    .ok()
+    .flatten()
+    .map(utc_text);
+    (if open { "open" } else { "closed" }.into(), next)
 }
 
 /// The pool dashboard.
@@ -245,7 +293,7 @@ impl Status {
             "pool {}\nLP capital {:.2}  default fund {:.2}  trader collateral {:.2}\n\
              premium balances {:.2}\n\
              pool value {}  LP shares {}\nImbalance Score {:.3} (limit {:.2})  ||K|| {:.3}  paused {:#04b}\n\
-             market      price        long OI      short OI     net notional  M share    premiums  insurance\n",
+             market      price        long OI      short OI     net notional  M share    premiums  insurance  hours   next change\n",
             self.pool,
             self.lp_capital,
             self.default_fund,
@@ -261,7 +309,7 @@ impl Status {
         );
         for m in &self.markets {
             s += &format!(
-                "{:<11} {:>12} {:>12.4} {:>12.4} {:>13} {:>7.1}% {:>11.4} {:>10}\n",
+                "{:<11} {:>12} {:>12.4} {:>12.4} {:>13} {:>7.1}% {:>11.4} {:>10}  {:<7} {}\n",
                 m.symbol,
                 m.price.map_or("-".into(), |p| format!("{p:.4}")),
                 m.long_oi,
@@ -270,6 +318,8 @@ impl Status {
                 m.capital_share_pct,
                 m.premium_balance,
                 m.insurance_value.map_or("-".into(), |v| format!("{v:.4}")),
+                m.hours,
+                m.next_change.as_deref().unwrap_or("-"),
             );
         }
         s
@@ -382,6 +432,7 @@ pub fn status(t: &mut dyn Transport, pool_key: &Pubkey) -> anyhow::Result<Status
     let pool = perp_pool(t, pool_key)?;
     let now = t.unix_time()?;
     let lp_supply = crate::client::fetch::mint(t, &pool.lp_mint)?.supply;
+    let calendar = crate::client::fetch::calendar(t, &pool)?;
     let mut rows = vec![];
     let mut oracles = vec![];
     for m in markets(t, &pool)? {
@@ -392,6 +443,7 @@ pub fn status(t: &mut dyn Transport, pool_key: &Pubkey) -> anyhow::Result<Status
         // the book's value at the current price, as the next fill would see it (per-market
         // mode; portfolio mode values the whole pool's book instead)
         let per_market = pool.risk.premium_mode == perp_amm::state::premium_mode::PER_MARKET;
+        let (hours, next_change) = market_hours(calendar.as_deref(), m.params.schedule, now);
         let native_price = oracle_price_fix(&m, pool_key, pool.quote_decimals, &oracle, now).ok();
         let insurance_value = native_price.filter(|_| per_market).and_then(|s| {
             perp_amm::engine::insurance_values(&pool, m.index, &m.params, 0, s, None)
@@ -407,10 +459,12 @@ pub fn status(t: &mut dyn Transport, pool_key: &Pubkey) -> anyhow::Result<Status
             capital_share_pct: slot.capital_share_e9 as f64 / 1e7,
             premium_balance: pool.premium_balances[m.index as usize] as f64 / 1e6,
             insurance_value,
+            hours,
+            next_change,
         });
         oracles.push((m.oracle, oracle));
     }
-    let value = pool_value(&pool, pool_key, &oracles, now)
+    let value = pool_value(&pool, pool_key, &oracles, calendar.as_deref(), now)
         .ok()
         .map(|(v, _)| v as f64 / 1e6);
     Ok(Status {

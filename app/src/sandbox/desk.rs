@@ -828,10 +828,13 @@ impl Desk {
             let account = self.world.chain.account(&key)?.context("oracle")?;
             oracles.push((key, account));
         }
-        let (value, _) = pool_value(&pool, &self.world.pool, &oracles, self.world.now)
+        let calendar = crate::client::fetch::calendar(&mut self.world.chain, &pool)?;
+        let calendar = calendar.as_deref();
+        let (value, _) = pool_value(&pool, &self.world.pool, &oracles, calendar, self.world.now)
             .map_err(|e| anyhow::anyhow!("valuing the pool: {e}"))?;
-        let unrealized = unrealized_by_market(&pool, &self.world.pool, &oracles, self.world.now)
-            .map_err(|e| anyhow::anyhow!("valuing the markets: {e}"))?;
+        let unrealized =
+            unrealized_by_market(&pool, &self.world.pool, &oracles, calendar, self.world.now)
+                .map_err(|e| anyhow::anyhow!("valuing the markets: {e}"))?;
         anyhow::ensure!(
             unrealized.iter().map(|&u| u as i128).sum::<i128>() == pool.lp_capital as i128 - value,
             "{}: the markets' unrealised PnL does not add up to the pool's",

@@ -98,6 +98,9 @@ pub fn run(b: &mut Bench, n: u8, pool_id: u64) {
     positions.push(portfolio_premium(b, &mk, &risk));
     // last: it pays out 600k of LP capital, which would move the figures of the phases above
     positions.push(deleverage(b, &mk, &risk, &lp));
+    if n == 32 {
+        market_hours(b, &mk, &lp);
+    }
     if n == 1 {
         admin_instructions(b, &mk, &lp, &risk);
     }
@@ -146,6 +149,7 @@ fn add_market_ix(
     i: u8,
     oracle: &Pubkey,
     feed_id: [u8; 32],
+    params: MarketParams,
 ) -> Instruction {
     ix::add_market(
         admin,
@@ -157,9 +161,24 @@ fn add_market_ix(
             base_decimals: 6,
             oracle_kind: OracleKind::Push,
             feed_id,
-            params: market_params(),
+            params,
         },
     )
+}
+
+/// In the 32-market pool, markets 16..31 keep FX's hours (schedule 1) with a 3σ gap
+/// allowance; the pool has no calendar until the market-hours phase, so until then they are
+/// always open and every other figure is as without them.
+fn scheduled(n: u8, i: u8) -> MarketParams {
+    if n == 32 && i >= 16 {
+        MarketParams {
+            schedule: keel::client::presets::FX_SCHEDULE,
+            gap_sigmas_e2: 300,
+            ..market_params()
+        }
+    } else {
+        market_params()
+    }
 }
 
 /// One push oracle at 100 and one market per index; the oracle instructions and the first
@@ -175,7 +194,7 @@ fn add_markets(b: &mut Bench, n: u8, pool: &Pubkey) -> Vec<Pubkey> {
         let init_oracle = ix::init_push_oracle(&oracle_auth.pubkey(), pool, feed_id, -6);
         let oracle = ix::push_oracle_pda(pool, &feed_id);
         let price = b.push_price(pool, &oracle, 100.0);
-        let add = add_market_ix(&admin.pubkey(), pool, i, &oracle, feed_id);
+        let add = add_market_ix(&admin.pubkey(), pool, i, &oracle, feed_id, scheduled(n, i));
         if n == 1 {
             b.measure(
                 "init_push_oracle",
@@ -552,6 +571,60 @@ fn lp_with_open_interest(b: &mut Bench, mk: &Markets, lp: &Lp) {
             &[&mk.keeper],
         );
     }
+}
+
+/// Market hours (n = 32): the pool's calendar; FX's week for markets 16..31 with a two-day
+/// holiday, announced a day ahead (they hold open interest); then, while those sixteen are
+/// closed, an LP deposit and withdrawal and a refresh of the Imbalance Score, valuing them at
+/// their last print moved by the gap allowance.
+fn market_hours(b: &mut Bench, mk: &Markets, lp: &Lp) {
+    let admin = b.admin.insecure_clone();
+    let oracle_auth = b.oracle_auth.insecure_clone();
+    let init = ix::init_calendar(&admin.pubkey(), &mk.pool);
+    b.measure("init_calendar", "5 KB calendar", None, &[init], &[&admin]);
+    let start = (b.now + 86_400) / 60 * 60 + 120;
+    let (index, mut fx) = keel::client::presets::schedules().remove(0);
+    fx.closures = vec![[start, start + 2 * 86_400]];
+    let set = ix::set_schedule(&admin.pubkey(), &mk.pool, index, fx);
+    let label = "FX week and a holiday, in use (announced)";
+    b.measure("set_schedule", label, None, &[set], &[&admin]);
+    b.set_time(start + 60);
+    let open = &mk.oracles[..16];
+    let refresh_open = |b: &mut Bench| {
+        let ixs: Vec<Instruction> = open
+            .iter()
+            .map(|o| b.push_price(&mk.pool, o, 100.0))
+            .collect();
+        for chunk in ixs.chunks(8) {
+            b.must("refresh open markets", chunk, &[&oracle_auth]);
+        }
+    };
+    let delay = keel::client::presets::request_params().withdrawal_delay_secs as i64;
+    for (kind, amount, wait, what) in [
+        (RequestKind::Deposit, 1_000 * E6, 1, "deposit"),
+        (RequestKind::Withdraw, 1_000 * E6, delay + 1, "withdrawal"),
+    ] {
+        let place = lp_request(mk, lp, kind, amount);
+        b.must("place_lp_request", &[place], &[&lp.kp]);
+        b.set_time(b.now + wait);
+        refresh_open(b);
+        let execute = execute_lp_ix(mk, lp, kind);
+        b.measure(
+            "execute_lp_request",
+            format!("32 markets, 16 closed (last print, gap allowance), {what}"),
+            Some(60_000),
+            &[execute],
+            &[&mk.keeper],
+        );
+    }
+    let refresh = ix::refresh_imbalance(&mk.pool, &mk.oracles);
+    b.measure(
+        "refresh_imbalance",
+        "32 markets, 16 closed",
+        None,
+        &[refresh],
+        &[],
+    );
 }
 
 /// Every market prints `price` now (8 per transaction).

@@ -12,6 +12,7 @@ mod error;
 mod tables;
 
 pub mod black_scholes;
+pub mod calendar;
 pub mod crp;
 pub mod d8x;
 pub mod ema;

@@ -41,6 +41,15 @@ pub fn keys_eq(a: &Pubkey, b: &Pubkey) -> bool {
     bytes_eq(a.as_ref(), b.as_ref())
 }
 
+/// `key` is all zeros (an unset key), eight bytes at a time when 8-aligned.
+#[inline(always)]
+pub fn key_is_unset(key: &Pubkey) -> bool {
+    match bytemuck::try_cast_slice::<u8, u64>(key.as_ref()) {
+        Ok(words) => words.iter().all(|w| *w == 0),
+        Err(_) => key.as_ref().iter().all(|b| *b == 0),
+    }
+}
+
 /// The little-endian `u32` at `data[at..at + 4]`, if in range.
 #[inline(always)]
 pub fn read_u32(data: &[u8], at: usize) -> Option<u32> {

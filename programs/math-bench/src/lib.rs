@@ -44,6 +44,11 @@ pub enum Kernel {
     /// (capital, spread). A fill evaluates two.
     LognormalBookValue,
     GaussianBookValue,
+    /// Market hours (issue #20): whether a schedule in New York time is open at a Unix time,
+    /// with `n` sessions (1: FX's week; 5: CME's days with their hour's break) and no holiday;
+    /// and the gap allowance a closed market's last price moves by.
+    MarketOpen,
+    GapAllowance,
 }
 
 /// High 64 bits of a 64×64-bit product from four 32×32 products: what a kernel could use on SBF
@@ -126,6 +131,32 @@ pub mod math_bench {
             Kernel::GaussianBookValue => {
                 keel_math::insurance::gaussian_book_value(fx(0), fx(1)).is_ok()
             }
+            Kernel::MarketOpen => {
+                // args: session count (1 or 5), Unix time
+                use keel_math::calendar::{MINUTES_PER_DAY as D, Session, is_open, zone};
+                let sessions: [Session; 5] = core::array::from_fn(|d| {
+                    let d = d as u16;
+                    match a(0) {
+                        1 => Session {
+                            open: 17 * 60,
+                            close: 5 * D + 17 * 60,
+                        },
+                        _ => Session {
+                            open: d * D + 18 * 60,
+                            close: (d + 1) * D + 17 * 60,
+                        },
+                    }
+                });
+                let n = if a(0) == 1 { 1 } else { 5 };
+                is_open(zone::NEW_YORK, &sessions[..n], &[], a(1) as i64).is_ok()
+            }
+            Kernel::GapAllowance => keel_math::calendar::gap_allowance(
+                a(0) as u64,
+                a(1) as u64,
+                a(2) as u16,
+                a(3) as i64,
+            )
+            .is_some(),
             Kernel::ImbalanceBook => {
                 // args: n, then n exposures K (10^-3 quote units); ρ = 0.5 everywhere
                 use keel_math::imbalance_book as book;

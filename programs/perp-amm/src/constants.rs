@@ -14,6 +14,8 @@ pub const POSITION_SEED: &[u8] = b"position";
 pub const MARKET_CHANGE_SEED: &[u8] = b"market_change";
 /// Push-oracle PDA: [PUSH_ORACLE_SEED, pool, feed_id].
 pub const PUSH_ORACLE_SEED: &[u8] = b"push_oracle";
+/// Market-hours calendar PDA: [CALENDAR_SEED, pool].
+pub const CALENDAR_SEED: &[u8] = b"calendar";
 
 /// Markets one pool can hold (the per-market aggregates live in the pool account).
 pub const MAX_MARKETS: usize = 32;

@@ -231,6 +231,23 @@ pub enum PerpError {
     /// 6075
     #[msg("Auto-deleveraging: the keeper may not be the position's owner")]
     DeleverageOwnPosition,
+    /// 6076
+    #[msg(
+        "The market is closed (its schedule): no fill, liquidation or funding-free price until it reopens"
+    )]
+    MarketClosed,
+    /// 6077
+    #[msg("Schedule: sessions empty, past the week, out of order or overlapping")]
+    ScheduleSessions,
+    /// 6078
+    #[msg("Schedule: a holiday that has begun, or begins before the schedule takes effect")]
+    HolidayInPast,
+    /// 6079
+    #[msg("Schedule: a holiday empty, over four days, not on a minute, or overlapping another")]
+    HolidayInvalid,
+    /// 6080
+    #[msg("The calendar account is not the pool's")]
+    WrongCalendar,
 }
 
 impl From<keel_math::MathError> for PerpError {

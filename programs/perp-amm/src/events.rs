@@ -121,6 +121,15 @@ pub struct PremiumChangeEvent {
     pub effective_at: i64,
 }
 
+/// A market-hours schedule set: in force from `effective_from` (at once when no market on it
+/// holds open interest, else after a day's notice).
+#[event]
+pub struct ScheduleEvent {
+    pub pool: Pubkey,
+    pub index: u8,
+    pub effective_from: i64,
+}
+
 #[event]
 pub struct AdminEvent {
     pub pool: Pubkey,

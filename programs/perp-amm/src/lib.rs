@@ -17,7 +17,7 @@ pub mod risk;
 pub mod state;
 
 use instructions::*;
-use state::{MarketParams, RequestParams};
+use state::{MarketParams, RequestParams, ScheduleArgs};
 
 declare_id!("Bp9uMgxgYB2v1aqAQYSMcJ7QZrvZ5upSqr8wX66SWMgB");
 
@@ -44,6 +44,21 @@ pub mod perp_amm {
     /// Change a market's parameters at once (authority only; none that worsen open positions).
     pub fn update_market(ctx: Context<UpdateMarket>, params: MarketParams) -> Result<()> {
         instructions::admin::update_market::handle_update_market(ctx, params)
+    }
+
+    /// Create the pool's market-hours calendar (authority only).
+    pub fn init_calendar(ctx: Context<InitCalendar>) -> Result<()> {
+        instructions::admin::set_schedule::handle_init_calendar(ctx)
+    }
+
+    /// Set a market-hours schedule: at once when unused, else after a day's notice (authority
+    /// only).
+    pub fn set_schedule(
+        ctx: Context<SetSchedule>,
+        index: u8,
+        schedule: ScheduleArgs,
+    ) -> Result<()> {
+        instructions::admin::set_schedule::handle_set_schedule(ctx, index, schedule)
     }
 
     /// Announce a market change that takes effect after its notice (authority only).

@@ -124,10 +124,7 @@ pub fn apply_decrease(
         },
         t.model,
     )?;
-    require!(
-        position.size.unsigned_abs() >= t.market.params.min_position_size,
-        PerpError::DustPosition
-    );
+    require_not_dust(position, &t.market.params, t.price.price)?;
     let slot = pool.slot(t.market.index)?;
     require!(
         !below_maintenance(slot, position, &t.market.params, t.price.price)?,
@@ -473,6 +470,23 @@ pub fn track_imbalance(
     Ok(())
 }
 
+/// What an open, increase or decrease leaves must not be dust: at least `min_position_size`
+/// base units and `min_position_notional` at the fill's price (a close leaves nothing).
+pub fn require_not_dust(
+    position: &Position,
+    p: &crate::state::MarketParams,
+    price: keel_math::Fix,
+) -> Result<()> {
+    require!(
+        position.size.unsigned_abs() >= p.min_position_size
+            && (p.min_position_notional == 0
+                || crate::engine::position_notional(position, price)?
+                    >= p.min_position_notional as u128),
+        PerpError::DustPosition
+    );
+    Ok(())
+}
+
 /// After an increase: size not dust, OI caps, initial margin (leverage).
 pub fn check_after_increase(
     pool: &Pool,
@@ -481,10 +495,7 @@ pub fn check_after_increase(
     price: keel_math::Fix,
 ) -> Result<()> {
     let p = &market.params;
-    require!(
-        position.size.unsigned_abs() >= p.min_position_size,
-        PerpError::DustPosition
-    );
+    require_not_dust(position, p, price)?;
     let slot = pool.slot(market.index)?;
     require!(
         slot.long_oi <= p.max_long_oi && slot.short_oi <= p.max_short_oi,

@@ -2,11 +2,12 @@
 //! crate's), the risk model and market context every market action loads.
 
 use anchor_lang::prelude::*;
+use keel_onchain::bytes::{Aligned, key_is_unset, keys_eq};
 pub use keel_onchain::token::{burn, burn_signed, mint_to, transfer_in, transfer_out};
 
 use crate::constants::POOL_SEED;
 use crate::errors::PerpError;
-use crate::state::{Market, OraclePrice, OracleUse, Pool, RiskModel, load_price};
+use crate::state::{Calendar, Market, OraclePrice, OracleUse, Pool, RiskModel, load_price};
 
 /// Signer seeds of the pool PDA (authority of the vault and the LP mint).
 pub struct PoolSeeds {
@@ -38,16 +39,17 @@ pub fn pool_risk_model<'a>(
     pool: &Pool,
     account: &'a Option<AccountLoader<'_, RiskModel>>,
 ) -> Result<Option<core::cell::Ref<'a, RiskModel>>> {
+    // word-wise compares (a byte-wise 32-byte compare costs ~180 CU on SBF)
     match account {
         None => {
-            require!(
-                pool.risk.model == Pubkey::default(),
-                PerpError::WrongRiskModel
-            );
+            require!(key_is_unset(&pool.risk.model), PerpError::WrongRiskModel);
             Ok(None)
         }
         Some(loader) => {
-            require_keys_eq!(loader.key(), pool.risk.model, PerpError::WrongRiskModel);
+            require!(
+                keys_eq(&Aligned(loader.key()).0, &pool.risk.model),
+                PerpError::WrongRiskModel
+            );
             Ok(Some(loader.load()?))
         }
     }
@@ -61,10 +63,12 @@ pub struct MarketContext {
     pub seeds: PoolSeeds,
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn market_context(
     pool: &AccountLoader<Pool>,
     market: &Account<Market>,
     oracle: &AccountInfo,
+    calendar: &AccountInfo,
     group: u8,
     usage: OracleUse,
     now: i64,
@@ -73,6 +77,20 @@ pub fn market_context(
     let pool = pool.load()?;
     pool.require_not_paused(group)?;
     check_slot(&pool, market)?;
+    // a market on a schedule fills (and liquidates) only while open, on a print published
+    // while open: a Friday print cannot settle a Sunday-evening order, nor a weekend quote
+    // a Monday one (closed now is said before the price's age is)
+    let scheduled = market.params.schedule != 0 && !key_is_unset(&pool.calendar);
+    let open_at = |ts: i64| {
+        if !scheduled {
+            return Ok(true);
+        }
+        with_calendar(&pool, calendar, |calendar| match calendar {
+            Some(c) => c.is_open(market.params.schedule, ts),
+            None => Ok(true),
+        })
+    };
+    require!(open_at(now)?, PerpError::MarketClosed);
     let price = load_price(
         oracle,
         &market.oracle_spec(),
@@ -81,10 +99,45 @@ pub fn market_context(
         now,
         usage,
     )?;
+    require!(open_at(price.publish_time)?, PerpError::MarketClosed);
     Ok(MarketContext {
         price,
         quote_decimals: pool.quote_decimals,
         seeds: PoolSeeds::of(&pool),
+    })
+}
+
+/// Run `f` with the pool's calendar: `None` when the pool has none (every market always open);
+/// otherwise `info` must be it.
+pub fn with_calendar<R>(
+    pool: &Pool,
+    info: &AccountInfo,
+    f: impl FnOnce(Option<&Calendar>) -> Result<R>,
+) -> Result<R> {
+    if key_is_unset(&pool.calendar) {
+        return f(None);
+    }
+    require!(
+        keys_eq(info.key, &pool.calendar) && keys_eq(info.owner, &crate::ID),
+        PerpError::WrongCalendar
+    );
+    let data = info.try_borrow_data()?;
+    let size = core::mem::size_of::<Calendar>();
+    require!(
+        data.len() >= 8 + size && data[..8] == *Calendar::DISCRIMINATOR,
+        PerpError::WrongCalendar
+    );
+    f(Some(bytemuck::from_bytes(&data[8..8 + size])))
+}
+
+/// Bit i set when market i holds open interest and its schedule has it closed at `now`.
+pub fn closed_markets(pool: &Pool, calendar: &AccountInfo, now: i64) -> Result<u32> {
+    if key_is_unset(&pool.calendar) {
+        return Ok(0);
+    }
+    with_calendar(pool, calendar, |calendar| match calendar {
+        None => Ok(0),
+        Some(calendar) => calendar.closed_markets(pool, now),
     })
 }
 

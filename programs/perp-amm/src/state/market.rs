@@ -37,6 +37,17 @@ pub struct MarketParams {
     pub max_default_prob_e9: u64,
     /// Funding rate per day paid by the crowded side at full skew (1e9 scale).
     pub max_funding_rate_e9: u64,
+    /// Market hours: a schedule of the pool's calendar (1..=8), or 0 for always open.
+    pub schedule: u8,
+    /// While closed, LP valuation takes the last price moved against the pool by this many
+    /// hundredths of σ per √day since it was published (σ is `sigma_e9`, a day's).
+    pub gap_sigmas_e2: u16,
+    /// Largest notional / equity a position may hold over a close; above it a keeper reduces
+    /// it in the hour before (0: `max_leverage`, i.e. no separate limit).
+    pub max_leverage_over_close: u32,
+    /// Smallest position notional at the opening price, quote native (0: none), beside
+    /// `min_position_size`: a crumb must not be worth opening to grief.
+    pub min_position_notional: u64,
 }
 
 impl MarketParams {
@@ -62,9 +73,20 @@ impl MarketParams {
             && self.capital_share_e9 <= E9
             && self.max_default_prob_e9 > 0
             && self.max_default_prob_e9 < E9 / 2
-            && self.max_funding_rate_e9 <= E9 / 10;
+            && self.max_funding_rate_e9 <= E9 / 10
+            && (self.schedule as usize) <= crate::state::MAX_SCHEDULES
+            && self.gap_sigmas_e2 <= 1_000
+            && self.max_leverage_over_close <= self.max_leverage;
         require!(ok, PerpError::InvalidParameter);
         Ok(())
+    }
+
+    /// The leverage a position may hold over a close (`max_leverage` when no separate limit).
+    pub fn leverage_over_close(&self) -> u32 {
+        match self.max_leverage_over_close {
+            0 => self.max_leverage,
+            v => v,
+        }
     }
 
     /// Whether going from `self` to `new` worsens the terms of positions already open, so that
@@ -75,8 +97,10 @@ impl MarketParams {
     /// more; down, a crowded side's refunds shrink). Each such step is bounded
     /// ([`PerpError::ChangeTooLarge`] beyond): a quarter up (a fifth down for leverage and for
     /// σ and capital share, half for the oracle limits) or a small absolute step when the
-    /// value is small, so a worst case takes several announced changes. Everything else (caps,
-    /// the q cap, limits on new risk) only shapes future fills and applies at once.
+    /// value is small, so a worst case takes several announced changes. The leverage held over
+    /// a close and the smallest notional step like leverage and size; the schedule and the gap
+    /// allowance have no step to bound and are announced whichever way they move. Everything
+    /// else (caps, the q cap, limits on new risk) only shapes future fills and applies at once.
     pub fn worsens(&self, new: &MarketParams) -> Result<bool> {
         // (old, new, smallest step allowed whatever old is)
         let up = |old: u64, new: u64, floor: u64| -> Result<bool> {
@@ -137,8 +161,24 @@ impl MarketParams {
                 1,
             )?,
             up(self.min_position_size, new.min_position_size, 1)?,
+            // 1 quote unit at 6 decimals
+            up(
+                self.min_position_notional,
+                new.min_position_notional,
+                1_000_000,
+            )?,
+            down(
+                self.leverage_over_close().into(),
+                new.leverage_over_close().into(),
+                5,
+                1,
+            )?,
             both(self.sigma_e9, new.sigma_e9)?,
             both(self.capital_share_e9, new.capital_share_e9)?,
+            // market hours and the closed-market valuation: no step to bound, but announced
+            // (hours decide when a trader can act; the allowance what a leaving LP takes)
+            self.schedule != new.schedule,
+            self.gap_sigmas_e2 != new.gap_sigmas_e2,
         ];
         Ok(steps.iter().any(|&worse| worse))
     }
@@ -192,5 +232,5 @@ pub struct Market {
     /// Pyth feed id (or the push oracle's feed id).
     pub feed_id: [u8; 32],
     pub params: MarketParams,
-    pub reserved: [u8; 64],
+    pub reserved: [u8; 49],
 }

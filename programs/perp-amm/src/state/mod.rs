@@ -1,3 +1,4 @@
+pub mod calendar;
 pub mod market;
 pub mod oracle;
 pub mod pool;
@@ -5,6 +6,7 @@ pub mod position;
 pub mod request;
 pub mod risk;
 
+pub use calendar::*;
 pub use market::*;
 pub use oracle::*;
 pub use pool::*;

@@ -143,18 +143,30 @@ pub fn limit_price(limit_e9: u64, base_decimals: u8, quote_decimals: u8) -> Resu
 /// Marks of every active market for pool-wide valuation: `oracles` must hold one account per
 /// active slot, in slot order. Markets with open interest need a fresh, tight price; markets
 /// without any are not priced (their account is still checked), so an idle market whose oracle
-/// has paused (FX, gold and oil over the weekend) does not block LP actions.
+/// has paused does not block LP actions.
+///
+/// A market closed by its schedule (bit i of `closed`, from `closed_markets`) is marked at its
+/// last print whatever its age, its confidence widened by the market's gap allowance
+/// k·σ·√(days since the print) (`keel_math::calendar::gap_allowance`): every pool-wide use
+/// takes the edge against the pool (a deposit's value high, a withdrawal's low, the reserve
+/// and IS large, auto-deleveraging's profit small), so LPs act over a weekend at a price the
+/// Monday gap is allowed for. An open market with a stale print still blocks: that is an
+/// oracle failure, not a schedule.
 pub fn load_pool_marks<A: AccountRead>(
     pool: &Pool,
     pool_key: &Pubkey,
     oracles: &[A],
     now: i64,
+    closed: u32,
 ) -> Result<Vec<Option<Mark>>> {
     // on the heap: SBF stack frames are limited to 4 KB
     let mut marks = vec![None; MAX_MARKETS];
     // every oracle read compares this key: an aligned copy keeps those compares to word loads
     let pool_key = Aligned(*pool_key);
     let mut next = oracles.iter();
+    // closed markets' gap fractions: markets with one σ and allowance whose prints are within
+    // an hour of age share one (a weekend's FX closes together)
+    let mut fractions = FractionCache::default();
     for (i, slot) in pool.markets.iter().enumerate() {
         if slot.active == 0 {
             continue;
@@ -170,7 +182,7 @@ pub fn load_pool_marks<A: AccountRead>(
             continue;
         }
         // the pool-wide read needs no feed id: the slot pins the oracle account itself
-        marks[i] = Some(
+        marks[i] = Some(if closed & (1 << i) == 0 {
             read_mark(
                 info,
                 slot.oracle_kind(),
@@ -179,11 +191,71 @@ pub fn load_pool_marks<A: AccountRead>(
                 slot.mark_limits(pool.quote_decimals),
                 now,
             )
-            .map_err(onchain)?,
-        );
+            .map_err(onchain)?
+        } else {
+            closed_mark(
+                info,
+                slot,
+                &pool_key.0,
+                pool.quote_decimals,
+                now,
+                &mut fractions,
+            )?
+        });
     }
     require!(next.next().is_none(), PerpError::MarketAccountsMismatch);
     Ok(marks)
+}
+
+/// A closed market's mark: its last print whatever its age and width, the confidence widened
+/// by the gap allowance. An allowance past u64 saturates (price + conf stays representable): a
+/// valuation that absurd refuses the LP action by value, never by arithmetic.
+#[inline(never)]
+fn closed_mark<A: AccountRead>(
+    info: &A,
+    slot: &crate::state::MarketSlot,
+    pool_key: &Pubkey,
+    quote_decimals: u8,
+    now: i64,
+    fractions: &mut FractionCache,
+) -> Result<Mark> {
+    let limits = MarkLimits {
+        max_age_secs: u32::MAX,
+        max_conf_bps: u64::MAX,
+        ..slot.mark_limits(quote_decimals)
+    };
+    let mut mark =
+        read_mark(info, slot.oracle_kind(), pool_key, None, limits, now).map_err(onchain)?;
+    let gap = fractions
+        .get(slot.sigma_e9, slot.gap_sigmas_e2, now - mark.publish_time)
+        .and_then(|f| keel_math::calendar::gap_of(mark.price, f))
+        .unwrap_or(u64::MAX);
+    mark.conf = mark.conf.saturating_add(gap).min(u64::MAX - mark.price);
+    Ok(mark)
+}
+
+/// The last gap fraction computed, by (σ, allowance, age in hours).
+#[derive(Default)]
+struct FractionCache {
+    last: Option<((u64, u16, u64), Option<u64>)>,
+}
+
+impl FractionCache {
+    fn get(&mut self, sigma_e9: u64, sigmas_e2: u16, age_secs: i64) -> Option<u64> {
+        let key = (
+            sigma_e9,
+            sigmas_e2,
+            (age_secs.max(0) as u64).div_ceil(3_600),
+        );
+        match self.last {
+            Some((k, f)) if k == key => f,
+            _ => {
+                let f = keel_math::calendar::gap_fraction_e9(sigma_e9, sigmas_e2, age_secs);
+                self.last = Some((key, f));
+                f
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -99,7 +99,10 @@ pub struct Pool {
     /// An announced change of the premium mode or horizon (they set what every reduction is
     /// charged or refunded), applied by anyone once due.
     pub pending_premium: PendingPremiumChange,
-    pub reserved: [u8; 56],
+    /// The pool's market-hours calendar ([`crate::state::Calendar`]); default until the first
+    /// schedule is set, when every market is always open.
+    pub calendar: Pubkey,
+    pub reserved: [u8; 24],
 }
 
 /// A premium mode or horizon change waiting its notice; `effective_at` 0 when none is pending.
@@ -195,7 +198,11 @@ pub struct MarketSlot {
     /// (as an [`crate::state::OracleKind`] discriminant).
     pub oracle_kind: u8,
     pub base_decimals: u8,
-    pub _pad: [u8; 5],
+    /// Copies of the market's schedule index (0: always open) and gap allowance (hundredths of
+    /// σ per √day closed), so LP valuation values a closed market from the pool alone.
+    pub schedule: u8,
+    pub gap_sigmas_e2: u16,
+    pub _pad: [u8; 2],
     pub max_age_open_secs: u32,
     pub max_conf_bps: u32,
     /// The σ- and q*-dependent factors of the reserve M* (keel-math `CapitalFactors`, Q64.64
@@ -341,6 +348,8 @@ impl MarketSlot {
         self.base_decimals = market.base_decimals;
         self.max_age_open_secs = market.params.max_age_open_secs;
         self.max_conf_bps = market.params.max_conf_bps;
+        self.schedule = market.params.schedule;
+        self.gap_sigmas_e2 = market.params.gap_sigmas_e2;
         Ok(())
     }
 

@@ -5,6 +5,7 @@ pub mod push_oracle;
 pub mod set_pause;
 pub mod set_profit_ceiling;
 pub mod set_request_params;
+pub mod set_schedule;
 pub mod transfer_authority;
 pub mod update_market;
 
@@ -15,5 +16,6 @@ pub use push_oracle::*;
 pub use set_pause::*;
 pub use set_profit_ceiling::*;
 pub use set_request_params::*;
+pub use set_schedule::*;
 pub use transfer_authority::*;
 pub use update_market::*;

@@ -6,7 +6,7 @@ use crate::constants::{EXECUTION_PRICE_MAX_AGE_SECS, POSITION_SEED};
 use crate::engine::{TradeInput, apply_deleverage};
 use crate::errors::PerpError;
 use crate::events::DeleverageEvent;
-use crate::instructions::shared::{market_context, pool_risk_model, transfer_out};
+use crate::instructions::shared::{closed_markets, market_context, pool_risk_model, transfer_out};
 use crate::state::{Market, OracleUse, Pool, Position, RiskModel, load_pool_marks, pause};
 
 /// Remaining accounts: the oracle of every active market, in market order (as for deposits).
@@ -32,6 +32,9 @@ pub struct Deleverage<'info> {
     pub owner: UncheckedAccount<'info>,
     /// CHECK: must be the market's oracle account; `load_price` checks its key, owner and type.
     pub oracle: UncheckedAccount<'info>,
+    /// CHECK: the pool's market-hours calendar (`Pool::calendar`), read when the pool has one
+    /// (any account otherwise; the client passes the calendar's address either way).
+    pub calendar: UncheckedAccount<'info>,
     #[account(mut)]
     pub vault: Box<Account<'info, TokenAccount>>,
     #[account(mut, constraint = owner_quote.mint == pool.load()?.quote_mint @ PerpError::WrongMint, token::authority = owner)]
@@ -53,6 +56,7 @@ pub fn handle_deleverage<'info>(ctx: Context<'info, Deleverage<'info>>, size: u6
         &a.pool,
         market,
         &a.oracle,
+        &a.calendar,
         pause::LIQUIDATE | pause::CLOSE,
         OracleUse::RiskIncreasing,
         now,
@@ -66,7 +70,8 @@ pub fn handle_deleverage<'info>(ctx: Context<'info, Deleverage<'info>>, size: u6
     let (returned, event) = {
         let position = &mut a.position;
         let mut pool = a.pool.load_mut()?;
-        let marks = load_pool_marks(&pool, &pool_key, ctx.remaining_accounts, now)?;
+        let closed = closed_markets(&pool, &a.calendar, now)?;
+        let marks = load_pool_marks(&pool, &pool_key, ctx.remaining_accounts, now, closed)?;
         pool.slot_mut(market.index)?.use_price(price.publish_time)?;
         let input = TradeInput {
             market,

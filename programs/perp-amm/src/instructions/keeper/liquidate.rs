@@ -32,6 +32,9 @@ pub struct Liquidate<'info> {
     pub owner: UncheckedAccount<'info>,
     /// CHECK: must be the market's oracle account; `load_price` checks its key, owner and type.
     pub oracle: UncheckedAccount<'info>,
+    /// CHECK: the pool's market-hours calendar (`Pool::calendar`), read when the pool has one
+    /// (any account otherwise; the client passes the calendar's address either way).
+    pub calendar: UncheckedAccount<'info>,
     #[account(mut)]
     pub vault: Box<Account<'info, TokenAccount>>,
     #[account(mut, constraint = keeper_quote.mint == pool.load()?.quote_mint @ PerpError::WrongMint)]
@@ -56,6 +59,7 @@ pub fn handle_liquidate(ctx: Context<Liquidate>) -> Result<()> {
         &a.pool,
         market,
         &a.oracle,
+        &a.calendar,
         // a trader who may not close or add margin cannot defend his position: while closing
         // is paused, so are liquidations
         pause::LIQUIDATE | pause::CLOSE,

@@ -2,8 +2,9 @@ use anchor_lang::prelude::*;
 
 use crate::errors::{PerpError, onchain};
 use crate::events::ImbalanceEvent;
+use crate::instructions::shared::closed_markets;
 use crate::risk::{marked_notional, rebuild, store_scores};
-use crate::state::{Pool, RiskModel, load_pool_marks};
+use crate::state::{Pool, RiskModel, load_pool_marks, scale_pow10};
 
 /// Remaining accounts: the oracle of every active market, in market order (as for deposits).
 #[derive(Accounts)]
@@ -12,6 +13,9 @@ pub struct RefreshImbalance<'info> {
     pub pool: AccountLoader<'info, Pool>,
     #[account(has_one = pool @ PerpError::WrongPool)]
     pub risk_model: AccountLoader<'info, RiskModel>,
+    /// CHECK: the pool's market-hours calendar (`Pool::calendar`), read when the pool has one
+    /// (any account otherwise; the client passes the calendar's address either way).
+    pub calendar: UncheckedAccount<'info>,
 }
 
 /// Permissionless: re-mark every active market's net open interest at its oracle price,
@@ -25,11 +29,19 @@ pub fn handle_refresh_imbalance<'info>(ctx: Context<'info, RefreshImbalance<'inf
     let model = ctx.accounts.risk_model.load()?;
     require!(model.market_count > 0, PerpError::RiskNotCommitted);
     let mut pool = ctx.accounts.pool.load_mut()?;
-    let marks = load_pool_marks(&pool, &pool_key, ctx.remaining_accounts, now)?;
-    for (slot, mark) in pool.markets.iter_mut().zip(marks.iter()) {
+    let closed = closed_markets(&pool, &ctx.accounts.calendar, now)?;
+    let marks = load_pool_marks(&pool, &pool_key, ctx.remaining_accounts, now, closed)?;
+    for (i, (slot, mark)) in pool.markets.iter_mut().zip(marks.iter()).enumerate() {
         if let Some(mark) = mark {
-            slot.risk_notional =
-                marked_notional(slot.net_position(), mark.price_fix().map_err(onchain)?)?;
+            // a closed market's last price moved by its gap allowance the way that grows |B|
+            // (IS grows with every |B|): its risk over the close counts, not just its last print
+            let price = if closed & (1 << i) != 0 {
+                mark.price.saturating_add(mark.conf)
+            } else {
+                mark.price
+            };
+            let price = scale_pow10(price, mark.exp10).map_err(onchain)?;
+            slot.risk_notional = marked_notional(slot.net_position(), price)?;
         }
     }
     rebuild(&mut pool, &model)?;

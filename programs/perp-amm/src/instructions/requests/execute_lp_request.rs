@@ -11,7 +11,7 @@ use crate::instructions::requests::{
     close_request, emit_request, ends_request, error_code, outcome, return_outcome,
     usable_token_account,
 };
-use crate::instructions::shared::{PoolSeeds, burn_signed, mint_to, transfer_out};
+use crate::instructions::shared::{PoolSeeds, burn_signed, closed_markets, mint_to, transfer_out};
 use crate::state::{Mark, Pool, Request, RequestKind, load_pool_marks, pause};
 
 /// Remaining accounts: the oracle of every active market, in market order.
@@ -47,6 +47,9 @@ pub struct ExecuteLpRequest<'info> {
     #[account(mut, address = request.refund_to @ PerpError::WrongPayoutAccount)]
     pub refund_to: UncheckedAccount<'info>,
     pub token_program: Program<'info, Token>,
+    /// CHECK: the pool's market-hours calendar (`Pool::calendar`), read when the pool has one
+    /// (any account otherwise; the client passes the calendar's address either way).
+    pub calendar: UncheckedAccount<'info>,
 }
 
 /// Execute a deposit or withdrawal at the markets' current prices: every market with open
@@ -73,8 +76,9 @@ pub fn handle_execute_lp_request<'info>(
     let (result, value, seeds) = {
         let mut pool = a.pool.load_mut()?;
         pool.require_not_paused(pause::LP)?;
-        let marks = load_pool_marks(&pool, &pool_key, ctx.remaining_accounts, now)?;
-        use_marks(&mut pool, &marks, a.request.price_not_before(), now)?;
+        let closed = closed_markets(&pool, &a.calendar, now)?;
+        let marks = load_pool_marks(&pool, &pool_key, ctx.remaining_accounts, now, closed)?;
+        use_marks(&mut pool, &marks, closed, a.request.price_not_before(), now)?;
         let deposit = kind == RequestKind::Deposit;
         let valuation = value_pool(
             &pool,
@@ -218,9 +222,19 @@ pub fn handle_execute_lp_request<'info>(
 
 /// Every priced market's print must be published after `not_before`, be at most
 /// `EXECUTION_PRICE_MAX_AGE_SECS` old and no older than the market's latest; it then becomes the
-/// market's latest.
-fn use_marks(pool: &mut Pool, marks: &[Option<Mark>], not_before: i64, now: i64) -> Result<()> {
-    for (slot, mark) in pool.markets.iter_mut().zip(marks) {
+/// market's latest. A closed market's is its last, before the request (the allowance is what
+/// covers it), and not its latest use.
+fn use_marks(
+    pool: &mut Pool,
+    marks: &[Option<Mark>],
+    closed: u32,
+    not_before: i64,
+    now: i64,
+) -> Result<()> {
+    for (i, (slot, mark)) in pool.markets.iter_mut().zip(marks).enumerate() {
+        if closed & (1 << i) != 0 {
+            continue;
+        }
         if let Some(mark) = mark {
             require!(
                 mark.publish_time > not_before,

@@ -44,6 +44,9 @@ pub struct ExecuteOrder<'info> {
     pub owner: UncheckedAccount<'info>,
     /// CHECK: must be the market's oracle account; `load_price` checks its key, owner and type.
     pub oracle: UncheckedAccount<'info>,
+    /// CHECK: the pool's market-hours calendar (`Pool::calendar`), read when the pool has one
+    /// (any account otherwise; the client passes the calendar's address either way).
+    pub calendar: UncheckedAccount<'info>,
     #[account(mut)]
     pub vault: Box<Account<'info, TokenAccount>>,
     /// CHECK: the request's payout and refund account (its `pay_to`). Not loaded as a token
@@ -85,7 +88,7 @@ pub fn handle_execute_order<'info>(ctx: Context<'info, ExecuteOrder<'info>>) -> 
         | RequestKind::RemoveCollateral => (pause::OPEN, OracleUse::RiskIncreasing),
         _ => (pause::CLOSE, OracleUse::RiskReducing),
     };
-    let mc = market_context(&a.pool, market, &a.oracle, group, usage, now)?;
+    let mc = market_context(&a.pool, market, &a.oracle, &a.calendar, group, usage, now)?;
     let (price, seeds, quote_mint) = (mc.price, mc.seeds, a.pool.load()?.quote_mint);
     require!(
         price.publish_time > a.request.price_not_before(),

@@ -1,0 +1,244 @@
+//! The calendar against the IANA time zone database (chrono-tz) and against itself: offsets
+//! every half hour for 60 years and a second either side of every switch, FX's and CME's weeks
+//! across daylight saving, and the closing countdown against a minute-by-minute scan over
+//! random schedules.
+
+use chrono::{Offset, TimeZone};
+use keel_math::calendar::*;
+use proptest::prelude::*;
+
+fn tz_offset(tz: chrono_tz::Tz, ts: i64) -> i64 {
+    tz.offset_from_utc_datetime(&chrono::DateTime::from_timestamp(ts, 0).unwrap().naive_utc())
+        .fix()
+        .local_minus_utc() as i64
+}
+
+const ZONES: [(u8, chrono_tz::Tz); 4] = [
+    (zone::UTC, chrono_tz::UTC),
+    (zone::NEW_YORK, chrono_tz::America::New_York),
+    (zone::LONDON, chrono_tz::Europe::London),
+    (zone::TOKYO, chrono_tz::Asia::Tokyo),
+];
+
+/// 2007-01-01 to 2067-01-01 (the US rule's first year on), every half hour.
+#[test]
+fn offsets_match_the_tz_database_for_sixty_years() {
+    let (from, to) = (
+        days_from_civil(2007, 1, 1) * SECS_PER_DAY,
+        days_from_civil(2067, 1, 1) * SECS_PER_DAY,
+    );
+    for (z, tz) in ZONES {
+        let mut ts = from;
+        let mut last = utc_offset(z, ts).unwrap();
+        let mut switches = 0;
+        while ts < to {
+            let ours = utc_offset(z, ts).unwrap();
+            assert_eq!(ours, tz_offset(tz, ts), "zone {z} at {ts}");
+            if ours != last {
+                switches += 1;
+                // the switch itself, to the second
+                let at = (ts - 1_800..=ts)
+                    .find(|&t| utc_offset(z, t).unwrap() == ours)
+                    .unwrap();
+                assert_eq!(tz_offset(tz, at), ours, "zone {z}: switch at {at}");
+                assert_eq!(tz_offset(tz, at - 1), last, "zone {z}: before {at}");
+            }
+            last = ours;
+            ts += 1_800;
+        }
+        let expected = if z == zone::NEW_YORK || z == zone::LONDON {
+            120
+        } else {
+            0
+        };
+        assert_eq!(switches, expected, "zone {z}: two switches a year");
+    }
+}
+
+fn at(y: i64, mo: u32, d: u32, h: i64, mi: i64) -> i64 {
+    days_from_civil(y, mo, d) * SECS_PER_DAY + h * 3_600 + mi * 60
+}
+
+/// FX: Sunday 17:00 to Friday 17:00 New York.
+fn fx() -> Vec<Session> {
+    vec![Session {
+        open: 17 * 60,
+        close: 5 * MINUTES_PER_DAY + 17 * 60,
+    }]
+}
+
+/// CME metals and energy: Sunday to Friday 18:00–17:00 New York, a break every day at 17:00.
+fn cme() -> Vec<Session> {
+    (0..5)
+        .map(|d| Session {
+            open: d * MINUTES_PER_DAY + 18 * 60,
+            close: (d + 1) * MINUTES_PER_DAY + 17 * 60,
+        })
+        .collect()
+}
+
+#[test]
+fn fx_keeps_new_york_hours_across_daylight_saving() {
+    let open = |ts| is_open(zone::NEW_YORK, &fx(), &[], ts).unwrap();
+    // winter (UTC−5): Friday 2026-12-04 closes at 22:00 UTC, Sunday 12-06 opens at 22:00 UTC
+    assert!(open(at(2026, 12, 4, 21, 59)));
+    assert!(!open(at(2026, 12, 4, 22, 0)));
+    assert!(!open(at(2026, 12, 5, 12, 0)), "Saturday");
+    assert!(!open(at(2026, 12, 6, 21, 59)));
+    assert!(open(at(2026, 12, 6, 22, 0)));
+    // summer (UTC−4): an hour earlier in UTC
+    assert!(open(at(2026, 7, 10, 20, 59)));
+    assert!(!open(at(2026, 7, 10, 21, 0)));
+    assert!(open(at(2026, 7, 12, 21, 0)));
+    // the weekend: 48 hours closed either way
+    let closed = |from| next_change(zone::NEW_YORK, &fx(), &[], from, 7 * SECS_PER_DAY);
+    assert_eq!(
+        closed(at(2026, 12, 4, 22, 0)).unwrap(),
+        Some(at(2026, 12, 6, 22, 0))
+    );
+    // CME: the daily hour's break, Monday 2026-12-07 17:00–18:00 New York = 22:00–23:00 UTC
+    let cme_open = |ts| is_open(zone::NEW_YORK, &cme(), &[], ts).unwrap();
+    assert!(cme_open(at(2026, 12, 7, 21, 59)));
+    assert!(!cme_open(at(2026, 12, 7, 22, 30)));
+    assert!(cme_open(at(2026, 12, 7, 23, 0)));
+    assert_eq!(
+        secs_until_close(zone::NEW_YORK, &cme(), &[], at(2026, 12, 7, 21, 0)).unwrap(),
+        Some(3_600)
+    );
+    // a holiday closure: Christmas Day 2026 (a Friday), all day New York
+    let christmas = [Closure {
+        start: at(2026, 12, 24, 22, 0),
+        end: at(2026, 12, 27, 22, 0),
+    }];
+    let fx_open = |ts| is_open(zone::NEW_YORK, &fx(), &christmas, ts).unwrap();
+    assert!(fx_open(at(2026, 12, 24, 21, 59)));
+    assert!(!fx_open(at(2026, 12, 25, 12, 0)));
+    assert!(fx_open(at(2026, 12, 27, 22, 0)));
+    assert_eq!(
+        secs_until_close(zone::NEW_YORK, &fx(), &christmas, at(2026, 12, 24, 12, 0)).unwrap(),
+        Some(10 * 3_600),
+        "the holiday comes before Friday's close"
+    );
+    // always open: no sessions
+    assert_eq!(
+        secs_until_close(zone::UTC, &[], &[], at(2026, 12, 5, 0, 0)).unwrap(),
+        None
+    );
+}
+
+#[test]
+fn bad_schedules_are_refused() {
+    let now = at(2026, 12, 5, 0, 0);
+    let s = |open, close| Session { open, close };
+    let c = |start, end| Closure { start, end };
+    let day = SECS_PER_DAY;
+    for (sessions, closures, err) in [
+        (vec![s(60, 60)], vec![], ScheduleError::Sessions),
+        (vec![s(60, 10_081)], vec![], ScheduleError::Sessions),
+        (
+            vec![s(60, 600), s(500, 900)],
+            vec![],
+            ScheduleError::Sessions,
+        ),
+        (
+            vec![s(600, 900), s(60, 300)],
+            vec![],
+            ScheduleError::Sessions,
+        ),
+        (vec![s(0, 60); 9], vec![], ScheduleError::TooMany),
+        (
+            vec![],
+            vec![c(now - day, now + day)],
+            ScheduleError::ClosureInPast,
+        ),
+        (
+            vec![],
+            vec![c(now + day, now + day)],
+            ScheduleError::Closure,
+        ),
+        (
+            vec![],
+            vec![c(now + 60, now + 5 * day)],
+            ScheduleError::Closure,
+        ),
+        (vec![], vec![c(now + 61, now + day)], ScheduleError::Closure),
+        (
+            vec![],
+            vec![
+                c(now + day, now + 2 * day),
+                c(now + day + 60, now + 3 * day),
+            ],
+            ScheduleError::Closure,
+        ),
+    ] {
+        assert_eq!(
+            validate(zone::NEW_YORK, &sessions, &closures, now),
+            Err(err),
+            "{sessions:?} {closures:?}"
+        );
+    }
+    assert_eq!(
+        validate(zone::COUNT, &fx(), &[], now),
+        Err(ScheduleError::UnknownZone)
+    );
+    assert_eq!(validate(zone::NEW_YORK, &fx(), &[], now), Ok(()));
+    assert_eq!(validate(zone::NEW_YORK, &cme(), &[], now), Ok(()));
+}
+
+/// A random valid schedule: up to 8 ordered sessions, up to 3 closures, in a random zone.
+fn schedule() -> impl Strategy<Value = (u8, Vec<Session>, Vec<Closure>)> {
+    let cuts = proptest::collection::btree_set(0u16..=MINUTES_PER_WEEK, 0..=16);
+    (
+        0..zone::COUNT,
+        cuts,
+        proptest::collection::vec((1i64..5_000, 1i64..3_000), 0..=3),
+    )
+        .prop_map(|(z, cuts, gaps)| {
+            let cuts: Vec<u16> = cuts.into_iter().collect();
+            let sessions = cuts
+                .chunks_exact(2)
+                .map(|p| Session {
+                    open: p[0],
+                    close: p[1],
+                })
+                .collect();
+            let base = days_from_civil(2026, 1, 1) * SECS_PER_DAY;
+            let mut t = base;
+            let closures = gaps
+                .into_iter()
+                .map(|(gap, len)| {
+                    t += gap * 60;
+                    let c = Closure {
+                        start: t,
+                        end: t + len * 60,
+                    };
+                    t = c.end;
+                    c
+                })
+                .collect();
+            (z, sessions, closures)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// The countdown to the close is what scanning minute by minute finds (January: no
+    /// daylight-saving switch inside the window).
+    #[test]
+    fn countdown_matches_a_scan((z, sessions, closures) in schedule(), offset in 0i64..20 * SECS_PER_DAY) {
+        let base = days_from_civil(2026, 1, 1) * SECS_PER_DAY;
+        prop_assert_eq!(validate(z, &sessions, &closures, base - 60), Ok(()));
+        let ts = base + offset;
+        let left = secs_until_close(z, &sessions, &closures, ts).unwrap();
+        let horizon = 15 * SECS_PER_DAY;
+        let open = is_open(z, &sessions, &closures, ts).unwrap();
+        let change = next_change(z, &sessions, &closures, ts, horizon).unwrap();
+        match (open, left) {
+            (false, l) => prop_assert_eq!(l, Some(0)),
+            (true, None) => prop_assert_eq!(change, None),
+            (true, Some(l)) if l <= horizon => prop_assert_eq!(change, Some(ts + l)),
+            (true, Some(_)) => prop_assert_eq!(change, None),
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! Market hours: the pool's schedules (`keel_math::calendar`), which markets refer to by index.
+
+use anchor_lang::prelude::*;
+use keel_math::calendar::{self, Closure, MAX_CLOSURES, MAX_SESSIONS, ScheduleError, Session};
+
+use crate::errors::PerpError;
+
+/// Schedules a pool holds; a market's `schedule` is 1..=MAX_SCHEDULES, or 0 for always open.
+pub const MAX_SCHEDULES: usize = 8;
+
+/// The pool's market-hours schedules: PDA [CALENDAR_SEED, pool], created by the first
+/// `set_schedule`. A pool without one has every market always open.
+#[account(zero_copy)]
+#[repr(C)]
+pub struct Calendar {
+    pub pool: Pubkey,
+    pub bump: u8,
+    pub _pad: [u8; 7],
+    pub schedules: [ScheduleSlot; MAX_SCHEDULES],
+    pub reserved: [u8; 128],
+}
+
+/// One schedule and its announced replacement.
+#[zero_copy]
+#[repr(C)]
+pub struct ScheduleSlot {
+    pub current: Schedule,
+    /// Takes over from `next_from` on (0 when nothing is announced): a schedule that markets
+    /// may already use changes only after a notice, so no position finds its market closed
+    /// (or a holiday added) without a day to act.
+    pub next: Schedule,
+    pub next_from: i64,
+}
+
+/// Weekly sessions in local time of a zone, and closures (holidays) in UTC.
+#[zero_copy]
+#[repr(C)]
+#[derive(Default, Debug, PartialEq, Eq)]
+pub struct Schedule {
+    /// A `keel_math::calendar::zone` constant.
+    pub zone: u8,
+    pub session_count: u8,
+    pub closure_count: u8,
+    /// 1 once set: an undefined schedule is always open.
+    pub defined: u8,
+    pub _pad: [u8; 4],
+    /// `[open, close)` local minutes from Sunday 00:00.
+    pub sessions: [[u16; 2]; MAX_SESSIONS],
+    /// `[start, end)` Unix seconds.
+    pub closures: [[i64; 2]; MAX_CLOSURES],
+}
+
+const _: () = assert!(core::mem::size_of::<Schedule>() == 296);
+const _: () = assert!(core::mem::size_of::<Calendar>() == 4_968);
+
+/// A schedule as `set_schedule` takes it.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ScheduleArgs {
+    pub zone: u8,
+    /// `[open, close)` local minutes from Sunday 00:00, in order; empty: open all week.
+    pub sessions: Vec<[u16; 2]>,
+    /// `[start, end)` Unix seconds on whole minutes, in order, each at most four days.
+    pub closures: Vec<[i64; 2]>,
+}
+
+pub fn schedule_error(e: ScheduleError) -> Error {
+    match e {
+        ScheduleError::Sessions => error!(PerpError::ScheduleSessions),
+        ScheduleError::ClosureInPast => error!(PerpError::HolidayInPast),
+        ScheduleError::Closure => error!(PerpError::HolidayInvalid),
+        ScheduleError::UnknownZone | ScheduleError::TooMany => {
+            error!(PerpError::InvalidParameter)
+        }
+    }
+}
+
+impl ScheduleArgs {
+    fn sessions(&self) -> impl Iterator<Item = Session> + '_ {
+        self.sessions.iter().map(|s| Session {
+            open: s[0],
+            close: s[1],
+        })
+    }
+
+    fn closures(&self) -> impl Iterator<Item = Closure> + '_ {
+        self.closures.iter().map(|c| Closure {
+            start: c[0],
+            end: c[1],
+        })
+    }
+
+    /// Check it against `calendar::validate`, closures starting after `effective_from`, and
+    /// build the stored form.
+    pub fn to_schedule(&self, effective_from: i64) -> Result<Schedule> {
+        if self.sessions.len() > MAX_SESSIONS || self.closures.len() > MAX_CLOSURES {
+            return Err(error!(PerpError::InvalidParameter));
+        }
+        let sessions: [Session; MAX_SESSIONS] =
+            core::array::from_fn(|i| self.sessions().nth(i).unwrap_or_default());
+        let closures: [Closure; MAX_CLOSURES] =
+            core::array::from_fn(|i| self.closures().nth(i).unwrap_or_default());
+        let (ns, nc) = (self.sessions.len(), self.closures.len());
+        calendar::validate(self.zone, &sessions[..ns], &closures[..nc], effective_from)
+            .map_err(schedule_error)?;
+        let mut out = Schedule {
+            zone: self.zone,
+            session_count: ns as u8,
+            closure_count: nc as u8,
+            defined: 1,
+            ..Default::default()
+        };
+        for (o, s) in out.sessions.iter_mut().zip(&self.sessions) {
+            *o = *s;
+        }
+        for (o, c) in out.closures.iter_mut().zip(&self.closures) {
+            *o = *c;
+        }
+        Ok(out)
+    }
+}
+
+impl Schedule {
+    /// Whether open at `ts` (an undefined schedule always is).
+    pub fn is_open(&self, ts: i64) -> Result<bool> {
+        if self.defined == 0 {
+            return Ok(true);
+        }
+        let (sessions, closures) = self.parts();
+        calendar::is_open(
+            self.zone,
+            &sessions[..self.session_count as usize],
+            &closures[..self.closure_count as usize],
+            ts,
+        )
+        .map_err(schedule_error)
+    }
+
+    /// Seconds until it closes (`keel_math::calendar::secs_until_close`).
+    pub fn secs_until_close(&self, ts: i64) -> Result<Option<i64>> {
+        if self.defined == 0 {
+            return Ok(None);
+        }
+        let (sessions, closures) = self.parts();
+        calendar::secs_until_close(
+            self.zone,
+            &sessions[..self.session_count as usize],
+            &closures[..self.closure_count as usize],
+            ts,
+        )
+        .map_err(schedule_error)
+    }
+
+    pub fn parts(&self) -> ([Session; MAX_SESSIONS], [Closure; MAX_CLOSURES]) {
+        (
+            core::array::from_fn(|i| Session {
+                open: self.sessions[i][0],
+                close: self.sessions[i][1],
+            }),
+            core::array::from_fn(|i| Closure {
+                start: self.closures[i][0],
+                end: self.closures[i][1],
+            }),
+        )
+    }
+}
+
+impl ScheduleSlot {
+    /// The schedule in force at `ts`.
+    pub fn at(&self, ts: i64) -> &Schedule {
+        if self.next_from != 0 && ts >= self.next_from {
+            &self.next
+        } else {
+            &self.current
+        }
+    }
+}
+
+impl Calendar {
+    /// The schedule `index` (1-based; 0 is always open) in force at `ts`.
+    pub fn schedule(&self, index: u8, ts: i64) -> Option<&Schedule> {
+        match index {
+            0 => None,
+            i => self.schedules.get(i as usize - 1).map(|slot| slot.at(ts)),
+        }
+    }
+
+    /// Bit i set when market i holds open interest and its schedule has it closed at `now`.
+    /// Each schedule is evaluated once, however many markets keep its hours.
+    pub fn closed_markets(&self, pool: &crate::state::Pool, now: i64) -> Result<u32> {
+        // per schedule index: 0 not evaluated yet, 1 open, 2 closed
+        let mut state = [0u8; MAX_SCHEDULES + 1];
+        let mut closed = 0u32;
+        for (i, slot) in pool.markets.iter().enumerate() {
+            let idle = slot.long_oi == 0 && slot.short_oi == 0;
+            if slot.active == 0 || idle || slot.schedule == 0 {
+                continue;
+            }
+            let s = state
+                .get_mut(slot.schedule as usize)
+                .ok_or_else(|| error!(PerpError::InvalidParameter))?;
+            if *s == 0 {
+                *s = if self.is_open(slot.schedule, now)? {
+                    1
+                } else {
+                    2
+                };
+            }
+            if *s == 2 {
+                closed |= 1 << i;
+            }
+        }
+        Ok(closed)
+    }
+
+    /// Whether a market on schedule `index` is open at `ts`.
+    pub fn is_open(&self, index: u8, ts: i64) -> Result<bool> {
+        match self.schedule(index, ts) {
+            None => Ok(true),
+            Some(s) => s.is_open(ts),
+        }
+    }
+}

@@ -1,0 +1,473 @@
+//! Issue #20: real-world markets keep their hours. A pool with BTC (always open), EUR (FX:
+//! Sunday 17:00 to Friday 17:00 New York) and gold (CME: 18:00 to 17:00 New York, Sunday to
+//! Friday), in the week of Friday 2026-12-04 (New York on UTC−5: FX closes Friday 22:00 UTC and
+//! reopens Sunday 22:00 UTC, gold reopens at 23:00).
+
+use anchor_lang::prelude::Pubkey;
+use keel::client::presets;
+use keel_math::calendar::{SECS_PER_DAY, days_from_civil};
+use keel_tests::fixture::{E6, PerpFixture, default_params, order};
+use keel_tests::{TestContext, TxError, User, assert_code, ix, perp};
+use perp_amm::errors::PerpError;
+use perp_amm::state::{MarketParams, RequestKind, ScheduleArgs};
+use solana_signer::Signer;
+
+fn at(day: u32, h: i64, m: i64) -> i64 {
+    days_from_civil(2026, 12, day) * SECS_PER_DAY + h * 3_600 + m * 60
+}
+
+const EUR: u8 = 1;
+const GOLD: u8 = 2;
+
+fn eur_params() -> MarketParams {
+    MarketParams {
+        sigma_e9: 5_500_000,
+        max_leverage: 100,
+        maintenance_margin_bps: 50,
+        liquidation_fee_bps: 10,
+        schedule: presets::FX_SCHEDULE,
+        gap_sigmas_e2: 300,
+        ..default_params()
+    }
+}
+
+fn gold_params() -> MarketParams {
+    MarketParams {
+        sigma_e9: 9_500_000,
+        schedule: presets::CME_SCHEDULE,
+        gap_sigmas_e2: 300,
+        ..default_params()
+    }
+}
+
+struct World {
+    t: TestContext,
+    f: PerpFixture,
+    lp: User,
+    lp_acct: Pubkey,
+    trader: User,
+    keeper: User,
+}
+
+/// Friday 15:00 UTC: the pool (2M of LP capital), its calendar and schedules, and a trader
+/// long 1M EUR (36x) and short 100 oz of gold (10x).
+async fn world(calendar: bool) -> World {
+    let mut t = TestContext::new().await;
+    t.set_time(at(4, 15, 0));
+    let mut f = PerpFixture::new(&mut t, &[100.0]).await;
+    f.add_market(&mut t, 1.08, eur_params()).await;
+    f.add_market(&mut t, 2_300.0, gold_params()).await;
+    if calendar {
+        let admin = t.admin.insecure_clone();
+        let mut ixs = vec![ix::init_calendar(&admin.pubkey(), &f.pool)];
+        for (index, schedule) in presets::schedules() {
+            ixs.push(ix::set_schedule(&admin.pubkey(), &f.pool, index, schedule));
+        }
+        t.send(&ixs, &[&admin]).await.unwrap();
+    }
+    let lp = t.user(3_000_000 * E6).await;
+    let lp_acct = f.lp_account(&mut t, &lp).await;
+    f.deposit(&mut t, &lp, &lp_acct, 2_000_000 * E6)
+        .await
+        .unwrap();
+    let trader = t.user(100_000 * E6).await;
+    f.open(&mut t, &trader, EUR, 1_000_000 * E6 as i64, 30_000 * E6)
+        .await
+        .unwrap();
+    f.open(&mut t, &trader, GOLD, -100 * E6 as i64, 23_000 * E6)
+        .await
+        .unwrap();
+    let keeper = f.keeper(&mut t).await;
+    World {
+        t,
+        f,
+        lp,
+        lp_acct,
+        trader,
+        keeper,
+    }
+}
+
+impl World {
+    /// Place a withdrawal of `shares` and have the keeper execute it a second later, with
+    /// fresh prints for the markets in `open` (a closed market's oracle is silent).
+    async fn withdraw_now(&mut self, shares: u64, open: &[u8]) -> Result<Option<u32>, TxError> {
+        let (lp, acct) = (&self.lp, self.lp_acct);
+        self.f
+            .place_withdrawal(&mut self.t, lp, &acct, 0, shares, 0)
+            .await?;
+        self.t.advance(1);
+        for &m in open {
+            self.f.republish(&mut self.t, m).await;
+        }
+        let owner = self.lp.key();
+        self.f.execute(&mut self.t, &self.keeper, &owner, 0).await
+    }
+}
+
+/// The issue's lock: without a calendar, one position in a market whose oracle has stopped
+/// for the weekend refuses every LP action; with it, an LP withdraws on Saturday at the
+/// Friday prints moved against the pool by 3σ·√(days since the print).
+#[tokio::test]
+async fn an_lp_withdraws_on_a_saturday_while_eur_and_gold_hold_open_interest() {
+    let saturday = at(5, 12, 0);
+    // no calendar: StaleOracle, and the withdrawal stays pending
+    let mut w = world(false).await;
+    w.t.set_time(saturday);
+    assert_code(
+        w.withdraw_now(100_000 * E6, &[0]).await.map(|_| ()),
+        perp(PerpError::StaleOracle),
+    );
+
+    let mut w = world(true).await;
+    w.t.set_time(saturday);
+    let pool = w.t.pool(&w.f.pool).await;
+    let supply = w.t.lp_supply(&w.f.lp_mint).await;
+    let shares = supply / 10;
+    let before = w.t.balance(&w.lp.quote).await;
+    assert_eq!(w.withdraw_now(shares, &[0]).await, Ok(None));
+    let paid = w.t.balance(&w.lp.quote).await - before;
+    // by hand: the Friday prints were published at 15:00:0x; at Saturday 12:00:01 (just under
+    // 21 hours later, 21 whole hours) EUR's long counts at 1.08 + conf + 3·0.55 %·√(21/24)·1.08,
+    // gold's short at 2,300 − conf − 3·0.95 %·√(21/24)·2,300
+    let eur = w.t.market(&w.f.markets[EUR as usize].key).await;
+    let gold = w.t.market(&w.f.markets[GOLD as usize].key).await;
+    let eur_oracle = oracle(&mut w.t, &eur.oracle).await;
+    let gold_oracle = oracle(&mut w.t, &gold.oracle).await;
+    // the age counts in whole hours, rounded up
+    let days = |o: &perp_amm::state::PushOracle| {
+        (((saturday + 1 - o.publish_time) as f64 / 3_600.0).ceil() / 24.0).sqrt()
+    };
+    // the allowance is rounded up to the oracle's unit (1e-6 here): up to 1 USD on 1M EUR
+    let gap = |price: f64, sigma: f64, o| (price * 3.0 * sigma * days(o) * 1e6).ceil() / 1e6;
+    let eur_edge = 1.08 + gap(1.08, 0.0055, &eur_oracle) + eur_oracle.conf as f64 / 1e6;
+    let gold_edge = 2_300.0 - gap(2_300.0, 0.0095, &gold_oracle) - gold_oracle.conf as f64 / 1e6;
+    let slots = &pool.markets;
+    let eur_pnl = 1_000_000.0 * eur_edge - slots[EUR as usize].long_entry as f64 / 1e6;
+    let gold_pnl = slots[GOLD as usize].short_entry as f64 / 1e6 - 100.0 * gold_edge;
+    let value = pool.lp_capital as f64 / 1e6 - eur_pnl - gold_pnl;
+    let expected = value * shares as f64 / supply as f64;
+    println!(
+        "Saturday 12:00 UTC: a tenth of the shares pays {:.2} (the Friday prints would pay {:.2}; \
+         EUR moved {:.4} %, gold {:.4} % against the pool)",
+        paid as f64 / 1e6,
+        (pool.lp_capital as f64 / 1e6
+            - (1_000_000.0 * 1.08 - slots[EUR as usize].long_entry as f64 / 1e6)
+            - (slots[GOLD as usize].short_entry as f64 / 1e6 - 230_000.0))
+            * shares as f64
+            / supply as f64,
+        (eur_edge / 1.08 - 1.0) * 100.0,
+        (1.0 - gold_edge / 2_300.0) * 100.0,
+    );
+    assert!(
+        (paid as f64 / 1e6 - expected).abs() < 0.01,
+        "paid {paid}, expected {expected:.6}"
+    );
+    // a deposit on Saturday too (valued the other way: the depositor pays for the gap)
+    let lp2 = w.t.user(200_000 * E6).await;
+    let acct2 = w.f.lp_account(&mut w.t, &lp2).await;
+    w.f.place_deposit(&mut w.t, &lp2, &acct2, 0, 100_000 * E6, 0)
+        .await
+        .unwrap();
+    w.t.advance(1);
+    assert_eq!(
+        w.f.execute(&mut w.t, &w.keeper, &lp2.key(), 0).await,
+        Ok(None)
+    );
+    assert!(w.t.balance(&acct2).await > 0);
+}
+
+async fn oracle(t: &mut TestContext, key: &Pubkey) -> perp_amm::state::PushOracle {
+    let data = t.account_data(key).await.unwrap();
+    anchor_lang::AccountDeserialize::try_deserialize(&mut &data[..]).unwrap()
+}
+
+/// While EUR is closed: an open is refused with its own error (and changes nothing), a print
+/// published while closed fills nothing after the reopen, and a stop-loss set on Friday fills
+/// at the first print after the reopen, Sunday 22:00 UTC, through the weekend's gap.
+#[tokio::test]
+async fn a_closed_market_fills_nothing_and_a_stop_waits_for_the_reopen() {
+    let mut w = world(true).await;
+    let other = w.t.user(100_000 * E6).await;
+    // Friday 21:30 UTC: a stop-loss on the EUR long at 1.07
+    w.t.set_time(at(4, 21, 30));
+    let stop = perp_amm::instructions::PlaceOrderArgs {
+        slot: 1,
+        trigger_price_e9: 1_070_000_000,
+        expires_ts: at(11, 0, 0),
+        ..order(RequestKind::StopLoss, 0, 0)
+    };
+    w.f.place(&mut w.t, &w.trader, EUR, stop).await.unwrap();
+    // Saturday: an open on EUR is refused, whatever print the keeper brings
+    w.t.set_time(at(5, 10, 0));
+    w.f.place(
+        &mut w.t,
+        &other,
+        EUR,
+        order(RequestKind::MarketIncrease, 1_000 * E6 as i64, 100 * E6),
+    )
+    .await
+    .unwrap();
+    w.t.advance(1);
+    w.f.republish(&mut w.t, EUR).await;
+    let keys = [w.f.pool, w.f.vault, other.quote];
+    let before = w.t.snapshot(&keys).await;
+    let r = w.f.execute(&mut w.t, &w.keeper, &other.key(), 0).await;
+    assert_eq!(r, Err(TxError::Custom(perp(PerpError::MarketClosed))));
+    assert!(
+        before == w.t.snapshot(&keys).await,
+        "a refused open moved state"
+    );
+    // nor does the stop fill on a weekend print
+    let r = w.f.execute(&mut w.t, &w.keeper, &w.trader.key(), 1).await;
+    assert_eq!(r, Err(TxError::Custom(perp(PerpError::MarketClosed))));
+    // Sunday 21:59: a print while closed; at 22:00:30 the market is open but that print is
+    // from the closed hours
+    w.t.set_time(at(6, 21, 59));
+    w.f.set_price(&mut w.t, EUR, 1.06, 0.0).await;
+    w.t.set_time(at(6, 22, 0) + 30);
+    let r = w.f.execute(&mut w.t, &w.keeper, &w.trader.key(), 1).await;
+    assert_eq!(r, Err(TxError::Custom(perp(PerpError::MarketClosed))));
+    // the first print after the reopen: 1.06, through the stop; the long closes there
+    w.f.set_price(&mut w.t, EUR, 1.06, 0.0).await;
+    w.t.advance(1);
+    assert_eq!(
+        w.f.execute(&mut w.t, &w.keeper, &w.trader.key(), 1).await,
+        Ok(None)
+    );
+    assert!(
+        w.t.position(&w.f.position(EUR, &w.trader.key()))
+            .await
+            .is_none()
+    );
+}
+
+/// Funding accrues over the weekend (documented choice: the crowded side keeps paying for the
+/// gap risk the pool carries); it cannot be accrued while closed (no fresh print) and the
+/// first accrual after the reopen covers the whole time at the reopen's price.
+#[tokio::test]
+async fn funding_over_the_weekend_is_charged_at_the_reopen() {
+    let mut w = world(true).await;
+    w.f.update_funding(&mut w.t, EUR).await.unwrap();
+    let friday = w.t.pool(&w.f.pool).await.markets[EUR as usize];
+    w.t.set_time(at(5, 12, 0));
+    assert_code(
+        w.f.update_funding(&mut w.t, EUR).await,
+        perp(PerpError::StaleOracle),
+    );
+    w.t.set_time(at(6, 22, 0) + 1);
+    w.f.republish(&mut w.t, EUR).await;
+    w.f.update_funding(&mut w.t, EUR).await.unwrap();
+    let monday = w.t.pool(&w.f.pool).await.markets[EUR as usize];
+    let elapsed = monday.last_funding_ts - friday.last_funding_ts;
+    assert_eq!(elapsed, at(6, 22, 0) + 1 - friday.last_funding_ts);
+    assert!(monday.long_funding_index.get() > friday.long_funding_index.get());
+}
+
+/// A gap through a position's margin: no liquidation while closed; at the reopen's first print
+/// the keeper liquidates, and the bad debt is within what the weekend's LP valuation allowed
+/// for (a share withdrawn on Saturday took no more than a share is worth after the gap).
+#[tokio::test]
+async fn a_gap_through_the_margin_is_liquidated_at_the_reopen() {
+    let mut w = world(true).await;
+    // Saturday: no liquidation (closed), and the valuation a leaving LP gets
+    w.t.set_time(at(5, 12, 0));
+    let keeper = w.f.keeper(&mut w.t).await;
+    let r = w.f.liquidate(&mut w.t, &keeper, EUR, &w.trader).await;
+    assert_code(r, perp(PerpError::MarketClosed));
+    let supply = w.t.lp_supply(&w.f.lp_mint).await;
+    let before = w.t.balance(&w.lp.quote).await;
+    assert_eq!(w.withdraw_now(supply / 100, &[0]).await, Ok(None));
+    let saturday_share = (w.t.balance(&w.lp.quote).await - before) as f64 / (supply / 100) as f64;
+    // Sunday 22:00: EUR reopens 3 % down (a 2σ weekend beyond the 2.9 % margin)
+    w.t.set_time(at(6, 22, 0) + 1);
+    w.f.set_price(&mut w.t, EUR, 1.08 * 0.97, 0.0).await;
+    let fund_before = w.t.pool(&w.f.pool).await.default_fund;
+    w.f.liquidate(&mut w.t, &keeper, EUR, &w.trader)
+        .await
+        .unwrap();
+    let pool = w.t.pool(&w.f.pool).await;
+    println!(
+        "reopen at −3 %: liquidated; default fund {} → {}",
+        fund_before, pool.default_fund
+    );
+    // a share after the gap, bad debt and all, is worth at least what Saturday paid
+    w.t.set_time(at(6, 23, 0) + 1);
+    let supply = w.t.lp_supply(&w.f.lp_mint).await;
+    let before = w.t.balance(&w.lp.quote).await;
+    assert_eq!(
+        w.withdraw_now(supply / 100, &[0, EUR, GOLD]).await,
+        Ok(None)
+    );
+    let monday_share = (w.t.balance(&w.lp.quote).await - before) as f64 / (supply / 100) as f64;
+    println!("a share: Saturday {saturday_share:.6}, after the gap {monday_share:.6}");
+    assert!(monday_share >= saturday_share);
+}
+
+/// Schedules: bad inputs, each with its error and nothing changed; a schedule a market with
+/// open interest uses changes only a day after it is set.
+#[tokio::test]
+async fn set_schedule_bad_inputs_and_notice() {
+    let mut w = world(true).await;
+    let admin = w.t.admin.insecure_clone();
+    let a = admin.pubkey();
+    let intruder = w.t.user(0).await;
+    let pool = w.f.pool;
+    let now = w.t.now;
+    let s = |sessions: Vec<[u16; 2]>, closures: Vec<[i64; 2]>| ScheduleArgs {
+        zone: keel_math::calendar::zone::NEW_YORK,
+        sessions,
+        closures,
+    };
+    let day = SECS_PER_DAY;
+    // holidays are on whole minutes
+    let now = (now / 60 + 1) * 60;
+    let holiday = [at(24, 22, 0), at(25, 22, 0)];
+    let cases: Vec<(&str, u8, ScheduleArgs, PerpError)> = vec![
+        (
+            "overlapping sessions",
+            3,
+            s(vec![[60, 600], [500, 900]], vec![]),
+            PerpError::ScheduleSessions,
+        ),
+        (
+            "a session past the week",
+            3,
+            s(vec![[60, 10_081]], vec![]),
+            PerpError::ScheduleSessions,
+        ),
+        (
+            "a holiday in the past",
+            3,
+            s(vec![], vec![[now - day, now - day + 3_600]]),
+            PerpError::HolidayInPast,
+        ),
+        (
+            "a holiday of five days",
+            3,
+            s(vec![], vec![[now + day, now + 6 * day]]),
+            PerpError::HolidayInvalid,
+        ),
+        (
+            "a holiday off the minute",
+            3,
+            s(vec![], vec![[now + day + 1, now + 2 * day]]),
+            PerpError::HolidayInvalid,
+        ),
+        (
+            "no such zone",
+            3,
+            ScheduleArgs {
+                zone: 9,
+                ..s(vec![], vec![])
+            },
+            PerpError::InvalidParameter,
+        ),
+        (
+            "schedule 0",
+            0,
+            s(vec![], vec![]),
+            PerpError::InvalidParameter,
+        ),
+        (
+            "schedule 9",
+            9,
+            s(vec![], vec![]),
+            PerpError::InvalidParameter,
+        ),
+        // FX with open interest: a holiday starting within the day's notice is too soon
+        (
+            "a holiday within the notice",
+            presets::FX_SCHEDULE,
+            s(vec![[1_020, 8_220]], vec![[now + 3_600, now + 7_200]]),
+            PerpError::HolidayInPast,
+        ),
+    ];
+    for (what, index, schedule, err) in cases {
+        let keys = [pool, ix::calendar_pda(&pool)];
+        let before = w.t.snapshot(&keys).await;
+        let r =
+            w.t.send(&[ix::set_schedule(&a, &pool, index, schedule)], &[&admin])
+                .await;
+        assert_eq!(r, Err(TxError::Custom(perp(err))), "{what}");
+        assert!(before == w.t.snapshot(&keys).await, "{what} changed state");
+    }
+    let r =
+        w.t.send(
+            &[ix::set_schedule(
+                &intruder.key(),
+                &pool,
+                3,
+                s(vec![], vec![]),
+            )],
+            &[&intruder.kp],
+        )
+        .await;
+    assert_code(r, perp(PerpError::Unauthorized));
+    // Christmas on FX, announced: the current hours hold for a day, then the new ones
+    let fx = presets::schedules().remove(0).1;
+    let christmas = ScheduleArgs {
+        closures: vec![holiday],
+        ..fx
+    };
+    w.t.send(
+        &[ix::set_schedule(&a, &pool, presets::FX_SCHEDULE, christmas)],
+        &[&admin],
+    )
+    .await
+    .unwrap();
+    let data = w.t.account_data(&ix::calendar_pda(&pool)).await.unwrap();
+    let calendar = keel::client::decode::calendar(&data).unwrap();
+    let slot = &calendar.schedules[presets::FX_SCHEDULE as usize - 1];
+    assert_eq!(slot.next_from, w.t.now + day);
+    assert_eq!(slot.current.closure_count, 0);
+    // Friday evening: still the current hours (FX open until 22:00 UTC); Christmas Day,
+    // after the notice: closed
+    assert!(
+        calendar
+            .is_open(presets::FX_SCHEDULE, w.t.now + 3_600)
+            .unwrap()
+    );
+    assert!(
+        !calendar
+            .is_open(presets::FX_SCHEDULE, at(25, 12, 0))
+            .unwrap()
+    );
+    assert!(
+        calendar
+            .is_open(presets::FX_SCHEDULE, at(23, 12, 0))
+            .unwrap()
+    );
+}
+
+/// Dust: a position must be worth at least the market's smallest notional, opened or left by
+/// a decrease; closing is always possible.
+#[tokio::test]
+async fn a_crumb_cannot_be_opened_or_left() {
+    let mut t = TestContext::new().await;
+    let params = MarketParams {
+        min_position_notional: 10 * E6,
+        ..default_params()
+    };
+    let f = PerpFixture::with_params(&mut t, &[1.08], params).await;
+    let lp = t.user(1_000_000 * E6).await;
+    let acct = f.lp_account(&mut t, &lp).await;
+    f.deposit(&mut t, &lp, &acct, 100_000 * E6).await.unwrap();
+    let trader = t.user(1_000 * E6).await;
+    // 0.001 EUR (the issue's grief), then 9 EUR = 9.72 quote: both under 10
+    for size in [1_000, 9 * E6 as i64] {
+        assert_code(
+            f.open(&mut t, &trader, 0, size, 10 * E6).await,
+            perp(PerpError::DustPosition),
+        );
+    }
+    f.open(&mut t, &trader, 0, 20 * E6 as i64, 10 * E6)
+        .await
+        .unwrap();
+    assert_code(
+        f.decrease(&mut t, &trader, 0, 12 * E6, true).await,
+        perp(PerpError::DustPosition),
+    );
+    f.decrease(&mut t, &trader, 0, 10 * E6, true).await.unwrap();
+    f.close(&mut t, &trader, 0, true).await.unwrap();
+}
