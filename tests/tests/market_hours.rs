@@ -52,6 +52,11 @@ struct World {
 /// Friday 15:00 UTC: the pool (2M of LP capital), its calendar and schedules, and a trader
 /// long 1M EUR (36x) and short 100 oz of gold (10x).
 async fn world(calendar: bool) -> World {
+    world_with(calendar, 30_000 * E6).await
+}
+
+/// `world`, the EUR long posting `eur_collateral`.
+async fn world_with(calendar: bool, eur_collateral: u64) -> World {
     let mut t = TestContext::new().await;
     t.set_time(at(4, 15, 0));
     let mut f = PerpFixture::new(&mut t, &[100.0]).await;
@@ -71,7 +76,7 @@ async fn world(calendar: bool) -> World {
         .await
         .unwrap();
     let trader = t.user(100_000 * E6).await;
-    f.open(&mut t, &trader, EUR, 1_000_000 * E6 as i64, 30_000 * E6)
+    f.open(&mut t, &trader, EUR, 1_000_000 * E6 as i64, eur_collateral)
         .await
         .unwrap();
     f.open(&mut t, &trader, GOLD, -100 * E6 as i64, 23_000 * E6)
@@ -175,6 +180,111 @@ async fn an_lp_withdraws_on_a_saturday_while_eur_and_gold_hold_open_interest() {
         Ok(None)
     );
     assert!(w.t.balance(&acct2).await > 0);
+}
+
+/// Hours since `from` at `now`, rounded up, in days: the age the gap allowance counts.
+fn whole_hours_in_days(now: i64, from: i64) -> f64 {
+    ((now - from) as f64 / 3_600.0).ceil() / 24.0
+}
+
+/// A print posted while the market is shut (a feed that keeps printing its last price) does
+/// not shrink the allowance: the age counts from the close at the latest, Friday 22:00 UTC.
+#[tokio::test]
+async fn a_print_while_closed_does_not_shrink_the_allowance() {
+    let mut w = world(true).await;
+    let saturday = at(5, 12, 0);
+    w.t.set_time(saturday - 60);
+    w.f.republish(&mut w.t, EUR).await;
+    w.f.republish(&mut w.t, GOLD).await;
+    w.t.set_time(saturday);
+    let pool = w.t.pool(&w.f.pool).await;
+    let supply = w.t.lp_supply(&w.f.lp_mint).await;
+    let shares = supply / 10;
+    let before = w.t.balance(&w.lp.quote).await;
+    assert_eq!(w.withdraw_now(shares, &[0]).await, Ok(None));
+    let paid = (w.t.balance(&w.lp.quote).await - before) as f64 / 1e6;
+    // 14 hours and a second since the close: 15 whole hours (the print's own age, a minute,
+    // would make it one)
+    let days = whole_hours_in_days(saturday + 1, at(4, 22, 0)).sqrt();
+    let gap = |price: f64, sigma: f64| (price * 3.0 * sigma * days * 1e6).ceil() / 1e6;
+    let slots = &pool.markets;
+    let eur_pnl =
+        1_000_000.0 * (1.08 + gap(1.08, 0.0055)) - slots[EUR as usize].long_entry as f64 / 1e6;
+    let gold_pnl =
+        slots[GOLD as usize].short_entry as f64 / 1e6 - 100.0 * (2_300.0 - gap(2_300.0, 0.0095));
+    let value = pool.lp_capital as f64 / 1e6 - eur_pnl - gold_pnl;
+    let expected = value * shares as f64 / supply as f64;
+    assert!(
+        (paid - expected).abs() < 0.01,
+        "paid {paid}, expected {expected}"
+    );
+    let one_hour = whole_hours_in_days(saturday + 1, saturday - 60).sqrt();
+    let shrunk = |price: f64, sigma: f64| price * 3.0 * sigma * one_hour;
+    println!(
+        "a Saturday print an hour old: the allowance counts 15 hours (EUR {:.4} %), not one ({:.4} %)",
+        gap(1.08, 0.0055) / 1.08 * 100.0,
+        shrunk(1.08, 0.0055) / 1.08 * 100.0
+    );
+}
+
+/// Valued for a withdrawal, a closed market is taken at the worse of its band's two edges: a
+/// 90x EUR long (its loss stops at its 12,000 of margin) beside a 1x short of 990,000 loses the
+/// pool more on a gap down than up, although the book is net long.
+#[tokio::test]
+async fn a_closed_market_is_valued_at_its_worse_edge() {
+    let mut w = world_with(true, 12_000 * E6).await;
+    let hedger = w.t.user(1_100_000 * E6).await;
+    w.f.open(&mut w.t, &hedger, EUR, -990_000 * E6 as i64, 1_070_000 * E6)
+        .await
+        .unwrap();
+    let saturday = at(5, 12, 0);
+    w.t.set_time(saturday);
+    let pool = w.t.pool(&w.f.pool).await;
+    let supply = w.t.lp_supply(&w.f.lp_mint).await;
+    let shares = supply / 10;
+    let before = w.t.balance(&w.lp.quote).await;
+    assert_eq!(w.withdraw_now(shares, &[0]).await, Ok(None));
+    let paid = (w.t.balance(&w.lp.quote).await - before) as f64 / 1e6;
+    let eur_oracle = {
+        let key = w.f.markets[EUR as usize].oracle;
+        oracle(&mut w.t, &key).await
+    };
+    let gold_oracle = {
+        let key = w.f.markets[GOLD as usize].oracle;
+        oracle(&mut w.t, &key).await
+    };
+    let age = |o: &perp_amm::state::PushOracle| whole_hours_in_days(saturday + 1, o.publish_time);
+    let gap =
+        |price: f64, sigma: f64, days: f64| (price * 3.0 * sigma * days.sqrt() * 1e6).ceil() / 1e6;
+    let slot = &pool.markets[EUR as usize];
+    let sides = pool.side_collateral[EUR as usize];
+    let eur_gap = gap(1.08, 0.0055, age(&eur_oracle));
+    let eur_pnl_at = |price: f64| {
+        let long = (slot.long_oi as f64 / 1e6 * price - slot.long_entry as f64 / 1e6)
+            .max(-(sides[0] as f64) / 1e6);
+        let short = (slot.short_entry as f64 / 1e6 - slot.short_oi as f64 / 1e6 * price)
+            .max(-(sides[1] as f64) / 1e6);
+        long + short
+    };
+    let (up, down) = (eur_pnl_at(1.08 + eur_gap), eur_pnl_at(1.08 - eur_gap));
+    assert!(
+        down > up + 5_000.0,
+        "the gap down costs more: {down} vs {up}"
+    );
+    let gold_slot = &pool.markets[GOLD as usize];
+    let gold_pnl = gold_slot.short_entry as f64 / 1e6
+        - 100.0 * (2_300.0 - gap(2_300.0, 0.0095, age(&gold_oracle)));
+    let value = pool.lp_capital as f64 / 1e6 - down - gold_pnl;
+    let expected = value * shares as f64 / supply as f64;
+    println!(
+        "EUR's traders gain {up:.2} on a 1.54 % gap up and {down:.2} on one down (the long's \
+         loss capped at its margin): the withdrawal counts {down:.2}; a tenth of the shares pays \
+         {paid:.2}"
+    );
+    assert!(
+        (paid - expected).abs() < 0.02,
+        "paid {paid}, expected {expected}"
+    );
 }
 
 async fn oracle(t: &mut TestContext, key: &Pubkey) -> perp_amm::state::PushOracle {
@@ -404,6 +514,46 @@ async fn set_schedule_bad_inputs_and_notice() {
         )
         .await;
     assert_code(r, perp(PerpError::Unauthorized));
+    // an unused schedule too waits its day while positions are open: an announced market
+    // change could move a market onto it (an auditor's finding)
+    w.t.send(
+        &[ix::set_schedule(&a, &pool, 5, s(vec![[0, 1]], vec![]))],
+        &[&admin],
+    )
+    .await
+    .unwrap();
+    let data = w.t.account_data(&ix::calendar_pda(&pool)).await.unwrap();
+    let calendar = keel::client::decode::calendar(&data).unwrap();
+    assert_eq!(calendar.schedules[4].next_from, w.t.now + day);
+    assert_eq!(calendar.schedules[4].current.defined, 0);
+    // a scheduled market keeps at least a σ of gap allowance, and it moves in bounded steps
+    let eur = w.f.markets[EUR as usize].key;
+    let eur_oracle = w.f.markets[EUR as usize].oracle;
+    for (params, err) in [
+        (
+            MarketParams {
+                gap_sigmas_e2: 50,
+                ..eur_params()
+            },
+            PerpError::InvalidParameter,
+        ),
+        (
+            MarketParams {
+                gap_sigmas_e2: 200,
+                ..eur_params()
+            },
+            PerpError::ChangeTooLarge,
+        ),
+    ] {
+        let r =
+            w.t.send(
+                &[ix::propose_market_change(&a, &pool, &eur, params)],
+                &[&admin],
+            )
+            .await;
+        assert_code(r, perp(err));
+    }
+    let _ = eur_oracle;
     // Christmas on FX, announced: the current hours hold for a day, then the new ones
     let fx = presets::schedules().remove(0).1;
     let christmas = ScheduleArgs {

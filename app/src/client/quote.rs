@@ -12,8 +12,8 @@ use perp_amm::engine::{
 };
 use perp_amm::errors::PerpError;
 use perp_amm::state::{
-    Calendar, Market, OracleUse, Pool, Position, RiskModel, limit_price, load_pool_marks,
-    load_price, pause,
+    Calendar, ClosedMarkets, Market, OracleUse, Pool, Position, RiskModel, limit_price,
+    load_pool_marks, load_price, pause,
 };
 use serde::Serialize;
 
@@ -63,16 +63,20 @@ impl TradeView {
     }
 
     /// Markets closed now (`Calendar::closed_markets`).
-    fn closed(&self, now: i64) -> Result<u32, Refusal> {
+    fn closed(&self, now: i64) -> Result<ClosedMarkets, Refusal> {
         closed_markets(&self.pool, self.calendar.as_deref(), now)
     }
 }
 
 /// Bit i set when market i holds open interest and is closed now (the program's
 /// `closed_markets`).
-pub fn closed_markets(pool: &Pool, calendar: Option<&Calendar>, now: i64) -> Result<u32, Refusal> {
+pub fn closed_markets(
+    pool: &Pool,
+    calendar: Option<&Calendar>,
+    now: i64,
+) -> Result<ClosedMarkets, Refusal> {
     match calendar {
-        None => Ok(0),
+        None => Ok(ClosedMarkets::default()),
         Some(c) => c.closed_markets(pool, now).map_err(refusal),
     }
 }
@@ -414,7 +418,7 @@ pub fn quote_deleverage(
     view.require_open(price.publish_time)?;
     let views: Vec<AccountView> = oracles.iter().map(|(key, a)| a.view(key)).collect();
     let closed = view.closed(now)?;
-    let marks = load_pool_marks(&pool, &view.pool_key, &views, now, closed).map_err(refusal)?;
+    let marks = load_pool_marks(&pool, &view.pool_key, &views, now, &closed).map_err(refusal)?;
     let input = TradeInput {
         market,
         price,
@@ -451,8 +455,8 @@ pub fn pool_value(
 ) -> Result<(i128, u128), Refusal> {
     let views: Vec<AccountView> = oracles.iter().map(|(key, a)| a.view(key)).collect();
     let closed = closed_markets(pool, calendar, now)?;
-    let marks = load_pool_marks(pool, pool_key, &views, now, closed).map_err(refusal)?;
-    let v = perp_amm::engine::value_pool(pool, &marks, perp_amm::engine::Valuation::Low)
+    let marks = load_pool_marks(pool, pool_key, &views, now, &closed).map_err(refusal)?;
+    let v = perp_amm::engine::value_pool(pool, &marks, perp_amm::engine::Valuation::Low, &closed)
         .map_err(refusal)?;
     Ok((v.value, v.reserved.unwrap_or(0)))
 }
@@ -470,7 +474,7 @@ pub fn unrealized_by_market(
 ) -> Result<Vec<i64>, Refusal> {
     let views: Vec<AccountView> = oracles.iter().map(|(key, a)| a.view(key)).collect();
     let closed = closed_markets(pool, calendar, now)?;
-    let marks = load_pool_marks(pool, pool_key, &views, now, closed).map_err(refusal)?;
+    let marks = load_pool_marks(pool, pool_key, &views, now, &closed).map_err(refusal)?;
     let active = pool.markets.iter().filter(|s| s.active == 1).count();
     let mut out = vec![0i64; active];
     for (i, u) in out.iter_mut().enumerate() {
@@ -485,8 +489,9 @@ pub fn unrealized_by_market(
                 other.short_oi = 0;
             }
         }
-        let v = perp_amm::engine::value_pool(&alone, &marks, perp_amm::engine::Valuation::Low)
-            .map_err(refusal)?;
+        let v =
+            perp_amm::engine::value_pool(&alone, &marks, perp_amm::engine::Valuation::Low, &closed)
+                .map_err(refusal)?;
         *u = (pool.lp_capital as i128 - v.value) as i64;
     }
     Ok(out)

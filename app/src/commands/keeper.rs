@@ -206,13 +206,13 @@ pub fn run_round(
     let calendar = crate::client::fetch::calendar(t, &pool)?;
     let closed = crate::client::quote::closed_markets(&pool, calendar.as_deref(), now)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    round.closed_markets = closed.count_ones() as usize;
+    round.closed_markets = closed.count() as usize;
     let active: Vec<_> = pool.markets.iter().filter(|s| s.active == 1).collect();
     let funding: Vec<Instruction> = pool
         .markets
         .iter()
         .enumerate()
-        .filter(|(i, s)| s.active == 1 && s.long_oi + s.short_oi > 0 && closed & (1 << i) == 0)
+        .filter(|(i, s)| s.active == 1 && s.long_oi + s.short_oi > 0 && !closed.is_closed(*i))
         .map(|(_, s)| ix::update_funding(&pool_key, &s.market, &s.oracle))
         .collect();
     if !funding.is_empty() {

@@ -268,8 +268,10 @@ pub fn secs_until_close(
     let mut at = sessions
         .iter()
         .position(|s| (s.open..s.close).contains(&minute))
-        .expect("open now, so in a session");
+        .ok_or(ScheduleError::Sessions)?;
     let mut end = sessions[at].close as i64 * 60;
+    // weeks wrapped so far: a session after the wrap ends a week later
+    let mut lap = 0;
     for _ in 0..sessions.len() {
         let next = (at + 1) % sessions.len();
         let joins = if next == 0 {
@@ -281,15 +283,71 @@ pub fn secs_until_close(
             let by_session = end - second_of_week;
             return Ok(Some(by_closure.map_or(by_session, |c| c.min(by_session))));
         }
-        let lap = if next == 0 {
-            MINUTES_PER_WEEK as i64 * 60
-        } else {
-            0
-        };
+        if next == 0 {
+            lap += MINUTES_PER_WEEK as i64 * 60;
+        }
         end = lap + sessions[next].close as i64 * 60;
         at = next;
     }
     Ok(by_closure)
+}
+
+/// How long the schedule has been closed at `ts`: back to the start of the closed stretch
+/// holding it, through session gaps and closures that follow each other (a holiday on the
+/// Monday after a weekend counts from the Friday); `None` when open, at most a week back. In
+/// local time: a daylight-saving switch inside the stretch moves it by its hour. A closed
+/// market's last print is never taken as younger than this (a feed that keeps printing while
+/// the market is shut does not make the weekend's gap smaller).
+pub fn secs_since_close(
+    zone: u8,
+    sessions: &[Session],
+    closures: &[Closure],
+    ts: i64,
+) -> Result<Option<i64>, ScheduleError> {
+    if is_open(zone, sessions, closures, ts)? {
+        return Ok(None);
+    }
+    let week = MINUTES_PER_WEEK as i64 * 60;
+    let mut start = ts;
+    // each step goes back over one session gap or closure: at most one per piece and lap
+    for _ in 0..(2 * (sessions.len() + closures.len()) + 2) {
+        start -= closed_piece(zone, sessions, closures, start)?;
+        if ts - start >= week || is_open(zone, sessions, closures, start - 1)? {
+            break;
+        }
+        start -= 1;
+    }
+    Ok(Some((ts - start).min(week)))
+}
+
+/// Seconds back from `ts` (closed) to the start of the session gap or closure holding it,
+/// whichever began earlier.
+fn closed_piece(
+    zone: u8,
+    sessions: &[Session],
+    closures: &[Closure],
+    ts: i64,
+) -> Result<i64, ScheduleError> {
+    let by_closure = closures
+        .iter()
+        .filter(|c| (c.start..c.end).contains(&ts))
+        .map(|c| ts - c.start)
+        .max();
+    let (days, second) = split_day(ts + utc_offset(zone, ts)?);
+    let second_of_week = (weekday(days) * SECS_PER_DAY + second) as u64;
+    let minute = (second_of_week / 60) as u16;
+    let in_session =
+        sessions.is_empty() || sessions.iter().any(|s| (s.open..s.close).contains(&minute));
+    let week = MINUTES_PER_WEEK as u64 * 60;
+    let by_session = if in_session {
+        None
+    } else {
+        sessions
+            .iter()
+            .map(|s| ((second_of_week + week - s.close as u64 * 60) % week) as i64)
+            .min()
+    };
+    Ok(by_closure.max(by_session).unwrap_or(0))
 }
 
 /// The gap allowance as a share of the price, 1e9 scale: k·σ·√(age in days) with k =

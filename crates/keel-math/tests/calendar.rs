@@ -126,6 +126,56 @@ fn fx_keeps_new_york_hours_across_daylight_saving() {
     );
 }
 
+/// Joined sessions across the week's end count on: a session after the wrap ends a week
+/// later (an auditor's case, where the countdown once came out negative).
+#[test]
+fn the_countdown_runs_on_across_the_weeks_end() {
+    let sessions = [
+        Session {
+            open: 0,
+            close: 1_440,
+        },
+        Session {
+            open: 1_440,
+            close: 2_000,
+        },
+        Session {
+            open: 5_000,
+            close: 10_080,
+        },
+    ];
+    // minute 6,000 of the week (Thursday 04:00 UTC), in the week of 2026-01-04 (a Sunday)
+    let ts = days_from_civil(2026, 1, 4) * SECS_PER_DAY + 6_000 * 60;
+    assert_eq!(
+        secs_until_close(zone::UTC, &sessions, &[], ts).unwrap(),
+        Some((10_080 + 2_000 - 6_000) * 60)
+    );
+}
+
+/// How long a market has been closed: FX on Saturday noon, since Friday 17:00 New York; a
+/// holiday that interrupts a session, since its start; one that extends the weekend, since the
+/// session's end before it.
+#[test]
+fn closed_since_is_the_start_of_the_closed_stretch() {
+    let since =
+        |closures: &[Closure], ts| secs_since_close(zone::NEW_YORK, &fx(), closures, ts).unwrap();
+    assert_eq!(since(&[], at(2026, 12, 5, 12, 0)), Some(14 * 3_600));
+    assert_eq!(since(&[], at(2026, 12, 4, 12, 0)), None, "open");
+    let midweek = [Closure {
+        start: at(2026, 12, 9, 14, 0),
+        end: at(2026, 12, 9, 20, 0),
+    }];
+    assert_eq!(since(&midweek, at(2026, 12, 9, 15, 30)), Some(5_400));
+    let long_weekend = [Closure {
+        start: at(2026, 12, 6, 12, 0),
+        end: at(2026, 12, 7, 22, 0),
+    }];
+    assert_eq!(
+        since(&long_weekend, at(2026, 12, 7, 12, 0)),
+        Some(at(2026, 12, 7, 12, 0) - at(2026, 12, 4, 22, 0))
+    );
+}
+
 #[test]
 fn bad_schedules_are_refused() {
     let now = at(2026, 12, 5, 0, 0);
@@ -239,6 +289,32 @@ proptest! {
             (true, None) => prop_assert_eq!(change, None),
             (true, Some(l)) if l <= horizon => prop_assert_eq!(change, Some(ts + l)),
             (true, Some(_)) => prop_assert_eq!(change, None),
+        }
+    }
+
+    /// A closed stretch reaches back exactly `secs_since_close`: closed from its start to now
+    /// (minute by minute), open the second before, unless it reaches back a week or more.
+    #[test]
+    fn closed_since_matches_a_scan((z, sessions, closures) in schedule(), offset in 8i64 * SECS_PER_DAY..20 * SECS_PER_DAY) {
+        let base = days_from_civil(2026, 1, 1) * SECS_PER_DAY;
+        let ts = base + offset;
+        let since = secs_since_close(z, &sessions, &closures, ts).unwrap();
+        let open = |t| is_open(z, &sessions, &closures, t).unwrap();
+        match since {
+            None => prop_assert!(open(ts)),
+            Some(s) => {
+                prop_assert!(!open(ts));
+                prop_assert!(s >= 0);
+                let start = ts - s;
+                let mut t = ts;
+                while t >= start {
+                    prop_assert!(!open(t), "open at {} inside the stretch", t);
+                    t -= 60;
+                }
+                if s < 7 * SECS_PER_DAY {
+                    prop_assert!(open(start - 1), "the stretch starts at {}", start);
+                }
+            }
         }
     }
 }

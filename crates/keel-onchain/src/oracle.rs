@@ -149,6 +149,11 @@ const POW10: [u128; 39] = {
     t
 };
 
+/// 10^k when it fits a u128 (k ≤ 38).
+pub fn pow10(k: u32) -> Option<u128> {
+    POW10.get(k as usize).copied()
+}
+
 /// `mantissa · 10^exp10` as Fix, rounded to nearest.
 pub fn scale_pow10(mantissa: u64, exp10: i32) -> core::result::Result<Fix, OnchainError> {
     let overflow = OnchainError::MathOverflow;

@@ -728,15 +728,24 @@ pub struct PoolValuation {
 /// position) or two (a withdrawal, one a side), at the confidence edge that favours the pool. A
 /// withdrawal's reserve uses the sides' difference (the edge worst for the pool, so M* is never
 /// understated) with the slot's precomputed σ/q* factors.
+///
+/// A market closed by its schedule (`closed`) is valued by a withdrawal at both edges of its
+/// widened band, keeping the one worse for the pool: with each side's loss capped at its
+/// collateral, traders' PnL is convex in the price, so a gap either way can cost the pool
+/// (a 90x long beside a 1x short: the long's loss stops at its margin while the short gains).
+/// The other edge is computed only when the net side's cap can bind there. The reserve keeps
+/// the lean edge, where the book's notional is largest.
 pub fn value_pool(
     pool: &Pool,
     marks: &[Option<Mark>],
     valuation: Valuation,
+    closed: &crate::state::ClosedMarkets,
 ) -> Result<PoolValuation> {
     let high = valuation == Valuation::High;
     let mut traders_pnl: i128 = 0;
     let mut accrued_funding: i128 = 0;
     let mut largest_reserve = (!high).then_some(LargestRatio::default());
+    let any_closed = closed.mask != 0;
     for ((slot, mark), sides) in pool.markets.iter().zip(marks).zip(&pool.side_collateral) {
         if slot.active == 0 || (slot.long_oi == 0 && slot.short_oi == 0) {
             continue;
@@ -782,9 +791,11 @@ pub fn value_pool(
             };
             let long_pnl = (long_value - slot.long_entry as i128).max(-(sides[0] as i128));
             let short_pnl = (slot.short_entry as i128 - short_value).max(-(sides[1] as i128));
-            traders_pnl = traders_pnl
-                .checked_add(long_pnl + short_pnl)
-                .ok_or_else(overflow)?;
+            let mut pnl = long_pnl + short_pnl;
+            if any_closed && closed.schedule_closed(slot.schedule) {
+                pnl = pnl.max(other_edge_pnl(slot, sides, &m, net_long)?);
+            }
+            traders_pnl = traders_pnl.checked_add(pnl).ok_or_else(overflow)?;
             long_value - short_value
         };
         let locked = slot.locked_value();
@@ -831,6 +842,70 @@ pub fn value_pool(
         value: pool.lp_capital as i128 - traders_pnl + accrued_funding,
         reserved,
     })
+}
+
+/// A closed market's traders' PnL at the edge against its net side (down for a net long),
+/// where that side's loss may stop at its collateral while the other side's gain does not;
+/// `i128::MIN` when it cannot (decided on the product before its decimal rescale): then PnL
+/// is linear across the band and the lean edge is the worse one.
+#[inline(never)]
+fn other_edge_pnl(slot: &MarketSlot, sides: &[u64; 2], m: &Mark, net_long: bool) -> Result<i128> {
+    let factor = keel_onchain::oracle::pow10(m.exp10.unsigned_abs()).ok_or_else(overflow)?;
+    let (edge, rounding) = if net_long {
+        (m.price.saturating_sub(m.conf), Rounding::Down)
+    } else {
+        (
+            m.price.checked_add(m.conf).ok_or_else(overflow)?,
+            Rounding::Up,
+        )
+    };
+    // the value of `oi` at the edge, before the rescale, against `bound` after it
+    let scaled = |bound: u128| -> Option<u128> {
+        match m.exp10 >= 0 {
+            true => Some(bound),
+            false => bound.checked_mul(factor),
+        }
+    };
+    let raw = |oi: u64| -> Option<u128> {
+        let raw = mul_u64(oi, edge);
+        match m.exp10 >= 0 {
+            true => raw.checked_mul(factor),
+            false => Some(raw),
+        }
+    };
+    let may_cap = if net_long {
+        // longs lose: capped when their value falls below entry − collateral
+        slot.long_entry > sides[0]
+            && match (
+                raw(slot.long_oi),
+                scaled((slot.long_entry - sides[0]) as u128),
+            ) {
+                (Some(v), Some(floor)) => v < floor,
+                _ => true,
+            }
+    } else {
+        // shorts lose: capped when their value rises above entry + collateral
+        match (
+            raw(slot.short_oi),
+            scaled(slot.short_entry as u128 + sides[1] as u128),
+        ) {
+            (Some(v), Some(ceiling)) => v > ceiling,
+            _ => true,
+        }
+    };
+    if !may_cap {
+        return Ok(i128::MIN);
+    }
+    let product = |oi: u64| -> Result<i128> {
+        if oi == 0 {
+            return Ok(0);
+        }
+        let v = rescale_pow10(mul_u64(oi, edge), m.exp10, rounding).map_err(onchain)?;
+        i128::try_from(v).map_err(|_| overflow())
+    };
+    let long_pnl = (product(slot.long_oi)? - slot.long_entry as i128).max(-(sides[0] as i128));
+    let short_pnl = (slot.short_entry as i128 - product(slot.short_oi)?).max(-(sides[1] as i128));
+    Ok(long_pnl + short_pnl)
 }
 
 /// Traders' unrealised profit the pool owes, Σ over market sides of max(0, side PnL), each side

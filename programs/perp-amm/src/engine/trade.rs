@@ -386,7 +386,15 @@ pub fn apply_deleverage(
         .unwrap_or(u128::MAX)
     };
     let mut closed = (size as u128).min(held as u128).min(needed) as u64;
-    if held - closed < params.min_position_size {
+    // what remains must not be dust (size or notional): else the whole position goes
+    let left_notional = crate::math::notional(
+        (held - closed) as i128,
+        t.price.price,
+        keel_math::Rounding::Down,
+    )?;
+    if held - closed < params.min_position_size
+        || left_notional < params.min_position_notional as i128
+    {
         closed = held;
     }
     let fill_size = if long {

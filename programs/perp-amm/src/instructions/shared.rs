@@ -7,7 +7,9 @@ pub use keel_onchain::token::{burn, burn_signed, mint_to, transfer_in, transfer_
 
 use crate::constants::POOL_SEED;
 use crate::errors::PerpError;
-use crate::state::{Calendar, Market, OraclePrice, OracleUse, Pool, RiskModel, load_price};
+use crate::state::{
+    Calendar, ClosedMarkets, Market, OraclePrice, OracleUse, Pool, RiskModel, load_price,
+};
 
 /// Signer seeds of the pool PDA (authority of the vault and the LP mint).
 pub struct PoolSeeds {
@@ -130,13 +132,13 @@ pub fn with_calendar<R>(
     f(Some(bytemuck::from_bytes(&data[8..8 + size])))
 }
 
-/// Bit i set when market i holds open interest and its schedule has it closed at `now`.
-pub fn closed_markets(pool: &Pool, calendar: &AccountInfo, now: i64) -> Result<u32> {
+/// The markets with open interest that their schedule has closed at `now`, and since when.
+pub fn closed_markets(pool: &Pool, calendar: &AccountInfo, now: i64) -> Result<ClosedMarkets> {
     if key_is_unset(&pool.calendar) {
-        return Ok(0);
+        return Ok(ClosedMarkets::default());
     }
     with_calendar(pool, calendar, |calendar| match calendar {
-        None => Ok(0),
+        None => Ok(ClosedMarkets::default()),
         Some(calendar) => calendar.closed_markets(pool, now),
     })
 }

@@ -53,6 +53,34 @@ pub struct Schedule {
 const _: () = assert!(core::mem::size_of::<Schedule>() == 296);
 const _: () = assert!(core::mem::size_of::<Calendar>() == 4_968);
 
+/// Which markets with open interest are closed now (bit i for market i), and, per schedule
+/// index, when the closed stretch began (Unix seconds).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClosedMarkets {
+    pub mask: u32,
+    pub since: [i64; MAX_SCHEDULES + 1],
+}
+
+impl ClosedMarkets {
+    pub fn is_closed(&self, market: usize) -> bool {
+        self.mask & (1 << market) != 0
+    }
+
+    /// Whether schedule `index` is closed now (for the markets on it with open interest).
+    pub fn schedule_closed(&self, index: u8) -> bool {
+        index != 0
+            && self
+                .since
+                .get(index as usize)
+                .is_some_and(|since| *since != 0)
+    }
+
+    /// The number of markets closed.
+    pub fn count(&self) -> u32 {
+        self.mask.count_ones()
+    }
+}
+
 /// A schedule as `set_schedule` takes it.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
 pub struct ScheduleArgs {
@@ -135,6 +163,21 @@ impl Schedule {
         .map_err(schedule_error)
     }
 
+    /// How long it has been closed (`keel_math::calendar::secs_since_close`).
+    pub fn secs_since_close(&self, ts: i64) -> Result<Option<i64>> {
+        if self.defined == 0 {
+            return Ok(None);
+        }
+        let (sessions, closures) = self.parts();
+        calendar::secs_since_close(
+            self.zone,
+            &sessions[..self.session_count as usize],
+            &closures[..self.closure_count as usize],
+            ts,
+        )
+        .map_err(schedule_error)
+    }
+
     /// Seconds until it closes (`keel_math::calendar::secs_until_close`).
     pub fn secs_until_close(&self, ts: i64) -> Result<Option<i64>> {
         if self.defined == 0 {
@@ -184,32 +227,39 @@ impl Calendar {
         }
     }
 
-    /// Bit i set when market i holds open interest and its schedule has it closed at `now`.
+    /// The markets with open interest that their schedule has closed at `now`, and since when.
     /// Each schedule is evaluated once, however many markets keep its hours.
-    pub fn closed_markets(&self, pool: &crate::state::Pool, now: i64) -> Result<u32> {
+    pub fn closed_markets(&self, pool: &crate::state::Pool, now: i64) -> Result<ClosedMarkets> {
         // per schedule index: 0 not evaluated yet, 1 open, 2 closed
         let mut state = [0u8; MAX_SCHEDULES + 1];
-        let mut closed = 0u32;
+        let mut out = ClosedMarkets::default();
         for (i, slot) in pool.markets.iter().enumerate() {
             let idle = slot.long_oi == 0 && slot.short_oi == 0;
             if slot.active == 0 || idle || slot.schedule == 0 {
                 continue;
             }
+            let index = slot.schedule as usize;
             let s = state
-                .get_mut(slot.schedule as usize)
+                .get_mut(index)
                 .ok_or_else(|| error!(PerpError::InvalidParameter))?;
             if *s == 0 {
-                *s = if self.is_open(slot.schedule, now)? {
-                    1
-                } else {
-                    2
+                let since = match self.schedule(slot.schedule, now) {
+                    Some(schedule) => schedule.secs_since_close(now)?,
+                    None => None,
+                };
+                *s = match since {
+                    None => 1,
+                    Some(secs) => {
+                        out.since[index] = now - secs;
+                        2
+                    }
                 };
             }
             if *s == 2 {
-                closed |= 1 << i;
+                out.mask |= 1 << i;
             }
         }
-        Ok(closed)
+        Ok(out)
     }
 
     /// Whether a market on schedule `index` is open at `ts`.

@@ -76,6 +76,8 @@ impl MarketParams {
             && self.max_funding_rate_e9 <= E9 / 10
             && (self.schedule as usize) <= crate::state::MAX_SCHEDULES
             && self.gap_sigmas_e2 <= 1_000
+            // a scheduled market is valued over its closes: at least a σ of allowance
+            && (self.schedule == 0 || self.gap_sigmas_e2 >= 100)
             && self.max_leverage_over_close <= self.max_leverage;
         require!(ok, PerpError::InvalidParameter);
         Ok(())
@@ -178,7 +180,15 @@ impl MarketParams {
             // market hours and the closed-market valuation: no step to bound, but announced
             // (hours decide when a trader can act; the allowance what a leaving LP takes)
             self.schedule != new.schedule,
-            self.gap_sigmas_e2 != new.gap_sigmas_e2,
+            // the allowance a quarter up or a fifth down (at least 0.25σ either way)
+            {
+                let (old, new) = (self.gap_sigmas_e2 as u64, new.gap_sigmas_e2 as u64);
+                require!(
+                    new <= old + (old / 4).max(25) && new + (old / 5).max(25) >= old,
+                    PerpError::ChangeTooLarge
+                );
+                new != old
+            },
         ];
         Ok(steps.iter().any(|&worse| worse))
     }

@@ -14,7 +14,7 @@ pub use keel_onchain::oracle::{
 
 use crate::constants::MAX_MARKETS;
 use crate::errors::{PerpError, onchain};
-use crate::state::{Market, Pool};
+use crate::state::{ClosedMarkets, Market, Pool};
 
 /// Price account written by the pool's oracle authority: PDA [PUSH_ORACLE_SEED, pool, feed_id].
 /// Same fields as a Pyth price message, so both kinds convert the same way.
@@ -145,9 +145,9 @@ pub fn limit_price(limit_e9: u64, base_decimals: u8, quote_decimals: u8) -> Resu
 /// without any are not priced (their account is still checked), so an idle market whose oracle
 /// has paused does not block LP actions.
 ///
-/// A market closed by its schedule (bit i of `closed`, from `closed_markets`) is marked at its
-/// last print whatever its age, its confidence widened by the market's gap allowance
-/// k·σ·√(days since the print) (`keel_math::calendar::gap_allowance`): every pool-wide use
+/// A market closed by its schedule (`closed`, from `closed_markets`) is marked at its last
+/// print whatever its age, its confidence widened by the market's gap allowance
+/// k·σ·√(days since the print, or since the market closed if the print is younger) (`keel_math::calendar::gap_allowance`): every pool-wide use
 /// takes the edge against the pool (a deposit's value high, a withdrawal's low, the reserve
 /// and IS large, auto-deleveraging's profit small), so LPs act over a weekend at a price the
 /// Monday gap is allowed for. An open market with a stale print still blocks: that is an
@@ -157,7 +157,7 @@ pub fn load_pool_marks<A: AccountRead>(
     pool_key: &Pubkey,
     oracles: &[A],
     now: i64,
-    closed: u32,
+    closed: &ClosedMarkets,
 ) -> Result<Vec<Option<Mark>>> {
     // on the heap: SBF stack frames are limited to 4 KB
     let mut marks = vec![None; MAX_MARKETS];
@@ -182,7 +182,7 @@ pub fn load_pool_marks<A: AccountRead>(
             continue;
         }
         // the pool-wide read needs no feed id: the slot pins the oracle account itself
-        marks[i] = Some(if closed & (1 << i) == 0 {
+        marks[i] = Some(if !closed.is_closed(i) {
             read_mark(
                 info,
                 slot.oracle_kind(),
@@ -199,6 +199,7 @@ pub fn load_pool_marks<A: AccountRead>(
                 &pool_key.0,
                 pool.quote_decimals,
                 now,
+                closed.since[slot.schedule as usize],
                 &mut fractions,
             )?
         });
@@ -217,6 +218,7 @@ fn closed_mark<A: AccountRead>(
     pool_key: &Pubkey,
     quote_decimals: u8,
     now: i64,
+    closed_since: i64,
     fractions: &mut FractionCache,
 ) -> Result<Mark> {
     let limits = MarkLimits {
@@ -226,8 +228,11 @@ fn closed_mark<A: AccountRead>(
     };
     let mut mark =
         read_mark(info, slot.oracle_kind(), pool_key, None, limits, now).map_err(onchain)?;
+    // never younger than the close: a print posted while shut (a feed that keeps printing its
+    // last price) does not shrink the allowance
+    let age = now - mark.publish_time.min(closed_since);
     let gap = fractions
-        .get(slot.sigma_e9, slot.gap_sigmas_e2, now - mark.publish_time)
+        .get(slot.sigma_e9, slot.gap_sigmas_e2, age)
         .and_then(|f| keel_math::calendar::gap_of(mark.price, f))
         .unwrap_or(u64::MAX);
     mark.conf = mark.conf.saturating_add(gap).min(u64::MAX - mark.price);

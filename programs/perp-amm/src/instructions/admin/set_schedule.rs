@@ -43,10 +43,12 @@ pub struct SetSchedule<'info> {
     pub calendar: AccountLoader<'info, Calendar>,
 }
 
-/// The pool authority sets schedule `index` (1..=8). A schedule no market with open interest
-/// uses applies at once; otherwise it is announced and takes over a day later
+/// The pool authority sets schedule `index` (1..=8). While no position is open anywhere in the
+/// pool it applies at once; otherwise it is announced and takes over a day later
 /// ([`MARKET_CHANGE_NOTICE_SECS`], like a market change), replacing any announced one not yet
-/// in force. Holidays must begin after the schedule takes effect: none is added to the past or
+/// in force. Not only the schedules markets keep now: an announced market change may move a
+/// market onto any schedule, which must not then be rewritten without notice (an auditor's
+/// finding). Holidays must begin after the schedule takes effect: none is added to the past or
 /// without notice.
 pub fn handle_set_schedule(
     ctx: Context<SetSchedule>,
@@ -59,10 +61,7 @@ pub fn handle_set_schedule(
     );
     let now = Clock::get()?.unix_timestamp;
     let pool = ctx.accounts.pool.load()?;
-    let in_use = pool
-        .markets
-        .iter()
-        .any(|s| s.active == 1 && s.schedule == index && (s.long_oi != 0 || s.short_oi != 0));
+    let in_use = pool.has_open_interest();
     let effective_from = if in_use {
         now + MARKET_CHANGE_NOTICE_SECS
     } else {

@@ -71,7 +71,7 @@ pub fn handle_deleverage<'info>(ctx: Context<'info, Deleverage<'info>>, size: u6
         let position = &mut a.position;
         let mut pool = a.pool.load_mut()?;
         let closed = closed_markets(&pool, &a.calendar, now)?;
-        let marks = load_pool_marks(&pool, &pool_key, ctx.remaining_accounts, now, closed)?;
+        let marks = load_pool_marks(&pool, &pool_key, ctx.remaining_accounts, now, &closed)?;
         pool.slot_mut(market.index)?.use_price(price.publish_time)?;
         let input = TradeInput {
             market,

@@ -30,12 +30,12 @@ pub fn handle_refresh_imbalance<'info>(ctx: Context<'info, RefreshImbalance<'inf
     require!(model.market_count > 0, PerpError::RiskNotCommitted);
     let mut pool = ctx.accounts.pool.load_mut()?;
     let closed = closed_markets(&pool, &ctx.accounts.calendar, now)?;
-    let marks = load_pool_marks(&pool, &pool_key, ctx.remaining_accounts, now, closed)?;
+    let marks = load_pool_marks(&pool, &pool_key, ctx.remaining_accounts, now, &closed)?;
     for (i, (slot, mark)) in pool.markets.iter_mut().zip(marks.iter()).enumerate() {
         if let Some(mark) = mark {
             // a closed market's last price moved by its gap allowance the way that grows |B|
             // (IS grows with every |B|): its risk over the close counts, not just its last print
-            let price = if closed & (1 << i) != 0 {
+            let price = if closed.is_closed(i) {
                 mark.price.saturating_add(mark.conf)
             } else {
                 mark.price

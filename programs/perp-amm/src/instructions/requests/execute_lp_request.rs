@@ -12,7 +12,7 @@ use crate::instructions::requests::{
     usable_token_account,
 };
 use crate::instructions::shared::{PoolSeeds, burn_signed, closed_markets, mint_to, transfer_out};
-use crate::state::{Mark, Pool, Request, RequestKind, load_pool_marks, pause};
+use crate::state::{ClosedMarkets, Mark, Pool, Request, RequestKind, load_pool_marks, pause};
 
 /// Remaining accounts: the oracle of every active market, in market order.
 #[derive(Accounts)]
@@ -77,8 +77,14 @@ pub fn handle_execute_lp_request<'info>(
         let mut pool = a.pool.load_mut()?;
         pool.require_not_paused(pause::LP)?;
         let closed = closed_markets(&pool, &a.calendar, now)?;
-        let marks = load_pool_marks(&pool, &pool_key, ctx.remaining_accounts, now, closed)?;
-        use_marks(&mut pool, &marks, closed, a.request.price_not_before(), now)?;
+        let marks = load_pool_marks(&pool, &pool_key, ctx.remaining_accounts, now, &closed)?;
+        use_marks(
+            &mut pool,
+            &marks,
+            &closed,
+            a.request.price_not_before(),
+            now,
+        )?;
         let deposit = kind == RequestKind::Deposit;
         let valuation = value_pool(
             &pool,
@@ -88,6 +94,7 @@ pub fn handle_execute_lp_request<'info>(
             } else {
                 Valuation::Low
             },
+            &closed,
         )?;
         let result = if deposit {
             deposit_shares(&pool, valuation.value, supply, &a.request)
@@ -227,12 +234,12 @@ pub fn handle_execute_lp_request<'info>(
 fn use_marks(
     pool: &mut Pool,
     marks: &[Option<Mark>],
-    closed: u32,
+    closed: &ClosedMarkets,
     not_before: i64,
     now: i64,
 ) -> Result<()> {
     for (i, (slot, mark)) in pool.markets.iter_mut().zip(marks).enumerate() {
-        if closed & (1 << i) != 0 {
+        if closed.is_closed(i) {
             continue;
         }
         if let Some(mark) = mark {
