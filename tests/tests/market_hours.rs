@@ -441,6 +441,21 @@ async fn set_schedule_bad_inputs_and_notice() {
             PerpError::ScheduleSessions,
         ),
         (
+            "open a minute a week",
+            3,
+            s(vec![[0, 1]], vec![]),
+            PerpError::ScheduleSessions,
+        ),
+        (
+            "holidays end to end",
+            3,
+            s(
+                vec![],
+                vec![[now + day, now + 2 * day], [now + 2 * day, now + 3 * day]],
+            ),
+            PerpError::HolidayInvalid,
+        ),
+        (
             "a session past the week",
             3,
             s(vec![[60, 10_081]], vec![]),
@@ -517,7 +532,12 @@ async fn set_schedule_bad_inputs_and_notice() {
     // an unused schedule too waits its day while positions are open: an announced market
     // change could move a market onto it (an auditor's finding)
     w.t.send(
-        &[ix::set_schedule(&a, &pool, 5, s(vec![[0, 1]], vec![]))],
+        &[ix::set_schedule(
+            &a,
+            &pool,
+            5,
+            s(vec![[17 * 60, 5 * 1_440 + 17 * 60]], vec![]),
+        )],
         &[&admin],
     )
     .await

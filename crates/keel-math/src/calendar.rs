@@ -28,6 +28,11 @@ pub const MAX_SESSIONS: usize = 8;
 pub const MAX_CLOSURES: usize = 16;
 /// A closure lasts at most this long: a holiday cannot shut a market for a season.
 pub const MAX_CLOSURE_SECS: i64 = 4 * SECS_PER_DAY;
+/// Closures stand at least this far apart: holidays end to end cannot keep a market shut.
+pub const MIN_CLOSURE_GAP_SECS: i64 = SECS_PER_DAY;
+/// A schedule with sessions opens at least this long a week (two days): one that barely opens
+/// would lock positions in as surely as a closure.
+pub const MIN_OPEN_MINUTES_PER_WEEK: u32 = 2 * MINUTES_PER_DAY as u32;
 
 pub mod zone {
     pub const UTC: u8 = 0;
@@ -59,10 +64,11 @@ pub enum ScheduleError {
     /// More sessions or closures than a schedule holds.
     TooMany,
     /// A session empty, past the week's end, out of order or overlapping the next (a session
-    /// across Saturday midnight is written as two).
+    /// across Saturday midnight is written as two), or sessions open less than
+    /// [`MIN_OPEN_MINUTES_PER_WEEK`].
     Sessions,
     /// A closure empty, longer than [`MAX_CLOSURE_SECS`], not on a minute, out of order or
-    /// overlapping the next.
+    /// within [`MIN_CLOSURE_GAP_SECS`] of the previous one.
     Closure,
     /// A closure that has already begun.
     ClosureInPast,
@@ -191,20 +197,25 @@ pub fn validate(
         return Err(ScheduleError::TooMany);
     }
     let mut last_close = 0u16;
+    let mut open_minutes = 0u32;
     for (i, s) in sessions.iter().enumerate() {
         if s.open >= s.close || s.close > MINUTES_PER_WEEK || (i > 0 && s.open < last_close) {
             return Err(ScheduleError::Sessions);
         }
         last_close = s.close;
+        open_minutes += (s.close - s.open) as u32;
     }
-    let mut last_end = i64::MIN;
+    if !sessions.is_empty() && open_minutes < MIN_OPEN_MINUTES_PER_WEEK {
+        return Err(ScheduleError::Sessions);
+    }
+    let mut last_end = i64::MIN / 2;
     for c in closures {
         if c.start < 0
             || c.start >= c.end
             || c.end - c.start > MAX_CLOSURE_SECS
             || !(c.start as u64).is_multiple_of(60)
             || !(c.end as u64).is_multiple_of(60)
-            || c.start < last_end
+            || c.start < last_end + MIN_CLOSURE_GAP_SECS
         {
             return Err(ScheduleError::Closure);
         }

@@ -196,6 +196,15 @@ fn bad_schedules_are_refused() {
             ScheduleError::Sessions,
         ),
         (vec![s(0, 60); 9], vec![], ScheduleError::TooMany),
+        // open a minute a week: as good as shut
+        (vec![s(0, 1)], vec![], ScheduleError::Sessions),
+        (vec![s(0, 2_879)], vec![], ScheduleError::Sessions),
+        // holidays end to end (an auditor's case: sixteen of them shut a market for 64 days)
+        (
+            vec![],
+            vec![c(now + day, now + 2 * day), c(now + 2 * day, now + 3 * day)],
+            ScheduleError::Closure,
+        ),
         (
             vec![],
             vec![c(now - day, now + day)],
@@ -241,7 +250,7 @@ fn schedule() -> impl Strategy<Value = (u8, Vec<Session>, Vec<Closure>)> {
     (
         0..zone::COUNT,
         cuts,
-        proptest::collection::vec((1i64..5_000, 1i64..3_000), 0..=3),
+        proptest::collection::vec((1_441i64..5_000, 1i64..3_000), 0..=3),
     )
         .prop_map(|(z, cuts, gaps)| {
             let cuts: Vec<u16> = cuts.into_iter().collect();
@@ -278,7 +287,12 @@ proptest! {
     #[test]
     fn countdown_matches_a_scan((z, sessions, closures) in schedule(), offset in 0i64..20 * SECS_PER_DAY) {
         let base = days_from_civil(2026, 1, 1) * SECS_PER_DAY;
-        prop_assert_eq!(validate(z, &sessions, &closures, base - 60), Ok(()));
+        // ordered, non-overlapping sessions (the countdown's precondition); the weekly
+        // minimum of open time is a policy the kernels do not rely on
+        prop_assert!(matches!(
+            validate(z, &sessions, &closures, base - 60),
+            Ok(()) | Err(ScheduleError::Sessions)
+        ));
         let ts = base + offset;
         let left = secs_until_close(z, &sessions, &closures, ts).unwrap();
         let horizon = 15 * SECS_PER_DAY;

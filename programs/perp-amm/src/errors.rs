@@ -237,13 +237,15 @@ pub enum PerpError {
     )]
     MarketClosed,
     /// 6077
-    #[msg("Schedule: sessions empty, past the week, out of order or overlapping")]
+    #[msg(
+        "Schedule: sessions empty, past the week, out of order, overlapping, or open under two days a week"
+    )]
     ScheduleSessions,
     /// 6078
     #[msg("Schedule: a holiday that has begun, or begins before the schedule takes effect")]
     HolidayInPast,
     /// 6079
-    #[msg("Schedule: a holiday empty, over four days, not on a minute, or overlapping another")]
+    #[msg("Schedule: a holiday empty, over four days, not on a minute, or within a day of another")]
     HolidayInvalid,
     /// 6080
     #[msg("The calendar account is not the pool's")]
