@@ -167,6 +167,7 @@ pub fn load_pool_marks<A: AccountRead>(
     // closed markets' gap fractions: markets with one σ and allowance whose prints are within
     // an hour of age share one (a weekend's FX closes together)
     let mut fractions = FractionCache::default();
+    let any_closed = closed.mask != 0;
     for (i, slot) in pool.markets.iter().enumerate() {
         if slot.active == 0 {
             continue;
@@ -182,17 +183,7 @@ pub fn load_pool_marks<A: AccountRead>(
             continue;
         }
         // the pool-wide read needs no feed id: the slot pins the oracle account itself
-        marks[i] = Some(if !closed.is_closed(i) {
-            read_mark(
-                info,
-                slot.oracle_kind(),
-                &pool_key.0,
-                None,
-                slot.mark_limits(pool.quote_decimals),
-                now,
-            )
-            .map_err(onchain)?
-        } else {
+        marks[i] = Some(if any_closed && closed.is_closed(i) {
             closed_mark(
                 info,
                 slot,
@@ -202,6 +193,16 @@ pub fn load_pool_marks<A: AccountRead>(
                 closed.since[slot.schedule as usize],
                 &mut fractions,
             )?
+        } else {
+            read_mark(
+                info,
+                slot.oracle_kind(),
+                &pool_key.0,
+                None,
+                slot.mark_limits(pool.quote_decimals),
+                now,
+            )
+            .map_err(onchain)?
         });
     }
     require!(next.next().is_none(), PerpError::MarketAccountsMismatch);
@@ -221,13 +222,20 @@ fn closed_mark<A: AccountRead>(
     closed_since: i64,
     fractions: &mut FractionCache,
 ) -> Result<Mark> {
-    let limits = MarkLimits {
-        max_age_secs: u32::MAX,
-        max_conf_bps: u64::MAX,
-        ..slot.mark_limits(quote_decimals)
+    // read_raw, not read_mark: no age or width limit here, and one call site of read_mark keeps
+    // it inlined in the open markets' loop
+    let raw = read_raw(info, slot.oracle_kind(), pool_key, None).map_err(onchain)?;
+    require!(raw.price > 0, PerpError::InvalidOraclePrice);
+    require!(
+        slot.oracle_kind() != OracleKind::Push || raw.publish_time <= now,
+        PerpError::OracleInFuture
+    );
+    let mut mark = Mark {
+        price: raw.price as u64,
+        conf: raw.conf,
+        exp10: raw.expo + slot.mark_limits(quote_decimals).decimals_shift,
+        publish_time: raw.publish_time,
     };
-    let mut mark =
-        read_mark(info, slot.oracle_kind(), pool_key, None, limits, now).map_err(onchain)?;
     // never younger than the close: a print posted while shut (a feed that keeps printing its
     // last price) does not shrink the allowance
     let age = now - mark.publish_time.min(closed_since);

@@ -238,8 +238,9 @@ fn use_marks(
     not_before: i64,
     now: i64,
 ) -> Result<()> {
+    let any_closed = closed.mask != 0;
     for (i, (slot, mark)) in pool.markets.iter_mut().zip(marks).enumerate() {
-        if closed.is_closed(i) {
+        if any_closed && closed.is_closed(i) {
             continue;
         }
         if let Some(mark) = mark {
