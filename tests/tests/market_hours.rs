@@ -589,7 +589,9 @@ async fn set_schedule_bad_inputs_and_notice() {
     let data = w.t.account_data(&ix::calendar_pda(&pool)).await.unwrap();
     let calendar = keel::client::decode::calendar(&data).unwrap();
     let slot = &calendar.schedules[presets::FX_SCHEDULE as usize - 1];
-    assert_eq!(slot.next_from, w.t.now + day);
+    // a day of FX's hours from Friday 15:00: seven hours to the close, seventeen from Sunday
+    // 22:00: Monday 15:00, three days of clock (the weekend does not count)
+    assert_eq!(slot.next_from, w.t.now + 3 * day);
     assert_eq!(slot.current.closure_count, 0);
     // Friday evening: still the current hours (FX open until 22:00 UTC); Christmas Day,
     // after the notice: closed

@@ -303,6 +303,87 @@ pub fn secs_until_close(
     Ok(by_closure)
 }
 
+/// Seconds from `ts` until the schedule is next open (0 when open now), stepping from boundary
+/// to boundary (out of a closure, into a session); `None` past `horizon` seconds.
+pub fn secs_until_open(
+    zone: u8,
+    sessions: &[Session],
+    closures: &[Closure],
+    ts: i64,
+    horizon: i64,
+) -> Result<Option<i64>, ScheduleError> {
+    let week = MINUTES_PER_WEEK as u64 * 60;
+    let mut t = ts;
+    for _ in 0..boundary_steps(sessions, closures, horizon) {
+        if t - ts > horizon {
+            return Ok(None);
+        }
+        if is_open(zone, sessions, closures, t)? {
+            return Ok(Some(t - ts));
+        }
+        // open needs both out of every closure and in a session: step to the later of the two
+        // (before it one of them still fails), then look again
+        let out_of_closure = closures
+            .iter()
+            .filter(|c| (c.start..c.end).contains(&t))
+            .map(|c| c.end - t)
+            .max();
+        let (days, second) = split_day(t + utc_offset(zone, t)?);
+        let second_of_week = (weekday(days) * SECS_PER_DAY + second) as u64;
+        let minute = (second_of_week / 60) as u16;
+        let in_session =
+            sessions.is_empty() || sessions.iter().any(|s| (s.open..s.close).contains(&minute));
+        let into_session = if in_session {
+            None
+        } else {
+            sessions
+                .iter()
+                .map(|s| ((s.open as u64 * 60 + week - second_of_week) % week) as i64)
+                .min()
+        };
+        t += out_of_closure.max(into_session).unwrap_or(0).max(1);
+    }
+    Ok(None)
+}
+
+/// The instant when `need` seconds of open time have passed after `from` (the notice of a
+/// schedule change counts time a trader can act in, not a weekend); `None` past `horizon`.
+pub fn after_open_secs(
+    zone: u8,
+    sessions: &[Session],
+    closures: &[Closure],
+    from: i64,
+    need: i64,
+    horizon: i64,
+) -> Result<Option<i64>, ScheduleError> {
+    let mut t = from;
+    let mut remaining = need;
+    for _ in 0..boundary_steps(sessions, closures, horizon) {
+        if t - from > horizon {
+            return Ok(None);
+        }
+        match secs_until_open(zone, sessions, closures, t, horizon)? {
+            None => return Ok(None),
+            Some(wait) => t += wait,
+        }
+        match secs_until_close(zone, sessions, closures, t)? {
+            Some(open) if open < remaining => {
+                remaining -= open;
+                t += open;
+            }
+            _ => return Ok(Some(t + remaining)),
+        }
+    }
+    Ok(None)
+}
+
+/// Enough boundary steps to walk `horizon` seconds of a schedule: two per session and week,
+/// two per closure, and a few more.
+fn boundary_steps(sessions: &[Session], closures: &[Closure], horizon: i64) -> usize {
+    let weeks = (horizon.max(0) as u64 / (MINUTES_PER_WEEK as u64 * 60)) as usize + 2;
+    2 * sessions.len() * weeks + 2 * closures.len() + 4
+}
+
 /// How long the schedule has been closed at `ts`: back to the start of the closed stretch
 /// holding it, through session gaps and closures that follow each other (a holiday on the
 /// Monday after a weekend counts from the Friday); `None` when open, at most a week back. In

@@ -176,6 +176,45 @@ fn closed_since_is_the_start_of_the_closed_stretch() {
     );
 }
 
+/// A day of open time announced on a Friday evening: an hour of Friday, then Sunday 22:00 UTC
+/// to Monday 21:00 UTC (winter); CME's daily break pushes it on by its hour.
+#[test]
+fn notice_counts_open_time() {
+    let after = |sessions: &[Session], from| {
+        after_open_secs(
+            zone::NEW_YORK,
+            sessions,
+            &[],
+            from,
+            SECS_PER_DAY,
+            14 * SECS_PER_DAY,
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        after(&fx(), at(2026, 12, 4, 21, 0)),
+        Some(at(2026, 12, 7, 21, 0))
+    );
+    assert_eq!(
+        after(&fx(), at(2026, 12, 8, 12, 0)),
+        Some(at(2026, 12, 9, 12, 0))
+    );
+    // CME Friday 21:00 UTC: an hour, then Sunday 23:00 to Monday 22:00 (23 h): Monday 22:00
+    assert_eq!(
+        after(&cme(), at(2026, 12, 4, 21, 0)),
+        Some(at(2026, 12, 7, 22, 0))
+    );
+    // from Monday 21:00: an hour, the break, Monday 23:00 to Tuesday 22:00 (23 h)
+    assert_eq!(
+        after(&cme(), at(2026, 12, 7, 21, 0)),
+        Some(at(2026, 12, 8, 22, 0))
+    );
+    assert_eq!(
+        after(&[], at(2026, 12, 4, 21, 0)),
+        Some(at(2026, 12, 5, 21, 0))
+    );
+}
+
 #[test]
 fn bad_schedules_are_refused() {
     let now = at(2026, 12, 5, 0, 0);
@@ -303,6 +342,26 @@ proptest! {
             (true, None) => prop_assert_eq!(change, None),
             (true, Some(l)) if l <= horizon => prop_assert_eq!(change, Some(ts + l)),
             (true, Some(_)) => prop_assert_eq!(change, None),
+        }
+    }
+
+    /// `after_open_secs` counts open time: minute by minute, the open minutes from `from` to
+    /// its answer are exactly the ones asked for.
+    #[test]
+    fn after_open_secs_counts_open_minutes((z, sessions, closures) in schedule(), offset in 0i64..6 * SECS_PER_DAY, hours in 1i64..30) {
+        let base = days_from_civil(2026, 1, 1) * SECS_PER_DAY;
+        let from = (base + offset) / 60 * 60;
+        let need = hours * 3_600;
+        let open = |t| is_open(z, &sessions, &closures, t).unwrap();
+        if let Some(end) = after_open_secs(z, &sessions, &closures, from, need, 14 * SECS_PER_DAY).unwrap() {
+            let mut counted = 0;
+            let mut t = from;
+            while t < end {
+                counted += open(t) as i64 * 60;
+                t += 60;
+            }
+            prop_assert_eq!(counted, need);
+            prop_assert!(open(end - 60));
         }
     }
 

@@ -178,6 +178,24 @@ impl Schedule {
         .map_err(schedule_error)
     }
 
+    /// When `need` seconds of its open time have passed after `from`
+    /// (`keel_math::calendar::after_open_secs`); an undefined schedule is always open.
+    pub fn after_open_secs(&self, from: i64, need: i64, horizon: i64) -> Result<Option<i64>> {
+        if self.defined == 0 {
+            return Ok(Some(from + need));
+        }
+        let (sessions, closures) = self.parts();
+        calendar::after_open_secs(
+            self.zone,
+            &sessions[..self.session_count as usize],
+            &closures[..self.closure_count as usize],
+            from,
+            need,
+            horizon,
+        )
+        .map_err(schedule_error)
+    }
+
     /// Seconds until it closes (`keel_math::calendar::secs_until_close`).
     pub fn secs_until_close(&self, ts: i64) -> Result<Option<i64>> {
         if self.defined == 0 {

@@ -43,13 +43,16 @@ pub struct SetSchedule<'info> {
     pub calendar: AccountLoader<'info, Calendar>,
 }
 
+/// Longest a schedule change waits for its day of open time.
+pub const MAX_NOTICE_SECS: i64 = 28 * 86_400;
+
 /// The pool authority sets schedule `index` (1..=8). While no position is open anywhere in the
-/// pool it applies at once; otherwise it is announced and takes over a day later
-/// ([`MARKET_CHANGE_NOTICE_SECS`], like a market change), replacing any announced one not yet
-/// in force. Not only the schedules markets keep now: an announced market change may move a
-/// market onto any schedule, which must not then be rewritten without notice (an auditor's
-/// finding). Holidays must begin after the schedule takes effect: none is added to the past or
-/// without notice.
+/// pool it applies at once; otherwise it is announced and takes over once a day
+/// ([`MARKET_CHANGE_NOTICE_SECS`]) of the hours in force has passed (a weekend does not count:
+/// traders could not act in it), replacing any announced one not yet in force. Not only the
+/// schedules markets keep now: an announced market change may move a market onto any
+/// schedule, which must not then be rewritten without notice (an auditor's finding). Holidays
+/// must begin after the schedule takes effect: none is added to the past or without notice.
 pub fn handle_set_schedule(
     ctx: Context<SetSchedule>,
     index: u8,
@@ -60,19 +63,23 @@ pub fn handle_set_schedule(
         PerpError::InvalidParameter
     );
     let now = Clock::get()?.unix_timestamp;
-    let pool = ctx.accounts.pool.load()?;
-    let in_use = pool.has_open_interest();
-    let effective_from = if in_use {
-        now + MARKET_CHANGE_NOTICE_SECS
-    } else {
-        now
-    };
-    let new = schedule.to_schedule(effective_from)?;
+    let in_use = ctx.accounts.pool.load()?.has_open_interest();
     let mut calendar = ctx.accounts.calendar.load_mut()?;
     let slot = &mut calendar.schedules[index as usize - 1];
     if slot.next_from != 0 && now >= slot.next_from {
         slot.current = slot.next;
     }
+    // the notice counts a day of the hours now in force, not a weekend: announced on a Friday
+    // evening, an FX change takes over on Monday evening (a month at most)
+    let effective_from = if in_use {
+        slot.current
+            .after_open_secs(now, MARKET_CHANGE_NOTICE_SECS, MAX_NOTICE_SECS)?
+            .unwrap_or(now + MAX_NOTICE_SECS)
+            .max(now + MARKET_CHANGE_NOTICE_SECS)
+    } else {
+        now
+    };
+    let new = schedule.to_schedule(effective_from)?;
     if in_use {
         slot.next = new;
         slot.next_from = effective_from;
