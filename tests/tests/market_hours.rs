@@ -643,3 +643,44 @@ async fn a_crumb_cannot_be_opened_or_left() {
     f.decrease(&mut t, &trader, 0, 10 * E6, true).await.unwrap();
     f.close(&mut t, &trader, 0, true).await.unwrap();
 }
+
+/// A market change's notice is a day of the market's open time: announced on Friday at 21:00
+/// UTC, an EUR maintenance hike used to be due on Saturday at 21:00, with the market shut from
+/// the hour after the announcement to Sunday evening; it is due on Monday at 21:00.
+#[tokio::test]
+async fn a_market_change_waits_a_day_of_open_time() {
+    let mut w = world(true).await;
+    let admin = w.t.admin.insecure_clone();
+    let (pool, market) = (w.f.pool, w.f.markets[EUR as usize].key);
+    let oracle = w.f.markets[EUR as usize].oracle;
+    w.t.set_time(at(4, 21, 0));
+    let hike = MarketParams {
+        maintenance_margin_bps: 60,
+        ..eur_params()
+    };
+    w.t.send(
+        &[ix::propose_market_change(
+            &admin.pubkey(),
+            &pool,
+            &market,
+            hike,
+        )],
+        &[&admin],
+    )
+    .await
+    .unwrap();
+    let apply = || ix::apply_market_change(&pool, &market, &oracle);
+    for when in [at(5, 21, 30), at(7, 20, 59)] {
+        w.t.set_time(when);
+        let keys = [pool, market];
+        let before = w.t.snapshot(&keys).await;
+        assert_code(
+            w.t.send(&[apply()], &[]).await,
+            perp(PerpError::ChangeNotDue),
+        );
+        assert!(before == w.t.snapshot(&keys).await);
+    }
+    w.t.set_time(at(7, 21, 0) + 1);
+    w.t.send(&[apply()], &[]).await.unwrap();
+    assert_eq!(w.t.market(&market).await.params.maintenance_margin_bps, 60);
+}

@@ -154,6 +154,7 @@ pub fn apply_market_change(pool: &Pubkey, market: &Pubkey, oracle: &Pubkey) -> I
             market: *market,
             change: market_change_pda(market),
             oracle: *oracle,
+            calendar: calendar_pda(pool),
         },
         perp_amm::instruction::ApplyMarketChange {},
     )

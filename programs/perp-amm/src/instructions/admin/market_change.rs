@@ -1,9 +1,11 @@
 use anchor_lang::prelude::*;
 
+use super::set_schedule::MAX_NOTICE_SECS;
 use super::update_market::set_market_params;
 use crate::constants::MARKET_CHANGE_SEED;
 use crate::errors::PerpError;
 use crate::events::MarketChangeEvent;
+use crate::instructions::shared::with_calendar;
 use crate::state::{
     MARKET_CHANGE_APPLY_WINDOW_SECS, MARKET_CHANGE_NOTICE_SECS, Market, MarketChange, MarketParams,
     Pool, pause,
@@ -78,6 +80,9 @@ pub struct ApplyMarketChange<'info> {
     pub change: Box<Account<'info, MarketChange>>,
     /// CHECK: the market's oracle account; `load_price` checks it when the funding rate changes.
     pub oracle: UncheckedAccount<'info>,
+    /// CHECK: the pool's market-hours calendar (`Pool::calendar`), read when the pool has one
+    /// and the market keeps a schedule (any account otherwise).
+    pub calendar: UncheckedAccount<'info>,
 }
 
 /// Anyone applies an announced change once due, within [`MARKET_CHANGE_APPLY_WINDOW_SECS`],
@@ -107,6 +112,23 @@ pub fn handle_apply_market_change(ctx: Context<ApplyMarketChange>) -> Result<()>
         ctx.accounts.market.params == change.base,
         PerpError::ChangeOutdated
     );
+    // a market that keeps hours: the notice is a day of its open time since the announcement,
+    // not of clock (announced on a Friday evening, an FX change is due on Monday evening)
+    let schedule = change.base.schedule;
+    if schedule != 0 {
+        let due = with_calendar(&pool, &ctx.accounts.calendar, |calendar| {
+            match calendar.and_then(|c| c.schedule(schedule, change.proposed_at)) {
+                None => Ok(Some(change.proposed_at + MARKET_CHANGE_NOTICE_SECS)),
+                Some(hours) => hours.after_open_secs(
+                    change.proposed_at,
+                    MARKET_CHANGE_NOTICE_SECS,
+                    MAX_NOTICE_SECS,
+                ),
+            }
+        })?
+        .unwrap_or(change.proposed_at + MAX_NOTICE_SECS);
+        require!(now >= due, PerpError::ChangeNotDue);
+    }
     let params = change.params;
     params.validate()?;
     set_market_params(
