@@ -235,6 +235,21 @@ pub fn run_round(
         if !change.is_pending() || now < change.effective_at || now > change.effective_at + window {
             continue;
         }
+        // a market that keeps hours: due after a day of its open time (as the program counts)
+        let hours = calendar
+            .as_deref()
+            .and_then(|c| c.schedule(change.base.schedule, change.proposed_at));
+        if let Some(hours) = hours {
+            let notice = perp_amm::state::MARKET_CHANGE_NOTICE_SECS;
+            let most = perp_amm::instructions::MAX_NOTICE_SECS;
+            let due = hours
+                .after_open_secs(change.proposed_at, notice, most)
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .unwrap_or(change.proposed_at + most);
+            if now < due {
+                continue;
+            }
+        }
         let apply = ix::apply_market_change(&pool_key, &slot.market, &slot.oracle);
         match send_retrying(t, &[apply], &[], retries) {
             Ok(()) => round.market_changes += 1,
