@@ -529,6 +529,36 @@ async fn set_schedule_bad_inputs_and_notice() {
         )
         .await;
     assert_code(r, perp(PerpError::Unauthorized));
+    // the calendar: a stranger cannot create one, it is created once, and another pool's
+    // calendar is not this pool's
+    let other = PerpFixture::with_id(&mut w.t, 7, &[1.0], default_params()).await;
+    let keys = [
+        pool,
+        ix::calendar_pda(&pool),
+        other.pool,
+        ix::calendar_pda(&other.pool),
+    ];
+    let before = w.t.snapshot(&keys).await;
+    let stranger = w.t.user(0).await;
+    w.t.airdrop(&stranger.key(), 1_000_000_000).await;
+    let init = ix::init_calendar(&stranger.key(), &other.pool);
+    let r = w.t.send(&[init], &[&stranger.kp]).await;
+    assert_code(r, perp(PerpError::Unauthorized));
+    let r = w.t.send(&[ix::init_calendar(&a, &pool)], &[&admin]).await;
+    assert!(r.is_err(), "a second calendar");
+    assert!(before == w.t.snapshot(&keys).await);
+    w.t.send(&[ix::init_calendar(&a, &other.pool)], &[&admin])
+        .await
+        .unwrap();
+    let keys = [pool, ix::calendar_pda(&pool)];
+    let before = w.t.snapshot(&keys).await;
+    let mut wrong = ix::set_schedule(&a, &pool, 3, s(vec![], vec![]));
+    wrong.accounts[2].pubkey = ix::calendar_pda(&other.pool);
+    assert_code(
+        w.t.send(&[wrong], &[&admin]).await,
+        perp(PerpError::WrongCalendar),
+    );
+    assert!(before == w.t.snapshot(&keys).await);
     // an unused schedule too waits its day while positions are open: an announced market
     // change could move a market onto it (an auditor's finding)
     w.t.send(

@@ -160,8 +160,13 @@ pub fn utc_offset(zone: u8, ts: i64) -> Result<i64, ScheduleError> {
 
 /// Local minute of the week at `ts` (0 = Sunday 00:00 local).
 pub fn local_minute_of_week(zone: u8, ts: i64) -> Result<u16, ScheduleError> {
+    Ok((local_second_of_week(zone, ts)? / 60) as u16)
+}
+
+/// Local seconds from Sunday 00:00 at `ts`.
+fn local_second_of_week(zone: u8, ts: i64) -> Result<u64, ScheduleError> {
     let (days, second) = split_day(ts + utc_offset(zone, ts)?);
-    Ok((weekday(days) as u64 * MINUTES_PER_DAY as u64 + second as u64 / 60) as u16)
+    Ok((weekday(days) * SECS_PER_DAY + second) as u64)
 }
 
 /// Whether a schedule is open at `ts`. An empty session list means always open (a crypto
@@ -271,8 +276,7 @@ pub fn secs_until_close(
     if sessions.is_empty() {
         return Ok(by_closure);
     }
-    let (days, second) = split_day(ts + utc_offset(zone, ts)?);
-    let second_of_week = weekday(days) * SECS_PER_DAY + second;
+    let second_of_week = local_second_of_week(zone, ts)? as i64;
     let minute = (second_of_week as u64 / 60) as u16;
     // the session holding `minute`, then any session starting where it ends (at most one
     // lap of the week: a schedule open all week closes only by closures)
@@ -328,8 +332,7 @@ pub fn secs_until_open(
             .filter(|c| (c.start..c.end).contains(&t))
             .map(|c| c.end - t)
             .max();
-        let (days, second) = split_day(t + utc_offset(zone, t)?);
-        let second_of_week = (weekday(days) * SECS_PER_DAY + second) as u64;
+        let second_of_week = local_second_of_week(zone, t)?;
         let minute = (second_of_week / 60) as u16;
         let in_session =
             sessions.is_empty() || sessions.iter().any(|s| (s.open..s.close).contains(&minute));
@@ -425,8 +428,7 @@ fn closed_piece(
         .filter(|c| (c.start..c.end).contains(&ts))
         .map(|c| ts - c.start)
         .max();
-    let (days, second) = split_day(ts + utc_offset(zone, ts)?);
-    let second_of_week = (weekday(days) * SECS_PER_DAY + second) as u64;
+    let second_of_week = local_second_of_week(zone, ts)?;
     let minute = (second_of_week / 60) as u16;
     let in_session =
         sessions.is_empty() || sessions.iter().any(|s| (s.open..s.close).contains(&minute));

@@ -236,6 +236,27 @@ impl Pool {
         Ok(())
     }
 
+    /// An announced change (market or premium) due at `effective_at` may apply at `now`: its
+    /// notice runs while traders can act on it, so not while closing is paused and a full notice
+    /// again from when closing resumed; and within its window after it is due.
+    pub fn require_change_due(&self, effective_at: i64, now: i64) -> Result<()> {
+        use crate::state::{MARKET_CHANGE_APPLY_WINDOW_SECS, MARKET_CHANGE_NOTICE_SECS};
+        self.require_not_paused(pause::CLOSE)?;
+        require!(
+            now >= effective_at
+                && now
+                    >= self
+                        .close_resumed_at
+                        .saturating_add(MARKET_CHANGE_NOTICE_SECS),
+            PerpError::ChangeNotDue
+        );
+        require!(
+            now <= effective_at + MARKET_CHANGE_APPLY_WINDOW_SECS,
+            PerpError::ChangeExpired
+        );
+        Ok(())
+    }
+
     /// Whether any position is open in any market.
     pub fn has_open_interest(&self) -> bool {
         self.markets

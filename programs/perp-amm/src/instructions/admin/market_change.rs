@@ -6,10 +6,7 @@ use crate::constants::MARKET_CHANGE_SEED;
 use crate::errors::PerpError;
 use crate::events::MarketChangeEvent;
 use crate::instructions::shared::with_calendar;
-use crate::state::{
-    MARKET_CHANGE_APPLY_WINDOW_SECS, MARKET_CHANGE_NOTICE_SECS, Market, MarketChange, MarketParams,
-    Pool, pause,
-};
+use crate::state::{MARKET_CHANGE_NOTICE_SECS, Market, MarketChange, MarketParams, Pool};
 
 /// What a [`MarketChangeEvent`] reports.
 pub mod change_kind {
@@ -85,7 +82,7 @@ pub struct ApplyMarketChange<'info> {
     pub calendar: UncheckedAccount<'info>,
 }
 
-/// Anyone applies an announced change once due, within [`MARKET_CHANGE_APPLY_WINDOW_SECS`],
+/// Anyone applies an announced change once due, within [`crate::state::MARKET_CHANGE_APPLY_WINDOW_SECS`],
 /// onto the parameters it was proposed against (a change made since is refused here, not
 /// silently undone: cancel and announce again). The notice runs while traders can act on it:
 /// not while closing is paused, and a full notice again from the moment closing resumes.
@@ -95,19 +92,7 @@ pub fn handle_apply_market_change(ctx: Context<ApplyMarketChange>) -> Result<()>
     require!(change.is_pending(), PerpError::NoPendingChange);
     let pool_key = ctx.accounts.pool.key();
     let mut pool = ctx.accounts.pool.load_mut()?;
-    pool.require_not_paused(pause::CLOSE)?;
-    require!(
-        now >= change.effective_at
-            && now
-                >= pool
-                    .close_resumed_at
-                    .saturating_add(MARKET_CHANGE_NOTICE_SECS),
-        PerpError::ChangeNotDue
-    );
-    require!(
-        now <= change.effective_at + MARKET_CHANGE_APPLY_WINDOW_SECS,
-        PerpError::ChangeExpired
-    );
+    pool.require_change_due(change.effective_at, now)?;
     require!(
         ctx.accounts.market.params == change.base,
         PerpError::ChangeOutdated

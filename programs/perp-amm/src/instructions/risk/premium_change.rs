@@ -4,10 +4,7 @@ use super::set_risk_limits::{MAX_PREMIUM_HORIZON_SECS, MIN_PREMIUM_HORIZON_SECS,
 use crate::errors::PerpError;
 use crate::events::PremiumChangeEvent;
 use crate::instructions::admin::market_change::change_kind;
-use crate::state::{
-    MARKET_CHANGE_APPLY_WINDOW_SECS, MARKET_CHANGE_NOTICE_SECS, PendingPremiumChange, Pool, pause,
-    premium_mode,
-};
+use crate::state::{MARKET_CHANGE_NOTICE_SECS, PendingPremiumChange, Pool, premium_mode};
 
 #[derive(Accounts)]
 pub struct ProposePremiumChange<'info> {
@@ -68,7 +65,7 @@ pub struct ApplyPremiumChange<'info> {
 }
 
 /// Anyone applies an announced premium change once due, within
-/// [`MARKET_CHANGE_APPLY_WINDOW_SECS`], under the same rule as market changes: not while
+/// [`crate::state::MARKET_CHANGE_APPLY_WINDOW_SECS`], under the same rule as market changes: not while
 /// closing is paused, and a full notice again from the moment closing resumes. Nothing else
 /// can change the mode or horizon while this is pending, so it always applies onto the values
 /// it was proposed against.
@@ -77,19 +74,7 @@ pub fn handle_apply_premium_change(ctx: Context<ApplyPremiumChange>) -> Result<(
     let mut pool = ctx.accounts.pool.load_mut()?;
     let change = pool.pending_premium;
     require!(change.is_pending(), PerpError::NoPendingChange);
-    pool.require_not_paused(pause::CLOSE)?;
-    require!(
-        now >= change.effective_at
-            && now
-                >= pool
-                    .close_resumed_at
-                    .saturating_add(MARKET_CHANGE_NOTICE_SECS),
-        PerpError::ChangeNotDue
-    );
-    require!(
-        now <= change.effective_at + MARKET_CHANGE_APPLY_WINDOW_SECS,
-        PerpError::ChangeExpired
-    );
+    pool.require_change_due(change.effective_at, now)?;
     set_premium(&mut pool, change.mode, change.horizon_secs);
     pool.pending_premium = PendingPremiumChange::default();
     drop(pool);
