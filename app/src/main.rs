@@ -104,8 +104,8 @@ enum Command {
         #[command(flatten)]
         args: migrate::MigrateArgs,
     },
-    /// Keepers: funding, announced market changes, risk publishing, Imbalance Score, requests,
-    /// liquidations, auto-deleveraging and crp chores, in rounds
+    /// Keepers: funding (open markets), announced market and premium changes, risk publishing,
+    /// Imbalance Score, requests, liquidations, auto-deleveraging and crp chores, in rounds
     #[cfg(feature = "embedded")]
     Keeper {
         #[command(flatten)]

@@ -1,8 +1,9 @@
 //! `keel keeper run`: the permissionless chores of a perp pool and the keeper's chores of its
 //! crps (collateral rebalancing pools), in rounds.
 //!
-//! Each round: accrue funding on every market with open interest; apply the announced market
-//! changes whose notice is over; publish σ and R when
+//! Each round: accrue funding on every market with open interest that its schedule has open;
+//! apply the announced market and premium changes whose notice is over (a scheduled market's
+//! counted in its open time); publish σ and R when
 //! `--risk-prices` holds newer data than the risk model; re-mark the Imbalance Score; execute
 //! every pending request the program will take now (market orders at once, trigger orders once
 //! their trigger is crossed, withdrawals after their delay: each on a price published after it)
