@@ -563,6 +563,28 @@ impl PerpFixture {
         t.send(&[i], &[&keeper.kp]).await
     }
 
+    /// Bring `owner`'s position in `market` down to the leverage it may hold over the coming
+    /// close (`reduce_before_close`).
+    pub async fn reduce_before_close(
+        &self,
+        t: &mut TestContext,
+        keeper: &User,
+        market: u8,
+        owner: &User,
+    ) -> Result<(), TxError> {
+        let m = &self.markets[market as usize];
+        let i = ix::reduce_before_close(
+            &keeper.key(),
+            &self.pool,
+            &m.key,
+            &owner.key(),
+            &m.oracle,
+            &owner.quote,
+            self.risk_model,
+        );
+        t.send(&[i], &[&keeper.kp]).await
+    }
+
     /// Auto-deleverage up to `size` of `owner`'s position in `market`, every oracle attached.
     pub async fn deleverage(
         &self,

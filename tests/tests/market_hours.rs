@@ -27,6 +27,7 @@ fn eur_params() -> MarketParams {
         liquidation_fee_bps: 10,
         schedule: presets::FX_SCHEDULE,
         gap_sigmas_e2: 300,
+        max_leverage_over_close: 20,
         ..default_params()
     }
 }
@@ -50,12 +51,13 @@ struct World {
 }
 
 /// Friday 15:00 UTC: the pool (2M of LP capital), its calendar and schedules, and a trader
-/// long 1M EUR (36x) and short 100 oz of gold (10x).
+/// long 1M EUR (36x; EUR allows 100x, 20x over a close) and short 100 oz of gold (10x; gold
+/// allows 20x, and as much over a close).
 async fn world(calendar: bool) -> World {
     world_with(calendar, 30_000 * E6).await
 }
 
-/// `world`, the EUR long posting `eur_collateral`.
+/// `world`, the EUR long posting `eur_collateral` (none without).
 async fn world_with(calendar: bool, eur_collateral: u64) -> World {
     let mut t = TestContext::new().await;
     t.set_time(at(4, 15, 0));
@@ -76,9 +78,11 @@ async fn world_with(calendar: bool, eur_collateral: u64) -> World {
         .await
         .unwrap();
     let trader = t.user(100_000 * E6).await;
-    f.open(&mut t, &trader, EUR, 1_000_000 * E6 as i64, eur_collateral)
-        .await
-        .unwrap();
+    if eur_collateral > 0 {
+        f.open(&mut t, &trader, EUR, 1_000_000 * E6 as i64, eur_collateral)
+            .await
+            .unwrap();
+    }
     f.open(&mut t, &trader, GOLD, -100 * E6 as i64, 23_000 * E6)
         .await
         .unwrap();
@@ -412,6 +416,243 @@ async fn a_gap_through_the_margin_is_liquidated_at_the_reopen() {
     let monday_share = (w.t.balance(&w.lp.quote).await - before) as f64 / (supply / 100) as f64;
     println!("a share: Saturday {saturday_share:.6}, after the gap {monday_share:.6}");
     assert!(monday_share >= saturday_share);
+}
+
+/// Notional / equity of `owner`'s position in `market` at `price` (funding owed left out: an
+/// hour's is under a cent here).
+async fn leverage(w: &mut World, market: u8, owner: &Pubkey, price: f64) -> f64 {
+    let p =
+        w.t.position(&w.f.position(market, owner))
+            .await
+            .expect("position");
+    let value = p.size as f64 / 1e6 * price;
+    let equity = p.collateral as f64 / 1e6 + value - p.entry_notional as f64 / 1e6;
+    value.abs() / equity
+}
+
+/// Weekend leverage: EUR allows 100x but 20x over a close. In the hour before Friday's close a
+/// keeper cuts the 36x long to just under 20x (at the oracle price, with the owner's close
+/// fee), and new risk in that hour must meet 20x; a position within it, a market always open,
+/// CME's daily hour and an early call are refused, each changing nothing.
+#[tokio::test]
+async fn a_position_above_the_weekend_leverage_is_reduced_before_the_close() {
+    use perp_amm::errors::PerpError::*;
+    let mut w = world(true).await;
+    let keeper = w.f.keeper(&mut w.t).await;
+    let trader = w.trader.key();
+    let position = w.f.position(EUR, &trader);
+    let keys = [w.f.pool, w.f.vault, position, w.trader.quote];
+    let btc_trader = w.t.user(100_000 * E6).await;
+    w.f.open(&mut w.t, &btc_trader, 0, 1_000 * E6 as i64, 10_000 * E6)
+        .await
+        .unwrap();
+    // Friday 20:30 UTC, an hour and a half before the close: too early
+    w.t.set_time(at(4, 20, 30));
+    w.f.republish(&mut w.t, EUR).await;
+    let before = w.t.snapshot(&keys).await;
+    let r =
+        w.f.reduce_before_close(&mut w.t, &keeper, EUR, &w.trader)
+            .await;
+    assert_code(r, perp(NotClosingSoon));
+    assert!(
+        before == w.t.snapshot(&keys).await,
+        "an early call moved state"
+    );
+    // 21:15: a print 30 s old is too old for it (10 s, as a liquidation)
+    w.t.set_time(at(4, 21, 14) + 30);
+    w.f.republish(&mut w.t, EUR).await;
+    w.t.set_time(at(4, 21, 15));
+    let r =
+        w.f.reduce_before_close(&mut w.t, &keeper, EUR, &w.trader)
+            .await;
+    assert_code(r, perp(ExecutionPriceTooOld));
+    // another account than the pool's calendar
+    w.f.republish(&mut w.t, EUR).await;
+    let m = &w.f.markets[EUR as usize];
+    let mut wrong = ix::reduce_before_close(
+        &keeper.key(),
+        &w.f.pool,
+        &m.key,
+        &trader,
+        &m.oracle,
+        &w.trader.quote,
+        w.f.risk_model,
+    );
+    wrong.accounts[6].pubkey = w.f.pool;
+    assert_code(w.t.send(&[wrong], &[&keeper.kp]).await, perp(WrongCalendar));
+    // BTC is always open: nothing to do
+    w.f.republish(&mut w.t, 0).await;
+    let r =
+        w.f.reduce_before_close(&mut w.t, &keeper, 0, &btc_trader)
+            .await;
+    assert_code(r, perp(NotClosingSoon));
+    // gold's short is at 10x, within its 20x
+    w.f.republish(&mut w.t, GOLD).await;
+    let r =
+        w.f.reduce_before_close(&mut w.t, &keeper, GOLD, &w.trader)
+            .await;
+    assert_code(r, perp(WithinCloseLeverage));
+    assert!(before == w.t.snapshot(&keys).await, "a refusal moved state");
+
+    // the cut
+    let lev_before = leverage(&mut w, EUR, &trader, 1.08).await;
+    let held = w.t.position(&position).await.unwrap();
+    w.f.reduce_before_close(&mut w.t, &keeper, EUR, &w.trader)
+        .await
+        .unwrap();
+    let after = w.t.position(&position).await.unwrap();
+    let lev_after = leverage(&mut w, EUR, &trader, 1.08).await;
+    let cut = (held.size - after.size) as f64 / 1e6;
+    println!(
+        "Friday 21:15 UTC: EUR long 1,000,000 at {lev_before:.2}x; the keeper cut {cut:.0} EUR \
+         to {lev_after:.3}x (margin {:.2} -> {:.2} USDC: the close fee, the premium and the \
+         realised PnL)",
+        held.collateral as f64 / 1e6,
+        after.collateral as f64 / 1e6,
+    );
+    assert!(lev_before > 35.0, "{lev_before}");
+    assert!(lev_after <= 20.0 && lev_after > 19.5, "cut to {lev_after}x");
+    // once is enough
+    w.t.advance(1);
+    w.f.republish(&mut w.t, EUR).await;
+    let before = w.t.snapshot(&keys).await;
+    let r =
+        w.f.reduce_before_close(&mut w.t, &keeper, EUR, &w.trader)
+            .await;
+    assert_code(r, perp(WithinCloseLeverage));
+    assert!(before == w.t.snapshot(&keys).await);
+
+    // new risk in the hour must meet 20x: a 50x open and a margin withdrawal past 20x are
+    // refused, a 10x open fills
+    let other = w.t.user(100_000 * E6).await;
+    let r =
+        w.f.open(&mut w.t, &other, EUR, 100_000 * E6 as i64, 2_160 * E6)
+            .await;
+    assert_code(r, perp(MaxLeverage));
+    w.f.open(&mut w.t, &other, EUR, 100_000 * E6 as i64, 10_800 * E6)
+        .await
+        .unwrap();
+    let r =
+        w.f.remove_collateral(&mut w.t, &w.trader, EUR, 2_000 * E6)
+            .await;
+    assert_code(r, perp(MaxLeverage));
+    let positions = [
+        position,
+        w.f.position(EUR, &other.key()),
+        w.f.position(GOLD, &trader),
+        w.f.position(0, &btc_trader.key()),
+    ];
+    w.t.assert_conservation(&w.f.pool, &positions).await;
+
+    // Monday 21:30 UTC: gold's daily hour (22:00–23:00) is not a long close
+    w.t.set_time(at(7, 21, 30));
+    w.f.republish(&mut w.t, GOLD).await;
+    let r =
+        w.f.reduce_before_close(&mut w.t, &keeper, GOLD, &w.trader)
+            .await;
+    assert_code(r, perp(NotClosingSoon));
+}
+
+/// Over random books (the cut position long or short at 21x to 95x, a crowd on either side
+/// setting the skew, so the cut is rebated or charged): one call leaves the position within
+/// 20x, or closes it, cuts no more than brings it near 19.8x (never below 18x), and money
+/// is conserved.
+#[tokio::test]
+async fn a_cut_before_the_close_lands_within_the_limit() {
+    let mut rng = keel_tests::Rng(20);
+    for case in 0..16 {
+        let lev = 21 + rng.below(75) as i64;
+        let size = (200_000 + rng.below(800_001) as i64) * E6 as i64;
+        let size = if rng.chance(50) { size } else { -size };
+        let collateral = (size.unsigned_abs() as f64 * 1.08 / lev as f64) as u64;
+        let mut w = world_with(true, 0).await;
+        let trader = w.t.user(200_000 * E6).await;
+        w.f.open(&mut w.t, &trader, EUR, size, collateral)
+            .await
+            .unwrap();
+        // the crowd: up to what the side's 1M cap leaves, on either side
+        let crowd = w.t.user(1_000_000 * E6).await;
+        let same = rng.chance(50);
+        let room = if same {
+            1_000_000 * E6 as i64 - size.abs()
+        } else {
+            1_000_000 * E6 as i64
+        };
+        let n = rng.below(room.max(0) as u64 + 1) as i64 / E6 as i64 * E6 as i64;
+        if n >= 1_000 * E6 as i64 {
+            let n = if same == (size > 0) { n } else { -n };
+            w.f.open(
+                &mut w.t,
+                &crowd,
+                EUR,
+                n,
+                (n.unsigned_abs() as f64 * 0.3) as u64,
+            )
+            .await
+            .unwrap();
+        }
+        w.t.set_time(at(4, 21, 15));
+        w.f.republish(&mut w.t, EUR).await;
+        let keeper = w.f.keeper(&mut w.t).await;
+        let before = leverage(&mut w, EUR, &trader.key(), 1.08).await;
+        w.f.reduce_before_close(&mut w.t, &keeper, EUR, &trader)
+            .await
+            .unwrap();
+        let key = w.f.position(EUR, &trader.key());
+        let left = match w.t.position(&key).await {
+            Some(_) => leverage(&mut w, EUR, &trader.key(), 1.08).await,
+            None => 0.0,
+        };
+        println!("case {case}: {size} at {before:.2}x beside {same} crowd: left at {left:.3}x");
+        assert!(left <= 20.0 + 1e-9, "case {case}: left at {left}x");
+        assert!(left == 0.0 || left >= 18.0, "case {case}: cut to {left}x");
+        let positions = [
+            key,
+            w.f.position(EUR, &crowd.key()),
+            w.f.position(GOLD, &w.trader.key()),
+        ];
+        w.t.assert_conservation(&w.f.pool, &positions).await;
+    }
+}
+
+/// A position below maintenance in the hour before the close is the liquidator's, and with
+/// closing paused so is the cut.
+#[tokio::test]
+async fn reduce_before_close_leaves_the_bankrupt_and_the_paused_alone() {
+    use perp_amm::errors::PerpError::*;
+    let mut w = world_with(true, 12_000 * E6).await;
+    let keeper = w.f.keeper(&mut w.t).await;
+    let position = w.f.position(EUR, &w.trader.key());
+    let keys = [w.f.pool, w.f.vault, position, w.trader.quote];
+    w.t.set_time(at(4, 21, 30));
+    // 90x, maintenance 0.5 %: 0.8 % down leaves 3,360 of equity against 5,357 needed
+    w.f.set_price(&mut w.t, EUR, 1.08 * 0.992, 0.0).await;
+    let before = w.t.snapshot(&keys).await;
+    let r =
+        w.f.reduce_before_close(&mut w.t, &keeper, EUR, &w.trader)
+            .await;
+    assert_code(r, perp(BelowMaintenanceMargin));
+    assert!(before == w.t.snapshot(&keys).await);
+    // back up: 90x again, but closing is paused
+    w.t.advance(1);
+    w.f.set_price(&mut w.t, EUR, 1.08, 0.0).await;
+    let admin = w.t.admin.insecure_clone();
+    w.t.send(
+        &[ix::set_pause(
+            &admin.pubkey(),
+            &w.f.pool,
+            perp_amm::state::pause::CLOSE,
+        )],
+        &[&admin],
+    )
+    .await
+    .unwrap();
+    let before = w.t.snapshot(&keys).await;
+    let r =
+        w.f.reduce_before_close(&mut w.t, &keeper, EUR, &w.trader)
+            .await;
+    assert_code(r, perp(Paused));
+    assert!(before == w.t.snapshot(&keys).await);
 }
 
 /// Schedules: bad inputs, each with its error and nothing changed; a schedule a market with

@@ -465,6 +465,35 @@ pub fn liquidate(
     )
 }
 
+/// In the hour before a long close, bring `owner`'s position down to the leverage it may hold
+/// over the close (anyone; unrewarded).
+pub fn reduce_before_close(
+    keeper: &Pubkey,
+    pool: &Pubkey,
+    market: &Pubkey,
+    owner: &Pubkey,
+    oracle: &Pubkey,
+    owner_quote: &Pubkey,
+    risk_model: Option<Pubkey>,
+) -> Instruction {
+    ix(
+        perp_amm::accounts::ReduceBeforeClose {
+            keeper: *keeper,
+            pool: *pool,
+            calendar: calendar_pda(pool),
+            market: *market,
+            position: position_pda(market, owner),
+            owner: *owner,
+            oracle: *oracle,
+            vault: vault_pda(pool),
+            owner_quote: *owner_quote,
+            token_program: spl_token::ID,
+            risk_model,
+        },
+        perp_amm::instruction::ReduceBeforeClose {},
+    )
+}
+
 /// Auto-deleverage up to `size` of `owner`'s position (anyone, while traders' profit exceeds
 /// the pool's ceiling); `oracles`: every active market's oracle, in market order.
 #[allow(clippy::too_many_arguments)]

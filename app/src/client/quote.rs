@@ -8,7 +8,7 @@ use keel_math::Fix;
 use keel_onchain::AccountView;
 use perp_amm::engine::{
     FillOutcome, TradeInput, apply_close, apply_decrease, apply_deleverage, apply_increase,
-    apply_liquidation, check_increase, check_open,
+    apply_liquidation, apply_reduce_before_close, check_increase, check_open,
 };
 use perp_amm::errors::PerpError;
 use perp_amm::state::{
@@ -62,6 +62,26 @@ impl TradeView {
         Ok(())
     }
 
+    /// As the program's `leverage_cap`: the market's leverage, or in the hour before a long
+    /// close the leverage it may hold over it.
+    fn leverage_cap(&self, now: i64) -> Result<u32, Refusal> {
+        Ok(if self.closing_soon(now)? {
+            self.market.params.leverage_over_close()
+        } else {
+            self.market.params.max_leverage
+        })
+    }
+
+    /// As the program's `closing_soon`: within the hour before a long close.
+    pub fn closing_soon(&self, now: i64) -> Result<bool, Refusal> {
+        match &self.calendar {
+            Some(c) if self.market.params.schedule != 0 => c
+                .closing_soon(self.market.params.schedule, now)
+                .map_err(refusal),
+            _ => Ok(false),
+        }
+    }
+
     /// Markets closed now (`Calendar::closed_markets`).
     fn closed(&self, now: i64) -> Result<ClosedMarkets, Refusal> {
         closed_markets(&self.pool, self.calendar.as_deref(), now)
@@ -101,6 +121,8 @@ pub enum TradeAction {
     Close,
     /// A keeper liquidates the position.
     Liquidate,
+    /// A keeper brings the position down to the leverage it may hold over the coming close.
+    ReduceBeforeClose,
 }
 
 /// What the trade gets, in native units (quote native unless noted).
@@ -246,6 +268,9 @@ pub fn quote_trade(
             (pause::CLOSE, OracleUse::RiskReducing)
         }
         TradeAction::Liquidate => (pause::LIQUIDATE, OracleUse::RiskIncreasing),
+        TradeAction::ReduceBeforeClose => {
+            (pause::LIQUIDATE | pause::CLOSE, OracleUse::RiskIncreasing)
+        }
     };
     pool.require_not_paused(group).map_err(refusal)?;
     view.require_open(now)?;
@@ -261,12 +286,17 @@ pub fn quote_trade(
     view.require_open(price.publish_time)?;
     let limit =
         limit_price(price_limit_e9, market.base_decimals, pool.quote_decimals).map_err(refusal)?;
+    let max_leverage = match action {
+        TradeAction::Open { .. } | TradeAction::Increase { .. } => view.leverage_cap(now)?,
+        _ => market.params.max_leverage,
+    };
     let input = TradeInput {
         market,
         price,
         limit,
         now,
         model: view.model.as_ref(),
+        max_leverage,
     };
     let not_open = || Refusal {
         code: None,
@@ -318,6 +348,16 @@ pub fn quote_trade(
             let (size, out, payout) =
                 apply_close(&mut pool, &mut position, &input).map_err(refusal)?;
             (size, out, payout, 0, position)
+        }
+        TradeAction::ReduceBeforeClose => {
+            if !view.closing_soon(now)? {
+                return Err(refusal(anchor_lang::error!(PerpError::NotClosingSoon)));
+            }
+            let mut position = view.position.clone().ok_or_else(not_open)?;
+            let leverage = market.params.leverage_over_close();
+            let cut = apply_reduce_before_close(&mut pool, &mut position, &input, leverage)
+                .map_err(refusal)?;
+            (-cut.size, cut.fill, cut.returned_to_owner, 0, position)
         }
         TradeAction::Liquidate => {
             let mut position = view.position.clone().ok_or_else(not_open)?;
@@ -425,6 +465,7 @@ pub fn quote_deleverage(
         limit: Fix::ZERO,
         now,
         model: view.model.as_ref(),
+        max_leverage: market.params.max_leverage,
     };
     let mut position = view.position.clone().ok_or_else(|| Refusal {
         code: None,

@@ -9,7 +9,9 @@
 //! their trigger is crossed, withdrawals after their delay: each on a price published after it)
 //! and clear the expired ones and those whose position is gone (refunding their owners);
 //! find the pool's positions and liquidate every one the program would (quoted first by its own
-//! code, so a round sends no liquidation that would fail); while traders' unrealised profit is
+//! code, so a round sends no liquidation that would fail), and in the hour before a long close
+//! cut every position above its market's leverage over the close to it (quoted the same way);
+//! while traders' unrealised profit is
 //! past the pool's ceiling, close winners, the largest first (auto-deleveraging, quoted the
 //! same way); for each `--crp` pool, settle it once
 //! expired, report the next print to a conversion breach the pool recorded (the program
@@ -83,6 +85,16 @@ pub struct Liquidated {
     pub bad_debt: u64,
 }
 
+/// A position cut to its market's leverage over a close, in the hour before a long close.
+#[derive(Debug, Serialize)]
+pub struct ReducedBeforeClose {
+    pub owner: String,
+    pub market: u8,
+    /// The part closed (signed like the position) and the position's size before.
+    pub size: i64,
+    pub position_size: i64,
+}
+
 #[derive(Debug, Serialize)]
 pub struct Deleveraged {
     pub owner: String,
@@ -113,6 +125,8 @@ pub struct Round {
     pub keeper_fees: u64,
     pub positions: usize,
     pub liquidated: Vec<Liquidated>,
+    /// Positions cut to their market's leverage over a close before it.
+    pub reduced_before_close: Vec<ReducedBeforeClose>,
     /// Winners closed because traders' profit passed the pool's ceiling.
     pub deleveraged: Vec<Deleveraged>,
     /// The risk publication, when --risk-prices is given.
@@ -150,6 +164,12 @@ impl Round {
                 l.size,
                 l.keeper_reward as f64 / 1e6,
                 l.bad_debt as f64 / 1e6
+            );
+        }
+        for r in &self.reduced_before_close {
+            s += &format!(
+                "  cut before the close {} on market {}: {} of {}\n",
+                r.owner, r.market, r.size, r.position_size
             );
         }
         for d in &self.deleveraged {
@@ -330,10 +350,42 @@ pub fn run_round(
         let market = decode::market(&t.account_data(&position.market)?.context("market")?)?;
         let view = trade_view(t, &pool_key, market.clone(), &position.owner)?;
         let pool = view.pool;
+        let owner_quote = associated_token_address(&position.owner, &pool.quote_mint);
+        let risk_model = (pool.risk.model != Pubkey::default()).then_some(pool.risk.model);
         let Ok(q) = quote_trade(&view, &position.owner, TradeAction::Liquidate, 0, now) else {
+            // not liquidatable: above the leverage it may hold over a close that is an hour
+            // away or less, it is cut to it
+            let cut = TradeAction::ReduceBeforeClose;
+            let Ok(q) = quote_trade(&view, &position.owner, cut, 0, now) else {
+                continue;
+            };
+            let ixs = [
+                create_ata_idempotent(&keeper.pubkey(), &position.owner, &pool.quote_mint),
+                ix::reduce_before_close(
+                    &keeper.pubkey(),
+                    &pool_key,
+                    &position.market,
+                    &position.owner,
+                    &market.oracle,
+                    &owner_quote,
+                    risk_model,
+                ),
+            ];
+            match send_retrying(t, &ixs, &[keeper], retries) {
+                Ok(()) => round.reduced_before_close.push(ReducedBeforeClose {
+                    owner: position.owner.to_string(),
+                    market: market.index,
+                    size: -q.quote.size,
+                    position_size: position.size,
+                }),
+                Err(e) => round.errors.push(format!(
+                    "reduce_before_close {}: {}",
+                    position.owner,
+                    describe_error(&perp_amm::ID, &e)
+                )),
+            }
             continue;
         };
-        let owner_quote = associated_token_address(&position.owner, &pool.quote_mint);
         // the owner's remaining collateral goes to their associated account: make sure it
         // exists (the keeper pays its rent)
         let mut ixs = create_keeper_quote.clone().into_iter().collect::<Vec<_>>();
@@ -347,7 +399,7 @@ pub fn run_round(
                 &market.oracle,
                 &keeper_quote,
                 &owner_quote,
-                (pool.risk.model != Pubkey::default()).then_some(pool.risk.model),
+                risk_model,
             ),
         ]);
         match send_retrying(t, &ixs, &[keeper], retries) {

@@ -64,6 +64,7 @@ fn action_name(action: &TradeAction) -> &'static str {
         TradeAction::Decrease { .. } => "decrease",
         TradeAction::Close => "close",
         TradeAction::Liquidate => "liquidate",
+        TradeAction::ReduceBeforeClose => "reduce before close",
     }
 }
 
@@ -673,7 +674,9 @@ impl Desk {
             }
             TradeAction::Decrease { size } => (RequestKind::MarketReduce, size as i64, 0),
             TradeAction::Close => (RequestKind::MarketReduce, 0, 0),
-            TradeAction::Liquidate => bail!("traders do not liquidate: see `liquidate`"),
+            TradeAction::Liquidate | TradeAction::ReduceBeforeClose => {
+                bail!("traders do not liquidate nor reduce others: see the keeper's methods")
+            }
         };
         let pool = self.world.pool;
         let slot = requests::free_slot(&mut self.world.chain, &pool, &owner)?;

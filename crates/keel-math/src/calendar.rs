@@ -307,6 +307,29 @@ pub fn secs_until_close(
     Ok(by_closure)
 }
 
+/// Seconds from `ts` until a close that lasts at least `min_closed` seconds, when it is at
+/// most `window` away (`None` otherwise, and when closed now): the closes a position's
+/// leverage must be brought down for. A shorter break (a futures market's daily hour) is
+/// left alone, and so is a close whose stretch runs on through a closure or another gap
+/// (the stretch is measured to the next open, whatever shuts it).
+pub fn secs_until_long_close(
+    zone: u8,
+    sessions: &[Session],
+    closures: &[Closure],
+    ts: i64,
+    window: i64,
+    min_closed: i64,
+) -> Result<Option<i64>, ScheduleError> {
+    let until = match secs_until_close(zone, sessions, closures, ts)? {
+        Some(s) if s > 0 && s <= window => s,
+        _ => return Ok(None),
+    };
+    match secs_until_open(zone, sessions, closures, ts + until, min_closed)? {
+        Some(closed) if closed < min_closed => Ok(None),
+        _ => Ok(Some(until)),
+    }
+}
+
 /// Seconds from `ts` until the schedule is next open (0 when open now), stepping from boundary
 /// to boundary (out of a closure, into a session); `None` past `horizon` seconds.
 pub fn secs_until_open(

@@ -126,6 +126,51 @@ fn fx_keeps_new_york_hours_across_daylight_saving() {
     );
 }
 
+/// The closes leverage is brought down for: FX's weekend and a holiday, in the hour before
+/// them; not CME's daily hour, nor anything further than the window or while closed.
+#[test]
+fn a_long_close_is_announced_in_the_hour_before_it() {
+    const HOUR: i64 = 3_600;
+    let long = |sessions: &[Session], closures: &[Closure], ts| {
+        secs_until_long_close(zone::NEW_YORK, sessions, closures, ts, HOUR, 2 * HOUR).unwrap()
+    };
+    // FX, Friday 2026-12-04: closes 22:00 UTC for 48 hours
+    assert_eq!(long(&fx(), &[], at(2026, 12, 4, 21, 15)), Some(45 * 60));
+    assert_eq!(long(&fx(), &[], at(2026, 12, 4, 21, 0)), Some(HOUR));
+    assert_eq!(long(&fx(), &[], at(2026, 12, 4, 20, 59)), None, "too early");
+    assert_eq!(long(&fx(), &[], at(2026, 12, 4, 22, 0)), None, "closed");
+    // CME, Monday 2026-12-07: the daily hour (22:00–23:00 UTC) is not a long close
+    assert_eq!(long(&cme(), &[], at(2026, 12, 7, 21, 30)), None);
+    // ... but Friday's is (CME closes 22:00 UTC until Sunday 23:00)
+    assert_eq!(long(&cme(), &[], at(2026, 12, 4, 21, 30)), Some(30 * 60));
+    // a holiday in the middle of a CME week: Thursday 2026-12-24 from 18:00 UTC for a day
+    let holiday = [Closure {
+        start: at(2026, 12, 24, 18, 0),
+        end: at(2026, 12, 25, 18, 0),
+    }];
+    assert_eq!(
+        long(&cme(), &holiday, at(2026, 12, 24, 17, 10)),
+        Some(50 * 60)
+    );
+    // a one-hour holiday is no longer than the daily break
+    let short = [Closure {
+        start: at(2026, 12, 24, 18, 0),
+        end: at(2026, 12, 24, 19, 0),
+    }];
+    assert_eq!(long(&cme(), &short, at(2026, 12, 24, 17, 10)), None);
+    // the daily break running into a holiday: a long close after all
+    let after_break = [Closure {
+        start: at(2026, 12, 24, 23, 0),
+        end: at(2026, 12, 25, 23, 0),
+    }];
+    assert_eq!(
+        long(&cme(), &after_break, at(2026, 12, 24, 21, 30)),
+        Some(30 * 60)
+    );
+    // always open: never
+    assert_eq!(long(&[], &[], at(2026, 12, 4, 21, 30)), None);
+}
+
 /// Joined sessions across the week's end count on: a session after the wrap ends a week
 /// later (an auditor's case, where the countdown once came out negative).
 #[test]

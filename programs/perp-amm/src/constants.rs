@@ -66,3 +66,12 @@ pub const DEFAULT_PROFIT_CEILING_BPS: u32 = 5_000;
 /// The ceiling's range: never so low that ordinary gains are cut short (10 %), never so high that
 /// winners could empty the pool before a keeper may act (90 %).
 pub const PROFIT_CEILING_RANGE_BPS: core::ops::RangeInclusive<u32> = 1_000..=9_000;
+/// Before a close of at least [`LONG_CLOSE_SECS`], this long: new risk (opens, increases, margin
+/// taken out) must meet the leverage held over a close, and a keeper may bring positions above
+/// it down to it (`reduce_before_close`). Ostium's stocks close such trades 15 minutes before
+/// the bell; an hour gives the keeper rounds to reach every position and a trader time to add
+/// margin first.
+pub const CLOSE_WINDOW_SECS: i64 = 3_600;
+/// A close this long or longer (a weekend, a holiday, an overnight) is held at the leverage over
+/// a close; a shorter break (a futures market's daily hour) is not: its gap is an hour's move.
+pub const LONG_CLOSE_SECS: i64 = 2 * 3_600;

@@ -250,6 +250,12 @@ pub enum PerpError {
     /// 6080
     #[msg("The calendar account is not the pool's")]
     WrongCalendar,
+    /// 6081
+    #[msg("The market is not within the hour before a long close (weekend, holiday, overnight)")]
+    NotClosingSoon,
+    /// 6082
+    #[msg("The position is within the leverage it may hold over a close")]
+    WithinCloseLeverage,
 }
 
 impl From<keel_math::MathError> for PerpError {

@@ -92,6 +92,25 @@ pub struct DeleverageEvent {
     pub returned_to_owner: u64,
 }
 
+/// `reduce_before_close` cut `size` of a position (all of it when `returned_to_owner` is
+/// paid) at `oracle_price`, from `leverage_e2_before` to `leverage_e2_after` (hundredths).
+#[event]
+pub struct CloseReductionEvent {
+    pub pool: Pubkey,
+    pub market: Pubkey,
+    pub owner: Pubkey,
+    pub keeper: Pubkey,
+    pub size: i64,
+    pub oracle_price: i128,
+    pub realized_pnl: i64,
+    /// The insurance charge (negative: a refund of the position's premiums) and the close fee.
+    pub premium: i64,
+    pub fees: u64,
+    pub leverage_e2_before: u64,
+    pub leverage_e2_after: u64,
+    pub returned_to_owner: u64,
+}
+
 #[event]
 pub struct MarketEvent {
     pub pool: Pubkey,

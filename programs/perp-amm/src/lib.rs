@@ -183,6 +183,12 @@ pub mod perp_amm {
         instructions::keeper::liquidate::handle_liquidate(ctx)
     }
 
+    /// In the hour before a long close, bring a position above the leverage it may hold over
+    /// the close down to it (permissionless, unrewarded).
+    pub fn reduce_before_close(ctx: Context<ReduceBeforeClose>) -> Result<()> {
+        instructions::keeper::reduce_before_close::handle_reduce_before_close(ctx)
+    }
+
     /// Auto-deleverage: close up to `size` of a winning position at the oracle price while
     /// traders' unrealised profit exceeds the pool's ceiling (permissionless; remaining
     /// accounts: every active market's oracle).

@@ -181,6 +181,32 @@ pub struct FillOutcome {
     pub lp: LpFlows,
 }
 
+impl FillOutcome {
+    /// Add `next`'s amounts to these (fills made one after another on one position): sums of
+    /// the money, the last fill's q, price and effect.
+    pub fn absorb(&mut self, next: &FillOutcome) {
+        self.q = next.q;
+        self.price = next.price;
+        self.effect = next.effect;
+        self.premium = self.premium.saturating_add(next.premium);
+        self.fees = self.fees.saturating_add(next.fees);
+        self.funding_paid = self.funding_paid.saturating_add(next.funding_paid);
+        self.realized_pnl = self.realized_pnl.saturating_add(next.realized_pnl);
+        self.bad_debt = self.bad_debt.saturating_add(next.bad_debt);
+        self.bad_debt_covered = self.bad_debt_covered.saturating_add(next.bad_debt_covered);
+        self.premium_released = self.premium_released.saturating_add(next.premium_released);
+        let (a, b) = (&mut self.lp, &next.lp);
+        a.fees = a.fees.saturating_add(b.fees);
+        a.funding = a.funding.saturating_add(b.funding);
+        a.loss_owed = a.loss_owed.saturating_add(b.loss_owed);
+        a.loss_taken = a.loss_taken.saturating_add(b.loss_taken);
+        a.profit_paid = a.profit_paid.saturating_add(b.profit_paid);
+        a.profit_from_default_fund = a
+            .profit_from_default_fund
+            .saturating_add(b.profit_from_default_fund);
+    }
+}
+
 /// A fill's cash to and from LP capital: `fees + funding + loss_taken + premium_released
 /// + bad_debt_covered − profit_paid` is exactly its change of `lp_capital` (the premium released
 /// and the default fund's cover are in [`FillOutcome`]).
@@ -638,21 +664,18 @@ pub fn position_notional(pos: &Position, price: Fix) -> Result<u128> {
     Ok(notional(pos.size.unsigned_abs() as i128, price, Rounding::Up)? as u128)
 }
 
-/// Initial margin: notional ≤ equity × max leverage.
+/// Initial margin: notional ≤ equity × `max_leverage` (the market's, or the leverage held over
+/// a close in the hour before one).
 pub fn check_initial_margin(
     slot: &MarketSlot,
     pos: &Position,
-    params: &MarketParams,
+    max_leverage: u32,
     price: Fix,
 ) -> Result<()> {
     let eq = equity(slot, pos, price)?;
     let need = position_notional(pos, price)? as i128;
     require!(
-        eq > 0
-            && eq
-                .checked_mul(params.max_leverage as i128)
-                .ok_or_else(overflow)?
-                >= need,
+        eq > 0 && eq.checked_mul(max_leverage as i128).ok_or_else(overflow)? >= need,
         PerpError::MaxLeverage
     );
     Ok(())
@@ -663,7 +686,7 @@ pub fn check_initial_margin(
 pub fn check_withdrawal_margin(
     slot: &MarketSlot,
     pos: &Position,
-    params: &MarketParams,
+    max_leverage: u32,
     price: Fix,
 ) -> Result<()> {
     let value = notional(pos.size as i128, price, Rounding::Down)?;
@@ -671,11 +694,7 @@ pub fn check_withdrawal_margin(
     let eq = pos.collateral as i128 + pnl - funding_owed(slot, pos)? as i128;
     let need = position_notional(pos, price)? as i128;
     require!(
-        eq > 0
-            && eq
-                .checked_mul(params.max_leverage as i128)
-                .ok_or_else(overflow)?
-                >= need,
+        eq > 0 && eq.checked_mul(max_leverage as i128).ok_or_else(overflow)? >= need,
         PerpError::MaxLeverage
     );
     Ok(())

@@ -23,6 +23,9 @@ pub struct TradeInput<'a> {
     pub limit: Fix,
     pub now: i64,
     pub model: Option<&'a RiskModel>,
+    /// The leverage new risk may take: the market's `max_leverage`, or its leverage over a
+    /// close in the hour before a long close (`leverage_cap`).
+    pub max_leverage: u32,
 }
 
 /// What `open_position` requires of its arguments before anything else: a size and collateral.
@@ -77,7 +80,7 @@ pub fn apply_increase(
         },
         t.model,
     )?;
-    check_after_increase(pool, t.market, position, t.price.price)?;
+    check_after_increase(pool, t.market, position, t.price.price, t.max_leverage)?;
     track_imbalance(
         pool,
         t.model,
@@ -217,7 +220,7 @@ pub fn apply_remove_collateral(
         check_withdrawal_margin(
             pool.slot(t.market.index)?,
             position,
-            &t.market.params,
+            t.max_leverage,
             t.price.price,
         )?;
     }
@@ -445,6 +448,171 @@ pub fn apply_deleverage(
     })
 }
 
+/// What a reduction before a close did.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CloseReductionOutcome {
+    /// The part closed, signed like the position.
+    pub size: i64,
+    pub fill: FillOutcome,
+    /// Notional / equity before and after, hundredths (`u64::MAX`: no equity left).
+    pub leverage_e2_before: u64,
+    pub leverage_e2_after: u64,
+    /// The position's whole collateral when the reduction closed it, paid to its owner.
+    pub returned_to_owner: u64,
+}
+
+/// Notional / equity at `price`, in hundredths (`u64::MAX` without equity).
+pub fn leverage_e2(
+    slot: &crate::state::MarketSlot,
+    position: &Position,
+    price: Fix,
+) -> Result<u64> {
+    let eq = equity(slot, position, price)?;
+    if eq <= 0 {
+        return Ok(u64::MAX);
+    }
+    let notional = position_notional(position, price)?;
+    Ok(u64::try_from(notional.saturating_mul(100).div_ceil(eq as u128)).unwrap_or(u64::MAX))
+}
+
+/// `reduce_before_close`: in the hour before a long close, a position above the leverage it
+/// may hold over the close (`leverage`, the market's `leverage_over_close`) is cut, at the
+/// oracle price and priced as the owner's own reduction (close fee, the insurance charge or
+/// refund), down to 99 % of that leverage after the fee: the notional x closed solves
+/// N − x = 0.99·L·(E − f·x), rounded up to whole base units. An insurance charge larger than
+/// the 1 % allows leaves it above: the cut is then computed again on what is left (at most
+/// [`CLOSE_CUT_PASSES`] times, the last closing what remains). What would be left as dust,
+/// or a cut the fee could never bring under (0.99·L·f ≥ 1), closes the whole position and
+/// pays its collateral to its owner. A position below maintenance is the liquidator's.
+pub fn apply_reduce_before_close(
+    pool: &mut Pool,
+    position: &mut Position,
+    t: &TradeInput,
+    leverage: u32,
+) -> Result<CloseReductionOutcome> {
+    let params = &t.market.params;
+    let index = t.market.index;
+    let price = t.price.price;
+    require!(position.size != 0, PerpError::WithinCloseLeverage);
+    {
+        let slot = pool.slot(index)?;
+        require!(
+            !below_maintenance(slot, position, params, price)?,
+            PerpError::BelowMaintenanceMargin
+        );
+    }
+    require!(
+        above_leverage(pool.slot(index)?, position, leverage, price)?,
+        PerpError::WithinCloseLeverage
+    );
+    let size_before = position.size;
+    let leverage_e2_before = leverage_e2(pool.slot(index)?, position, price)?;
+    let before = (position.size, position.collateral);
+    let mut total = FillOutcome::default();
+    for pass in 1..=CLOSE_CUT_PASSES {
+        let cut = if pass == CLOSE_CUT_PASSES {
+            position.size.unsigned_abs()
+        } else {
+            close_cut(pool.slot(index)?, position, params, leverage, price)?
+        };
+        let long = position.size > 0;
+        let fill_size = if long { -(cut as i64) } else { cut as i64 };
+        let out = fill(
+            pool,
+            index,
+            params,
+            position,
+            fill_size,
+            &t.price,
+            t.now,
+            Pricing::Market {
+                limit: if long { Fix::ZERO } else { Fix::MAX },
+                fee_bps: params.close_fee_bps,
+            },
+            t.model,
+        )?;
+        track_imbalance(
+            pool, t.model, t.market, fill_size, price, t.now, false, out.effect,
+        )?;
+        total.absorb(&out);
+        if position.size == 0 || !above_leverage(pool.slot(index)?, position, leverage, price)? {
+            break;
+        }
+    }
+    let (returned, leverage_e2_after) = if position.size == 0 {
+        let all = position.collateral;
+        pool.total_collateral -= all;
+        position.collateral = 0;
+        (all, 0)
+    } else {
+        (0, leverage_e2(pool.slot(index)?, position, price)?)
+    };
+    sync_side_collateral(pool, index, before, position)?;
+    Ok(CloseReductionOutcome {
+        size: size_before - position.size,
+        fill: total,
+        leverage_e2_before,
+        leverage_e2_after,
+        returned_to_owner: returned,
+    })
+}
+
+/// Fills `reduce_before_close` may make; the last closes what is left.
+pub const CLOSE_CUT_PASSES: u32 = 3;
+
+/// Notional above `leverage` × equity at `price` (no equity: above any).
+fn above_leverage(
+    slot: &crate::state::MarketSlot,
+    position: &Position,
+    leverage: u32,
+    price: Fix,
+) -> Result<bool> {
+    let eq = equity(slot, position, price)?;
+    Ok(eq <= 0
+        || position_notional(position, price)? > (eq as u128).saturating_mul(leverage as u128))
+}
+
+/// Base units to cut so that what is left sits at 99 % of `leverage` after the close fee
+/// (see [`apply_reduce_before_close`]); the whole position when dust would remain.
+fn close_cut(
+    slot: &crate::state::MarketSlot,
+    position: &Position,
+    params: &crate::state::MarketParams,
+    leverage: u32,
+    price: Fix,
+) -> Result<u64> {
+    let held = position.size.unsigned_abs();
+    let notional = position_notional(position, price)?;
+    let eq = equity(slot, position, price)?.max(0) as u128;
+    let leverage = leverage as u128;
+    // x ≥ (N − 0.99·L·E) / (1 − 0.99·L·f) = 10⁴·(100·N − 99·L·E) / (10⁶ − 99·L·f_bps)
+    let fee_term = 99 * leverage * params.close_fee_bps as u128;
+    let excess = (100 * notional).saturating_sub(99 * leverage * eq);
+    let cut_notional = if fee_term >= 1_000_000 || eq == 0 {
+        None
+    } else {
+        keel_math::wide::mul_div_u128(
+            excess,
+            10_000,
+            1_000_000 - fee_term,
+            keel_math::Rounding::Up,
+        )
+        .ok()
+    };
+    let cut = match cut_notional {
+        Some(x) => {
+            keel_math::wide::mul_div_u128(x, held as u128, notional, keel_math::Rounding::Up)
+                .map_or(held, |c| c.min(held as u128) as u64)
+        }
+        None => held,
+    };
+    let left_notional =
+        crate::math::notional((held - cut) as i128, price, keel_math::Rounding::Down)?;
+    let dust = held - cut < params.min_position_size
+        || left_notional < params.min_position_notional as i128;
+    Ok(if dust { held } else { cut })
+}
+
 /// Opens and increases need the market in the model: exposure it cannot see, it cannot limit.
 pub fn require_covered(model: Option<&RiskModel>, market: &Market) -> Result<()> {
     if let Some(model) = model {
@@ -495,12 +663,13 @@ pub fn require_not_dust(
     Ok(())
 }
 
-/// After an increase: size not dust, OI caps, initial margin (leverage).
+/// After an increase: size not dust, OI caps, initial margin at `max_leverage`.
 pub fn check_after_increase(
     pool: &Pool,
     market: &Market,
     position: &Position,
     price: keel_math::Fix,
+    max_leverage: u32,
 ) -> Result<()> {
     let p = &market.params;
     require_not_dust(position, p, price)?;
@@ -509,5 +678,5 @@ pub fn check_after_increase(
         slot.long_oi <= p.max_long_oi && slot.short_oi <= p.max_short_oi,
         PerpError::OpenInterestCap
     );
-    check_initial_margin(slot, position, p, price)
+    check_initial_margin(slot, position, max_leverage, price)
 }

@@ -132,6 +132,34 @@ pub fn with_calendar<R>(
     f(Some(bytemuck::from_bytes(&data[8..8 + size])))
 }
 
+/// Whether `market` is within the hour before a long close of its schedule at `now` (never
+/// for a market always open or a pool without a calendar).
+pub fn closing_soon(
+    pool: &Pool,
+    market: &Market,
+    calendar: &AccountInfo,
+    now: i64,
+) -> Result<bool> {
+    if market.params.schedule == 0 || key_is_unset(&pool.calendar) {
+        return Ok(false);
+    }
+    with_calendar(pool, calendar, |calendar| match calendar {
+        Some(c) => c.closing_soon(market.params.schedule, now),
+        None => Ok(false),
+    })
+}
+
+/// The leverage new risk may take on `market` at `now`: its `max_leverage`, or in the hour
+/// before a long close the leverage it may hold over it, so nothing the keeper has brought
+/// down can be rebuilt before the bell.
+pub fn leverage_cap(pool: &Pool, market: &Market, calendar: &AccountInfo, now: i64) -> Result<u32> {
+    Ok(if closing_soon(pool, market, calendar, now)? {
+        market.params.leverage_over_close()
+    } else {
+        market.params.max_leverage
+    })
+}
+
 /// The markets with open interest that their schedule has closed at `now`, and since when.
 pub fn closed_markets(pool: &Pool, calendar: &AccountInfo, now: i64) -> Result<ClosedMarkets> {
     if key_is_unset(&pool.calendar) {

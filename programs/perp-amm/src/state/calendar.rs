@@ -3,6 +3,7 @@
 use anchor_lang::prelude::*;
 use keel_math::calendar::{self, Closure, MAX_CLOSURES, MAX_SESSIONS, ScheduleError, Session};
 
+use crate::constants::{CLOSE_WINDOW_SECS, LONG_CLOSE_SECS};
 use crate::errors::PerpError;
 
 /// Schedules a pool holds; a market's `schedule` is 1..=MAX_SCHEDULES, or 0 for always open.
@@ -211,6 +212,25 @@ impl Schedule {
         .map_err(schedule_error)
     }
 
+    /// Seconds until a long close within the window
+    /// (`keel_math::calendar::secs_until_long_close` with [`CLOSE_WINDOW_SECS`] and
+    /// [`LONG_CLOSE_SECS`]).
+    pub fn secs_until_long_close(&self, ts: i64) -> Result<Option<i64>> {
+        if self.defined == 0 {
+            return Ok(None);
+        }
+        let (sessions, closures) = self.parts();
+        calendar::secs_until_long_close(
+            self.zone,
+            &sessions[..self.session_count as usize],
+            &closures[..self.closure_count as usize],
+            ts,
+            CLOSE_WINDOW_SECS,
+            LONG_CLOSE_SECS,
+        )
+        .map_err(schedule_error)
+    }
+
     pub fn parts(&self) -> ([Session; MAX_SESSIONS], [Closure; MAX_CLOSURES]) {
         (
             core::array::from_fn(|i| Session {
@@ -278,6 +298,15 @@ impl Calendar {
             }
         }
         Ok(out)
+    }
+
+    /// Whether a market on schedule `index` is within [`CLOSE_WINDOW_SECS`] of a long close
+    /// at `ts`.
+    pub fn closing_soon(&self, index: u8, ts: i64) -> Result<bool> {
+        match self.schedule(index, ts) {
+            None => Ok(false),
+            Some(s) => Ok(s.secs_until_long_close(ts)?.is_some()),
+        }
     }
 
     /// Whether a market on schedule `index` is open at `ts`.

@@ -79,6 +79,7 @@ pub fn handle_deleverage<'info>(ctx: Context<'info, Deleverage<'info>>, size: u6
             limit: Fix::ZERO,
             now,
             model: model.as_deref(),
+            max_leverage: market.params.max_leverage,
         };
         let keeper_is_owner = a.keeper.key() == position.owner;
         let adl = apply_deleverage(&mut pool, position, &input, &marks, size, keeper_is_owner)?;

@@ -84,6 +84,7 @@ pub fn handle_liquidate(ctx: Context<Liquidate>) -> Result<()> {
             limit: Fix::ZERO,
             now,
             model: model.as_deref(),
+            max_leverage: market.params.max_leverage,
         };
         let keeper_is_owner = a.keeper.key() == position.owner;
         let liq = apply_liquidation(&mut pool, position, &input, keeper_is_owner)?;

@@ -13,7 +13,7 @@ use crate::instructions::requests::{
     outcome, position_for, position_gone, release_position, return_outcome, unused,
     usable_token_account,
 };
-use crate::instructions::shared::{market_context, pool_risk_model, transfer_out};
+use crate::instructions::shared::{leverage_cap, market_context, pool_risk_model, transfer_out};
 use crate::instructions::trader::emit_fill;
 use crate::state::{
     Market, OracleUse, Pool, Position, Request, RequestKind, RiskModel, limit_price, pause,
@@ -125,6 +125,11 @@ pub fn handle_execute_order<'info>(ctx: Context<'info, ExecuteOrder<'info>>) -> 
         );
     }
     let model = pool_risk_model(&*a.pool.load()?, &a.risk_model)?;
+    let max_leverage = if group == pause::OPEN {
+        leverage_cap(&*a.pool.load()?, market, &a.calendar, now)?
+    } else {
+        market.params.max_leverage
+    };
 
     let payable = usable_token_account(&a.owner_quote, &quote_mint, &a.request.owner);
     let position_key = position_info.key();
@@ -141,6 +146,7 @@ pub fn handle_execute_order<'info>(ctx: Context<'info, ExecuteOrder<'info>>) -> 
             limit,
             now,
             model: model.as_deref(),
+            max_leverage,
         };
         let (reason, to_owner) = match run(&mut pool, position, &input, request) {
             Ok((size, out, payout)) => {
