@@ -99,7 +99,7 @@ pub fn run(b: &mut Bench, n: u8, pool_id: u64) {
     // last: it pays out 600k of LP capital, which would move the figures of the phases above
     positions.push(deleverage(b, &mk, &risk, &lp));
     if n == 32 {
-        market_hours(b, &mk, &lp);
+        market_hours(b, &mk, &lp, &risk, &trader);
     }
     if n == 1 {
         admin_instructions(b, &mk, &lp, &risk);
@@ -167,13 +167,14 @@ fn add_market_ix(
 }
 
 /// In the 32-market pool, markets 16..31 keep FX's hours (schedule 1) with a 3σ gap
-/// allowance; the pool has no calendar until the market-hours phase, so until then they are
+/// allowance and 3x over a close; the pool has no calendar until the market-hours phase, so until then they are
 /// always open and every other figure is as without them.
 fn scheduled(n: u8, i: u8) -> MarketParams {
     if n == 32 && i >= 16 {
         MarketParams {
             schedule: keel::client::presets::FX_SCHEDULE,
             gap_sigmas_e2: 300,
+            max_leverage_over_close: 3,
             ..market_params()
         }
     } else {
@@ -574,20 +575,57 @@ fn lp_with_open_interest(b: &mut Bench, mk: &Markets, lp: &Lp) {
 }
 
 /// Market hours (n = 32): the pool's calendar; FX's week for markets 16..31 with a two-day
-/// holiday, announced a day ahead (they hold open interest); then, while those sixteen are
+/// holiday, announced a day ahead (they hold open interest); the cut of a position to the
+/// leverage over a close and an increase in the hour before the holiday; then, while those sixteen are
 /// closed, an LP deposit and withdrawal and a refresh of the Imbalance Score, valuing them at
 /// their last print moved by the gap allowance.
-fn market_hours(b: &mut Bench, mk: &Markets, lp: &Lp) {
+fn market_hours(b: &mut Bench, mk: &Markets, lp: &Lp, risk: &RiskModel, trader: &User) {
     let admin = b.admin.insecure_clone();
     let oracle_auth = b.oracle_auth.insecure_clone();
     let init = ix::init_calendar(&admin.pubkey(), &mk.pool);
     b.measure("init_calendar", "5 KB calendar", None, &[init], &[&admin]);
-    let start = (b.now + 86_400) / 60 * 60 + 120;
+    // the holiday begins at noon UTC on the first Tuesday to Thursday three days on (FX open,
+    // the day of open time its notice needs passed by then)
+    let mut day = (b.now + 3 * 86_400) / 86_400;
+    while !(2..=4).contains(&((day + 4) % 7)) {
+        day += 1;
+    }
+    let start = day * 86_400 + 12 * 3_600;
     let (index, mut fx) = keel::client::presets::schedules().remove(0);
     fx.closures = vec![[start, start + 2 * 86_400]];
     let set = ix::set_schedule(&admin.pubkey(), &mk.pool, index, fx);
     let label = "FX week and a holiday, in use (announced)";
     b.measure("set_schedule", label, None, &[set], &[&admin]);
+    // half a minute before the holiday: the trader's 5x in market 16 is cut to 3x, and an
+    // increase must meet 3x
+    b.set_time(start - 30);
+    let (m16, o16) = (ix::market_pda(&mk.pool, 16), mk.oracles[16]);
+    let print = b.push_price(&mk.pool, &o16, 100.0);
+    b.must("print", &[print], &[&oracle_auth]);
+    let cut = ix::reduce_before_close(
+        &mk.keeper.pubkey(),
+        &mk.pool,
+        &m16,
+        &trader.kp.pubkey(),
+        &o16,
+        &trader.quote,
+        risk.pda,
+    );
+    // portfolio premium: the first cut's insurance charge is past its 1 % allowance, so a
+    // second fill finishes it (two fills: the budget is two executions')
+    let label = "5x to 3x before a holiday, 32 markets, portfolio premium (two fills)";
+    b.measure(
+        "reduce_before_close",
+        label,
+        Some(70_000),
+        &[cut],
+        &[&mk.keeper],
+    );
+    let args = order(RequestKind::MarketIncrease, E6 as i64, 60 * E6);
+    place(b, mk, trader, &m16, args, None);
+    let label = "32 markets, increase in the hour before a close".to_string();
+    let measured = Some(("execute_order", label, mk.open_budget()));
+    execute(b, mk, risk, trader, (&m16, &o16), 0, 100.0, measured);
     b.set_time(start + 60);
     let open = &mk.oracles[..16];
     let refresh_open = |b: &mut Bench| {
