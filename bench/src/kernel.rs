@@ -243,6 +243,25 @@ fn market_hours(k: &mut KernelBench) {
         ],
         vec![],
     );
+    // a holiday on Tuesday 2026-12-08 from 12:00 UTC for two days; Saturday noon and the
+    // holiday's second hour closed; 11:30 on the Tuesday in the hour before it
+    let (start, end) = (1_796_731_200, 1_796_731_200 + 172_800);
+    k.row(
+        "closed since, FX (weekend; a holiday)",
+        vec![
+            (K::ClosedSince, vec![1_796_472_000, start, end]),
+            (K::ClosedSince, vec![start + 3_600, start, end]),
+        ],
+        vec![],
+    );
+    k.row(
+        "long close within the hour, FX (a holiday; Friday)",
+        vec![
+            (K::LongCloseAhead, vec![start - 1_800, start, end]),
+            (K::LongCloseAhead, vec![1_796_419_800, start, end]),
+        ],
+        vec![],
+    );
     k.row(
         "gap allowance, 3σ over 2 days",
         vec![(K::GapAllowance, vec![108_000_000, 5_500_000, 300, 172_800])],

@@ -116,33 +116,33 @@ fn split_day(ts: i64) -> (i64, i64) {
     ((t / day) as i64, (t % day) as i64)
 }
 
-/// The `n`-th Sunday (1-based) of a month, as days since 1970-01-01.
-fn nth_sunday(year: i64, month: u32, n: i64) -> i64 {
-    let first = days_from_civil(year, month, 1);
-    first + ((7 - weekday(first)) as u64 % 7) as i64 + 7 * (n - 1)
+/// The first Sunday on or after `day` (days since 1970-01-01).
+fn sunday_from(day: i64) -> i64 {
+    day + ((7 - weekday(day)) as u64 % 7) as i64
 }
 
-/// The last Sunday of a month, as days since 1970-01-01.
-fn last_sunday(year: i64, month: u32) -> i64 {
-    let next = if month == 12 {
-        days_from_civil(year + 1, 1, 1)
-    } else {
-        days_from_civil(year, month + 1, 1)
-    };
-    let last = next - 1;
-    last - weekday(last)
+/// The last Sunday on or before `day`.
+fn sunday_until(day: i64) -> i64 {
+    day - weekday(day)
 }
+
+/// Days from March 1st to April 1st and to November 1st, any year: the daylight-saving rules'
+/// dates all follow from one civil-date conversion.
+const MARCH_TO_APRIL: i64 = 31;
+const MARCH_TO_NOVEMBER: i64 = 245;
 
 /// The zone's offset from UTC at `ts`, seconds (local = UTC + offset).
 pub fn utc_offset(zone: u8, ts: i64) -> Result<i64, ScheduleError> {
     const HOUR: i64 = 3_600;
-    let year = year_of_days(split_day(ts).0);
+    let march = || days_from_civil(year_of_days(split_day(ts).0), 3, 1);
     match zone {
         zone::UTC => Ok(0),
         zone::TOKYO => Ok(9 * HOUR),
         zone::NEW_YORK => {
-            let start = nth_sunday(year, 3, 2) * SECS_PER_DAY + 7 * HOUR;
-            let end = nth_sunday(year, 11, 1) * SECS_PER_DAY + 6 * HOUR;
+            // the second Sunday of March, 02:00 EST; the first of November, 02:00 EDT
+            let march = march();
+            let start = (sunday_from(march) + 7) * SECS_PER_DAY + 7 * HOUR;
+            let end = sunday_from(march + MARCH_TO_NOVEMBER) * SECS_PER_DAY + 6 * HOUR;
             Ok(if (start..end).contains(&ts) {
                 -4 * HOUR
             } else {
@@ -150,8 +150,10 @@ pub fn utc_offset(zone: u8, ts: i64) -> Result<i64, ScheduleError> {
             })
         }
         zone::LONDON => {
-            let start = last_sunday(year, 3) * SECS_PER_DAY + HOUR;
-            let end = last_sunday(year, 10) * SECS_PER_DAY + HOUR;
+            // the last Sundays of March and October, 01:00 UTC
+            let march = march();
+            let start = sunday_until(march + MARCH_TO_APRIL - 1) * SECS_PER_DAY + HOUR;
+            let end = sunday_until(march + MARCH_TO_NOVEMBER - 1) * SECS_PER_DAY + HOUR;
             Ok(if (start..end).contains(&ts) { HOUR } else { 0 })
         }
         _ => Err(ScheduleError::UnknownZone),

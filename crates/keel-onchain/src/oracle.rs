@@ -178,6 +178,17 @@ pub fn rescale_pow10(
     let factor = *POW10.get(exp10.unsigned_abs() as usize).ok_or(overflow)?;
     if exp10 >= 0 {
         value.checked_mul(factor).ok_or(overflow)
+    } else if value >> 64 == 0 && factor >> 64 == 0 {
+        // most books' values fit a word: SBF divides words natively, 128-bit values in software
+        let (v, f) = (value as u64, factor as u64);
+        let (q, r) = (v / f, v % f);
+        let bump = r != 0
+            && match rounding {
+                Rounding::Down => false,
+                Rounding::Up => true,
+                Rounding::Nearest => r >= f - r,
+            };
+        Ok(q as u128 + bump as u128)
     } else {
         keel_math::wide::div_u128(value, factor, rounding).map_err(|_| overflow)
     }
@@ -253,6 +264,30 @@ const BPS: u64 = 10_000;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The word fast path rounds as the 128-bit division it stands in for, on both sides of
+    /// the 2^64 boundary and at exact multiples.
+    #[test]
+    fn rescale_word_path_matches_the_wide_division() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut values = vec![0u128, 1, 999_999, 1_000_000, u64::MAX as u128, 1 << 64];
+        for _ in 0..2_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.push(x as u128 >> (x % 60));
+            values.push((x as u128) << (x % 40));
+        }
+        for v in values {
+            for exp10 in [-1i32, -6, -12, -19, -20, -30] {
+                for r in [Rounding::Down, Rounding::Up, Rounding::Nearest] {
+                    let factor = pow10(exp10.unsigned_abs()).unwrap();
+                    let wide = keel_math::wide::div_u128(v, factor, r).unwrap();
+                    assert_eq!(rescale_pow10(v, exp10, r), Ok(wide), "{v} 1e{exp10} {r:?}");
+                }
+            }
+        }
+    }
 
     fn price_update(level: u8, price: i64, expo: i32) -> Vec<u8> {
         let mut d = PRICE_UPDATE_V2_DISCRIMINATOR.to_vec();

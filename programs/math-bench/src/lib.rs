@@ -49,6 +49,12 @@ pub enum Kernel {
     /// and the gap allowance a closed market's last price moves by.
     MarketOpen,
     GapAllowance,
+    /// How long FX (New York) has been closed at a Unix time, with one holiday (args: time,
+    /// holiday start, holiday end): what an LP valuation computes per closed schedule.
+    ClosedSince,
+    /// Whether FX (one holiday, as above) is within the hour before a long close: what every
+    /// open or increase on a scheduled market computes, and `reduce_before_close`.
+    LongCloseAhead,
 }
 
 /// High 64 bits of a 64×64-bit product from four 32×32 products: what a kernel could use on SBF
@@ -149,6 +155,26 @@ pub mod math_bench {
                 });
                 let n = if a(0) == 1 { 1 } else { 5 };
                 is_open(zone::NEW_YORK, &sessions[..n], &[], a(1) as i64).is_ok()
+            }
+            Kernel::ClosedSince | Kernel::LongCloseAhead => {
+                use keel_math::calendar::{
+                    Closure, MINUTES_PER_DAY as D, Session, secs_since_close,
+                    secs_until_long_close, zone,
+                };
+                let fx = [Session {
+                    open: 17 * 60,
+                    close: 5 * D + 17 * 60,
+                }];
+                let holiday = [Closure {
+                    start: a(1) as i64,
+                    end: a(2) as i64,
+                }];
+                let ts = a(0) as i64;
+                if matches!(kernel, Kernel::ClosedSince) {
+                    secs_since_close(zone::NEW_YORK, &fx, &holiday, ts).is_ok()
+                } else {
+                    secs_until_long_close(zone::NEW_YORK, &fx, &holiday, ts, 3_600, 7_200).is_ok()
+                }
             }
             Kernel::GapAllowance => keel_math::calendar::gap_allowance(
                 a(0) as u64,

@@ -764,8 +764,11 @@ pub fn value_pool(
     let mut traders_pnl: i128 = 0;
     let mut accrued_funding: i128 = 0;
     let mut largest_reserve = (!high).then_some(LargestRatio::default());
-    let any_closed = closed.mask != 0;
+    // closed markets' bits, shifted along with the slots
+    let mut closed_bits = closed.mask;
     for ((slot, mark), sides) in pool.markets.iter().zip(marks).zip(&pool.side_collateral) {
+        let is_closed = closed_bits & 1 != 0;
+        closed_bits >>= 1;
         if slot.active == 0 || (slot.long_oi == 0 && slot.short_oi == 0) {
             continue;
         }
@@ -811,7 +814,7 @@ pub fn value_pool(
             let long_pnl = (long_value - slot.long_entry as i128).max(-(sides[0] as i128));
             let short_pnl = (slot.short_entry as i128 - short_value).max(-(sides[1] as i128));
             let mut pnl = long_pnl + short_pnl;
-            if any_closed && closed.schedule_closed(slot.schedule) {
+            if is_closed {
                 pnl = pnl.max(other_edge_pnl(slot, sides, &m, net_long)?);
             }
             traders_pnl = traders_pnl.checked_add(pnl).ok_or_else(overflow)?;
@@ -882,6 +885,10 @@ fn other_edge_pnl(slot: &MarketSlot, sides: &[u64; 2], m: &Mark, net_long: bool)
     let scaled = |bound: u128| -> Option<u128> {
         match m.exp10 >= 0 {
             true => Some(bound),
+            // a word by a word cannot overflow (and costs one product on SBF)
+            false if bound >> 64 == 0 && factor >> 64 == 0 => {
+                Some(mul_u64(bound as u64, factor as u64))
+            }
             false => bound.checked_mul(factor),
         }
     };
@@ -892,27 +899,33 @@ fn other_edge_pnl(slot: &MarketSlot, sides: &[u64; 2], m: &Mark, net_long: bool)
             false => Some(raw),
         }
     };
-    let may_cap = if net_long {
+    // whether the net side's loss is capped at this edge: exact on the raw product when it
+    // fits (a capped side's PnL is then minus its collateral, no product needed), unknown
+    // when it does not
+    let capped = if net_long {
         // longs lose: capped when their value falls below entry − collateral
-        slot.long_entry > sides[0]
-            && match (
+        if slot.long_entry <= sides[0] {
+            Some(false)
+        } else {
+            match (
                 raw(slot.long_oi),
                 scaled((slot.long_entry - sides[0]) as u128),
             ) {
-                (Some(v), Some(floor)) => v < floor,
-                _ => true,
+                (Some(v), Some(floor)) => Some(v < floor),
+                _ => None,
             }
+        }
     } else {
         // shorts lose: capped when their value rises above entry + collateral
         match (
             raw(slot.short_oi),
             scaled(slot.short_entry as u128 + sides[1] as u128),
         ) {
-            (Some(v), Some(ceiling)) => v > ceiling,
-            _ => true,
+            (Some(v), Some(ceiling)) => Some(v > ceiling),
+            _ => None,
         }
     };
-    if !may_cap {
+    if capped == Some(false) {
         return Ok(i128::MIN);
     }
     let product = |oi: u64| -> Result<i128> {
@@ -922,8 +935,18 @@ fn other_edge_pnl(slot: &MarketSlot, sides: &[u64; 2], m: &Mark, net_long: bool)
         let v = rescale_pow10(mul_u64(oi, edge), m.exp10, rounding).map_err(onchain)?;
         i128::try_from(v).map_err(|_| overflow())
     };
-    let long_pnl = (product(slot.long_oi)? - slot.long_entry as i128).max(-(sides[0] as i128));
-    let short_pnl = (slot.short_entry as i128 - product(slot.short_oi)?).max(-(sides[1] as i128));
+    // v < floor·10^k gives ⌊v/10^k⌋ < floor (and v > ceiling·10^k gives ⌈v/10^k⌉ > ceiling):
+    // the capped side's PnL is exactly minus its collateral
+    let long_pnl = if net_long && capped == Some(true) {
+        -(sides[0] as i128)
+    } else {
+        (product(slot.long_oi)? - slot.long_entry as i128).max(-(sides[0] as i128))
+    };
+    let short_pnl = if !net_long && capped == Some(true) {
+        -(sides[1] as i128)
+    } else {
+        (slot.short_entry as i128 - product(slot.short_oi)?).max(-(sides[1] as i128))
+    };
     Ok(long_pnl + short_pnl)
 }
 
@@ -979,6 +1002,13 @@ impl Default for LargestRatio {
 impl LargestRatio {
     fn consider(&mut self, numerator: u128, denominator: u64) -> Result<()> {
         require!(denominator > 0, PerpError::InvalidParameter);
+        // markets with one capital share (the usual pool) compare by their numerators alone
+        if denominator == self.denominator {
+            if numerator > self.numerator {
+                self.numerator = numerator;
+            }
+            return Ok(());
+        }
         let times = |n: u128, d: u64| -> Result<u128> {
             if n >> 64 == 0 {
                 Ok(mul_u64(n as u64, d))

@@ -238,22 +238,26 @@ fn use_marks(
     not_before: i64,
     now: i64,
 ) -> Result<()> {
-    let any_closed = closed.mask != 0;
-    for (i, (slot, mark)) in pool.markets.iter_mut().zip(marks).enumerate() {
-        if any_closed && closed.is_closed(i) {
+    // closed markets' bits, shifted along with the slots (a test per slot, no index)
+    let mut closed_bits = closed.mask;
+    for (slot, mark) in pool.markets.iter_mut().zip(marks) {
+        let is_closed = closed_bits & 1 != 0;
+        closed_bits >>= 1;
+        let Some(mark) = mark else {
+            continue;
+        };
+        if is_closed {
             continue;
         }
-        if let Some(mark) = mark {
-            require!(
-                mark.publish_time > not_before,
-                PerpError::PriceBeforeRequest
-            );
-            require!(
-                now - mark.publish_time <= EXECUTION_PRICE_MAX_AGE_SECS,
-                PerpError::ExecutionPriceTooOld
-            );
-            slot.use_price(mark.publish_time)?;
-        }
+        require!(
+            mark.publish_time > not_before,
+            PerpError::PriceBeforeRequest
+        );
+        require!(
+            now - mark.publish_time <= EXECUTION_PRICE_MAX_AGE_SECS,
+            PerpError::ExecutionPriceTooOld
+        );
+        slot.use_price(mark.publish_time)?;
     }
     Ok(())
 }
