@@ -80,12 +80,12 @@ fn localnet_builds_a_usable_pool_and_a_second_run_sends_nothing() {
     let quote = quote_mint(&path, "keys/localnet-usd.json");
     let pool_key = ix::pool_pda(&quote, 0);
     assert_eq!(report.pool, pool_key.to_string());
-    // mint, operator's tokens, pool, ten markets, risk model (its bounds are the file's, the
-    // program's defaults: nothing to set), the publication (five staging writes of up to 900
-    // bytes, then the commit), risky mint, collateral pool
+    // mint, operator's tokens, pool, calendar with its two schedules, ten markets, risk model
+    // (its bounds are the file's, the program's defaults: nothing to set), the publication
+    // (five staging writes of up to 900 bytes, then the commit), risky mint, collateral pool
     assert_eq!(
         report.transactions,
-        1 + 1 + 1 + 10 + 1 + 6 + 1 + 1,
+        1 + 1 + 1 + 1 + 10 + 1 + 6 + 1 + 1,
         "{}",
         report.to_text()
     );
@@ -93,6 +93,15 @@ fn localnet_builds_a_usable_pool_and_a_second_run_sends_nothing() {
     let pool = decode::perp_pool(&t.account_data(&pool_key).unwrap().unwrap()).unwrap();
     assert_eq!(pool.authority, operator);
     assert_eq!(pool.market_count, 10);
+    // the calendar, with FX's and CME's hours in force for EUR, GBP, JPY, gold and oil
+    let calendar_key = ix::calendar_pda(&pool_key);
+    assert_eq!(pool.calendar, calendar_key);
+    let calendar = decode::calendar(&t.account_data(&calendar_key).unwrap().unwrap()).unwrap();
+    for (index, args) in keel::client::presets::schedules() {
+        let slot = &calendar.schedules[index as usize - 1];
+        assert_eq!(slot.current.defined, 1);
+        assert_eq!(slot.current.session_count as usize, args.sessions.len());
+    }
     for (i, preset) in default_markets().iter().enumerate() {
         let m = market(&mut t, &pool_key, i as u8);
         assert_eq!(&m.symbol[..preset.symbol.len()], preset.symbol.as_bytes());

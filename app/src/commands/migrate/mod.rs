@@ -1,6 +1,7 @@
 //! `keel migrate --config migrations/<cluster>.toml`: after `anchor deploy`, create what a
 //! cluster needs from its configuration file: the quote token (or use a given one), the perp
-//! pool, its markets and their oracles, the risk model and its first publication, and the
+//! pool, its market-hours calendar with the schedules the preset markets keep, its markets and
+//! their oracles, the risk model and its first publication, and the
 //! crps (collateral rebalancing pools). `config.rs` reads and checks the file; `steps.rs` holds
 //! one function per step, run in order by [`migrate`].
 //!
@@ -85,6 +86,7 @@ pub fn migrate(
     let quote = steps::quote_token(&mut m, &config.quote)?;
     let pool = steps::pool(&mut m, &config.pool, &quote)?;
     steps::operator_tokens(&mut m, &config.quote, &quote)?;
+    steps::calendar(&mut m, &pool)?;
     steps::markets(&mut m, &config.markets, &pool)?;
     steps::risk_model(&mut m, config, &pool)?;
     steps::crp_pools(&mut m, config, &pool, &quote)?;

@@ -140,6 +140,43 @@ pub(super) fn pool(
     })
 }
 
+/// The pool's market-hours calendar and the schedules the preset markets keep (FX, CME: see
+/// `presets::schedules`), before the markets that name them: the calendar created and each
+/// schedule set when missing, in one transaction (no market uses them yet, so they apply at
+/// once). A schedule on chain is left as it is: holidays are the operator's, added each year.
+pub(super) fn calendar(m: &mut Migration, pool: &PerpPool) -> anyhow::Result<()> {
+    let op = m.operator.pubkey();
+    let key = ix::calendar_pda(&pool.key);
+    let existing = match m.t.account_data(&key)? {
+        Some(data) => Some(decode::calendar(&data)?),
+        None => None,
+    };
+    let mut ixs = vec![];
+    if existing.is_none() {
+        ixs.push(ix::init_calendar(&op, &pool.key));
+    }
+    let mut set = vec![];
+    for (index, schedule) in crate::client::presets::schedules() {
+        let slot = existing.as_ref().map(|c| c.schedules[index as usize - 1]);
+        let defined = slot.is_some_and(|s| s.current.defined == 1 || s.next_from != 0);
+        if !defined {
+            ixs.push(ix::set_schedule(&op, &pool.key, index, schedule));
+            set.push(index.to_string());
+        }
+    }
+    if ixs.is_empty() {
+        m.step("calendar", &key, "exists");
+        return Ok(());
+    }
+    m.send(&perp_amm::ID, "init_calendar and set_schedule", &ixs, &[])?;
+    let outcome = match existing {
+        None => format!("created, schedules {}", set.join(", ")),
+        Some(_) => format!("schedules {} set", set.join(", ")),
+    };
+    m.step("calendar", &key, outcome);
+    Ok(())
+}
+
 /// A created test token's `mint_to_operator` tokens, into the operator's associated account
 /// (once: an existing account is left as it is).
 pub(super) fn operator_tokens(
