@@ -130,7 +130,7 @@ fn a_replay_reports_what_its_event_log_says() {
     let mut parts = 0i128;
     for e in &ev {
         let kind = e["kind"].as_str().unwrap();
-        if ["fill", "liquidation", "deleverage"].contains(&kind) {
+        if ["fill", "liquidation", "deleverage", "close_reduction"].contains(&kind) {
             parts += lp_part(e, "fees")
                 + lp_part(e, "funding")
                 + lp_part(e, "premium_released")
@@ -162,6 +162,41 @@ fn a_replay_reports_what_its_event_log_says() {
     );
     let svg = std::fs::read_to_string(out.join("lp_attribution.svg")).unwrap();
     assert!(svg.contains("<svg") && svg.contains("<rect") && report.contains("lp_attribution.svg"));
+    // market hours: 40 calendar days from a Wednesday hold five weekends; the report's table
+    // counts the closed days and the cuts before a close from the log
+    let closed_days = |m: &str| {
+        days.iter()
+            .filter(|d| d["closed"].as_array().unwrap().iter().any(|c| c == m))
+            .count()
+    };
+    assert!(closed_days("EUR-PERP") >= 10, "FX shut on weekends");
+    assert_eq!(closed_days("BTC-PERP"), 0);
+    for m in ["EUR-PERP", "WTI-PERP"] {
+        let cuts = ev
+            .iter()
+            .filter(|e| e["kind"] == "close_reduction" && e["market"] == m)
+            .count();
+        let line = report
+            .lines()
+            .find(|l| l.starts_with(&format!("| {m} |")) && l.matches('|').count() == 7)
+            .unwrap_or_else(|| panic!("no market-hours row for {m}"));
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        assert_eq!(cells[2], closed_days(m).to_string(), "{line}");
+        assert_eq!(cells[3], cuts.to_string(), "{line}");
+    }
+    for cut in ev.iter().filter(|e| e["kind"] == "close_reduction") {
+        let market = cut["market"].as_str().unwrap();
+        let limit = if market == "WTI-PERP" {
+            5.0
+        } else if market == "XAU-PERP" {
+            10.0
+        } else {
+            20.0
+        };
+        let after = cut["leverage_after"].as_f64().unwrap();
+        assert!(after <= limit * 1.0001, "{market} cut to {after}x");
+        assert!(cut["leverage_before"].as_f64().unwrap() > limit);
+    }
     // the rebate hunter looked, and its section says what it got
     assert!(report.contains("## The rebate hunter"));
     // the keepers ran: funding was paid, the risk model published, a collateral pool re-weighted

@@ -22,6 +22,25 @@ pub fn noon(date: &str) -> anyhow::Result<i64> {
     Ok((era * 146_097 + doe - 719_468) * 86_400 + 43_200)
 }
 
+/// The ISO date of a unix time.
+pub fn civil_date(t: i64) -> String {
+    let z = t.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// `date` (ISO) moved by `days` days.
+pub fn add_days(date: &str, days: i64) -> anyhow::Result<String> {
+    Ok(civil_date(noon(date)? + days * 86_400))
+}
+
 /// The data time of prices that end on `date` (ISO): its noon UTC, no later than `now` (a
 /// publication may not be stamped in the cluster's future).
 pub fn data_time(date: &str, now: i64) -> anyhow::Result<i64> {

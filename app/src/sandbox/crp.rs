@@ -113,7 +113,7 @@ impl CrpDesk {
         let Some(live) = self.live.as_mut() else {
             // a pool from the first day, and a new one whenever most of a term is left
             let days_left = replay.dates.len() - day;
-            if day == 0 || days_left as i64 >= TERM_DAYS * 5 / 7 {
+            if day == 0 || days_left as i64 >= TERM_DAYS {
                 out.push(self.open(world, price)?);
             }
             return Ok(out);

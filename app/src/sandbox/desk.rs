@@ -84,9 +84,10 @@ impl Desk {
 
     pub fn log(&mut self, what: What) {
         self.lp_ledger += match &what {
-            What::Fill { lp, .. } | What::Liquidation { lp, .. } | What::Deleverage { lp, .. } => {
-                lp.lp_capital_change()
-            }
+            What::Fill { lp, .. }
+            | What::Liquidation { lp, .. }
+            | What::Deleverage { lp, .. }
+            | What::CloseReduction { lp, .. } => lp.lp_capital_change(),
             What::LpDeposit { amount, .. } => *amount as i128,
             What::LpWithdraw { amount, .. } => -(*amount as i128),
             _ => 0,
@@ -98,7 +99,7 @@ impl Desk {
         });
     }
 
-    /// Start a day: the clock, every market's price, funding accrued on every market.
+    /// Start a day: the clock, every open market's price, funding accrued on every open market.
     pub fn begin_day(
         &mut self,
         day: u32,
@@ -112,11 +113,16 @@ impl Desk {
         self.world.set_time(now.max(self.world.now));
         self.world.push_prices(prices)?;
         let pool = self.world.pool;
+        // funding accrues on a closed market too, but is charged by the first update after its
+        // reopen (it needs a fresh print)
+        let now = self.world.now;
         let ixs: Vec<_> = self
             .world
             .markets
             .iter()
-            .map(|m| ix::update_funding(&pool, &m.key, &m.oracle))
+            .enumerate()
+            .filter(|(i, _)| self.world.is_open(*i, now))
+            .map(|(_, m)| ix::update_funding(&pool, &m.key, &m.oracle))
             .collect();
         self.world
             .chain
@@ -284,10 +290,12 @@ impl Desk {
             return Ok(false);
         }
         let shares = self.world.balance(&lp.lp_account)? - before;
+        let closed_markets = self.closed_with_interest()?;
         self.log(What::LpDeposit {
             lp: lp.actor.name.clone(),
             amount,
             shares,
+            closed_markets,
         });
         Ok(true)
     }
@@ -342,10 +350,12 @@ impl Desk {
             }
             Ok(None) => {
                 let amount = self.world.balance(&lp.actor.quote)? - before;
+                let closed_markets = self.closed_with_interest()?;
                 self.log(What::LpWithdraw {
                     lp: lp.actor.name.clone(),
                     shares,
                     amount,
+                    closed_markets,
                 });
                 Ok(true)
             }
@@ -385,10 +395,12 @@ impl Desk {
                     Ok(Some(code)) => self.refused_code(&p.owner.name, "-", "withdraw", code),
                     Ok(None) => {
                         let amount = self.world.balance(&p.owner.quote)? - before;
+                        let closed_markets = self.closed_with_interest()?;
                         self.log(What::LpWithdraw {
                             lp: p.owner.name.clone(),
                             shares: request.size as u64,
                             amount,
+                            closed_markets,
                         });
                     }
                 }
@@ -718,15 +730,98 @@ impl Desk {
         Ok(Ok(q))
     }
 
+    /// Markets with open interest that their hours have closed now.
+    pub fn closed_with_interest(&mut self) -> anyhow::Result<u32> {
+        let pool = self.world.pool_state()?;
+        let now = self.world.now;
+        Ok((0..self.world.markets.len())
+            .filter(|&m| {
+                let slot = &pool.markets[m];
+                (slot.long_oi != 0 || slot.short_oi != 0) && !self.world.is_open(m, now)
+            })
+            .count() as u32)
+    }
+
     /// The liquidation keeper on `owner`'s position in `market`: liquidated if the program
     /// would (quoted first, checked after). Returns whether it was.
     pub fn liquidate(&mut self, owner: &Actor, market: usize) -> anyhow::Result<bool> {
-        self.liquidate_at(owner, market, false)
+        self.liquidate_at(owner, market, false, false)
     }
 
-    /// [`Desk::liquidate`] by the keeper watching between two daily closes (logged as such).
-    pub fn liquidate_intraday(&mut self, owner: &Actor, market: usize) -> anyhow::Result<bool> {
-        self.liquidate_at(owner, market, true)
+    /// [`Desk::liquidate`] by the keeper watching between two daily closes (logged as such);
+    /// `at_reopen`: on the market's first price after a closed stretch.
+    pub fn liquidate_intraday(
+        &mut self,
+        owner: &Actor,
+        market: usize,
+        at_reopen: bool,
+    ) -> anyhow::Result<bool> {
+        self.liquidate_at(owner, market, true, at_reopen)
+    }
+
+    /// The keeper in the hour before a long close: `owner`'s position in `market` cut to the
+    /// leverage it may hold over the close if the program would (quoted first, checked after).
+    /// Returns whether it was cut, and whether that closed it.
+    pub fn reduce_before_close(
+        &mut self,
+        owner: &Actor,
+        market: usize,
+    ) -> anyhow::Result<Option<bool>> {
+        let key = owner.key();
+        let view = self.world.trade_view(market, &key)?;
+        let Some(before) = view.position.clone() else {
+            return Ok(None);
+        };
+        let now = self.world.now;
+        let cut = TradeAction::ReduceBeforeClose;
+        let Ok(q) = quote_trade(&view, &key, cut, 0, now) else {
+            return Ok(None);
+        };
+        let m = &self.world.markets[market];
+        let (symbol, base_decimals) = (m.symbol.clone(), m.base_decimals);
+        let ix = ix::reduce_before_close(
+            &self.keeper.key(),
+            &self.world.pool,
+            &m.key,
+            &key,
+            &m.oracle,
+            &owner.quote,
+            Some(self.world.risk_model),
+        );
+        let mut ixs = self.world.republish(Some(market));
+        ixs.push(ix);
+        self.world
+            .chain
+            .send(&ixs, &[&self.keeper.kp])
+            .map_err(|e| {
+                anyhow::anyhow!("a cut before the close the quote accepted failed: {e}")
+            })?;
+        self.check(market, &key, &q)?;
+        let unit = q.quote.oracle_price / 10f64.powi(base_decimals as i32);
+        let leverage = |p: &perp_amm::state::Position| {
+            let value = p.size as f64 * unit;
+            let equity =
+                p.collateral as f64 / USD as f64 + value - p.entry_notional as f64 / USD as f64;
+            if p.size == 0 || equity <= 0.0 {
+                0.0
+            } else {
+                value.abs() / equity
+            }
+        };
+        let size = -q.quote.size;
+        self.log(What::CloseReduction {
+            owner: owner.name.clone(),
+            market: symbol,
+            size,
+            oracle_price: q.quote.oracle_price,
+            notional: (size.unsigned_abs() as f64 * unit * USD as f64) as u64,
+            leverage_before: leverage(&before),
+            leverage_after: leverage(&q.position),
+            fees: q.quote.fees,
+            premium: q.quote.premium,
+            lp: q.quote.lp,
+        });
+        Ok(Some(q.quote.position_size == 0))
     }
 
     fn liquidate_at(
@@ -734,6 +829,7 @@ impl Desk {
         owner: &Actor,
         market: usize,
         intraday: bool,
+        at_reopen: bool,
     ) -> anyhow::Result<bool> {
         let key = owner.key();
         let view = self.world.trade_view(market, &key)?;
@@ -774,6 +870,7 @@ impl Desk {
             bad_debt: q.quote.bad_debt,
             lp: q.quote.lp,
             intraday,
+            at_reopen,
         });
         Ok(true)
     }
@@ -843,6 +940,11 @@ impl Desk {
             "{}: the markets' unrealised PnL does not add up to the pool's",
             self.date
         );
+        let now = self.world.now;
+        let closed = (0..self.world.markets.len())
+            .filter(|&m| !self.world.is_open(m, now))
+            .map(|m| self.world.markets[m].symbol.clone())
+            .collect();
         let (mut long_value, mut short_value) = (0.0, 0.0);
         for (i, m) in self.world.markets.iter().enumerate() {
             let slot = &pool.markets[i];
@@ -865,6 +967,7 @@ impl Desk {
             long_oi_value: (long_value * USD as f64) as u64,
             short_oi_value: (short_value * USD as f64) as u64,
             unrealized,
+            closed,
         });
         Ok(())
     }

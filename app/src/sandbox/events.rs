@@ -27,15 +27,21 @@ pub enum What {
         /// The Imbalance Score limit, bps of LP capital.
         max_imbalance_bps: u32,
     },
+    /// `closed_markets`: markets with open interest that were closed by their hours then
+    /// (valued at their last price moved against the pool by the gap allowance).
     LpDeposit {
         lp: String,
         amount: u64,
         shares: u64,
+        #[serde(default)]
+        closed_markets: u32,
     },
     LpWithdraw {
         lp: String,
         shares: u64,
         amount: u64,
+        #[serde(default)]
+        closed_markets: u32,
     },
     /// A trade filled. `premium` < 0 is a rebate. `size` is signed base native units.
     Fill {
@@ -92,6 +98,32 @@ pub enum What {
         /// By the keeper watching between two daily closes (on the hourly path).
         #[serde(default)]
         intraday: bool,
+        /// On the first price after the market's reopen (a gap through the margin).
+        #[serde(default)]
+        at_reopen: bool,
+    },
+    /// In the hour before a long close the keeper cut a position above its market's leverage
+    /// over the close (`reduce_before_close`): `size` closed (signed like the position),
+    /// leverage before and after.
+    CloseReduction {
+        owner: String,
+        market: String,
+        size: i64,
+        oracle_price: f64,
+        notional: u64,
+        leverage_before: f64,
+        leverage_after: f64,
+        fees: u64,
+        premium: i64,
+        /// What the cut's fill moved in and out of LP capital.
+        lp: LpParts,
+    },
+    /// The operator announced a schedule's holidays (`set_schedule`), in force from
+    /// `effective_from` (unix seconds).
+    HolidaysAnnounced {
+        schedule: String,
+        holidays: Vec<String>,
+        effective_from: i64,
     },
     /// Auto-deleveraging closed `size` of a winner (traders' profit past the pool's ceiling).
     Deleverage {
@@ -163,6 +195,9 @@ pub enum What {
         /// pool_value`, split by market).
         #[serde(default)]
         unrealized: Vec<i64>,
+        /// The markets their hours had closed at the day's snapshot.
+        #[serde(default)]
+        closed: Vec<String>,
     },
 }
 
@@ -189,6 +224,12 @@ pub struct Totals {
     pub requests_cleared: u64,
     /// Lamports paid to the keeper for executions (refusals included).
     pub keeper_fees: u64,
+    /// Market hours: positions cut before a long close, liquidations on the first price after
+    /// a reopen, and LP deposits and withdrawals executed while a market with open interest
+    /// was closed.
+    pub close_reductions: u64,
+    pub reopen_liquidations: u64,
+    pub lp_flows_while_closed: u64,
 }
 
 impl Totals {
@@ -215,11 +256,18 @@ impl Totals {
                 What::Liquidation {
                     keeper_reward,
                     bad_debt,
+                    at_reopen,
                     ..
                 } => {
                     t.liquidations += 1;
                     t.keeper_rewards += keeper_reward;
                     t.bad_debt += bad_debt;
+                    t.reopen_liquidations += *at_reopen as u64;
+                }
+                What::CloseReduction { .. } => t.close_reductions += 1,
+                What::LpDeposit { closed_markets, .. }
+                | What::LpWithdraw { closed_markets, .. } => {
+                    t.lp_flows_while_closed += (*closed_markets > 0) as u64;
                 }
                 What::RiskPublished { .. } => t.risk_publications += 1,
                 What::CrpOpened { .. } => t.crp_pools += 1,

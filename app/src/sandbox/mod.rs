@@ -10,6 +10,7 @@ pub mod agents;
 pub mod crp;
 pub mod desk;
 pub mod events;
+pub mod hours;
 pub mod prices;
 pub mod report;
 pub mod scenario;
@@ -45,8 +46,8 @@ pub struct SandboxArgs {
     /// First replay date (ISO)
     #[arg(long, default_value = "2021-09-01")]
     pub from: String,
-    /// Replay days (common trading days: 500 is about two years)
-    #[arg(long, default_value_t = 500)]
+    /// Replay days (calendar days: crypto trades on each, FX, gold and oil keep their hours)
+    #[arg(long, default_value_t = 730)]
     pub days: usize,
     /// Seed of the generated prices and the agents' coin flips
     #[arg(long, default_value_t = 2024)]
@@ -104,6 +105,8 @@ impl SandboxReport {
              requests {} placed, {} executed, {} refused, {} cancelled, {} cleared; keeper fees \
              {:.4} SOL\n\
              liquidations {} (keeper rewards {:.2}, bad debt {:.2}), risk publications {}\n\
+             market hours: {} positions cut before a long close, {} liquidations at a reopen, \
+             {} LP flows while a market was closed\n\
              collateral pools {} ({} rebalances, {} conversions)\n\
              LP return {:+.2} %, Imbalance Score {:.0} at the end (peak {:.0})\n\
              report {}\nevent log {}\n",
@@ -129,6 +132,9 @@ impl SandboxReport {
             usd(t.keeper_rewards as i128),
             usd(t.bad_debt as i128),
             t.risk_publications,
+            t.close_reductions,
+            t.reopen_liquidations,
+            t.lp_flows_while_closed,
             t.crp_pools,
             t.crp_rebalances,
             t.crp_conversions,
@@ -162,14 +168,21 @@ pub struct Sandbox {
     crp: crp::CrpDesk,
     /// Scales the agents' position sizes.
     flow: f64,
+    /// Whether each market was open at the keeper's last look (a reopen is its first open
+    /// look after a closed one).
+    was_open: Vec<bool>,
 }
 
 /// The LPs and their shares of the starting capital, %.
 const LPS: [(&str, u64); 3] = [("lp-fund", 50), ("lp-dao", 30), ("lp-retail", 20)];
 const DEFAULT_FUND: u64 = 250_000;
-/// Days between the risk keeper's publications, and the window it estimates over.
-const RISK_EVERY: usize = 21;
-const RISK_WINDOW: usize = 60;
+/// Calendar days between the risk keeper's publications, and the window it estimates over (on
+/// the days every market traded: about 60).
+const RISK_EVERY: usize = 28;
+const RISK_WINDOW: usize = 84;
+/// Calendar days between the retail LP's moves: about a quarter, and not a whole number of
+/// weeks, so its moves fall on every day of the week, weekends included.
+const LP_EVERY: usize = 88;
 
 /// The pool's risk limits with the IS cap at `max_imbalance_bps`, D8X pricing, a one-day horizon.
 pub fn limits(max_imbalance_bps: u32) -> RiskLimits {
@@ -184,11 +197,13 @@ impl Sandbox {
     pub fn new(args: &SandboxArgs) -> anyhow::Result<Self> {
         let presets = default_markets();
         let start: [f64; 10] = std::array::from_fn(|i| presets[i].price);
+        let schedules: [u8; 10] = std::array::from_fn(|i| presets[i].params.schedule);
         let replay = prices::load(
             args.prices.as_deref(),
             &args.from,
             args.days,
             &start,
+            &schedules,
             args.seed,
         )?;
         let now = noon(&replay.dates[0])?;
@@ -198,6 +213,7 @@ impl Sandbox {
             &replay.prices[0],
             limits(args.max_imbalance_bps),
         )?;
+        world.keep_hours()?;
         let agents = agents::cast(|name| world.actor(name, 50_000_000 * USD), presets.len())?;
         let hunter = RebateHunter::new(
             world.actor(RebateHunter::NAME, 50_000_000 * USD)?,
@@ -235,6 +251,7 @@ impl Sandbox {
             rng: rand::rngs::StdRng::seed_from_u64(args.seed ^ 0x5eed),
             crp,
             flow: args.flow,
+            was_open: vec![true; presets.len()],
         })
     }
 
@@ -250,6 +267,9 @@ impl Sandbox {
         self.intraday()?;
         self.desk
             .begin_day(self.day as u32, &date, noon(&date)?, &prices)?;
+        for e in hours::keep_holidays(&mut self.desk.world, &self.replay.holidays)? {
+            self.desk.log(e);
+        }
         // the keeper first executes what the day's prices trigger (take-profits, stop-losses)
         // and the withdrawals whose delay has passed, then liquidates
         for (owner, market) in self.desk.run_pending()? {
@@ -324,6 +344,17 @@ impl Sandbox {
             let now = (start + (h as i64 + 1) * 3_600).max(self.desk.world.now);
             self.desk.world.set_time(now);
             self.desk.world.push_prices(hour)?;
+            // the keeper's look at the hours: which markets just reopened (their first price
+            // after a closed stretch), which close within the hour
+            let open: Vec<bool> = (0..presets.len())
+                .map(|m| self.desk.world.is_open(m, now))
+                .collect();
+            let reopened: Vec<bool> = open
+                .iter()
+                .zip(&self.was_open)
+                .map(|(now_open, before)| *now_open && !before)
+                .collect();
+            self.was_open = open;
             // every open position: the agents' and the rebate hunter's
             let mut open: Vec<OpenPosition> = vec![];
             for (a, agent) in self.agents.iter().enumerate() {
@@ -339,6 +370,15 @@ impl Sandbox {
                 }
             }
             for (agent, m, owner) in open {
+                if self.desk.world.closing_soon(m, now)
+                    && self.desk.reduce_before_close(&owner, m)? == Some(true)
+                {
+                    match agent {
+                        Some((a, k)) => self.agents[a].sides[k] = 0,
+                        None => self.hunter.opened[m] = None,
+                    }
+                    continue;
+                }
                 {
                     let Some(pos) = self.desk.world.position(m, &owner.key())? else {
                         continue;
@@ -352,7 +392,7 @@ impl Sandbox {
                     if equity > 1.5 * maintenance * notional {
                         continue;
                     }
-                    if self.desk.liquidate_intraday(&owner, m)? {
+                    if self.desk.liquidate_intraday(&owner, m, reopened[m])? {
                         match agent {
                             Some((a, k)) => self.agents[a].sides[k] = 0,
                             None => self.hunter.opened[m] = None,
@@ -390,14 +430,19 @@ impl Sandbox {
     fn publish_risk(&mut self) -> anyhow::Result<()> {
         let n = self.desk.world.markets.len();
         let from = self.day - RISK_WINDOW;
+        // each market's closes on the days it traded (a weekend's carried price is no return);
+        // the estimate joins them on the dates all share
         let series: Vec<PriceSeries> = (0..n)
-            .map(|i| PriceSeries {
-                name: self.desk.world.markets[i].symbol.clone(),
-                dates: self.replay.dates[from..=self.day].to_vec(),
-                closes: self.replay.prices[from..=self.day]
-                    .iter()
-                    .map(|p| p[i])
-                    .collect(),
+            .map(|i| {
+                let schedule = self.desk.world.schedules[i];
+                let days: Vec<usize> = (from..=self.day)
+                    .filter(|&t| self.replay.traded(schedule, &self.replay.dates[t]))
+                    .collect();
+                PriceSeries {
+                    name: self.desk.world.markets[i].symbol.clone(),
+                    dates: days.iter().map(|&t| self.replay.dates[t].clone()).collect(),
+                    closes: days.iter().map(|&t| self.replay.prices[t][i]).collect(),
+                }
             })
             .collect();
         let e = estimate(
@@ -416,11 +461,11 @@ impl Sandbox {
     /// cash back the quarter after; a refused withdrawal (capital reserved for open positions)
     /// is logged.
     fn lp_flows(&mut self) -> anyhow::Result<()> {
-        if self.day == 0 || !self.day.is_multiple_of(63) {
+        if self.day == 0 || !self.day.is_multiple_of(LP_EVERY) {
             return Ok(());
         }
         let lp = &self.lps[2];
-        if (self.day / 63).is_multiple_of(2) {
+        if (self.day / LP_EVERY).is_multiple_of(2) {
             let balance = self.desk.world.balance(&lp.actor.quote)?;
             if balance >= 10 * USD {
                 self.desk.deposit(lp, balance)?;
@@ -436,6 +481,14 @@ impl Sandbox {
     fn trade(&mut self) -> anyhow::Result<()> {
         for a in 0..self.agents.len() {
             for k in 0..self.agents[a].markets.len() {
+                // nothing fills on a market its hours have closed
+                if !self
+                    .desk
+                    .world
+                    .is_open(self.agents[a].markets[k], self.desk.world.now)
+                {
+                    continue;
+                }
                 let wanted = self.agents[a].wanted(k, &self.replay.prices, self.day, &mut self.rng);
                 let Some(side) = wanted else { continue };
                 let current = self.agents[a].sides[k];
@@ -472,6 +525,9 @@ impl Sandbox {
         for m in 0..self.hunter.opened.len() {
             let owner = self.hunter.actor.key();
             let now = self.desk.world.now + 1;
+            if !self.desk.world.is_open(m, now) {
+                continue;
+            }
             if let Some(day) = self.hunter.opened[m] {
                 let view = self.desk.world.trade_view(m, &owner)?;
                 let Some(pos) = view.position.as_ref() else {
@@ -606,6 +662,7 @@ fn run_scenario(path: &std::path::Path, args: &SandboxArgs) -> anyhow::Result<Sa
         dates,
         prices: history,
         sources: vec![prices::Source::File(path.display().to_string()); 10],
+        holidays: vec![],
     };
     let seconds = started.elapsed().as_secs_f64();
     let written = report::write(&args.out, args.format, &desk.events, &replay, seconds)?;

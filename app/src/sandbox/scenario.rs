@@ -35,6 +35,7 @@ use std::path::Path;
 use anyhow::{Context, bail, ensure};
 use serde::Deserialize;
 
+pub use crate::client::dates::civil_date;
 use crate::client::dates::noon;
 use crate::client::perp as ix;
 use crate::client::presets::{calibration, default_markets};
@@ -413,18 +414,4 @@ impl Lp {
             lp_account: self.lp_account,
         }
     }
-}
-
-/// The ISO date of a unix time.
-pub fn civil_date(t: i64) -> String {
-    let z = t.div_euclid(86_400) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
-    format!("{y:04}-{m:02}-{d:02}")
 }

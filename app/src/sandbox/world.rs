@@ -7,7 +7,7 @@ use anchor_lang::prelude::Pubkey;
 use anchor_spl::token::spl_token;
 use anyhow::Context;
 use perp_amm::instructions::{AddMarketArgs, InitPoolArgs, InitRiskModelArgs, RiskLimits};
-use perp_amm::state::{Market, OracleKind, Pool, Position};
+use perp_amm::state::{Calendar, Market, OracleKind, Pool, Position, ScheduleArgs};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
@@ -65,6 +65,10 @@ pub struct World {
     pub risk_keeper: Keypair,
     /// The prices last published (whole quote per base), in market order.
     pub prices: Vec<f64>,
+    /// The pool's market-hours calendar as last read (`None`: every market always open, as in
+    /// scripted scenarios) and each market's schedule index.
+    pub calendar: Option<Box<Calendar>>,
+    pub schedules: Vec<u8>,
 }
 
 fn tx(e: TxError) -> anyhow::Error {
@@ -107,6 +111,8 @@ impl World {
             risk_model: ix::risk_model_pda(&pool),
             risk_keeper,
             prices: prices.to_vec(),
+            calendar: None,
+            schedules: markets.iter().map(|m| m.params.schedule).collect(),
         };
         for (i, (m, &price)) in markets.iter().zip(prices).enumerate() {
             let mut feed_id = [0u8; 32];
@@ -238,15 +244,20 @@ impl World {
             .transpose()
     }
 
-    /// Publish every market's price (whole quote per base), stamped now: one transaction.
+    /// Publish every open market's price (whole quote per base), stamped now: one transaction.
+    /// A closed market's feed is silent, as a real one is; its price is kept for its reopen.
     pub fn push_prices(&mut self, prices: &[f64]) -> anyhow::Result<()> {
         self.prices = prices.to_vec();
         let ixs = self.republish(None);
+        if ixs.is_empty() {
+            return Ok(());
+        }
         self.chain.send(&ixs, &[]).map_err(tx)
     }
 
     /// Instructions re-publishing the last prices stamped now: one market's, or every one's
-    /// (what a keeper executing a request posts first: a price published after the request).
+    /// (what a keeper executing a request posts first: a price published after the request);
+    /// none for a market its schedule has closed.
     pub fn republish(&self, market: Option<usize>) -> Vec<solana_instruction::Instruction> {
         let operator = self.operator().pubkey();
         self.markets
@@ -254,10 +265,81 @@ impl World {
             .zip(&self.prices)
             .enumerate()
             .filter(|(i, _)| market.is_none_or(|m| m == *i))
+            .filter(|(i, _)| self.is_open(*i, self.now))
             .map(|(_, (m, &p))| {
                 ix::update_push_oracle(&operator, &self.pool, &m.oracle, push_args(p, self.now))
             })
             .collect()
+    }
+
+    /// Give the pool its calendar with the preset schedules (FX's and CME's weekly hours, no
+    /// holidays yet), before any position is open: they apply at once.
+    pub fn keep_hours(&mut self) -> anyhow::Result<()> {
+        let operator = self.operator().pubkey();
+        let mut ixs = vec![ix::init_calendar(&operator, &self.pool)];
+        for (index, schedule) in crate::client::presets::schedules() {
+            ixs.push(ix::set_schedule(&operator, &self.pool, index, schedule));
+        }
+        self.chain.send(&ixs, &[]).map_err(tx)?;
+        self.reload_calendar()
+    }
+
+    fn reload_calendar(&mut self) -> anyhow::Result<()> {
+        let key = ix::calendar_pda(&self.pool);
+        let data = self.chain.account_data(&key)?.context("calendar")?;
+        self.calendar = Some(decode::calendar(&data)?);
+        Ok(())
+    }
+
+    /// Whether `market` is open at `ts` (always, without a calendar).
+    pub fn is_open(&self, market: usize, ts: i64) -> bool {
+        match &self.calendar {
+            None => true,
+            Some(c) => c.is_open(self.schedules[market], ts).unwrap_or(true),
+        }
+    }
+
+    /// Whether `market` is within the hour before a long close at `ts`.
+    pub fn closing_soon(&self, market: usize, ts: i64) -> bool {
+        match &self.calendar {
+            None => false,
+            Some(c) => c.closing_soon(self.schedules[market], ts).unwrap_or(false),
+        }
+    }
+
+    /// The schedule `index` in force at `ts`, as the program sees it.
+    pub fn schedule_at(&self, index: u8, ts: i64) -> Option<perp_amm::state::Schedule> {
+        self.calendar
+            .as_ref()
+            .and_then(|c| c.schedule(index, ts).copied())
+    }
+
+    /// Whether schedule `index` has a change announced and not yet in force at `ts`.
+    pub fn schedule_pending(&self, index: u8, ts: i64) -> bool {
+        self.calendar.as_ref().is_some_and(|c| {
+            let slot = &c.schedules[index as usize - 1];
+            slot.next_from != 0 && ts < slot.next_from
+        })
+    }
+
+    /// The operator sets schedule `index` to `schedule` (announced when positions are open);
+    /// returns when it takes effect.
+    pub fn set_schedule(&mut self, index: u8, schedule: ScheduleArgs) -> anyhow::Result<i64> {
+        let operator = self.operator().pubkey();
+        self.chain
+            .send(
+                &[ix::set_schedule(&operator, &self.pool, index, schedule)],
+                &[],
+            )
+            .map_err(tx)?;
+        self.reload_calendar()?;
+        let c = self.calendar.as_ref().context("calendar")?;
+        let slot = &c.schedules[index as usize - 1];
+        Ok(if slot.next_from != 0 {
+            slot.next_from
+        } else {
+            self.now
+        })
     }
 
     pub fn oracles(&self) -> Vec<Pubkey> {

@@ -19,6 +19,27 @@ pub(super) struct MarketRow {
     pub refused: u64,
 }
 
+/// A market that keeps hours: days its hours had it closed at noon, positions cut before a
+/// long close (and the notional cut), liquidations on the first price after a reopen and the
+/// bad debt they left.
+#[derive(Default)]
+pub(super) struct HoursRow {
+    pub closed_days: u64,
+    pub cuts: u64,
+    pub cut_notional: u64,
+    pub reopen_liquidations: u64,
+    pub reopen_bad_debt: u64,
+}
+
+/// LP deposits and withdrawals executed while a market with open interest was closed.
+#[derive(Default)]
+pub(super) struct LpWhileClosed {
+    pub deposits: u64,
+    pub deposited: u64,
+    pub withdrawals: u64,
+    pub withdrawn: u64,
+}
+
 /// Where a market's LP result came from (native units, signed as the LPs see them): each part
 /// of every fill's cash to and from LP capital, and the traders' unrealised PnL at the end.
 /// `total()` is the market's LP result; over all markets it is the LP value at the end less the
@@ -144,6 +165,11 @@ pub(super) struct ReportData {
     pub hunter: HunterRow,
     /// The LP result's attribution per market, in the set-up's order.
     pub attribution: Vec<Attribution>,
+    /// Market hours: per market that keeps them, LP flows while closed, and the operator's
+    /// holiday announcements (date, schedule, holidays).
+    pub hours: BTreeMap<String, HoursRow>,
+    pub lp_while_closed: LpWhileClosed,
+    pub holidays: Vec<(String, String, Vec<String>)>,
     /// LP deposits less withdrawals, and the LP value (withdrawal valuation) at the last day.
     pub net_deposits: i128,
     pub final_pool_value: i128,
@@ -218,8 +244,52 @@ impl ReportData {
                     a.add(lp);
                 }
             }
-            What::LpDeposit { amount, .. } => self.net_deposits += *amount as i128,
-            What::LpWithdraw { amount, .. } => self.net_deposits -= *amount as i128,
+            What::CloseReduction {
+                market,
+                lp,
+                premium,
+                notional,
+                ..
+            } => {
+                if let Some(a) = self.attribution_of(market) {
+                    a.add(lp);
+                    if *premium >= 0 {
+                        a.premiums_charged += *premium as i128;
+                    } else {
+                        a.rebates += premium.unsigned_abs() as i128;
+                    }
+                }
+                let h = self.hours_row(market);
+                h.cuts += 1;
+                h.cut_notional += *notional;
+            }
+            What::LpDeposit {
+                amount,
+                closed_markets,
+                ..
+            } => {
+                self.net_deposits += *amount as i128;
+                if *closed_markets > 0 {
+                    self.lp_while_closed.deposits += 1;
+                    self.lp_while_closed.deposited += amount;
+                }
+            }
+            What::LpWithdraw {
+                amount,
+                closed_markets,
+                ..
+            } => {
+                self.net_deposits -= *amount as i128;
+                if *closed_markets > 0 {
+                    self.lp_while_closed.withdrawals += 1;
+                    self.lp_while_closed.withdrawn += amount;
+                }
+            }
+            What::HolidaysAnnounced {
+                schedule, holidays, ..
+            } => self
+                .holidays
+                .push((e.date.clone(), schedule.clone(), holidays.clone())),
             What::Refused { market, .. } => self.market(market).refused += 1,
             What::Liquidation {
                 market,
@@ -227,10 +297,16 @@ impl ReportData {
                 lp,
                 keeper_reward,
                 owner,
+                at_reopen,
                 ..
             } => {
                 if owner == crate::sandbox::agents::RebateHunter::NAME {
                     self.hunter.liquidated += 1;
+                }
+                if *at_reopen {
+                    let h = self.hours_row(market);
+                    h.reopen_liquidations += 1;
+                    h.reopen_bad_debt += bad_debt;
                 }
                 if let Some(a) = self.attribution_of(market) {
                     a.add(lp);
@@ -255,8 +331,12 @@ impl ReportData {
                 lp_capital,
                 imbalance_score,
                 unrealized,
+                closed,
                 ..
             } => {
+                for m in closed {
+                    self.hours_row(m).closed_days += 1;
+                }
                 // the LPs' side of traders' unrealised PnL, as of the latest day
                 for (a, u) in self.attribution.iter_mut().zip(unrealized) {
                     a.unrealized = -(*u as i128);
@@ -266,6 +346,10 @@ impl ReportData {
             }
             _ => {}
         }
+    }
+
+    fn hours_row(&mut self, market: &str) -> &mut HoursRow {
+        self.hours.entry(market.to_string()).or_default()
     }
 
     fn attribution_of(&mut self, market: &str) -> Option<&mut Attribution> {

@@ -22,6 +22,7 @@ pub(super) fn markdown(
     summary(&mut md, d, totals)?;
     markets(&mut md, d)?;
     attribution(&mut md, d)?;
+    market_hours(&mut md, d)?;
     hunter(&mut md, d)?;
     figures(&mut md)?;
     collateral_pools(&mut md, d)?;
@@ -234,6 +235,57 @@ fn figures(md: &mut String) -> Result {
     writeln!(md, "\n## Figures\n")?;
     for (title, file, _) in &FIGURES {
         writeln!(md, "![{title}]({file})\n")?;
+    }
+    Ok(())
+}
+
+/// Markets that keep hours: closed days, the keeper's cuts before long closes, liquidations at
+/// the reopen, LP flows while closed, and the operator's holidays.
+fn market_hours(md: &mut String, d: &ReportData) -> Result {
+    if d.hours.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        md,
+        "\n## Market hours\n\n\
+         FX, gold and oil keep their exchanges' hours (weekends, holidays, CME's daily hour): \
+         while closed their feeds are silent, nothing fills or is liquidated on them, and LPs \
+         are valued at the last price moved against the pool by the gap allowance. In the \
+         hour before a long close the keeper cuts positions above the leverage held over a \
+         close; at the reopen it liquidates what the gap took under.\n\n\
+         | market | days closed (daily snapshot) | cuts before a close | notional cut (USD) | \
+         liquidations at the reopen | their bad debt (USD) |\n|---|---:|---:|---:|---:|---:|"
+    )?;
+    for (m, h) in &d.hours {
+        writeln!(
+            md,
+            "| {m} | {} | {} | {:.2} | {} | {:.2} |",
+            h.closed_days,
+            h.cuts,
+            usd(h.cut_notional as i128),
+            h.reopen_liquidations,
+            usd(h.reopen_bad_debt as i128)
+        )?;
+    }
+    let l = &d.lp_while_closed;
+    writeln!(
+        md,
+        "\nLP flows executed while a market with open interest was closed: {} deposits \
+         ({:.2} USD), {} withdrawals ({:.2} USD).",
+        l.deposits,
+        usd(l.deposited as i128),
+        l.withdrawals,
+        usd(l.withdrawn as i128)
+    )?;
+    if !d.holidays.is_empty() {
+        writeln!(
+            md,
+            "\nHolidays the operator announced (`set_schedule`, a day of open time ahead):\n\n\
+             | announced | schedule | holidays |\n|---|---|---|"
+        )?;
+        for (date, schedule, days) in &d.holidays {
+            writeln!(md, "| {date} | {schedule} | {} |", days.join(", "))?;
+        }
     }
     Ok(())
 }
