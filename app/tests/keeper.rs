@@ -481,3 +481,58 @@ fn a_round_applies_an_announced_premium_change_once_due() {
     assert!(r.to_text().contains("premium change applied"));
     assert_eq!(read(&mut s).premium_mode, mode);
 }
+
+/// Market hours (issue #20): a change announced on a Friday evening waits for a day of open
+/// time, so a round on Saturday sends nothing (not a transaction the program would refuse)
+/// and the first round once it is due applies it: EUR's maintenance change on Monday 21:00 UTC
+/// (FX's day), the premium mode change on Monday 22:00 (gold's day, CME reopening Sunday
+/// 23:00), not at 21:30.
+#[test]
+fn a_round_waits_for_a_day_of_open_time_before_applying_a_change() {
+    let mut s = setup();
+    s.desk.world.keep_hours().unwrap();
+    let operator = s.desk.world.operator().insecure_clone();
+    let pool = s.desk.world.pool;
+    let eur = s.desk.world.markets[5].key;
+    let at = |date: &str, hours: i64| noon(date).unwrap() - 43_200 + hours * 3_600;
+    let set = |s: &mut Setup, t: i64| {
+        s.desk.world.set_time(t);
+        let prices = s.prices.clone();
+        s.desk.world.push_prices(&prices).unwrap();
+    };
+    // Friday 2024-01-05, 21:00 UTC: an hour before FX and gold close for the weekend
+    set(&mut s, at("2024-01-05", 21));
+    let data = s.desk.world.chain.account_data(&eur).unwrap().unwrap();
+    let mut params = keel::client::decode::market(&data).unwrap().params;
+    params.maintenance_margin_bps += 10;
+    let read = |s: &mut Setup| {
+        let data = s.desk.world.chain.account_data(&pool).unwrap().unwrap();
+        keel::client::decode::perp_pool(&data).unwrap().risk
+    };
+    let before = read(&mut s);
+    let mode = 1 - before.premium_mode;
+    let ixs = [
+        keel::client::perp::propose_market_change(&operator.pubkey(), &pool, &eur, params),
+        keel::client::perp::propose_premium_change(
+            &operator.pubkey(),
+            &pool,
+            mode,
+            before.premium_horizon_secs,
+        ),
+    ];
+    s.desk.world.chain.send(&ixs, &[&operator]).unwrap();
+    let a = args(&s);
+    let kp = s.keeper.kp.insecure_clone();
+    for (t, changes, premium) in [
+        (at("2024-01-06", 21) + 60, 0, false),
+        (at("2024-01-08", 21) + 60, 1, false),
+        (at("2024-01-08", 22) + 60, 0, true),
+    ] {
+        set(&mut s, t);
+        let r = run_round(&mut s.desk.world.chain, &kp, &a).unwrap();
+        assert!(r.errors.is_empty(), "{}", r.to_text());
+        assert_eq!(r.market_changes, changes, "{}", r.to_text());
+        assert_eq!(r.premium_change, premium, "{}", r.to_text());
+    }
+    assert_eq!(read(&mut s).premium_mode, mode);
+}

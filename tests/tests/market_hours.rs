@@ -655,6 +655,50 @@ async fn reduce_before_close_leaves_the_bankrupt_and_the_paused_alone() {
     assert!(before == w.t.snapshot(&keys).await);
 }
 
+/// A premium mode change prices every market's fills, so its notice is a day of open time of
+/// every market that keeps hours: announced Friday 21:00 UTC, a wall-clock day would end on
+/// Saturday with FX and gold shut; FX's day of open time ends Monday 21:00 and gold's (CME,
+/// reopening Sunday 23:00) Monday 22:00, when it applies.
+#[tokio::test]
+async fn a_premium_change_waits_a_day_of_every_markets_open_time() {
+    use perp_amm::state::premium_mode;
+    let mut w = world(true).await;
+    let limits = perp_amm::instructions::RiskLimits {
+        max_imbalance_bps: 10_000,
+        premium_mode: premium_mode::PER_MARKET,
+        premium_horizon_secs: 86_400,
+    };
+    w.f.init_risk_model(&mut w.t, limits).await;
+    let admin = w.t.admin.insecure_clone();
+    w.t.set_time(at(4, 21, 0));
+    let propose =
+        ix::propose_premium_change(&admin.pubkey(), &w.f.pool, premium_mode::PORTFOLIO, 86_400);
+    w.t.send(&[propose], &[&admin]).await.unwrap();
+    let apply = ix::apply_premium_change(&w.f.pool);
+    for (when, what) in [
+        (at(5, 21, 0) + 1, "Saturday, a wall-clock day on"),
+        (
+            at(7, 21, 30),
+            "Monday 21:30: FX's day is over, gold's is not",
+        ),
+    ] {
+        w.t.set_time(when);
+        let before = w.t.snapshot(&[w.f.pool]).await;
+        let r = w.t.send(std::slice::from_ref(&apply), &[]).await;
+        assert_eq!(
+            r,
+            Err(TxError::Custom(perp(PerpError::ChangeNotDue))),
+            "{what}"
+        );
+        assert!(before == w.t.snapshot(&[w.f.pool]).await, "{what}");
+    }
+    w.t.set_time(at(7, 22, 0));
+    w.t.send(&[apply], &[]).await.unwrap();
+    let pool = w.t.pool(&w.f.pool).await;
+    assert_eq!(pool.risk.premium_mode, premium_mode::PORTFOLIO);
+    assert!(!pool.pending_premium.is_pending());
+}
+
 /// Schedules: bad inputs, each with its error and nothing changed; a schedule a market with
 /// open interest uses changes only a day after it is set.
 #[tokio::test]

@@ -644,7 +644,10 @@ pub fn propose_premium_change(
 /// Anyone applies the pool's announced premium change once due.
 pub fn apply_premium_change(pool: &Pubkey) -> Instruction {
     ix(
-        perp_amm::accounts::ApplyPremiumChange { pool: *pool },
+        perp_amm::accounts::ApplyPremiumChange {
+            pool: *pool,
+            calendar: calendar_pda(pool),
+        },
         perp_amm::instruction::ApplyPremiumChange {},
     )
 }

@@ -256,20 +256,14 @@ pub fn run_round(
         if !change.is_pending() || now < change.effective_at || now > change.effective_at + window {
             continue;
         }
-        // a market that keeps hours: due after a day of its open time (as the program counts)
-        let hours = calendar
-            .as_deref()
-            .and_then(|c| c.schedule(change.base.schedule, change.proposed_at));
-        if let Some(hours) = hours {
-            let notice = perp_amm::state::MARKET_CHANGE_NOTICE_SECS;
-            let most = perp_amm::instructions::MAX_NOTICE_SECS;
-            let due = hours
-                .after_open_secs(change.proposed_at, notice, most)
-                .map_err(|e| anyhow::anyhow!("{e}"))?
-                .unwrap_or(change.proposed_at + most);
-            if now < due {
-                continue;
-            }
+        // a market that keeps hours: due after a day of its open time (the program's rule)
+        if let Some(c) = calendar.as_deref()
+            && change.base.schedule != 0
+            && now
+                < c.notice_due(core::iter::once(change.base.schedule), change.proposed_at)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?
+        {
+            continue;
         }
         let apply = ix::apply_market_change(&pool_key, &slot.market, &slot.oracle);
         match send_retrying(t, &[apply], &[], retries) {
@@ -283,7 +277,16 @@ pub fn run_round(
     // an announced premium mode or horizon change whose notice is over
     let premium = pool.pending_premium;
     let window = perp_amm::state::MARKET_CHANGE_APPLY_WINDOW_SECS;
-    if premium.is_pending() && now >= premium.effective_at && now <= premium.effective_at + window {
+    // due after a day of every scheduled market's open time (the program's rule)
+    let premium_due = match calendar.as_deref() {
+        Some(c) if premium.is_pending() => {
+            let proposed_at = premium.effective_at - perp_amm::state::MARKET_CHANGE_NOTICE_SECS;
+            c.notice_due(pool.schedules(), proposed_at)
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+        }
+        _ => premium.effective_at,
+    };
+    if premium.is_pending() && now >= premium_due && now <= premium.effective_at + window {
         match send_retrying(t, &[ix::apply_premium_change(&pool_key)], &[], retries) {
             Ok(()) => round.premium_change = true,
             Err(e) => round.errors.push(format!(

@@ -9,6 +9,9 @@ use crate::errors::PerpError;
 /// Schedules a pool holds; a market's `schedule` is 1..=MAX_SCHEDULES, or 0 for always open.
 pub const MAX_SCHEDULES: usize = 8;
 
+/// Longest an announced change waits for its day of open time.
+pub const MAX_NOTICE_SECS: i64 = 28 * 86_400;
+
 /// The pool's market-hours schedules: PDA [CALENDAR_SEED, pool], created by the first
 /// `set_schedule`. A pool without one has every market always open.
 #[account(zero_copy)]
@@ -307,6 +310,24 @@ impl Calendar {
             None => Ok(false),
             Some(s) => Ok(s.secs_until_long_close(ts)?.is_some()),
         }
+    }
+
+    /// When a change announced at `proposed_at` to markets on the schedules `indices` is due:
+    /// once a day ([`MARKET_CHANGE_NOTICE_SECS`]) of each one's open time has passed (a
+    /// weekend does not count: traders could not act in it), the latest of them; a wall-clock
+    /// day for markets always open; at most [`MAX_NOTICE_SECS`].
+    pub fn notice_due(&self, indices: impl Iterator<Item = u8>, proposed_at: i64) -> Result<i64> {
+        use crate::state::MARKET_CHANGE_NOTICE_SECS as NOTICE;
+        let mut due = proposed_at + NOTICE;
+        for index in indices {
+            if let Some(hours) = self.schedule(index, proposed_at) {
+                let open = hours
+                    .after_open_secs(proposed_at, NOTICE, MAX_NOTICE_SECS)?
+                    .unwrap_or(proposed_at + MAX_NOTICE_SECS);
+                due = due.max(open);
+            }
+        }
+        Ok(due)
     }
 
     /// Whether a market on schedule `index` is open at `ts`.

@@ -257,6 +257,14 @@ impl Pool {
         Ok(())
     }
 
+    /// The schedule of every active market that keeps hours (repeats included).
+    pub fn schedules(&self) -> impl Iterator<Item = u8> + '_ {
+        self.markets
+            .iter()
+            .filter(|slot| slot.active == 1 && slot.schedule != 0)
+            .map(|slot| slot.schedule)
+    }
+
     /// Whether any position is open in any market.
     pub fn has_open_interest(&self) -> bool {
         self.markets

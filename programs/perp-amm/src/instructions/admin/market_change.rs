@@ -1,6 +1,5 @@
 use anchor_lang::prelude::*;
 
-use super::set_schedule::MAX_NOTICE_SECS;
 use super::update_market::set_market_params;
 use crate::constants::MARKET_CHANGE_SEED;
 use crate::errors::PerpError;
@@ -101,17 +100,10 @@ pub fn handle_apply_market_change(ctx: Context<ApplyMarketChange>) -> Result<()>
     // not of clock (announced on a Friday evening, an FX change is due on Monday evening)
     let schedule = change.base.schedule;
     if schedule != 0 {
-        let due = with_calendar(&pool, &ctx.accounts.calendar, |calendar| {
-            match calendar.and_then(|c| c.schedule(schedule, change.proposed_at)) {
-                None => Ok(Some(change.proposed_at + MARKET_CHANGE_NOTICE_SECS)),
-                Some(hours) => hours.after_open_secs(
-                    change.proposed_at,
-                    MARKET_CHANGE_NOTICE_SECS,
-                    MAX_NOTICE_SECS,
-                ),
-            }
-        })?
-        .unwrap_or(change.proposed_at + MAX_NOTICE_SECS);
+        let due = with_calendar(&pool, &ctx.accounts.calendar, |calendar| match calendar {
+            None => Ok(change.proposed_at + MARKET_CHANGE_NOTICE_SECS),
+            Some(c) => c.notice_due(core::iter::once(schedule), change.proposed_at),
+        })?;
         require!(now >= due, PerpError::ChangeNotDue);
     }
     let params = change.params;

@@ -43,8 +43,7 @@ pub struct SetSchedule<'info> {
     pub calendar: AccountLoader<'info, Calendar>,
 }
 
-/// Longest a schedule change waits for its day of open time.
-pub const MAX_NOTICE_SECS: i64 = 28 * 86_400;
+pub use crate::state::MAX_NOTICE_SECS;
 
 /// The pool authority sets schedule `index` (1..=8). While no position is open anywhere in the
 /// pool it applies at once; otherwise it is announced and takes over once a day

@@ -4,6 +4,7 @@ use super::set_risk_limits::{MAX_PREMIUM_HORIZON_SECS, MIN_PREMIUM_HORIZON_SECS,
 use crate::errors::PerpError;
 use crate::events::PremiumChangeEvent;
 use crate::instructions::admin::market_change::change_kind;
+use crate::instructions::shared::with_calendar;
 use crate::state::{MARKET_CHANGE_NOTICE_SECS, PendingPremiumChange, Pool, premium_mode};
 
 #[derive(Accounts)]
@@ -62,19 +63,30 @@ pub fn handle_propose_premium_change(
 pub struct ApplyPremiumChange<'info> {
     #[account(mut)]
     pub pool: AccountLoader<'info, Pool>,
+    /// CHECK: the pool's market-hours calendar (`Pool::calendar`), read when the pool has one
+    /// (any account otherwise; the client passes the calendar's address either way).
+    pub calendar: UncheckedAccount<'info>,
 }
 
 /// Anyone applies an announced premium change once due, within
 /// [`crate::state::MARKET_CHANGE_APPLY_WINDOW_SECS`], under the same rule as market changes: not while
-/// closing is paused, and a full notice again from the moment closing resumes. Nothing else
-/// can change the mode or horizon while this is pending, so it always applies onto the values
-/// it was proposed against.
+/// closing is paused, and a full notice again from the moment closing resumes. It prices every
+/// market's fills, so its notice is also a day of open time of every market that keeps hours
+/// (`Calendar::notice_due`): announced on a Friday evening, it is due on Monday evening. Nothing
+/// else can change the mode or horizon while this is pending, so it always applies onto the
+/// values it was proposed against.
 pub fn handle_apply_premium_change(ctx: Context<ApplyPremiumChange>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let mut pool = ctx.accounts.pool.load_mut()?;
     let change = pool.pending_premium;
     require!(change.is_pending(), PerpError::NoPendingChange);
     pool.require_change_due(change.effective_at, now)?;
+    let proposed_at = change.effective_at - MARKET_CHANGE_NOTICE_SECS;
+    let due = with_calendar(&pool, &ctx.accounts.calendar, |calendar| match calendar {
+        None => Ok(change.effective_at),
+        Some(c) => c.notice_due(pool.schedules(), proposed_at),
+    })?;
+    require!(now >= due, PerpError::ChangeNotDue);
     set_premium(&mut pool, change.mode, change.horizon_secs);
     pool.pending_premium = PendingPremiumChange::default();
     drop(pool);
