@@ -271,6 +271,57 @@ impl TestContext {
         Some(Position::try_deserialize(&mut &data[..]).unwrap())
     }
 
+    /// The accounts a trade on `market` by `owner` reads, as `keel::client::fetch::trade_view`
+    /// reads them from a cluster: for quoting with the program's own arithmetic.
+    pub async fn trade_view(
+        &mut self,
+        pool_key: &Pubkey,
+        market: &Pubkey,
+        owner: &Pubkey,
+    ) -> keel::client::quote::TradeView {
+        use keel::client::decode;
+        let pool = self.pool(pool_key).await;
+        let market = self.market(market).await;
+        let market_key = pool.slot(market.index).unwrap().market;
+        let position = self
+            .position(&keel::client::perp::position_pda(&market_key, owner))
+            .await
+            .filter(|p| p.size != 0);
+        let oracle = self
+            .ctx
+            .banks_client
+            .get_account(market.oracle)
+            .await
+            .unwrap()
+            .map(|a| keel::transport::RawAccount {
+                owner: a.owner,
+                lamports: a.lamports,
+                data: a.data,
+            })
+            .expect("oracle account");
+        let model = if pool.risk.model == Pubkey::default() {
+            None
+        } else {
+            let data = self.account_data(&pool.risk.model).await.unwrap();
+            Some(*decode::risk_model(&data).unwrap())
+        };
+        let calendar = if pool.calendar == Pubkey::default() {
+            None
+        } else {
+            let data = self.account_data(&pool.calendar).await.unwrap();
+            Some(decode::calendar(&data).unwrap())
+        };
+        keel::client::quote::TradeView {
+            pool_key: *pool_key,
+            pool,
+            market,
+            position,
+            oracle,
+            model,
+            calendar,
+        }
+    }
+
     pub async fn crp_pool(&mut self, pool: &Pubkey) -> collateral_pool::state::CrpPool {
         let data = self.account_data(pool).await.expect("pool account");
         assert_eq!(&data[..8], collateral_pool::state::CrpPool::DISCRIMINATOR);

@@ -158,6 +158,9 @@ pub struct TradeQuote {
     pub position_entry_notional: i64,
     /// What the fill moved in and out of LP capital.
     pub lp: LpParts,
+    /// Fills the action takes: one, or for a cut before a close one more each time an
+    /// insurance charge outran its margin.
+    pub fills: u8,
 }
 
 /// A fill's cash to and from LP capital, part by part (native units): the sum
@@ -303,6 +306,7 @@ pub fn quote_trade(
         name: "no open position".into(),
     };
     let imbalance_before = pool.risk.imbalance_score;
+    let mut fills = 1;
     let (size, fill, payout, keeper_reward, position) = match action {
         TradeAction::Open { size, collateral } => {
             check_open(size, collateral).map_err(refusal)?;
@@ -357,6 +361,7 @@ pub fn quote_trade(
             let leverage = market.params.leverage_over_close();
             let cut = apply_reduce_before_close(&mut pool, &mut position, &input, leverage)
                 .map_err(refusal)?;
+            fills = cut.fills;
             (-cut.size, cut.fill, cut.returned_to_owner, 0, position)
         }
         TradeAction::Liquidate => {
@@ -374,14 +379,16 @@ pub fn quote_trade(
             )
         }
     };
-    Ok(quoted(
+    let mut q = quoted(
         pool,
         market,
         price.price,
         (size, fill, payout, keeper_reward),
         imbalance_before,
         position,
-    ))
+    );
+    q.quote.fills = fills;
+    Ok(q)
 }
 
 /// The quote of a fill of `size` priced at the oracle's `oracle_price`, and the state after.
@@ -423,6 +430,7 @@ fn quoted(
         position_collateral: position.collateral,
         position_entry_notional: position.entry_notional,
         lp: LpParts::of(&fill),
+        fills: 1,
     };
     QuotedState {
         quote,

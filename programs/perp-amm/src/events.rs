@@ -109,6 +109,8 @@ pub struct CloseReductionEvent {
     pub leverage_e2_before: u64,
     pub leverage_e2_after: u64,
     pub returned_to_owner: u64,
+    /// Fills it took (more than one when an insurance charge outran the 1 % margin).
+    pub fills: u8,
 }
 
 #[event]

@@ -459,6 +459,8 @@ pub struct CloseReductionOutcome {
     pub leverage_e2_after: u64,
     /// The position's whole collateral when the reduction closed it, paid to its owner.
     pub returned_to_owner: u64,
+    /// Fills it took (more than one when an insurance charge outran the 1 % margin).
+    pub fills: u8,
 }
 
 /// Notional / equity at `price`, in hundredths (`u64::MAX` without equity).
@@ -509,7 +511,9 @@ pub fn apply_reduce_before_close(
     let leverage_e2_before = leverage_e2(pool.slot(index)?, position, price)?;
     let before = (position.size, position.collateral);
     let mut total = FillOutcome::default();
+    let mut fills = 0u8;
     for pass in 1..=CLOSE_CUT_PASSES {
+        fills += 1;
         let cut = if pass == CLOSE_CUT_PASSES {
             position.size.unsigned_abs()
         } else {
@@ -554,6 +558,7 @@ pub fn apply_reduce_before_close(
         leverage_e2_before,
         leverage_e2_after,
         returned_to_owner: returned,
+        fills,
     })
 }
 

@@ -99,6 +99,7 @@ pub fn handle_reduce_before_close(ctx: Context<ReduceBeforeClose>) -> Result<()>
             leverage_e2_before: cut.leverage_e2_before,
             leverage_e2_after: cut.leverage_e2_after,
             returned_to_owner: cut.returned_to_owner,
+            fills: cut.fills,
         };
         (cut.returned_to_owner, event)
     };
