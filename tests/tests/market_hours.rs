@@ -531,8 +531,9 @@ async fn a_position_above_the_weekend_leverage_is_reduced_before_the_close() {
         before == w.t.snapshot(&keys).await,
         "an early call moved state"
     );
-    // 21:15: a print 30 s old is too old for it (10 s, as a liquidation)
-    w.t.set_time(at(4, 21, 14) + 30);
+    // 21:15: a print 3 s old is too old for it (2 s: the cut answers to no request, so the
+    // caller would pick among the last prints with hindsight)
+    w.t.set_time(at(4, 21, 15) - 3);
     w.f.republish(&mut w.t, EUR).await;
     w.t.set_time(at(4, 21, 15));
     let r =
@@ -849,7 +850,10 @@ async fn set_schedule_bad_inputs_and_notice() {
             3,
             s(
                 vec![],
-                vec![[now + day, now + 2 * day], [now + 2 * day, now + 3 * day]],
+                vec![
+                    [now + 2 * day, now + 3 * day],
+                    [now + 3 * day, now + 4 * day],
+                ],
             ),
             PerpError::HolidayInvalid,
         ),
@@ -868,14 +872,22 @@ async fn set_schedule_bad_inputs_and_notice() {
         (
             "a holiday of five days",
             3,
-            s(vec![], vec![[now + day, now + 6 * day]]),
+            s(vec![], vec![[now + 2 * day, now + 7 * day]]),
             PerpError::HolidayInvalid,
         ),
         (
             "a holiday off the minute",
             3,
-            s(vec![], vec![[now + day + 1, now + 2 * day]]),
+            s(vec![], vec![[now + 2 * day + 1, now + 3 * day]]),
             PerpError::HolidayInvalid,
+        ),
+        // (an unused schedule with open interest in the pool takes effect a day on: a holiday
+        // must begin an hour after that, so the hour before it is under the new schedule)
+        (
+            "a holiday within the hour after it takes effect",
+            3,
+            s(vec![], vec![[now + day + 1_800, now + 2 * day]]),
+            PerpError::HolidayInPast,
         ),
         (
             "no such zone",

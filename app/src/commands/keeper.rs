@@ -252,17 +252,19 @@ pub fn run_round(
             continue;
         };
         let change = decode::market_change(&data)?;
-        let window = perp_amm::state::MARKET_CHANGE_APPLY_WINDOW_SECS;
-        if !change.is_pending() || now < change.effective_at || now > change.effective_at + window {
+        if !change.is_pending() {
             continue;
         }
         // a market that keeps hours: due after a day of its open time (the program's rule)
-        if let Some(c) = calendar.as_deref()
-            && change.base.schedule != 0
-            && now
-                < c.notice_due(core::iter::once(change.base.schedule), change.proposed_at)
-                    .map_err(|e| anyhow::anyhow!("{e}"))?
-        {
+        let due = match calendar.as_deref() {
+            Some(c) if change.base.schedule != 0 => c
+                .notice_due(core::iter::once(change.base.schedule), change.proposed_at)
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .max(change.effective_at),
+            _ => change.effective_at,
+        };
+        let window = perp_amm::state::MARKET_CHANGE_APPLY_WINDOW_SECS;
+        if now < due || now > due + window {
             continue;
         }
         let apply = ix::apply_market_change(&pool_key, &slot.market, &slot.oracle);
@@ -285,8 +287,9 @@ pub fn run_round(
                 .map_err(|e| anyhow::anyhow!("{e}"))?
         }
         _ => premium.effective_at,
-    };
-    if premium.is_pending() && now >= premium_due && now <= premium.effective_at + window {
+    }
+    .max(premium.effective_at);
+    if premium.is_pending() && now >= premium_due && now <= premium_due + window {
         match send_retrying(t, &[ix::apply_premium_change(&pool_key)], &[], retries) {
             Ok(()) => round.premium_change = true,
             Err(e) => round.errors.push(format!(

@@ -5,6 +5,7 @@
 
 use anyhow::Context;
 use keel_math::calendar::{SECS_PER_DAY, utc_offset, zone};
+use perp_amm::constants::CLOSE_WINDOW_SECS;
 use perp_amm::state::ScheduleArgs;
 
 use crate::client::dates::noon;
@@ -77,7 +78,8 @@ pub fn keep_holidays(
         let want: Vec<[i64; 2]> = all
             .iter()
             .copied()
-            .filter(|c| c[0] > effective && c[0] <= now + AHEAD_SECS)
+            // a holiday begins at least the close window after the schedule takes effect
+            .filter(|c| c[0] >= effective + CLOSE_WINDOW_SECS && c[0] <= now + AHEAD_SECS)
             .take(MAX_CLOSURES)
             .collect();
         let in_force = world.schedule_at(*index, effective).context("a schedule")?;

@@ -72,6 +72,10 @@ pub const PROFIT_CEILING_RANGE_BPS: core::ops::RangeInclusive<u32> = 1_000..=9_0
 /// the bell; an hour gives the keeper rounds to reach every position and a trader time to add
 /// margin first.
 pub const CLOSE_WINDOW_SECS: i64 = 3_600;
+/// The oldest print a cut before a close may use. Tighter than an execution's 10 s: the cut
+/// answers to no request whose time would bound the print, so whoever calls it (the owner
+/// too, from any key) picks among the prints of this long, with hindsight.
+pub const CLOSE_CUT_PRICE_MAX_AGE_SECS: i64 = 2;
 /// A close this long or longer (a weekend, a holiday, an overnight) is held at the leverage over
 /// a close; a shorter break (a futures market's daily hour) is not: its gap is an hour's move.
 pub const LONG_CLOSE_SECS: i64 = 2 * 3_600;

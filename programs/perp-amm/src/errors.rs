@@ -242,7 +242,9 @@ pub enum PerpError {
     )]
     ScheduleSessions,
     /// 6078
-    #[msg("Schedule: a holiday that has begun, or begins before the schedule takes effect")]
+    #[msg(
+        "Schedule: a holiday that has begun, or begins within an hour of the schedule taking effect"
+    )]
     HolidayInPast,
     /// 6079
     #[msg("Schedule: a holiday empty, over four days, not on a minute, or within a day of another")]

@@ -479,13 +479,15 @@ pub fn leverage_e2(
 
 /// `reduce_before_close`: in the hour before a long close, a position above the leverage it
 /// may hold over the close (`leverage`, the market's `leverage_over_close`) is cut, at the
-/// oracle price and priced as the owner's own reduction (close fee, the insurance charge or
-/// refund), down to 99 % of that leverage after the fee: the notional x closed solves
-/// N − x = 0.99·L·(E − f·x), rounded up to whole base units. An insurance charge larger than
-/// the 1 % allows leaves it above: the cut is then computed again on what is left (at most
-/// [`CLOSE_CUT_PASSES`] times, the last closing what remains). What would be left as dust,
-/// or a cut the fee could never bring under (0.99·L·f ≥ 1), closes the whole position and
-/// pays its collateral to its owner. A position below maintenance is the liquidator's.
+/// oracle price and priced as the owner's own reduction (close fee and half-spread, the
+/// insurance charge or refund), down to 99 % of that leverage after its cost: the notional x
+/// closed solves N − x = 0.99·L·(E − c·x), c the cost per unit of notional, rounded up to whole
+/// base units. The first cut takes c as the fee and the half-spread; an insurance charge the
+/// 1 % does not cover leaves the position above, and the next cut takes c as the cost the last
+/// one actually had (at most [`CLOSE_CUT_PASSES`] cuts; still above after them, it stays for
+/// the next call rather than being closed whole). What would be left as dust, or a cut its
+/// cost could never bring under (0.99·L·c ≥ 1), closes the whole position and pays its
+/// collateral to its owner. A position below maintenance is the liquidator's.
 pub fn apply_reduce_before_close(
     pool: &mut Pool,
     position: &mut Position,
@@ -512,13 +514,23 @@ pub fn apply_reduce_before_close(
     let before = (position.size, position.collateral);
     let mut total = FillOutcome::default();
     let mut fills = 0u8;
-    for pass in 1..=CLOSE_CUT_PASSES {
+    // the cost per unit of notional a cut is sized for (1e9): fee and half-spread, then what
+    // the last cut actually cost when that was more
+    let base_cost = (params.close_fee_bps as u64)
+        .saturating_mul(crate::constants::E9 / crate::constants::BPS)
+        .saturating_add(params.half_spread_e9);
+    let mut cost_e9 = base_cost;
+    for _ in 0..CLOSE_CUT_PASSES {
         fills += 1;
-        let cut = if pass == CLOSE_CUT_PASSES {
-            position.size.unsigned_abs()
-        } else {
-            close_cut(pool.slot(index)?, position, params, leverage, price)?
-        };
+        let (cut, cut_notional) = close_cut(
+            pool.slot(index)?,
+            position,
+            params,
+            leverage,
+            price,
+            cost_e9,
+        )?;
+        let equity_before = equity(pool.slot(index)?, position, price)?;
         let long = position.size > 0;
         let fill_size = if long { -(cut as i64) } else { cut as i64 };
         let out = fill(
@@ -542,10 +554,25 @@ pub fn apply_reduce_before_close(
         if position.size == 0 || !above_leverage(pool.slot(index)?, position, leverage, price)? {
             break;
         }
+        // what this cut cost per unit of notional, rounded up
+        let spent = equity_before - equity(pool.slot(index)?, position, price)?;
+        if spent > 0 && cut_notional > 0 {
+            let observed = keel_math::wide::mul_div_u128(
+                spent as u128,
+                crate::constants::E9 as u128,
+                cut_notional,
+                keel_math::Rounding::Up,
+            )
+            .map_or(u64::MAX, |c| u64::try_from(c).unwrap_or(u64::MAX));
+            cost_e9 = cost_e9.max(observed);
+        }
     }
     let (returned, leverage_e2_after) = if position.size == 0 {
         let all = position.collateral;
-        pool.total_collateral -= all;
+        pool.total_collateral = pool
+            .total_collateral
+            .checked_sub(all)
+            .ok_or_else(|| error!(PerpError::MathOverflow))?;
         position.collateral = 0;
         (all, 0)
     } else {
@@ -562,7 +589,7 @@ pub fn apply_reduce_before_close(
     })
 }
 
-/// Fills `reduce_before_close` may make; the last closes what is left.
+/// Cuts `reduce_before_close` may make in one call.
 pub const CLOSE_CUT_PASSES: u32 = 3;
 
 /// Notional above `leverage` × equity at `price` (no equity: above any).
@@ -577,34 +604,37 @@ fn above_leverage(
         || position_notional(position, price)? > (eq as u128).saturating_mul(leverage as u128))
 }
 
-/// Base units to cut so that what is left sits at 99 % of `leverage` after the close fee
-/// (see [`apply_reduce_before_close`]); the whole position when dust would remain.
+/// Base units to cut, and their notional, so that what is left sits at 99 % of `leverage`
+/// after a cost of `cost_e9` per unit of notional (see [`apply_reduce_before_close`]); the
+/// whole position when dust would remain.
 fn close_cut(
     slot: &crate::state::MarketSlot,
     position: &Position,
     params: &crate::state::MarketParams,
     leverage: u32,
     price: Fix,
-) -> Result<u64> {
+    cost_e9: u64,
+) -> Result<(u64, u128)> {
     let held = position.size.unsigned_abs();
     let notional = position_notional(position, price)?;
     let eq = equity(slot, position, price)?.max(0) as u128;
     let leverage = leverage as u128;
-    // x ≥ (N − 0.99·L·E) / (1 − 0.99·L·f) = 10⁴·(100·N − 99·L·E) / (10⁶ − 99·L·f_bps)
-    let fee_term = 99 * leverage * params.close_fee_bps as u128;
+    // x ≥ (N − 0.99·L·E) / (1 − 0.99·L·c) = 10⁹·(100·N − 99·L·E) / (100·10⁹ − 99·L·c_e9)
+    let scale = crate::constants::E9 as u128;
+    let cost_term = (99 * leverage).saturating_mul(cost_e9 as u128);
     let excess = (100 * notional).saturating_sub(99 * leverage * eq);
-    let cut_notional = if fee_term >= 1_000_000 || eq == 0 {
+    let cut_notional = if cost_term >= 100 * scale || eq == 0 {
         None
     } else {
         keel_math::wide::mul_div_u128(
             excess,
-            10_000,
-            1_000_000 - fee_term,
+            scale,
+            100 * scale - cost_term,
             keel_math::Rounding::Up,
         )
         .ok()
     };
-    let cut = match cut_notional {
+    let mut cut = match cut_notional {
         Some(x) => {
             keel_math::wide::mul_div_u128(x, held as u128, notional, keel_math::Rounding::Up)
                 .map_or(held, |c| c.min(held as u128) as u64)
@@ -613,9 +643,18 @@ fn close_cut(
     };
     let left_notional =
         crate::math::notional((held - cut) as i128, price, keel_math::Rounding::Down)?;
-    let dust = held - cut < params.min_position_size
-        || left_notional < params.min_position_notional as i128;
-    Ok(if dust { held } else { cut })
+    if held - cut < params.min_position_size || left_notional < params.min_position_notional as i128
+    {
+        cut = held;
+    }
+    let cut_value = keel_math::wide::mul_div_u128(
+        notional,
+        cut as u128,
+        held as u128,
+        keel_math::Rounding::Down,
+    )
+    .unwrap_or(notional);
+    Ok((cut, cut_value))
 }
 
 /// Opens and increases need the market in the model: exposure it cannot see, it cannot limit.

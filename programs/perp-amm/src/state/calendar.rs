@@ -132,7 +132,10 @@ impl ScheduleArgs {
         let closures: [Closure; MAX_CLOSURES] =
             core::array::from_fn(|i| self.closures().nth(i).unwrap_or_default());
         let (ns, nc) = (self.sessions.len(), self.closures.len());
-        calendar::validate(self.zone, &sessions[..ns], &closures[..nc], effective_from)
+        // a holiday begins at least the close window after the schedule takes effect, so the
+        // hour before it (held to the leverage over a close) lies under the schedule that has it
+        let not_before = effective_from.saturating_add(CLOSE_WINDOW_SECS);
+        calendar::validate(self.zone, &sessions[..ns], &closures[..nc], not_before)
             .map_err(schedule_error)?;
         let mut out = Schedule {
             zone: self.zone,
@@ -319,7 +322,14 @@ impl Calendar {
     pub fn notice_due(&self, indices: impl Iterator<Item = u8>, proposed_at: i64) -> Result<i64> {
         use crate::state::MARKET_CHANGE_NOTICE_SECS as NOTICE;
         let mut due = proposed_at + NOTICE;
+        // each schedule once, however many markets keep it
+        let mut seen = 0u16;
         for index in indices {
+            let bit = 1u16.checked_shl(index as u32).unwrap_or(0);
+            if seen & bit != 0 {
+                continue;
+            }
+            seen |= bit;
             if let Some(hours) = self.schedule(index, proposed_at) {
                 let open = hours
                     .after_open_secs(proposed_at, NOTICE, MAX_NOTICE_SECS)?

@@ -236,14 +236,16 @@ impl Pool {
         Ok(())
     }
 
-    /// An announced change (market or premium) due at `effective_at` may apply at `now`: its
-    /// notice runs while traders can act on it, so not while closing is paused and a full notice
-    /// again from when closing resumed; and within its window after it is due.
-    pub fn require_change_due(&self, effective_at: i64, now: i64) -> Result<()> {
+    /// An announced change (market or premium) due at `due` (its notice over, in the open time
+    /// of the markets it touches: `Calendar::notice_due`) may apply at `now`: its notice runs
+    /// while traders can act on it, so not while closing is paused and a full notice again from
+    /// when closing resumed; and within its window after it is due (from the due time, so a
+    /// long holiday cannot let it expire before it may apply).
+    pub fn require_change_due(&self, due: i64, now: i64) -> Result<()> {
         use crate::state::{MARKET_CHANGE_APPLY_WINDOW_SECS, MARKET_CHANGE_NOTICE_SECS};
         self.require_not_paused(pause::CLOSE)?;
         require!(
-            now >= effective_at
+            now >= due
                 && now
                     >= self
                         .close_resumed_at
@@ -251,7 +253,7 @@ impl Pool {
             PerpError::ChangeNotDue
         );
         require!(
-            now <= effective_at + MARKET_CHANGE_APPLY_WINDOW_SECS,
+            now <= due + MARKET_CHANGE_APPLY_WINDOW_SECS,
             PerpError::ChangeExpired
         );
         Ok(())
@@ -408,5 +410,37 @@ impl MarketSlot {
     /// Traders' locked-in value L (quote native, signed like K).
     pub fn locked_value(&self) -> i128 {
         self.long_entry as i128 - self.short_entry as i128
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{MARKET_CHANGE_APPLY_WINDOW_SECS, MARKET_CHANGE_NOTICE_SECS};
+
+    /// An announced change applies from its due time (open-time notice included) for its
+    /// window, counted from the due time: a change due late after a long closure does not
+    /// expire before it may apply (an auditor's finding).
+    #[test]
+    fn a_change_applies_within_its_window_from_when_it_is_due() {
+        let pool: Pool = bytemuck::Zeroable::zeroed();
+        let due = 10 * MARKET_CHANGE_NOTICE_SECS;
+        let code = |r: Result<()>| match r {
+            Ok(()) => None,
+            Err(anchor_lang::error::Error::AnchorError(e)) => Some(e.error_code_number),
+            Err(e) => panic!("{e}"),
+        };
+        let n = |e: PerpError| Some(anchor_lang::error::ERROR_CODE_OFFSET + e as u32);
+        assert_eq!(
+            code(pool.require_change_due(due, due - 1)),
+            n(PerpError::ChangeNotDue)
+        );
+        assert_eq!(code(pool.require_change_due(due, due)), None);
+        let last = due + MARKET_CHANGE_APPLY_WINDOW_SECS;
+        assert_eq!(code(pool.require_change_due(due, last)), None);
+        assert_eq!(
+            code(pool.require_change_due(due, last + 1)),
+            n(PerpError::ChangeExpired)
+        );
     }
 }

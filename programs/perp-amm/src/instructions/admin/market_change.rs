@@ -91,21 +91,22 @@ pub fn handle_apply_market_change(ctx: Context<ApplyMarketChange>) -> Result<()>
     require!(change.is_pending(), PerpError::NoPendingChange);
     let pool_key = ctx.accounts.pool.key();
     let mut pool = ctx.accounts.pool.load_mut()?;
-    pool.require_change_due(change.effective_at, now)?;
+    // a market that keeps hours: the notice is a day of its open time since the announcement,
+    // not of clock (announced on a Friday evening, an FX change is due on Monday evening)
+    let schedule = change.base.schedule;
+    let due = match schedule {
+        0 => change.effective_at,
+        _ => with_calendar(&pool, &ctx.accounts.calendar, |calendar| match calendar {
+            None => Ok(change.effective_at),
+            Some(c) => c.notice_due(core::iter::once(schedule), change.proposed_at),
+        })?
+        .max(change.effective_at),
+    };
+    pool.require_change_due(due, now)?;
     require!(
         ctx.accounts.market.params == change.base,
         PerpError::ChangeOutdated
     );
-    // a market that keeps hours: the notice is a day of its open time since the announcement,
-    // not of clock (announced on a Friday evening, an FX change is due on Monday evening)
-    let schedule = change.base.schedule;
-    if schedule != 0 {
-        let due = with_calendar(&pool, &ctx.accounts.calendar, |calendar| match calendar {
-            None => Ok(change.proposed_at + MARKET_CHANGE_NOTICE_SECS),
-            Some(c) => c.notice_due(core::iter::once(schedule), change.proposed_at),
-        })?;
-        require!(now >= due, PerpError::ChangeNotDue);
-    }
     let params = change.params;
     params.validate()?;
     set_market_params(

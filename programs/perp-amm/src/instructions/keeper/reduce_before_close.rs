@@ -2,7 +2,7 @@ use anchor_lang::prelude::*;
 use anchor_spl::token::{Token, TokenAccount};
 use keel_math::Fix;
 
-use crate::constants::{EXECUTION_PRICE_MAX_AGE_SECS, POSITION_SEED};
+use crate::constants::{CLOSE_CUT_PRICE_MAX_AGE_SECS, POSITION_SEED};
 use crate::engine::{TradeInput, apply_reduce_before_close};
 use crate::errors::PerpError;
 use crate::events::CloseReductionEvent;
@@ -46,8 +46,8 @@ pub struct ReduceBeforeClose<'info> {
 /// Bring a position above the leverage it may hold over a close down to it, in the hour before
 /// a long close of its market (see [`apply_reduce_before_close`]); anyone may, as with a
 /// liquidation, and nobody is paid for it: the owner pays the close fee his own reduction
-/// would. Stopped with liquidations; the print is at most 10 s old, published while open, and
-/// not older than the market's.
+/// would. Stopped with liquidations; the print is at most 2 s old
+/// ([`CLOSE_CUT_PRICE_MAX_AGE_SECS`]), published while open, and not older than the market's.
 pub fn handle_reduce_before_close(ctx: Context<ReduceBeforeClose>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let a = &mut *ctx.accounts;
@@ -68,7 +68,7 @@ pub fn handle_reduce_before_close(ctx: Context<ReduceBeforeClose>) -> Result<()>
         PerpError::NotClosingSoon
     );
     require!(
-        now - price.publish_time <= EXECUTION_PRICE_MAX_AGE_SECS,
+        now - price.publish_time <= CLOSE_CUT_PRICE_MAX_AGE_SECS,
         PerpError::ExecutionPriceTooOld
     );
     let model = pool_risk_model(&*a.pool.load()?, &a.risk_model)?;

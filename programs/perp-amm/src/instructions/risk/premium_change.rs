@@ -80,13 +80,13 @@ pub fn handle_apply_premium_change(ctx: Context<ApplyPremiumChange>) -> Result<(
     let mut pool = ctx.accounts.pool.load_mut()?;
     let change = pool.pending_premium;
     require!(change.is_pending(), PerpError::NoPendingChange);
-    pool.require_change_due(change.effective_at, now)?;
     let proposed_at = change.effective_at - MARKET_CHANGE_NOTICE_SECS;
     let due = with_calendar(&pool, &ctx.accounts.calendar, |calendar| match calendar {
         None => Ok(change.effective_at),
         Some(c) => c.notice_due(pool.schedules(), proposed_at),
-    })?;
-    require!(now >= due, PerpError::ChangeNotDue);
+    })?
+    .max(change.effective_at);
+    pool.require_change_due(due, now)?;
     set_premium(&mut pool, change.mode, change.horizon_secs);
     pool.pending_premium = PendingPremiumChange::default();
     drop(pool);
