@@ -34,8 +34,9 @@ enum Command {
     Study(studies::StudyArgs),
     /// The pool's book against history (worst day, VaR, expected shortfall) and shocks
     Stress(studies::stress::StressArgs),
-    /// The whole protocol on the embedded runtime: two years of daily prices, agents, keepers,
-    /// a report with figures and the event log (no validator needed)
+    /// The whole protocol on the embedded runtime: two years of calendar days (FX, gold and oil
+    /// keeping their hours), agents, keepers, a report with figures and the event log (no
+    /// validator needed)
     #[cfg(feature = "embedded")]
     Sandbox(sandbox::SandboxArgs),
     /// A perp pool's dashboard: balances, pool value, Imbalance Score, markets
@@ -105,7 +106,8 @@ enum Command {
         args: migrate::MigrateArgs,
     },
     /// Keepers: funding (open markets), announced market and premium changes, risk publishing,
-    /// Imbalance Score, requests, liquidations, auto-deleveraging and crp chores, in rounds
+    /// Imbalance Score, requests, liquidations, cuts before a long close, auto-deleveraging and
+    /// crp chores, in rounds
     #[cfg(feature = "embedded")]
     Keeper {
         #[command(flatten)]
