@@ -284,6 +284,11 @@ pub struct Status {
     pub exposure_norm: f64,
     pub imbalance_limit: f64,
     pub paused: u8,
+    /// The vault's balance and what the pool accounts for in it (LP capital, default fund,
+    /// trader collateral, request escrow, premium balances), native units: equal in a sound
+    /// pool.
+    pub vault: u64,
+    pub accounted: u128,
     pub markets: Vec<MarketStatus>,
 }
 
@@ -291,7 +296,7 @@ impl Status {
     pub fn to_text(&self) -> String {
         let mut s = format!(
             "pool {}\nLP capital {:.2}  default fund {:.2}  trader collateral {:.2}\n\
-             premium balances {:.2}\n\
+             premium balances {:.2}  vault {:.6} ({})\n\
              pool value {}  LP shares {}\nImbalance Score {:.3} (limit {:.2})  ||K|| {:.3}  paused {:#04b}\n\
              market      price        long OI      short OI     net notional  M share    premiums  insurance  hours   next change\n",
             self.pool,
@@ -299,6 +304,12 @@ impl Status {
             self.default_fund,
             self.trader_collateral,
             self.premium_balances,
+            self.vault as f64 / 1e6,
+            if self.vault as u128 == self.accounted {
+                "equals the accounting".to_string()
+            } else {
+                format!("accounting {:.6}", self.accounted as f64 / 1e6)
+            },
             self.pool_value
                 .map_or("unpriced".to_string(), |v| format!("{v:.2}")),
             self.lp_supply,
@@ -479,6 +490,12 @@ pub fn status(t: &mut dyn Transport, pool_key: &Pubkey) -> anyhow::Result<Status
         exposure_norm: pool.risk.exposure_norm as f64 / 1e3,
         imbalance_limit: pool.lp_capital as f64 / 1e6 * pool.risk.max_imbalance_bps as f64 / 1e4,
         paused: pool.paused,
+        vault: crate::client::fetch::token_balance(t, &pool.vault)?,
+        accounted: pool.lp_capital as u128
+            + pool.default_fund as u128
+            + pool.total_collateral as u128
+            + pool.request_escrow as u128
+            + pool.premium_total(),
         markets: rows,
     })
 }

@@ -84,13 +84,19 @@ impl Rpc {
             .unwrap_or_else(|| home().join(".config/solana/id.json"));
         let payer = read_keypair_file(&keypair)
             .map_err(|e| anyhow::anyhow!("reading the keypair {}: {e}", keypair.display()))?;
-        Ok(Rpc {
-            client: RpcClient::new_with_commitment(
-                url,
-                solana_commitment_config::CommitmentConfig::confirmed(),
-            ),
-            payer,
-        })
+        let client = RpcClient::new_with_commitment(
+            url.clone(),
+            solana_commitment_config::CommitmentConfig::confirmed(),
+        );
+        // one cheap call first: a node that is down is said as such, not as the first
+        // account lookup's failure
+        client.get_version().map_err(|e| {
+            anyhow::anyhow!(
+                "cannot reach the cluster at {url} ({e}): is a node running there \
+                 (`bash localnet/run.sh` starts one)?"
+            )
+        })?;
+        Ok(Rpc { client, payer })
     }
 }
 
@@ -194,5 +200,22 @@ mod tests {
             Some(PathBuf::from("/home/me/.config/solana/id.json"))
         );
         assert_eq!(solana_cli_defaults(&dir.join("missing.yml")), (None, None));
+    }
+
+    /// A node that is down is said as such, before any command runs (issue #21).
+    #[test]
+    fn a_node_that_is_down_is_said_plainly() {
+        let dir = std::env::temp_dir().join(format!("keel-rpc-down-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("id.json");
+        solana_keypair::write_keypair_file(&Keypair::new(), &path).unwrap();
+        let e = Rpc::connect(Some("http://127.0.0.1:1"), Some(&path))
+            .err()
+            .expect("nothing listens on port 1");
+        let text = e.to_string();
+        assert!(
+            text.starts_with("cannot reach the cluster at http://127.0.0.1:1"),
+            "{text}"
+        );
     }
 }
