@@ -138,31 +138,50 @@ impl Transport for Rpc {
         }))
     }
 
-    /// `getProgramAccounts` filtered here: fine for a localnet or devnet pool; a mainnet keeper
-    /// would pass the discriminator and pool as memcmp filters to the RPC node.
+    /// `getProgramAccounts` with the discriminator as a memcmp filter at offset 0, so the node
+    /// returns only the accounts of that type (not a scan of every account of the program).
     fn program_accounts(
         &mut self,
         program: &Pubkey,
         discriminator: &[u8],
     ) -> anyhow::Result<Vec<(Pubkey, RawAccount)>> {
-        let all = self
+        use solana_account_decoder_client_types::UiAccountEncoding;
+        use solana_rpc_client_api::config::{RpcAccountInfoConfig, RpcProgramAccountsConfig};
+        use solana_rpc_client_api::filter::{Memcmp, RpcFilterType};
+        let config = RpcProgramAccountsConfig {
+            filters: Some(vec![RpcFilterType::Memcmp(Memcmp::new_raw_bytes(
+                0,
+                discriminator.to_vec(),
+            ))]),
+            account_config: RpcAccountInfoConfig {
+                encoding: Some(UiAccountEncoding::Base64),
+                commitment: Some(self.client.commitment()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let found = self
             .client
-            .get_program_accounts(program)
+            .get_program_ui_accounts_with_config(program, config)
             .context("getProgramAccounts")?;
-        Ok(all
-            .into_iter()
-            .filter(|(_, a)| a.data.starts_with(discriminator))
-            .map(|(k, a)| {
-                (
-                    k,
-                    RawAccount {
-                        owner: a.owner,
-                        lamports: a.lamports,
-                        data: a.data,
-                    },
-                )
-            })
-            .collect())
+        let mut out = Vec::with_capacity(found.len());
+        for (key, a) in found {
+            let data = a.data.decode().context("an account's base64 data")?;
+            // the node applied the filter; one that ignored it is caught here
+            if !data.starts_with(discriminator) {
+                continue;
+            }
+            let owner = a.owner.parse().context("an account's owner")?;
+            out.push((
+                key,
+                RawAccount {
+                    owner,
+                    lamports: a.lamports,
+                    data,
+                },
+            ));
+        }
+        Ok(out)
     }
 
     fn unix_time(&mut self) -> anyhow::Result<i64> {
