@@ -745,16 +745,7 @@ pub fn stage_risk(
 /// 201k CU with 32 markets in the bench (2026-12-05), past a transaction's default 200k.
 pub const COMMIT_RISK_CU_LIMIT: u32 = 400_000;
 
-/// The compute-budget program's `SetComputeUnitLimit` (a builtin of every bank).
-pub fn compute_unit_limit(units: u32) -> Instruction {
-    let mut data = vec![2u8];
-    data.extend_from_slice(&units.to_le_bytes());
-    Instruction {
-        program_id: crate::transport::COMPUTE_BUDGET_ID,
-        accounts: vec![],
-        data,
-    }
-}
+pub use crate::transport::compute_unit_limit;
 
 pub fn commit_risk(risk_authority: &Pubkey, pool: &Pubkey, as_of: i64) -> Instruction {
     ix(

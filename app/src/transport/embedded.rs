@@ -12,7 +12,7 @@ use solana_signer::Signer;
 use solana_transaction::Transaction;
 use solana_transaction_error::TransactionError;
 
-use super::{COMPUTE_BUDGET_ID, RawAccount, Transport, TxError};
+use super::{RawAccount, Transport, TxError};
 
 /// `processor!` takes `fn(&Pubkey, &[AccountInfo], &[u8])` with independent lifetimes; Anchor
 /// 1.x's `entry` ties them to one `'info`. Re-borrowing the slice with that lifetime is sound:
@@ -70,14 +70,9 @@ pub async fn send_in_context_logs(
     ixs: &[Instruction],
     signers: &[&Keypair],
 ) -> Result<Vec<String>, TxError> {
-    let mut data = vec![3u8]; // ComputeBudgetInstruction::SetComputeUnitPrice
-    data.extend_from_slice(&nonce.to_le_bytes());
+    // a unit price of `nonce` micro-lamports makes every transaction distinct
     let mut all_ixs = Vec::with_capacity(ixs.len() + 1);
-    all_ixs.push(Instruction {
-        program_id: COMPUTE_BUDGET_ID,
-        accounts: vec![],
-        data,
-    });
+    all_ixs.push(super::compute_unit_price(nonce));
     all_ixs.extend_from_slice(ixs);
     let payer = ctx.payer.insecure_clone();
     let mut all: Vec<&Keypair> = vec![&payer];

@@ -16,6 +16,26 @@ use anchor_lang::prelude::Pubkey;
 /// The compute-budget program (a builtin of every bank).
 pub const COMPUTE_BUDGET_ID: Pubkey =
     anchor_lang::pubkey!("ComputeBudget111111111111111111111111111111");
+
+/// The compute-budget program's `SetComputeUnitLimit`.
+pub fn compute_unit_limit(units: u32) -> solana_instruction::Instruction {
+    compute_budget(2, &units.to_le_bytes())
+}
+
+/// The compute-budget program's `SetComputeUnitPrice` (micro-lamports per compute unit).
+pub fn compute_unit_price(micro_lamports: u64) -> solana_instruction::Instruction {
+    compute_budget(3, &micro_lamports.to_le_bytes())
+}
+
+fn compute_budget(kind: u8, value: &[u8]) -> solana_instruction::Instruction {
+    let mut data = vec![kind];
+    data.extend_from_slice(value);
+    solana_instruction::Instruction {
+        program_id: COMPUTE_BUDGET_ID,
+        accounts: vec![],
+        data,
+    }
+}
 #[cfg(feature = "embedded")]
 use solana_instruction::Instruction;
 #[cfg(feature = "embedded")]

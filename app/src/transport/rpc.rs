@@ -100,29 +100,136 @@ impl Rpc {
     }
 }
 
+/// The largest serialized transaction a node takes (`PACKET_DATA_SIZE`).
+pub const MAX_TRANSACTION_BYTES: usize = 1_232;
+/// The most compute units a transaction may ask for.
+const MAX_COMPUTE_UNITS: u32 = 1_400_000;
+/// Sends of one transaction when its blockhash expires before confirmation.
+const SEND_ATTEMPTS: u32 = 3;
+
+/// The serialized size of a transaction of `ixs` paid by `payer`: the signatures' count, the
+/// signatures, and the message.
+pub fn transaction_size(ixs: &[Instruction], payer: &Pubkey) -> usize {
+    let tx = Transaction::new_with_payer(ixs, Some(payer));
+    let sigs = tx.signatures.len();
+    // a short-vec length: one byte under 128
+    let prefix = if sigs < 128 { 1 } else { 2 };
+    prefix + 64 * sigs + tx.message_data().len()
+}
+
+fn expired(e: &solana_rpc_client_api::client_error::Error) -> bool {
+    matches!(
+        e.get_transaction_error(),
+        Some(TransactionError::BlockhashNotFound)
+    ) || e.to_string().contains("block height exceeded")
+}
+
+impl Rpc {
+    /// The priority fee to pay (micro-lamports per compute unit): the 75th percentile of the
+    /// node's recent fees on the accounts the instructions write, 0 if it has none or cannot
+    /// say.
+    fn priority_fee(&self, ixs: &[Instruction]) -> u64 {
+        let mut writable: Vec<Pubkey> = ixs
+            .iter()
+            .flat_map(|i| {
+                i.accounts
+                    .iter()
+                    .filter(|m| m.is_writable)
+                    .map(|m| m.pubkey)
+            })
+            .collect();
+        writable.sort();
+        writable.dedup();
+        writable.truncate(128);
+        let Ok(fees) = self.client.get_recent_prioritization_fees(&writable) else {
+            return 0;
+        };
+        let mut fees: Vec<u64> = fees.iter().map(|f| f.prioritization_fee).collect();
+        if fees.is_empty() {
+            return 0;
+        }
+        fees.sort_unstable();
+        fees[(fees.len() * 3 / 4).min(fees.len() - 1)]
+    }
+}
+
 impl Transport for Rpc {
     fn payer(&self) -> &Keypair {
         &self.payer
     }
 
+    /// Send and confirm (at the client's `confirmed` commitment), as a real cluster needs:
+    /// the size checked against the packet limit before anything is sent; a priority fee from
+    /// the node's recent fees on the accounts written (none on a quiet cluster); a compute-unit
+    /// limit from a simulation with a fifth more (the bench's figures are what a simulation
+    /// finds; a refused simulation keeps the default and lets the send report the program's
+    /// error); and a fresh blockhash and a resend, after a growing pause, when the blockhash
+    /// expired before confirmation.
     fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), TxError> {
-        let blockhash = self
-            .client
-            .get_latest_blockhash()
-            .map_err(|e| TxError::Other(e.to_string()))?;
+        let payer = self.payer.pubkey();
         let mut all: Vec<&Keypair> = vec![&self.payer];
-        all.extend(signers.iter().filter(|k| k.pubkey() != self.payer.pubkey()));
-        let tx =
-            Transaction::new_signed_with_payer(ixs, Some(&self.payer.pubkey()), &all, blockhash);
-        self.client
-            .send_and_confirm_transaction(&tx)
-            .map(|_| ())
-            .map_err(|e| match e.get_transaction_error() {
-                Some(TransactionError::InstructionError(_, InstructionError::Custom(c))) => {
-                    TxError::Custom(c)
+        all.extend(signers.iter().filter(|k| k.pubkey() != payer));
+        let has = |kind: u8| {
+            ixs.iter()
+                .any(|i| i.program_id == super::COMPUTE_BUDGET_ID && i.data.first() == Some(&kind))
+        };
+        let (set_limit, set_price) = (!has(2), !has(3));
+        let with_budget = |units: u32, price: u64| -> Vec<Instruction> {
+            let mut out = Vec::with_capacity(ixs.len() + 2);
+            if set_limit {
+                out.push(super::compute_unit_limit(units));
+            }
+            if set_price && price > 0 {
+                out.push(super::compute_unit_price(price));
+            }
+            out.extend_from_slice(ixs);
+            out
+        };
+        let size = transaction_size(&with_budget(MAX_COMPUTE_UNITS, 1), &payer);
+        if size > MAX_TRANSACTION_BYTES {
+            return Err(TxError::Other(format!(
+                "a transaction of {size} bytes, over the {MAX_TRANSACTION_BYTES}-byte packet: \
+                 split it"
+            )));
+        }
+        let price = if set_price { self.priority_fee(ixs) } else { 0 };
+        let other = |e: solana_rpc_client_api::client_error::Error| TxError::Other(e.to_string());
+        for attempt in 0..SEND_ATTEMPTS {
+            let blockhash = self.client.get_latest_blockhash().map_err(other)?;
+            let sign = |units: u32| {
+                Transaction::new_signed_with_payer(
+                    &with_budget(units, price),
+                    Some(&payer),
+                    &all,
+                    blockhash,
+                )
+            };
+            let units = match self.client.simulate_transaction(&sign(MAX_COMPUTE_UNITS)) {
+                Ok(r) if r.value.err.is_none() => {
+                    r.value.units_consumed.map_or(MAX_COMPUTE_UNITS, |used| {
+                        let margin = (used / 5).max(10_000);
+                        (used + margin).min(MAX_COMPUTE_UNITS as u64) as u32
+                    })
                 }
-                _ => TxError::Other(e.to_string()),
-            })
+                _ => MAX_COMPUTE_UNITS,
+            };
+            match self.client.send_and_confirm_transaction(&sign(units)) {
+                Ok(_) => return Ok(()),
+                Err(e) if expired(&e) && attempt + 1 < SEND_ATTEMPTS => {
+                    std::thread::sleep(std::time::Duration::from_millis(500 << attempt));
+                }
+                Err(e) => {
+                    return Err(match e.get_transaction_error() {
+                        Some(TransactionError::InstructionError(
+                            _,
+                            InstructionError::Custom(c),
+                        )) => TxError::Custom(c),
+                        _ => TxError::Other(e.to_string()),
+                    });
+                }
+            }
+        }
+        Err(TxError::Other("the blockhash kept expiring".into()))
     }
 
     fn account(&mut self, key: &Pubkey) -> anyhow::Result<Option<RawAccount>> {
@@ -219,6 +326,32 @@ mod tests {
             Some(PathBuf::from("/home/me/.config/solana/id.json"))
         );
         assert_eq!(solana_cli_defaults(&dir.join("missing.yml")), (None, None));
+    }
+
+    /// A transaction over the packet limit is refused before anything is sent (no node is
+    /// asked: this one is down), and the size counted is the wire size.
+    #[test]
+    fn an_oversized_transaction_is_refused_before_it_is_sent() {
+        let payer = Keypair::new();
+        let program = Pubkey::new_unique();
+        let ix = |len: usize| Instruction {
+            program_id: program,
+            accounts: vec![],
+            data: vec![7; len],
+        };
+        let base = transaction_size(&[ix(0)], &payer.pubkey());
+        assert_eq!(transaction_size(&[ix(100)], &payer.pubkey()), base + 100);
+        let mut rpc = Rpc {
+            client: RpcClient::new("http://127.0.0.1:1"),
+            payer,
+        };
+        let r = rpc.send(&[ix(1_200)], &[]);
+        match r {
+            Err(TxError::Other(text)) => {
+                assert!(text.contains("over the 1232-byte packet"), "{text}")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     /// A node that is down is said as such, before any command runs (issue #21).
