@@ -3,7 +3,7 @@
 # port with a fresh funded key, then the operator–LP–trader–keeper flow through `keel`'s RPC
 # transport: migrate localnet.toml, an LP's first deposit (its LP-token account created by the
 # command), a market open, keeper rounds executing both on fresh prints, status and crp status
-# read back with the vault equal to the accounting; a refused open reported by the program's
+# read back with the vault equal to the accounting, a price move and the keeper's liquidation; a refused open reported by the program's
 # error name with a non-zero exit; a node that is down said plainly. The node is always stopped.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -26,16 +26,17 @@ python3 - "$WORK" <<'PY'
 import json, socket, sys
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives import serialization as s
-k = Ed25519PrivateKey.generate()
-raw = k.private_bytes(s.Encoding.Raw, s.PrivateFormat.Raw, s.NoEncryption())
-pub = k.public_key().public_bytes(s.Encoding.Raw, s.PublicFormat.Raw)
-json.dump(list(raw + pub), open(sys.argv[1] + "/id.json", "w"))
 abc = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-n, out = int.from_bytes(pub, "big"), ""
-while n:
-    n, r = divmod(n, 58)
-    out = abc[r] + out
-open(sys.argv[1] + "/id.pub", "w").write("1" * (len(pub) - len(pub.lstrip(b"\0"))) + out)
+for name in ("id", "keeper"):
+    k = Ed25519PrivateKey.generate()
+    raw = k.private_bytes(s.Encoding.Raw, s.PrivateFormat.Raw, s.NoEncryption())
+    pub = k.public_key().public_bytes(s.Encoding.Raw, s.PublicFormat.Raw)
+    json.dump(list(raw + pub), open(f"{sys.argv[1]}/{name}.json", "w"))
+    n, out = int.from_bytes(pub, "big"), ""
+    while n:
+        n, r = divmod(n, 58)
+        out = abc[r] + out
+    open(f"{sys.argv[1]}/{name}.pub", "w").write("1" * (len(pub) - len(pub.lstrip(b"\0"))) + out)
 ports = []
 for _ in range(2):
     sock = socket.socket()
@@ -48,7 +49,8 @@ read -r PORT WS_PORT < "$WORK/ports"
 URL="http://127.0.0.1:$PORT"
 C=(--url "$URL" --keypair "$WORK/id.json")
 
-PORT=$PORT WS_PORT=$WS_PORT bash localnet/run.sh --fund "$(cat "$WORK/id.pub")" > "$WORK/node.out" 2> "$WORK/node.err" &
+PORT=$PORT WS_PORT=$WS_PORT bash localnet/run.sh --fund "$(cat "$WORK/id.pub")" \
+    --fund "$(cat "$WORK/keeper.pub")" > "$WORK/node.out" 2> "$WORK/node.err" &
 NODE_PID=$!
 for _ in $(seq 1 1800); do
     grep -q '^ready' "$WORK/node.out" 2>/dev/null && break
@@ -66,23 +68,31 @@ POOL=$(awk '/^  pool 0 /{print $3}' "$WORK/migrate.out")
 CRP=$(awk '/^  collateral pool /{print $(NF-1)}' "$WORK/migrate.out")
 [ -n "$POOL" ] && [ -n "$CRP" ] || fail "no pool in the migration's report"
 
+BTC=65000
 push() {
-    "$KEEL" oracle push "${C[@]}" --pool "$POOL" --price BTC-PERP=65000 --price ETH-PERP=3000 \
+    "$KEEL" oracle push "${C[@]}" --pool "$POOL" --price BTC-PERP=$BTC --price ETH-PERP=3000 \
         --price SOL-PERP=150 --price XRP-PERP=0.6 --price BNB-PERP=550 > /dev/null
 }
 round() {
-    sleep 1
+    # a request executes on a print published after it: the node's clock must have moved on
+    sleep 2
     push
-    "$KEEL" keeper run "${C[@]}" --pool "$POOL" --crp "$CRP" --rounds 1 --interval 0 2>&1 | tee -a "$WORK/keeper.out"
+    # a keeper of its own: the operator, who trades here, liquidating itself would name its
+    # quote account as both the reward's and the payout's (Anchor refuses a duplicate
+    # mutable account)
+    "$KEEL" keeper run --url "$URL" --keypair "$WORK/keeper.json" --pool "$POOL" --crp "$CRP" \
+        --rounds 1 --interval 0 2>&1 | tee -a "$WORK/keeper.out"
 }
 
 echo "== a first-time LP deposits (no LP-token account yet)"
 "$KEEL" lp deposit "${C[@]}" --pool "$POOL" --amount 1000000
-round | grep -q '1 executed' || fail "the deposit was not executed"
+round > "$WORK/r1.out" || true
+grep -q '1 executed' "$WORK/r1.out" || { cat "$WORK/r1.out"; fail "the deposit was not executed"; }
 
 echo "== a trader opens 1 BTC long"
 "$KEEL" trade open "${C[@]}" --pool "$POOL" --market BTC-PERP --size 1 --collateral 6500
-round | grep -q '1 executed' || fail "the open was not executed"
+round > "$WORK/r2.out" || true
+grep -q '1 executed' "$WORK/r2.out" || { cat "$WORK/r2.out"; fail "the open was not executed"; }
 
 echo "== status"
 "$KEEL" status "${C[@]}" --pool "$POOL" | tee "$WORK/status.out"
@@ -100,6 +110,13 @@ grep -q 'MaxLeverage' "$WORK/refused.out" || { cat "$WORK/refused.out"; fail "no
 "$KEEL" status "${C[@]}" --pool "$POOL" > "$WORK/status2.out"
 cmp -s <(grep -v '^pool value' "$WORK/status.out") <(grep -v '^pool value' "$WORK/status2.out") \
     || fail "a refused open changed the pool"
+
+echo "== BTC falls 11 %: the keeper liquidates the 10x long"
+BTC=58000
+round > "$WORK/liq.out"; cat "$WORK/liq.out"; grep -q '1 liquidated' "$WORK/liq.out" || fail "no liquidation"
+"$KEEL" status "${C[@]}" --pool "$POOL" | tee "$WORK/status3.out" | head -3
+grep -q '(equals the accounting)' "$WORK/status3.out" || fail "the vault is not the accounting"
+grep -Eq '^BTC-PERP +58000\.0000 +0\.0000' "$WORK/status3.out" || fail "the long is still open"
 
 echo "== a node that is down"
 if "$KEEL" status --url http://127.0.0.1:1 --keypair "$WORK/id.json" --pool "$POOL" \
