@@ -39,7 +39,9 @@ pub struct Liquidate<'info> {
     pub vault: Box<Account<'info, TokenAccount>>,
     #[account(mut, constraint = keeper_quote.mint == pool.load()?.quote_mint @ PerpError::WrongMint)]
     pub keeper_quote: Box<Account<'info, TokenAccount>>,
-    #[account(mut, constraint = owner_quote.mint == pool.load()?.quote_mint @ PerpError::WrongMint, token::authority = owner)]
+    /// The owner's account for what is left; it may be the keeper's own (`dup`): an owner
+    /// liquidating himself names his account twice, and is paid no reward from the fund.
+    #[account(mut, dup, constraint = owner_quote.mint == pool.load()?.quote_mint @ PerpError::WrongMint, token::authority = owner)]
     pub owner_quote: Box<Account<'info, TokenAccount>>,
     pub token_program: Program<'info, Token>,
     /// The pool's risk model, required when it has one (see `Trade::risk_model`).
