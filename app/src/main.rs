@@ -227,6 +227,9 @@ fn run(cli: &Cli) -> anyhow::Result<String> {
                 crp::CrpCommand::Swap(c) => {
                     render(json, &crp::swap(&mut t, &signer, c)?, |r| r.to_text())
                 }
+                crp::CrpCommand::Redeem(c) => {
+                    render(json, &crp::redeem(&mut t, &signer, c)?, |r| r.to_text())
+                }
             }
         }
         #[cfg(feature = "embedded")]

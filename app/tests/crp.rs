@@ -1,4 +1,4 @@
-//! The crp commands (`crp status`, `crp lend`, `crp borrow`, `crp swap`) through the embedded
+//! The crp commands (`crp status`, `crp lend`, `crp borrow`, `crp swap`, `crp redeem`) through the embedded
 //! transport: what they report is what moved on chain, bad input fails with the program's error
 //! name and changes nothing, and a first-time user holding only SOL and the tokens it pays in
 //! needs no other account.
@@ -9,7 +9,9 @@ use keel::client::crp::{self as cix, PoolKeys};
 use keel::client::dates::noon;
 use keel::client::presets::{crp_params, default_markets};
 use keel::client::token::{associated_token_address, create_ata_idempotent};
-use keel::commands::crp::{self, BorrowCmd, CrpAccounts, CrpArg, LendCmd, Side, SwapCmd};
+use keel::commands::crp::{
+    self, BorrowCmd, Claims, CrpAccounts, CrpArg, LendCmd, RedeemCmd, Side, SwapCmd,
+};
 use keel::sandbox::limits;
 use keel::sandbox::world::{Actor, USD, World};
 use keel::transport::Transport;
@@ -334,4 +336,84 @@ fn first_time_users_lend_borrow_and_swap_without_making_token_accounts() {
     assert_eq!(balance(&mut s, &btc), Some(r.risky as u64));
     let r2 = crp::swap(&mut s.world.chain, &trader, &buy).unwrap();
     assert_eq!(balance(&mut s, &btc), Some((r.risky + r2.risky) as u64));
+}
+
+/// After expiry a keeper settles; then a lender and a borrower, neither holding the accounts a
+/// redemption pays into, burn every claim for their share: the lender gets par and interest,
+/// the borrower the residual, the vaults end empty of what was theirs. Before settlement, and
+/// with no claims, the command refuses and nothing moves.
+#[test]
+fn after_settlement_lenders_and_borrowers_redeem_into_accounts_the_command_creates() {
+    let mut s = setup();
+    let k = s.keys;
+    let crp_arg = CrpArg { crp: k.pool };
+    let lender = newcomer(&mut s.world, &[(k.riskless_mint, 300_000 * USD)]);
+    let lend = LendCmd {
+        pool: crp_arg.clone(),
+        accounts: CrpAccounts::default(),
+        amount: 300_000.0,
+        min_claims: 0,
+    };
+    let lent = crp::lend(&mut s.world.chain, &lender, &lend).unwrap();
+    // the borrower's collateral joins at the pool's proportions: its riskless leg (≈ 94,000 for
+    // 2 BTC at weight 0.58) is paid out of the loan and the borrower's own riskless; the debt
+    // stays below that leg, so settlement pays lenders from the pool's riskless side at once
+    let borrower = newcomer(
+        &mut s.world,
+        &[(k.risky_mint, 3 * BTC), (k.riskless_mint, 50_000 * USD)],
+    );
+    let borrow = BorrowCmd {
+        pool: crp_arg.clone(),
+        accounts: CrpAccounts::default(),
+        collateral: 2.0,
+        loan: 60_000.0,
+        max_riskless_leg: None,
+        min_residual: 0,
+    };
+    let borrowed = crp::borrow(&mut s.world.chain, &borrower, &borrow).unwrap();
+    let redeem = |claims| RedeemCmd {
+        pool: crp_arg.clone(),
+        accounts: CrpAccounts::default(),
+        claims,
+        amount: None,
+    };
+    // before expiry: refused by the command, nothing sent
+    let before = snapshot(&mut s);
+    let e = crp::redeem(&mut s.world.chain, &lender, &redeem(Claims::Lender)).unwrap_err();
+    assert!(format!("{e:#}").contains("the crp is active"), "{e:#}");
+    assert_eq!(snapshot(&mut s), before);
+
+    let (p, _) = keel::client::fetch::crp_pool(&mut s.world.chain, &k.pool).unwrap();
+    s.world.set_time(p.expiry + 60);
+    let prices: Vec<f64> = default_markets().iter().map(|m| m.price).collect();
+    s.world.push_prices(&prices).unwrap();
+    let keeper = s.world.operator();
+    s.world
+        .chain
+        .send(&[cix::settle(&keeper.pubkey(), &k)], &[])
+        .unwrap();
+    let st = crp::status(&mut s.world.chain, &k.pool).unwrap();
+    assert_eq!(st.status, "settled");
+
+    // the lender: every claim burnt, par and the interest on the lent cash back, in an account
+    // its lend emptied and a risky account the redemption creates (paid only after a
+    // settlement in kind: zero here)
+    assert_eq!(balance(&mut s, &ata(&lender, &k.risky_mint)), None);
+    let r = crp::redeem(&mut s.world.chain, &lender, &redeem(Claims::Lender)).unwrap();
+    assert_eq!(r.claims, -lent.claims);
+    assert!(r.riskless >= 300_000 * USD as i128, "{}", r.riskless);
+    assert!(r.riskless < 303_000 * USD as i128, "{}", r.riskless);
+    assert_eq!(r.risky, 0);
+    assert_eq!(balance(&mut s, &ata(&lender, &k.risky_mint)), Some(0));
+
+    // the borrower: every residual claim for what is left of the pool once lenders are paid,
+    // BTC (weight ≈ 0.58 at the strike) and riskless
+    let r = crp::redeem(&mut s.world.chain, &borrower, &redeem(Claims::Residual)).unwrap();
+    assert_eq!(r.claims, -borrowed.claims);
+    assert!(r.risky > 0 && r.riskless >= 0, "{r:?}");
+    let st = crp::status(&mut s.world.chain, &k.pool).unwrap();
+    assert_eq!(st.lender_claims, 0.0);
+    // nothing left to redeem: said plainly, nothing sent
+    let e = crp::redeem(&mut s.world.chain, &borrower, &redeem(Claims::Residual)).unwrap_err();
+    assert!(format!("{e:#}").contains("no claims to redeem"), "{e:#}");
 }

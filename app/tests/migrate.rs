@@ -82,10 +82,11 @@ fn localnet_builds_a_usable_pool_and_a_second_run_sends_nothing() {
     assert_eq!(report.pool, pool_key.to_string());
     // mint, operator's tokens, pool, calendar with its two schedules, ten markets, risk model
     // (its bounds are the file's, the program's defaults: nothing to set), the publication
-    // (five staging writes of up to 900 bytes, then the commit), risky mint, collateral pool
+    // (five staging writes of up to 900 bytes, then the commit), risky mint, the operator's
+    // test BTC, collateral pool
     assert_eq!(
         report.transactions,
-        1 + 1 + 1 + 1 + 10 + 1 + 6 + 1 + 1,
+        1 + 1 + 1 + 1 + 10 + 1 + 6 + 1 + 1 + 1,
         "{}",
         report.to_text()
     );
@@ -127,6 +128,12 @@ fn localnet_builds_a_usable_pool_and_a_second_run_sends_nothing() {
     let p = decode::crp_pool(&t.account_data(&crp.pool).unwrap().unwrap()).unwrap();
     assert_eq!(p.params.strike_e9, 65_000_000_000_000);
     assert_eq!(p.keeper, operator);
+    // 100 test BTC for the operator, a borrower on localnet
+    let operator_btc = keel::client::token::associated_token_address(&operator, &risky);
+    assert_eq!(
+        keel::client::fetch::token_balance(&mut t, &operator_btc).unwrap(),
+        100 * 100_000_000
+    );
 
     // the pool works: the operator deposits its test tokens and opens a BTC long
     let ata = keel::client::token::associated_token_address(&operator, &quote);

@@ -3,7 +3,8 @@
 //! `target/deploy` at their ids as upgradeable programs, funds the given keys, prints one
 //! `ready` line and serves until Ctrl-C (or SIGTERM), when it stops the node and exits.
 //!
-//! `surfnet_timeTravel` (the node's cheatcode) moves its clock, for keeper and expiry tests.
+//! `surfnet_timeTravel` (the node's cheatcode) moves its clock, for keeper and expiry tests;
+//! `--slot-ms` shortens its slots (and so a blockhash's life) for the blockhash-expiry test.
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -29,7 +30,7 @@ const PROGRAMS: [(&str, &str); 2] = [
 ];
 
 const USAGE: &str = "keel-localnet [--port 8899] [--ws-port 8900] [--deploy target/deploy] \
-                     [--fund PUBKEY]... [--sol 1000]";
+                     [--fund PUBKEY]... [--sol 1000] [--slot-ms 400]";
 
 struct Args {
     port: u16,
@@ -37,6 +38,7 @@ struct Args {
     deploy: PathBuf,
     fund: Vec<Pubkey>,
     sol: u64,
+    slot_ms: u64,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -46,6 +48,7 @@ fn args() -> anyhow::Result<Args> {
         deploy: PathBuf::from("target/deploy"),
         fund: vec![],
         sol: 1_000,
+        slot_ms: 400,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -59,6 +62,7 @@ fn args() -> anyhow::Result<Args> {
             "--deploy" => a.deploy = PathBuf::from(value()?),
             "--fund" => a.fund.push(Pubkey::from_str(&value()?).context("--fund")?),
             "--sol" => a.sol = value()?.parse().context("--sol")?,
+            "--slot-ms" => a.slot_ms = value()?.parse().context("--slot-ms")?,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -85,8 +89,13 @@ fn main() -> anyhow::Result<()> {
     let locker = SurfnetSvmLocker::new(svm);
     let config = SurfpoolConfig {
         simnets: vec![SimnetConfig {
-            // no mainnet fetches: every account is local
+            // no mainnet fetches: every account is local, and no remote to fetch from
             offline_mode: true,
+            remote_rpc_url: None,
+            // a blockhash lives 150 slots: 60 s at mainnet's 400 ms, 15 s at 100 ms
+            slot_time: args.slot_ms,
+            // the per-instruction profiles feed surfpool's studio, which this node does not run
+            instruction_profiling_enabled: false,
             airdrop_addresses: args.fund.clone(),
             airdrop_token_amount: args.sol * 1_000_000_000,
             ..Default::default()

@@ -1,6 +1,7 @@
 //! `keel crp …`: the commands on a crp, a collateral rebalancing pool (`--crp ADDRESS`; the
 //! on-chain program keeps its deployed name `collateral_pool`). `crp status` reads its balances,
-//! weight, delta and loan-to-value; `crp lend`, `crp borrow` and `crp swap` send. Like
+//! weight, delta and loan-to-value; `crp lend`, `crp borrow`, `crp swap` and, after settlement,
+//! `crp redeem` send. Like
 //! [`crate::commands::perp`], each takes any [`Transport`].
 
 use anchor_lang::prelude::Pubkey;
@@ -30,6 +31,8 @@ pub enum CrpCommand {
     Borrow(BorrowCmd),
     /// Trade against a crp's weighted market maker
     Swap(SwapCmd),
+    /// After settlement: burn lender or residual claims for their share of the pool
+    Redeem(RedeemCmd),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -110,6 +113,29 @@ pub struct SwapCmd {
     /// Fewest out (exact in) or most in (exact out), native units (default: none)
     #[arg(long)]
     pub limit: Option<u64>,
+}
+
+/// Whose claims a redemption burns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Claims {
+    /// Lender claims: riskless at par with interest (and risky after a settlement in kind)
+    Lender,
+    /// Borrowers' residual claims: what is left of the pool once lenders are paid
+    Residual,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RedeemCmd {
+    #[command(flatten)]
+    pub pool: CrpArg,
+    #[command(flatten)]
+    pub accounts: CrpAccounts,
+    /// Which claims to burn
+    #[arg(long, value_enum)]
+    pub claims: Claims,
+    /// Claims to burn, native units (default: all the claims account holds)
+    #[arg(long)]
+    pub amount: Option<u64>,
 }
 
 /// A crp's dashboard.
@@ -397,4 +423,48 @@ pub fn swap(t: &mut dyn Transport, signer: &Keypair, c: &SwapCmd) -> anyhow::Res
     let ix = cix::swap(&owner, &k, &risky.account, &riskless.account, args);
     // a swap does not touch claims
     send_and_measure(t, signer, "swap", ix, [Some(&risky), Some(&riskless), None])
+}
+
+/// `keel crp redeem`: after settlement, claims in, their pro-rata share of the pool out (risky
+/// and riskless, each to the associated account unless given, created if missing).
+pub fn redeem(t: &mut dyn Transport, signer: &Keypair, c: &RedeemCmd) -> anyhow::Result<CrpReport> {
+    let (p, k) = crp_pool(t, &c.pool.crp)?;
+    ensure!(
+        p.status == crp_status::SETTLED,
+        "the crp is {}: claims are redeemed after settlement (a keeper settles it at expiry, {})",
+        status_name(p.status),
+        p.expiry
+    );
+    let owner = signer.pubkey();
+    let a = &c.accounts;
+    let claims_mint = match c.claims {
+        Claims::Lender => k.lender_mint,
+        Claims::Residual => k.residual_mint,
+    };
+    let claims = Touched::paying(a.claims_account, &owner, &claims_mint);
+    let amount = match c.amount {
+        Some(n) => n,
+        None => crate::client::fetch::token_balance(t, &claims.account)?,
+    };
+    ensure!(amount > 0, "no claims to redeem in {}", claims.account);
+    let risky = Touched::paid(t, a.risky_account, &owner, &k.risky_mint)?;
+    let riskless = Touched::paid(t, a.riskless_account, &owner, &k.riskless_mint)?;
+    let accounts = (&claims.account, &risky.account, &riskless.account);
+    let (ix, what) = match c.claims {
+        Claims::Lender => (
+            cix::redeem_lender(&owner, &k, accounts, amount),
+            "redeem lender claims",
+        ),
+        Claims::Residual => (
+            cix::redeem_borrower(&owner, &k, accounts, amount),
+            "redeem residual claims",
+        ),
+    };
+    send_and_measure(
+        t,
+        signer,
+        what,
+        ix,
+        [Some(&risky), Some(&riskless), Some(&claims)],
+    )
 }

@@ -1,8 +1,9 @@
 //! The transport to a cluster: JSON-RPC through `solana-rpc-client`, the URL and keypair from
 //! the flags or, like the Solana CLI, from `~/.config/solana/cli/config.yml`.
 //!
-//! Not exercised by the test suite (there is no validator on the build machine); the commands
-//! it carries are tested through the embedded transport, which implements the same trait.
+//! The commands it carries are tested through the embedded transport, which implements the same
+//! trait, and over JSON-RPC against the local node by `tests/e2e/run.sh` (every command that
+//! reaches a cluster, and `tests/e2e/expired_blockhash.rs`'s resend of an expired blockhash).
 
 use std::path::{Path, PathBuf};
 
@@ -12,7 +13,7 @@ use solana_instruction::{Instruction, error::InstructionError};
 use solana_keypair::{Keypair, read_keypair_file};
 use solana_rpc_client::rpc_client::RpcClient;
 use solana_signer::Signer;
-use solana_transaction::Transaction;
+use solana_transaction::{Hash, Transaction};
 use solana_transaction_error::TransactionError;
 
 use super::{RawAccount, Transport, TxError};
@@ -151,12 +152,6 @@ impl Rpc {
         fees.sort_unstable();
         fees[(fees.len() * 3 / 4).min(fees.len() - 1)]
     }
-}
-
-impl Transport for Rpc {
-    fn payer(&self) -> &Keypair {
-        &self.payer
-    }
 
     /// Send and confirm (at the client's `confirmed` commitment), as a real cluster needs:
     /// the size checked against the packet limit before anything is sent; a priority fee from
@@ -165,7 +160,15 @@ impl Transport for Rpc {
     /// finds; a refused simulation keeps the default and lets the send report the program's
     /// error); and a fresh blockhash and a resend, after a growing pause, when the blockhash
     /// expired before confirmation.
-    fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), TxError> {
+    ///
+    /// Returns the sends it took. `first`, when given, is the blockhash the first send is
+    /// signed over instead of the node's latest (the end-to-end test's expired one).
+    pub fn send_counting(
+        &mut self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+        first: Option<Hash>,
+    ) -> Result<u32, TxError> {
         let payer = self.payer.pubkey();
         let mut all: Vec<&Keypair> = vec![&self.payer];
         all.extend(signers.iter().filter(|k| k.pubkey() != payer));
@@ -194,8 +197,12 @@ impl Transport for Rpc {
         }
         let price = if set_price { self.priority_fee(ixs) } else { 0 };
         let other = |e: solana_rpc_client_api::client_error::Error| TxError::Other(e.to_string());
+        let mut first = first;
         for attempt in 0..SEND_ATTEMPTS {
-            let blockhash = self.client.get_latest_blockhash().map_err(other)?;
+            let blockhash = match first.take() {
+                Some(given) => given,
+                None => self.client.get_latest_blockhash().map_err(other)?,
+            };
             let sign = |units: u32| {
                 Transaction::new_signed_with_payer(
                     &with_budget(units, price),
@@ -214,7 +221,7 @@ impl Transport for Rpc {
                 _ => MAX_COMPUTE_UNITS,
             };
             match self.client.send_and_confirm_transaction(&sign(units)) {
-                Ok(_) => return Ok(()),
+                Ok(_) => return Ok(attempt + 1),
                 Err(e) if expired(&e) && attempt + 1 < SEND_ATTEMPTS => {
                     std::thread::sleep(std::time::Duration::from_millis(500 << attempt));
                 }
@@ -230,6 +237,16 @@ impl Transport for Rpc {
             }
         }
         Err(TxError::Other("the blockhash kept expiring".into()))
+    }
+}
+
+impl Transport for Rpc {
+    fn payer(&self) -> &Keypair {
+        &self.payer
+    }
+
+    fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), TxError> {
+        self.send_counting(ixs, signers, None).map(|_| ())
     }
 
     fn account(&mut self, key: &Pubkey) -> anyhow::Result<Option<RawAccount>> {

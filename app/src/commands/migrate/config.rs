@@ -192,6 +192,9 @@ pub struct CrpConfig {
     pub risky_mint: Option<String>,
     pub risky_decimals: Option<u8>,
     pub risky_keypair: Option<String>,
+    /// Whole tokens of a created risky test token minted to the operator's associated account.
+    #[serde(default)]
+    pub mint_to_operator: u64,
     /// Loans fall due at noon UTC of this date.
     pub expiry: String,
     /// Strike of the pool's delta, quote per risky token.

@@ -184,32 +184,45 @@ pub(super) fn operator_tokens(
     q: &QuoteConfig,
     quote: &QuoteToken,
 ) -> anyhow::Result<()> {
-    if q.mint.is_some() || q.mint_to_operator == 0 {
+    if q.mint.is_some() {
+        return Ok(());
+    }
+    test_tokens_to_operator(m, quote, q.mint_to_operator, "quote")
+}
+
+/// `whole` tokens of a test token the migration created (its mint authority is the operator)
+/// into the operator's associated account, when that account does not exist yet.
+fn test_tokens_to_operator(
+    m: &mut Migration,
+    token: &QuoteToken,
+    whole: u64,
+    what: &str,
+) -> anyhow::Result<()> {
+    if whole == 0 {
         return Ok(());
     }
     let op = m.operator.pubkey();
-    let ata = associated_token_address(&op, &quote.mint);
+    let ata = associated_token_address(&op, &token.mint);
     if m.t.account(&ata)?.is_some() {
-        m.step("operator's quote account", &ata, "exists");
+        m.step(format!("operator's {what} account"), &ata, "exists");
         return Ok(());
     }
-    let data = m.t.account_data(&quote.mint)?.context("quote mint")?;
+    let data = m.t.account_data(&token.mint)?.context("mint")?;
     let authority = spl_token::state::Mint::unpack(&data)?.mint_authority;
     ensure!(
         authority == Some(op).into(),
-        "the quote mint's authority is {authority:?}, not the operator {op}: it cannot mint test tokens"
+        "the {what} mint's authority is {authority:?}, not the operator {op}: it cannot mint test tokens"
     );
-    let amount = q
-        .mint_to_operator
-        .checked_mul(10u64.pow(quote.decimals as u32))
+    let amount = whole
+        .checked_mul(10u64.pow(token.decimals as u32))
         .context("mint_to_operator overflows")?;
     let ixs = [
-        create_ata_idempotent(&op, &op, &quote.mint),
-        spl_token::instruction::mint_to(&spl_token::ID, &quote.mint, &ata, &op, &[], amount)?,
+        create_ata_idempotent(&op, &op, &token.mint),
+        spl_token::instruction::mint_to(&spl_token::ID, &token.mint, &ata, &op, &[], amount)?,
     ];
     m.send(&spl_token::ID, "mint to the operator", &ixs, &[])?;
     m.step(
-        format!("{} test tokens to the operator", q.mint_to_operator),
+        format!("{whole} {what} test tokens to the operator"),
         &ata,
         "created",
     );
@@ -459,6 +472,14 @@ pub(super) fn crp_pools(
             c.risky_keypair.as_deref(),
             c.risky_decimals,
         )?;
+        if c.risky_mint.is_none() {
+            let token = QuoteToken {
+                mint: risky,
+                decimals: c.risky_decimals.unwrap_or(6),
+            };
+            let what = format!("{} risky", c.market);
+            test_tokens_to_operator(m, &token, c.mint_to_operator, &what)?;
+        }
         let expiry = noon(&c.expiry)?;
         let keys = PoolKeys::new(
             risky,
