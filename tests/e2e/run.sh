@@ -239,6 +239,21 @@ grep -q '1 liquidated' "$WORK/liq.out" || fail "no liquidation"
 grep -q '(equals the accounting)' "$WORK/status3.out" || fail "the vault is not the accounting"
 grep -Eq '^BTC-PERP +58000\.0000 +0\.0000' "$WORK/status3.out" || fail "the long is still open"
 
+echo "== a trader who waits (--wait): a keeper loop runs beside it, the command follows its request"
+keeper_loop() { for _ in 1 2 3 4 5 6; do round > /dev/null 2>&1 || true; done; }
+keeper_loop &
+LOOP=$!
+"$KEEL" trade open "${C[@]}" --pool "$POOL" --market SOL-PERP --size 10 --collateral 300 --wait \
+    --wait-secs 40 | tee "$WORK/wait1.out"
+wait $LOOP
+grep -q '^executed market increase request' "$WORK/wait1.out" || fail "the waited open"
+keeper_loop &
+LOOP=$!
+"$KEEL" trade close "${C[@]}" --pool "$POOL" --market SOL-PERP --wait --wait-secs 40 \
+    | tee "$WORK/wait2.out"
+wait $LOOP
+grep -q '^executed market reduce request' "$WORK/wait2.out" || fail "the waited close"
+
 echo "== a crp: the operator lends 200,000, borrows 60,000 on 2 BTC, swaps 50 for BTC"
 "$KEEL" crp lend "${C[@]}" --crp "$CRP" --amount 200000 | tee "$WORK/lend.out"
 grep -q 'claims +200000000000' "$WORK/lend.out" || fail "lend"
