@@ -88,7 +88,7 @@ enum Command {
         #[command(subcommand)]
         command: perp::TradeCommand,
     },
-    /// Collateral rebalancing pools (crp): status, lend, borrow, swap
+    /// Collateral rebalancing pools (crp): status, lend, borrow, swap, redeem
     #[cfg(feature = "embedded")]
     Crp {
         #[command(flatten)]

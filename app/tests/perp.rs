@@ -727,7 +727,12 @@ impl keel::transport::Transport for KeeperBehind<'_> {
         };
         let keeper = self.keeper.insecure_clone();
         let round = keel::commands::keeper::run_round(&mut *self.chain, &keeper, &args)?;
-        assert_eq!(round.requests_executed, 1, "{}", round.to_text());
+        assert_eq!(
+            round.requests_executed + round.requests_refused,
+            1,
+            "{}",
+            round.to_text()
+        );
         self.chain.account(key)
     }
     fn unix_time(&mut self) -> anyhow::Result<i64> {
@@ -797,4 +802,16 @@ fn wait_follows_a_request_to_its_execution() {
     assert_eq!(r.status, "executed");
     assert_eq!(r.quote_moved, 1_000 * USD);
     assert!(r.shares_moved > 0);
+
+    // ETH 2 % up before the keeper comes: an open bounded 50 bps from its quote is refused
+    // at execution, its request goes all the same, and the command says it was not filled
+    t.rounds = 0;
+    t.prices[1].1 *= 1.02;
+    let o = TradeOrder {
+        request: o.request.clone(),
+        ..order(pk, &trader, "ETH-PERP", 1.0, 1_000.0)
+    };
+    let r = perp::trade(&mut t, &trader.kp, TradeKind::Open, &o).unwrap();
+    assert_eq!(r.status, "not filled");
+    assert_eq!(r.position_after, None);
 }

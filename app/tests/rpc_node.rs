@@ -41,7 +41,7 @@ fn an_expired_blockhash_is_replaced_and_the_transaction_resent() {
     }
     let to = Keypair::new().pubkey();
     let ix = anchor_lang::solana_program::system_instruction::transfer(&payer, &to, 1_000_000);
-    let sends = rpc.send_counting(&[ix], &[], Some(stale)).unwrap();
-    assert_eq!(sends, 2, "the expired send, then the fresh one");
+    let sent = rpc.send_counting(&[ix], &[], Some(stale)).unwrap();
+    assert_eq!(sent.sends, 2, "the expired send, then the fresh one");
     assert_eq!(client.get_balance(&to).unwrap(), 1_000_000);
 }

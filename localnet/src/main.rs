@@ -1,6 +1,7 @@
 //! `keel-localnet`: a local Solana node for Keel. It runs surfpool's node (litesvm behind a
 //! JSON-RPC and websocket server) offline on localhost, loads the programs' SBF builds from
-//! `target/deploy` at their ids as upgradeable programs, funds the given keys, prints one
+//! `target/deploy` at their ids as upgradeable programs, funds the given keys (by default the
+//! Solana CLI's keypair, which `keel` signs with, made when missing), prints one
 //! `ready` line and serves until Ctrl-C (or SIGTERM), when it stops the node and exits.
 //!
 //! `surfnet_timeTravel` (the node's cheatcode) moves its clock, for keeper and expiry tests;
@@ -30,7 +31,9 @@ const PROGRAMS: [(&str, &str); 2] = [
 ];
 
 const USAGE: &str = "keel-localnet [--port 8899] [--ws-port 8900] [--deploy target/deploy] \
-                     [--fund PUBKEY]... [--sol 1000] [--slot-ms 400]";
+                     [--fund PUBKEY]... [--sol 1000] [--slot-ms 400]\n\
+                     (without --fund: the Solana CLI's keypair, ~/.config/solana/id.json, made \
+                     when missing)";
 
 struct Args {
     port: u16,
@@ -62,7 +65,11 @@ fn args() -> anyhow::Result<Args> {
             "--deploy" => a.deploy = PathBuf::from(value()?),
             "--fund" => a.fund.push(Pubkey::from_str(&value()?).context("--fund")?),
             "--sol" => a.sol = value()?.parse().context("--sol")?,
-            "--slot-ms" => a.slot_ms = value()?.parse().context("--slot-ms")?,
+            "--slot-ms" => {
+                a.slot_ms = value()?.parse().context("--slot-ms")?;
+                // a zero slot time spins the node and refuses time travel
+                anyhow::ensure!(a.slot_ms > 0, "--slot-ms must be at least 1");
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -73,8 +80,45 @@ fn args() -> anyhow::Result<Args> {
     Ok(a)
 }
 
+/// The Solana CLI's keypair file: its config's `keypair_path`, else `~/.config/solana/id.json`
+/// (where `keel` looks too).
+fn cli_keypair_path() -> PathBuf {
+    let home = PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
+    let config = std::fs::read_to_string(home.join(".config/solana/cli/config.yml"));
+    config
+        .ok()
+        .and_then(|text| {
+            text.lines().find_map(|l| {
+                let v = l.trim().strip_prefix("keypair_path:")?.trim();
+                Some(PathBuf::from(v.trim_matches(|c| c == '\'' || c == '"')))
+            })
+        })
+        .unwrap_or_else(|| home.join(".config/solana/id.json"))
+}
+
+/// The CLI's key, made (and said) when there is none yet: a first user of a fresh machine.
+fn cli_key() -> anyhow::Result<Pubkey> {
+    use solana_signer::Signer;
+    let path = cli_keypair_path();
+    if !path.exists() {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let kp = solana_keypair::Keypair::new();
+        solana_keypair::write_keypair_file(&kp, &path)
+            .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+        eprintln!("made a new keypair {} at {}", kp.pubkey(), path.display());
+    }
+    let kp = solana_keypair::read_keypair_file(&path)
+        .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+    Ok(kp.pubkey())
+}
+
 fn main() -> anyhow::Result<()> {
-    let args = args()?;
+    let mut args = args()?;
+    if args.fund.is_empty() {
+        args.fund.push(cli_key()?);
+    }
     let programs: Vec<(Pubkey, Vec<u8>)> = PROGRAMS
         .iter()
         .map(|(file, id)| {
@@ -151,11 +195,16 @@ fn main() -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("loading {id}: {e:?}"))?;
     }
     println!(
-        "ready: rpc http://127.0.0.1:{} ws ws://127.0.0.1:{} programs {} funded {}",
+        "ready: rpc http://127.0.0.1:{} ws ws://127.0.0.1:{} programs {} funded {} ({} SOL each)",
         args.port,
         args.ws_port,
         programs.len(),
-        args.fund.len()
+        args.fund
+            .iter()
+            .map(|k| k.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        args.sol
     );
     // keep draining the node's events (its channel is unbounded), until Ctrl-C or SIGTERM
     let drain = std::thread::spawn(move || while events.recv().is_ok() {});

@@ -18,7 +18,9 @@ cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 WORK=$(mktemp -d)
 NODE_PID=
+LOOP=
 cleanup() {
+    [ -n "$LOOP" ] && kill "$LOOP" 2>/dev/null || true
     [ -n "$NODE_PID" ] && kill "$NODE_PID" 2>/dev/null && wait "$NODE_PID" 2>/dev/null || true
     rm -rf "$WORK"
 }
@@ -30,6 +32,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/keel/target}"
 cargo build --locked -p keel >&2
 cargo test --locked -p keel --test rpc_node --no-run >&2
 KEEL="$CARGO_TARGET_DIR/debug/keel"
+# the SBF programs and the node first (cold, minutes): the ports are picked just before the start
+bash localnet/run.sh --help > /dev/null
 
 # a fresh key (the node funds it) and a free port pair
 python3 - "$WORK" <<'PY'
@@ -63,7 +67,7 @@ C=(--url "$URL" --keypair "$WORK/id.json")
 PORT=$PORT WS_PORT=$WS_PORT bash localnet/run.sh --fund "$(cat "$WORK/id.pub")" \
     --fund "$(cat "$WORK/keeper.pub")" --slot-ms 100 > "$WORK/node.out" 2> "$WORK/node.err" &
 NODE_PID=$!
-for _ in $(seq 1 1800); do
+for _ in $(seq 1 120); do
     grep -q '^ready' "$WORK/node.out" 2>/dev/null && break
     kill -0 "$NODE_PID" 2>/dev/null || { tail -20 "$WORK/node.err" >&2; fail "the node stopped"; }
     sleep 1
@@ -71,13 +75,21 @@ done
 grep -q '^ready' "$WORK/node.out" || fail "the node did not start"
 echo "== node: $(cat "$WORK/node.out")"
 
-sed "s|^url = .*|url = \"$URL\"|" migrations/localnet.toml > "$WORK/localnet.toml"
+# the shipped file with this node's URL, and the crp's expiry ~200 days on (the shipped date
+# would pass one day; the script moves the clock past it)
+EXPIRY_DATE=$(date -u -d "@$(( $(date +%s) + 200 * 86400 ))" +%F)
+sed -e "s|^url = .*|url = \"$URL\"|" -e "s|^expiry = .*|expiry = \"$EXPIRY_DATE\"|" \
+    migrations/localnet.toml > "$WORK/localnet.toml"
 echo "== migrate"
 "$KEEL" migrate "${C[@]}" --config "$WORK/localnet.toml" | tee "$WORK/migrate.out"
 grep -q 'calendar .* created' "$WORK/migrate.out" || fail "no calendar"
 POOL=$(awk '/^  pool 0 /{print $3}' "$WORK/migrate.out")
 CRP=$(awk '/^  collateral pool /{print $(NF-1)}' "$WORK/migrate.out")
 [ -n "$POOL" ] && [ -n "$CRP" ] || fail "no pool in the migration's report"
+grep -q ': 24 transactions$' "$WORK/migrate.out" || fail "the migration's transactions"
+echo "== migrate again: everything exists, nothing is sent"
+"$KEEL" migrate "${C[@]}" --config "$WORK/localnet.toml" > "$WORK/migrate2.out"
+grep -q ': 0 transactions$' "$WORK/migrate2.out" || { cat "$WORK/migrate2.out"; fail "a second run sent"; }
 
 BTC=65000
 ETH=3000
@@ -100,12 +112,40 @@ d = base64.b64decode(json.load(sys.stdin)["result"]["value"]["data"][0])
 print(struct.unpack_from("<q", d, 32)[0])'
 }
 travel_to() {
-    rpc "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"surfnet_timeTravel\",\"params\":[{\"absoluteTimestamp\":$(( $1 * 1000 ))}]}" \
-        > /dev/null || fail "surfnet_timeTravel"
-    local now
-    now=$(node_time)
-    [ "$now" -ge "$1" ] || fail "the clock is at $now after a jump to $1"
+    local reply now
+    reply=$(rpc "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"surfnet_timeTravel\",\"params\":[{\"absoluteTimestamp\":$(( $1 * 1000 ))}]}") \
+        || fail "surfnet_timeTravel: no answer"
+    case "$reply" in *'"error"'*) fail "surfnet_timeTravel: $reply" ;; esac
+    now=$(node_time) || fail "the node's clock"
+    [ "$now" -ge "$1" ] && [ "$now" -lt $(( $1 + 60 )) ] || fail "the clock is at $now after a jump to $1"
     echo "   (the node's clock moved to $now, $(date -u -d "@$now" '+%F %T') UTC)"
+}
+# until the node's clock has passed its reading now (its seconds are slots times the slot time,
+# slower than the wall's under load)
+clock_moves_on() {
+    local t0
+    t0=$(node_time) || fail "the node's clock"
+    for _ in $(seq 1 100); do
+        [ "$(node_time)" -gt "$t0" ] && return 0
+        sleep 0.2
+    done
+    fail "the node's clock stands still"
+}
+# what a request may change, as JSON: `status` less what moves with the clock alone (the pool's
+# value, each market's hours and next change), or `crp status` less its weight on the ramp
+pool_state() {
+    "$KEEL" status "${C[@]}" --pool "$POOL" --json | python3 -c 'import json, sys
+def strip(v):
+    if isinstance(v, dict):
+        return {k: strip(x) for k, x in v.items() if k not in ("pool_value", "hours", "next_change")}
+    return [strip(x) for x in v] if isinstance(v, list) else v
+print(json.dumps(strip(json.load(sys.stdin)), sort_keys=True))'
+}
+crp_state() {
+    "$KEEL" crp status "${C[@]}" --crp "$CRP" --json | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+d.pop("risky_weight")
+print(json.dumps(d, sort_keys=True))'
 }
 # a line of `status` for a market: its long OI
 long_oi() { awk -v m="$1" '$1 == m {print $3}' "$2"; }
@@ -133,18 +173,20 @@ PY
 # with its crp and any further arguments.
 round() {
     # a request executes on a print published after it: the node's clock must have moved on
-    sleep 2
+    clock_moves_on
     push
     "$KEEL" keeper run --url "$URL" --keypair "$WORK/keeper.json" --pool "$POOL" \
         --rounds 1 --interval 0 2>&1 | tee -a "$WORK/keeper.out"
 }
 op_round() {
-    sleep 2
+    clock_moves_on
     push
     "$KEEL" keeper run "${C[@]}" --pool "$POOL" --crp "$CRP" --rounds 1 --interval 0 "$@" 2>&1 \
         | tee -a "$WORK/keeper.out"
 }
-executed() { grep -q "requests: $1 executed" "$2" || { cat "$2"; fail "$3"; }; }
+# a round's requests: $1 executed and none refused (the keeper reads each outcome from the
+# transaction's return data, which it reads back over RPC)
+executed() { grep -q "requests: $1 executed, 0 refused" "$2" || { cat "$2"; fail "$3"; }; }
 
 echo "== a first-time LP deposits (no LP-token account yet)"
 "$KEEL" lp deposit "${C[@]}" --pool "$POOL" --amount 1000000
@@ -168,14 +210,13 @@ grep -Eq '^Imbalance Score [0-9.]+ ' "$WORK/status.out" || fail "no Imbalance Sc
 "$KEEL" crp status "${C[@]}" --crp "$CRP" | head -3
 
 echo "== a refused open (100x on ETH, whose limit is 25x): its error by name, a non-zero exit"
+BEFORE=$(pool_state)
 if "$KEEL" trade open "${C[@]}" --pool "$POOL" --market ETH-PERP --size 1 --collateral 30 \
     > "$WORK/refused.out" 2>&1; then
     fail "a refused open exited 0"
 fi
 grep -q 'MaxLeverage' "$WORK/refused.out" || { cat "$WORK/refused.out"; fail "no error name"; }
-"$KEEL" status "${C[@]}" --pool "$POOL" > "$WORK/status2.out"
-cmp -s <(grep -v '^pool value' "$WORK/status.out") <(grep -v '^pool value' "$WORK/status2.out") \
-    || fail "a refused open changed the pool"
+[ "$(pool_state)" = "$BEFORE" ] || fail "a refused open changed the pool"
 
 echo "== orders: a limit open of 2 ETH at 2,900 waits while ETH is 3,000"
 "$KEEL" trade open "${C[@]}" --pool "$POOL" --market ETH-PERP --size 2 --collateral 1200 \
@@ -209,6 +250,10 @@ echo "== a take-profit (1 ETH at 3,100), a stop-loss (the rest at 2,700), a far 
     --limit 100
 "$KEEL" orders list "${C[@]}" --pool "$POOL" | tee "$WORK/orders2.out"
 grep -q '^3 pending' "$WORK/orders2.out" || fail "three orders"
+# every owner's, as JSON: the same three (the keeper has none)
+ALL=$("$KEEL" orders list "${C[@]}" --pool "$POOL" --all --json \
+    | python3 -c 'import json, sys; print(len(json.load(sys.stdin)["orders"]))')
+[ "$ALL" = 3 ] || fail "orders list --all: $ALL"
 SOL_SLOT=$(awk '$3 == "limit" && $5 == "SOL-PERP" {print $2}' "$WORK/orders2.out")
 [ -n "$SOL_SLOT" ] || fail "no SOL limit listed"
 "$KEEL" orders cancel "${C[@]}" --pool "$POOL" --slot "$SOL_SLOT"
@@ -230,6 +275,15 @@ executed 1 "$WORK/o7.out" "the stop-loss"
 "$KEEL" status "${C[@]}" --pool "$POOL" > "$WORK/s-eth0.out"
 [ "$(long_oi ETH-PERP "$WORK/s-eth0.out")" = "0.0000" ] || fail "ETH is still open"
 grep -q '(equals the accounting)' "$WORK/s-eth0.out" || fail "the vault is not the accounting"
+echo "   a market open bounded 50 bps from its quote, ETH 2 % higher when the keeper comes: refused at"
+echo "   execution, which the keeper reads from the transaction's return data over RPC"
+"$KEEL" trade open "${C[@]}" --pool "$POOL" --market ETH-PERP --size 1 --collateral 600
+ETH=2703
+round > "$WORK/o8.out"
+grep -q 'requests: 0 executed, 1 refused' "$WORK/o8.out" || { cat "$WORK/o8.out"; fail "the refusal"; }
+"$KEEL" status "${C[@]}" --pool "$POOL" > "$WORK/s-eth0b.out"
+[ "$(long_oi ETH-PERP "$WORK/s-eth0b.out")" = "0.0000" ] || fail "a refused open opened"
+grep -q '(equals the accounting)' "$WORK/s-eth0b.out" || fail "the vault is not the accounting"
 
 echo "== BTC falls 11 %: the keeper liquidates the 10x long"
 BTC=58000
@@ -246,13 +300,18 @@ LOOP=$!
 "$KEEL" trade open "${C[@]}" --pool "$POOL" --market SOL-PERP --size 10 --collateral 300 --wait \
     --wait-secs 40 | tee "$WORK/wait1.out"
 wait $LOOP
+LOOP=
 grep -q '^executed market increase request' "$WORK/wait1.out" || fail "the waited open"
+grep -q '^position after execution: size 1000000000,' "$WORK/wait1.out" || fail "the waited position"
 keeper_loop &
 LOOP=$!
 "$KEEL" trade close "${C[@]}" --pool "$POOL" --market SOL-PERP --wait --wait-secs 40 \
     | tee "$WORK/wait2.out"
 wait $LOOP
+LOOP=
 grep -q '^executed market reduce request' "$WORK/wait2.out" || fail "the waited close"
+"$KEEL" status "${C[@]}" --pool "$POOL" > "$WORK/s-sol.out"
+[ "$(long_oi SOL-PERP "$WORK/s-sol.out")" = "0.0000" ] || fail "SOL is still open"
 
 echo "== a crp: the operator lends 200,000, borrows 60,000 on 2 BTC, swaps 50 for BTC"
 "$KEEL" crp lend "${C[@]}" --crp "$CRP" --amount 200000 | tee "$WORK/lend.out"
@@ -261,6 +320,17 @@ grep -q 'claims +200000000000' "$WORK/lend.out" || fail "lend"
 grep -q 'risky -200000000' "$WORK/borrow.out" || fail "borrow"
 "$KEEL" crp swap "${C[@]}" --crp "$CRP" --sell riskless --amount 50 | tee "$WORK/swap.out"
 grep -q 'riskless -50000000' "$WORK/swap.out" || fail "swap"
+echo "   a loan over the pool's loan-to-value: the program refuses it (its simulation and its"
+echo "   preflight over RPC), by name, a non-zero exit, nothing changed"
+CRP_BEFORE=$(crp_state)
+if "$KEEL" crp borrow "${C[@]}" --crp "$CRP" --collateral 1 --loan 80000 > "$WORK/ltv.out" 2>&1; then
+    fail "a loan over the LTV exited 0"
+fi
+grep -q 'borrow refused by the program: LoanToValue' "$WORK/ltv.out" || { cat "$WORK/ltv.out"; fail "no error name"; }
+[ "$(crp_state)" = "$CRP_BEFORE" ] || fail "a refused borrow changed the crp"
+echo "   BTC sold for exactly 10 riskless"
+"$KEEL" crp swap "${C[@]}" --crp "$CRP" --sell risky --amount 10 --exact-out | tee "$WORK/swap2.out"
+grep -q 'riskless +10000000,' "$WORK/swap2.out" || fail "the exact-out swap"
 "$KEEL" crp status "${C[@]}" --crp "$CRP" | tee "$WORK/crp1.out"
 grep -Eq 'balances: risky (1\.99|2\.00)' "$WORK/crp1.out" || fail "the crp's risky balance"
 
@@ -269,7 +339,8 @@ SHARES=$(awk '/^pool value/ {print $NF}' "$WORK/status3.out")
 "$KEEL" lp withdraw "${C[@]}" --pool "$POOL" --shares $(( SHARES / 10 ))
 round > "$WORK/w0.out"
 executed 0 "$WORK/w0.out" "a withdrawal executed before its delay"
-T1=$(( $(node_time) + 25 * 3600 ))
+NOW=$(node_time) || fail "the node's clock"
+T1=$(( NOW + 25 * 3600 ))
 travel_to $T1
 round > "$WORK/w1.out"
 executed 1 "$WORK/w1.out" "the withdrawal"
@@ -290,8 +361,9 @@ op_round --risk-prices "$WORK/prices-b" --risk-markets "$MARKETS" > "$WORK/k-ris
 grep -q 'risk: published revision 3' "$WORK/k-risk.out" || { cat "$WORK/k-risk.out"; fail "keeper risk"; }
 grep -q "crp $CRP: rebalance$" "$WORK/k-risk.out" || { cat "$WORK/k-risk.out"; fail "no rebalance"; }
 
-echo "== the crp's expiry (2027-06-30 12:00 UTC) passes: the keeper settles, both sides redeem"
-EXPIRY=$(awk '/^collateral pool/ {print $(NF-2)}' "$WORK/crp1.out" | tr -d ,)
+echo "== the crp's expiry ($EXPIRY_DATE 12:00 UTC) passes: the keeper settles, both sides redeem"
+EXPIRY=$("$KEEL" crp status "${C[@]}" --crp "$CRP" --json \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["expiry"])')
 travel_to $(( EXPIRY + 3600 ))
 op_round > "$WORK/k-settle.out"
 grep -q "crp $CRP: settle$" "$WORK/k-settle.out" || { cat "$WORK/k-settle.out"; fail "no settlement"; }
@@ -312,7 +384,9 @@ fi
 
 echo "== a blockhash left to expire: the transport signs again and resends"
 KEEL_NODE_URL="$URL" KEEL_NODE_KEYPAIR="$WORK/keeper.json" \
-    cargo test --locked -q -p keel --test rpc_node -- --ignored 2>&1 | tail -3
+    cargo test --locked -q -p keel --test rpc_node -- --ignored > "$WORK/rpc_node.out" 2>&1 \
+    || { cat "$WORK/rpc_node.out"; fail "the resend test"; }
+grep 'test result' "$WORK/rpc_node.out"
 
 echo "== a node that is down"
 if "$KEEL" status --url http://127.0.0.1:1 --keypair "$WORK/id.json" --pool "$POOL" \

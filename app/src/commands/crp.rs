@@ -50,7 +50,7 @@ pub struct CrpAccounts {
     pub risky_account: Option<Pubkey>,
     #[arg(long)]
     pub riskless_account: Option<Pubkey>,
-    /// Lender claims (lend) or residual claims (borrow)
+    /// Lender claims (lend) or residual claims (borrow); the claims burnt (redeem)
     #[arg(long)]
     pub claims_account: Option<Pubkey>,
 }

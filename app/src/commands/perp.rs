@@ -342,8 +342,9 @@ impl Status {
 pub struct TradeReport {
     pub market: String,
     pub action: String,
-    /// "quote" (not sent), "placed" (a request is pending), "executed" (a keeper executed or
-    /// refused it: see the position) or "pending" (`--wait` timed out).
+    /// "quote" (not sent), "placed" (a request is pending), "executed" (a keeper filled it),
+    /// "not filled" (its account went without a fill: a keeper refused it, or cleared it once
+    /// expired; the escrow came back) or "pending" (`--wait` timed out).
     pub status: String,
     /// The request's kind and address, when one was placed.
     pub order: Option<String>,
@@ -399,7 +400,7 @@ impl TradeReport {
 #[derive(Debug, Serialize)]
 pub struct LpReport {
     pub action: String,
-    /// "placed", "executed" or "pending" (see [`TradeReport::status`]).
+    /// "placed", "executed", "not filled" or "pending" (see [`TradeReport::status`]).
     pub status: String,
     pub request: String,
     /// Earliest execution (a withdrawal's delay), unix seconds.
@@ -667,9 +668,12 @@ pub fn trade(
     t.send(&ixs, &[signer])
         .map_err(|e| failed(kind.name(), e))?;
     let request = ix::request_pda(&pool_key, &owner, slot);
+    // a fill moves the position's size or collateral; a refusal or a clearing moves neither
+    let before = view.position.as_ref().map(|p| (p.size, p.collateral));
     let (status, position_after) = follow(t, &request, &o.request, |t| {
         let view = trade_view(t, &pool_key, market.clone(), &owner)?;
-        Ok(view.position.map(|p| (p.size, p.collateral)))
+        let after = view.position.map(|p| (p.size, p.collateral));
+        Ok((after, after != before))
     })?;
     Ok(TradeReport {
         market: o.market.clone(),
@@ -682,12 +686,14 @@ pub fn trade(
     })
 }
 
-/// After placing `request`: with `--wait`, wait for a keeper and read `after`.
+/// After placing `request`: with `--wait`, wait until its account is gone, then read `after`,
+/// which also says whether the request filled (the account goes either way: executed, refused
+/// by the program at execution, or cleared by a keeper once expired).
 fn follow<T>(
     t: &mut dyn Transport,
     request: &Pubkey,
     o: &RequestOptions,
-    after: impl FnOnce(&mut dyn Transport) -> anyhow::Result<T>,
+    after: impl FnOnce(&mut dyn Transport) -> anyhow::Result<(T, bool)>,
 ) -> anyhow::Result<(String, Option<T>)> {
     if !o.wait {
         return Ok(("placed".into(), None));
@@ -695,7 +701,9 @@ fn follow<T>(
     let timeout = std::time::Duration::from_secs(o.wait_secs);
     let poll = std::time::Duration::from_millis(500);
     if wait_gone(t, request, timeout, poll)? {
-        Ok(("executed".into(), Some(after(t)?)))
+        let (value, filled) = after(t)?;
+        let status = if filled { "executed" } else { "not filled" };
+        Ok((status.into(), Some(value)))
     } else {
         Ok(("pending".into(), None))
     }
@@ -762,7 +770,10 @@ pub fn lp(t: &mut dyn Transport, signer: &Keypair, cmd: &LpCommand) -> anyhow::R
         .map(|d| decode::request(&d))
         .transpose()?
         .map_or(0, |r| r.executable_ts);
-    let (status, _) = follow(t, &request, &accounts.request, |_| Ok(()))?;
+    // a fill mints or burns shares; a refusal or a clearing gives back what was escrowed
+    let (status, _) = follow(t, &request, &accounts.request, |t| {
+        Ok(((), token_balance(t, &lp_account)? != s0))
+    })?;
     let (q1, s1) = (
         token_balance(t, &quote_account)?,
         token_balance(t, &lp_account)?,

@@ -59,13 +59,15 @@ pub struct RawAccount {
 pub enum TxError {
     Custom(u32),
     Other(String),
+    /// Sent but not confirmed, and it may still land: sending it again could run it twice.
+    Unconfirmed(String),
 }
 
 impl TxError {
     pub fn code(&self) -> Option<u32> {
         match self {
             TxError::Custom(c) => Some(*c),
-            TxError::Other(_) => None,
+            TxError::Other(_) | TxError::Unconfirmed(_) => None,
         }
     }
 }
@@ -74,7 +76,7 @@ impl std::fmt::Display for TxError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             TxError::Custom(c) => write!(f, "custom program error {c}"),
-            TxError::Other(s) => f.write_str(s),
+            TxError::Other(s) | TxError::Unconfirmed(s) => f.write_str(s),
         }
     }
 }
@@ -88,8 +90,8 @@ pub trait Transport {
     fn payer(&self) -> &Keypair;
     /// Send `ixs` in one transaction signed by the payer and `signers`.
     fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), TxError>;
-    /// [`Transport::send`], returning the transaction's log messages where the transport has
-    /// them (the embedded bank does; over RPC they are empty and outcomes are read from state).
+    /// [`Transport::send`], returning the transaction's log messages (the embedded bank keeps
+    /// them; over RPC they are read back with `getTransaction`).
     fn send_logs(
         &mut self,
         ixs: &[Instruction],
@@ -114,8 +116,8 @@ pub trait Transport {
     ) -> anyhow::Result<Vec<(Pubkey, RawAccount)>>;
 }
 
-/// Send, retrying transport failures up to `retries` attempts in all; program errors return at
-/// once (the keeper's rounds send this way).
+/// Send, retrying transport failures up to `retries` attempts in all; program errors, and a
+/// send that may still land, return at once (the keeper's rounds send this way).
 #[cfg(feature = "embedded")]
 pub fn send_retrying(
     t: &mut dyn Transport,

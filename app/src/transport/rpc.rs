@@ -3,7 +3,7 @@
 //!
 //! The commands it carries are tested through the embedded transport, which implements the same
 //! trait, and over JSON-RPC against the local node by `tests/e2e/run.sh` (every command that
-//! reaches a cluster, and `tests/e2e/expired_blockhash.rs`'s resend of an expired blockhash).
+//! reaches a cluster, and `app/tests/rpc_node.rs`'s resend of an expired blockhash).
 
 use std::path::{Path, PathBuf};
 
@@ -13,7 +13,7 @@ use solana_instruction::{Instruction, error::InstructionError};
 use solana_keypair::{Keypair, read_keypair_file};
 use solana_rpc_client::rpc_client::RpcClient;
 use solana_signer::Signer;
-use solana_transaction::{Hash, Transaction};
+use solana_transaction::{Hash, Signature, Transaction};
 use solana_transaction_error::TransactionError;
 
 use super::{RawAccount, Transport, TxError};
@@ -118,11 +118,19 @@ pub fn transaction_size(ixs: &[Instruction], payer: &Pubkey) -> usize {
     prefix + 64 * sigs + tx.message_data().len()
 }
 
-fn expired(e: &solana_rpc_client_api::client_error::Error) -> bool {
-    matches!(
-        e.get_transaction_error(),
-        Some(TransactionError::BlockhashNotFound)
-    ) || e.to_string().contains("block height exceeded")
+/// A transaction error as the app reports it: a program's custom code, or the error's text.
+fn refusal(e: TransactionError, text: String) -> TxError {
+    match e {
+        TransactionError::InstructionError(_, InstructionError::Custom(c)) => TxError::Custom(c),
+        _ => TxError::Other(text),
+    }
+}
+
+/// A transaction the node confirmed: its signature and the sends it took.
+#[derive(Debug, Clone, Copy)]
+pub struct Sent {
+    pub signature: Signature,
+    pub sends: u32,
 }
 
 impl Rpc {
@@ -161,14 +169,18 @@ impl Rpc {
     /// error); and a fresh blockhash and a resend, after a growing pause, when the blockhash
     /// expired before confirmation.
     ///
-    /// Returns the sends it took. `first`, when given, is the blockhash the first send is
-    /// signed over instead of the node's latest (the end-to-end test's expired one).
+    /// A send that was not confirmed is resent only when it cannot land any more: the node
+    /// does not have its signature (searching history) and its blockhash is no longer valid
+    /// at `processed`; a send whose fate is unknown is reported, never sent twice.
+    ///
+    /// `first`, when given, is the blockhash the first send is signed over instead of the
+    /// node's latest (the end-to-end test's expired one).
     pub fn send_counting(
         &mut self,
         ixs: &[Instruction],
         signers: &[&Keypair],
         first: Option<Hash>,
-    ) -> Result<u32, TxError> {
+    ) -> Result<Sent, TxError> {
         let payer = self.payer.pubkey();
         let mut all: Vec<&Keypair> = vec![&self.payer];
         all.extend(signers.iter().filter(|k| k.pubkey() != payer));
@@ -220,20 +232,47 @@ impl Rpc {
                 }
                 _ => MAX_COMPUTE_UNITS,
             };
-            match self.client.send_and_confirm_transaction(&sign(units)) {
-                Ok(_) => return Ok(attempt + 1),
-                Err(e) if expired(&e) && attempt + 1 < SEND_ATTEMPTS => {
-                    std::thread::sleep(std::time::Duration::from_millis(500 << attempt));
+            let tx = sign(units);
+            let signature = tx.signatures[0];
+            let sent = Sent {
+                signature,
+                sends: attempt + 1,
+            };
+            let e = match self.client.send_and_confirm_transaction(&tx) {
+                Ok(_) => return Ok(sent),
+                Err(e) => e,
+            };
+            match e.get_transaction_error() {
+                // refused before it was sent: its blockhash is gone, it never ran
+                Some(TransactionError::BlockhashNotFound) => {}
+                // a program's refusal, in preflight or in a block
+                Some(te) => return Err(refusal(te, e.to_string())),
+                // not confirmed in time: it may have landed, or expired
+                None => {
+                    let processed = solana_commitment_config::CommitmentConfig::processed();
+                    match self
+                        .client
+                        .get_signature_status_with_commitment_and_history(
+                            &signature, processed, true,
+                        ) {
+                        Ok(Some(Ok(()))) => return Ok(sent),
+                        Ok(Some(Err(te))) => return Err(refusal(te, e.to_string())),
+                        _ => {}
+                    }
+                    let gone = matches!(
+                        self.client.is_blockhash_valid(&blockhash, processed),
+                        Ok(false)
+                    );
+                    if !gone {
+                        return Err(TxError::Unconfirmed(format!(
+                            "{e} (transaction {signature} not confirmed; not resent while it may \
+                             still land)"
+                        )));
+                    }
                 }
-                Err(e) => {
-                    return Err(match e.get_transaction_error() {
-                        Some(TransactionError::InstructionError(
-                            _,
-                            InstructionError::Custom(c),
-                        )) => TxError::Custom(c),
-                        _ => TxError::Other(e.to_string()),
-                    });
-                }
+            }
+            if attempt + 1 < SEND_ATTEMPTS {
+                std::thread::sleep(std::time::Duration::from_millis(500 << attempt));
             }
         }
         Err(TxError::Other("the blockhash kept expiring".into()))
@@ -247,6 +286,46 @@ impl Transport for Rpc {
 
     fn send(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<(), TxError> {
         self.send_counting(ixs, signers, None).map(|_| ())
+    }
+
+    /// The confirmed transaction's logs, read back with `getTransaction` (they carry a
+    /// request's outcome in its return data). Logs that cannot be read are an error, though
+    /// the transaction landed: a keeper must not count an outcome it did not see.
+    fn send_logs(
+        &mut self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<Vec<String>, TxError> {
+        let sent = self.send_counting(ixs, signers, None)?;
+        let config = solana_rpc_client_api::config::RpcTransactionConfig {
+            commitment: Some(self.client.commitment()),
+            max_supported_transaction_version: Some(0),
+            ..Default::default()
+        };
+        let mut last = String::new();
+        for attempt in 0..SEND_ATTEMPTS {
+            match self
+                .client
+                .get_transaction_with_config(&sent.signature, config)
+            {
+                Ok(tx) => {
+                    let logs = tx
+                        .transaction
+                        .meta
+                        .and_then(|m| Option::<Vec<String>>::from(m.log_messages));
+                    if let Some(logs) = logs {
+                        return Ok(logs);
+                    }
+                    last = "the node kept no logs".into();
+                }
+                Err(e) => last = e.to_string(),
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200 << attempt));
+        }
+        Err(TxError::Other(format!(
+            "transaction {} landed, but its logs could not be read: {last}",
+            sent.signature
+        )))
     }
 
     fn account(&mut self, key: &Pubkey) -> anyhow::Result<Option<RawAccount>> {

@@ -187,14 +187,14 @@ pub(super) fn operator_tokens(
     if q.mint.is_some() {
         return Ok(());
     }
-    test_tokens_to_operator(m, quote, q.mint_to_operator, "quote")
+    test_tokens_to_operator(m, &quote.mint, q.mint_to_operator, "quote")
 }
 
 /// `whole` tokens of a test token the migration created (its mint authority is the operator)
 /// into the operator's associated account, when that account does not exist yet.
 fn test_tokens_to_operator(
     m: &mut Migration,
-    token: &QuoteToken,
+    mint: &Pubkey,
     whole: u64,
     what: &str,
 ) -> anyhow::Result<()> {
@@ -202,13 +202,14 @@ fn test_tokens_to_operator(
         return Ok(());
     }
     let op = m.operator.pubkey();
-    let ata = associated_token_address(&op, &token.mint);
+    let ata = associated_token_address(&op, mint);
     if m.t.account(&ata)?.is_some() {
         m.step(format!("operator's {what} account"), &ata, "exists");
         return Ok(());
     }
-    let data = m.t.account_data(&token.mint)?.context("mint")?;
-    let authority = spl_token::state::Mint::unpack(&data)?.mint_authority;
+    let data = m.t.account_data(mint)?.context("mint")?;
+    let token = spl_token::state::Mint::unpack(&data)?;
+    let authority = token.mint_authority;
     ensure!(
         authority == Some(op).into(),
         "the {what} mint's authority is {authority:?}, not the operator {op}: it cannot mint test tokens"
@@ -217,8 +218,8 @@ fn test_tokens_to_operator(
         .checked_mul(10u64.pow(token.decimals as u32))
         .context("mint_to_operator overflows")?;
     let ixs = [
-        create_ata_idempotent(&op, &op, &token.mint),
-        spl_token::instruction::mint_to(&spl_token::ID, &token.mint, &ata, &op, &[], amount)?,
+        create_ata_idempotent(&op, &op, mint),
+        spl_token::instruction::mint_to(&spl_token::ID, mint, &ata, &op, &[], amount)?,
     ];
     m.send(&spl_token::ID, "mint to the operator", &ixs, &[])?;
     m.step(
@@ -473,12 +474,8 @@ pub(super) fn crp_pools(
             c.risky_decimals,
         )?;
         if c.risky_mint.is_none() {
-            let token = QuoteToken {
-                mint: risky,
-                decimals: c.risky_decimals.unwrap_or(6),
-            };
             let what = format!("{} risky", c.market);
-            test_tokens_to_operator(m, &token, c.mint_to_operator, &what)?;
+            test_tokens_to_operator(m, &risky, c.mint_to_operator, &what)?;
         }
         let expiry = noon(&c.expiry)?;
         let keys = PoolKeys::new(
