@@ -668,12 +668,18 @@ pub fn trade(
     t.send(&ixs, &[signer])
         .map_err(|e| failed(kind.name(), e))?;
     let request = ix::request_pda(&pool_key, &owner, slot);
-    // a fill moves the position's size or collateral; a refusal or a clearing moves neither
-    let before = view.position.as_ref().map(|p| (p.size, p.collateral));
+    // filled when the position reached the size the request was quoted to leave it at (a
+    // refusal or a clearing leaves it where it was; the trader's own later requests, or a
+    // liquidation before a close, could blur this: the keeper's log is the record)
+    let (before, quoted) = (
+        view.position.as_ref().map_or(0, |p| p.size),
+        q.position_size,
+    );
     let (status, position_after) = follow(t, &request, &o.request, |t| {
         let view = trade_view(t, &pool_key, market.clone(), &owner)?;
         let after = view.position.map(|p| (p.size, p.collateral));
-        Ok((after, after != before))
+        let size = after.map_or(0, |p| p.0);
+        Ok((after, size == quoted && size != before))
     })?;
     Ok(TradeReport {
         market: o.market.clone(),

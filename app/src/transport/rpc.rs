@@ -211,9 +211,18 @@ impl Rpc {
         let other = |e: solana_rpc_client_api::client_error::Error| TxError::Other(e.to_string());
         let mut first = first;
         for attempt in 0..SEND_ATTEMPTS {
-            let blockhash = match first.take() {
-                Some(given) => given,
-                None => self.client.get_latest_blockhash().map_err(other)?,
+            // the blockhash and the last block height at which a transaction signed over it can
+            // land (unknown for a given one: only the node's refusal says it is gone)
+            let confirmed = self.client.commitment();
+            let (blockhash, last_valid) = match first.take() {
+                Some(given) => (given, None),
+                None => {
+                    let (hash, last) = self
+                        .client
+                        .get_latest_blockhash_with_commitment(confirmed)
+                        .map_err(other)?;
+                    (hash, Some(last))
+                }
             };
             let sign = |units: u32| {
                 Transaction::new_signed_with_payer(
@@ -242,32 +251,39 @@ impl Rpc {
                 Ok(_) => return Ok(sent),
                 Err(e) => e,
             };
+            let unconfirmed = |why: &str| {
+                TxError::Unconfirmed(format!(
+                    "{e} (transaction {signature} not confirmed, {why}: not resent while it may \
+                     still land)"
+                ))
+            };
             match e.get_transaction_error() {
-                // refused before it was sent: its blockhash is gone, it never ran
+                // the node did not take the blockhash (at preflight, or, on surfpool, when it
+                // executed): the transaction never ran
                 Some(TransactionError::BlockhashNotFound) => {}
                 // a program's refusal, in preflight or in a block
                 Some(te) => return Err(refusal(te, e.to_string())),
-                // not confirmed in time: it may have landed, or expired
+                // not confirmed in time: it may have landed, or expired. First that it can no
+                // longer land (the confirmed chain is past its last valid height), then that it
+                // did not (no status even searching history); anything unsure is reported
                 None => {
-                    let processed = solana_commitment_config::CommitmentConfig::processed();
+                    let Some(last_valid) = last_valid else {
+                        return Err(unconfirmed("its blockhash's life unknown"));
+                    };
+                    match self.client.get_block_height_with_commitment(confirmed) {
+                        Ok(height) if height > last_valid => {}
+                        Ok(_) => return Err(unconfirmed("its blockhash still valid")),
+                        Err(_) => return Err(unconfirmed("the block height unknown")),
+                    }
                     match self
                         .client
                         .get_signature_status_with_commitment_and_history(
-                            &signature, processed, true,
+                            &signature, confirmed, true,
                         ) {
+                        Ok(None) => {}
                         Ok(Some(Ok(()))) => return Ok(sent),
                         Ok(Some(Err(te))) => return Err(refusal(te, e.to_string())),
-                        _ => {}
-                    }
-                    let gone = matches!(
-                        self.client.is_blockhash_valid(&blockhash, processed),
-                        Ok(false)
-                    );
-                    if !gone {
-                        return Err(TxError::Unconfirmed(format!(
-                            "{e} (transaction {signature} not confirmed; not resent while it may \
-                             still land)"
-                        )));
+                        Err(_) => return Err(unconfirmed("its status unknown")),
                     }
                 }
             }
@@ -308,16 +324,23 @@ impl Transport for Rpc {
                 .client
                 .get_transaction_with_config(&sent.signature, config)
             {
-                Ok(tx) => {
-                    let logs = tx
-                        .transaction
-                        .meta
-                        .and_then(|m| Option::<Vec<String>>::from(m.log_messages));
-                    if let Some(logs) = logs {
+                Ok(tx) => match tx.transaction.meta {
+                    Some(meta) => {
+                        let mut logs: Vec<String> =
+                            Option::from(meta.log_messages).unwrap_or_default();
+                        // the return data from the status itself, in the runtime's log
+                        // format: logs past the node's byte limit are cut, the outcome with them
+                        let r = meta.return_data.unwrap_or_else(Default::default);
+                        if !r.program_id.is_empty() {
+                            let line = format!("Program return: {} {}", r.program_id, r.data.0);
+                            if !logs.contains(&line) {
+                                logs.push(line);
+                            }
+                        }
                         return Ok(logs);
                     }
-                    last = "the node kept no logs".into();
-                }
+                    None => last = "the node kept no status".into(),
+                },
                 Err(e) => last = e.to_string(),
             }
             std::thread::sleep(std::time::Duration::from_millis(200 << attempt));
