@@ -5,9 +5,10 @@
 #   migrate localnet.toml; an LP's first deposit (its LP-token account made by the command);
 #   a quote; market, limit, take-profit and stop-loss orders, listed and one cancelled; keeper
 #   rounds executing them on fresh prints, funding and refreshing the Imbalance Score; status and
-#   crp status read back, the vault equal to the accounting; a refused open reported by the
-#   program's error name with a non-zero exit and nothing changed; a price move and the keeper's
-#   liquidation; an LP withdrawal after its day's delay, the node's clock moved on
+#   crp status read back, the vault equal to the accounting; refusals reported by the program's
+#   error name with a non-zero exit and nothing changed (an open its quote refuses off chain, a
+#   loan the program refuses over RPC) and one at execution read from the return data; a price
+#   move and the keeper's liquidation; an LP withdrawal after its day's delay, the node's clock moved on
 #   (surfnet_timeTravel); risk bounds, a risk publication by command and one by the keeper;
 #   a crp's lend, borrow and swap, its rebalance a day later, its settlement at expiry and both
 #   sides' redemptions into accounts the command makes; a blockhash left to expire and the

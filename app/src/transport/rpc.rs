@@ -170,8 +170,9 @@ impl Rpc {
     /// expired before confirmation.
     ///
     /// A send that was not confirmed is resent only when it cannot land any more: the node
-    /// does not have its signature (searching history) and its blockhash is no longer valid
-    /// at `processed`; a send whose fate is unknown is reported, never sent twice.
+    /// refused its blockhash, or the confirmed chain is past the blockhash's last valid block
+    /// height and the node has no status for it even searching history. A send whose fate is
+    /// unsure is `TxError::Unconfirmed`, never sent twice.
     ///
     /// `first`, when given, is the blockhash the first send is signed over instead of the
     /// node's latest (the end-to-end test's expired one).
